@@ -1,0 +1,191 @@
+"""Which files a run looks at: named files, and ``*.py`` under named directories,
+less what ``.gitignore``, ``--exclude`` and the default excludes leave out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pathspec
+
+# The directories ruff and black skip by default: tool caches, virtual
+# environments, VCS metadata, build output.
+DEFAULT_EXCLUDES = frozenset(
+    {
+        ".asyncmend_cache",
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".git-rewrite",
+        ".hg",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pyenv",
+        ".pytest_cache",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tox",
+        ".venv",
+        ".vscode",
+        "__pycache__",
+        "__pypackages__",
+        "_build",
+        "buck-out",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "venv",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to process. ``data`` is set for standard input."""
+
+    path: Path
+    display: str
+    explicit: bool = True
+    stdin: bool = False
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class DiscoveryError:
+    display: str
+    message: str
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Ignores:
+    """The ``.gitignore`` files that apply to a directory, root first."""
+
+    def __init__(self, specs: tuple[tuple[Path, pathspec.GitIgnoreSpec], ...] = ()) -> None:
+        self.specs = specs
+
+    def descend(self, directory: Path) -> _Ignores:
+        spec = _load_gitignore(directory)
+        return _Ignores(self.specs + ((directory, spec),)) if spec is not None else self
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        verdict = False
+        # A deeper .gitignore overrides a shallower one (negations included).
+        for base, spec in self.specs:
+            try:
+                rel = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            result = spec.check_file(rel + "/" if is_dir else rel)
+            if result.include is not None:
+                verdict = result.include
+        return verdict
+
+
+def _load_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    try:
+        text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+
+
+def _repository_ignores(directory: Path) -> _Ignores:
+    """The .gitignore files from the repository root down to ``directory``."""
+    root = None
+    for parent in [directory, *directory.parents]:
+        if (parent / ".git").exists():
+            root = parent
+            break
+    if root is None:
+        return _Ignores().descend(directory)
+    chain = [root]
+    for part in directory.relative_to(root).parts:
+        chain.append(chain[-1] / part)
+    ignores = _Ignores()
+    for step in chain:
+        ignores = ignores.descend(step)
+    return ignores
+
+
+def discover(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    exclude: Iterable[str] = (),
+    respect_gitignore: bool = True,
+    cwd: Path | None = None,
+) -> tuple[list[Target], list[DiscoveryError]]:
+    """Expand ``paths`` into targets, sorted by path and without duplicates.
+
+    A named file is always a target, whatever its name; a named directory is
+    walked for ``*.py`` files. Symbolic links met while walking are not
+    followed: a link can lead out of the tree or into a loop.
+    """
+    cwd = cwd or Path.cwd()
+    excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
+    targets: dict[Path, Target] = {}
+    errors: list[DiscoveryError] = []
+    for raw in paths:
+        path = Path(os.path.abspath(cwd / raw))
+        if not path.exists():
+            reason = "broken symbolic link" if path.is_symlink() else "no such file or directory"
+            errors.append(DiscoveryError(str(raw), reason))
+        elif path.is_dir():
+            ignores = _repository_ignores(path) if respect_gitignore else _Ignores()
+            for found in _walk(path, ignores, excludes, cwd, errors, respect_gitignore):
+                targets.setdefault(found, Target(found, display_path(found, cwd), explicit=False))
+        else:
+            targets[path] = Target(path, display_path(path, cwd), explicit=True)
+    return sorted(targets.values(), key=lambda t: t.display), errors
+
+
+def _walk(
+    directory: Path,
+    ignores: _Ignores,
+    excludes: pathspec.GitIgnoreSpec,
+    cwd: Path,
+    errors: list[DiscoveryError],
+    respect_gitignore: bool,
+) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        errors.append(DiscoveryError(display_path(directory, cwd), f"cannot read directory: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        if entry.is_symlink():
+            continue
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_dir and entry.name in DEFAULT_EXCLUDES:
+            continue
+        if not is_dir and not entry.name.endswith(".py"):
+            continue
+        rel = display_path(path, cwd)
+        if excludes.match_file(rel + "/" if is_dir else rel) or ignores.ignored(path, is_dir):
+            continue
+        if is_dir:
+            child = ignores.descend(path) if respect_gitignore else ignores
+            yield from _walk(path, child, excludes, cwd, errors, respect_gitignore)
+        elif entry.is_file(follow_symlinks=False):
+            yield path

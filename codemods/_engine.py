@@ -1,0 +1,489 @@
+"""Files in, results out: discovery, decoding, prefilter, parse, rules, verify, write.
+
+The engine never prints and never exits: every outcome, including bad input,
+is data in a :class:`FileResult`.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import contextlib
+import difflib
+import io
+import os
+import re
+import stat
+import tempfile
+import tokenize
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper
+
+from codemods._base import (
+    FINDINGS_KEY,
+    SETTINGS_KEY,
+    SUPPRESSIONS_KEY,
+    Edit,
+    Finding,
+    Fix,
+    Rule,
+)
+from codemods._config import Settings
+from codemods._discovery import Target, discover
+
+GENERATED_MARKER = b"@generated"
+_SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asyncmend:[ \t]*skip-file\b", re.MULTILINE)
+_NOQA = re.compile(r"#[ \t]*noqa(?::[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,[ \t]*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+class SourceError(Exception):
+    """The file cannot be processed as Python source; the message says why."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run treats each file (picklable, sent to worker processes)."""
+
+    settings: Settings = field(default_factory=Settings)
+    write: bool = False  # write fixed files in place
+    diff: bool = False  # compute a unified diff of each change
+    edits: bool = False  # attach line edits to each fixed finding
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    skipped: str | None = None
+    changed: bool = False
+    written: bool = False
+    diff: str = ""
+    output: bytes | None = None  # the fixed bytes, for stdin mode
+
+
+@dataclass
+class SourceResult:
+    """What the rules make of one source text."""
+
+    findings: list[Finding]
+    source: bytes
+    output: bytes
+
+    @property
+    def changed(self) -> bool:
+        return self.output != self.source
+
+
+# -- decoding -----------------------------------------------------------------
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode as the interpreter does (BOM, PEP 263 cookie); return (text, encoding)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc.reason if isinstance(exc, UnicodeDecodeError) else exc}") from None
+    if encoding == "utf-8-sig":
+        # The BOM is re-added by encoding with utf-8-sig.
+        text = text.removeprefix("\ufeff")
+    return text, encoding
+
+
+def encode(text: str, encoding: str) -> bytes:
+    return text.encode(encoding)
+
+
+# -- suppression --------------------------------------------------------------
+
+
+class Suppressions:
+    """``# noqa`` comments of one file, by line."""
+
+    def __init__(self, text: str) -> None:
+        self._by_line: dict[int, frozenset[str] | None] = {}
+        if "noqa" not in text and "NOQA" not in text:
+            return
+        starts = [0]
+        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
+        for match in _NOQA.finditer(text):
+            line = _line_of(starts, match.start())
+            codes = match.group("codes")
+            self._by_line[line] = (
+                None if codes is None else frozenset(c.strip().upper() for c in codes.split(","))
+            )
+
+    def is_suppressed(self, line: int, codes: Iterable[str]) -> bool:
+        if line not in self._by_line:
+            return False
+        named = self._by_line[line]
+        return named is None or any(code in named for code in codes)
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts)
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid
+    return lo + 1
+
+
+# -- running rules ------------------------------------------------------------
+
+
+class _BatchedRules(cst.CSTTransformer):
+    """Runs several rules in one traversal, each through its own dispatch
+    (so matcher decorators work), chaining their ``leave`` results."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.rules = rules
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for rule in self.rules:
+            rule.on_visit(node)
+        return True
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        for rule in self.rules:
+            rule.on_visit_attribute(node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        for rule in self.rules:
+            rule.on_leave_attribute(original_node, attribute)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        result: object = updated_node
+        for rule in self.rules:
+            result = rule.on_leave(original_node, result)  # type: ignore[arg-type]
+            if not isinstance(result, cst.CSTNode):
+                # A removal or a flattened sequence cannot be handed on.
+                break
+        return result
+
+
+def run_rules(
+    module: cst.Module,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    *,
+    filename: str = "<string>",
+    suppressions: Suppressions | None = None,
+) -> tuple[cst.Module, list[Finding]]:
+    """One metadata resolution and one traversal for all ``rules``."""
+    context = CodemodContext(filename=filename)
+    context.scratch[SETTINGS_KEY] = settings
+    if suppressions is not None:
+        context.scratch[SUPPRESSIONS_KEY] = suppressions
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    context = replace(context, wrapper=wrapper)
+    instances = [rule(context) for rule in rules]
+    with contextlib.ExitStack() as stack:
+        for instance in instances:
+            stack.enter_context(instance.resolve(wrapper))
+        tree = wrapper.module.visit(_BatchedRules(instances))
+    # Imports are added and removed once, after every rule has had its say.
+    for key, transform in (
+        (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+        (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+    ):
+        if context.scratch.get(key):
+            tree = transform(replace(context, wrapper=None)).transform_module(tree)
+    findings = sorted(context.scratch[FINDINGS_KEY], key=Finding.sort_key)
+    return tree, findings
+
+
+def fix_source(
+    source: bytes | str,
+    settings: Settings | None = None,
+    *,
+    rules: Sequence[type[Rule]] | None = None,
+    filename: str = "<string>",
+) -> SourceResult:
+    """Run the rules on one source text and return its findings and fixed text.
+
+    Raises :class:`SourceError` for input that is not valid Python, and for a
+    fix whose output would not compile (nothing is then to be written).
+    """
+    from codemods import RULES
+
+    settings = settings or Settings()
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    text, encoding = decode(data)
+    _parse_ast(text, filename)  # raises SourceError with the parser's message
+    selected = [rule for rule in (rules if rules is not None else RULES) if settings.runs(rule.CODE)]
+    return _run_on_text(data, text, encoding, selected, settings, filename)
+
+
+def _parse_ast(text: str, filename: str) -> ast.Module:
+    if "\0" in text:
+        raise SourceError("source contains a NUL byte")
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences in user code are not our business.
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
+        raise SourceError(f"syntax error: {exc.msg}{where}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from None
+
+
+def _candidates(
+    data: bytes, tree: ast.Module, rules: Sequence[type[Rule]]
+) -> list[type[Rule]]:
+    return [
+        rule
+        for rule in rules
+        if (not rule.PREFILTER or any(token in data for token in rule.PREFILTER))
+        and rule.screen(tree)
+    ]
+
+
+def _run_on_text(
+    data: bytes,
+    text: str,
+    encoding: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    filename: str,
+    tree: ast.Module | None = None,
+) -> SourceResult:
+    if tree is None:
+        tree = _parse_ast(text, filename)
+    candidates = _candidates(data, tree, rules)
+    if not candidates:
+        return SourceResult([], data, data)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise SourceError(f"syntax error (LibCST): {exc.message} (line {exc.raw_line}, column {exc.raw_column + 1})") from None
+    except RecursionError:
+        raise SourceError("too deeply nested for LibCST to parse") from None
+    try:
+        new_module, findings = run_rules(
+            module, candidates, settings, filename=filename, suppressions=Suppressions(text)
+        )
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+    new_text = new_module.code
+    if new_text == text:
+        return SourceResult(findings, data, data)
+    try:
+        compile(new_text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
+        raise SourceError(
+            f"internal error: the fix for {codes} would not compile ({exc}); file left unchanged"
+        ) from None
+    return SourceResult(findings, data, encode(new_text, encoding))
+
+
+# -- edits and diffs ----------------------------------------------------------
+
+
+def attach_edits(findings: list[Finding], before: str, after: str) -> list[Finding]:
+    """Give each fixed finding the line edits that make its fix.
+
+    Each changed hunk goes to the first fixed finding whose lines it touches;
+    hunks that touch no finding (an added or removed import) go with every
+    fixed finding of the file, after its own edits. Applying each distinct
+    edit once to ``before`` gives exactly ``after``.
+    """
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
+    fixed = [f for f in findings if f.fixed]
+    own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
+    shared: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
+        first, last = i1 + 1, max(i1 + 1, i2)
+        owner = next((f for f in fixed if f.line <= last and first <= f.end_line), None)
+        if owner is None:
+            shared.append(edit)
+        else:
+            own[id(owner)].append(edit)
+    result = []
+    for finding in findings:
+        if finding.fixed:
+            edits = tuple(own[id(finding)] + shared)
+            finding = replace(finding, fix=Fix(finding.safety, edits, _fix_message(finding)))
+        result.append(finding)
+    return result
+
+
+def _fix_message(finding: Finding) -> str:
+    if finding.needs_import:
+        return f"needs `import {finding.needs_import}` (a separate edit at the top of the file)"
+    return ""
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A diff that ``git apply`` and ``patch -p1`` accept, CRLF and missing
+    final newlines included."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    out = []
+    for line in lines:
+        if line.endswith(("\n", "\r")):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+# -- files --------------------------------------------------------------------
+
+
+def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) -> FileResult:
+    result = FileResult(target.display)
+    try:
+        data = target.read()
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    if not target.explicit and GENERATED_MARKER in data[:4096]:
+        result.skipped = "generated"
+        return result
+    try:
+        outcome = process_bytes(data, options, rules, target.display)
+    except SourceError as exc:
+        result.error = str(exc)
+        return result
+    result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
+    result.skipped = outcome.skipped
+    if outcome.changed and options.write:
+        try:
+            write_atomic(target.path, outcome.output, expected=data)
+            result.written = True
+        except SourceError as exc:
+            result.error = str(exc)
+    if target.stdin:
+        result.output = outcome.output
+    return result
+
+
+@dataclass
+class _Outcome:
+    findings: list[Finding]
+    output: bytes
+    changed: bool = False
+    diff: str = ""
+    skipped: str | None = None
+
+
+def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> _Outcome:
+    text, encoding = decode(data)
+    tree = _parse_ast(text, display)
+    if _SKIP_FILE.search(data):
+        return _Outcome([], data, skipped="skip-file")
+    selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
+    source = _run_on_text(data, text, encoding, selected, options.settings, display, tree)
+    outcome = _Outcome(source.findings, source.output, source.changed)
+    if source.changed:
+        new_text = source.output.decode(encoding).removeprefix("\ufeff")
+        if options.diff:
+            outcome.diff = unified_diff(display, text, new_text)
+        if options.edits:
+            outcome.findings = attach_edits(source.findings, text, new_text)
+    return outcome
+
+
+def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
+    """Replace ``path`` with ``data`` through a temporary file and a rename,
+    keeping its mode; refuse if the file changed since it was read."""
+    real = Path(os.path.realpath(path))
+    try:
+        if real.read_bytes() != expected:
+            raise SourceError("changed on disk while asyncmend ran; left as it is")
+        mode = stat.S_IMODE(real.stat().st_mode)
+    except OSError as exc:
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".asyncmend.tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# -- runs ---------------------------------------------------------------------
+
+
+def _worker(args: tuple[Target, Options]) -> FileResult:
+    from codemods import RULES
+
+    target, options = args
+    try:
+        return process_file(target, options, RULES)
+    except Exception as exc:  # a bug in a rule must not stop the other files
+        return FileResult(target.display, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Iterator[FileResult]:
+    """Results in the order of ``targets``, processed on ``jobs`` processes."""
+    items = [(target, options) for target in targets]
+    if jobs <= 1 or len(items) <= 1:
+        yield from map(_worker, items)
+        return
+    chunksize = max(1, min(16, len(items) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_worker, items, chunksize=chunksize)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+__all__ = [
+    "FileResult",
+    "Options",
+    "SourceError",
+    "SourceResult",
+    "Suppressions",
+    "attach_edits",
+    "decode",
+    "discover",
+    "fix_source",
+    "process",
+    "process_file",
+    "run_rules",
+    "unified_diff",
+    "write_atomic",
+]

@@ -1,0 +1,137 @@
+"""AM101 blocking-sleep: ``time.sleep()`` inside ``async def``."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from codemods._analysis import ScopeKind
+from codemods._base import Rule, Safety
+
+
+class BlockingSleep(Rule):
+    """``time.sleep()`` inside a coroutine freezes the whole event loop.
+
+    **Why.** ``time.sleep`` blocks the thread, and every task of the loop runs
+    on that thread: while one coroutine sleeps, no other task makes progress,
+    no timeout fires, no connection is served.
+
+    **Fix.** ``time.sleep(x)`` becomes ``await asyncio.sleep(x)``, or
+    ``await trio.sleep(x)`` / ``await anyio.sleep(x)`` in a module that imports
+    trio or anyio. An existing ``import asyncio as aio`` is reused; ``import
+    time`` is removed only when nothing else uses it. The value of the
+    expression stays ``None``, so ``x = time.sleep(0) or 5`` keeps its meaning.
+
+    **Safety: safe.** The coroutine waits exactly as long as before and
+    computes the same result; only the other tasks now run during the wait.
+
+    **Limits.** Left alone, and reported without a fix: a sleep in a generator
+    expression (an ``await`` would make it an async generator) or in a class
+    body. Not reported: a sleep in a nested plain ``def`` or a lambda (it may run
+    in a worker thread), a parameter or local named ``time`` or ``sleep``, and
+    the ``sleep`` method of any other object.
+    """
+
+    CODE = "AM101"
+    SLUG = "blocking-sleep"
+    DESCRIPTION = "time.sleep() in async def blocks the event loop"
+    SAFETY = Safety.SAFE
+    EQUIVALENTS = ("ASYNC251",)
+    PREFILTER = (b"sleep",)
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        # Without an import from ``time`` no name can resolve to time.sleep.
+        has_async = imports_time = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncFunctionDef):
+                has_async = True
+            elif isinstance(node, ast.Import):
+                imports_time = imports_time or any(a.name == "time" for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imports_time = imports_time or (node.module == "time" and not node.level)
+            if has_async and imports_time:
+                return True
+        return False
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        # Calls that are the primary of a trailer (``time.sleep(1).x``) need
+        # parentheses once ``await`` stands before them.
+        self._primaries: set[cst.Call] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Call):
+            self._primaries.add(node.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if isinstance(node.value, cst.Call):
+            self._primaries.add(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Call):
+            self._primaries.add(node.func)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        scope = self.scope(original_node)
+        if scope.qualified_name(original_node.func) != "time.sleep":
+            return updated_node
+        # Only the body of the coroutine itself: a nested def or lambda may run
+        # in a worker thread, where a blocking sleep is what it should do.
+        owner = scope
+        while owner.kind in (ScopeKind.COMPREHENSION, ScopeKind.GENERATOR, ScopeKind.CLASS):
+            assert owner.parent is not None
+            owner = owner.parent
+        if owner.kind is not ScopeKind.ASYNC_FUNCTION:
+            return updated_node
+
+        library = "anyio" if scope.imports_any(("anyio",)) else (
+            "trio" if scope.imports_any(("trio",)) else "asyncio"
+        )
+        alias = scope.module_alias(library)
+        args = original_node.args
+        # time.sleep takes exactly one positional argument; anything else
+        # already fails, and asyncio.sleep's second parameter means something else.
+        simple_args = len(args) == 1 and args[0].keyword is None and not args[0].star
+        fixable = scope.await_allowed and alias is not None and simple_args
+        message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
+        if not scope.await_allowed:
+            message += " (not fixed here: `await` is not allowed in this position)"
+        if not self.report(
+            original_node,
+            message,
+            fixable=fixable,
+            needs_import=library if alias is not None and alias[1] else None,
+        ):
+            return updated_node
+
+        assert alias is not None
+        name, needs_import = alias
+        if needs_import:
+            AddImportsVisitor.add_needed_import(self.context, library)
+        self._forget_sleep_import(original_node.func)
+
+        call = updated_node.with_changes(
+            func=cst.Attribute(value=cst.Name(name), attr=cst.Name("sleep")),
+            lpar=(),
+            rpar=(),
+        )
+        lpar, rpar = list(updated_node.lpar), list(updated_node.rpar)
+        if original_node in self._primaries and not lpar:
+            lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
+        return cst.Await(expression=call, lpar=lpar, rpar=rpar)
+
+    def _forget_sleep_import(self, func: cst.BaseExpression) -> None:
+        """Ask for the import that made ``func`` mean time.sleep to be removed
+        if the rewrite left it unused."""
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            alias = func.value.value
+            RemoveImportsVisitor.remove_unused_import(
+                self.context, "time", asname=None if alias == "time" else alias
+            )
+        elif isinstance(func, cst.Name):
+            RemoveImportsVisitor.remove_unused_import(
+                self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
+            )

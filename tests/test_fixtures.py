@@ -1,0 +1,89 @@
+"""Every fixture pair under tests/fixtures/<slug>/ as one parametrized test.
+
+``<case>.before.py`` must become ``<case>.after.py``; a ``<case>.before.py``
+without an ``.after.py`` (by convention named ``noop_*``) must come out
+unchanged. Each output must compile, and a second run must change nothing.
+A fixture may set options on a line ``# asyncmend-test: key=value, ...``
+(``target-version``, ``line-length``, or a rule option).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from codemods import RULES, Settings, fix_source
+from codemods._config import parse_target_version
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RULES_BY_SLUG = {rule.SLUG.replace("-", "_"): rule for rule in RULES}
+_OPTIONS = re.compile(r"^# asyncmend-test: (.*)$", re.MULTILINE)
+
+
+def _cases() -> list[Path]:
+    return sorted(FIXTURES.glob("*/*.before.py"))
+
+
+def _settings(rule_code: str, source: str) -> Settings:
+    kwargs: dict = {"select": frozenset({rule_code}), "apply": frozenset({rule_code})}
+    options: dict = {}
+    match = _OPTIONS.search(source)
+    if match:
+        for item in match.group(1).split(","):
+            key, _, value = item.strip().partition("=")
+            if key == "target-version":
+                kwargs["target_version"] = parse_target_version(value)
+            elif key == "line-length":
+                kwargs["line_length"] = int(value)
+            else:
+                options[key] = value
+    return Settings(options=options, **kwargs)
+
+
+def test_every_rule_has_fixtures() -> None:
+    folders = {path.name for path in FIXTURES.iterdir() if path.is_dir()}
+    for slug, rule in RULES_BY_SLUG.items():
+        assert slug in folders, f"{rule.CODE} has no tests/fixtures/{slug}/"
+        cases = list((FIXTURES / slug).glob("*.before.py"))
+        changing = [c for c in cases if c.with_name(c.name.replace(".before.", ".after.")).exists()]
+        assert len(changing) >= 1 and len(cases) - len(changing) >= 1, slug
+
+
+@pytest.mark.parametrize("before", _cases(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
+def test_fixture(before: Path, update_fixtures: bool) -> None:
+    rule = RULES_BY_SLUG[before.parent.name]
+    after = before.with_name(before.name.replace(".before.", ".after."))
+    source = before.read_bytes()
+    first = source.decode("utf-8", errors="replace").splitlines()[0] if source else ""
+    assert first.startswith("#"), f"{before.name} must start with a comment saying what it checks"
+    settings = _settings(rule.CODE, source.decode("utf-8", errors="replace"))
+
+    result = fix_source(source, settings, filename=str(before))
+
+    if update_fixtures:
+        if result.changed:
+            after.write_bytes(result.output)
+        elif after.exists():
+            after.unlink()
+    if after.exists():
+        assert result.output == after.read_bytes()
+    else:
+        assert result.output == source, "a no-op fixture must come out unchanged"
+
+    # The output compiles (fix_source already refuses one that does not) and
+    # is a fixed point.
+    compile(result.output, str(after), "exec", dont_inherit=True)
+    again = fix_source(result.output, settings, filename=str(after))
+    assert again.output == result.output, "a second run changed the output"
+    assert not [f for f in again.findings if f.fixable], "the fix left a fixable finding"
+
+    # No rule finds more in the output than in the input.
+    everything = Settings(apply=frozenset())
+    before_codes = Counter(f.code for f in fix_source(source, everything).findings)
+    after_codes = Counter(f.code for f in fix_source(result.output, everything).findings)
+    for code, count in after_codes.items():
+        if code != rule.CODE:
+            assert count <= before_codes[code], f"the fix introduced a new {code} finding"
