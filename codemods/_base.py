@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ast
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
@@ -95,6 +95,9 @@ class Rule(VisitorBasedCodemodCommand):
     EQUIVALENTS: ClassVar[tuple[str, ...]] = ()
     # A file none of whose bytes contain one of these cannot hold a finding.
     PREFILTER: ClassVar[tuple[bytes, ...]] = ()
+    # The rule's configuration keys (kebab-case, as in [tool.asyncmend]) and
+    # their defaults; ``self.option(key)`` reads the effective value.
+    OPTIONS: ClassVar[Mapping[str, Any]] = {}
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (
         PositionProvider,
         LexicalScopeProvider,
@@ -115,6 +118,9 @@ class Rule(VisitorBasedCodemodCommand):
         is not parsed with LibCST for this rule at all. The default is ``True``.
         """
         return True
+
+    def option(self, key: str) -> Any:
+        return self.settings.options.get(key, self.OPTIONS[key])
 
     def scope(self, node: cst.CSTNode) -> Scope:
         return self.get_metadata(LexicalScopeProvider, node)
