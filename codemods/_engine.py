@@ -375,7 +375,9 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
         return result
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped
-    if outcome.changed and options.write:
+    # Source read from standard input goes back to standard output, never to
+    # a file of the name it was given.
+    if outcome.changed and options.write and not target.stdin:
         try:
             write_atomic(target.path, outcome.output, expected=data)
             result.written = True
