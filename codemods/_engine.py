@@ -372,10 +372,16 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
         outcome = process_bytes(data, options, rules, target.display)
     except SourceError as exc:
         result.error = str(exc)
+        if target.stdin:
+            # A filter must give its input back unchanged when it cannot fix
+            # it: an editor replaces the buffer with whatever is on stdout.
+            result.output = data
         return result
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped
-    if outcome.changed and options.write:
+    # Source read from stdin goes back to stdout; the file it is named after
+    # (--stdin-filename) is only a label and must never be written.
+    if outcome.changed and options.write and not target.stdin:
         try:
             write_atomic(target.path, outcome.output, expected=data)
             result.written = True
