@@ -132,7 +132,13 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> 
 
 @main.command()
 def rules() -> None:
-    """List the rules: code, slug, fix safety, summary."""
+    """List the rules: code, slug, fix safety, summary.
+
+    \b
+    Example:
+      asyncmend rules
+      asyncmend explain AM101     then read one of them in full
+    """
     width = max(len(rule.SLUG) for rule in RULES)
     click.echo(f"{'code':<6} {'slug':<{width}} {'fix':<6} summary")
     for rule in RULES:
@@ -242,4 +248,5 @@ def _exit(results: list[FileResult], *, findings_fail: bool, fixing: bool = Fals
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m cli` should name itself as the installed command does.
+    main(prog_name="asyncmend")

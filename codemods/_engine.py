@@ -372,6 +372,10 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
         outcome = process_bytes(data, options, rules, target.display)
     except SourceError as exc:
         result.error = str(exc)
+        if target.stdin:
+            # A filter must give its input back unchanged when it cannot fix
+            # it: an editor replaces the buffer with whatever is on stdout.
+            result.output = data
         return result
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped

@@ -17,6 +17,7 @@ import pytest
 
 from codemods import RULES, Settings, fix_source
 from codemods._config import parse_target_version
+from codemods._engine import decode
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES_BY_SLUG = {rule.SLUG.replace("-", "_"): rule for rule in RULES}
@@ -57,9 +58,12 @@ def test_fixture(before: Path, update_fixtures: bool) -> None:
     rule = RULES_BY_SLUG[before.parent.name]
     after = before.with_name(before.name.replace(".before.", ".after."))
     source = before.read_bytes()
-    first = source.decode("utf-8", errors="replace").splitlines()[0] if source else ""
+    # Decode as Python does (BOM, coding cookie), so that a BOM or a latin-1
+    # file is read as the text the rules see.
+    text, _ = decode(source)
+    first = text.splitlines()[0] if text else ""
     assert first.startswith("#"), f"{before.name} must start with a comment saying what it checks"
-    settings = _settings(rule.CODE, source.decode("utf-8", errors="replace"))
+    settings = _settings(rule.CODE, text)
 
     result = fix_source(source, settings, filename=str(before))
 
