@@ -297,6 +297,25 @@ def _run_on_text(
 
 # -- edits and diffs ----------------------------------------------------------
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only at CR, LF and CRLF.
+
+    ``str.splitlines`` also splits at form feeds, U+2028 and other separators:
+    line numbers would then differ from the findings' and every editor's, and
+    a diff would hold "lines" that git does not see as lines.
+    """
+    lines: list[str] = []
+    start = 0
+    for match in _LINE_END.finditer(text):
+        lines.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
 
 def attach_edits(findings: list[Finding], before: str, after: str) -> list[Finding]:
     """Give each fixed finding the line edits that make its fix.
@@ -306,8 +325,8 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     fixed finding of the file, after its own edits. Applying each distinct
     edit once to ``before`` gives exactly ``after``.
     """
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = split_lines(before)
+    new = split_lines(after)
     fixed = [f for f in findings if f.fixed]
     own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
     shared: list[Edit] = []
@@ -315,13 +334,23 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
         first, last = i1 + 1, max(i1 + 1, i2)
-        owner = next((f for f in fixed if f.line <= last and first <= f.end_line), None)
-        if owner is None:
+        touching = [f for f in fixed if f.line <= last and first <= f.end_line]
+        if tag == "replace" and i2 - i1 == j2 - j1 and len(touching) > 1:
+            # Adjacent lines fixed by different findings form one hunk; split
+            # it line by line so that each finding carries its own edit (a
+            # line no finding touches stays with the one before it).
+            owner = touching[0]
+            for offset in range(i2 - i1):
+                line = i1 + offset + 1
+                owner = next((f for f in touching if f.line <= line <= f.end_line), owner)
+                own[id(owner)].append(Edit(line, line + 1, new[j1 + offset]))
+            continue
+        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
+        if not touching:
             shared.append(edit)
         else:
-            own[id(owner)].append(edit)
+            own[id(touching[0])].append(edit)
     result = []
     for finding in findings:
         if finding.fixed:
@@ -341,8 +370,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
     """A diff that ``git apply`` and ``patch -p1`` accept, CRLF and missing
     final newlines included."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
+        split_lines(before),
+        split_lines(after),
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
@@ -484,6 +513,7 @@ __all__ = [
     "process",
     "process_file",
     "run_rules",
+    "split_lines",
     "unified_diff",
     "write_atomic",
 ]
