@@ -133,7 +133,8 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> 
     results = _run(paths, options, kwargs)
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
-        click.echo(_report.render_diff(results), nl=False)
+        sys.stdout.buffer.write(_report.render_diff(results))
+        sys.stdout.flush()
         for result in results:
             if result.error is not None:
                 click.echo(_report.error_line(result, _style_for(sys.stderr)), err=True)

@@ -66,6 +66,7 @@ class FileResult:
     skipped: str | None = None
     changed: bool = False
     written: bool = False
+    # The patch, its bytes held as latin-1 characters (see byte_diff).
     diff: str = ""
     output: bytes | None = None  # the fixed bytes, for stdin mode
 
@@ -368,20 +369,41 @@ def _fix_message(finding: Finding) -> str:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """A diff that ``git apply`` and ``patch -p1`` accept, CRLF and missing
-    final newlines included."""
+    final newlines included.
+
+    Lines end at LF only, as git and patch see them (a CR stays part of its
+    line). For a byte-exact patch of a file in any encoding, pass its bytes
+    decoded as latin-1 (see :func:`byte_diff`).
+    """
     lines = difflib.unified_diff(
-        split_lines(before),
-        split_lines(after),
+        _lf_lines(before),
+        _lf_lines(after),
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
     out = []
     for line in lines:
-        if line.endswith(("\n", "\r")):
+        if line.endswith("\n"):
             out.append(line)
         else:
             out.append(line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _lf_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    result = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        result.append(lines[-1])
+    return result
+
+
+def byte_diff(path: str, before: bytes, after: bytes) -> str:
+    """The unified diff of two byte strings, as a str holding those bytes
+    one character each (latin-1), so that ``.encode("latin-1")`` gives a
+    patch that keeps the file's own encoding and BOM byte for byte."""
+    header_path = path.encode("utf-8", "surrogateescape").decode("latin-1")
+    return unified_diff(header_path, before.decode("latin-1"), after.decode("latin-1"))
 
 
 # -- files --------------------------------------------------------------------
@@ -435,7 +457,9 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
         if options.diff:
-            outcome.diff = unified_diff(display, text, new_text)
+            # The bytes of the file, not its decoded text: a BOM or a latin-1
+            # file must come out of the patch exactly as `fix` writes it.
+            outcome.diff = byte_diff(display, data, source.output)
         if options.edits:
             outcome.findings = attach_edits(source.findings, text, new_text)
     return outcome
@@ -514,6 +538,7 @@ __all__ = [
     "process_file",
     "run_rules",
     "split_lines",
+    "byte_diff",
     "unified_diff",
     "write_atomic",
 ]

@@ -137,8 +137,9 @@ def render_json(results: Sequence[FileResult], *, fixing: bool = False) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_diff(results: Sequence[FileResult]) -> str:
-    return "".join(result.diff for result in results if result.diff)
+def render_diff(results: Sequence[FileResult]) -> bytes:
+    """The patch of every changed file, in each file's own bytes."""
+    return "".join(result.diff for result in results if result.diff).encode("latin-1")
 
 
 # -- positions and edits for machine formats ----------------------------------
