@@ -190,50 +190,26 @@ def explain(code: str) -> None:
 def _settings(
     paths: Sequence[str], kwargs: dict[str, Any], *, fix: bool, preview: bool
 ) -> codemods.Settings:
-    """Command line over configuration file over defaults.
-
-    Also settles ``kwargs["exclude"]`` for discovery.
-    """
+    """Command line over configuration file over defaults (see
+    :func:`codemods._config.resolve`); also settles ``kwargs["exclude"]``."""
     try:
-        config = _load_config(paths, kwargs)
-        select = kwargs["select"] or config.select or ()
-        ignore = kwargs["ignore"] or config.ignore or ()
-        unsafe = kwargs["unsafe_fixes"]
-        if unsafe is None:
-            unsafe = bool(config.unsafe_fixes)
-        if kwargs["target_version"] is not None:
-            target = _config.parse_target_version(kwargs["target_version"])
-        else:
-            target = config.target_version or _config.DEFAULT_TARGET_VERSION
-        line_length = kwargs["line_length"]
-        if line_length is not None and line_length < 1:
-            raise ConfigError(f"--line-length: expected a positive integer, got {line_length}")
-        kwargs["exclude"] = kwargs["exclude"] or config.exclude or ()
-        return _config.build_settings(
+        settings, kwargs["exclude"] = _config.resolve(
             RULES,
-            select=select,
-            ignore=ignore,
-            unsafe_fixes=unsafe,
+            paths,
             fix=fix,
             preview_fixes=preview,
-            target_version=target,
-            line_length=line_length or config.line_length or _config.DEFAULT_LINE_LENGTH,
-            options=config.options,
+            select=kwargs["select"],
+            ignore=kwargs["ignore"],
+            unsafe_fixes=kwargs["unsafe_fixes"],
+            exclude=kwargs["exclude"],
+            target_version=kwargs["target_version"],
+            line_length=kwargs["line_length"],
+            config_file=kwargs["config_file"],
+            stdin_filename=kwargs["stdin_filename"],
         )
     except ConfigError as exc:
         _fail(str(exc))
-
-
-def _load_config(paths: Sequence[str], kwargs: dict[str, Any]) -> _config.FileConfig:
-    if kwargs["config_file"]:
-        path = Path(kwargs["config_file"])
-        if not path.is_file():
-            raise ConfigError(f"--config: no such file: {path}")
-        return _config.load_config(path, RULES, explicit=True)
-    # Source from stdin is configured as the file it stands for.
-    where = [kwargs["stdin_filename"] or "-" if p == "-" else p for p in paths]
-    found = _config.find_pyproject([p if Path(p).exists() or p == "-" else "." for p in where])
-    return _config.load_config(found, RULES) if found else _config.FileConfig()
+    return settings
 
 
 def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list[FileResult]:

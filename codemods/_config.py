@@ -312,3 +312,69 @@ def target_from_requires_python(spec: str) -> tuple[int, int] | None:
     minor = max(lows)
     minor = max(SUPPORTED_TARGETS[0][1], min(minor, SUPPORTED_TARGETS[-1][1]))
     return (3, minor)
+
+
+def resolve(
+    rules: Iterable[type[Rule]],
+    paths: Iterable[str],
+    *,
+    fix: bool,
+    preview_fixes: bool = False,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    unsafe_fixes: bool | None = None,
+    exclude: Iterable[str] = (),
+    target_version: str | None = None,
+    line_length: int | None = None,
+    config_file: str | None = None,
+    stdin_filename: str | None = None,
+    cwd: Path | None = None,
+) -> tuple[Settings, tuple[str, ...]]:
+    """Command-line values over the configuration file over the defaults;
+    returns the settings and the exclude patterns.
+
+    A ``--select`` on the command line replaces the file's ``select`` and
+    ``ignore`` (naming a rule there runs it); otherwise the command line's
+    ``--ignore`` adds to the file's.
+    """
+    rules = list(rules)
+    cwd = cwd or Path.cwd()
+    if config_file:
+        path = cwd / config_file
+        if not path.is_file():
+            raise ConfigError(f"--config: no such file: {config_file}")
+        config = load_config(path, rules, explicit=True)
+    else:
+        # Source from stdin is configured as the file it stands for; a path
+        # that does not exist is reported later, by discovery.
+        where = []
+        for raw in paths:
+            if raw == "-":
+                raw = stdin_filename or "-"
+            where.append(raw if raw == "-" or (cwd / raw).exists() else ".")
+        found = find_pyproject(where, cwd)
+        config = load_config(found, rules) if found else FileConfig()
+    select, ignore = list(select), list(ignore)
+    if not select:
+        select = list(config.select or ())
+        ignore = [*(config.ignore or ()), *ignore]
+    if unsafe_fixes is None:
+        unsafe_fixes = bool(config.unsafe_fixes)
+    if target_version is not None:
+        target = parse_target_version(target_version)
+    else:
+        target = config.target_version or DEFAULT_TARGET_VERSION
+    if line_length is not None and line_length < 1:
+        raise ConfigError(f"--line-length: expected a positive integer, got {line_length}")
+    settings = build_settings(
+        rules,
+        select=select,
+        ignore=ignore,
+        unsafe_fixes=unsafe_fixes,
+        fix=fix,
+        preview_fixes=preview_fixes,
+        target_version=target,
+        line_length=line_length or config.line_length or DEFAULT_LINE_LENGTH,
+        options=config.options,
+    )
+    return settings, tuple(exclude) or tuple(config.exclude or ())
