@@ -5,18 +5,31 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import click
 
 import codemods
-from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, Safety, Target
+from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, Safety, SourceError, Target
+from codemods._engine import decode
 from codemods import _config, _report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-OUTPUT_FORMATS = ("text", "json")
+OUTPUT_FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 50
+
+
+def _fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2, never a traceback."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _check_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        _fail(f"--output-format: unknown format {value!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+    return value
 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,19 +40,25 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
                            "(sequential-awaits), comma-separated. Default: all."),
         click.option("--ignore", multiple=True, metavar="CODES",
                       help="Rules not to run, in the same forms as --select."),
-        click.option("--unsafe-fixes", is_flag=True,
+        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
                       help="Also apply fixes that may reorder side effects or change "
                            "which exception surfaces (see `asyncmend rules`)."),
-        click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="text",
-                      show_default=True, help="How findings are printed."),
+        click.option("--output-format", default="text", show_default=True, callback=_check_format,
+                      metavar="|".join(OUTPUT_FORMATS), help="How findings are printed."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                       help="Worker processes. Default: one per core."),
         click.option("--exclude", multiple=True, metavar="GLOB",
                       help="Skip files and directories matching this .gitignore-style "
                            "pattern while walking directories. Repeatable."),
-        click.option("--target-version", default="py39", show_default=True,
-                      metavar="py39..py314",
-                      help="Oldest Python the code must run on; no fix uses anything newer."),
+        click.option("--config", "config_file", metavar="FILE",
+                      help="Read options from FILE ([tool.asyncmend] of a pyproject.toml, "
+                           "or a TOML file of those keys) instead of the nearest "
+                           "pyproject.toml."),
+        click.option("--target-version", default=None, metavar="py39..py314",
+                      help="Oldest Python the code must run on; no fix uses anything newer. "
+                           "Default: from requires-python, else py39."),
+        click.option("--line-length", type=int, default=None, metavar="N",
+                      help="Longest line a fix may write (default 88)."),
         click.option("--no-progress", is_flag=True,
                       help="Never show the progress bar (it only appears on a terminal)."),
         click.option("--stdin-filename", metavar="PATH",
@@ -81,9 +100,9 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
       cat app.py | asyncmend check --stdin-filename app.py -
     """
     fmt = kwargs["output_format"]
-    settings = _settings(kwargs, fix=False, preview=fmt != "text")
+    settings = _settings(paths, kwargs, fix=False, preview=fmt != "text")
     results = _run(paths, Options(settings=settings, edits=fmt != "text"), kwargs)
-    _emit(results, fmt, fixing=False)
+    _emit(results, fmt, kwargs, fixing=False)
     _exit(results, findings_fail=True)
 
 
@@ -108,13 +127,14 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> 
     """
     if diff_check and not diff:
         raise click.UsageError("--check goes with --diff")
-    settings = _settings(kwargs, fix=True, preview=False)
+    settings = _settings(paths, kwargs, fix=True, preview=False)
     fmt = kwargs["output_format"]
     options = Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
     results = _run(paths, options, kwargs)
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
-        click.echo(_report.render_diff(results), nl=False)
+        sys.stdout.buffer.write(_report.render_diff(results))
+        sys.stdout.flush()
         for result in results:
             if result.error is not None:
                 click.echo(_report.error_line(result, _style_for(sys.stderr)), err=True)
@@ -124,9 +144,9 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> 
     if stdin_result is not None:
         sys.stdout.buffer.write(stdin_result.output or b"")
         sys.stdout.flush()
-        _emit(results, fmt, fixing=True, stream_err=True)
+        _emit(results, fmt, kwargs, fixing=True, stream_err=True)
     else:
-        _emit(results, fmt, fixing=True)
+        _emit(results, fmt, kwargs, fixing=True)
     _exit(results, findings_fail=True, fixing=True)
 
 
@@ -173,20 +193,29 @@ def explain(code: str) -> None:
 # -- helpers ------------------------------------------------------------------
 
 
-def _settings(kwargs: dict[str, Any], *, fix: bool, preview: bool) -> codemods.Settings:
+def _settings(
+    paths: Sequence[str], kwargs: dict[str, Any], *, fix: bool, preview: bool
+) -> codemods.Settings:
+    """Command line over configuration file over defaults (see
+    :func:`codemods._config.resolve`); also settles ``kwargs["exclude"]``."""
     try:
-        return _config.build_settings(
+        settings, kwargs["exclude"] = _config.resolve(
             RULES,
+            paths,
+            fix=fix,
+            preview_fixes=preview,
             select=kwargs["select"],
             ignore=kwargs["ignore"],
             unsafe_fixes=kwargs["unsafe_fixes"],
-            fix=fix,
-            preview_fixes=preview,
-            target_version=_config.parse_target_version(kwargs["target_version"]),
+            exclude=kwargs["exclude"],
+            target_version=kwargs["target_version"],
+            line_length=kwargs["line_length"],
+            config_file=kwargs["config_file"],
+            stdin_filename=kwargs["stdin_filename"],
         )
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        _fail(str(exc))
+    return settings
 
 
 def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list[FileResult]:
@@ -197,6 +226,7 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
     if "-" in paths:
         name = kwargs["stdin_filename"] or "-"
         data = sys.stdin.buffer.read()
+        kwargs["_stdin_data"] = data
         target = Target(Path(name), name, explicit=True, stdin=True, data=data)
         results.extend(codemods.process([target], options, jobs=1))
     if file_paths:
@@ -228,16 +258,52 @@ def _style_for(stream: Any) -> _report.Style:
     return lambda text, **_: text
 
 
-def _emit(results: list[FileResult], fmt: str, *, fixing: bool, stream_err: bool = False) -> None:
+def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
+    """The source text findings refer to, for formats that need line text
+    (UTF-8 byte columns, fingerprints, suggestions)."""
+    cache: dict[str, str | None] = {}
+
+    def source_of(path: str) -> str | None:
+        if path not in cache:
+            stdin_data = kwargs.get("_stdin_data")
+            try:
+                if stdin_data is not None and path == (kwargs["stdin_filename"] or "-"):
+                    data = stdin_data
+                else:
+                    data = Path(path).read_bytes()
+                cache[path] = decode(data)[0]
+            except (OSError, SourceError):
+                cache[path] = None
+        return cache[path]
+
+    return source_of
+
+
+def _emit(
+    results: list[FileResult],
+    fmt: str,
+    kwargs: dict[str, Any],
+    *,
+    fixing: bool,
+    stream_err: bool = False,
+) -> None:
     for result in results:
         if result.error is not None:
             click.echo(_report.error_line(result, _style_for(sys.stderr)), err=True)
     out = sys.stderr if stream_err else sys.stdout
     if fmt == "json":
-        click.echo(_report.render_json(results, fixing=fixing), nl=False, err=stream_err)
+        text = _report.render_json(results, fixing=fixing)
+    elif fmt == "github":
+        text = _report.render_github(results, fixing=fixing)
+    elif fmt == "sarif":
+        text = _report.render_sarif(results, _source_reader(kwargs), fixing=fixing)
+    elif fmt == "rdjson":
+        text = _report.render_rdjson(results, _source_reader(kwargs), fixing=fixing)
+    elif fmt == "rdjsonl":
+        text = _report.render_rdjsonl(results, _source_reader(kwargs), fixing=fixing)
     else:
-        click.echo(_report.render_text(results, fixing=fixing, style=_style_for(out)),
-                   nl=False, err=stream_err)
+        text = _report.render_text(results, fixing=fixing, style=_style_for(out))
+    click.echo(text, nl=False, err=stream_err)
 
 
 def _exit(results: list[FileResult], *, findings_fail: bool, fixing: bool = False) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
@@ -121,3 +124,257 @@ def build_settings(
         line_length=line_length,
         options=dict(options or {}),
     )
+
+
+# -- [tool.asyncmend] ---------------------------------------------------------
+
+# The keys every run understands; each rule adds the keys of its OPTIONS.
+CORE_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "target-version", "line-length")
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """What a configuration file says; ``None`` where it says nothing."""
+
+    path: str | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    unsafe_fixes: bool | None = None
+    exclude: tuple[str, ...] | None = None
+    target_version: tuple[int, int] | None = None
+    line_length: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def find_pyproject(paths: Iterable[str], cwd: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` upward from the paths' common directory
+    that has a ``[tool.asyncmend]`` table; failing that, the nearest one at all
+    (its ``requires-python`` still gives the target version)."""
+    cwd = cwd or Path.cwd()
+    dirs = []
+    for raw in paths:
+        path = cwd if raw == "-" else (cwd / raw)
+        path = Path(os.path.abspath(path))
+        dirs.append(str(path if path.is_dir() else path.parent))
+    start = Path(os.path.commonpath(dirs)) if dirs else cwd
+    nearest: Path | None = None
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            data = _load_toml(candidate)
+            if isinstance(data.get("tool"), dict) and "asyncmend" in data["tool"]:
+                return candidate
+            nearest = nearest or candidate
+    return nearest
+
+
+def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = False) -> FileConfig:
+    """Read and validate ``[tool.asyncmend]`` (or, in a file given with
+    ``--config`` that has no ``[tool]`` table, the whole file)."""
+    data = _load_toml(path)
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "asyncmend" in tool:
+        table = tool["asyncmend"]
+        prefix = "tool.asyncmend."
+    elif explicit and path.name != "pyproject.toml" and "tool" not in data:
+        table, prefix = data, ""
+    else:
+        table, prefix = {}, "tool.asyncmend."
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {prefix.rstrip('.')} must be a table")
+    where = f"{path}: {prefix}"
+    rules = list(rules)
+    rule_options: dict[str, Any] = {}
+    for rule in rules:
+        for key, default in rule.OPTIONS.items():
+            rule_options.setdefault(key, default)
+    for key in table:
+        if key not in CORE_KEYS and key not in rule_options:
+            known = ", ".join([*CORE_KEYS, *sorted(rule_options)])
+            raise ConfigError(f"{where}{key}: unknown key (known: {known})")
+
+    def codes(key: str) -> tuple[str, ...] | None:
+        if key not in table:
+            return None
+        value = _string_list(table[key], f"{where}{key}")
+        resolve_codes(value, rules, f"{where}{key}")
+        return tuple(value)
+
+    target = None
+    if "target-version" in table:
+        value = table["target-version"]
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}target-version: expected a string such as \"py311\"")
+        try:
+            target = parse_target_version(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}target-version: {exc}") from None
+    elif isinstance(data.get("project"), dict) and "requires-python" in data["project"]:
+        target = target_from_requires_python(str(data["project"]["requires-python"]))
+    line_length = None
+    if "line-length" in table:
+        value = table["line-length"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}line-length: expected a positive integer, got {value!r}")
+        line_length = value
+    unsafe = None
+    if "unsafe-fixes" in table:
+        unsafe = table["unsafe-fixes"]
+        if not isinstance(unsafe, bool):
+            raise ConfigError(f"{where}unsafe-fixes: expected true or false, got {unsafe!r}")
+    options = {
+        key: _check_option(table[key], default, f"{where}{key}")
+        for key, default in rule_options.items()
+        if key in table
+    }
+    return FileConfig(
+        path=str(path),
+        select=codes("select"),
+        ignore=codes("ignore"),
+        unsafe_fixes=unsafe,
+        exclude=tuple(_string_list(table["exclude"], f"{where}exclude")) if "exclude" in table else None,
+        target_version=target,
+        line_length=line_length,
+        options=options,
+    )
+
+
+def _string_list(value: Any, name: str) -> list[str]:
+    # A single string is accepted where a list is expected: select = "AM1".
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ConfigError(f"{name}: expected a list of strings, got {value!r}")
+
+
+def _check_option(value: Any, default: Any, name: str) -> Any:
+    """A rule option must have the type of its default."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{name}: expected a string, got {value!r}")
+    if isinstance(default, (list, tuple, frozenset, set)):
+        items = _string_list(value, name) if all(isinstance(d, str) for d in default) else value
+        if not isinstance(items, list):
+            raise ConfigError(f"{name}: expected a list, got {value!r}")
+        return type(default)(items) if not isinstance(default, list) else items
+    if isinstance(default, dict):
+        if isinstance(value, dict):
+            return value
+        raise ConfigError(f"{name}: expected a table, got {value!r}")
+    return value
+
+
+_SPECIFIER = re.compile(r"^\s*(>=|~=|==|>)\s*3\.(\d+)")
+
+
+def target_from_requires_python(spec: str) -> tuple[int, int] | None:
+    """The oldest supported Python that ``requires-python`` allows, or None.
+
+    ``>=3.10`` and ``~=3.10`` and ``==3.10.*`` give (3, 10). ``>3.10`` still
+    allows 3.10.1, so it gives (3, 10) too. Below the oldest supported target,
+    the oldest; unparseable, None (the default applies).
+    """
+    lows = []
+    for part in spec.split(","):
+        match = _SPECIFIER.match(part)
+        if match:
+            lows.append(int(match.group(2)))
+    if not lows:
+        return None
+    minor = max(lows)
+    minor = max(SUPPORTED_TARGETS[0][1], min(minor, SUPPORTED_TARGETS[-1][1]))
+    return (3, minor)
+
+
+def resolve(
+    rules: Iterable[type[Rule]],
+    paths: Iterable[str],
+    *,
+    fix: bool,
+    preview_fixes: bool = False,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    unsafe_fixes: bool | None = None,
+    exclude: Iterable[str] = (),
+    target_version: str | None = None,
+    line_length: int | None = None,
+    config_file: str | None = None,
+    stdin_filename: str | None = None,
+    cwd: Path | None = None,
+) -> tuple[Settings, tuple[str, ...]]:
+    """Command-line values over the configuration file over the defaults;
+    returns the settings and the exclude patterns.
+
+    A ``--select`` on the command line replaces the file's ``select`` and
+    ``ignore`` (naming a rule there runs it); otherwise the command line's
+    ``--ignore`` adds to the file's.
+    """
+    rules = list(rules)
+    cwd = cwd or Path.cwd()
+    if config_file:
+        path = cwd / config_file
+        if not path.is_file():
+            raise ConfigError(f"--config: no such file: {config_file}")
+        config = load_config(path, rules, explicit=True)
+    else:
+        # Source from stdin is configured as the file it stands for; a path
+        # that does not exist is reported later, by discovery.
+        where = []
+        for raw in paths:
+            if raw == "-":
+                raw = stdin_filename or "-"
+            where.append(raw if raw == "-" or (cwd / raw).exists() else ".")
+        found = find_pyproject(where, cwd)
+        config = load_config(found, rules) if found else FileConfig()
+    select, ignore = list(select), list(ignore)
+    if not select:
+        select = list(config.select or ())
+        ignore = [*(config.ignore or ()), *ignore]
+    if unsafe_fixes is None:
+        unsafe_fixes = bool(config.unsafe_fixes)
+    if target_version is not None:
+        target = parse_target_version(target_version)
+    else:
+        target = config.target_version or DEFAULT_TARGET_VERSION
+    if line_length is not None and line_length < 1:
+        raise ConfigError(f"--line-length: expected a positive integer, got {line_length}")
+    settings = build_settings(
+        rules,
+        select=select,
+        ignore=ignore,
+        unsafe_fixes=unsafe_fixes,
+        fix=fix,
+        preview_fixes=preview_fixes,
+        target_version=target,
+        line_length=line_length or config.line_length or DEFAULT_LINE_LENGTH,
+        options=config.options,
+    )
+    return settings, tuple(exclude) or tuple(config.exclude or ())

@@ -66,6 +66,7 @@ class FileResult:
     skipped: str | None = None
     changed: bool = False
     written: bool = False
+    # The patch, its bytes held as latin-1 characters (see byte_diff).
     diff: str = ""
     output: bytes | None = None  # the fixed bytes, for stdin mode
 
@@ -297,6 +298,25 @@ def _run_on_text(
 
 # -- edits and diffs ----------------------------------------------------------
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only at CR, LF and CRLF.
+
+    ``str.splitlines`` also splits at form feeds, U+2028 and other separators:
+    line numbers would then differ from the findings' and every editor's, and
+    a diff would hold "lines" that git does not see as lines.
+    """
+    lines: list[str] = []
+    start = 0
+    for match in _LINE_END.finditer(text):
+        lines.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
 
 def attach_edits(findings: list[Finding], before: str, after: str) -> list[Finding]:
     """Give each fixed finding the line edits that make its fix.
@@ -306,8 +326,8 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     fixed finding of the file, after its own edits. Applying each distinct
     edit once to ``before`` gives exactly ``after``.
     """
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    old = split_lines(before)
+    new = split_lines(after)
     fixed = [f for f in findings if f.fixed]
     own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
     shared: list[Edit] = []
@@ -315,13 +335,23 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
         first, last = i1 + 1, max(i1 + 1, i2)
-        owner = next((f for f in fixed if f.line <= last and first <= f.end_line), None)
-        if owner is None:
+        touching = [f for f in fixed if f.line <= last and first <= f.end_line]
+        if tag == "replace" and i2 - i1 == j2 - j1 and len(touching) > 1:
+            # Adjacent lines fixed by different findings form one hunk; split
+            # it line by line so that each finding carries its own edit (a
+            # line no finding touches stays with the one before it).
+            owner = touching[0]
+            for offset in range(i2 - i1):
+                line = i1 + offset + 1
+                owner = next((f for f in touching if f.line <= line <= f.end_line), owner)
+                own[id(owner)].append(Edit(line, line + 1, new[j1 + offset]))
+            continue
+        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
+        if not touching:
             shared.append(edit)
         else:
-            own[id(owner)].append(edit)
+            own[id(touching[0])].append(edit)
     result = []
     for finding in findings:
         if finding.fixed:
@@ -339,20 +369,41 @@ def _fix_message(finding: Finding) -> str:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """A diff that ``git apply`` and ``patch -p1`` accept, CRLF and missing
-    final newlines included."""
+    final newlines included.
+
+    Lines end at LF only, as git and patch see them (a CR stays part of its
+    line). For a byte-exact patch of a file in any encoding, pass its bytes
+    decoded as latin-1 (see :func:`byte_diff`).
+    """
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
+        _lf_lines(before),
+        _lf_lines(after),
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
     out = []
     for line in lines:
-        if line.endswith(("\n", "\r")):
+        if line.endswith("\n"):
             out.append(line)
         else:
             out.append(line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _lf_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    result = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        result.append(lines[-1])
+    return result
+
+
+def byte_diff(path: str, before: bytes, after: bytes) -> str:
+    """The unified diff of two byte strings, as a str holding those bytes
+    one character each (latin-1), so that ``.encode("latin-1")`` gives a
+    patch that keeps the file's own encoding and BOM byte for byte."""
+    header_path = path.encode("utf-8", "surrogateescape").decode("latin-1")
+    return unified_diff(header_path, before.decode("latin-1"), after.decode("latin-1"))
 
 
 # -- files --------------------------------------------------------------------
@@ -412,7 +463,9 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
         if options.diff:
-            outcome.diff = unified_diff(display, text, new_text)
+            # The bytes of the file, not its decoded text: a BOM or a latin-1
+            # file must come out of the patch exactly as `fix` writes it.
+            outcome.diff = byte_diff(display, data, source.output)
         if options.edits:
             outcome.findings = attach_edits(source.findings, text, new_text)
     return outcome
@@ -490,6 +543,8 @@ __all__ = [
     "process",
     "process_file",
     "run_rules",
+    "split_lines",
+    "byte_diff",
     "unified_diff",
     "write_atomic",
 ]

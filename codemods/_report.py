@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import textwrap
+import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
-from codemods._base import Finding, Safety
-from codemods._engine import FileResult
+from codemods._base import Edit, Finding, Rule, Safety
+from codemods._engine import FileResult, split_lines
 
 
 @dataclass(frozen=True)
@@ -133,5 +137,376 @@ def render_json(results: Sequence[FileResult], *, fixing: bool = False) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_diff(results: Sequence[FileResult]) -> str:
-    return "".join(result.diff for result in results if result.diff)
+def render_diff(results: Sequence[FileResult]) -> bytes:
+    """The patch of every changed file, in each file's own bytes."""
+    return "".join(result.diff for result in results if result.diff).encode("latin-1")
+
+
+# -- positions and edits for machine formats ----------------------------------
+
+HOMEPAGE = "https://pypi.org/project/asyncmend/"
+TOOL_NAME = "asyncmend"
+
+# path -> the source text the findings of that path refer to (None: unreadable)
+SourceOf = Callable[[str], "str | None"]
+
+
+def _body(line: str) -> tuple[str, str]:
+    """(line without its ending, the ending)."""
+    stripped = line.rstrip("\r\n")
+    return stripped, line[len(stripped) :]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A replacement of the text between two positions (1-based lines and
+    character columns, end exclusive) by ``text``."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+def edit_span(edit: Edit, lines: Sequence[str]) -> Span:
+    """The span form of a whole-line edit.
+
+    A replacement ends at the end of its last line (before the line ending)
+    and leaves that ending in place: that is the form a review tool can turn
+    into a suggestion for exactly the replaced lines. An insertion or a
+    deletion runs from the start of its first line to the start of the line
+    after it.
+    """
+    s, e, content = edit.start_line, edit.end_line, edit.content
+    if e > s and content and e - 2 < len(lines):
+        body, ending = _body(lines[e - 2])
+        if content.endswith(ending) and (ending or not _body(content)[1]):
+            return Span(s, 1, e - 1, len(body) + 1, content[: len(content) - len(ending)])
+    return Span(s, 1, e, 1, content)
+
+
+def merge_edits(edits: Sequence[Edit], lines: Sequence[str]) -> Edit:
+    """One edit spanning several, with the original lines between them kept."""
+    ordered = sorted(edits, key=lambda edit: (edit.start_line, edit.end_line))
+    start, end = ordered[0].start_line, ordered[0].start_line
+    content = []
+    for edit in ordered:
+        content.extend(lines[end - 1 : edit.start_line - 1])
+        content.append(edit.content)
+        end = max(end, edit.end_line)
+    return Edit(start, end, "".join(content))
+
+
+def split_fix_edits(finding: Finding) -> tuple[list[Edit], list[Edit]]:
+    """(the edits at the finding itself, the edits elsewhere such as imports).
+
+    The same rule as :func:`codemods._engine.attach_edits` uses to hand a
+    hunk to a finding: the hunk touches the finding's lines.
+    """
+    own: list[Edit] = []
+    shared: list[Edit] = []
+    for edit in finding.fix.edits if finding.fix else ():
+        last = max(edit.start_line, edit.end_line - 1)
+        if finding.line <= last and edit.start_line <= finding.end_line:
+            own.append(edit)
+        else:
+            shared.append(edit)
+    return own, shared
+
+
+def byte_column(lines: Sequence[str], line: int, column: int) -> int:
+    """A 1-based character column as a 1-based UTF-8 byte column."""
+    if not 1 <= line <= len(lines):
+        return column
+    return len(_body(lines[line - 1])[0][: column - 1].encode("utf-8")) + 1
+
+
+def describe_edit(edit: Edit, lines: Sequence[str]) -> str:
+    """``add `import asyncio``` / ``remove `import time``` / ``replace ...``."""
+    old = "".join(lines[edit.start_line - 1 : edit.end_line - 1]).strip()
+    new = edit.content.strip()
+    if not old:
+        return f"add `{new}`"
+    if not new:
+        return f"remove `{old}`"
+    return f"replace `{old}` with `{new}`"
+
+
+def help_uri(rule: type[Rule] | None, code: str) -> str:
+    slug = rule.SLUG if rule is not None else ""
+    return f"{HOMEPAGE}#{code.lower()}-{slug}" if slug else HOMEPAGE
+
+
+def _open_findings(result: FileResult, fixing: bool) -> list[Finding]:
+    return [f for f in result.findings if not (fixing and f.fixed)]
+
+
+def _lines_for(result: FileResult, source_of: SourceOf) -> list[str]:
+    text = source_of(result.path)
+    return split_lines(text) if text is not None else []
+
+
+# -- github -------------------------------------------------------------------
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(results: Sequence[FileResult], *, fixing: bool = False) -> str:
+    """GitHub Actions workflow commands: one annotation per finding or error."""
+    out = []
+    for result in results:
+        if result.error is not None:
+            out.append(
+                f"::error file={_escape_property(result.path)},"
+                f"title={_escape_property('asyncmend: file not processed')}"
+                f"::{_escape_data(result.error)}"
+            )
+        for finding in _open_findings(result, fixing):
+            props = {
+                "file": result.path,
+                "line": str(finding.line),
+                "col": str(finding.column),
+                "endLine": str(finding.end_line),
+                "endColumn": str(finding.end_column),
+                "title": f"{finding.code} {finding.slug}",
+            }
+            prop_text = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
+            out.append(f"::warning {prop_text}::{_escape_data(finding.message + _fix_note(finding))}")
+    return "".join(line + "\n" for line in out)
+
+
+def _fix_note(finding: Finding) -> str:
+    if not finding.fixable:
+        return ""
+    if finding.safety is Safety.SAFE:
+        return " (fixable with `asyncmend fix`)"
+    return " (fixable with `asyncmend fix --unsafe-fixes`)"
+
+
+# -- rdjson (reviewdog) -------------------------------------------------------
+
+
+def _rd_position(lines: Sequence[str], line: int, column: int) -> dict[str, int]:
+    return {"line": line, "column": byte_column(lines, line, column)}
+
+
+def _rd_range(lines: Sequence[str], span: Span) -> dict[str, object]:
+    return {
+        "start": _rd_position(lines, span.start_line, span.start_column),
+        "end": _rd_position(lines, span.end_line, span.end_column),
+    }
+
+
+def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> list[dict[str, object]]:
+    """Reviewdog diagnostics: one per finding, with the fix at the finding as
+    its suggestion, and one per distinct edit elsewhere (an import).
+
+    GitHub takes a suggestion only on lines of the pull request's diff, and the
+    import block usually is not among them: so an import edit is never folded
+    into the call-site suggestion, and the call-site message names it.
+    """
+    from codemods import RULES_BY_CODE
+
+    diagnostics: list[dict[str, object]] = []
+    for result in results:
+        findings = _open_findings(result, fixing)
+        if not findings:
+            continue
+        lines = _lines_for(result, source_of)
+        shared_users: dict[Edit, list[Finding]] = {}
+        for finding in findings:
+            own, shared = split_fix_edits(finding)
+            for edit in shared:
+                shared_users.setdefault(edit, []).append(finding)
+            message = finding.message
+            if finding.fixable and finding.safety is Safety.UNSAFE:
+                message += " (unsafe fix: review it)"
+            for edit in shared:
+                message += (
+                    f"; the fix also needs to {describe_edit(edit, lines)} at line "
+                    f"{edit.start_line}, a separate suggestion there"
+                )
+            diagnostic: dict[str, object] = {
+                "message": message,
+                "location": {
+                    "path": result.path,
+                    "range": _rd_range(
+                        lines,
+                        Span(finding.line, finding.column, finding.end_line, finding.end_column, ""),
+                    ),
+                },
+                "severity": "WARNING",
+                "code": {"value": finding.code, "url": help_uri(RULES_BY_CODE.get(finding.code), finding.code)},
+            }
+            if own:
+                span = edit_span(merge_edits(own, lines), lines)
+                diagnostic["suggestions"] = [{"range": _rd_range(lines, span), "text": span.text}]
+            diagnostics.append(diagnostic)
+        for edit, users in shared_users.items():
+            span = edit_span(edit, lines)
+            codes = sorted({f.code for f in users})
+            at = ", ".join(str(f.line) for f in users)
+            diagnostics.append(
+                {
+                    "message": f"{describe_edit(edit, lines)}: needed by the fix at line{'s' if len(users) > 1 else ''} {at}",
+                    "location": {"path": result.path, "range": _rd_range(lines, span)},
+                    "severity": "WARNING",
+                    "code": {"value": codes[0], "url": help_uri(RULES_BY_CODE.get(codes[0]), codes[0])},
+                    "suggestions": [{"range": _rd_range(lines, span), "text": span.text}],
+                }
+            )
+    return diagnostics
+
+
+def render_rdjson(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
+    document = {
+        "source": {"name": TOOL_NAME, "url": HOMEPAGE},
+        "severity": "WARNING",
+        "diagnostics": rdjson_diagnostics(results, source_of, fixing=fixing),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_rdjsonl(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
+    source = {"name": TOOL_NAME, "url": HOMEPAGE}
+    return "".join(
+        json.dumps({"source": source, **diagnostic}, ensure_ascii=False) + "\n"
+        for diagnostic in rdjson_diagnostics(results, source_of, fixing=fixing)
+    )
+
+
+# -- sarif --------------------------------------------------------------------
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _artifact_location(path: str) -> dict[str, str]:
+    """A path relative to the working directory (the repository root in CI,
+    which is what code scanning expects), else an absolute file URI."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            candidate = candidate.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            return {"uri": candidate.as_uri()}
+    return {"uri": urllib.parse.quote(candidate.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif_region(span: Span) -> dict[str, int]:
+    return {
+        "startLine": span.start_line,
+        "startColumn": span.start_column,
+        "endLine": span.end_line,
+        "endColumn": span.end_column,
+    }
+
+
+def line_hash(code: str, line_text: str) -> str:
+    """Identifies a finding by its rule and its line's text (whitespace
+    ignored), not its line number, so it survives edits elsewhere in the file."""
+    normalized = "".join(line_text.split())
+    return hashlib.sha256(f"{code}\0{normalized}".encode("utf-8")).hexdigest()[:16]
+
+
+def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
+    doc = textwrap.dedent(rule.__doc__ or "").strip()
+    first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else rule.DESCRIPTION
+    level = "warning"
+    return {
+        "id": rule.CODE,
+        "name": rule.SLUG,
+        "shortDescription": {"text": rule.DESCRIPTION},
+        "fullDescription": {"text": first},
+        "help": {"text": doc or rule.DESCRIPTION, "markdown": doc or rule.DESCRIPTION},
+        "helpUri": help_uri(rule, rule.CODE),
+        "defaultConfiguration": {"level": level},
+        "properties": {"fix": rule.SAFETY.value, "tags": ["asyncio"]},
+    }
+
+
+def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
+    from codemods import RULES, __version__
+
+    index = {rule.CODE: i for i, rule in enumerate(RULES)}
+    sarif_results: list[dict[str, object]] = []
+    notifications: list[dict[str, object]] = []
+    for result in results:
+        location = _artifact_location(result.path)
+        if result.error is not None:
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{result.path}: {result.error}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": location}}],
+                }
+            )
+        findings = _open_findings(result, fixing)
+        if not findings:
+            continue
+        lines = _lines_for(result, source_of)
+        seen: dict[str, int] = {}
+        for finding in findings:
+            line_text = lines[finding.line - 1] if finding.line <= len(lines) else ""
+            key = line_hash(finding.code, line_text)
+            seen[key] = seen.get(key, 0) + 1
+            item: dict[str, object] = {
+                "ruleId": finding.code,
+                "level": "warning",
+                "message": {"text": finding.message + _fix_note(finding)},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": location,
+                            "region": _sarif_region(
+                                Span(finding.line, finding.column, finding.end_line, finding.end_column, "")
+                            ),
+                        }
+                    }
+                ],
+                # Which occurrence of that line's text: two identical lines
+                # of one file stay two results.
+                "partialFingerprints": {"primaryLocationLineHash": f"{key}:{seen[key]}"},
+            }
+            if finding.code in index:
+                item["ruleIndex"] = index[finding.code]
+            if finding.fix is not None and finding.fix.edits:
+                own, shared = split_fix_edits(finding)
+                replacements = [
+                    {"deletedRegion": _sarif_region(span), "insertedContent": {"text": span.text}}
+                    for span in (edit_span(edit, lines) for edit in sorted(own + shared, key=lambda e: e.start_line))
+                ]
+                item["fixes"] = [
+                    {
+                        "description": {"text": f"{finding.safety.value} fix for {finding.code}"
+                                        + (f" (adds `import {finding.needs_import}`)" if finding.needs_import else "")},
+                        "artifactChanges": [{"artifactLocation": location, "replacements": replacements}],
+                    }
+                ]
+            sarif_results.append(item)
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": HOMEPAGE,
+                "rules": [_rule_descriptor(rule) for rule in RULES],
+            }
+        },
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri().rstrip("/") + "/"}},
+        # Finding columns count characters (code points), not UTF-16 units.
+        "columnKind": "unicodeCodePoints",
+        "invocations": [
+            {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
+        ],
+        "results": sarif_results,
+    }
+    document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

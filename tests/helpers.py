@@ -1,0 +1,56 @@
+"""Shared test helpers: run the CLI in a directory, apply machine-format edits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from click.testing import CliRunner, Result
+
+import cli
+from codemods._engine import split_lines
+
+
+def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) -> Result:
+    """The CLI in ``cwd``, as a user would run it there."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def line_starts(text: str, encoding: str | None) -> list[int]:
+    """Offset of each line's start (and of the end of the text), in UTF-8
+    bytes when ``encoding`` is "utf-8", else in characters."""
+    starts = [0]
+    for line in split_lines(text):
+        size = len(line.encode("utf-8")) if encoding == "utf-8" else len(line)
+        starts.append(starts[-1] + size)
+    return starts
+
+
+def apply_replacements(
+    text: str, replacements: Iterable[tuple[int, int, int, int, str]], *, utf8_columns: bool
+) -> str:
+    """Apply (start_line, start_col, end_line, end_col, text) replacements,
+    1-based, end exclusive; columns in UTF-8 bytes or in characters.
+
+    Each distinct replacement is applied once; overlapping ones are an error.
+    """
+    unit = "utf-8" if utf8_columns else None
+    data: Any = text.encode("utf-8") if utf8_columns else text
+    starts = line_starts(text, unit)
+
+    def offset(line: int, column: int) -> int:
+        assert 1 <= line <= len(starts), (line, column)
+        return starts[line - 1] + column - 1
+
+    spans = sorted({(offset(a, b), offset(c, d), new) for a, b, c, d, new in replacements})
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+        assert end <= start, "two suggestions overlap"
+    for start, end, new in reversed(spans):
+        data = data[:start] + (new.encode("utf-8") if utf8_columns else new) + data[end:]
+    return data.decode("utf-8") if utf8_columns else data

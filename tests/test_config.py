@@ -1,0 +1,217 @@
+"""[tool.asyncmend] configuration, command-line precedence, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import pytest
+
+from codemods import RULES, Rule, Safety
+from codemods._config import (
+    ConfigError,
+    find_pyproject,
+    load_config,
+    resolve,
+    target_from_requires_python,
+)
+from tests.helpers import run_cli
+
+SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+
+
+class OptionRule(Rule):
+    """A rule declared only in this test, to check option validation
+    whatever options the real rules declare."""
+
+    CODE = "AM999"
+    SLUG = "test-options"
+    SAFETY = Safety.SAFE
+    OPTIONS: ClassVar[Mapping[str, Any]] = {
+        "ordering-primitives": ["wait", "acquire"],
+        "task-helper": "",
+        "log-task-exceptions": False,
+        "max-items": 10,
+    }
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def one_line_error(result: Any, *needles: str) -> None:
+    """Exit status 2 and exactly one line on stderr naming the problem."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_nearest_pyproject_with_a_tool_table_upward_from_the_paths(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.asyncmend]\nline-length = 100\n")
+    write(tmp_path / "sub" / "pyproject.toml", "[project]\nname = 'x'\n")
+    write(tmp_path / "sub" / "deeper" / "a.py", SLEEPY)
+    assert find_pyproject(["sub/deeper/a.py"], tmp_path) == tmp_path / "pyproject.toml"
+    write(tmp_path / "sub" / "pyproject.toml", "[tool.asyncmend]\nline-length = 70\n")
+    assert find_pyproject(["sub/deeper"], tmp_path) == tmp_path / "sub" / "pyproject.toml"
+    settings, _ = resolve(RULES, ["sub/deeper/a.py"], fix=True, cwd=tmp_path)
+    assert settings.line_length == 70
+
+
+def test_ignore_in_pyproject_stops_the_rule(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", SLEEPY)
+    assert run_cli(["check", "a.py"], tmp_path).exit_code == 1
+    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nignore = ["AM101"]\n')
+    result = run_cli(["check", "a.py"], tmp_path)
+    assert result.exit_code == 0 and "No findings" in result.stdout
+    # A rule named with --select on the command line runs again.
+    assert run_cli(["check", "--select", "AM101", "a.py"], tmp_path).exit_code == 1
+
+
+def test_select_in_pyproject_and_command_line_select_overrides_it(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nselect = ["blocking-sleep"]\n')
+    settings, _ = resolve(RULES, ["."], fix=False, cwd=tmp_path)
+    assert settings.select == {"AM101"}
+    others = [rule.CODE for rule in RULES if rule.CODE != "AM101"]
+    if others:
+        settings, _ = resolve(RULES, ["."], fix=False, select=[others[0]], cwd=tmp_path)
+        assert settings.select == {others[0]}
+    settings, _ = resolve(RULES, ["."], fix=False, ignore=["AM1"], cwd=tmp_path)
+    assert "AM101" not in settings.select
+
+
+def test_exclude_in_pyproject_skips_files_while_walking(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "a.py", SLEEPY)
+    write(tmp_path / "src" / "gen" / "b.py", SLEEPY)
+    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nexclude = ["gen/"]\n')
+    result = run_cli(["check", "-j", "1", "src"], tmp_path)
+    assert "src/a.py" in result.stdout and "gen/b.py" not in result.stdout
+    # --exclude on the command line replaces the file's list.
+    result = run_cli(["check", "-j", "1", "--exclude", "nothing", "src"], tmp_path)
+    assert "gen/b.py" in result.stdout
+
+
+def test_target_version_defaults_from_requires_python(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\nrequires-python = ">=3.11, <4"\n')
+    settings, _ = resolve(RULES, ["."], fix=True, cwd=tmp_path)
+    assert settings.target_version == (3, 11)
+    write(tmp_path / "pyproject.toml",
+          '[project]\nrequires-python = ">=3.11"\n[tool.asyncmend]\ntarget-version = "py312"\n')
+    assert resolve(RULES, ["."], fix=True, cwd=tmp_path)[0].target_version == (3, 12)
+    assert resolve(RULES, ["."], fix=True, target_version="py310", cwd=tmp_path)[0].target_version == (3, 10)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [(">=3.10", (3, 10)), ("~=3.12", (3, 12)), ("==3.11.*", (3, 11)), (">=3.6", (3, 9)),
+     (">3.10", (3, 10)), (">=3.8,!=3.9.1", (3, 9)), ("<4", None), ("", None)],
+)
+def test_target_from_requires_python(spec: str, expected: tuple[int, int] | None) -> None:
+    assert target_from_requires_python(spec) == expected
+
+
+def test_unsafe_fixes_and_line_length_from_pyproject_and_command_line_wins(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.asyncmend]\nunsafe-fixes = true\nline-length = 72\n")
+    settings, _ = resolve(RULES, ["."], fix=True, cwd=tmp_path)
+    assert settings.line_length == 72
+    assert resolve(RULES, ["."], fix=True, line_length=100, cwd=tmp_path)[0].line_length == 100
+    unsafe = [rule.CODE for rule in RULES if rule.SAFETY is Safety.UNSAFE]
+    if not unsafe:
+        pytest.skip("no rule with an unsafe fix to apply")
+    assert set(unsafe) <= settings.apply
+    settings, _ = resolve(RULES, ["."], fix=True, unsafe_fixes=False, cwd=tmp_path)
+    assert not set(unsafe) & settings.apply
+
+
+def test_rule_options_are_read_and_checked_against_the_rules_defaults(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "pyproject.toml",
+        '[tool.asyncmend]\nordering-primitives = ["wait"]\ntask-helper = "app.tasks.spawn"\n'
+        "log-task-exceptions = true\nmax-items = 3\n",
+    )
+    loaded = load_config(config, [*RULES, OptionRule])
+    assert loaded.options == {
+        "ordering-primitives": ["wait"],
+        "task-helper": "app.tasks.spawn",
+        "log-task-exceptions": True,
+        "max-items": 3,
+    }
+    for bad, key in [
+        ('ordering-primitives = "wait"\n', None),  # one string is taken as a list of one
+        ("ordering-primitives = [1]\n", "ordering-primitives"),
+        ("task-helper = 3\n", "task-helper"),
+        ('log-task-exceptions = "yes"\n', "log-task-exceptions"),
+        ("max-items = true\n", "max-items"),
+    ]:
+        write(config, "[tool.asyncmend]\n" + bad)
+        if key is None:
+            assert load_config(config, [*RULES, OptionRule]).options == {"ordering-primitives": ["wait"]}
+            continue
+        with pytest.raises(ConfigError, match=f"tool.asyncmend.{key}:"):
+            load_config(config, [*RULES, OptionRule])
+
+
+def test_every_rules_option_keys_are_accepted(tmp_path: Path) -> None:
+    keys = {key: default for rule in RULES for key, default in rule.OPTIONS.items()}
+    if not keys:
+        pytest.skip("no rule declares options yet")
+    lines = []
+    for key, default in keys.items():
+        value = repr(default).lower() if isinstance(default, bool) else repr(default)
+        lines.append(f"{key} = {value if not isinstance(default, (list, tuple)) else repr(list(default))}")
+    config = write(tmp_path / "pyproject.toml", "[tool.asyncmend]\n" + "\n".join(lines) + "\n")
+    assert set(load_config(config, RULES).options) == set(keys)
+
+
+def test_config_file_option_reads_a_plain_toml_file(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", SLEEPY)
+    write(tmp_path / "ci.toml", 'ignore = ["AM101"]\n')
+    assert run_cli(["check", "--config", "ci.toml", "a.py"], tmp_path).exit_code == 0
+    write(tmp_path / "other.toml", '[tool.asyncmend]\nignore = ["AM101"]\n')
+    assert run_cli(["check", "--config", "other.toml", "a.py"], tmp_path).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("toml", "needles"),
+    [
+        ("[tool.asyncmend]\nselct = ['AM101']\n", ["tool.asyncmend.selct", "unknown key"]),
+        ("[tool.asyncmend]\nselect = ['AM777']\n", ["tool.asyncmend.select", "AM777"]),
+        ("[tool.asyncmend]\nline-length = 'long'\n", ["tool.asyncmend.line-length"]),
+        ("[tool.asyncmend]\nline-length = 0\n", ["tool.asyncmend.line-length"]),
+        ("[tool.asyncmend]\ntarget-version = 'py27'\n", ["tool.asyncmend.target-version", "py27"]),
+        ("[tool.asyncmend]\nunsafe-fixes = 1\n", ["tool.asyncmend.unsafe-fixes"]),
+        ("[tool.asyncmend]\nexclude = 'a', 'b'\n", ["pyproject.toml", "not valid TOML"]),
+        ("[tool.asyncmend\nselect = []\n", ["pyproject.toml", "not valid TOML"]),
+        ("[tool]\nasyncmend = 3\n", ["tool.asyncmend must be a table"]),
+    ],
+)
+def test_bad_configuration_is_one_line_naming_the_key_and_exit_2(
+    tmp_path: Path, toml: str, needles: list[str]
+) -> None:
+    write(tmp_path / "a.py", SLEEPY)
+    write(tmp_path / "pyproject.toml", toml)
+    for command in ("check", "fix"):
+        one_line_error(run_cli([command, "a.py"], tmp_path), *needles)
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--select", "AM777"], ["--select", "AM777"]),
+        (["--ignore", "nonsense-slug"], ["--ignore", "nonsense-slug"]),
+        (["--output-format", "xml"], ["--output-format", "xml"]),
+        (["--target-version", "py38"], ["py38"]),
+        (["--line-length", "0"], ["--line-length"]),
+        (["--config", "missing.toml"], ["--config", "missing.toml"]),
+    ],
+)
+def test_bad_command_line_values_are_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], needles: list[str]
+) -> None:
+    write(tmp_path / "a.py", SLEEPY)
+    one_line_error(run_cli(["check", *args, "a.py"], tmp_path), *needles)

@@ -1,0 +1,230 @@
+"""The machine outputs a CI bot consumes: github, sarif, rdjson, rdjsonl.
+
+The property that matters for a suggestion bot: applying every suggestion
+(each distinct one once) to the original files gives exactly what
+``asyncmend fix`` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codemods._base import Finding, Safety
+from codemods._engine import FileResult
+from codemods._report import line_hash, render_github
+from tests.helpers import apply_replacements, run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Sources with findings whose fixes need an import, reuse one, sit on
+# adjacent lines, follow multi-byte and astral characters, or live in a file
+# with CRLF endings, a form feed, or no final newline.
+SOURCES: dict[str, bytes] = {
+    "unicode.py": (
+        "# ünïcødé — “quotes” before the findings\n"
+        "import time\n\n\n"
+        "async def f(x):\n"
+        "    s = \"é😀\"; time.sleep(1)  # wait ✓\n"
+        "    time.sleep(2)\n"
+        "    return s, x\n"
+    ).encode("utf-8"),
+    "crlf.py": b"import time\r\nimport asyncio as aio\r\n\r\nasync def g():\r\n    time.sleep(0.1)\r\n    return time.monotonic()",
+    "formfeed.py": b"from time import sleep\n\x0c\nasync def h():\n    sleep(3)\n\n\x0c\nasync def k():\n    x = [1]\n    sleep(4); return x\n",
+    "clean.py": b"async def nothing():\n    return 1\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name, data in SOURCES.items():
+        (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+def fixed_files(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """What `asyncmend fix` writes, run on a copy of the project."""
+    copy = tmp_path_factory.mktemp("fixed")
+    for name, data in SOURCES.items():
+        (copy / name).write_bytes(data)
+    result = run_cli(["fix", "-j", "1", "--no-progress", "."], copy)
+    assert result.exit_code == 0, result.output
+    return {name: (copy / name).read_bytes() for name in SOURCES}
+
+
+def test_rdjson_suggestions_applied_give_exactly_what_fix_writes(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    result = run_cli(["check", "-j", "1", "--output-format", "rdjson", "."], project)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["source"]["name"] == "asyncmend"
+    expected = fixed_files(project, tmp_path_factory)
+    by_path: dict[str, list[tuple[int, int, int, int, str]]] = {}
+    for diagnostic in document["diagnostics"]:
+        for suggestion in diagnostic.get("suggestions", []):
+            rng = suggestion["range"]
+            by_path.setdefault(diagnostic["location"]["path"], []).append(
+                (rng["start"]["line"], rng["start"]["column"], rng["end"]["line"], rng["end"]["column"], suggestion["text"])
+            )
+    assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py"}
+    for name, original in SOURCES.items():
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=True)
+        assert applied.encode("utf-8") == expected[name], name
+    # The fix did change the files, so the comparison above is not vacuous.
+    assert expected["unicode.py"] != SOURCES["unicode.py"]
+
+
+def test_rdjson_columns_count_utf8_bytes(project: Path) -> None:
+    result = run_cli(["check", "--output-format", "rdjson", "unicode.py"], project)
+    diagnostics = json.loads(result.stdout)["diagnostics"]
+    first = next(d for d in diagnostics if d["location"]["range"]["start"]["line"] == 6)
+    line = SOURCES["unicode.py"].split(b"\n")[5]
+    # The finding starts at `time.sleep(1)`: its byte offset, 1-based.
+    assert first["location"]["range"]["start"]["column"] == line.index(b"time.sleep") + 1
+    assert first["location"]["range"]["end"]["column"] == line.index(b"  # wait") + 1
+
+
+def test_rdjson_import_is_its_own_suggestion_and_the_call_site_names_it(project: Path) -> None:
+    result = run_cli(["check", "--output-format", "rdjson", "unicode.py"], project)
+    diagnostics = json.loads(result.stdout)["diagnostics"]
+    calls = [d for d in diagnostics if d["location"]["range"]["start"]["line"] in (6, 7)]
+    imports = [d for d in diagnostics if d["location"]["range"]["start"]["line"] == 2]
+    assert len(calls) == 2 and len(imports) == 1
+    for call in calls:
+        assert "import asyncio" in call["message"]
+        (suggestion,) = call["suggestions"]
+        # The call-site suggestion stays on the finding's own line.
+        assert suggestion["range"]["start"]["line"] == suggestion["range"]["end"]["line"] == call["location"]["range"]["start"]["line"]
+        assert "import" not in suggestion["text"]
+    (suggestion,) = imports[0]["suggestions"]
+    assert suggestion["text"] == "import asyncio"
+    assert imports[0]["code"]["value"] == "AM101"
+
+
+def test_rdjsonl_holds_the_rdjson_diagnostics_one_per_line(project: Path) -> None:
+    whole = json.loads(run_cli(["check", "--output-format", "rdjson", "."], project).stdout)
+    lines = run_cli(["check", "--output-format", "rdjsonl", "."], project).stdout.splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert all(item.pop("source") == whole["source"] for item in parsed)
+    assert parsed == whole["diagnostics"]
+
+
+def test_github_annotations_escape_data_and_properties() -> None:
+    finding = Finding("AM101", "blocking-sleep", "50% of\r\nthe time: a, b", 3, 5, 3, 18, False, Safety.SAFE)
+    text = render_github([FileResult("dir,with:odd/file.py", findings=[finding])])
+    assert text == (
+        "::warning file=dir%2Cwith%3Aodd/file.py,line=3,col=5,endLine=3,endColumn=18,"
+        "title=AM101 blocking-sleep::50%25 of%0D%0Athe time: a, b\n"
+    )
+
+
+def test_github_annotations_from_the_cli(project: Path) -> None:
+    result = run_cli(["check", "--output-format", "github", "unicode.py"], project)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].startswith(
+        "::warning file=unicode.py,line=6,col=15,endLine=6,endColumn=28,title=AM101 blocking-sleep::"
+    )
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_an_unparseable_file_is_an_error_annotation(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("def (:\n")
+    result = run_cli(["check", "--output-format", "github", "bad.py"], tmp_path)
+    assert result.exit_code == 2
+    assert result.stdout.startswith("::error file=bad.py,")
+
+
+def sarif_of(project: Path, *args: str) -> dict:
+    result = run_cli(["check", "-j", "1", "--output-format", "sarif", *args, "."], project)
+    assert result.exit_code == 1, result.output
+    return json.loads(result.stdout)
+
+
+def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> None:
+    from codemods import RULES, __version__
+
+    document = sarif_of(project)
+    assert document["version"] == "2.1.0"
+    (run,) = document["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["version"] == __version__
+    assert [rule["id"] for rule in driver["rules"]] == [rule.CODE for rule in RULES]
+    for descriptor in driver["rules"]:
+        assert descriptor["shortDescription"]["text"] and descriptor["fullDescription"]["text"]
+        assert descriptor["help"]["text"] and descriptor["helpUri"].startswith("https://")
+    results = run["results"]
+    assert len(results) == 5
+    for item in results:
+        assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
+        assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert item["partialFingerprints"]["primaryLocationLineHash"]
+        assert item["fixes"][0]["artifactChanges"][0]["replacements"]
+    hashes = [item["partialFingerprints"]["primaryLocationLineHash"] for item in results]
+    assert len(set(hashes)) == len(hashes)
+
+
+def test_sarif_fingerprint_survives_lines_moving(tmp_path: Path) -> None:
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    (tmp_path / "m.py").write_text(source)
+    before = sarif_of(tmp_path)["runs"][0]["results"][0]
+    (tmp_path / "m.py").write_text("# a new comment\n\n" + source)
+    after = sarif_of(tmp_path)["runs"][0]["results"][0]
+    region = lambda r: r["locations"][0]["physicalLocation"]["region"]["startLine"]  # noqa: E731
+    assert region(after) == region(before) + 2
+    assert after["partialFingerprints"] == before["partialFingerprints"]
+    assert line_hash("AM101", "  time.sleep(1)\n") == line_hash("AM101", "time.sleep(1)")
+
+
+def test_sarif_fixes_applied_give_exactly_what_fix_writes(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    document = sarif_of(project)
+    assert document["runs"][0]["columnKind"] == "unicodeCodePoints"
+    expected = fixed_files(project, tmp_path_factory)
+    by_path: dict[str, list[tuple[int, int, int, int, str]]] = {}
+    for item in document["runs"][0]["results"]:
+        for fix in item.get("fixes", []):
+            for change in fix["artifactChanges"]:
+                for replacement in change["replacements"]:
+                    region = replacement["deletedRegion"]
+                    by_path.setdefault(change["artifactLocation"]["uri"], []).append(
+                        (region["startLine"], region["startColumn"], region["endLine"], region["endColumn"],
+                         replacement["insertedContent"]["text"])
+                    )
+    for name, original in SOURCES.items():
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=False)
+        assert applied.encode("utf-8") == expected[name], name
+
+
+def sarif_multitool() -> str | None:
+    """The SARIF Multitool: $SARIF_MULTITOOL, the copy .ci/run installs, or PATH."""
+    candidates = [
+        os.environ.get("SARIF_MULTITOOL", ""),
+        str(REPO / ".ci" / "npm" / "node_modules" / ".bin" / "sarif-multitool"),
+        shutil.which("sarif-multitool") or "",
+    ]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def test_sarif_is_valid_for_the_sarif_multitool(project: Path, tmp_path: Path) -> None:
+    tool = sarif_multitool()
+    if tool is None:
+        pytest.skip("SARIF Multitool not installed (npm install @microsoft/sarif-multitool)")
+    log = tmp_path / "asyncmend.sarif"
+    log.write_text(json.dumps(sarif_of(project)))
+    report = tmp_path / "validation.sarif"
+    completed = subprocess.run(
+        [tool, "validate", str(log), "--output", str(report), "--log", "ForceOverwrite"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    problems = json.loads(report.read_text())["runs"][0]["results"]
+    # Not only schema errors: the Multitool's warnings (missing version,
+    # informationUri, ...) are what code scanning complains about too.
+    assert problems == [], json.dumps(problems, indent=1)[:3000]

@@ -1,0 +1,108 @@
+"""`# noqa` and `# asyncmend: skip-file`: a suppressed finding is neither
+reported nor fixed."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from codemods import RULES, Settings, fix_source
+from tests.helpers import run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EVERYTHING = Settings()  # every rule, every fix
+
+TWO_SLEEPS = (
+    "import time\n\n\n"
+    "async def f():\n"
+    "    time.sleep(1){comment}\n"
+    "    time.sleep(2)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ["  # noqa: AM101", "  # noqa: ASYNC251", "  # noqa", "  # NOQA:am101", "  # keep it  # noqa: E501, AM101"],
+)
+def test_noqa_suppresses_report_and_fix_on_that_line(tmp_path: Path, comment: str) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(TWO_SLEEPS.format(comment=comment))
+    check = run_cli(["check", "a.py"], tmp_path)
+    assert check.exit_code == 1
+    assert "a.py:5:" not in check.stdout and "a.py:6:5: AM101" in check.stdout
+    assert run_cli(["fix", "a.py"], tmp_path).exit_code == 0
+    fixed = path.read_text()
+    assert f"    time.sleep(1){comment}\n" in fixed
+    assert "    await asyncio.sleep(2)\n" in fixed
+
+
+@pytest.mark.parametrize("comment", ["  # noqa: E501", "  # noqa: ASYNC100", "  # noqa:RUF006"])
+def test_noqa_for_another_code_suppresses_nothing(comment: str) -> None:
+    result = fix_source(TWO_SLEEPS.format(comment=comment), EVERYTHING)
+    assert [f.line for f in result.findings] == [5, 6]
+    assert "await asyncio.sleep(1)" in result.output.decode()
+
+
+def test_noqa_counts_on_the_findings_first_line_only() -> None:
+    first = "import time\n\n\nasync def f():\n    time.sleep(  # noqa: AM101\n        1)\n"
+    last = "import time\n\n\nasync def f():\n    time.sleep(\n        1)  # noqa: AM101\n"
+    assert fix_source(first, EVERYTHING).findings == []
+    assert [f.line for f in fix_source(last, EVERYTHING).findings] == [5]
+
+
+@pytest.mark.parametrize("marker", ["# asyncmend: skip-file", "#asyncmend:skip-file"])
+def test_skip_file_is_neither_reported_nor_fixed(tmp_path: Path, marker: str) -> None:
+    source = f"{marker}\n" + TWO_SLEEPS.format(comment="")
+    (tmp_path / "a.py").write_text(source)
+    assert run_cli(["check", "a.py"], tmp_path).exit_code == 0
+    assert run_cli(["fix", "a.py"], tmp_path).exit_code == 0
+    assert run_cli(["fix", "--diff", "--check", "a.py"], tmp_path).exit_code == 0
+    assert (tmp_path / "a.py").read_text() == source
+
+
+def _fixture_cases() -> list[Path]:
+    return sorted(p for p in FIXTURES.glob("*/*.before.py") if p.with_name(p.name.replace(".before.", ".after.")).exists())
+
+
+def _with_comment_on(source: str, lines: set[int], comment: str) -> str | None:
+    """``source`` with ``comment`` at the end of each of ``lines``; None when
+    that would change the program (the line ends inside a string, or in a
+    backslash continuation)."""
+    out = []
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        if number in lines:
+            body = line.rstrip("\r\n")
+            if body.endswith("\\"):
+                return None
+            line = body + comment + line[len(body):]
+        out.append(line)
+    changed = "".join(out)
+    try:
+        same = ast.dump(ast.parse(changed)) == ast.dump(ast.parse(source))
+    except SyntaxError:
+        return None
+    return changed if same else None
+
+
+@pytest.mark.parametrize("before", _fixture_cases(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
+def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(before: Path) -> None:
+    source = before.read_text(encoding="utf-8")
+    by_code = {rule.CODE: rule for rule in RULES}
+    findings = fix_source(source, EVERYTHING).findings
+    assert findings, "a changing fixture has findings"
+    for code in {f.code for f in findings}:
+        lines = {f.line for f in findings if f.code == code}
+        for name in ("", code, *by_code[code].EQUIVALENTS):
+            comment = "  # noqa" + (f": {name}" if name else "")
+            suppressed = _with_comment_on(source, lines, comment)
+            if suppressed is None:
+                pytest.skip("a finding's line cannot take a trailing comment")
+            result = fix_source(suppressed, EVERYTHING)
+            assert not [f for f in result.findings if f.code == code], comment
+            if not name:
+                # A bare noqa on every finding line of every rule: nothing changes.
+                everything = _with_comment_on(source, {f.line for f in findings}, comment)
+                assert everything is not None
+                assert fix_source(everything, EVERYTHING).output == everything.encode("utf-8")
