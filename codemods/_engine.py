@@ -223,7 +223,14 @@ def fix_source(
     from codemods import RULES
 
     settings = settings or Settings()
-    data = source.encode("utf-8") if isinstance(source, str) else source
+    if isinstance(source, str):
+        try:
+            data = source.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # A lone surrogate (from a bad decode upstream) is no source text.
+            raise SourceError(f"cannot encode as utf-8: {exc.reason}") from None
+    else:
+        data = source
     text, encoding = decode(data)
     _parse_ast(text, filename)  # raises SourceError with the parser's message
     selected = [rule for rule in (rules if rules is not None else RULES) if settings.runs(rule.CODE)]
