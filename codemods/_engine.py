@@ -293,7 +293,10 @@ def _run_on_text(
     if new_text == text:
         return SourceResult(findings, data, data)
     try:
-        compile(new_text, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            # The user's own invalid escapes and such were there before the fix.
+            warnings.simplefilter("ignore")
+            compile(new_text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
         raise SourceError(
