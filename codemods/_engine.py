@@ -224,7 +224,14 @@ def fix_source(
     from codemods import RULES
 
     settings = settings or Settings()
-    data = source.encode("utf-8") if isinstance(source, str) else source
+    if isinstance(source, str):
+        try:
+            data = source.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # A lone surrogate (from a bad decode upstream) is no source text.
+            raise SourceError(f"cannot encode as utf-8: {exc.reason}") from None
+    else:
+        data = source
     text, encoding = decode(data)
     _parse_ast(text, filename)  # raises SourceError with the parser's message
     selected = [rule for rule in (rules if rules is not None else RULES) if settings.runs(rule.CODE)]
@@ -287,7 +294,10 @@ def _run_on_text(
     if new_text == text:
         return SourceResult(findings, data, data)
     try:
-        compile(new_text, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            # The user's own invalid escapes and such were there before the fix.
+            warnings.simplefilter("ignore")
+            compile(new_text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
         raise SourceError(

@@ -1,0 +1,291 @@
+"""Run ``asyncmend fix --unsafe-fixes`` over real code and prove it breaks nothing.
+
+The corpus is code nobody here wrote: the standard library of the running
+interpreter and pinned async packages installed from PyPI into a temporary
+directory. Every file goes through the engine with every rule and every fix
+(the settings ``fix --unsafe-fixes`` builds), in memory: nothing is written.
+For each file:
+
+- nothing but a ``SourceError`` for bad input may escape, and an engine
+  "internal error" (a fix that would not compile, a rule that raised) counts
+  as a crash too;
+- a rewritten file must compile;
+- a second run over the output must change nothing.
+
+It prints the number of files, the rewrites per rule, and the three failure
+counts, and exits 1 when any of them is not 0.
+
+    python scripts/sweep.py                         # stdlib + pinned packages
+    python scripts/sweep.py --no-stdlib --no-pypi src/   # any tree
+    python scripts/sweep.py --cli                   # also `fix` a copy through the CLI
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import warnings
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from codemods import RULES, Rule, Settings, SourceError, fix_source  # noqa: E402
+from codemods._config import build_settings  # noqa: E402
+
+# Async code from PyPI, pinned so that two sweeps compare.
+PINNED_PACKAGES = (
+    "aiohttp==3.14.5",
+    "anyio==4.16.0",
+    "httpx==0.28.1",
+    "redis==8.1.0",
+    "starlette==1.10.0",
+)
+# Directories of the standard library that are not library code: test data
+# with deliberate syntax errors, and what pip installed next to it.
+STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "__pycache__"})
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # "unchanged", "rewritten", "refused", "crash", "non-compiling", "non-idempotent"
+    rewrites: Counter[str] = field(default_factory=Counter)
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class SweepReport:
+    files: int = 0
+    lines: int = 0
+    rewritten_files: int = 0
+    rewrites: Counter[str] = field(default_factory=Counter)
+    refused: list[FileOutcome] = field(default_factory=list)  # bad input, rightly reported
+    crashes: list[FileOutcome] = field(default_factory=list)
+    non_compiling: list[FileOutcome] = field(default_factory=list)
+    non_idempotent: list[FileOutcome] = field(default_factory=list)
+    slowest: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.crashes or self.non_compiling or self.non_idempotent)
+
+    def add(self, outcome: FileOutcome, lines: int) -> None:
+        self.files += 1
+        self.lines += lines
+        self.rewrites.update(outcome.rewrites)
+        bucket = {
+            "refused": self.refused,
+            "crash": self.crashes,
+            "non-compiling": self.non_compiling,
+            "non-idempotent": self.non_idempotent,
+        }.get(outcome.status)
+        if bucket is not None:
+            bucket.append(outcome)
+        if outcome.status == "rewritten":
+            self.rewritten_files += 1
+        self.slowest = sorted([*self.slowest, outcome], key=lambda o: -o.seconds)[:5]
+
+    def render(self) -> str:
+        out = [
+            f"files: {self.files} ({self.lines} lines) in {self.seconds:.1f} s",
+            f"rewritten files: {self.rewritten_files}",
+            "rewrites per rule: "
+            + (", ".join(f"{code} {n}" for code, n in sorted(self.rewrites.items())) or "none"),
+            f"refused (bad input, reported by name): {len(self.refused)}",
+            f"crashes: {len(self.crashes)}",
+            f"non-compiling outputs: {len(self.non_compiling)}",
+            f"non-idempotent files: {len(self.non_idempotent)}",
+        ]
+        for title, items in (
+            ("crash", self.crashes),
+            ("non-compiling", self.non_compiling),
+            ("non-idempotent", self.non_idempotent),
+            ("refused", self.refused),
+        ):
+            for item in items:
+                out.append(f"  {title}: {item.path}: {item.message}")
+        out.append(
+            "slowest: " + ", ".join(f"{Path(o.path).name} {o.seconds:.2f} s" for o in self.slowest)
+        )
+        return "\n".join(out) + "\n"
+
+
+def fix_unsafe_settings(rules: Sequence[type[Rule]] = RULES) -> Settings:
+    """Exactly what ``asyncmend fix --unsafe-fixes`` runs with."""
+    return build_settings(rules, fix=True, unsafe_fixes=True)
+
+
+def _compiles(data: bytes, path: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def check_file(path: str, settings: Settings, rules: Sequence[type[Rule]] | None = None) -> FileOutcome:
+    """Run the fix twice on one file and classify what happened."""
+    started = time.perf_counter()
+    outcome = _check(path, settings, rules)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _check(path: str, settings: Settings, rules: Sequence[type[Rule]] | None) -> FileOutcome:
+    data = Path(path).read_bytes()
+    try:
+        first = fix_source(data, settings, rules=rules, filename=path)
+    except SourceError as exc:
+        status = "crash" if "internal error" in str(exc) else "refused"
+        return FileOutcome(path, status, message=str(exc))
+    except BaseException as exc:  # noqa: BLE001 - any escape is what the sweep looks for
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return FileOutcome(path, "crash", message=f"{type(exc).__name__}: {exc}")
+    rewrites = Counter(f.code for f in first.findings if f.fixed)
+    if not first.changed:
+        return FileOutcome(path, "unchanged", rewrites)
+    problem = _compiles(first.output, path)
+    if problem is not None:
+        return FileOutcome(path, "non-compiling", rewrites, problem)
+    try:
+        second = fix_source(first.output, settings, rules=rules, filename=path)
+    except Exception as exc:  # noqa: BLE001
+        return FileOutcome(path, "crash", rewrites, f"on the second run: {type(exc).__name__}: {exc}")
+    if second.output != first.output:
+        codes = sorted({f.code for f in second.findings if f.fixed})
+        return FileOutcome(path, "non-idempotent", rewrites, f"the second run rewrote again ({', '.join(codes)})")
+    return FileOutcome(path, "rewritten", rewrites)
+
+
+def python_files(roots: Iterable[Path], skip: frozenset[str] = frozenset()) -> list[Path]:
+    """Every ``*.py`` file under ``roots``, sorted; symbolic links are not followed."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            found.add(root)
+            continue
+        for directory, subdirs, files in os.walk(root):
+            subdirs[:] = sorted(d for d in subdirs if d not in skip)
+            found.update(Path(directory) / name for name in files if name.endswith(".py"))
+    return sorted(found)
+
+
+def _run_one(args: tuple[str, Settings]) -> tuple[FileOutcome, int]:
+    path, settings = args
+    try:
+        lines = Path(path).read_bytes().count(b"\n")
+    except OSError:
+        lines = 0
+    return check_file(path, settings), lines
+
+
+def sweep(files: Sequence[Path], settings: Settings, *, jobs: int = 1) -> SweepReport:
+    report = SweepReport()
+    started = time.perf_counter()
+    items = [(str(path), settings) for path in files]
+    if jobs <= 1:
+        results: Iterable[tuple[FileOutcome, int]] = map(_run_one, items)
+        for outcome, lines in results:
+            report.add(outcome, lines)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for outcome, lines in pool.map(_run_one, items, chunksize=8):
+                report.add(outcome, lines)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def install_packages(packages: Sequence[str], target: Path) -> Path:
+    """``pip install --target`` the pinned packages (wheels only, no deps)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--only-binary", ":all:", "--target", str(target), *packages],
+        check=True,
+    )
+    return target
+
+
+def cli_round_trip(files: Sequence[Path], bases: Sequence[Path], workdir: Path, jobs: int) -> list[str]:
+    """Copy the corpus, run the real ``asyncmend fix --unsafe-fixes`` on the copy,
+    then ``fix --diff`` again: every file must compile and the diff be empty.
+    Returns the problems found."""
+    copy = workdir / "copy"
+    for path in files:
+        base = next(b for b in bases if path.is_relative_to(b))
+        dest = copy / base.name / path.relative_to(base)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "cli", "fix", "--unsafe-fixes", "--no-progress", "-j", str(jobs), str(copy)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
+    problems = [line for line in first.stderr.splitlines() if "internal error" in line or "Traceback" in line]
+    for path in sorted(copy.rglob("*.py")):
+        error = _compiles(path.read_bytes(), str(path))
+        # A file that did not compile before (test data) is left as it was.
+        original = _original_of(path, copy, bases)
+        if error is not None and _compiles(original.read_bytes(), str(original)) is None:
+            problems.append(f"{path}: does not compile after fix: {error}")
+    second = subprocess.run([*command[:3], "--diff", *command[3:]], capture_output=True, text=True, env=env, cwd=workdir)
+    if second.stdout.strip():
+        problems.append("a second `fix --diff` still changes:\n" + second.stdout[:2000])
+    return problems
+
+
+def _original_of(path: Path, copy: Path, bases: Sequence[Path]) -> Path:
+    rel = path.relative_to(copy)
+    base = next(b for b in bases if b.name == rel.parts[0])
+    return base.joinpath(*rel.parts[1:])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="more files or directories to sweep")
+    parser.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
+    parser.add_argument("--no-pypi", action="store_true", help="leave out the pinned PyPI packages")
+    parser.add_argument("--package", action="append", default=None, metavar="NAME==VERSION",
+                        help=f"a PyPI package to sweep instead of the defaults ({', '.join(PINNED_PACKAGES)})")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--cli", action="store_true",
+                        help="also run the real CLI over a copy and check the written files")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="asyncmend-sweep-") as tmp:
+        bases: list[Path] = []
+        if not args.no_stdlib:
+            bases.append(Path(sysconfig.get_paths()["stdlib"]))
+        if not args.no_pypi:
+            bases.append(install_packages(args.package or PINNED_PACKAGES, Path(tmp) / "pypi"))
+        bases.extend(path.resolve() for path in args.paths)
+        files = python_files(bases, STDLIB_SKIP)
+        print(f"sweeping {len(files)} files from: {', '.join(map(str, bases))}", flush=True)
+        report = sweep(files, fix_unsafe_settings(), jobs=args.jobs)
+        print(report.render(), end="")
+        ok = report.ok
+        if args.cli:
+            problems = cli_round_trip(files, bases, Path(tmp), args.jobs)
+            print(f"cli round trip: {len(problems)} problems")
+            for problem in problems:
+                print(f"  {problem}")
+            ok = ok and not problems
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

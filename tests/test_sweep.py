@@ -1,0 +1,112 @@
+"""The sweep over real code: a subset runs here, the full one is in the README.
+
+The subset is the ``asyncio`` package of the running interpreter's standard
+library: real async code nobody here wrote, full of awaits, tasks and loops.
+The sweep itself is tested too: a sweep that could not see a crash, a broken
+output or a second rewrite would prove nothing.
+"""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from codemods import RULES, Rule, Safety
+from scripts.sweep import check_file, fix_unsafe_settings, python_files, sweep
+
+ASYNCIO = Path(sysconfig.get_paths()["stdlib"]) / "asyncio"
+
+
+@pytest.mark.skipif(not ASYNCIO.is_dir(), reason="no standard library sources here")
+def test_fix_unsafe_over_stdlib_asyncio_breaks_nothing() -> None:
+    files = python_files([ASYNCIO])
+    assert len(files) >= 25
+    report = sweep(files, fix_unsafe_settings(), jobs=2)
+    assert report.files == len(files)
+    assert report.crashes == [], report.render()
+    assert report.non_compiling == [], report.render()
+    assert report.non_idempotent == [], report.render()
+    # The standard library is valid Python: nothing in it may be refused.
+    assert report.refused == [], report.render()
+
+
+# -- the sweep sees what it looks for ------------------------------------------
+
+
+class _Raises(Rule):
+    """Test rule: a defect that raises on every name."""
+
+    CODE = "AM990"
+    SLUG = "raises"
+    SAFETY = Safety.SAFE
+
+    def visit_Name(self, node: cst.Name) -> None:
+        raise KeyError(node.value)
+
+
+class _AddsPassForever(Rule):
+    """Test rule: appends a statement on every run, so never reaches a fixed point."""
+
+    CODE = "AM991"
+    SLUG = "adds-pass"
+    SAFETY = Safety.SAFE
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.report(original_node, "again"):
+            return updated_node
+        return updated_node.with_changes(body=[*updated_node.body, cst.SimpleStatementLine([cst.Pass()])])
+
+
+class _AwaitInPlainDef(Rule):
+    """Test rule: writes ``await`` into a plain function, which cannot compile."""
+
+    CODE = "AM992"
+    SLUG = "await-in-plain-def"
+    SAFETY = Safety.SAFE
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if not self.report(original_node, "await it"):
+            return updated_node
+        return cst.Await(updated_node)
+
+
+def _one_file(tmp_path: Path) -> str:
+    path = tmp_path / "mod.py"
+    path.write_text("def f():\n    g()\n")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "status"),
+    [(_Raises, "crash"), (_AddsPassForever, "non-idempotent"), (_AwaitInPlainDef, "crash")],
+)
+def test_sweep_classifies_a_broken_rule(tmp_path: Path, rule: type[Rule], status: str) -> None:
+    outcome = check_file(_one_file(tmp_path), fix_unsafe_settings([rule]), rules=[rule])
+    assert outcome.status == status, outcome
+    assert outcome.message
+
+
+def test_sweep_reports_unparseable_input_as_refused_not_crashed(tmp_path: Path) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text("print 'python 2'\n")
+    outcome = check_file(str(path), fix_unsafe_settings())
+    assert outcome.status == "refused"
+    assert "syntax error" in outcome.message
+
+
+def test_sweep_counts_rewrites_per_rule(tmp_path: Path) -> None:
+    path = tmp_path / "svc.py"
+    path.write_text("import time\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n")
+    report = sweep([path], fix_unsafe_settings(), jobs=1)
+    assert report.rewritten_files == 1
+    assert report.rewrites["AM101"] == 2
+    assert report.ok
+    assert "AM101 2" in report.render()
+
+
+def test_rules_used_by_the_sweep_are_every_rule() -> None:
+    settings = fix_unsafe_settings()
+    assert all(settings.runs(rule.CODE) and settings.applies(rule.CODE) for rule in RULES if rule.SAFETY is not Safety.NONE)
