@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from codemods import RULES, Settings, fix_source
+from codemods._engine import decode
 from tests.helpers import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -88,9 +89,11 @@ def _with_comment_on(source: str, lines: set[int], comment: str) -> str | None:
 
 @pytest.mark.parametrize("before", _fixture_cases(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
 def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(before: Path) -> None:
-    source = before.read_text(encoding="utf-8")
+    # Fixtures carry BOMs and coding cookies: decode as Python does, and hand
+    # the rules bytes in that same encoding.
+    source, encoding = decode(before.read_bytes())
     by_code = {rule.CODE: rule for rule in RULES}
-    findings = fix_source(source, EVERYTHING).findings
+    findings = fix_source(source.encode(encoding), EVERYTHING).findings
     assert findings, "a changing fixture has findings"
     for code in {f.code for f in findings}:
         lines = {f.line for f in findings if f.code == code}
@@ -99,10 +102,11 @@ def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(be
             suppressed = _with_comment_on(source, lines, comment)
             if suppressed is None:
                 pytest.skip("a finding's line cannot take a trailing comment")
-            result = fix_source(suppressed, EVERYTHING)
+            result = fix_source(suppressed.encode(encoding), EVERYTHING)
             assert not [f for f in result.findings if f.code == code], comment
             if not name:
                 # A bare noqa on every finding line of every rule: nothing changes.
                 everything = _with_comment_on(source, {f.line for f in findings}, comment)
                 assert everything is not None
-                assert fix_source(everything, EVERYTHING).output == everything.encode("utf-8")
+                data = everything.encode(encoding)
+                assert fix_source(data, EVERYTHING).output == data
