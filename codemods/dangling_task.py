@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from typing import Callable
 
@@ -70,6 +71,13 @@ def {done}(task):
             }}
         )
 '''
+
+
+_HELPER_NAME = re.compile(r"_keep_task(?:_[0-9]+)?")
+_HELPER_PARTS = re.compile(
+    r"^[ \t]+(?P<tasks>\w+)\.add\(task\)$\s+^[ \t]+task\.add_done_callback\((?:(?P=tasks)\.discard|(?P<done>\w+))\)$",
+    re.MULTILINE,
+)
 
 
 def _true(value: object) -> bool:
@@ -183,6 +191,7 @@ class DanglingTask(Rule):
         self._helper: tuple[str, str] | None = None  # (module, name) of a project helper
         self._helper_names: dict[str, str] = {}
         self._insert_helper = False
+        self._reuse_helper = False
 
     # -- analysis -------------------------------------------------------------
 
@@ -197,7 +206,7 @@ class DanglingTask(Rule):
                     f"task-helper: expected 'package.module:function', got {configured!r}"
                 )
             self._helper = (module, name)
-        else:
+        elif not self._find_generated_helper(node):
             taken = set(self._prescan.names)
             for role, base in (("tasks", "_background_tasks"), ("keep", "_keep_task"), ("done", "_task_done")):
                 name, n = base, 1
@@ -206,6 +215,31 @@ class DanglingTask(Rule):
                     name = f"{base}_{n}"
                 taken.add(name)
                 self._helper_names[role] = name
+
+    def _find_generated_helper(self, module: cst.Module) -> bool:
+        """Reuse the helper an earlier run added, so that a later run with a
+        new site does not add a second one."""
+        top = self.scope(module)
+        for statement in module.body:
+            if not (isinstance(statement, cst.FunctionDef) and _HELPER_NAME.fullmatch(statement.name.value)):
+                continue
+            code = module.code_for_node(statement.with_changes(leading_lines=()))
+            names = _HELPER_PARTS.search(code)
+            if names is None:
+                continue
+            keep, tasks, done = statement.name.value, names.group("tasks"), names.group("done")
+            rendered = (_HELPER if done is None else _LOGGING_HELPER).format(
+                keep=keep, tasks=tasks, done=done
+            )
+            bound_once = all(
+                len(top.bindings.get(name, ())) == 1 for name in (keep, tasks, done) if name
+            )
+            rendered = rendered.replace("    ", module.default_indent).replace("\n", module.default_newline)
+            if code in rendered and bound_once:
+                self._helper_names = {"keep": keep, "tasks": tasks, "done": done or ""}
+                self._reuse_helper = True
+                return True
+        return False
 
     def _task_factory(self, call: cst.Call) -> str | None:
         """How ``call`` starts a task (for the message), or ``None``."""
@@ -275,7 +309,7 @@ class DanglingTask(Rule):
                 AddImportsVisitor.add_needed_import(self.context, module, name)
             helper = name
         else:
-            self._insert_helper = True
+            self._insert_helper = not self._reuse_helper
             helper = self._helper_names["keep"]
         assert isinstance(updated, cst.Call)
         inner = updated.with_changes(lpar=(), rpar=())
