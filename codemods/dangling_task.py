@@ -158,7 +158,8 @@ class DanglingTask(Rule):
 
     **Limits.** ``loop.create_task`` is recognised only when ``loop`` is
     ``asyncio.get_running_loop()`` / ``get_event_loop()`` itself or a local
-    bound once to one of them in the same function: ``tg.create_task`` on a
+    bound once to one of them in the same function (or, for a module-level
+    call, at module level): ``tg.create_task`` on a
     ``TaskGroup``, a trio nursery or an anyio task group is left alone, as is
     any other object's ``create_task``. Left alone: a task stored anywhere,
     returned, passed on, awaited, or bound to a name used again (or in a
@@ -255,12 +256,13 @@ class DanglingTask(Rule):
         if isinstance(loop, cst.Call) and scope.qualified_name(loop.func) in LOOP_GETTERS:
             return "`loop.create_task()`"
         if isinstance(loop, cst.Name):
-            # Only a local bound once, in this very function, to the loop.
+            # Only a name bound once, in this very function (or at module
+            # level for a module-level site), to the loop.
             owner = binding_scope(scope, loop.value)
             if (
                 owner is not None
                 and owner is scope.function()
-                and owner.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
+                and owner.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION, ScopeKind.MODULE)
                 and len(owner.bindings[loop.value]) == 1
                 and loop.value not in self._prescan.rebound
                 and (owner, loop.value) in self._prescan.loops
