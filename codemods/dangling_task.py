@@ -164,7 +164,9 @@ class DanglingTask(Rule):
     any other object's ``create_task``. Left alone: a task stored anywhere,
     returned, passed on, awaited, or bound to a name used again (or in a
     function that calls ``locals()``, ``vars()``, ``eval`` or ``exec``). A
-    module-level name keeps its task alive and is not reported. Same check as
+    module-level name keeps its task alive and is not reported. The wrapped
+    call is not re-wrapped to the line length: run your formatter after
+    ``fix``. Same check as
     ruff ``RUF006`` and flake8-async ``ASYNC300``.
     """
 
