@@ -180,13 +180,26 @@ class DanglingTask(Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
-        # Every site resolves through an import from asyncio.
+        # Every site resolves through an import from asyncio, and is a call
+        # statement or assignment whose callee is ``create_task`` /
+        # ``ensure_future`` or a name imported from asyncio.
+        imports_asyncio = False
+        names = {"create_task", "ensure_future"}
+        calls: list[ast.expr] = []
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "asyncio" for a in node.names):
-                return True
-            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "asyncio":
-                return True
-        return False
+            if isinstance(node, ast.Import):
+                imports_asyncio = imports_asyncio or any(a.name.split(".")[0] == "asyncio" for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if not node.level and (node.module or "").split(".")[0] == "asyncio":
+                    imports_asyncio = True
+                    names.update(alias.asname or alias.name for alias in node.names)
+            elif isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+                calls.append(node.value.func)
+        return imports_asyncio and any(
+            (isinstance(func, ast.Name) and func.id in names)
+            or (isinstance(func, ast.Attribute) and func.attr in names)
+            for func in calls
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -25,10 +25,22 @@ ASYNCIO_COROUTINES = frozenset(
         "create_subprocess_shell",
     )
 )
+ASYNCIO_COROUTINES |= {
+    "asyncio.tasks.sleep",
+    "asyncio.tasks.wait_for",
+    "asyncio.tasks.wait",
+    "asyncio.threads.to_thread",
+    "asyncio.streams.open_connection",
+    "asyncio.streams.start_server",
+    "asyncio.subprocess.create_subprocess_exec",
+    "asyncio.subprocess.create_subprocess_shell",
+}
 # These schedule their arguments as tasks at once, so a dropped result still
 # runs them in the background: the code may mean that, so it is reported
 # without a fix.
-ASYNCIO_SCHEDULING = frozenset({"asyncio.gather", "asyncio.shield"})
+ASYNCIO_SCHEDULING = frozenset(
+    {"asyncio.gather", "asyncio.shield", "asyncio.tasks.gather", "asyncio.tasks.shield"}
+)
 
 
 class MissingAwait(Rule):
@@ -75,33 +87,49 @@ class MissingAwait(Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
-        # A coroutine function needs an ``async def`` here or an asyncio import.
+        # A candidate is a call statement whose callee's last name is an
+        # ``async def`` of this file or an asyncio coroutine function (under
+        # any ``from asyncio import ... as`` alias).
+        names = {name.rsplit(".", 1)[1] for name in ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING}
+        calls: list[ast.expr] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.AsyncFunctionDef):
-                return True
-            if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "asyncio" for a in node.names):
-                return True
-            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "asyncio":
-                return True
-        return False
+                names.add(node.name)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "asyncio":
+                names.update(alias.asname or alias.name for alias in node.names)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                calls.append(node.value.func)
+        return any(
+            (isinstance(func, ast.Name) and func.id in names)
+            or (isinstance(func, ast.Attribute) and func.attr in names)
+            for func in calls
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
-        self._definitions: ModuleDefinitions | None = None
+        self._module: cst.Module | None = None
+        self._definitions_cache: ModuleDefinitions | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._definitions = ModuleDefinitions(node, self.scope)
+        self._module = node
+
+    @property
+    def _definitions(self) -> ModuleDefinitions:
+        # Built on first need: most files have no candidate call at all.
+        if self._definitions_cache is None:
+            assert self._module is not None
+            self._definitions_cache = ModuleDefinitions(self._module, self.scope)
+        return self._definitions_cache
 
     def _describe(self, call: cst.Call) -> tuple[str, bool] | None:
         """What the dropped call creates, and whether awaiting it is the fix."""
-        assert self._definitions is not None
         scope = self.scope(call)
         func = call.func
         qualified = scope.qualified_name(func)
         if qualified in ASYNCIO_COROUTINES:
-            return f"`{qualified}()` is a coroutine function", True
+            return f"`{_public(qualified)}()` is a coroutine function", True
         if qualified in ASYNCIO_SCHEDULING:
-            return f"`{qualified}()` returns a future that nobody awaits", False
+            return f"`{_public(qualified)}()` returns a future that nobody awaits", False
         if isinstance(func, cst.Name):
             if self._definitions.coroutine_function(scope, func.value) is not None:
                 return f"`{func.value}()` is an `async def`", True
@@ -145,3 +173,8 @@ class MissingAwait(Rule):
             fixable=False,
         )
         return updated_node
+
+
+def _public(qualified: str) -> str:
+    """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
+    return "asyncio." + qualified.rsplit(".", 1)[1]

@@ -3,11 +3,17 @@ report without a fix (the fixtures prove the rewrites themselves)."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
+from pathlib import Path
 
+import libcst as cst
 import pytest
 
-from codemods import Finding, Settings, fix_source
+from codemods import Finding, Rule, Settings, fix_source
+from codemods._engine import run_rules
+from codemods.dangling_task import DanglingTask
+from codemods.missing_await import MissingAwait
 from codemods._config import ConfigError
 
 
@@ -126,3 +132,33 @@ def test_malformed_task_helper_option_is_a_configuration_error() -> None:
 )
 def test_dangling_task_leaves_kept_tasks_unreported(source: str) -> None:
     assert _findings(source, "AM301") == []
+
+
+def _fixture_sources() -> list[Path]:
+    root = Path(__file__).parent / "fixtures"
+    return sorted([*root.glob("dangling_task/*.py"), *root.glob("missing_await/*.py")])
+
+
+@pytest.mark.parametrize("path", _fixture_sources(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("rule", [DanglingTask, MissingAwait], ids=lambda r: r.CODE)
+def test_screen_passes_every_file_the_rule_finds_something_in(path: Path, rule: type[Rule]) -> None:
+    # The rule run without its screen: whatever it finds, the screen must let through.
+    source = path.read_text()
+    _, findings = run_rules(cst.parse_module(source), [rule], Settings(apply=frozenset()))
+    if findings:
+        assert rule.screen(ast.parse(source))
+
+
+def test_screen_skips_files_without_a_candidate_call() -> None:
+    source = textwrap.dedent(
+        """\
+        import asyncio
+
+        async def main(conn):
+            await asyncio.sleep(1)
+            conn.close()
+            return asyncio.create_task(main(conn))
+        """
+    )
+    assert not DanglingTask.screen(ast.parse(source))
+    assert not MissingAwait.screen(ast.parse(source))
