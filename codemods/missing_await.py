@@ -76,7 +76,9 @@ class MissingAwait(Rule):
     (``conn.close()`` may or may not be a coroutine), a name bound more than
     once, a decorated ``async def``, a class with several bases, a metaclass or
     ``__getattr__``, a method name that any class of the module binds to
-    something else or that is assigned as an attribute anywhere.
+    something else or that is assigned as an attribute anywhere. Not seen: a
+    subclass in another module that overrides the ``async def`` with a plain
+    method (that breaks every awaiting caller of the base class as well).
     """
 
     CODE = "AM302"
