@@ -162,3 +162,15 @@ def test_screen_skips_files_without_a_candidate_call() -> None:
     )
     assert not DanglingTask.screen(ast.parse(source))
     assert not MissingAwait.screen(ast.parse(source))
+
+
+def test_helper_follows_crlf_and_is_reused_by_a_later_run() -> None:
+    source = b"import asyncio\r\n\r\n\r\nasync def main(work):\r\n    asyncio.create_task(work())\r\n"
+    first = fix_source(source).output
+    assert b"\n" not in first.replace(b"\r\n", b""), "every added line ends in CRLF"
+    assert first.count(b"def _keep_task(task):") == 1
+
+    grown = first + b"\r\n\r\nasync def later(work):\r\n    asyncio.ensure_future(work())\r\n"
+    second = fix_source(grown).output
+    assert second.count(b"def _keep_task") == 1, "the helper of the first run is reused"
+    assert b"    _keep_task(asyncio.ensure_future(work()))\r\n" in second
