@@ -239,7 +239,9 @@ class DanglingTask(Rule):
         for statement in module.body:
             if not (isinstance(statement, cst.FunctionDef) and _HELPER_NAME.fullmatch(statement.name.value)):
                 continue
+            # Compared with LF endings: ``$`` in the pattern does not match before "\r\n".
             code = module.code_for_node(statement.with_changes(leading_lines=()))
+            code = code.replace("\r\n", "\n").replace("\r", "\n")
             names = _HELPER_PARTS.search(code)
             if names is None:
                 continue
@@ -250,7 +252,7 @@ class DanglingTask(Rule):
             bound_once = all(
                 len(top.bindings.get(name, ())) == 1 for name in (keep, tasks, done) if name
             )
-            rendered = rendered.replace("    ", module.default_indent).replace("\n", module.default_newline)
+            rendered = rendered.replace("    ", module.default_indent)
             if code in rendered and bound_once:
                 self._helper_names = {"keep": keep, "tasks": tasks, "done": done or ""}
                 self._reuse_helper = True
