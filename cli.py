@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import textwrap
 from pathlib import Path
@@ -187,7 +188,7 @@ def explain(code: str) -> None:
     if rule.EQUIVALENTS:
         click.echo(f"Same check elsewhere: {', '.join(rule.EQUIVALENTS)} (honoured in # noqa)")
     click.echo()
-    click.echo(textwrap.dedent(rule.__doc__ or "").strip())
+    click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 
 # -- helpers ------------------------------------------------------------------

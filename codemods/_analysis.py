@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 from libcst.metadata import VisitorMetadataProvider
@@ -398,3 +398,222 @@ def _dotted(expr: cst.BaseExpression) -> str:
     if isinstance(expr, cst.Attribute):
         return f"{_dotted(expr.value)}.{expr.attr.value}"
     raise TypeError(f"not a dotted name: {expr!r}")
+
+
+# =============================================================================
+# Definitions of a module: which names are coroutine functions and methods.
+# (Used by AM301 dangling-task and AM302 missing-await.)
+# =============================================================================
+
+
+def binding_scope(scope: Scope, name: str) -> Scope | None:
+    """The scope that owns the binding of ``name`` as seen from ``scope``
+    (``None``: bound nowhere, or only through a ``global`` of an unbound name)."""
+    return scope._binding_scope(name)
+
+
+def _decorator_names(node: cst.FunctionDef) -> set[str]:
+    return {
+        d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
+    }
+
+
+class _YieldFinder(cst.CSTVisitor):
+    """Whether a function's own body yields (nested scopes do not count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def is_coroutine_function(node: cst.FunctionDef) -> bool:
+    """Whether calling ``node`` certainly returns a coroutine.
+
+    An ``async def`` with a ``yield`` is an async generator, which is not
+    awaitable; any decorator may replace the function with something else
+    (``@asynccontextmanager``, a task-queue wrapper), so only an undecorated
+    ``async def`` counts.
+    """
+    if node.asynchronous is None or node.decorators:
+        return False
+    finder = _YieldFinder()
+    node.body.visit(finder)
+    return not finder.found
+
+
+class _DefinitionCollector(cst.CSTVisitor):
+    def __init__(self, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
+        super().__init__()
+        self.scope_of = scope_of
+        self.defs: dict[Scope, dict[str, list[cst.CSTNode]]] = {}
+        self.class_scopes: dict[cst.ClassDef, Scope] = {}
+        self.rebound: set[str] = set()  # names in ``global`` / ``nonlocal``
+        self.attribute_stores: set[str] = set()
+
+    def _define(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        scope = self.scope_of(node)
+        self.defs.setdefault(scope, {}).setdefault(node.name.value, []).append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._define(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._define(node)
+        self.class_scopes[node] = self.scope_of(node.body)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.rebound.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.rebound.update(item.name.value for item in node.names)
+
+    def _store(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            self.attribute_stores.add(target.attr.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._store(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._store(target.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._store(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._store(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._store(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._store(node.target)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._store(node.asname.name)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._store(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # ``setattr(obj, "save", ...)`` can replace a method as well.
+        if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) >= 2:
+            name = node.args[1].value
+            if isinstance(name, cst.SimpleString):
+                self.attribute_stores.add(name.evaluated_value if isinstance(name.evaluated_value, str) else "")
+            else:
+                self.attribute_stores.add("*")
+
+
+class ModuleDefinitions:
+    """The functions and classes a module defines, to tell which calls
+    certainly create a coroutine.
+
+    Resolution is exact or nothing: a name bound twice, named in ``global`` or
+    ``nonlocal``, a decorated def, a class with several bases or a metaclass,
+    an attribute of that name assigned anywhere in the module: each makes the
+    answer "unknown" (``None``).
+    """
+
+    def __init__(self, module: cst.Module, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
+        collector = _DefinitionCollector(scope_of)
+        module.visit(collector)
+        self._scope_of = scope_of
+        self._defs = collector.defs
+        self._class_scopes = collector.class_scopes
+        self._rebound = collector.rebound
+        self._attribute_stores = collector.attribute_stores
+        # Attribute names some class of the module binds to anything but a
+        # coroutine function: ``self.name()`` may reach that one in a subclass.
+        self._other_class_attributes: set[str] = set()
+        for class_scope in self._class_scopes.values():
+            for name, origins in class_scope.bindings.items():
+                nodes = self._defs.get(class_scope, {}).get(name, [])
+                if not (
+                    len(origins) == 1
+                    and len(nodes) == 1
+                    and isinstance(nodes[0], cst.FunctionDef)
+                    and is_coroutine_function(nodes[0])
+                ):
+                    self._other_class_attributes.add(name)
+
+    def _single_def(self, scope: Scope, name: str) -> cst.CSTNode | None:
+        owner = binding_scope(scope, name)
+        if owner is None or name in self._rebound or len(owner.bindings.get(name, ())) != 1:
+            return None
+        nodes = self._defs.get(owner, {}).get(name, [])
+        return nodes[0] if len(nodes) == 1 else None
+
+    def coroutine_function(self, scope: Scope, name: str) -> cst.FunctionDef | None:
+        """The ``async def`` that ``name`` certainly is when called from ``scope``."""
+        node = self._single_def(scope, name)
+        if isinstance(node, cst.FunctionDef) and is_coroutine_function(node):
+            return node
+        return None
+
+    def coroutine_method(self, scope: Scope, receiver: str, name: str) -> cst.FunctionDef | None:
+        """The ``async def`` that ``receiver.name`` certainly is, seen from
+        ``scope``, when ``receiver`` is the ``self`` of a method of a class
+        of this module (and is never rebound)."""
+        if name in self._attribute_stores or "*" in self._attribute_stores:
+            return None
+        if name in self._other_class_attributes:
+            return None
+        method_scope = binding_scope(scope, receiver)
+        if (
+            method_scope is None
+            or method_scope.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
+            or len(method_scope.bindings.get(receiver, ())) != 1
+            or receiver in self._rebound
+            or method_scope.parent is None
+            or method_scope.parent.kind is not ScopeKind.CLASS
+        ):
+            return None
+        method = method_scope.node
+        assert isinstance(method, cst.FunctionDef)
+        if _decorator_names(method) & {"staticmethod", "classmethod"}:
+            return None
+        params = [*method.params.posonly_params, *method.params.params]
+        if not params or params[0].name.value != receiver:
+            return None
+        owner = method_scope.parent.node
+        assert isinstance(owner, cst.ClassDef)
+        return self._class_lookup(owner, name, set())
+
+    def _class_lookup(self, cls: cst.ClassDef, name: str, seen: set[cst.ClassDef]) -> cst.FunctionDef | None:
+        if cls in seen or cls.keywords:
+            return None  # a cycle cannot happen at run time; a metaclass may do anything
+        seen.add(cls)
+        body = self._class_scopes.get(cls)
+        if body is None or {"__getattr__", "__getattribute__"} & body.bindings.keys():
+            return None
+        if name in body.bindings:
+            nodes = self._defs.get(body, {}).get(name, [])
+            if len(body.bindings[name]) == 1 and len(nodes) == 1:
+                node = nodes[0]
+                if isinstance(node, cst.FunctionDef) and is_coroutine_function(node):
+                    return node
+            return None
+        # Several bases would need the MRO; one base of this module is exact.
+        if len(cls.bases) != 1:
+            return None
+        base = cls.bases[0]
+        if base.star or not isinstance(base.value, cst.Name):
+            return None
+        base_def = self._single_def(self._scope_of(cls), base.value.value)
+        if not isinstance(base_def, cst.ClassDef):
+            return None
+        return self._class_lookup(base_def, name, seen)

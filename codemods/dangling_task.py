@@ -1,0 +1,426 @@
+"""AM301 dangling-task: a task whose only reference is dropped."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from typing import Callable
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+
+from codemods._analysis import UNBOUND, Scope, ScopeKind, binding_scope
+from codemods._base import Rule, Safety
+from codemods._config import ConfigError
+
+TASK_FACTORIES = frozenset(
+    {
+        "asyncio.create_task",
+        "asyncio.ensure_future",
+        "asyncio.tasks.create_task",
+        "asyncio.tasks.ensure_future",
+    }
+)
+LOOP_GETTERS = frozenset(
+    {
+        "asyncio.get_event_loop",
+        "asyncio.get_running_loop",
+        "asyncio.events.get_event_loop",
+        "asyncio.events.get_running_loop",
+    }
+)
+# A function that calls one of these can read its locals without naming them.
+_INTROSPECTION = ("locals", "vars", "eval", "exec")
+
+_HELPER = '''\
+# Tasks started here and not yet done: the event loop holds tasks only
+# weakly, so a task that nothing else references can vanish mid-flight.
+{tasks} = set()
+
+
+def {keep}(task):
+    """Hold a strong reference to ``task`` until it is done."""
+    {tasks}.add(task)
+    task.add_done_callback({tasks}.discard)
+    return task
+'''
+
+_LOGGING_HELPER = '''\
+# Tasks started here and not yet done: the event loop holds tasks only
+# weakly, so a task that nothing else references can vanish mid-flight.
+{tasks} = set()
+
+
+def {keep}(task):
+    """Hold a strong reference to ``task`` until it is done."""
+    {tasks}.add(task)
+    task.add_done_callback({done})
+    return task
+
+
+def {done}(task):
+    # Nobody awaits a background task, so its failure is reported here.
+    {tasks}.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        task.get_loop().call_exception_handler(
+            {{
+                "message": "background task failed",
+                "exception": task.exception(),
+                "future": task,
+            }}
+        )
+'''
+
+
+_HELPER_NAME = re.compile(r"_keep_task(?:_[0-9]+)?")
+_HELPER_PARTS = re.compile(
+    r"^[ \t]+(?P<tasks>\w+)\.add\(task\)$\s+^[ \t]+task\.add_done_callback\((?:(?P=tasks)\.discard|(?P<done>\w+))\)$",
+    re.MULTILINE,
+)
+
+
+def _true(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class _Prescan(cst.CSTVisitor):
+    """Every name of the module, the names used inside each function, the
+    locals bound to an event loop, and the names in ``global``/``nonlocal``."""
+
+    def __init__(self, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
+        super().__init__()
+        self.scope_of = scope_of
+        self.names: set[str] = set()
+        self.uses: dict[cst.FunctionDef, Counter[str]] = {}
+        self._open: list[Counter[str]] = []
+        self.loops: set[tuple[Scope, str]] = set()
+        self.rebound: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        counter: Counter[str] = Counter()
+        self.uses[node] = counter
+        self._open.append(counter)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._open.pop()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+        for counter in self._open:
+            counter[node.value] += 1
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.rebound.update(item.name.value for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.rebound.update(item.name.value for item in node.names)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if (
+            len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(node.value, cst.Call)
+            and self.scope_of(node).qualified_name(node.value.func) in LOOP_GETTERS
+        ):
+            self.loops.add((self.scope_of(node), node.targets[0].target.value))
+
+
+class DanglingTask(Rule):
+    """A task nobody holds can be garbage-collected before it finishes.
+
+    **Why.** The event loop keeps only a weak reference to a task. A task
+    started with ``asyncio.create_task(...)``, ``asyncio.ensure_future(...)``
+    or ``loop.create_task(...)`` whose result is dropped (or bound to a local
+    that is never used again) can be collected while it waits on a future that
+    nothing else references: it silently stops half-way, and its exception is
+    never seen.
+
+    **Fix.** The task is handed to a small helper that keeps it in a
+    module-level set until it is done::
+
+        _keep_task(asyncio.create_task(notify(user)))
+
+    The helper (``_background_tasks`` and ``_keep_task``, renamed if those
+    names are taken) is added once per module, after the imports. With the
+    option ``task-helper = "myapp.tasks:spawn"`` the project's own function is
+    imported and called instead, with the task as its one argument; it must
+    keep a strong reference until the task is done. With
+    ``log-task-exceptions = true`` the generated helper also passes the
+    exception of a failed background task to the loop's exception handler
+    (which logs it).
+
+    **Safety: safe.** The task starts at the same moment, with the same
+    arguments, on the same loop; the only change is that it can no longer
+    disappear before it finishes.
+
+    **Limits.** ``loop.create_task`` is recognised only when ``loop`` is
+    ``asyncio.get_running_loop()`` / ``get_event_loop()`` itself or a local
+    bound once to one of them in the same function (or, for a module-level
+    call, at module level): ``tg.create_task`` on a
+    ``TaskGroup``, a trio nursery or an anyio task group is left alone, as is
+    any other object's ``create_task``. Left alone: a task stored anywhere,
+    returned, passed on, awaited, or bound to a name used again (or in a
+    function that calls ``locals()``, ``vars()``, ``eval`` or ``exec``). A
+    module-level name keeps its task alive and is not reported. The wrapped
+    call is not re-wrapped to the line length: run your formatter after
+    ``fix``. Same check as
+    ruff ``RUF006`` and flake8-async ``ASYNC300``.
+    """
+
+    CODE = "AM301"
+    SLUG = "dangling-task"
+    DESCRIPTION = "a task whose only reference is dropped can vanish before it finishes"
+    SAFETY = Safety.SAFE
+    EQUIVALENTS = ("RUF006", "ASYNC300")
+    PREFILTER = (b"create_task", b"ensure_future")
+    OPTIONS = {"task-helper": "", "log-task-exceptions": False}
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        # Every site resolves through an import from asyncio, and is a call
+        # statement or assignment whose callee is ``create_task`` /
+        # ``ensure_future`` or a name imported from asyncio.
+        imports_asyncio = False
+        names = {"create_task", "ensure_future"}
+        calls: list[ast.expr] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imports_asyncio = imports_asyncio or any(a.name.split(".")[0] == "asyncio" for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if not node.level and (node.module or "").split(".")[0] == "asyncio":
+                    imports_asyncio = True
+                    names.update(alias.asname or alias.name for alias in node.names)
+            elif isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+                calls.append(node.value.func)
+        return imports_asyncio and any(
+            (isinstance(func, ast.Name) and func.id in names)
+            or (isinstance(func, ast.Attribute) and func.attr in names)
+            for func in calls
+        )
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._prescan: _Prescan | None = None
+        self._helper: tuple[str, str] | None = None  # (module, name) of a project helper
+        self._helper_names: dict[str, str] = {}
+        self._insert_helper = False
+        self._reuse_helper = False
+
+    # -- analysis -------------------------------------------------------------
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._prescan = _Prescan(self.scope)
+        node.visit(self._prescan)
+        configured = str(self.option("task-helper") or "").strip()
+        if configured:
+            module, _, name = configured.partition(":")
+            if not module or not name.isidentifier():
+                raise ConfigError(
+                    f"task-helper: expected 'package.module:function', got {configured!r}"
+                )
+            self._helper = (module, name)
+        elif not self._find_generated_helper(node):
+            taken = set(self._prescan.names)
+            for role, base in (("tasks", "_background_tasks"), ("keep", "_keep_task"), ("done", "_task_done")):
+                name, n = base, 1
+                while name in taken:
+                    n += 1
+                    name = f"{base}_{n}"
+                taken.add(name)
+                self._helper_names[role] = name
+
+    def _find_generated_helper(self, module: cst.Module) -> bool:
+        """Reuse the helper an earlier run added, so that a later run with a
+        new site does not add a second one."""
+        top = self.scope(module)
+        for statement in module.body:
+            if not (isinstance(statement, cst.FunctionDef) and _HELPER_NAME.fullmatch(statement.name.value)):
+                continue
+            # Compared with LF endings: ``$`` in the pattern does not match before "\r\n".
+            code = module.code_for_node(statement.with_changes(leading_lines=()))
+            code = code.replace("\r\n", "\n").replace("\r", "\n")
+            names = _HELPER_PARTS.search(code)
+            if names is None:
+                continue
+            keep, tasks, done = statement.name.value, names.group("tasks"), names.group("done")
+            rendered = (_HELPER if done is None else _LOGGING_HELPER).format(
+                keep=keep, tasks=tasks, done=done
+            )
+            bound_once = all(
+                len(top.bindings.get(name, ())) == 1 for name in (keep, tasks, done) if name
+            )
+            rendered = rendered.replace("    ", module.default_indent)
+            if code in rendered and bound_once:
+                self._helper_names = {"keep": keep, "tasks": tasks, "done": done or ""}
+                self._reuse_helper = True
+                return True
+        return False
+
+    def _task_factory(self, call: cst.Call) -> str | None:
+        """How ``call`` starts a task (for the message), or ``None``."""
+        assert self._prescan is not None
+        scope = self.scope(call)
+        qualified = scope.qualified_name(call.func)
+        if qualified in TASK_FACTORIES:
+            return f"`{qualified.replace('.tasks.', '.')}()`"
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "create_task"):
+            return None
+        loop = func.value
+        if isinstance(loop, cst.Call) and scope.qualified_name(loop.func) in LOOP_GETTERS:
+            return "`loop.create_task()`"
+        if isinstance(loop, cst.Name):
+            # Only a name bound once, in this very function (or at module
+            # level for a module-level site), to the loop.
+            owner = binding_scope(scope, loop.value)
+            if (
+                owner is not None
+                and owner is scope.function()
+                and owner.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION, ScopeKind.MODULE)
+                and len(owner.bindings[loop.value]) == 1
+                and loop.value not in self._prescan.rebound
+                and (owner, loop.value) in self._prescan.loops
+            ):
+                return f"`{loop.value}.create_task()`"
+        return None
+
+    def _unused_local(self, target: cst.BaseExpression, statement: cst.CSTNode) -> bool:
+        """Whether ``target`` is a local of a function, bound once and never read."""
+        assert self._prescan is not None
+        if not isinstance(target, cst.Name):
+            return False
+        scope = self.scope(statement)
+        owner = binding_scope(scope, target.value)
+        if (
+            owner is None
+            or owner is not scope.function()
+            or owner.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
+            or len(owner.bindings[target.value]) != 1
+            or target.value in self._prescan.rebound
+        ):
+            return False
+        assert isinstance(owner.node, cst.FunctionDef)
+        uses = self._prescan.uses[owner.node]
+        return uses[target.value] == 1 and not any(uses[name] for name in _INTROSPECTION)
+
+    # -- rewriting ------------------------------------------------------------
+
+    def _keep(self, original: cst.Call, updated: cst.BaseExpression, message: str) -> cst.BaseExpression:
+        """Report the dropped task at ``original``; wrap it in the helper if fixing."""
+        scope = self.scope(original)
+        fixable, needs_import = True, None
+        if self._helper is not None:
+            module, name = self._helper
+            seen = scope.lookup(name)
+            if seen is UNBOUND:
+                needs_import = f"{module}.{name}"
+            elif seen != f"{module}.{name}":
+                fixable = False
+                message += f" (not fixed here: `{name}` means something else in this scope)"
+        if not self.report(original, message, fixable=fixable, needs_import=needs_import):
+            return updated
+        if self._helper is not None:
+            module, name = self._helper
+            if needs_import:
+                AddImportsVisitor.add_needed_import(self.context, module, name)
+            helper = name
+        else:
+            self._insert_helper = not self._reuse_helper
+            helper = self._helper_names["keep"]
+        assert isinstance(updated, cst.Call)
+        inner = updated.with_changes(lpar=(), rpar=())
+        return cst.Call(
+            func=cst.Name(helper),
+            args=[cst.Arg(value=inner)],
+            lpar=updated.lpar,
+            rpar=updated.rpar,
+        )
+
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
+        call = original_node.value
+        if not isinstance(call, cst.Call):
+            return updated_node
+        factory = self._task_factory(call)
+        if factory is None:
+            return updated_node
+        message = f"the task from {factory} is dropped and can be garbage-collected before it finishes; keep a reference until it is done"
+        return updated_node.with_changes(value=self._keep(call, updated_node.value, message))
+
+    def _leave_binding(
+        self,
+        original: cst.Assign | cst.AnnAssign,
+        updated: cst.Assign | cst.AnnAssign,
+        target: cst.BaseExpression,
+    ) -> cst.Assign | cst.AnnAssign:
+        call = original.value
+        if not isinstance(call, cst.Call) or not isinstance(updated.value, cst.Call):
+            return updated
+        factory = self._task_factory(call)
+        if factory is None or not self._unused_local(target, original):
+            return updated
+        assert isinstance(target, cst.Name)
+        message = (
+            f"the task from {factory} is bound to `{target.value}`, which is never used again: "
+            "it can be garbage-collected before it finishes; keep a reference until it is done"
+        )
+        return updated.with_changes(value=self._keep(call, updated.value, message))
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        if len(original_node.targets) != 1:
+            return updated_node
+        result = self._leave_binding(original_node, updated_node, original_node.targets[0].target)
+        assert isinstance(result, cst.Assign)
+        return result
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+        result = self._leave_binding(original_node, updated_node, original_node.target)
+        assert isinstance(result, cst.AnnAssign)
+        return result
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self._insert_helper:
+            return updated_node
+        log = _true(self.option("log-task-exceptions"))
+        text = (_LOGGING_HELPER if log else _HELPER).format(**self._helper_names)
+        # A leading statement keeps the helper's comment out of the module header.
+        helper = list(cst.parse_module("pass\n\n\n" + text).body[1:])
+        body = list(updated_node.body)
+        index = _after_imports(body)
+        first = helper[0]
+        blank = [cst.EmptyLine()] * 2 if index else []
+        helper[0] = first.with_changes(
+            leading_lines=[*blank, *[line for line in first.leading_lines if line.comment is not None]]
+        )
+        if index < len(body):
+            # Two blank lines after the helper's def, as after any def.
+            following = body[index]
+            blank_before = 0
+            for line in following.leading_lines:
+                if line.comment is not None:
+                    break
+                blank_before += 1
+            if blank_before < 2:
+                body[index] = following.with_changes(
+                    leading_lines=[*[cst.EmptyLine()] * (2 - blank_before), *following.leading_lines]
+                )
+        return updated_node.with_changes(body=[*body[:index], *helper, *body[index:]])
+
+
+def _after_imports(body: list[cst.BaseStatement]) -> int:
+    """The index just past the module's docstring and leading imports."""
+    index = 0
+    for i, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+            index = i + 1
+        elif i == 0 and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) and isinstance(
+            statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            index = 1
+        else:
+            break
+    return index

@@ -1,0 +1,182 @@
+"""AM302 missing-await: a coroutine or awaitable created and dropped."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from codemods._analysis import ModuleDefinitions, ScopeKind
+from codemods._base import Rule, Safety
+
+# Coroutine functions of asyncio: calling one without ``await`` runs nothing.
+ASYNCIO_COROUTINES = frozenset(
+    f"asyncio.{name}"
+    for name in (
+        "sleep",
+        "wait_for",
+        "to_thread",
+        "wait",
+        "open_connection",
+        "open_unix_connection",
+        "start_server",
+        "start_unix_server",
+        "create_subprocess_exec",
+        "create_subprocess_shell",
+    )
+)
+ASYNCIO_COROUTINES |= {
+    "asyncio.tasks.sleep",
+    "asyncio.tasks.wait_for",
+    "asyncio.tasks.wait",
+    "asyncio.threads.to_thread",
+    "asyncio.streams.open_connection",
+    "asyncio.streams.start_server",
+    "asyncio.subprocess.create_subprocess_exec",
+    "asyncio.subprocess.create_subprocess_shell",
+}
+# These schedule their arguments as tasks at once, so a dropped result still
+# runs them in the background: the code may mean that, so it is reported
+# without a fix.
+ASYNCIO_SCHEDULING = frozenset(
+    {"asyncio.gather", "asyncio.shield", "asyncio.tasks.gather", "asyncio.tasks.shield"}
+)
+
+
+class MissingAwait(Rule):
+    """A coroutine created and never awaited does nothing.
+
+    **Why.** Calling an ``async def`` function only creates a coroutine object;
+    its body runs when something awaits it. ``save(order)`` on its own line
+    builds the coroutine and drops it: nothing is saved, and Python only warns
+    "coroutine was never awaited" when the object is collected.
+
+    **Fix.** Inside an ``async def``, the call becomes ``await save(order)``.
+    Found: a call, as a statement of its own, of
+
+    - an ``async def`` of the same module, resolved by scope (bound once, not
+      decorated, not an async generator);
+    - ``self.method()`` where ``method`` is such an ``async def`` of the
+      enclosing class, or of its base class when that is defined in the same
+      module (single inheritance);
+    - an asyncio coroutine function: ``asyncio.sleep``, ``wait_for``,
+      ``to_thread``, ``wait``, ``open_connection``, ``start_server``,
+      ``create_subprocess_exec`` / ``_shell`` (any import form).
+
+    **Safety: safe.** Without ``await`` the call does nothing at all; with it,
+    the coroutine runs where the code says it should, and its result and
+    exception reach the caller as in every other awaited call.
+
+    **Limits.** Reported without a fix: such a call in a plain function,
+    ``__init__`` or a ``@property`` (make the caller ``async def``, or run the
+    coroutine with ``asyncio.run(...)`` at the top level); a dropped
+    ``asyncio.gather(...)`` / ``asyncio.shield(...)``, which already run their
+    arguments in the background (await them, or keep a reference). Not
+    reported: a method of an object whose type the module does not show
+    (``conn.close()`` may or may not be a coroutine), a name bound more than
+    once, a decorated ``async def``, a class with several bases, a metaclass or
+    ``__getattr__``, a method name that any class of the module binds to
+    something else or that is assigned as an attribute anywhere. Not seen: a
+    subclass in another module that overrides the ``async def`` with a plain
+    method (that breaks every awaiting caller of the base class as well).
+    """
+
+    CODE = "AM302"
+    SLUG = "missing-await"
+    DESCRIPTION = "a coroutine or awaitable is created and never awaited"
+    SAFETY = Safety.SAFE
+    PREFILTER = (b"async",)
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        # A candidate is a call statement whose callee's last name is an
+        # ``async def`` of this file or an asyncio coroutine function (under
+        # any ``from asyncio import ... as`` alias).
+        names = {name.rsplit(".", 1)[1] for name in ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING}
+        calls: list[ast.expr] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncFunctionDef):
+                names.add(node.name)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "asyncio":
+                names.update(alias.asname or alias.name for alias in node.names)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                calls.append(node.value.func)
+        return any(
+            (isinstance(func, ast.Name) and func.id in names)
+            or (isinstance(func, ast.Attribute) and func.attr in names)
+            for func in calls
+        )
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._module: cst.Module | None = None
+        self._definitions_cache: ModuleDefinitions | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    @property
+    def _definitions(self) -> ModuleDefinitions:
+        # Built on first need: most files have no candidate call at all.
+        if self._definitions_cache is None:
+            assert self._module is not None
+            self._definitions_cache = ModuleDefinitions(self._module, self.scope)
+        return self._definitions_cache
+
+    def _describe(self, call: cst.Call) -> tuple[str, bool] | None:
+        """What the dropped call creates, and whether awaiting it is the fix."""
+        scope = self.scope(call)
+        func = call.func
+        qualified = scope.qualified_name(func)
+        if qualified in ASYNCIO_COROUTINES:
+            return f"`{_public(qualified)}()` is a coroutine function", True
+        if qualified in ASYNCIO_SCHEDULING:
+            return f"`{_public(qualified)}()` returns a future that nobody awaits", False
+        if isinstance(func, cst.Name):
+            if self._definitions.coroutine_function(scope, func.value) is not None:
+                return f"`{func.value}()` is an `async def`", True
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            receiver, name = func.value.value, func.attr.value
+            if self._definitions.coroutine_method(scope, receiver, name) is not None:
+                return f"`{receiver}.{name}()` is an `async def` method", True
+        return None
+
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
+        call = original_node.value
+        if not isinstance(call, cst.Call):
+            return updated_node
+        described = self._describe(call)
+        if described is None:
+            return updated_node
+        what, awaitable = described
+        scope = self.scope(original_node)
+        if not awaitable:
+            self.report(
+                call,
+                f"{what}: its arguments run in the background unreferenced; "
+                "`await` it, or keep a reference until it is done",
+                fixable=False,
+            )
+            return updated_node
+        if scope.await_allowed:
+            if self.report(call, f"{what}: calling it without `await` does nothing; add `await`"):
+                return updated_node.with_changes(
+                    value=cst.Await(expression=updated_node.value)
+                )
+            return updated_node
+        if scope.function().kind is ScopeKind.MODULE:
+            advice = "run it with `asyncio.run(...)`"
+        else:
+            advice = "make the caller `async def` and `await` it, or run it with `asyncio.run(...)` at the top level"
+        self.report(
+            call,
+            f"{what}: calling it without `await` does nothing; {advice} "
+            "(not fixed here: `await` is not allowed in this position)",
+            fixable=False,
+        )
+        return updated_node
+
+
+def _public(qualified: str) -> str:
+    """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
+    return "asyncio." + qualified.rsplit(".", 1)[1]
