@@ -177,6 +177,18 @@ class _BatchedRules(cst.CSTTransformer):
         return result
 
 
+class _AddImports(AddImportsVisitor):
+    """LibCST's import adder, minus its blank-line tidying.
+
+    AddImportsVisitor puts an empty line between the import block and the
+    first statement after it (two before a comment), which rewrites lines no
+    rule touched; asyncmend keeps the file's own layout.
+    """
+
+    def _insert_empty_line(self, statements: list) -> list:  # type: ignore[override]
+        return statements
+
+
 def run_rules(
     module: cst.Module,
     rules: Sequence[type[Rule]],
@@ -199,7 +211,7 @@ def run_rules(
         tree = wrapper.module.visit(_BatchedRules(instances))
     # Imports are added and removed once, after every rule has had its say.
     for key, transform in (
-        (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+        (AddImportsVisitor.CONTEXT_KEY, _AddImports),
         (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
     ):
         if context.scratch.get(key):
