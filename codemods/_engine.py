@@ -91,15 +91,39 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        raise SourceError(f"cannot decode: {_detect_failure(data, str(exc.msg))}") from None
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc.reason if isinstance(exc, UnicodeDecodeError) else exc}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"cannot decode as {encoding}: {exc.reason} (byte 0x{data[exc.start]:02x} on line {line})"
+        ) from None
+    except LookupError as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc}") from None
     if encoding == "utf-8-sig":
         # The BOM is re-added by encoding with utf-8-sig.
         text = text.removeprefix("\ufeff")
     return text, encoding
+
+
+def _detect_failure(data: bytes, message: str) -> str:
+    """Say in the user's terms why the encoding could not be determined
+    (tokenize's own messages name neither the byte nor the cause)."""
+    if message.startswith("encoding problem") and data.startswith(codecs.BOM_UTF8):
+        return "a UTF-8 byte order mark and a coding cookie for another encoding"
+    if message == "invalid or missing encoding declaration":
+        # Only the first two lines are examined before a cookie may appear.
+        head = b"\n".join(data.split(b"\n", 2)[:2])
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = head.count(b"\n", 0, exc.start) + 1
+            return (
+                f"not UTF-8 (byte 0x{head[exc.start]:02x} on line {line}) "
+                "and no coding cookie names another encoding"
+            )
+    return message
 
 
 def encode(text: str, encoding: str) -> bytes:
@@ -253,8 +277,11 @@ def _parse_ast(text: str, filename: str) -> ast.Module:
     except SyntaxError as exc:
         where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
         raise SourceError(f"syntax error: {exc.msg}{where}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError):
+        # CPython's parser gives up on very deep nesting with a bare MemoryError.
+        raise SourceError("too deeply nested for the Python parser") from None
+    except ValueError as exc:
+        raise SourceError(f"cannot parse: {exc}") from None
 
 
 def _candidates(
