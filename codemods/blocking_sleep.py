@@ -32,9 +32,10 @@ class BlockingSleep(Rule):
     expression (an ``await`` would make it an async generator) or in a class
     body; a module that imports both trio and asyncio (nothing says which loop
     runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
-    (the name does not exist at run time). Not reported: a sleep in a nested plain ``def`` or a lambda (it may run
-    in a worker thread), a parameter or local named ``time`` or ``sleep``, and
-    the ``sleep`` method of any other object.
+    (the name does not exist at run time). Not reported: a sleep in a nested
+    plain ``def`` or a lambda (it may run in a worker thread), a parameter or
+    local named ``time`` or ``sleep``, and the ``sleep`` method of any other
+    object.
     """
 
     CODE = "AM101"
