@@ -268,7 +268,11 @@ def test_unchanged_file_is_not_rewritten(tree: Path) -> None:
 
 def _make_repo(tree: Path) -> None:
     (tree / ".git").mkdir()
-    (tree / ".gitignore").write_bytes(b"ignored.py\nbuild_out/\n*.gen.py\n!keep.gen.py\n")
+    (tree / ".gitignore").write_bytes((
+        # An anchored pattern must match from the repository root even when
+        # only a subdirectory is walked.
+        b"ignored.py\nbuild_out/\n*.gen.py\n!keep.gen.py\n/app/private/\n"
+    ))
     for rel in [
         "app/main.py",
         "app/ignored.py",
@@ -281,6 +285,7 @@ def _make_repo(tree: Path) -> None:
         "venv/lib/site.py",
         ".git/hook.py",
         "app/notes.txt",
+        "app/private/secret.py",
     ]:
         path = tree / rel
         path.parent.mkdir(parents=True, exist_ok=True)
