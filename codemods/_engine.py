@@ -41,6 +41,7 @@ from codemods._discovery import Target, discover
 
 GENERATED_MARKER = b"@generated"
 _SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asyncmend:[ \t]*skip-file\b", re.MULTILINE)
+_HAS_NOQA = re.compile(r"noqa", re.IGNORECASE)
 _NOQA = re.compile(r"#[ \t]*noqa(?::[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,[ \t]*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -138,12 +139,12 @@ class Suppressions:
 
     def __init__(self, text: str) -> None:
         self._by_line: dict[int, frozenset[str] | None] = {}
-        if "noqa" not in text and "NOQA" not in text:
+        if not _HAS_NOQA.search(text):
             return
-        starts = [0]
-        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
-        for match in _NOQA.finditer(text):
-            line = _line_of(starts, match.start())
+        for line, comment in _comments(text):
+            match = _NOQA.search(comment)
+            if match is None:
+                continue
             codes = match.group("codes")
             self._by_line[line] = (
                 None if codes is None else frozenset(c.strip().upper() for c in codes.split(","))
@@ -154,6 +155,24 @@ class Suppressions:
             return False
         named = self._by_line[line]
         return named is None or any(code in named for code in codes)
+
+
+def _comments(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of every comment. Only comments count: ``# noqa`` inside
+    a string literal or a docstring suppresses nothing."""
+    # newline="" splits lines on \r, \n and \r\n alike, as LibCST counts them.
+    readline = io.StringIO(text, newline="").readline
+    try:
+        for token in tokenize.generate_tokens(readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.string
+    except (tokenize.TokenError, SyntaxError):
+        # The text has parsed, so this is a tokenizer corner case: fall
+        # back to reading every line, comment or not.
+        starts = [0]
+        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
+        for match in re.finditer(r"#[^\r\n]*", text):
+            yield _line_of(starts, match.start()), match.group()
 
 
 def _line_of(starts: list[int], offset: int) -> int:
