@@ -514,7 +514,9 @@ def _worker(args: tuple[Target, Options]) -> FileResult:
     try:
         return process_file(target, options, RULES)
     except Exception as exc:  # a bug in a rule must not stop the other files
-        return FileResult(target.display, error=f"internal error: {type(exc).__name__}: {exc}")
+        # Exception texts (LibCST's among them) span lines; a report is one line.
+        detail = " ".join(str(exc).split())
+        return FileResult(target.display, error=f"internal error: {type(exc).__name__}: {detail}")
 
 
 def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Iterator[FileResult]:

@@ -164,6 +164,32 @@ def test_file_changed_on_disk_between_read_and_write_is_not_overwritten(
     assert not list(tree.glob(".*.asyncmend.tmp")), "no temporary file is left behind"
 
 
+def test_a_crashing_rule_is_one_error_line_and_the_other_files_go_on(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codemods.blocking_sleep import BlockingSleep
+
+    real_leave_call = BlockingSleep.leave_Call
+
+    def leave_call(self: BlockingSleep, original_node: object, updated_node: object) -> object:
+        if self.context.filename == "crash.py":
+            raise ValueError("first line\n  second line\n")
+        return real_leave_call(self, original_node, updated_node)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BlockingSleep, "leave_Call", leave_call)
+    (tree / "crash.py").write_bytes(BLOCKING)
+    (tree / "good.py").write_bytes(BLOCKING)
+
+    result = invoke("fix", "-j", "1", "crash.py", "good.py")
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "crash.py: error: internal error: ValueError: first line second line"
+    ]
+    assert (tree / "crash.py").read_bytes() == BLOCKING
+    assert (tree / "good.py").read_bytes() == FIXED
+
+
 def test_too_deeply_nested_source_is_an_error_not_a_crash(tree: Path) -> None:
     deep = BLOCKING + b"x = " + b"-" * 20000 + b"1\n"
     (tree / "deep.py").write_bytes(deep)
