@@ -175,6 +175,15 @@ def _comments(text: str) -> Iterator[tuple[int, str]]:
             yield _line_of(starts, match.start()), match.group()
 
 
+def _skip_file_comment(text: str) -> bool:
+    """Whether a real comment (not a line of a string) says skip-file; the
+    byte search before it only rules files out cheaply."""
+    return any(
+        re.match(r"#[ \t]*asyncmend:[ \t]*skip-file\b", comment) is not None
+        for _, comment in _comments(text)
+    )
+
+
 def _line_of(starts: list[int], offset: int) -> int:
     lo, hi = 0, len(starts)
     while lo + 1 < hi:
@@ -462,7 +471,7 @@ class _Outcome:
 def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> _Outcome:
     text, encoding = decode(data)
     tree = _parse_ast(text, display)
-    if _SKIP_FILE.search(data):
+    if _SKIP_FILE.search(data) and _skip_file_comment(text):
         return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, options.settings, display, tree)

@@ -51,3 +51,15 @@ def test_skip_file_comment_skips_the_whole_file() -> None:
     outcome = process_bytes(data, Options(settings=APPLY), RULES, "m.py")
     assert outcome.skipped == "skip-file"
     assert outcome.findings == [] and outcome.output == data
+
+
+def test_skip_file_inside_a_string_does_not_skip_the_file() -> None:
+    # Regression: a line of a triple-quoted string (say, source embedded in a
+    # test) that read "# asyncmend: skip-file" used to skip the whole file.
+    from codemods._engine import Options, process_bytes
+    from codemods import RULES
+
+    data = (HEAD + '    time.sleep(1)\n    return """\n# asyncmend: skip-file\n"""\n').encode()
+    outcome = process_bytes(data, Options(settings=APPLY), RULES, "m.py")
+    assert outcome.skipped is None
+    assert [(f.line, f.fixed) for f in outcome.findings] == [(5, True)]
