@@ -178,7 +178,7 @@ class _ImportNames(cst.CSTVisitor):
         self.typing: set[str] = set()
         self.runtime: set[str] = set()
 
-    def visit_If(self, node: cst.If) -> None:
+    def visit_If(self, node: cst.If) -> bool | None:
         if _is_type_checking(node.test):
             self.depth += 1
             # The else branch does run: visit it outside the typing-only depth.
@@ -186,7 +186,7 @@ class _ImportNames(cst.CSTVisitor):
             self.depth -= 1
             if node.orelse is not None:
                 node.orelse.visit(self)
-            return False  # type: ignore[return-value]
+            return False
         return None
 
     def _add(self, name: str) -> None:
