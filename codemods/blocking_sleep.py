@@ -65,10 +65,18 @@ class BlockingSleep(Rule):
         # Calls that are the primary of a trailer (``time.sleep(1).x``) need
         # parentheses once ``await`` stands before them.
         self._primaries: set[cst.Call] = set()
-        self._typing_only: frozenset[str] = frozenset()
+        self._module: cst.Module | None = None
+        self._typing_only: frozenset[str] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._typing_only = _typing_only_imports(node)
+        self._module = node
+
+    def _is_typing_only(self, name: str) -> bool:
+        # Computed on first need: most files never reach a fixable finding.
+        if self._typing_only is None:
+            assert self._module is not None
+            self._typing_only = _typing_only_imports(self._module)
+        return name in self._typing_only
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Call):
@@ -108,7 +116,7 @@ class BlockingSleep(Rule):
             library = "asyncio"
         alias = scope.module_alias(library)
         # A name bound only under ``if TYPE_CHECKING:`` does not exist at run time.
-        typing_only = alias is not None and not alias[1] and alias[0] in self._typing_only
+        typing_only = alias is not None and not alias[1] and self._is_typing_only(alias[0])
         args = original_node.args
         # time.sleep takes exactly one positional argument; anything else
         # already fails, and asyncio.sleep's second parameter means something else.
@@ -188,6 +196,14 @@ class _ImportNames(cst.CSTVisitor):
                 node.orelse.visit(self)
             return False
         return None
+
+    # Only module-level bindings matter (module_alias reuses nothing else):
+    # function and class bodies need not be walked.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
 
     def _add(self, name: str) -> None:
         (self.typing if self.depth else self.runtime).add(name)
