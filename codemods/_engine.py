@@ -230,15 +230,27 @@ class _BatchedRules(cst.CSTTransformer):
 
 
 class _AddImports(AddImportsVisitor):
-    """LibCST's import adder, minus its blank-line tidying.
+    """LibCST's import adder, minus its blank-line tidying of existing blocks.
 
     AddImportsVisitor puts an empty line between the import block and the
-    first statement after it (two before a comment), which rewrites lines no
-    rule touched; asyncmend keeps the file's own layout.
+    first statement after it (two before a comment). Added to an existing
+    block, that rewrites lines no rule touched, so asyncmend keeps the file's
+    own layout; a module without imports gets a new block, set apart by one
+    empty line as LibCST does.
     """
 
+    _fresh_block = False
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        self._fresh_block = not any(
+            isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+            for statement in updated_node.body
+        )
+        return super().leave_Module(original_node, updated_node)
+
     def _insert_empty_line(self, statements: list) -> list:  # type: ignore[override]
-        return statements
+        return super()._insert_empty_line(statements) if self._fresh_block else statements
 
 
 def run_rules(
