@@ -253,6 +253,29 @@ class _AddImports(AddImportsVisitor):
         return super()._insert_empty_line(statements) if self._fresh_block else statements
 
 
+# (module, imported object or None, alias or None), as RemoveImportsVisitor takes them.
+_Removal = tuple[str, "str | None", "str | None"]
+
+
+def _removal_batches(requests: Sequence[_Removal]) -> list[list[_Removal]]:
+    """Split import-removal requests so that no batch names one module twice.
+
+    RemoveImportsVisitor keeps one alias per module for ``import module``
+    requests, so ``import time`` and ``import time as t`` both unused in one
+    batch would leave one of them behind.
+    """
+    batches: list[list[_Removal]] = []
+    for request in dict.fromkeys(requests):
+        module, obj, _ = request
+        for batch in batches:
+            if obj is not None or not any(m == module and o is None for m, o, _ in batch):
+                batch.append(request)
+                break
+        else:
+            batches.append([request])
+    return batches
+
+
 def run_rules(
     module: cst.Module,
     rules: Sequence[type[Rule]],
@@ -274,12 +297,11 @@ def run_rules(
             stack.enter_context(instance.resolve(wrapper))
         tree = wrapper.module.visit(_BatchedRules(instances))
     # Imports are added and removed once, after every rule has had its say.
-    for key, transform in (
-        (AddImportsVisitor.CONTEXT_KEY, _AddImports),
-        (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
-    ):
-        if context.scratch.get(key):
-            tree = transform(replace(context, wrapper=None)).transform_module(tree)
+    if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+        tree = _AddImports(replace(context, wrapper=None)).transform_module(tree)
+    for batch in _removal_batches(context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY, [])):
+        scratch = {**context.scratch, RemoveImportsVisitor.CONTEXT_KEY: batch}
+        tree = RemoveImportsVisitor(replace(context, wrapper=None, scratch=scratch)).transform_module(tree)
     findings = sorted(context.scratch[FINDINGS_KEY], key=Finding.sort_key)
     return tree, findings
 
