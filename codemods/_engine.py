@@ -413,9 +413,17 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
     shared: list[Edit] = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    hunks: list[tuple[int, int, int, int]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        if tag == "replace" and i2 - i1 == j2 - j1 > 1:
+            # Line-for-line changes (fixes on adjacent lines) are split, so
+            # that each finding gets the edit of its own line.
+            hunks.extend((i1 + k, i1 + k + 1, j1 + k, j1 + k + 1) for k in range(i2 - i1))
+        else:
+            hunks.append((i1, i2, j1, j2))
+    for i1, i2, j1, j2 in hunks:
         edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
         first, last = i1 + 1, max(i1 + 1, i2)
         owner = next((f for f in fixed if f.line <= last and first <= f.end_line), None)
