@@ -41,6 +41,7 @@ from codemods._discovery import Target, discover
 
 GENERATED_MARKER = b"@generated"
 _SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asyncmend:[ \t]*skip-file\b", re.MULTILINE)
+_HAS_NOQA = re.compile(r"noqa", re.IGNORECASE)
 _NOQA = re.compile(r"#[ \t]*noqa(?::[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,[ \t]*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -92,15 +93,39 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        raise SourceError(f"cannot decode: {_detect_failure(data, str(exc.msg))}") from None
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc.reason if isinstance(exc, UnicodeDecodeError) else exc}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"cannot decode as {encoding}: {exc.reason} (byte 0x{data[exc.start]:02x} on line {line})"
+        ) from None
+    except LookupError as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc}") from None
     if encoding == "utf-8-sig":
         # The BOM is re-added by encoding with utf-8-sig.
         text = text.removeprefix("\ufeff")
     return text, encoding
+
+
+def _detect_failure(data: bytes, message: str) -> str:
+    """Say in the user's terms why the encoding could not be determined
+    (tokenize's own messages name neither the byte nor the cause)."""
+    if message.startswith("encoding problem") and data.startswith(codecs.BOM_UTF8):
+        return "a UTF-8 byte order mark and a coding cookie for another encoding"
+    if message == "invalid or missing encoding declaration":
+        # Only the first two lines are examined before a cookie may appear.
+        head = b"\n".join(data.split(b"\n", 2)[:2])
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = head.count(b"\n", 0, exc.start) + 1
+            return (
+                f"not UTF-8 (byte 0x{head[exc.start]:02x} on line {line}) "
+                "and no coding cookie names another encoding"
+            )
+    return message
 
 
 def encode(text: str, encoding: str) -> bytes:
@@ -115,12 +140,12 @@ class Suppressions:
 
     def __init__(self, text: str) -> None:
         self._by_line: dict[int, frozenset[str] | None] = {}
-        if "noqa" not in text and "NOQA" not in text:
+        if not _HAS_NOQA.search(text):
             return
-        starts = [0]
-        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
-        for match in _NOQA.finditer(text):
-            line = _line_of(starts, match.start())
+        for line, comment in _comments(text):
+            match = _NOQA.search(comment)
+            if match is None:
+                continue
             codes = match.group("codes")
             self._by_line[line] = (
                 None if codes is None else frozenset(c.strip().upper() for c in codes.split(","))
@@ -131,6 +156,33 @@ class Suppressions:
             return False
         named = self._by_line[line]
         return named is None or any(code in named for code in codes)
+
+
+def _comments(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of every comment. Only comments count: ``# noqa`` inside
+    a string literal or a docstring suppresses nothing."""
+    # newline="" splits lines on \r, \n and \r\n alike, as LibCST counts them.
+    readline = io.StringIO(text, newline="").readline
+    try:
+        for token in tokenize.generate_tokens(readline):
+            if token.type == tokenize.COMMENT:
+                yield token.start[0], token.string
+    except (tokenize.TokenError, SyntaxError):
+        # The text has parsed, so this is a tokenizer corner case: fall
+        # back to reading every line, comment or not.
+        starts = [0]
+        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
+        for match in re.finditer(r"#[^\r\n]*", text):
+            yield _line_of(starts, match.start()), match.group()
+
+
+def _skip_file_comment(text: str) -> bool:
+    """Whether a real comment (not a line of a string) says skip-file; the
+    byte search before it only rules files out cheaply."""
+    return any(
+        re.match(r"#[ \t]*asyncmend:[ \t]*skip-file\b", comment) is not None
+        for _, comment in _comments(text)
+    )
 
 
 def _line_of(starts: list[int], offset: int) -> int:
@@ -178,6 +230,53 @@ class _BatchedRules(cst.CSTTransformer):
         return result
 
 
+class _AddImports(AddImportsVisitor):
+    """LibCST's import adder, minus its blank-line tidying of existing blocks.
+
+    AddImportsVisitor puts an empty line between the import block and the
+    first statement after it (two before a comment). Added to an existing
+    block, that rewrites lines no rule touched, so asyncmend keeps the file's
+    own layout; a module without imports gets a new block, set apart by one
+    empty line as LibCST does.
+    """
+
+    _fresh_block = False
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        self._fresh_block = not any(
+            isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+            for statement in updated_node.body
+        )
+        return super().leave_Module(original_node, updated_node)
+
+    def _insert_empty_line(self, statements: list) -> list:  # type: ignore[override]
+        return super()._insert_empty_line(statements) if self._fresh_block else statements
+
+
+# (module, imported object or None, alias or None), as RemoveImportsVisitor takes them.
+_Removal = tuple[str, "str | None", "str | None"]
+
+
+def _removal_batches(requests: Sequence[_Removal]) -> list[list[_Removal]]:
+    """Split import-removal requests so that no batch names one module twice.
+
+    RemoveImportsVisitor keeps one alias per module for ``import module``
+    requests, so ``import time`` and ``import time as t`` both unused in one
+    batch would leave one of them behind.
+    """
+    batches: list[list[_Removal]] = []
+    for request in dict.fromkeys(requests):
+        module, obj, _ = request
+        for batch in batches:
+            if obj is not None or not any(m == module and o is None for m, o, _ in batch):
+                batch.append(request)
+                break
+        else:
+            batches.append([request])
+    return batches
+
+
 def run_rules(
     module: cst.Module,
     rules: Sequence[type[Rule]],
@@ -199,12 +298,11 @@ def run_rules(
             stack.enter_context(instance.resolve(wrapper))
         tree = wrapper.module.visit(_BatchedRules(instances))
     # Imports are added and removed once, after every rule has had its say.
-    for key, transform in (
-        (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
-        (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
-    ):
-        if context.scratch.get(key):
-            tree = transform(replace(context, wrapper=None)).transform_module(tree)
+    if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
+        tree = _AddImports(replace(context, wrapper=None)).transform_module(tree)
+    for batch in _removal_batches(context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY, [])):
+        scratch = {**context.scratch, RemoveImportsVisitor.CONTEXT_KEY: batch}
+        tree = RemoveImportsVisitor(replace(context, wrapper=None, scratch=scratch)).transform_module(tree)
     findings = sorted(context.scratch[FINDINGS_KEY], key=Finding.sort_key)
     return tree, findings
 
@@ -249,8 +347,11 @@ def _parse_ast(text: str, filename: str) -> ast.Module:
     except SyntaxError as exc:
         where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
         raise SourceError(f"syntax error: {exc.msg}{where}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError):
+        # CPython's parser gives up on very deep nesting with a bare MemoryError.
+        raise SourceError("too deeply nested for the Python parser") from None
+    except ValueError as exc:
+        raise SourceError(f"cannot parse: {exc}") from None
 
 
 def _candidates(
@@ -465,7 +566,7 @@ class _Outcome:
 def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> _Outcome:
     text, encoding = decode(data)
     tree = _parse_ast(text, display)
-    if _SKIP_FILE.search(data):
+    if _SKIP_FILE.search(data) and _skip_file_comment(text):
         return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, options.settings, display, tree)
@@ -519,7 +620,9 @@ def _worker(args: tuple[Target, Options]) -> FileResult:
     try:
         return process_file(target, options, RULES)
     except Exception as exc:  # a bug in a rule must not stop the other files
-        return FileResult(target.display, error=f"internal error: {type(exc).__name__}: {exc}")
+        # Exception texts (LibCST's among them) span lines; a report is one line.
+        detail = " ".join(str(exc).split())
+        return FileResult(target.display, error=f"internal error: {type(exc).__name__}: {detail}")
 
 
 def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Iterator[FileResult]:

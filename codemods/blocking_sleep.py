@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import ScopeKind
@@ -29,9 +30,12 @@ class BlockingSleep(Rule):
 
     **Limits.** Left alone, and reported without a fix: a sleep in a generator
     expression (an ``await`` would make it an async generator) or in a class
-    body. Not reported: a sleep in a nested plain ``def`` or a lambda (it may run
-    in a worker thread), a parameter or local named ``time`` or ``sleep``, and
-    the ``sleep`` method of any other object.
+    body; a module that imports both trio and asyncio (nothing says which loop
+    runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
+    (the name does not exist at run time). Not reported: a sleep in a nested
+    plain ``def`` or a lambda (it may run in a worker thread), a parameter or
+    local named ``time`` or ``sleep``, and the ``sleep`` method of any other
+    object.
     """
 
     CODE = "AM101"
@@ -61,6 +65,18 @@ class BlockingSleep(Rule):
         # Calls that are the primary of a trailer (``time.sleep(1).x``) need
         # parentheses once ``await`` stands before them.
         self._primaries: set[cst.Call] = set()
+        self._module: cst.Module | None = None
+        self._typing_only: frozenset[str] | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    def _is_typing_only(self, name: str) -> bool:
+        # Computed on first need: most files never reach a fixable finding.
+        if self._typing_only is None:
+            assert self._module is not None
+            self._typing_only = _typing_only_imports(self._module)
+        return name in self._typing_only
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Call):
@@ -87,18 +103,35 @@ class BlockingSleep(Rule):
         if owner.kind is not ScopeKind.ASYNC_FUNCTION:
             return updated_node
 
-        library = "anyio" if scope.imports_any(("anyio",)) else (
-            "trio" if scope.imports_any(("trio",)) else "asyncio"
-        )
+        # anyio.sleep works on every anyio backend, so anyio wins. A module
+        # that imports both trio and asyncio (a bridge) gives no way to tell
+        # which loop runs this coroutine: reported, not fixed.
+        ambiguous = False
+        if scope.imports_any(("anyio",)):
+            library = "anyio"
+        elif scope.imports_any(("trio",)):
+            library = "trio"
+            ambiguous = scope.imports_any(("asyncio",))
+        else:
+            library = "asyncio"
         alias = scope.module_alias(library)
+        # A name bound only under ``if TYPE_CHECKING:`` does not exist at run time.
+        typing_only = alias is not None and not alias[1] and self._is_typing_only(alias[0])
         args = original_node.args
         # time.sleep takes exactly one positional argument; anything else
         # already fails, and asyncio.sleep's second parameter means something else.
         simple_args = len(args) == 1 and args[0].keyword is None and not args[0].star
-        fixable = scope.await_allowed and alias is not None and simple_args
+        fixable = (
+            scope.await_allowed and alias is not None and simple_args
+            and not ambiguous and not typing_only
+        )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
             message += " (not fixed here: `await` is not allowed in this position)"
+        elif ambiguous:
+            message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
+        elif typing_only:
+            message += f" (not fixed: `{library}` is imported only for type checking)"
         if not self.report(
             original_node,
             message,
@@ -135,3 +168,55 @@ class BlockingSleep(Rule):
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
             )
+
+
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value == "TYPE_CHECKING"
+    return isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"
+
+
+class _ImportNames(cst.CSTVisitor):
+    """Names bound by ``import`` statements, split by whether they sit under
+    ``if TYPE_CHECKING:`` (never run) or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.typing: set[str] = set()
+        self.runtime: set[str] = set()
+
+    def visit_If(self, node: cst.If) -> bool | None:
+        if _is_type_checking(node.test):
+            self.depth += 1
+            # The else branch does run: visit it outside the typing-only depth.
+            node.body.visit(self)
+            self.depth -= 1
+            if node.orelse is not None:
+                node.orelse.visit(self)
+            return False
+        return None
+
+    # Only module-level bindings matter (module_alias reuses nothing else):
+    # function and class bodies need not be walked.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def _add(self, name: str) -> None:
+        (self.typing if self.depth else self.runtime).add(name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._add(alias.asname.name.value)
+            else:
+                self._add((get_full_name_for_node(alias.name) or "").split(".")[0])
+
+
+def _typing_only_imports(module: cst.Module) -> frozenset[str]:
+    names = _ImportNames()
+    module.visit(names)
+    return frozenset(names.typing - names.runtime)

@@ -30,6 +30,24 @@ def test_sleep_where_await_is_illegal_is_reported_without_a_fix(name: str, line:
 
 
 @pytest.mark.parametrize(
+    "name, line, reason",
+    [
+        ("noop_trio_and_asyncio.before.py", 9, "the module imports both"),
+        ("noop_library_imported_for_type_checking.before.py", 12, "`trio` is imported only for type checking"),
+        ("noop_asyncio_imported_for_type_checking.before.py", 12, "`asyncio` is imported only for type checking"),
+    ],
+)
+def test_sleep_whose_replacement_library_is_unclear_is_reported_without_a_fix(
+    name: str, line: int, reason: str
+) -> None:
+    # Regression: these used to become `await trio.sleep` / `await asyncio.sleep`
+    # with a name that is unbound at run time or belongs to the other loop.
+    result = fix_source((FIXTURES / name).read_bytes(), APPLY)
+    assert [(f.line, f.fixable, f.fixed) for f in result.findings] == [(line, False, False)]
+    assert reason in result.findings[0].message
+
+
+@pytest.mark.parametrize(
     "name",
     [
         "noop_nested_def_and_lambda.before.py",

@@ -1,0 +1,58 @@
+"""The line edits attached to findings (for json, sarif and review
+suggestions) rebuild exactly the file that ``fix`` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemods import RULES
+from codemods._base import Edit
+from codemods._config import Settings
+from codemods._engine import Options, decode, process_bytes
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CHANGING = sorted(
+    path for path in FIXTURES.glob("*/*.before.py")
+    if path.with_name(path.name.replace(".before.", ".after.")).exists()
+)
+
+
+def _apply(text: str, edits: set[Edit]) -> str:
+    lines = text.splitlines(keepends=True)
+    # From the bottom up, so that earlier line numbers stay valid.
+    for edit in sorted(edits, key=lambda e: (e.start_line, e.end_line), reverse=True):
+        lines[edit.start_line - 1 : edit.end_line - 1] = edit.content.splitlines(keepends=True)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("before", CHANGING, ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
+def test_applying_each_distinct_edit_once_gives_the_fixed_file(before: Path) -> None:
+    after = before.with_name(before.name.replace(".before.", ".after."))
+    data = before.read_bytes()
+    # The fixture's own options (``# asyncmend-test:``) shape its expected output.
+    from tests.test_fixtures import _settings
+
+    rule = next(r for r in RULES if r.SLUG.replace("-", "_") == before.parent.name)
+    fixture_settings = _settings(rule.CODE, before.read_bytes().decode("utf-8", errors="replace"))
+    options = Options(settings=Settings(options=fixture_settings.options, target_version=fixture_settings.target_version, line_length=fixture_settings.line_length), edits=True)
+    outcome = process_bytes(data, options, RULES, before.name)
+    fixed = [f for f in outcome.findings if f.fixed]
+    assert fixed and all(f.fix is not None and f.fix.edits for f in fixed)
+    edits = {edit for f in fixed for edit in f.fix.edits}  # type: ignore[union-attr]
+    text, _ = decode(data)
+    expected, _ = decode(after.read_bytes())
+    assert _apply(text, edits) == expected
+
+
+def test_each_finding_owns_the_edit_on_its_own_line() -> None:
+    source = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n"
+    outcome = process_bytes(source, Options(settings=Settings(), edits=True), RULES, "m.py")
+    first, second = outcome.findings
+    assert first.fix is not None and second.fix is not None
+    assert first.fix.edits[0] == Edit(5, 6, "    await asyncio.sleep(1)\n")
+    assert second.fix.edits[0] == Edit(6, 7, "    await asyncio.sleep(2)\n")
+    # The import edit is shared and comes after each finding's own edit.
+    assert first.fix.edits[1:] == second.fix.edits[1:] == (Edit(1, 2, "import asyncio\n"),)
+    assert "needs `import asyncio`" in first.fix.message
