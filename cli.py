@@ -11,7 +11,7 @@ from typing import Any, Callable, NoReturn, Sequence
 import click
 
 import codemods
-from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, Safety, SourceError, Target
+from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, SourceError, Target
 from codemods._engine import decode
 from codemods import _config, _report
 

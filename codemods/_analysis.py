@@ -85,17 +85,6 @@ class Scope:
             scope = scope.parent
         return scope.kind is ScopeKind.ASYNC_FUNCTION
 
-    def enclosing_async_function(self) -> cst.FunctionDef | None:
-        scope = self
-        while scope is not None:
-            if scope.kind is ScopeKind.ASYNC_FUNCTION:
-                assert isinstance(scope.node, cst.FunctionDef)
-                return scope.node
-            if scope.kind not in (ScopeKind.COMPREHENSION,):
-                return None
-            scope = scope.parent
-        return None
-
     # -- name resolution ----------------------------------------------------
 
     def _binding_scope(self, name: str) -> Scope | None:
