@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import textwrap
@@ -510,3 +511,34 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- interactive review -------------------------------------------------------
+
+
+def fix_hunk(path: str, finding: Finding, lines: Sequence[str], style: Style = _plain, context: int = 2) -> str:
+    """One finding's fix as a diff hunk for review at a terminal: the edit at
+    the finding, then any edit it needs elsewhere (an import)."""
+    safety = "unsafe fix" if finding.safety is Safety.UNSAFE else "fix"
+    out = [
+        f"{style(path, bold=True)}:{finding.line}:{finding.column}: "
+        f"{style(finding.code, fg='red', bold=True)} {finding.message} ({safety})"
+    ]
+    own, shared = split_fix_edits(finding)
+    if not own:
+        out.append("  (its change is part of the fix of another finding on the same lines)")
+    edits = ([merge_edits(own, lines)] if own else []) + shared
+    for edit in edits:
+        after = [*lines[: edit.start_line - 1], *split_lines(edit.content), *lines[edit.end_line - 1 :]]
+        diff = difflib.unified_diff(list(lines), after, n=context)
+        for line in list(diff)[2:]:  # no ---/+++ header: the path is above
+            line = line.rstrip("\r\n")
+            if line.startswith("@@"):
+                out.append(style(line, fg="cyan"))
+            elif line.startswith("+"):
+                out.append(style(line, fg="green"))
+            elif line.startswith("-"):
+                out.append(style(line, fg="red"))
+            else:
+                out.append(line)
+    return "\n".join(out) + "\n"
