@@ -190,6 +190,9 @@ def explain(code: str) -> None:
     click.echo(f"Fix: {rule.SAFETY.value}")
     if rule.EQUIVALENTS:
         click.echo(f"Same check elsewhere: {', '.join(rule.EQUIVALENTS)} (honoured in # noqa)")
+    if rule.OPTIONS:
+        settings = ", ".join(f"{key} (default {default!r})" for key, default in rule.OPTIONS.items())
+        click.echo(f"Options in [tool.asyncmend]: {settings}")
     click.echo()
     click.echo(textwrap.dedent(rule.__doc__ or "").strip())
 
