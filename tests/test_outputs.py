@@ -48,11 +48,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def fixed_files(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """What `asyncmend fix` writes, run on a copy of the project."""
+    """What `asyncmend fix --unsafe-fixes` writes, run on a copy of the
+    project: a report previews every fix, unsafe ones included."""
     copy = tmp_path_factory.mktemp("fixed")
     for name, data in SOURCES.items():
         (copy / name).write_bytes(data)
-    result = run_cli(["fix", "-j", "1", "--no-progress", "."], copy)
+    result = run_cli(["fix", "--unsafe-fixes", "-j", "1", "--no-progress", "."], copy)
     assert result.exit_code == 0, result.output
     return {name: (copy / name).read_bytes() for name in SOURCES}
 
@@ -228,3 +229,32 @@ def test_sarif_is_valid_for_the_sarif_multitool(project: Path, tmp_path: Path) -
     # Not only schema errors: the Multitool's warnings (missing version,
     # informationUri, ...) are what code scanning complains about too.
     assert problems == [], json.dumps(problems, indent=1)[:3000]
+
+
+def test_stdin_source_is_reported_under_its_stdin_filename_with_its_own_text(tmp_path: Path) -> None:
+    source = SOURCES["unicode.py"]
+    result = run_cli(["check", "--output-format", "rdjsonl", "--stdin-filename", "src/é.py", "-"], tmp_path, input=source)
+    diagnostics = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {d["location"]["path"] for d in diagnostics} == {"src/é.py"}
+    suggestions = [
+        (s["range"]["start"]["line"], s["range"]["start"]["column"], s["range"]["end"]["line"], s["range"]["end"]["column"], s["text"])
+        for d in diagnostics for s in d.get("suggestions", [])
+    ]
+    fixed = run_cli(["fix", "--unsafe-fixes", "-"], tmp_path, input=source).stdout_bytes
+    assert apply_replacements(source.decode(), suggestions, utf8_columns=True).encode() == fixed
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "rdjson", "rdjsonl"])
+def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    import sys
+
+    import cli
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    kwargs = {"no_progress": False, "output_format": fmt}
+    assert not cli._show_progress(10_000, kwargs)
+    assert cli._show_progress(10_000, {**kwargs, "output_format": "text"})
