@@ -258,3 +258,46 @@ def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, 
     kwargs = {"no_progress": False, "output_format": fmt}
     assert not cli._show_progress(10_000, kwargs)
     assert cli._show_progress(10_000, {**kwargs, "output_format": "text"})
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _changing_fixtures() -> list[Path]:
+    return sorted(p for p in FIXTURES.glob("*/*.before.py") if p.with_name(p.name.replace(".before.", ".after.")).exists())
+
+
+@pytest.mark.parametrize("before", _changing_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
+def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before: Path) -> None:
+    """The property above, for every rule's fixtures as they come."""
+    from codemods import RULES, Options
+    from codemods._engine import process_bytes
+    from codemods._report import rdjson_diagnostics, render_sarif
+    from tests.test_fixtures import RULES_BY_SLUG, _settings
+
+    from codemods._engine import decode
+
+    data = before.read_bytes()
+    # Fixtures carry BOMs and coding cookies: decode as Python does.
+    text, encoding = decode(data)
+    settings = _settings(RULES_BY_SLUG[before.parent.name].CODE, text)
+    outcome = process_bytes(data, Options(settings=settings, edits=True), RULES, "case.py")
+    assert outcome.changed
+    result = FileResult("case.py", findings=outcome.findings, changed=True)
+    suggestions = [
+        (s["range"]["start"]["line"], s["range"]["start"]["column"], s["range"]["end"]["line"], s["range"]["end"]["column"], s["text"])
+        for d in rdjson_diagnostics([result], lambda _: text)
+        for s in d.get("suggestions", [])
+    ]
+    expected = decode(outcome.output)[0]
+    assert apply_replacements(text, suggestions, utf8_columns=True) == expected
+    sarif = json.loads(render_sarif([result], lambda _: text))
+    replacements = [
+        (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"], r["deletedRegion"]["endLine"],
+         r["deletedRegion"]["endColumn"], r["insertedContent"]["text"])
+        for item in sarif["runs"][0]["results"]
+        for fix in item.get("fixes", [])
+        for change in fix["artifactChanges"]
+        for r in change["replacements"]
+    ]
+    assert apply_replacements(text, replacements, utf8_columns=False) == expected
