@@ -301,3 +301,32 @@ def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before:
         for r in change["replacements"]
     ]
     assert apply_replacements(text, replacements, utf8_columns=False) == expected
+
+
+def rdformat_validator() -> str | None:
+    """The Reviewdog Diagnostic Format validator: $RDFORMAT_VALIDATOR, the copy
+    .ci/run installs, or PATH."""
+    candidates = [
+        os.environ.get("RDFORMAT_VALIDATOR", ""),
+        str(REPO / ".ci" / "npm" / "node_modules" / ".bin" / "rdformat-validator"),
+        shutil.which("rdformat-validator") or "",
+    ]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def test_rdjson_and_each_rdjsonl_line_are_valid_reviewdog_diagnostic_format(project: Path, tmp_path: Path) -> None:
+    tool = rdformat_validator()
+    if tool is None:
+        pytest.skip("rdformat-validator not installed (npm install @umbrelladocs/rdformat-validator)")
+    files = [tmp_path / "all.rdjson"]
+    files[0].write_text(run_cli(["check", "-j", "1", "--output-format", "rdjson", "."], project).stdout)
+    for number, line in enumerate(run_cli(["check", "-j", "1", "--output-format", "rdjsonl", "."], project).stdout.splitlines()):
+        files.append(tmp_path / f"line{number}.json")
+        files[-1].write_text(line)
+    assert len(files) > 5
+    completed = subprocess.run(
+        [tool, "--strict", "--no-extra-fields", "--format", "json", *map(str, files)],
+        capture_output=True, text=True, timeout=120,
+    )
+    report = json.loads(completed.stdout)
+    assert completed.returncode == 0 and report["validFiles"] == len(files), json.dumps(report, indent=1)[:3000]
