@@ -36,3 +36,17 @@ def test_hook_file_declares_both_hooks_with_real_commands() -> None:
     for hook in hooks.values():
         for option in hook["entry"].split()[2:]:
             assert option in {p.opts[0] for p in cli.check.params if p.opts} | {"--no-progress"}
+
+
+def test_explain_lists_every_option_a_rule_declares() -> None:
+    from click.testing import CliRunner
+
+    from codemods import RULES
+
+    with_options = [rule for rule in RULES if rule.OPTIONS]
+    if not with_options:
+        pytest.skip("no rule declares options yet")
+    for rule in with_options:
+        output = CliRunner().invoke(cli.main, ["explain", rule.CODE]).output
+        for key in rule.OPTIONS:
+            assert key in output, (rule.CODE, key)
