@@ -17,6 +17,8 @@ from codemods import _config, _report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUT_FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
+# The formats that need each file's text (byte columns, fingerprints, suggestions).
+SOURCE_FORMATS = ("sarif", "rdjson", "rdjsonl")
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 50
 
@@ -239,6 +241,10 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
     if file_paths:
         targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"])
         results.extend(FileResult(e.display, error=e.message) for e in errors)
+        if options.write and kwargs["output_format"] in SOURCE_FORMATS:
+            # Findings left after a fix point into the source as it was; keep
+            # it for the byte columns and fingerprints of those formats.
+            kwargs["_originals"] = {t.display: _read_or_none(t) for t in targets}
         jobs = kwargs["jobs"] or codemods.default_jobs()
         stream = codemods.process(targets, options, jobs=jobs)
         if _show_progress(len(targets), kwargs):
@@ -265,6 +271,13 @@ def _style_for(stream: Any) -> _report.Style:
     return lambda text, **_: text
 
 
+def _read_or_none(target: Target) -> bytes | None:
+    try:
+        return target.read()
+    except OSError:
+        return None
+
+
 def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
     """The source text findings refer to, for formats that need line text
     (UTF-8 byte columns, fingerprints, suggestions)."""
@@ -273,9 +286,12 @@ def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
     def source_of(path: str) -> str | None:
         if path not in cache:
             stdin_data = kwargs.get("_stdin_data")
+            originals = kwargs.get("_originals") or {}
             try:
                 if stdin_data is not None and path == (kwargs["stdin_filename"] or "-"):
                     data = stdin_data
+                elif originals.get(path) is not None:
+                    data = originals[path]
                 else:
                     data = Path(path).read_bytes()
                 cache[path] = decode(data)[0]

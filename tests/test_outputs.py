@@ -330,3 +330,15 @@ def test_rdjson_and_each_rdjsonl_line_are_valid_reviewdog_diagnostic_format(proj
     )
     report = json.loads(completed.stdout)
     assert completed.returncode == 0 and report["validFiles"] == len(files), json.dumps(report, indent=1)[:3000]
+
+
+def test_findings_left_after_fix_keep_byte_columns_of_the_source_they_point_into(tmp_path: Path) -> None:
+    # The first call is fixed (a line gets longer), the one in a generator
+    # expression cannot be: its byte columns refer to the file as it was.
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n    s = 'é'; list(time.sleep(2) for _ in s)\n"
+    (tmp_path / "m.py").write_text(source)
+    result = run_cli(["fix", "--output-format", "rdjson", "m.py"], tmp_path)
+    (left,) = json.loads(result.stdout)["diagnostics"]
+    line = source.encode().split(b"\n")[5]
+    assert left["location"]["range"]["start"] == {"line": 6, "column": line.index(b"time.sleep") + 1}
+    assert "await asyncio.sleep(1)" in (tmp_path / "m.py").read_text()
