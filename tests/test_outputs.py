@@ -342,3 +342,39 @@ def test_findings_left_after_fix_keep_byte_columns_of_the_source_they_point_into
     line = source.encode().split(b"\n")[5]
     assert left["location"]["range"]["start"] == {"line": 6, "column": line.index(b"time.sleep") + 1}
     assert "await asyncio.sleep(1)" in (tmp_path / "m.py").read_text()
+
+
+def _as_github_suggestions(original: bytes, diagnostics: list[dict]) -> bytes:
+    """Apply suggestions the way reviewdog turns them into GitHub suggestion
+    blocks: each replaces the whole lines from its start line to its end line
+    with start_line[:start_column-1] + text + end_line[end_column-1:], columns
+    in bytes."""
+    lines = original.split(b"\n")
+    blocks: dict[tuple[int, int], list[bytes]] = {}
+    for diagnostic in diagnostics:
+        for suggestion in diagnostic.get("suggestions", []):
+            start, end = suggestion["range"]["start"], suggestion["range"]["end"]
+            first, last = lines[start["line"] - 1], lines[end["line"] - 1]
+            block = first[: start["column"] - 1] + suggestion["text"].encode("utf-8") + last[end["column"] - 1 :]
+            blocks[(start["line"], end["line"])] = block.split(b"\n")
+    out: list[bytes] = []
+    next_line = 1
+    for (start, end), block in sorted(blocks.items()):
+        assert start >= next_line, "two suggestions cover the same line"
+        out.extend(lines[next_line - 1 : start - 1])
+        out.extend(block)
+        next_line = end + 1
+    out.extend(lines[next_line - 1 :])
+    return b"\n".join(out)
+
+
+@pytest.mark.parametrize("name", ["unicode.py", "formfeed.py"])
+def test_suggestions_as_github_suggestion_blocks_give_what_fix_writes(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> None:
+    diagnostics = json.loads(run_cli(["check", "--output-format", "rdjson", name], project).stdout)["diagnostics"]
+    # reviewdog comments on the lines of the first suggestion, and requires any
+    # other suggestion of the same diagnostic to cover the same lines.
+    assert all(len(d.get("suggestions", [])) <= 1 for d in diagnostics)
+    expected = fixed_files(project, tmp_path_factory)[name]
+    assert _as_github_suggestions(SOURCES[name], diagnostics) == expected
