@@ -36,6 +36,7 @@ SOURCES: dict[str, bytes] = {
     ).encode("utf-8"),
     "crlf.py": b"import time\r\nimport asyncio as aio\r\n\r\nasync def g():\r\n    time.sleep(0.1)\r\n    return time.monotonic()",
     "formfeed.py": b"from time import sleep\n\x0c\nasync def h():\n    sleep(3)\n\n\x0c\nasync def k():\n    x = [1]\n    sleep(4); return x\n",
+    "deletion.py": b"import asyncio\nimport time\nimport os\n\n\nasync def f():\n    time.sleep(1)\n    return os.sep\n",
     "clean.py": b"async def nothing():\n    return 1\n",
 }
 
@@ -73,7 +74,7 @@ def test_rdjson_suggestions_applied_give_exactly_what_fix_writes(
             by_path.setdefault(diagnostic["location"]["path"], []).append(
                 (rng["start"]["line"], rng["start"]["column"], rng["end"]["line"], rng["end"]["column"], suggestion["text"])
             )
-    assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py"}
+    assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py", "deletion.py"}
     for name, original in SOURCES.items():
         applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=True)
         assert applied.encode("utf-8") == expected[name], name
@@ -160,7 +161,7 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
         assert descriptor["shortDescription"]["text"] and descriptor["fullDescription"]["text"]
         assert descriptor["help"]["text"] and descriptor["helpUri"].startswith("https://")
     results = run["results"]
-    assert len(results) == 5
+    assert len(results) == 6
     for item in results:
         assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
         assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
@@ -368,7 +369,7 @@ def _as_github_suggestions(original: bytes, diagnostics: list[dict]) -> bytes:
     return b"\n".join(out)
 
 
-@pytest.mark.parametrize("name", ["unicode.py", "formfeed.py"])
+@pytest.mark.parametrize("name", ["unicode.py", "formfeed.py", "deletion.py"])
 def test_suggestions_as_github_suggestion_blocks_give_what_fix_writes(
     project: Path, tmp_path_factory: pytest.TempPathFactory, name: str
 ) -> None:
