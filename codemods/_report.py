@@ -330,10 +330,16 @@ def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fi
             if finding.fixable and finding.safety is Safety.UNSAFE:
                 message += " (unsafe fix: review it)"
             for edit in shared:
-                message += (
-                    f"; the fix also needs to {describe_edit(edit, lines)} at line "
-                    f"{edit.start_line}, a separate suggestion there"
-                )
+                if edit.content.strip():
+                    message += (
+                        f"; the fix also needs to {describe_edit(edit, lines)} at line "
+                        f"{edit.start_line}, a separate suggestion there"
+                    )
+                else:
+                    message += (
+                        f"; after the fix, {describe_edit(edit, lines).removeprefix('remove ')} at line "
+                        f"{edit.start_line} is unused: its removal is a separate suggestion there"
+                    )
             diagnostic: dict[str, object] = {
                 "message": message,
                 "location": {
@@ -354,9 +360,10 @@ def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fi
             span = edit_span(edit, lines)
             codes = sorted({f.code for f in users})
             at = ", ".join(str(f.line) for f in users)
+            why = "needed by" if edit.content.strip() else "unused after"
             diagnostics.append(
                 {
-                    "message": f"{describe_edit(edit, lines)}: needed by the fix at line{'s' if len(users) > 1 else ''} {at}",
+                    "message": f"{describe_edit(edit, lines)}: {why} the fix at line{'s' if len(users) > 1 else ''} {at}",
                     "location": {"path": result.path, "range": _rd_range(lines, span)},
                     "severity": "WARNING",
                     "code": {"value": codes[0], "url": help_uri(RULES_BY_CODE.get(codes[0]), codes[0])},

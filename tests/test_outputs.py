@@ -379,3 +379,12 @@ def test_suggestions_as_github_suggestion_blocks_give_what_fix_writes(
     assert all(len(d.get("suggestions", [])) <= 1 for d in diagnostics)
     expected = fixed_files(project, tmp_path_factory)[name]
     assert _as_github_suggestions(SOURCES[name], diagnostics) == expected
+
+
+def test_an_import_left_unused_is_named_as_such_not_as_needed(project: Path) -> None:
+    diagnostics = json.loads(run_cli(["check", "--output-format", "rdjson", "deletion.py"], project).stdout)["diagnostics"]
+    call = next(d for d in diagnostics if d["location"]["range"]["start"]["line"] == 7)
+    removal = next(d for d in diagnostics if d["location"]["range"]["start"]["line"] == 2)
+    assert "`import time` at line 2 is unused" in call["message"]
+    assert removal["message"] == "remove `import time`: unused after the fix at line 7"
+    assert removal["suggestions"][0]["text"] == ""
