@@ -407,12 +407,21 @@ def _artifact_location(path: str) -> dict[str, str]:
     return {"uri": urllib.parse.quote(candidate.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
-def _sarif_region(span: Span) -> dict[str, int]:
+def utf16_column(lines: Sequence[str], line: int, column: int) -> int:
+    """A 1-based character column as a 1-based UTF-16 code unit column, the
+    unit SARIF counts in by default and GitHub code scanning assumes."""
+    if not 1 <= line <= len(lines):
+        return column
+    before = _body(lines[line - 1])[0][: column - 1]
+    return column + sum(1 for char in before if ord(char) > 0xFFFF)
+
+
+def _sarif_region(lines: Sequence[str], span: Span) -> dict[str, int]:
     return {
         "startLine": span.start_line,
-        "startColumn": span.start_column,
+        "startColumn": utf16_column(lines, span.start_line, span.start_column),
         "endLine": span.end_line,
-        "endColumn": span.end_column,
+        "endColumn": utf16_column(lines, span.end_line, span.end_column),
     }
 
 
@@ -473,6 +482,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
                         "physicalLocation": {
                             "artifactLocation": location,
                             "region": _sarif_region(
+                                lines,
                                 Span(finding.line, finding.column, finding.end_line, finding.end_column, "")
                             ),
                         }
@@ -487,7 +497,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
             if finding.fix is not None and finding.fix.edits:
                 own, shared = split_fix_edits(finding)
                 replacements = [
-                    {"deletedRegion": _sarif_region(span), "insertedContent": {"text": span.text}}
+                    {"deletedRegion": _sarif_region(lines, span), "insertedContent": {"text": span.text}}
                     for span in (edit_span(edit, lines) for edit in sorted(own + shared, key=lambda e: e.start_line))
                 ]
                 item["fixes"] = [
@@ -509,8 +519,8 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
             }
         },
         "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri().rstrip("/") + "/"}},
-        # Finding columns count characters (code points), not UTF-16 units.
-        "columnKind": "unicodeCodePoints",
+        # Stated, though it is the default: columns count UTF-16 code units.
+        "columnKind": "utf16CodeUnits",
         "invocations": [
             {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
         ],

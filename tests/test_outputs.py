@@ -76,7 +76,7 @@ def test_rdjson_suggestions_applied_give_exactly_what_fix_writes(
             )
     assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py", "deletion.py"}
     for name, original in SOURCES.items():
-        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=True)
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), unit="utf-8")
         assert applied.encode("utf-8") == expected[name], name
     # The fix did change the files, so the comparison above is not vacuous.
     assert expected["unicode.py"] != SOURCES["unicode.py"]
@@ -187,7 +187,7 @@ def test_sarif_fixes_applied_give_exactly_what_fix_writes(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     document = sarif_of(project)
-    assert document["runs"][0]["columnKind"] == "unicodeCodePoints"
+    assert document["runs"][0]["columnKind"] == "utf16CodeUnits"
     expected = fixed_files(project, tmp_path_factory)
     by_path: dict[str, list[tuple[int, int, int, int, str]]] = {}
     for item in document["runs"][0]["results"]:
@@ -200,7 +200,7 @@ def test_sarif_fixes_applied_give_exactly_what_fix_writes(
                          replacement["insertedContent"]["text"])
                     )
     for name, original in SOURCES.items():
-        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=False)
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), unit="utf-16")
         assert applied.encode("utf-8") == expected[name], name
 
 
@@ -242,7 +242,7 @@ def test_stdin_source_is_reported_under_its_stdin_filename_with_its_own_text(tmp
         for d in diagnostics for s in d.get("suggestions", [])
     ]
     fixed = run_cli(["fix", "--unsafe-fixes", "-"], tmp_path, input=source).stdout_bytes
-    assert apply_replacements(source.decode(), suggestions, utf8_columns=True).encode() == fixed
+    assert apply_replacements(source.decode(), suggestions, unit="utf-8").encode() == fixed
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "rdjson", "rdjsonl"])
@@ -291,7 +291,7 @@ def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before:
         for s in d.get("suggestions", [])
     ]
     expected = decode(outcome.output)[0]
-    assert apply_replacements(text, suggestions, utf8_columns=True) == expected
+    assert apply_replacements(text, suggestions, unit="utf-8") == expected
     sarif = json.loads(render_sarif([result], lambda _: text))
     replacements = [
         (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"], r["deletedRegion"]["endLine"],
@@ -301,7 +301,7 @@ def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before:
         for change in fix["artifactChanges"]
         for r in change["replacements"]
     ]
-    assert apply_replacements(text, replacements, utf8_columns=False) == expected
+    assert apply_replacements(text, replacements, unit="utf-16") == expected
 
 
 def rdformat_validator() -> str | None:
@@ -388,3 +388,16 @@ def test_an_import_left_unused_is_named_as_such_not_as_needed(project: Path) -> 
     assert "`import time` at line 2 is unused" in call["message"]
     assert removal["message"] == "remove `import time`: unused after the fix at line 7"
     assert removal["suggestions"][0]["text"] == ""
+
+
+def test_sarif_columns_count_utf16_code_units(project: Path) -> None:
+    results = sarif_of(project)["runs"][0]["results"]
+    region = next(
+        r["locations"][0]["physicalLocation"]["region"]
+        for r in results
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "unicode.py"
+        and r["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+    )
+    line = SOURCES["unicode.py"].decode().split("\n")[5]
+    before = line[: line.index("time.sleep")]
+    assert region["startColumn"] == len(before.encode("utf-16-le")) // 2 + 1 == len(before) + 2
