@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-import textwrap
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
@@ -12,11 +12,13 @@ import click
 
 import codemods
 from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, SourceError, Target
-from codemods._engine import decode
+from codemods._engine import decode, write_atomic
 from codemods import _config, _report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUT_FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
+# The formats that need each file's text (byte columns, fingerprints, suggestions).
+SOURCE_FORMATS = ("sarif", "rdjson", "rdjsonl")
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 50
 
@@ -112,7 +114,10 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes; write nothing.")
 @click.option("--check", "diff_check", is_flag=True,
               help="With --diff: exit 1 when there is anything to change.")
-def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> None:
+@click.option("-i", "--interactive", is_flag=True,
+              help="Show each fix as a diff hunk and ask: apply, skip, apply all of "
+                   "this rule, or quit. Only accepted fixes are written.")
+def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool, **kwargs: Any) -> None:
     """Apply fixes to PATHS in place (safe fixes; unsafe ones with --unsafe-fixes).
 
     Each rewritten file is checked to parse and compile before it is written,
@@ -130,6 +135,12 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, **kwargs: Any) -> 
         raise click.UsageError("--check goes with --diff")
     settings = _settings(paths, kwargs, fix=True, preview=False)
     fmt = kwargs["output_format"]
+    if interactive:
+        if diff or "-" in paths or fmt != "text":
+            _fail("--interactive works on files, with text output and without --diff")
+        results = _interactive(_run(paths, Options(settings=settings, edits=True), kwargs), settings)
+        _emit(results, fmt, kwargs, fixing=True)
+        _exit(results, findings_fail=True, fixing=True)
     options = Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
     results = _run(paths, options, kwargs)
     stdin_result = next((r for r in results if r.output is not None), None)
@@ -187,6 +198,9 @@ def explain(code: str) -> None:
     click.echo(f"Fix: {rule.SAFETY.value}")
     if rule.EQUIVALENTS:
         click.echo(f"Same check elsewhere: {', '.join(rule.EQUIVALENTS)} (honoured in # noqa)")
+    if rule.OPTIONS:
+        settings = ", ".join(f"{key} (default {default!r})" for key, default in rule.OPTIONS.items())
+        click.echo(f"Options in [tool.asyncmend]: {settings}")
     click.echo()
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
@@ -233,6 +247,10 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
     if file_paths:
         targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"])
         results.extend(FileResult(e.display, error=e.message) for e in errors)
+        if options.write and kwargs["output_format"] in SOURCE_FORMATS:
+            # Findings left after a fix point into the source as it was; keep
+            # it for the byte columns and fingerprints of those formats.
+            kwargs["_originals"] = {t.display: _read_or_none(t) for t in targets}
         jobs = kwargs["jobs"] or codemods.default_jobs()
         stream = codemods.process(targets, options, jobs=jobs)
         if _show_progress(len(targets), kwargs):
@@ -259,6 +277,13 @@ def _style_for(stream: Any) -> _report.Style:
     return lambda text, **_: text
 
 
+def _read_or_none(target: Target) -> bytes | None:
+    try:
+        return target.read()
+    except OSError:
+        return None
+
+
 def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
     """The source text findings refer to, for formats that need line text
     (UTF-8 byte columns, fingerprints, suggestions)."""
@@ -267,9 +292,12 @@ def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
     def source_of(path: str) -> str | None:
         if path not in cache:
             stdin_data = kwargs.get("_stdin_data")
+            originals = kwargs.get("_originals") or {}
             try:
                 if stdin_data is not None and path == (kwargs["stdin_filename"] or "-"):
                     data = stdin_data
+                elif originals.get(path) is not None:
+                    data = originals[path]
                 else:
                     data = Path(path).read_bytes()
                 cache[path] = decode(data)[0]
@@ -305,6 +333,71 @@ def _emit(
     else:
         text = _report.render_text(results, fixing=fixing, style=_style_for(out))
     click.echo(text, nl=False, err=stream_err)
+
+
+ANSWERS = {"y": "apply", "n": "skip", "a": "apply all of this rule", "q": "quit"}
+
+
+def _interactive(results: list[FileResult], settings: codemods.Settings) -> list[FileResult]:
+    """Ask about each fix; rewrite each file with only the accepted ones.
+
+    A declined fix is left out by running the rules again with that finding
+    declined, not by dropping its edits: a shared edit such as removing an
+    import that became unused is right only for the set of fixes applied.
+    """
+    style = _style_for(sys.stdout)
+    prompt = ", ".join(f"[{key}] {meaning}" for key, meaning in ANSWERS.items())
+    whole_rule: set[str] = set()
+    quitting = False
+    # Every question first, every write after: an interrupted review (Ctrl-C,
+    # end of input) writes nothing.
+    plans: list[tuple[FileResult, bytes | None, list[codemods.Finding]]] = []
+    for result in results:
+        fixed = [f for f in result.findings if f.fixed]
+        if result.error is not None or not fixed:
+            plans.append((result, None, []))
+            continue
+        try:
+            data = Path(result.path).read_bytes()
+            lines = _report.split_lines(decode(data)[0])
+        except (OSError, SourceError) as exc:
+            plans.append((FileResult(result.path, error=f"cannot read: {exc}"), None, []))
+            continue
+        declined = []
+        for finding in fixed:
+            if quitting:
+                declined.append(finding)
+                continue
+            if finding.code in whole_rule:
+                continue
+            click.echo(_report.fix_hunk(result.path, finding, lines, style))
+            answer = click.prompt(prompt, type=click.Choice(list(ANSWERS)), show_choices=False)
+            click.echo()
+            if answer == "a":
+                whole_rule.add(finding.code)
+            elif answer == "n":
+                declined.append(finding)
+            elif answer == "q":
+                quitting = True
+                declined.append(finding)
+        plans.append((result, data, declined))
+    return [
+        result if data is None else _apply_accepted(result, data, settings, declined)
+        for result, data, declined in plans
+    ]
+
+
+def _apply_accepted(
+    result: FileResult, data: bytes, settings: codemods.Settings, declined: list[codemods.Finding]
+) -> FileResult:
+    keys = frozenset((f.code, f.line, f.column) for f in declined)
+    try:
+        outcome = codemods.fix_source(data, replace(settings, declined=keys), filename=result.path)
+        if outcome.changed:
+            write_atomic(Path(result.path), outcome.output, expected=data)
+    except SourceError as exc:
+        return FileResult(result.path, error=str(exc))
+    return FileResult(result.path, findings=outcome.findings, changed=outcome.changed, written=outcome.changed)
 
 
 def _exit(results: list[FileResult], *, findings_fail: bool, fixing: bool = False) -> None:

@@ -147,7 +147,11 @@ class Rule(VisitorBasedCodemodCommand):
         ):
             return False
         fixable = fixable and self.SAFETY is not Safety.NONE
-        apply = fixable and self.settings.applies(self.CODE)
+        apply = (
+            fixable
+            and self.settings.applies(self.CODE)
+            and not self.settings.declines(self.CODE, rng.start.line, rng.start.column + 1)
+        )
         self.context.scratch[FINDINGS_KEY].append(
             Finding(
                 code=self.CODE,

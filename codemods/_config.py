@@ -34,9 +34,15 @@ class Settings:
     line_length: int = DEFAULT_LINE_LENGTH
     # Per-rule options by key, e.g. {"ordering-primitives": [...]}.
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Findings, as (code, line, column), whose fix a reviewer declined
+    # (``fix --interactive``): still reported, never fixed.
+    declined: frozenset[tuple[str, int, int]] = frozenset()
 
     def applies(self, code: str) -> bool:
         return self.apply is None or code in self.apply
+
+    def declines(self, code: str, line: int, column: int) -> bool:
+        return (code, line, column) in self.declined
 
     def runs(self, code: str) -> bool:
         return self.select is None or code in self.select

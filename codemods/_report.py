@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import textwrap
@@ -329,10 +330,16 @@ def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fi
             if finding.fixable and finding.safety is Safety.UNSAFE:
                 message += " (unsafe fix: review it)"
             for edit in shared:
-                message += (
-                    f"; the fix also needs to {describe_edit(edit, lines)} at line "
-                    f"{edit.start_line}, a separate suggestion there"
-                )
+                if edit.content.strip():
+                    message += (
+                        f"; the fix also needs to {describe_edit(edit, lines)} at line "
+                        f"{edit.start_line}, a separate suggestion there"
+                    )
+                else:
+                    message += (
+                        f"; after the fix, {describe_edit(edit, lines).removeprefix('remove ')} at line "
+                        f"{edit.start_line} is unused: its removal is a separate suggestion there"
+                    )
             diagnostic: dict[str, object] = {
                 "message": message,
                 "location": {
@@ -353,9 +360,10 @@ def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fi
             span = edit_span(edit, lines)
             codes = sorted({f.code for f in users})
             at = ", ".join(str(f.line) for f in users)
+            why = "needed by" if edit.content.strip() else "unused after"
             diagnostics.append(
                 {
-                    "message": f"{describe_edit(edit, lines)}: needed by the fix at line{'s' if len(users) > 1 else ''} {at}",
+                    "message": f"{describe_edit(edit, lines)}: {why} the fix at line{'s' if len(users) > 1 else ''} {at}",
                     "location": {"path": result.path, "range": _rd_range(lines, span)},
                     "severity": "WARNING",
                     "code": {"value": codes[0], "url": help_uri(RULES_BY_CODE.get(codes[0]), codes[0])},
@@ -399,12 +407,21 @@ def _artifact_location(path: str) -> dict[str, str]:
     return {"uri": urllib.parse.quote(candidate.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
-def _sarif_region(span: Span) -> dict[str, int]:
+def utf16_column(lines: Sequence[str], line: int, column: int) -> int:
+    """A 1-based character column as a 1-based UTF-16 code unit column, the
+    unit SARIF counts in by default and GitHub code scanning assumes."""
+    if not 1 <= line <= len(lines):
+        return column
+    before = _body(lines[line - 1])[0][: column - 1]
+    return column + sum(1 for char in before if ord(char) > 0xFFFF)
+
+
+def _sarif_region(lines: Sequence[str], span: Span) -> dict[str, int]:
     return {
         "startLine": span.start_line,
-        "startColumn": span.start_column,
+        "startColumn": utf16_column(lines, span.start_line, span.start_column),
         "endLine": span.end_line,
-        "endColumn": span.end_column,
+        "endColumn": utf16_column(lines, span.end_line, span.end_column),
     }
 
 
@@ -465,6 +482,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
                         "physicalLocation": {
                             "artifactLocation": location,
                             "region": _sarif_region(
+                                lines,
                                 Span(finding.line, finding.column, finding.end_line, finding.end_column, "")
                             ),
                         }
@@ -479,7 +497,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
             if finding.fix is not None and finding.fix.edits:
                 own, shared = split_fix_edits(finding)
                 replacements = [
-                    {"deletedRegion": _sarif_region(span), "insertedContent": {"text": span.text}}
+                    {"deletedRegion": _sarif_region(lines, span), "insertedContent": {"text": span.text}}
                     for span in (edit_span(edit, lines) for edit in sorted(own + shared, key=lambda e: e.start_line))
                 ]
                 item["fixes"] = [
@@ -501,8 +519,8 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
             }
         },
         "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri().rstrip("/") + "/"}},
-        # Finding columns count characters (code points), not UTF-16 units.
-        "columnKind": "unicodeCodePoints",
+        # Stated, though it is the default: columns count UTF-16 code units.
+        "columnKind": "utf16CodeUnits",
         "invocations": [
             {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
         ],
@@ -510,3 +528,34 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- interactive review -------------------------------------------------------
+
+
+def fix_hunk(path: str, finding: Finding, lines: Sequence[str], style: Style = _plain, context: int = 2) -> str:
+    """One finding's fix as a diff hunk for review at a terminal: the edit at
+    the finding, then any edit it needs elsewhere (an import)."""
+    safety = "unsafe fix" if finding.safety is Safety.UNSAFE else "fix"
+    out = [
+        f"{style(path, bold=True)}:{finding.line}:{finding.column}: "
+        f"{style(finding.code, fg='red', bold=True)} {finding.message} ({safety})"
+    ]
+    own, shared = split_fix_edits(finding)
+    if not own:
+        out.append("  (its change is part of the fix of another finding on the same lines)")
+    edits = ([merge_edits(own, lines)] if own else []) + shared
+    for edit in edits:
+        after = [*lines[: edit.start_line - 1], *split_lines(edit.content), *lines[edit.end_line - 1 :]]
+        diff = difflib.unified_diff(list(lines), after, n=context)
+        for line in list(diff)[2:]:  # no ---/+++ header: the path is above
+            line = line.rstrip("\r\n")
+            if line.startswith("@@"):
+                out.append(style(line, fg="cyan"))
+            elif line.startswith("+"):
+                out.append(style(line, fg="green"))
+            elif line.startswith("-"):
+                out.append(style(line, fg="red"))
+            else:
+                out.append(line)
+    return "\n".join(out) + "\n"

@@ -22,35 +22,40 @@ def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) ->
         os.chdir(old)
 
 
-def line_starts(text: str, encoding: str | None) -> list[int]:
-    """Offset of each line's start (and of the end of the text), in UTF-8
-    bytes when ``encoding`` is "utf-8", else in characters."""
+CODECS = {"utf-8": "utf-8", "utf-16": "utf-16-le"}
+
+
+def line_starts(text: str, unit: str) -> list[int]:
+    """Offset of each line's start (and of the end of the text), counted in
+    ``unit``: "utf-8" bytes or "utf-16" code units."""
     starts = [0]
     for line in split_lines(text):
-        size = len(line.encode("utf-8")) if encoding == "utf-8" else len(line)
-        starts.append(starts[-1] + size)
+        size = len(line.encode(CODECS[unit]))
+        starts.append(starts[-1] + (size // 2 if unit == "utf-16" else size))
     return starts
 
 
 def apply_replacements(
-    text: str, replacements: Iterable[tuple[int, int, int, int, str]], *, utf8_columns: bool
+    text: str, replacements: Iterable[tuple[int, int, int, int, str]], *, unit: str
 ) -> str:
     """Apply (start_line, start_col, end_line, end_col, text) replacements,
-    1-based, end exclusive; columns in UTF-8 bytes or in characters.
+    1-based, end exclusive; columns counted in ``unit`` ("utf-8" bytes or
+    "utf-16" code units).
 
     Each distinct replacement is applied once; overlapping ones are an error.
     """
-    unit = "utf-8" if utf8_columns else None
-    data: Any = text.encode("utf-8") if utf8_columns else text
+    codec = CODECS[unit]
+    width = 2 if unit == "utf-16" else 1
+    data: Any = text.encode(codec)
     starts = line_starts(text, unit)
 
     def offset(line: int, column: int) -> int:
         assert 1 <= line <= len(starts), (line, column)
         return starts[line - 1] + column - 1
 
-    spans = sorted({(offset(a, b), offset(c, d), new) for a, b, c, d, new in replacements})
+    spans = sorted({(offset(a, b) * width, offset(c, d) * width, new) for a, b, c, d, new in replacements})
     for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
         assert end <= start, "two suggestions overlap"
     for start, end, new in reversed(spans):
-        data = data[:start] + (new.encode("utf-8") if utf8_columns else new) + data[end:]
-    return data.decode("utf-8") if utf8_columns else data
+        data = data[:start] + new.encode(codec) + data[end:]
+    return data.decode(codec)

@@ -21,17 +21,17 @@ SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
 
 
 class OptionRule(Rule):
-    """A rule declared only in this test, to check option validation
-    whatever options the real rules declare."""
+    """A rule declared only in this test (with keys no real rule uses), to
+    check option validation whatever options the real rules declare."""
 
     CODE = "AM999"
     SLUG = "test-options"
     SAFETY = Safety.SAFE
     OPTIONS: ClassVar[Mapping[str, Any]] = {
-        "ordering-primitives": ["wait", "acquire"],
-        "task-helper": "",
-        "log-task-exceptions": False,
-        "max-items": 10,
+        "test-primitives": ["wait", "acquire"],
+        "test-helper": "",
+        "test-flag": False,
+        "test-count": 10,
     }
 
 
@@ -131,26 +131,26 @@ def test_unsafe_fixes_and_line_length_from_pyproject_and_command_line_wins(tmp_p
 def test_rule_options_are_read_and_checked_against_the_rules_defaults(tmp_path: Path) -> None:
     config = write(
         tmp_path / "pyproject.toml",
-        '[tool.asyncmend]\nordering-primitives = ["wait"]\ntask-helper = "app.tasks.spawn"\n'
-        "log-task-exceptions = true\nmax-items = 3\n",
+        '[tool.asyncmend]\ntest-primitives = ["wait"]\ntest-helper = "app.tasks.spawn"\n'
+        "test-flag = true\ntest-count = 3\n",
     )
     loaded = load_config(config, [*RULES, OptionRule])
     assert loaded.options == {
-        "ordering-primitives": ["wait"],
-        "task-helper": "app.tasks.spawn",
-        "log-task-exceptions": True,
-        "max-items": 3,
+        "test-primitives": ["wait"],
+        "test-helper": "app.tasks.spawn",
+        "test-flag": True,
+        "test-count": 3,
     }
     for bad, key in [
-        ('ordering-primitives = "wait"\n', None),  # one string is taken as a list of one
-        ("ordering-primitives = [1]\n", "ordering-primitives"),
-        ("task-helper = 3\n", "task-helper"),
-        ('log-task-exceptions = "yes"\n', "log-task-exceptions"),
-        ("max-items = true\n", "max-items"),
+        ('test-primitives = "wait"\n', None),  # one string is taken as a list of one
+        ("test-primitives = [1]\n", "test-primitives"),
+        ("test-helper = 3\n", "test-helper"),
+        ('test-flag = "yes"\n', "test-flag"),
+        ("test-count = true\n", "test-count"),
     ]:
         write(config, "[tool.asyncmend]\n" + bad)
         if key is None:
-            assert load_config(config, [*RULES, OptionRule]).options == {"ordering-primitives": ["wait"]}
+            assert load_config(config, [*RULES, OptionRule]).options == {"test-primitives": ["wait"]}
             continue
         with pytest.raises(ConfigError, match=f"tool.asyncmend.{key}:"):
             load_config(config, [*RULES, OptionRule])

@@ -36,6 +36,7 @@ SOURCES: dict[str, bytes] = {
     ).encode("utf-8"),
     "crlf.py": b"import time\r\nimport asyncio as aio\r\n\r\nasync def g():\r\n    time.sleep(0.1)\r\n    return time.monotonic()",
     "formfeed.py": b"from time import sleep\n\x0c\nasync def h():\n    sleep(3)\n\n\x0c\nasync def k():\n    x = [1]\n    sleep(4); return x\n",
+    "deletion.py": b"import asyncio\nimport time\nimport os\n\n\nasync def f():\n    time.sleep(1)\n    return os.sep\n",
     "clean.py": b"async def nothing():\n    return 1\n",
 }
 
@@ -48,11 +49,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def fixed_files(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """What `asyncmend fix` writes, run on a copy of the project."""
+    """What `asyncmend fix --unsafe-fixes` writes, run on a copy of the
+    project: a report previews every fix, unsafe ones included."""
     copy = tmp_path_factory.mktemp("fixed")
     for name, data in SOURCES.items():
         (copy / name).write_bytes(data)
-    result = run_cli(["fix", "-j", "1", "--no-progress", "."], copy)
+    result = run_cli(["fix", "--unsafe-fixes", "-j", "1", "--no-progress", "."], copy)
     assert result.exit_code == 0, result.output
     return {name: (copy / name).read_bytes() for name in SOURCES}
 
@@ -72,9 +74,9 @@ def test_rdjson_suggestions_applied_give_exactly_what_fix_writes(
             by_path.setdefault(diagnostic["location"]["path"], []).append(
                 (rng["start"]["line"], rng["start"]["column"], rng["end"]["line"], rng["end"]["column"], suggestion["text"])
             )
-    assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py"}
+    assert set(by_path) == {"unicode.py", "crlf.py", "formfeed.py", "deletion.py"}
     for name, original in SOURCES.items():
-        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=True)
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), unit="utf-8")
         assert applied.encode("utf-8") == expected[name], name
     # The fix did change the files, so the comparison above is not vacuous.
     assert expected["unicode.py"] != SOURCES["unicode.py"]
@@ -159,7 +161,7 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
         assert descriptor["shortDescription"]["text"] and descriptor["fullDescription"]["text"]
         assert descriptor["help"]["text"] and descriptor["helpUri"].startswith("https://")
     results = run["results"]
-    assert len(results) == 5
+    assert len(results) == 6
     for item in results:
         assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
         assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
@@ -185,7 +187,7 @@ def test_sarif_fixes_applied_give_exactly_what_fix_writes(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     document = sarif_of(project)
-    assert document["runs"][0]["columnKind"] == "unicodeCodePoints"
+    assert document["runs"][0]["columnKind"] == "utf16CodeUnits"
     expected = fixed_files(project, tmp_path_factory)
     by_path: dict[str, list[tuple[int, int, int, int, str]]] = {}
     for item in document["runs"][0]["results"]:
@@ -198,7 +200,7 @@ def test_sarif_fixes_applied_give_exactly_what_fix_writes(
                          replacement["insertedContent"]["text"])
                     )
     for name, original in SOURCES.items():
-        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), utf8_columns=False)
+        applied = apply_replacements(original.decode("utf-8"), by_path.get(name, []), unit="utf-16")
         assert applied.encode("utf-8") == expected[name], name
 
 
@@ -228,3 +230,174 @@ def test_sarif_is_valid_for_the_sarif_multitool(project: Path, tmp_path: Path) -
     # Not only schema errors: the Multitool's warnings (missing version,
     # informationUri, ...) are what code scanning complains about too.
     assert problems == [], json.dumps(problems, indent=1)[:3000]
+
+
+def test_stdin_source_is_reported_under_its_stdin_filename_with_its_own_text(tmp_path: Path) -> None:
+    source = SOURCES["unicode.py"]
+    result = run_cli(["check", "--output-format", "rdjsonl", "--stdin-filename", "src/é.py", "-"], tmp_path, input=source)
+    diagnostics = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {d["location"]["path"] for d in diagnostics} == {"src/é.py"}
+    suggestions = [
+        (s["range"]["start"]["line"], s["range"]["start"]["column"], s["range"]["end"]["line"], s["range"]["end"]["column"], s["text"])
+        for d in diagnostics for s in d.get("suggestions", [])
+    ]
+    fixed = run_cli(["fix", "--unsafe-fixes", "-"], tmp_path, input=source).stdout_bytes
+    assert apply_replacements(source.decode(), suggestions, unit="utf-8").encode() == fixed
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github", "rdjson", "rdjsonl"])
+def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    import sys
+
+    import cli
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    kwargs = {"no_progress": False, "output_format": fmt}
+    assert not cli._show_progress(10_000, kwargs)
+    assert cli._show_progress(10_000, {**kwargs, "output_format": "text"})
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _changing_fixtures() -> list[Path]:
+    return sorted(p for p in FIXTURES.glob("*/*.before.py") if p.with_name(p.name.replace(".before.", ".after.")).exists())
+
+
+@pytest.mark.parametrize("before", _changing_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
+def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before: Path) -> None:
+    """The property above, for every rule's fixtures as they come."""
+    from codemods import RULES, Options
+    from codemods._engine import process_bytes
+    from codemods._report import rdjson_diagnostics, render_sarif
+    from tests.test_fixtures import RULES_BY_SLUG, _settings
+
+    from codemods._engine import decode
+
+    data = before.read_bytes()
+    # Fixtures carry BOMs and coding cookies: decode as Python does.
+    text, encoding = decode(data)
+    settings = _settings(RULES_BY_SLUG[before.parent.name].CODE, text)
+    outcome = process_bytes(data, Options(settings=settings, edits=True), RULES, "case.py")
+    assert outcome.changed
+    result = FileResult("case.py", findings=outcome.findings, changed=True)
+    suggestions = [
+        (s["range"]["start"]["line"], s["range"]["start"]["column"], s["range"]["end"]["line"], s["range"]["end"]["column"], s["text"])
+        for d in rdjson_diagnostics([result], lambda _: text)
+        for s in d.get("suggestions", [])
+    ]
+    expected = decode(outcome.output)[0]
+    assert apply_replacements(text, suggestions, unit="utf-8") == expected
+    sarif = json.loads(render_sarif([result], lambda _: text))
+    replacements = [
+        (r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"], r["deletedRegion"]["endLine"],
+         r["deletedRegion"]["endColumn"], r["insertedContent"]["text"])
+        for item in sarif["runs"][0]["results"]
+        for fix in item.get("fixes", [])
+        for change in fix["artifactChanges"]
+        for r in change["replacements"]
+    ]
+    assert apply_replacements(text, replacements, unit="utf-16") == expected
+
+
+def rdformat_validator() -> str | None:
+    """The Reviewdog Diagnostic Format validator: $RDFORMAT_VALIDATOR, the copy
+    .ci/run installs, or PATH."""
+    candidates = [
+        os.environ.get("RDFORMAT_VALIDATOR", ""),
+        str(REPO / ".ci" / "npm" / "node_modules" / ".bin" / "rdformat-validator"),
+        shutil.which("rdformat-validator") or "",
+    ]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+def test_rdjson_and_each_rdjsonl_line_are_valid_reviewdog_diagnostic_format(project: Path, tmp_path: Path) -> None:
+    tool = rdformat_validator()
+    if tool is None:
+        pytest.skip("rdformat-validator not installed (npm install @umbrelladocs/rdformat-validator)")
+    files = [tmp_path / "all.rdjson"]
+    files[0].write_text(run_cli(["check", "-j", "1", "--output-format", "rdjson", "."], project).stdout)
+    for number, line in enumerate(run_cli(["check", "-j", "1", "--output-format", "rdjsonl", "."], project).stdout.splitlines()):
+        files.append(tmp_path / f"line{number}.json")
+        files[-1].write_text(line)
+    assert len(files) > 5
+    completed = subprocess.run(
+        [tool, "--strict", "--no-extra-fields", "--format", "json", *map(str, files)],
+        capture_output=True, text=True, timeout=120,
+    )
+    report = json.loads(completed.stdout)
+    assert completed.returncode == 0 and report["validFiles"] == len(files), json.dumps(report, indent=1)[:3000]
+
+
+def test_findings_left_after_fix_keep_byte_columns_of_the_source_they_point_into(tmp_path: Path) -> None:
+    # The first call is fixed (a line gets longer), the one in a generator
+    # expression cannot be: its byte columns refer to the file as it was.
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n    s = 'é'; list(time.sleep(2) for _ in s)\n"
+    (tmp_path / "m.py").write_text(source)
+    result = run_cli(["fix", "--output-format", "rdjson", "m.py"], tmp_path)
+    (left,) = json.loads(result.stdout)["diagnostics"]
+    line = source.encode().split(b"\n")[5]
+    assert left["location"]["range"]["start"] == {"line": 6, "column": line.index(b"time.sleep") + 1}
+    assert "await asyncio.sleep(1)" in (tmp_path / "m.py").read_text()
+
+
+def _as_github_suggestions(original: bytes, diagnostics: list[dict]) -> bytes:
+    """Apply suggestions the way reviewdog turns them into GitHub suggestion
+    blocks: each replaces the whole lines from its start line to its end line
+    with start_line[:start_column-1] + text + end_line[end_column-1:], columns
+    in bytes."""
+    lines = original.split(b"\n")
+    blocks: dict[tuple[int, int], list[bytes]] = {}
+    for diagnostic in diagnostics:
+        for suggestion in diagnostic.get("suggestions", []):
+            start, end = suggestion["range"]["start"], suggestion["range"]["end"]
+            first, last = lines[start["line"] - 1], lines[end["line"] - 1]
+            block = first[: start["column"] - 1] + suggestion["text"].encode("utf-8") + last[end["column"] - 1 :]
+            blocks[(start["line"], end["line"])] = block.split(b"\n")
+    out: list[bytes] = []
+    next_line = 1
+    for (start, end), block in sorted(blocks.items()):
+        assert start >= next_line, "two suggestions cover the same line"
+        out.extend(lines[next_line - 1 : start - 1])
+        out.extend(block)
+        next_line = end + 1
+    out.extend(lines[next_line - 1 :])
+    return b"\n".join(out)
+
+
+@pytest.mark.parametrize("name", ["unicode.py", "formfeed.py", "deletion.py"])
+def test_suggestions_as_github_suggestion_blocks_give_what_fix_writes(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> None:
+    diagnostics = json.loads(run_cli(["check", "--output-format", "rdjson", name], project).stdout)["diagnostics"]
+    # reviewdog comments on the lines of the first suggestion, and requires any
+    # other suggestion of the same diagnostic to cover the same lines.
+    assert all(len(d.get("suggestions", [])) <= 1 for d in diagnostics)
+    expected = fixed_files(project, tmp_path_factory)[name]
+    assert _as_github_suggestions(SOURCES[name], diagnostics) == expected
+
+
+def test_an_import_left_unused_is_named_as_such_not_as_needed(project: Path) -> None:
+    diagnostics = json.loads(run_cli(["check", "--output-format", "rdjson", "deletion.py"], project).stdout)["diagnostics"]
+    call = next(d for d in diagnostics if d["location"]["range"]["start"]["line"] == 7)
+    removal = next(d for d in diagnostics if d["location"]["range"]["start"]["line"] == 2)
+    assert "`import time` at line 2 is unused" in call["message"]
+    assert removal["message"] == "remove `import time`: unused after the fix at line 7"
+    assert removal["suggestions"][0]["text"] == ""
+
+
+def test_sarif_columns_count_utf16_code_units(project: Path) -> None:
+    results = sarif_of(project)["runs"][0]["results"]
+    region = next(
+        r["locations"][0]["physicalLocation"]["region"]
+        for r in results
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "unicode.py"
+        and r["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+    )
+    line = SOURCES["unicode.py"].decode().split("\n")[5]
+    before = line[: line.index("time.sleep")]
+    assert region["startColumn"] == len(before.encode("utf-16-le")) // 2 + 1 == len(before) + 2

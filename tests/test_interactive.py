@@ -1,0 +1,93 @@
+"""`fix --interactive`: each fix shown as a hunk, then apply / skip / apply all
+of this rule / quit; only what was accepted is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from codemods import Settings, fix_source
+from codemods._engine import split_lines
+from codemods._report import fix_hunk
+from tests.helpers import run_cli
+
+TWO = "import time\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\nasync def g():\n    time.sleep(2)\n"
+PROMPT = "[y] apply, [n] skip, [a] apply all of this rule, [q] quit"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "a.py").write_text(TWO)
+    (tmp_path / "b.py").write_text(TWO)
+    return tmp_path
+
+
+def interact(project: Path, answers: str) -> tuple[int, str]:
+    result = run_cli(["fix", "-i", "-j", "1", "a.py", "b.py"], project, input=answers)
+    return result.exit_code, result.output
+
+
+def test_skip_then_apply_writes_only_the_accepted_fix_with_its_import(project: Path) -> None:
+    code, output = interact(project, "n\ny\nn\nn\n")
+    assert output.count(PROMPT) == 4
+    assert "-    time.sleep(1)" in output and "+    await asyncio.sleep(1)" in output
+    # The declined call still needs `import time`: it stays, asyncio joins it.
+    assert (project / "a.py").read_text() == (
+        "import time\nimport asyncio\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\n"
+        "async def g():\n    await asyncio.sleep(2)\n"
+    )
+    assert (project / "b.py").read_text() == TWO
+    assert code == 1  # findings are left
+
+
+def test_apply_everything_writes_exactly_what_fix_writes(project: Path) -> None:
+    code, _ = interact(project, "y\ny\ny\ny\n")
+    assert code == 0
+    expected = fix_source(TWO, Settings()).output
+    assert (project / "a.py").read_bytes() == expected == (project / "b.py").read_bytes()
+
+
+def test_all_of_this_rule_stops_asking_about_that_rule(project: Path) -> None:
+    code, output = interact(project, "n\na\n")
+    assert output.count(PROMPT) == 2
+    assert "time.sleep(1)" in (project / "a.py").read_text()
+    assert "time.sleep" not in (project / "b.py").read_text()
+    assert code == 1
+
+
+def test_quit_keeps_what_was_accepted_and_declines_the_rest(project: Path) -> None:
+    code, output = interact(project, "y\nq\n")
+    assert output.count(PROMPT) == 2
+    assert (project / "a.py").read_text().count("await asyncio.sleep") == 1
+    assert (project / "b.py").read_text() == TWO
+    assert code == 1
+
+
+def test_interrupted_review_writes_nothing(project: Path) -> None:
+    code, _ = interact(project, "y\ny\ny\n")  # input ends before the last question
+    assert code != 0
+    assert (project / "a.py").read_text() == TWO == (project / "b.py").read_text()
+
+
+def test_unknown_answer_is_asked_again(project: Path) -> None:
+    _, output = interact(project, "maybe\ny\ny\ny\ny\n")
+    assert output.count(PROMPT) == 5
+    assert "time.sleep" not in (project / "b.py").read_text()
+
+
+def test_interactive_refuses_diff_and_stdin(project: Path) -> None:
+    assert run_cli(["fix", "-i", "--diff", "a.py"], project).exit_code == 2
+    assert run_cli(["fix", "-i", "-"], project, input=TWO).exit_code == 2
+
+
+def test_hunk_is_coloured_when_styled() -> None:
+    result = fix_source(TWO, Settings())
+    from codemods._engine import attach_edits
+
+    findings = attach_edits(result.findings, TWO, result.output.decode())
+    hunk = fix_hunk("a.py", findings[0], split_lines(TWO), click.style)
+    assert click.style("+    await asyncio.sleep(1)", fg="green") in hunk
+    assert click.style("-    time.sleep(1)", fg="red") in hunk
+    assert click.unstyle(hunk) == fix_hunk("a.py", findings[0], split_lines(TWO))
