@@ -432,7 +432,9 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         mode = stat.S_IMODE(real.stat().st_mode)
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".asyncmend.tmp")
+    remove_stale_temporaries(real.parent)
+    # The writer's pid in the name tells a later run whether the file is stale.
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -448,6 +450,54 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+TEMP_SUFFIX = ".asyncmend.tmp"
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX) + "$")
+# Directories this process has already cleaned: once each is enough.
+_cleaned: set[Path] = set()
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the temporary files a killed run left in ``directory``.
+
+    A run killed (SIGKILL, power loss) between creating its temporary file and
+    renaming it over the target leaves the target as it was and the temporary
+    file behind. The target still needs its fix, so the next ``fix`` writes
+    into the same directory and first removes what was left. Only files whose
+    writer process is gone are stale: another run working in the same tree at
+    the same time keeps its own.
+    """
+    if directory in _cleaned:
+        return []
+    _cleaned.add(directory)
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or _process_alive(int(match.group("pid"))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        # Another user's process, or a pid this system cannot hold: keep it.
+        return True
+    return True
 
 
 # -- runs ---------------------------------------------------------------------
@@ -493,6 +543,7 @@ __all__ = [
     "fix_source",
     "process",
     "process_file",
+    "remove_stale_temporaries",
     "run_rules",
     "unified_diff",
     "write_atomic",

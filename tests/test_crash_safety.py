@@ -1,0 +1,126 @@
+"""A ``fix`` run killed at any moment leaves every file whole.
+
+Each file is replaced through a temporary file and a rename, so a SIGKILL can
+only ever leave the original or the complete fixed version. It can leave the
+temporary file itself (between its creation and the rename); the next ``fix``
+that writes into that directory removes it, and it never touches a temporary
+file whose writer is still running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codemods import Settings, fix_source
+from codemods._engine import TEMP_SUFFIX, remove_stale_temporaries, write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = 2000
+
+# A few shapes, so that the expected fixed text of each is computed once.
+TEMPLATES = (
+    b"import time\n\n\nasync def handler():\n    time.sleep(0.1)\n    return 1\n",
+    b"import time as t\r\n\r\nasync def handler():\r\n    t.sleep(0.1)  # keep\r\n",
+    b"from time import sleep\nimport asyncio as aio\n\nasync def handler():\n\tsleep(1)\n",
+)
+
+
+def _cli(*args: str, cwd: Path) -> list[str]:
+    return [sys.executable, "-m", "cli", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _tree(root: Path) -> dict[Path, int]:
+    """``FILES`` files, 60 per directory; returns each file's template index."""
+    which: dict[Path, int] = {}
+    for i in range(FILES):
+        directory = root / f"pkg{i // 60:03d}"
+        directory.mkdir(exist_ok=True)
+        path = directory / f"mod{i:04d}.py"
+        path.write_bytes(TEMPLATES[i % len(TEMPLATES)])
+        which[path] = i % len(TEMPLATES)
+    return which
+
+
+def _leftovers(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX))
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie (a zombie writes nothing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_next_write_removes_temporaries_of_a_killed_run_only(tmp_path: Path) -> None:
+    target = tmp_path / "app.py"
+    target.write_bytes(b"x = 1\n")
+    stale = tmp_path / f".app.py.{_dead_pid()}.k3j9x_2a{TEMP_SUFFIX}"
+    stale.write_bytes(b"half a fi")
+    live = tmp_path / f".other.py.{os.getppid()}.abcdefgh{TEMP_SUFFIX}"
+    live.write_bytes(b"being written by a run still going")
+    mine = tmp_path / f".third.py.{os.getpid()}.abcdefgh{TEMP_SUFFIX}"
+    mine.write_bytes(b"being written by this process")
+    foreign = tmp_path / f"notes{TEMP_SUFFIX}"  # not a name asyncmend makes
+    foreign.write_bytes(b"")
+
+    write_atomic(target, b"x = 2\n", expected=b"x = 1\n")
+
+    assert target.read_bytes() == b"x = 2\n"
+    assert not stale.exists()
+    assert live.exists() and mine.exists() and foreign.exists()
+    # Once per directory and process: a second write does not scan again.
+    assert remove_stale_temporaries(tmp_path) == []
+
+
+def test_write_leaves_no_temporary_and_keeps_the_mode(tmp_path: Path) -> None:
+    target = tmp_path / "app.py"
+    target.write_bytes(b"x = 1\n")
+    target.chmod(0o751)
+    write_atomic(target, b"x = 2\n", expected=b"x = 1\n")
+    assert target.read_bytes() == b"x = 2\n"
+    assert (target.stat().st_mode & 0o777) == 0o751
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_write_through_a_symlink_replaces_the_target_not_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_bytes(b"x = 1\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    write_atomic(link, b"x = 2\n", expected=b"x = 1\n")
+    assert link.is_symlink() and real.read_bytes() == b"x = 2\n"
+    assert _leftovers(tmp_path) == []
