@@ -9,12 +9,17 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
+import ctypes
 import difflib
 import io
 import os
 import re
+import signal
 import stat
+import sys
 import tempfile
+import threading
+import time
 import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -425,6 +430,9 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
 def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
     """Replace ``path`` with ``data`` through a temporary file and a rename,
     keeping its mode; refuse if the file changed since it was read."""
+    if _parent_gone():
+        # The run was killed: a worker left behind writes nothing more.
+        raise SourceError("the run was stopped before this file was written; left as it is")
     real = Path(os.path.realpath(path))
     try:
         if real.read_bytes() != expected:
@@ -503,6 +511,45 @@ def _process_alive(pid: int) -> bool:
 # -- runs ---------------------------------------------------------------------
 
 
+# The run's main process, as seen from a worker process (None in the main process).
+_PARENT_PID: int | None = None
+
+
+def _init_worker(parent: int) -> None:
+    """Tie a worker's life to the run's: killed with SIGKILL, the main process
+    cannot stop its workers, which would go on writing files and then wait
+    forever for work that never comes."""
+    global _PARENT_PID
+    _PARENT_PID = parent
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the link was made
+        os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Linux: have the kernel kill this process when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        return bool(libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _parent_gone() -> bool:
+    return _PARENT_PID is not None and os.getppid() != _PARENT_PID
+
+
 def _worker(args: tuple[Target, Options]) -> FileResult:
     from codemods import RULES
 
@@ -520,7 +567,7 @@ def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Itera
         yield from map(_worker, items)
         return
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_worker, items, chunksize=chunksize)
 
 

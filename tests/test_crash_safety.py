@@ -56,6 +56,65 @@ def _leftovers(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.name.endswith(TEMP_SUFFIX))
 
 
+def test_sigkill_during_fix_leaves_every_file_original_or_fully_fixed(tmp_path: Path) -> None:
+    fixed = [fix_source(t, Settings()).output for t in TEMPLATES]
+    assert all(f != t for f, t in zip(fixed, TEMPLATES))
+    which = _tree(tmp_path)
+    sample = sorted(which)[: FILES // 2 : 7]  # the first half is written first
+
+    proc = subprocess.Popen(
+        _cli("fix", "--no-progress", "-j", "2", str(tmp_path), cwd=tmp_path),
+        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    # Kill once the run is well under way, but long before it is done.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        written = sum(path.read_bytes() != TEMPLATES[which[path]] for path in sample)
+        if written >= 5:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed: make the tree larger"
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)  # reaped: its pid is no longer alive
+    # The workers die with the run: none goes on writing, none waits forever.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:  # do not leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "worker processes outlived the killed run"
+
+    counts = {"original": 0, "fixed": 0}
+    for path, index in which.items():
+        data = path.read_bytes()
+        if data == TEMPLATES[index]:
+            counts["original"] += 1
+        else:
+            assert data == fixed[index], f"{path} is neither its original nor its fixed version"
+            counts["fixed"] += 1
+    assert counts["fixed"] >= 5 and counts["original"] > 0, counts
+    # Whatever the kill left must be asyncmend's own temporary files, nothing else.
+    for leftover in _leftovers(tmp_path):
+        assert leftover.name.startswith(".mod") and leftover.parent in {p.parent for p in which}
+
+    # A second run completes the job where the kill struck (the directories
+    # that hold a leftover, and the one the run was in) and leaves no
+    # temporary file anywhere. (Only there: a full second run over thousands
+    # of files would make this test minutes long.)
+    frontier = next(path.parent for path in sorted(which) if path.read_bytes() == TEMPLATES[which[path]])
+    again = sorted({frontier, *(leftover.parent for leftover in _leftovers(tmp_path))})
+    done = subprocess.run(
+        _cli("fix", "--no-progress", "-j", "2", *map(str, again), cwd=tmp_path),
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert all(path.read_bytes() == fixed[index] for path, index in which.items() if path.parent in again)
+    assert _leftovers(tmp_path) == []
+
+
 def _children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
     found = []
