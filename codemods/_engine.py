@@ -253,8 +253,33 @@ def _parse_ast(text: str, filename: str) -> ast.Module:
     except SyntaxError as exc:
         where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
         raise SourceError(f"syntax error: {exc.msg}{where}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        # CPython's parser gives up on very deep nesting with one of these,
+        # MemoryError often without a message.
+        raise SourceError(f"too deeply nested for Python's parser ({type(exc).__name__})") from None
+    except ValueError as exc:
+        raise SourceError(f"cannot parse: {exc}") from None
+
+
+# Deeper than this, the Python-level analysis hits the recursion limit anyway.
+MAX_NESTING = 1000
+
+
+def _nesting_depth(tree: ast.AST) -> int:
+    """The depth of the tree LibCST will build, estimated on the stdlib ``ast``.
+
+    ``a and b and c`` is one flat ``BoolOp`` in ``ast`` but a chain of nested
+    binary operations in LibCST, so each extra operand counts as a level.
+    """
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _candidates(
@@ -282,6 +307,11 @@ def _run_on_text(
     candidates = _candidates(data, tree, rules)
     if not candidates:
         return SourceResult([], data, data)
+    depth = _nesting_depth(tree)
+    if depth > MAX_NESTING:
+        # LibCST's native parser can overflow the C stack (a segfault, not an
+        # exception) on such input; the analysis could not recurse this deep anyway.
+        raise SourceError(f"too deeply nested to analyse (depth {depth}, more than {MAX_NESTING})")
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
