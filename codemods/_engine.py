@@ -541,20 +541,21 @@ def _process_alive(pid: int) -> bool:
 # -- runs ---------------------------------------------------------------------
 
 
-# The run's main process, as seen from a worker process (None in the main process).
+# A worker's parent when it started: the run itself, or the fork server that
+# started it for the run (None in the run's own process).
 _PARENT_PID: int | None = None
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(run_pid: int) -> None:
     """Tie a worker's life to the run's: killed with SIGKILL, the main process
     cannot stop its workers, which would go on writing files and then wait
     forever for work that never comes."""
     global _PARENT_PID
-    _PARENT_PID = parent
+    _PARENT_PID = parent = os.getppid()
     if not _die_with_parent():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:  # the parent died before the link was made
-        os._exit(1)
+    if os.getppid() != parent or not _process_alive(run_pid):
+        os._exit(1)  # the run died before the link was made
 
 
 def _die_with_parent() -> bool:
