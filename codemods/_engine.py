@@ -23,6 +23,7 @@ import time
 import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -598,8 +599,39 @@ def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Itera
         yield from map(_worker, items)
         return
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
-        yield from pool.map(_worker, items, chunksize=chunksize)
+    done = 0
+    try:
+        with _pool(jobs) as pool:
+            for result in pool.map(_worker, items, chunksize=chunksize):
+                yield result
+                done += 1
+    except BrokenProcessPool:
+        # A worker process died (a crash in native code, the OOM killer). The
+        # rest go one at a time, so the file that kills its process is named
+        # and every other file is still processed.
+        yield from _one_by_one(items[done:])
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),))
+
+
+def _one_by_one(items: Sequence[tuple[Target, Options]]) -> Iterator[FileResult]:
+    pool = _pool(1)
+    try:
+        for item in items:
+            try:
+                result = pool.submit(_worker, item).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True)
+                pool = _pool(1)
+                result = FileResult(
+                    item[0].display,
+                    error="internal error: the worker process died while processing this file",
+                )
+            yield result
+    finally:
+        pool.shutdown(wait=True)
 
 
 def default_jobs() -> int:

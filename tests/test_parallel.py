@@ -126,6 +126,19 @@ def test_a_rule_that_raises_fails_its_file_only(tmp_path: Path, monkeypatch: pyt
     assert all(any(f.code == "AM101" for f in r.findings) for r in results if not r.error)
 
 
+@fork_only
+def test_a_worker_that_dies_fails_its_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codemods, "RULES", (*codemods.RULES, _Explodes))
+    _files(tmp_path, {5: "die_here", 22: "die_here"})
+    targets, _ = discover([tmp_path])
+    results = list(process(targets, Options(settings=Settings()), jobs=2))
+    assert [r.path for r in results] == [t.display for t in targets]
+    failed = {Path(r.path).name: r.error for r in results if r.error}
+    assert sorted(failed) == ["m05.py", "m22.py"], failed
+    assert all("worker process died" in error for error in failed.values())
+    assert all(any(f.code == "AM101" for f in r.findings) for r in results if not r.error)
+
+
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_workers_start_under_every_start_method(tmp_path: Path, method: str) -> None:
     # Python 3.14 starts workers from a fork server by default (macOS: spawn),
