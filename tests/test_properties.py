@@ -28,10 +28,15 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
-import hypothesis.strategies as st
-import hypothesmith
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+
+# Installed by the test extra (pip install -e '.[test]'), which CI uses.
+pytest.importorskip("hypothesis")
+pytest.importorskip("hypothesmith")
+
+import hypothesis.strategies as st  # noqa: E402
+import hypothesmith  # noqa: E402
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 
 from codemods import Settings, SourceError, fix_source
 
