@@ -183,3 +183,24 @@ def test_write_through_a_symlink_replaces_the_target_not_the_link(tmp_path: Path
     write_atomic(link, b"x = 2\n", expected=b"x = 1\n")
     assert link.is_symlink() and real.read_bytes() == b"x = 2\n"
     assert _leftovers(tmp_path) == []
+
+
+def test_a_real_temporary_name_carries_the_writers_pid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names write_atomic makes are the names the cleanup recognises."""
+    from codemods import _engine
+
+    target = tmp_path / "app.py"
+    target.write_bytes(b"x = 1\n")
+
+    def fail_replace(src: str, dst: object) -> None:
+        raise OSError(5, "simulated failure before the rename")
+
+    monkeypatch.setattr(os, "replace", fail_replace)
+    monkeypatch.setattr(os, "unlink", lambda path: None)  # as if killed before cleaning up
+    with pytest.raises(_engine.SourceError):
+        write_atomic(target, b"x = 2\n", expected=b"x = 1\n")
+    monkeypatch.undo()
+    [leftover] = _leftovers(tmp_path)
+    match = _engine._TEMP_NAME.match(leftover.name)
+    assert match is not None and int(match.group("pid")) == os.getpid()
+    assert target.read_bytes() == b"x = 1\n"
