@@ -151,6 +151,9 @@ def discover(
             ignores = _repository_ignores(path) if respect_gitignore else _Ignores()
             for found in _walk(path, ignores, excludes, cwd, errors, respect_gitignore):
                 targets.setdefault(found, Target(found, display_path(found, cwd), explicit=False))
+        elif not path.is_file():
+            # A FIFO or a device would block the run forever or never end.
+            errors.append(DiscoveryError(str(raw), "not a regular file"))
         else:
             targets[path] = Target(path, display_path(path, cwd), explicit=True)
     return sorted(targets.values(), key=lambda t: t.display), errors

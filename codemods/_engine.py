@@ -9,15 +9,21 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
+import ctypes
 import difflib
 import io
 import os
 import re
+import signal
 import stat
+import sys
 import tempfile
+import threading
+import time
 import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -348,10 +354,32 @@ def _parse_ast(text: str, filename: str) -> ast.Module:
         where = f" (line {exc.lineno}, column {exc.offset})" if exc.lineno else ""
         raise SourceError(f"syntax error: {exc.msg}{where}") from None
     except (RecursionError, MemoryError):
-        # CPython's parser gives up on very deep nesting with a bare MemoryError.
+        # CPython's parser gives up on very deep nesting with one of these,
+        # MemoryError often without a message.
         raise SourceError("too deeply nested for the Python parser") from None
     except ValueError as exc:
         raise SourceError(f"cannot parse: {exc}") from None
+
+
+# Deeper than this, the Python-level analysis hits the recursion limit anyway.
+MAX_NESTING = 1000
+
+
+def _nesting_depth(tree: ast.AST) -> int:
+    """The depth of the tree LibCST will build, estimated on the stdlib ``ast``.
+
+    ``a and b and c`` is one flat ``BoolOp`` in ``ast`` but a chain of nested
+    binary operations in LibCST, so each extra operand counts as a level.
+    """
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _candidates(
@@ -379,6 +407,11 @@ def _run_on_text(
     candidates = _candidates(data, tree, rules)
     if not candidates:
         return SourceResult([], data, data)
+    depth = _nesting_depth(tree)
+    if depth > MAX_NESTING:
+        # LibCST's native parser can overflow the C stack (a segfault, not an
+        # exception) on such input; the analysis could not recurse this deep anyway.
+        raise SourceError(f"too deeply nested to analyse (depth {depth}, more than {MAX_NESTING})")
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -585,6 +618,9 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
 def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
     """Replace ``path`` with ``data`` through a temporary file and a rename,
     keeping its mode; refuse if the file changed since it was read."""
+    if _parent_gone():
+        # The run was killed: a worker left behind writes nothing more.
+        raise SourceError("the run was stopped before this file was written; left as it is")
     real = Path(os.path.realpath(path))
     try:
         if real.read_bytes() != expected:
@@ -592,7 +628,9 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         mode = stat.S_IMODE(real.stat().st_mode)
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".asyncmend.tmp")
+    remove_stale_temporaries(real.parent)
+    # The writer's pid in the name tells a later run whether the file is stale.
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -610,7 +648,95 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         raise
 
 
+TEMP_SUFFIX = ".asyncmend.tmp"
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX) + "$")
+# Directories this process has already cleaned: once each is enough.
+_cleaned: set[Path] = set()
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the temporary files a killed run left in ``directory``.
+
+    A run killed (SIGKILL, power loss) between creating its temporary file and
+    renaming it over the target leaves the target as it was and the temporary
+    file behind. The target still needs its fix, so the next ``fix`` writes
+    into the same directory and first removes what was left. Only files whose
+    writer process is gone are stale: another run working in the same tree at
+    the same time keeps its own.
+    """
+    if directory in _cleaned:
+        return []
+    _cleaned.add(directory)
+    removed: list[Path] = []
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or _process_alive(int(match.group("pid"))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        # Another user's process, or a pid this system cannot hold: keep it.
+        return True
+    return True
+
+
 # -- runs ---------------------------------------------------------------------
+
+
+# A worker's parent when it started: the run itself, or the fork server that
+# started it for the run (None in the run's own process).
+_PARENT_PID: int | None = None
+
+
+def _init_worker(run_pid: int) -> None:
+    """Tie a worker's life to the run's: killed with SIGKILL, the main process
+    cannot stop its workers, which would go on writing files and then wait
+    forever for work that never comes."""
+    global _PARENT_PID
+    _PARENT_PID = parent = os.getppid()
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent or not _process_alive(run_pid):
+        os._exit(1)  # the run died before the link was made
+
+
+def _die_with_parent() -> bool:
+    """Linux: have the kernel kill this process when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        return bool(libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _parent_gone() -> bool:
+    return _PARENT_PID is not None and os.getppid() != _PARENT_PID
 
 
 def _worker(args: tuple[Target, Options]) -> FileResult:
@@ -632,8 +758,39 @@ def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Itera
         yield from map(_worker, items)
         return
     chunksize = max(1, min(16, len(items) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_worker, items, chunksize=chunksize)
+    done = 0
+    try:
+        with _pool(jobs) as pool:
+            for result in pool.map(_worker, items, chunksize=chunksize):
+                yield result
+                done += 1
+    except BrokenProcessPool:
+        # A worker process died (a crash in native code, the OOM killer). The
+        # rest go one at a time, so the file that kills its process is named
+        # and every other file is still processed.
+        yield from _one_by_one(items[done:])
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),))
+
+
+def _one_by_one(items: Sequence[tuple[Target, Options]]) -> Iterator[FileResult]:
+    pool = _pool(1)
+    try:
+        for item in items:
+            try:
+                result = pool.submit(_worker, item).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True)
+                pool = _pool(1)
+                result = FileResult(
+                    item[0].display,
+                    error="internal error: the worker process died while processing this file",
+                )
+            yield result
+    finally:
+        pool.shutdown(wait=True)
 
 
 def default_jobs() -> int:
@@ -655,6 +812,7 @@ __all__ = [
     "fix_source",
     "process",
     "process_file",
+    "remove_stale_temporaries",
     "run_rules",
     "split_lines",
     "byte_diff",

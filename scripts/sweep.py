@@ -60,7 +60,10 @@ STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "__pycache__"})
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # "unchanged", "rewritten", "refused", "crash", "non-compiling", "non-idempotent"
+    # "unchanged", "rewritten", "refused" (not valid Python), "unprocessable"
+    # (valid Python asyncmend reports it cannot handle, e.g. beyond LibCST's
+    # grammar), "crash", "non-compiling", "non-idempotent"
+    status: str
     rewrites: Counter[str] = field(default_factory=Counter)
     message: str = ""
     seconds: float = 0.0
@@ -73,6 +76,7 @@ class SweepReport:
     rewritten_files: int = 0
     rewrites: Counter[str] = field(default_factory=Counter)
     refused: list[FileOutcome] = field(default_factory=list)  # bad input, rightly reported
+    unprocessable: list[FileOutcome] = field(default_factory=list)  # valid, but reported as an error
     crashes: list[FileOutcome] = field(default_factory=list)
     non_compiling: list[FileOutcome] = field(default_factory=list)
     non_idempotent: list[FileOutcome] = field(default_factory=list)
@@ -89,6 +93,7 @@ class SweepReport:
         self.rewrites.update(outcome.rewrites)
         bucket = {
             "refused": self.refused,
+            "unprocessable": self.unprocessable,
             "crash": self.crashes,
             "non-compiling": self.non_compiling,
             "non-idempotent": self.non_idempotent,
@@ -105,7 +110,8 @@ class SweepReport:
             f"rewritten files: {self.rewritten_files}",
             "rewrites per rule: "
             + (", ".join(f"{code} {n}" for code, n in sorted(self.rewrites.items())) or "none"),
-            f"refused (bad input, reported by name): {len(self.refused)}",
+            f"refused (not valid Python, reported by name): {len(self.refused)}",
+            f"unprocessable (valid Python, reported by name): {len(self.unprocessable)}",
             f"crashes: {len(self.crashes)}",
             f"non-compiling outputs: {len(self.non_compiling)}",
             f"non-idempotent files: {len(self.non_idempotent)}",
@@ -114,6 +120,7 @@ class SweepReport:
             ("crash", self.crashes),
             ("non-compiling", self.non_compiling),
             ("non-idempotent", self.non_idempotent),
+            ("unprocessable", self.unprocessable),
             ("refused", self.refused),
         ):
             for item in items:
@@ -152,7 +159,10 @@ def _check(path: str, settings: Settings, rules: Sequence[type[Rule]] | None) ->
     try:
         first = fix_source(data, settings, rules=rules, filename=path)
     except SourceError as exc:
-        status = "crash" if "internal error" in str(exc) else "refused"
+        if "internal error" in str(exc):
+            status = "crash"
+        else:
+            status = "refused" if _compiles(data, path) is not None else "unprocessable"
         return FileOutcome(path, status, message=str(exc))
     except BaseException as exc:  # noqa: BLE001 - any escape is what the sweep looks for
         if isinstance(exc, KeyboardInterrupt):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
+
+import pytest
 
 from codemods import Settings, fix_source
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_verifying_a_fix_prints_no_warning_about_the_users_code() -> None:
@@ -22,3 +30,38 @@ def test_verifying_a_fix_prints_no_warning_about_the_users_code() -> None:
         result = fix_source(source, Settings())
     assert result.changed
     assert b"await asyncio.sleep(1)" in result.output
+
+
+def _fix_in_child(source: str) -> subprocess.CompletedProcess[str]:
+    # In a child process: a regression here is a segfault, which would take
+    # the test run down with it.
+    code = (
+        "import sys\n"
+        "from codemods import Settings, SourceError, fix_source\n"
+        "try:\n"
+        "    fix_source(sys.stdin.read(), Settings())\n"
+        "except SourceError as exc:\n"
+        "    print('SourceError:', exc)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], input=source, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        " and ".join(["a"] * 20_000),  # flat in ast, 20,000 levels deep in LibCST
+        "+".join(["1"] * 20_000),
+        "-" * 100_000 + "1",
+        "a" + ".b" * 20_000,
+        "1 if a else " * 5_000 + "1",
+    ],
+    ids=["and-chain", "plus-chain", "unary-chain", "attribute-chain", "conditional-chain"],
+)
+def test_deeply_nested_expression_is_a_source_error_not_a_crash(expression: str) -> None:
+    source = f"import time\n\nasync def f():\n    time.sleep(1)\n    x = {expression}\n"
+    child = _fix_in_child(source)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert "too deeply nested" in child.stdout, child.stdout

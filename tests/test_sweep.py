@@ -31,6 +31,7 @@ def test_fix_unsafe_over_stdlib_asyncio_breaks_nothing() -> None:
     assert report.non_idempotent == [], report.render()
     # The standard library is valid Python: nothing in it may be refused.
     assert report.refused == [], report.render()
+    assert report.unprocessable == [], report.render()
 
 
 # -- the sweep sees what it looks for ------------------------------------------
@@ -110,3 +111,12 @@ def test_sweep_counts_rewrites_per_rule(tmp_path: Path) -> None:
 def test_rules_used_by_the_sweep_are_every_rule() -> None:
     settings = fix_unsafe_settings()
     assert all(settings.runs(rule.CODE) and settings.applies(rule.CODE) for rule in RULES if rule.SAFETY is not Safety.NONE)
+
+
+def test_sweep_tells_valid_but_unprocessable_files_apart(tmp_path: Path) -> None:
+    # Valid Python nested too deeply for LibCST: asyncmend reports it by name.
+    path = tmp_path / "deep.py"
+    path.write_text("import time\nasync def f():\n    time.sleep(1)\n    x = " + " and ".join(["a"] * 5000) + "\n")
+    outcome = check_file(str(path), fix_unsafe_settings())
+    assert outcome.status == "unprocessable", outcome
+    assert "too deeply nested" in outcome.message

@@ -1,0 +1,224 @@
+"""Trees that try to break the run: each file is processed, skipped or
+reported by name; never a traceback, never a hang.
+
+Every case runs the real command line in a subprocess with a timeout, so a
+hang fails the test instead of stopping the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import codemods
+from codemods import Options, Settings, check_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+SLEEPY = "import time\n\n\nasync def handler():\n    time.sleep(1)\n"
+FIXED = "import asyncio\n\n\nasync def handler():\n    await asyncio.sleep(1)\n"
+
+
+def _cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd, capture_output=True, text=True, errors="surrogateescape", timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+    )
+
+
+def _no_traceback(run: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert run.returncode in (0, 1, 2), (run.returncode, run.stderr[-3000:])
+
+
+def test_symlink_loops_are_skipped_while_walking(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "real.py").write_text(SLEEPY)
+    (tree / "again").symlink_to(tree)  # a directory loop
+    (tree / "a.py").symlink_to("b.py")  # a file loop
+    (tree / "b.py").symlink_to("a.py")
+    run = _cli("fix", "tree", cwd=tmp_path)
+    _no_traceback(run)
+    assert run.returncode == 0
+    assert (tree / "real.py").read_text() == FIXED
+    assert (tree / "a.py").is_symlink() and (tree / "b.py").is_symlink()
+
+
+def test_a_named_symlink_loop_is_reported_by_name(tmp_path: Path) -> None:
+    (tmp_path / "a.py").symlink_to("b.py")
+    (tmp_path / "b.py").symlink_to("a.py")
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    run = _cli("check", "a.py", "ok.py", cwd=tmp_path)
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert "a.py" in run.stderr and "symbolic link" in run.stderr
+    assert "ok.py:5:5: AM101" in run.stdout
+
+
+def test_a_symlink_out_of_the_tree_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "theirs.py").write_text(SLEEPY)
+    (tmp_path / "tree" / "link.py").symlink_to(tmp_path / "outside" / "theirs.py")
+    (tmp_path / "tree" / "linkdir").symlink_to(tmp_path / "outside")
+    (tmp_path / "tree" / "mine.py").write_text(SLEEPY)
+    run = _cli("fix", "tree", cwd=tmp_path)
+    _no_traceback(run)
+    assert (tmp_path / "tree" / "mine.py").read_text() == FIXED
+    assert (tmp_path / "outside" / "theirs.py").read_text() == SLEEPY
+    assert (tmp_path / "tree" / "link.py").is_symlink()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_named_fifo_is_reported_not_read_forever(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    run = _cli("check", "pipe.py", "ok.py", cwd=tmp_path, timeout=60)
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert "pipe.py" in run.stderr and "not a regular file" in run.stderr
+    assert "ok.py:5:5: AM101" in run.stdout
+    # While walking, a FIFO is not a file to read either.
+    walked = _cli("check", ".", cwd=tmp_path, timeout=60)
+    _no_traceback(walked)
+    assert walked.returncode == 1 and "pipe.py" not in walked.stdout + walked.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="no /proc/self/mem")
+def test_a_file_that_fails_to_read_is_reported_by_name(tmp_path: Path) -> None:
+    # /proc/self/mem is a regular file whose read fails with EIO, even for root.
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    run = _cli("check", "/proc/self/mem", "ok.py", cwd=tmp_path)
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert "/proc/self/mem" in run.stderr and "cannot read" in run.stderr
+    assert "ok.py:5:5: AM101" in run.stdout
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root reads a chmod 000 file anyway; see the simulated test below")
+def test_unreadable_files_and_directories_are_reported_by_name(tmp_path: Path) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "inside.py").write_text(SLEEPY)
+    (tmp_path / "secret.py").write_text(SLEEPY)
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    (tmp_path / "secret.py").chmod(0)
+    (tmp_path / "locked").chmod(0)
+    try:
+        run = _cli("check", ".", cwd=tmp_path)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+        (tmp_path / "secret.py").chmod(0o644)
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert "secret.py" in run.stderr and "locked" in run.stderr
+    assert "ok.py:5:5: AM101" in run.stdout
+
+
+def test_unreadable_files_and_directories_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same as above where the tests run as root, who can read anything:
+    the permission errors are raised by stand-ins for ``os.scandir`` and
+    ``Path.read_bytes`` on exactly the locked paths."""
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "inside.py").write_text(SLEEPY)
+    (tmp_path / "secret.py").write_text(SLEEPY)
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    real_scandir, real_read = os.scandir, Path.read_bytes
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.chdir(tmp_path)
+    results = {r.path: r for r in check_paths(["."], Options(settings=Settings()))}
+    assert results["locked"].error == "cannot read directory: Permission denied"
+    assert results["secret.py"].error == "cannot read: Permission denied"
+    assert [f.code for f in results["ok.py"].findings] == ["AM101"]
+
+
+def test_a_100000_line_file_is_processed(tmp_path: Path) -> None:
+    lines = ["import time", ""]
+    for i in range(33_335):
+        lines += [f"def f{i}(x):", f"    return x + {i}", ""]
+    lines += ["async def handler():", "    time.sleep(1)", ""]
+    big = tmp_path / "big.py"
+    big.write_text("\n".join(lines))
+    assert len(lines) >= 100_000
+    # check, not fix: the fix's import bookkeeping takes minutes on a file
+    # this size (LibCST's full scope analysis), too long for the test suite.
+    run = _cli("check", "--no-progress", "big.py", cwd=tmp_path, timeout=600)
+    _no_traceback(run)
+    assert run.returncode == 1, run.stderr
+    assert f"big.py:{len(lines) - 1}:5: AM101" in run.stdout
+
+
+def test_deeply_nested_expressions_are_reported_by_name(tmp_path: Path) -> None:
+    (tmp_path / "deep_and.py").write_text(SLEEPY + "    x = " + " and ".join(["a"] * 20_000) + "\n")
+    (tmp_path / "deep_sum.py").write_text(SLEEPY + "    x = " + "+".join(["1"] * 50_000) + "\n")
+    (tmp_path / "deep_parens.py").write_text(SLEEPY + "    x = " + "(" * 500 + "1" + ")" * 500 + "\n")
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    for jobs in ("1", "2"):
+        run = _cli("check", "-j", jobs, ".", cwd=tmp_path, timeout=300)
+        _no_traceback(run)
+        assert run.returncode == 2
+        for name in ("deep_and.py", "deep_sum.py", "deep_parens.py"):
+            assert f"{name}: error:" in run.stderr or name in run.stderr, run.stderr
+        assert "ok.py:5:5: AM101" in run.stdout
+
+
+def test_non_utf8_file_names_are_processed(tmp_path: Path) -> None:
+    if sys.platform == "darwin":
+        pytest.skip("APFS refuses file names that are not UTF-8")
+    name = os.fsdecode(b"caf\xe9.py")  # latin-1 bytes, not UTF-8
+    (tmp_path / name).write_text(SLEEPY)
+    (tmp_path / "ok.py").write_text(SLEEPY)
+    check = _cli("check", ".", cwd=tmp_path)
+    _no_traceback(check)
+    assert check.returncode == 1
+    assert check.stdout.count(":5:5: AM101") == 2
+    fix = _cli("fix", ".", cwd=tmp_path)
+    _no_traceback(fix)
+    assert fix.returncode == 0
+    assert (tmp_path / name).read_text() == FIXED
+    assert (tmp_path / "ok.py").read_text() == FIXED
+
+
+def test_a_tree_of_every_hazard_at_once_finishes(tmp_path: Path) -> None:
+    """All of the above in one tree, with two jobs: the run ends, names what
+    it could not process, and fixes the rest."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "loop").symlink_to(tree)
+    (tree / "x.py").symlink_to("y.py")
+    (tree / "y.py").symlink_to("x.py")
+    (tree / os.fsdecode(b"na\xefve.py")).write_text(SLEEPY)
+    (tree / "broken.py").write_text("def (:\n")
+    (tree / "nul.py").write_bytes(b"x = 1\0\n")
+    (tree / "latin.py").write_bytes(b"x = '\xe9'\n")  # not UTF-8, no cookie
+    (tree / "deep.py").write_text(SLEEPY + "    x = " + " or ".join(["a"] * 20_000) + "\n")
+    (tree / "empty.py").write_text("")
+    for i in range(20):
+        (tree / f"m{i}.py").write_text(SLEEPY)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tree / "fifo.py")
+    run = _cli("fix", "-j", "2", "tree", cwd=tmp_path, timeout=300)
+    _no_traceback(run)
+    assert run.returncode == 2
+    for name in ("broken.py", "nul.py", "latin.py", "deep.py"):
+        assert f"tree/{name}" in run.stderr, (name, run.stderr)
+    assert all((tree / f"m{i}.py").read_text() == FIXED for i in range(20))
+    assert (tree / os.fsdecode(b"na\xefve.py")).read_text() == FIXED
+    assert codemods  # the package the subprocess runs is this one
