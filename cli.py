@@ -12,6 +12,7 @@ import click
 import codemods
 from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, Safety, Target
 from codemods import _config, _report
+from codemods._cache import DEFAULT_CACHE_DIR
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUT_FORMATS = ("text", "json")
@@ -69,7 +70,10 @@ def main() -> None:
 
 @main.command()
 @_shared_options
-def check(paths: tuple[str, ...], **kwargs: Any) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Analyse every file again; do not read or write .asyncmend_cache/ "
+                   "(results of unchanged files are otherwise reused).")
+def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
     """Report findings in PATHS (files or directories; `-` reads standard input).
 
     Nothing is written. Exit status: 0 no findings, 1 findings, 2 errors.
@@ -82,7 +86,9 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
     """
     fmt = kwargs["output_format"]
     settings = _settings(kwargs, fix=False, preview=fmt != "text")
-    results = _run(paths, Options(settings=settings, edits=fmt != "text"), kwargs)
+    options = Options(settings=settings, edits=fmt != "text",
+                      cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
+    results = _run(paths, options, kwargs)
     _emit(results, fmt, fixing=False)
     _exit(results, findings_fail=True)
 

@@ -37,6 +37,7 @@ from codemods._base import (
     Fix,
     Rule,
 )
+from codemods._cache import Cache, CachedResult, run_fingerprint
 from codemods._config import Settings
 from codemods._discovery import Target, discover
 
@@ -57,6 +58,9 @@ class Options:
     write: bool = False  # write fixed files in place
     diff: bool = False  # compute a unified diff of each change
     edits: bool = False  # attach line edits to each fixed finding
+    # Where check results are cached (see codemods._cache); None: no cache.
+    # A run that writes or diffs never uses it.
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -463,11 +467,24 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
     if not target.explicit and GENERATED_MARKER in data[:4096]:
         result.skipped = "generated"
         return result
+    cache = None if target.stdin else _cache_for(options)
+    key = ""
+    if cache is not None:
+        key = cache.key(data)
+        hit = cache.get(key)
+        if hit is not None:
+            result.findings, result.error = hit.findings, hit.error
+            result.skipped, result.changed = hit.skipped, hit.changed
+            return result
     try:
         outcome = process_bytes(data, options, rules, target.display)
     except SourceError as exc:
         result.error = str(exc)
+        if cache is not None:
+            cache.put(key, CachedResult([], result.error, None, False))
         return result
+    if cache is not None:
+        cache.put(key, CachedResult(outcome.findings, None, outcome.skipped, outcome.changed))
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped
     if outcome.changed and options.write:
@@ -479,6 +496,27 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
     if target.stdin:
         result.output = outcome.output
     return result
+
+
+# One cache per process and run, found by the identity of the run's options
+# (kept alive here, so the identity stays theirs).
+_CACHES: dict[int, tuple[Options, Cache]] = {}
+
+
+def _cache_for(options: Options) -> Cache | None:
+    """The cache of a pure run (nothing written, no diff); ``None`` when the
+    run does not use one."""
+    if options.cache_dir is None or options.write or options.diff:
+        return None
+    known = _CACHES.get(id(options))
+    if known is not None and known[0] is options:
+        return known[1]
+    from codemods import __version__
+
+    fingerprint = run_fingerprint(__version__, options.settings, edits=options.edits)
+    cache = Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
+    _CACHES[id(options)] = (options, cache)
+    return cache
 
 
 @dataclass
