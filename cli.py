@@ -13,11 +13,21 @@ import codemods
 from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, Safety, Target
 from codemods import _config, _report
 from codemods._cache import DEFAULT_CACHE_DIR
+from codemods._discovery import in_shard, parse_shard, read_path_list
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUT_FORMATS = ("text", "json")
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 50
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,6 +55,13 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
                       help="Never show the progress bar (it only appears on a terminal)."),
         click.option("--stdin-filename", metavar="PATH",
                       help="The file name to report for source read from `-`."),
+        click.option("--files-from", type=click.File("r", encoding="utf-8"), metavar="FILE",
+                      help="Also process the paths listed in FILE, one per line "
+                           "(`-`: standard input), e.g. from `git diff --name-only`."),
+        click.option("--shard", metavar="I/N", callback=_parse_shard,
+                      help="Process only the I-th of N stable parts of the files (by a "
+                           "hash of each path), for a CI matrix; the json outputs of "
+                           "the N shards together are the whole run."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -190,10 +207,15 @@ def _settings(kwargs: dict[str, Any], *, fix: bool, preview: bool) -> codemods.S
 
 
 def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list[FileResult]:
-    if not paths:
+    listed: list[str] = []
+    if kwargs["files_from"] is not None:
+        if "-" in paths and kwargs["files_from"].name == "<stdin>":
+            raise click.UsageError("standard input cannot be both source (-) and --files-from -")
+        listed = read_path_list(kwargs["files_from"].read())
+    elif not paths:
         raise click.UsageError("give at least one path (a file, a directory, or - for stdin)")
     results: list[FileResult] = []
-    file_paths = [p for p in paths if p != "-"]
+    file_paths = [p for p in paths if p != "-"] + listed
     if "-" in paths:
         name = kwargs["stdin_filename"] or "-"
         data = sys.stdin.buffer.read()
@@ -201,6 +223,11 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
         results.extend(codemods.process([target], options, jobs=1))
     if file_paths:
         targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"])
+        if kwargs["shard"] is not None:
+            # Errors are split too, so that the shards' outputs together
+            # report each one once.
+            targets = [t for t in targets if in_shard(t.display, *kwargs["shard"])]
+            errors = [e for e in errors if in_shard(e.display, *kwargs["shard"])]
         results.extend(FileResult(e.display, error=e.message) for e in errors)
         jobs = kwargs["jobs"] or codemods.default_jobs()
         stream = codemods.process(targets, options, jobs=jobs)
