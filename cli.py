@@ -14,6 +14,8 @@ import codemods
 from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, SourceError, Target
 from codemods._engine import decode, write_atomic
 from codemods import _config, _report
+from codemods._cache import DEFAULT_CACHE_DIR
+from codemods._discovery import in_shard, parse_shard, read_path_list
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUT_FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
@@ -33,6 +35,15 @@ def _check_format(ctx: click.Context, param: click.Parameter, value: str) -> str
     if value not in OUTPUT_FORMATS:
         _fail(f"--output-format: unknown format {value!r} (choose from {', '.join(OUTPUT_FORMATS)})")
     return value
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +77,13 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
                       help="Never show the progress bar (it only appears on a terminal)."),
         click.option("--stdin-filename", metavar="PATH",
                       help="The file name to report for source read from `-`."),
+        click.option("--files-from", type=click.File("r", encoding="utf-8"), metavar="FILE",
+                      help="Also process the paths listed in FILE, one per line "
+                           "(`-`: standard input), e.g. from `git diff --name-only`."),
+        click.option("--shard", metavar="I/N", callback=_parse_shard,
+                      help="Process only the I-th of N stable parts of the files (by a "
+                           "hash of each path), for a CI matrix; the json outputs of "
+                           "the N shards together are the whole run."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -91,7 +109,10 @@ def main() -> None:
 
 @main.command()
 @_shared_options
-def check(paths: tuple[str, ...], **kwargs: Any) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Analyse every file again; do not read or write .asyncmend_cache/ "
+                   "(results of unchanged files are otherwise reused).")
+def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
     """Report findings in PATHS (files or directories; `-` reads standard input).
 
     Nothing is written. Exit status: 0 no findings, 1 findings, 2 errors.
@@ -104,7 +125,9 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
     """
     fmt = kwargs["output_format"]
     settings = _settings(paths, kwargs, fix=False, preview=fmt != "text")
-    results = _run(paths, Options(settings=settings, edits=fmt != "text"), kwargs)
+    options = Options(settings=settings, edits=fmt != "text",
+                      cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
+    results = _run(paths, options, kwargs)
     _emit(results, fmt, kwargs, fixing=False)
     _exit(results, findings_fail=True)
 
@@ -234,10 +257,15 @@ def _settings(
 
 
 def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list[FileResult]:
-    if not paths:
+    listed: list[str] = []
+    if kwargs["files_from"] is not None:
+        if "-" in paths and kwargs["files_from"].name == "<stdin>":
+            raise click.UsageError("standard input cannot be both source (-) and --files-from -")
+        listed = read_path_list(kwargs["files_from"].read())
+    elif not paths:
         raise click.UsageError("give at least one path (a file, a directory, or - for stdin)")
     results: list[FileResult] = []
-    file_paths = [p for p in paths if p != "-"]
+    file_paths = [p for p in paths if p != "-"] + listed
     if "-" in paths:
         name = kwargs["stdin_filename"] or "-"
         data = sys.stdin.buffer.read()
@@ -246,6 +274,11 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
         results.extend(codemods.process([target], options, jobs=1))
     if file_paths:
         targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"])
+        if kwargs["shard"] is not None:
+            # Errors are split too, so that the shards' outputs together
+            # report each one once.
+            targets = [t for t in targets if in_shard(t.display, *kwargs["shard"])]
+            errors = [e for e in errors if in_shard(e.display, *kwargs["shard"])]
         results.extend(FileResult(e.display, error=e.message) for e in errors)
         if options.write and kwargs["output_format"] in SOURCE_FORMATS:
             # Findings left after a fix point into the source as it was; keep

@@ -3,7 +3,9 @@ less what ``.gitignore``, ``--exclude`` and the default excludes leave out."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -192,3 +194,33 @@ def _walk(
             yield from _walk(path, child, excludes, cwd, errors, respect_gitignore)
         elif entry.is_file(follow_symlinks=False):
             yield path
+
+
+# -- splitting a run ----------------------------------------------------------
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    """``"I/N"`` (1 <= I <= N) as ``(I, N)``; ValueError with a message otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if match is None:
+        raise ValueError(f"expected I/N such as 1/4, got {value!r}")
+    index, count = int(match.group(1)), int(match.group(2))
+    if not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: I must be between 1 and N")
+    return index, count
+
+
+def in_shard(display: str, index: int, count: int) -> bool:
+    """Whether the file shown as ``display`` belongs to shard ``index`` of ``count``.
+
+    A hash of the path, not its position in a listing: a file stays in its
+    shard when others are added or removed, and every machine that runs from
+    the same directory computes the same partition.
+    """
+    digest = hashlib.sha256(display.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def read_path_list(text: str) -> list[str]:
+    """Paths one per line (``git diff --name-only``, ``find``); blank lines skipped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]

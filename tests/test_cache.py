@@ -1,0 +1,102 @@
+"""The check cache: an unchanged file is answered from .asyncmend_cache/ with
+exactly the results a fresh analysis gives, and never for a run that writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from codemods import RULES, Options, Settings, Target
+from codemods._cache import Cache, CachedResult, run_fingerprint
+from codemods._engine import process_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
+
+
+def _check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "cli", "check", "--no-progress", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_warm_check_reports_exactly_what_a_cold_check_reports(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(SLEEPY)
+    (tmp_path / "bad.py").write_text("x = (\n")
+    (tmp_path / "ok.py").write_text("y = 1\n")
+    cold = _check(tmp_path, "--no-cache", "--output-format", "json", ".")
+    assert not (tmp_path / ".asyncmend_cache").exists()
+    first = _check(tmp_path, "--output-format", "json", ".")
+    entries = list((tmp_path / ".asyncmend_cache" / "entries").rglob("*.json"))
+    assert len(entries) == 3
+    warm = _check(tmp_path, "--output-format", "json", ".")
+    assert cold.returncode == first.returncode == warm.returncode == 2
+    assert json.loads(cold.stdout) == json.loads(first.stdout) == json.loads(warm.stdout)
+    assert cold.stderr == warm.stderr
+    assert "bad.py" in warm.stderr
+
+
+def test_cached_results_are_used_and_changed_files_analysed_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(SLEEPY)
+    options = Options(settings=Settings(apply=frozenset()), cache_dir=str(tmp_path / "cache"))
+    first = process_file(Target(path, "a.py"), options, RULES)
+    # Poison the entry: a hit must come from the cache, not from analysis.
+    (entry,) = (tmp_path / "cache" / "entries").rglob("*.json")
+    data = json.loads(entry.read_text())
+    data["findings"][0]["message"] = "from the cache"
+    entry.write_text(json.dumps(data))
+    hit = process_file(Target(path, "a.py"), options, RULES)
+    assert [f.message for f in hit.findings] == ["from the cache"]
+    assert [f.line for f in hit.findings] == [f.line for f in first.findings]
+    path.write_text(SLEEPY + "\n\nasync def g():\n    time.sleep(2)\n")
+    again = process_file(Target(path, "a.py"), options, RULES)
+    assert [f.line for f in again.findings] == [4, 8]
+
+
+def test_settings_are_part_of_the_key(tmp_path: Path) -> None:
+    a = run_fingerprint("1", Settings(select=frozenset({"AM101"})), edits=False)
+    b = run_fingerprint("1", Settings(select=frozenset({"AM101", "AM201"})), edits=False)
+    c = run_fingerprint("1", Settings(select=frozenset({"AM101"})), edits=True)
+    d = run_fingerprint("2", Settings(select=frozenset({"AM101"})), edits=False)
+    assert len({a, b, c, d}) == 4
+    assert a == run_fingerprint("1", Settings(select=frozenset({"AM101"})), edits=False)
+
+
+def test_fingerprint_is_the_same_in_another_process() -> None:
+    # Set order depends on a per-process hash seed; the key must not.
+    code = ("from codemods import Settings; from codemods._cache import run_fingerprint; "
+            "print(run_fingerprint('1', Settings(select=frozenset({'AM101','AM201','AM301'}), "
+            "options={'b': [1], 'a': {'y', 'x'}}), edits=True))")
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1
+
+
+def test_damaged_entry_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path, "f")
+    key = cache.key(b"x = 1\n")
+    cache.put(key, CachedResult([], "syntax error: x", None, False))
+    assert cache.get(key) == CachedResult([], "syntax error: x", None, False)
+    path = next((tmp_path / "entries").rglob("*.json"))
+    path.write_text('{"findings": [')
+    assert cache.get(key) is None
+    assert (tmp_path / ".gitignore").read_text().endswith("*\n")
+
+
+def test_a_writing_run_never_uses_the_cache(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(SLEEPY)
+    cache_dir = tmp_path / "cache"
+    check = Options(settings=Settings(), cache_dir=str(cache_dir))
+    process_file(Target(path, "a.py"), check, RULES)
+    assert cache_dir.exists()
+    fix = Options(settings=Settings(), write=True, cache_dir=str(cache_dir))
+    result = process_file(Target(path, "a.py"), fix, RULES)
+    assert result.written and "await asyncio.sleep(1)" in path.read_text()

@@ -1,0 +1,99 @@
+"""The engine's shortcuts must not change what it reports or writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import libcst as cst
+import pytest
+
+from codemods import RULES, FileResult, Options, Settings, Target, fix_source, process
+from codemods._base import Rule, Safety
+from codemods._engine import _chunks, _has_attribute_hooks, process_file
+
+SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
+
+
+def _result(tmp_path: Path, name: str, source: str | bytes, options: Options | None = None) -> FileResult:
+    path = tmp_path / name
+    path.write_bytes(source.encode() if isinstance(source, str) else source)
+    return process_file(Target(path, name), options or Options(), RULES)
+
+
+def test_syntax_error_without_any_rule_literal_is_still_reported(tmp_path: Path) -> None:
+    # No rule's prefilter matches this file, so no tree is built for the
+    # rules; the syntax check must still see the error.
+    result = _result(tmp_path, "bad.py", "x = (\n")
+    assert result.error is not None and result.error.startswith("syntax error:")
+    assert "line 1" in result.error
+
+
+def test_error_found_only_by_the_symbol_pass_is_reported(tmp_path: Path) -> None:
+    # ast.parse accepts this; the compiler does not: it is not valid Python.
+    result = _result(tmp_path, "future.py", "from __future__ import braces\n")
+    assert result.error == "syntax error: not a chance (line 1, column 1)"
+
+
+def test_nul_byte_and_bad_encoding_are_errors(tmp_path: Path) -> None:
+    assert _result(tmp_path, "nul.py", b"x = 1\0\n").error == "source contains a NUL byte"
+    assert (_result(tmp_path, "enc.py", b"# coding: nope\nx = 1\n").error or "").startswith("cannot decode")
+
+
+def test_finding_positions_are_resolved_on_demand(tmp_path: Path) -> None:
+    result = _result(tmp_path, "a.py", "import time\n\n\nasync def f():\n    x = 1\n    time.sleep(1)\n")
+    assert [(f.code, f.line, f.column, f.end_line) for f in result.findings] == [("AM101", 6, 5, 6)]
+
+
+def test_check_mode_reports_without_changing(tmp_path: Path) -> None:
+    options = Options(settings=Settings(apply=frozenset()))
+    result = _result(tmp_path, "a.py", SLEEPY, options)
+    assert [f.code for f in result.findings] == ["AM101"]
+    assert not result.changed and not result.findings[0].fixed
+
+
+def test_fix_still_rewrites() -> None:
+    out = fix_source(SLEEPY)
+    assert out.changed and b"await asyncio.sleep(1)" in out.output
+
+
+class _AttributeHookRule(Rule):
+    CODE: ClassVar[str] = "AM999"
+    SLUG: ClassVar[str] = "attribute-hook-probe"
+    DESCRIPTION: ClassVar[str] = "test rule that reports through an attribute hook"
+    SAFETY: ClassVar[Safety] = Safety.NONE
+
+    def visit_Call_func(self, node: cst.Call) -> None:
+        self.report(node, "call", fixable=False)
+
+
+def test_rules_with_attribute_hooks_still_get_them() -> None:
+    assert _has_attribute_hooks(_AttributeHookRule)
+    assert not any(_has_attribute_hooks(rule) for rule in RULES if "visit_Call_func" not in vars(rule))
+    out = fix_source("f(1)\ng(2)\n", Settings(), rules=[_AttributeHookRule])
+    assert [f.line for f in out.findings] == [1, 2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_pool_keeps_order_and_results(tmp_path: Path, jobs: int) -> None:
+    targets = []
+    for i in range(40):
+        path = tmp_path / f"m{i:02}.py"
+        path.write_text(SLEEPY if i % 3 == 0 else ("x = (\n" if i == 7 else f"y = {i}\n"))
+        targets.append(Target(path, path.name))
+    results = list(process(targets, Options(settings=Settings(apply=frozenset())), jobs=jobs))
+    assert [r.path for r in results] == [t.display for t in targets]
+    assert [bool(r.findings) for r in results] == [i % 3 == 0 for i in range(40)]
+    assert [r.error is not None for r in results] == [i == 7 for i in range(40)]
+
+
+def test_chunks_cover_every_target_once_in_order(tmp_path: Path) -> None:
+    targets = []
+    for i in range(100):
+        path = tmp_path / f"m{i}.py"
+        path.write_text("x = 1\n" * (1 + i * 50))
+        targets.append(Target(path, path.name))
+    targets.append(Target(tmp_path / "missing.py", "missing.py"))
+    chunks = _chunks(targets, 2)
+    assert [t for chunk in chunks for t in chunk] == targets
+    assert all(chunks) and len(chunks) > 2
