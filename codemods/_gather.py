@@ -1,0 +1,292 @@
+"""What AM201 (sequential-awaits) and AM202 (await-in-loop) share: which
+awaited calls may run concurrently, and how an ``asyncio.gather(...)`` call is
+written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+import libcst as cst
+
+from codemods._analysis import Access, Scope, accesses, depends_on
+
+#: Calls that are sequencing, not work: running them concurrently with
+#: something else changes what the program means. An entry with a leading dot
+#: matches a method of that name on any object; any other entry matches the
+#: qualified name of a function reached through the module's imports.
+#: ``get``/``put``/``send``/``receive`` cannot be told apart from an HTTP
+#: client's ``get`` by name alone; leaving both alone is the precise choice.
+DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
+    "asyncio.sleep",
+    "asyncio.wait",
+    "asyncio.wait_for",
+    "asyncio.shield",
+    "trio.sleep",
+    "trio.sleep_until",
+    "trio.sleep_forever",
+    "trio.lowlevel.checkpoint",
+    "anyio.sleep",
+    "anyio.sleep_until",
+    "anyio.sleep_forever",
+    "anyio.lowlevel.checkpoint",
+    "anyio.wait_all_tasks_blocked",
+    ".sleep",
+    ".wait",
+    ".wait_for",
+    ".acquire",
+    ".get",
+    ".put",
+    ".join",
+    ".drain",
+    ".wait_closed",
+    ".send",
+    ".receive",
+)
+
+ScopeOf = Callable[[cst.CSTNode], Scope]
+
+
+def ordering_entries(value: object) -> tuple[frozenset[str], frozenset[str]]:
+    """(qualified names, method names) from the ``ordering-primitives`` option:
+    a list from ``pyproject.toml``, or one string of entries separated by
+    spaces, commas or ``|``."""
+    if isinstance(value, str):
+        entries: Iterable[str] = value.replace("|", " ").replace(",", " ").split()
+    else:
+        entries = [str(item).strip() for item in value]  # type: ignore[union-attr]
+    qualified = frozenset(e for e in entries if e and not e.startswith("."))
+    methods = frozenset(e[1:] for e in entries if e.startswith(".") and len(e) > 1)
+    return qualified, methods
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    if isinstance(node, cst.Call):
+        yield node
+    for child in node.children:
+        yield from calls_in(child)
+
+
+def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    if isinstance(node, kinds):
+        return True
+    return any(contains(child, kinds) for child in node.children)
+
+
+def names_in(node: cst.CSTNode) -> Iterator[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    for child in node.children:
+        yield from names_in(child)
+
+
+def is_ordering(
+    expr: cst.CSTNode,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> bool:
+    """Whether any call in ``expr`` is an ordering primitive (so that
+    ``asyncio.wait_for(event.wait(), 1)`` counts too)."""
+    qualified, methods = primitives
+    for call in calls_in(expr):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in methods:
+            return True
+        name = scope_of(call).qualified_name(func)
+        if name is not None and name in qualified:
+            return True
+    return False
+
+
+def call_root(expr: cst.BaseExpression) -> cst.Name | None:
+    """The name an access chain starts from: ``self`` in ``self.a().b[0].c``."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        else:
+            return None
+
+
+def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
+    """The objects whose methods ``expr`` calls, by the name they are reached
+    from (``conn`` for ``conn.cursor().execute()``). A module reached through
+    an import is not a receiver: ``asyncio.to_thread`` twice shares nothing.
+    A method on an object not reached from a name (``(a or b).close()``) gets
+    the marker ``"?"``, which conflicts with every other receiver."""
+    found: set[str] = set()
+    for call in calls_in(expr):
+        if not isinstance(call.func, cst.Attribute):
+            continue
+        root = call_root(call.func.value)
+        if root is None:
+            found.add("?")
+        elif not isinstance(scope_of(call).lookup(root.value), str):
+            found.add(root.value)
+    return frozenset(found)
+
+
+# Constructs whose presence in an awaited call makes moving it unsafe: a nested
+# await or yield suspends in the middle of building the call, a lambda may run
+# at any time, and zero-argument super() needs the function's own frame.
+FORBIDDEN = (cst.Await, cst.Yield, cst.Lambda)
+
+
+@dataclass(frozen=True)
+class AwaitStatement:
+    """One statement of shape ``await CALL``, ``T = await CALL`` or
+    ``NAME: A = await CALL`` (original nodes)."""
+
+    line: cst.SimpleStatementLine
+    small: cst.Expr | cst.Assign | cst.AnnAssign
+    call: cst.Call
+    target: cst.BaseExpression | None
+    access: Access
+    receivers: frozenset[str]
+
+    def depends_on(self, earlier: AwaitStatement) -> bool:
+        if depends_on(self.access, earlier.access):
+            return True
+        # Methods of one object share hidden state, and most drivers allow
+        # one operation at a time on a connection.
+        if "?" in self.receivers or "?" in earlier.receivers:
+            return bool(self.receivers and earlier.receivers)
+        return bool(
+            self.receivers & earlier.access.read_roots
+            or earlier.receivers & self.access.read_roots
+        )
+
+
+def _simple_target(target: cst.BaseExpression, *, nested: bool = False) -> bool:
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, cst.Attribute):
+        # ``self.a.b``: an attribute chain on a name, nothing evaluated.
+        value = target.value
+        while isinstance(value, cst.Attribute):
+            value = value.value
+        return isinstance(value, cst.Name)
+    if isinstance(target, (cst.Tuple, cst.List)) and not nested:
+        # ``a, *b = ...``: names and attribute chains, one level deep.
+        return all(_simple_target(e.value, nested=True) for e in target.elements)
+    return False
+
+
+def await_statement(
+    line: cst.BaseStatement,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> AwaitStatement | None:
+    """The statement as a candidate for gathering, or ``None`` when it is not
+    of a gatherable shape or awaits an ordering primitive."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    small = line.body[0]
+    target: cst.BaseExpression | None = None
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign):
+        if len(small.targets) != 1 or not _simple_target(small.targets[0].target):
+            return None
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign):
+        if small.value is None or not isinstance(small.target, cst.Name):
+            return None
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(value, cst.Await) or value.lpar or not isinstance(value.expression, cst.Call):
+        return None
+    call = value.expression
+    if call.lpar or contains(call, FORBIDDEN):
+        return None
+    if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
+        return None
+    return AwaitStatement(line, small, call, target, accesses(small), receivers(call, scope_of))
+
+
+def runs(statements: Sequence[AwaitStatement | None]) -> list[list[int]]:
+    """Indexes of the groups to gather: consecutive candidates, each group
+    extended while the next statement depends on none of it (so a group is
+    closed exactly where a dependence, or a statement of another shape,
+    forces an order)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index, statement in enumerate(statements):
+        if statement is None:
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+            continue
+        if any(statement.depends_on(statements[i]) for i in current):  # type: ignore[arg-type]
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+        current.append(index)
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def gather_call(
+    alias: str,
+    args: Sequence[cst.Arg],
+    *,
+    wrap: bool,
+) -> cst.Call:
+    """``alias.gather(a, b)``, or with each argument on its own line."""
+    func = cst.Attribute(value=cst.Name(alias), attr=cst.Name("gather"))
+    if not wrap:
+        last = len(args) - 1
+        return cst.Call(
+            func=func,
+            args=[
+                arg.with_changes(comma=cst.MaybeSentinel.DEFAULT if i == last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                for i, arg in enumerate(args)
+            ],
+        )
+
+    def newline(indent: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(),
+            empty_lines=[],
+            indent=True,
+            last_line=cst.SimpleWhitespace(indent),
+        )
+
+    last = len(args) - 1
+    return cst.Call(
+        func=func,
+        whitespace_before_args=newline("    "),
+        args=[
+            arg.with_changes(
+                comma=cst.Comma(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=newline("" if i == last else "    "),
+                )
+            )
+            for i, arg in enumerate(args)
+        ],
+    )
+
+
+def module_names(module: cst.Module) -> frozenset[str]:
+    """Every identifier of the module (names, attributes, parameters, imports):
+    a new name must collide with none of them."""
+    return frozenset(names_in(module))
+
+
+def throwaway_name(taken: frozenset[str]) -> str:
+    # ``_`` is often gettext; a fresh name is never wrong.
+    candidate, counter = "_unused", 0
+    while candidate in taken:
+        counter += 1
+        candidate = f"_unused{counter}"
+    return candidate
+
+
+def render(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
