@@ -193,7 +193,7 @@ class AwaitInLoop(Rule):
         if not reason and _has_comments(loop):
             reason = "comments inside the loop would be lost"
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
-            reason = "the result would stand next to an independent await (AM201)"
+            reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
         if replacement is None:
             return updated_node
@@ -259,7 +259,7 @@ class AwaitInLoop(Rule):
         if _has_comments(comp):
             reason = "comments inside the comprehension would be lost"
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
-            reason = "the result would stand next to an independent await (AM201)"
+            reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)
         if alias is None:
             return updated_node
@@ -389,7 +389,7 @@ def _probe(
     value = cst.Await(
         expression=cst.Call(
             func=call.func,
-            args=[*call.args, cst.Arg(value=iterable), cst.Arg(value=target)],
+            args=[cst.Arg(value=iterable), cst.Arg(value=target), *call.args],
         )
     )
     if comp is None:
