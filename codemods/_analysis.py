@@ -555,3 +555,11 @@ class _AccessCollector:
             self._read_parts(target)
         else:
             self.read(target)
+
+
+def binding_kind(scope: Scope, name: str) -> ScopeKind | None:
+    """The kind of scope that binds ``name`` as seen from ``scope`` (``None``
+    when nothing in the file binds it): a name bound in a function is a
+    local value, which may be any object, a bound method included."""
+    owner = scope._binding_scope(name)
+    return owner.kind if owner is not None else None

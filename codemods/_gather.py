@@ -9,12 +9,13 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 
-from codemods._analysis import Access, Scope, accesses, depends_on
+from codemods._analysis import Access, Scope, ScopeKind, accesses, binding_kind, depends_on
 
 #: Calls that are sequencing, not work: running them concurrently with
 #: something else changes what the program means. An entry with a leading dot
-#: matches a method of that name on any object; any other entry matches the
-#: qualified name of a function reached through the module's imports.
+#: matches a method of that name on any object (a trailing ``*`` matches any
+#: name with that prefix); any other entry matches the qualified name of a
+#: function reached through the module's imports.
 #: ``get``/``put``/``send``/``receive`` cannot be told apart from an HTTP
 #: client's ``get`` by name alone; leaving both alone is the precise choice.
 DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
@@ -32,8 +33,8 @@ DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
     "anyio.lowlevel.checkpoint",
     "anyio.wait_all_tasks_blocked",
     ".sleep",
-    ".wait",
-    ".wait_for",
+    # ``wait``, ``wait_for``, ``wait_closed``, ``wait_for_connection``...
+    ".wait*",
     ".acquire",
     ".get",
     ".put",
@@ -90,12 +91,18 @@ def is_ordering(
     qualified, methods = primitives
     for call in calls_in(expr):
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in methods:
+        if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
             return True
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:
             return True
     return False
+
+
+def _method_matches(name: str, methods: frozenset[str]) -> bool:
+    return name in methods or any(
+        m.endswith("*") and name.startswith(m[:-1]) for m in methods
+    )
 
 
 def call_root(expr: cst.BaseExpression) -> cst.Name | None:
@@ -111,21 +118,34 @@ def call_root(expr: cst.BaseExpression) -> cst.Name | None:
             return None
 
 
+def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
+    """The object whose method ``call`` is, by the name it is reached from
+    (``conn`` for ``conn.cursor().execute()``, ``self`` for
+    ``self.handlers[k](x)``). A module reached through an import is not a
+    receiver: ``asyncio.to_thread`` twice shares nothing; nor is a function
+    of the module. A callable held in a local variable or parameter may be a
+    bound method of anything (``prepare = resp.prepare``), and so is an
+    object not reached from a name (``(a or b).close()``): both get the
+    marker ``"?"``, which conflicts with every other receiver."""
+    func = call.func
+    scope = scope_of(call)
+    if isinstance(func, cst.Name):
+        if binding_kind(scope, func.value) in (ScopeKind.MODULE, None):
+            return frozenset()
+        return frozenset({"?", func.value})
+    root = call_root(func)
+    if root is None:
+        return frozenset({"?"})
+    if isinstance(scope.lookup(root.value), str):
+        return frozenset()
+    return frozenset({root.value})
+
+
 def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
-    """The objects whose methods ``expr`` calls, by the name they are reached
-    from (``conn`` for ``conn.cursor().execute()``). A module reached through
-    an import is not a receiver: ``asyncio.to_thread`` twice shares nothing.
-    A method on an object not reached from a name (``(a or b).close()``) gets
-    the marker ``"?"``, which conflicts with every other receiver."""
+    """The receivers of every call in ``expr`` (see :func:`call_receivers`)."""
     found: set[str] = set()
     for call in calls_in(expr):
-        if not isinstance(call.func, cst.Attribute):
-            continue
-        root = call_root(call.func.value)
-        if root is None:
-            found.add("?")
-        elif not isinstance(scope_of(call).lookup(root.value), str):
-            found.add(root.value)
+        found |= call_receivers(call, scope_of)
     return frozenset(found)
 
 
@@ -263,6 +283,7 @@ def gather_call(
         whitespace_before_args=newline("    "),
         args=[
             arg.with_changes(
+                value=indented(arg.value),
                 comma=cst.Comma(
                     whitespace_before=cst.SimpleWhitespace(""),
                     whitespace_after=newline("" if i == last else "    "),
@@ -288,5 +309,43 @@ def throwaway_name(taken: frozenset[str]) -> str:
     return candidate
 
 
+class _Indent(cst.CSTTransformer):
+    """Shift the continuation lines of a multi-line expression one level
+    deeper, for an expression that moves into a wrapped argument list."""
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        if not updated_node.indent:
+            return updated_node
+        return updated_node.with_changes(
+            last_line=cst.SimpleWhitespace("    " + updated_node.last_line.value)
+        )
+
+
+def indented(node: cst.BaseExpression) -> cst.BaseExpression:
+    result = node.visit(_Indent())
+    assert isinstance(result, cst.BaseExpression)
+    return result
+
+
 def render(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
+
+
+def no_fix_reason(scope: Scope) -> str:
+    """Why a gather cannot be written here, or ``""``.
+
+    A module that does not import asyncio itself may well run under trio
+    (httpx, httpcore, starlette and anyio's own code reach their event loop
+    only through relative imports): adding ``import asyncio`` and a gather
+    there would tie it to one event loop, so such a module is reported only.
+    """
+    if scope.imports_any(("trio", "anyio")):
+        return "gather is asyncio's; in trio or anyio code use a nursery or task group"
+    alias = scope.module_alias("asyncio")
+    if alias is None:
+        return "the name `asyncio` is taken here"
+    if alias[1]:
+        return "the module does not import asyncio, and may run under another event loop"
+    return ""

@@ -6,7 +6,6 @@ import ast
 from typing import Iterator
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from codemods._analysis import Scope, ScopeKind, accesses
@@ -18,6 +17,8 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
+    call_receivers,
+    no_fix_reason,
     names_in,
     ordering_entries,
     receivers,
@@ -295,34 +296,28 @@ class AwaitInLoop(Rule):
             return False
         if is_ordering(call, self.scope, self._primitives):
             return False
-        # A method call per item on one shared object (``conn.execute(q)``)
-        # runs one operation at a time on it; only the item's own methods
-        # (``for c in conns: await c.close()``) are independent.
+        # The awaited call must be a plain function of the module or an
+        # import: a method of a shared object (``conn.execute(q)``) runs one
+        # operation at a time on it, and the items' own methods or the items
+        # themselves (``await hook(response)``, ``await trace.send(...)``,
+        # ``await site.stop()``) are callbacks and resources whose order
+        # their owners rely on.
+        if call_receivers(call, self.scope):
+            return False
+        # Inside the arguments, only the item's own methods are independent.
         return receivers(call, self.scope) <= loop_names
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)
         alias = scope.module_alias("asyncio")
-        if not reason:
-            if scope.imports_any(("trio", "anyio")):
-                reason = "gather is asyncio's; in trio or anyio code use a nursery or task group"
-            elif alias is None:
-                reason = "the name `asyncio` is taken here"
+        reason = reason or no_fix_reason(scope)
         message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"
         if reason:
             message += f" (not fixed: {reason})"
-        if not self.report(
-            node,
-            message,
-            fixable=not reason,
-            needs_import="asyncio" if alias is not None and alias[1] else None,
-        ):
+        if not self.report(node, message, fixable=not reason):
             return None
         assert alias is not None
-        name, needs_import = alias
-        if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
-        return name
+        return alias[0]
 
     def _read_after(self, loop: cst.For, names: frozenset[str]) -> bool:
         """Whether a loop variable is used after the loop, or by a nested

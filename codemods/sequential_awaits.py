@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import PositionProvider
 
 from codemods._analysis import ScopeKind
@@ -16,6 +15,7 @@ from codemods._gather import (
     await_statement,
     gather_call,
     module_names,
+    no_fix_reason,
     ordering_entries,
     render,
     runs,
@@ -140,12 +140,10 @@ class SequentialAwaits(Rule):
             f"{len(members)} independent awaits run one after another; "
             "`asyncio.gather()` would run them concurrently"
         )
-        reason = ""
         alias = scope.module_alias("asyncio")
-        if scope.imports_any(("trio", "anyio")):
-            reason = "gather is asyncio's; in trio or anyio code use a nursery or task group"
-        elif alias is None:
-            reason = "the name `asyncio` is taken here"
+        reason = no_fix_reason(scope)
+        if reason:
+            pass
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif updated is None or not all(
@@ -154,17 +152,10 @@ class SequentialAwaits(Rule):
             reason = "another fix changed these statements"
         if reason:
             message += f" (not fixed: {reason})"
-        if not self.report(
-            members[0].small,
-            message,
-            fixable=not reason,
-            needs_import="asyncio" if alias is not None and alias[1] else None,
-        ):
+        if not self.report(members[0].small, message, fixable=not reason):
             return None
         assert alias is not None and updated is not None
-        name, needs_import = alias
-        if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        name = alias[0]
         lines = [u for u in updated if isinstance(u, cst.SimpleStatementLine)]
         return self._build(members, lines, name)
 
