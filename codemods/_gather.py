@@ -349,3 +349,56 @@ def no_fix_reason(scope: Scope) -> str:
     if alias[1]:
         return "the module does not import asyncio, and may run under another event loop"
     return ""
+
+
+class CleanupDepth:
+    """Tracks whether the current statement is inside a ``try`` or ``with``
+    block of the function it belongs to (a mixin for the gather rules).
+
+    When one gathered call fails, ``gather`` raises at once and the other
+    calls keep running: an ``except``, ``finally`` or ``__exit__`` around
+    them would then clean up (close the file, release the lease) while they
+    still use it. Code with no such block in sight is not guarded: a
+    caller's cleanup cannot be seen from here.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self._cleanup: list[int] = [0]
+
+    @property
+    def in_cleanup_block(self) -> bool:
+        return self._cleanup[-1] > 0
+
+    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self._cleanup.append(0)
+
+    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+        self._cleanup.pop()
+
+    def _enter(self) -> None:
+        self._cleanup[-1] += 1
+
+    def _leave(self) -> None:
+        self._cleanup[-1] -= 1
+
+    def visit_Try_body(self, node: cst.Try) -> None:
+        self._enter()
+
+    def leave_Try_body(self, node: cst.Try) -> None:
+        self._leave()
+
+    def visit_TryStar_body(self, node: cst.TryStar) -> None:
+        self._enter()
+
+    def leave_TryStar_body(self, node: cst.TryStar) -> None:
+        self._leave()
+
+    def visit_With_body(self, node: cst.With) -> None:
+        self._enter()
+
+    def leave_With_body(self, node: cst.With) -> None:
+        self._leave()
+
+
+CLEANUP_REASON = "inside a try or with block, whose cleanup would run while the other calls still run"

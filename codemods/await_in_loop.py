@@ -11,6 +11,8 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import Scope, ScopeKind, accesses
 from codemods._base import Rule, Safety
 from codemods._gather import (
+    CLEANUP_REASON,
+    CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
     FORBIDDEN,
     await_statement,
@@ -26,7 +28,7 @@ from codemods._gather import (
 )
 
 
-class AwaitInLoop(Rule):
+class AwaitInLoop(CleanupDepth, Rule):
     """A loop that awaits one independent call per item runs them one at a time.
 
     **Why.** ``for url in urls: await fetch(url)`` waits for each request
@@ -311,6 +313,8 @@ class AwaitInLoop(Rule):
         scope = self.scope(node)
         alias = scope.module_alias("asyncio")
         reason = reason or no_fix_reason(scope)
+        if not reason and self.in_cleanup_block:
+            reason = CLEANUP_REASON
         message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"
         if reason:
             message += f" (not fixed: {reason})"

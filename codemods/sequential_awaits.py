@@ -10,6 +10,8 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import ScopeKind
 from codemods._base import Rule, Safety
 from codemods._gather import (
+    CLEANUP_REASON,
+    CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
     AwaitStatement,
     await_statement,
@@ -27,7 +29,7 @@ from codemods._gather import (
 _PINNED_COMMENTS = ("noqa", "type:", "pragma", "fmt:", "pylint:", "nosec")
 
 
-class SequentialAwaits(Rule):
+class SequentialAwaits(CleanupDepth, Rule):
     """Independent awaits in a row take the sum of their times instead of the longest.
 
     **Why.** ``await`` waits for the call to finish before the next line
@@ -144,6 +146,8 @@ class SequentialAwaits(Rule):
         reason = no_fix_reason(scope)
         if reason:
             pass
+        elif self.in_cleanup_block:
+            reason = CLEANUP_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif updated is None or not all(
