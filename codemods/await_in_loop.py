@@ -65,16 +65,24 @@ class AwaitInLoop(CleanupDepth, Rule):
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
     list being appended to or anything else the loop changes (loop-carried
-    dependence such as ``acc = await step(acc, i)``); a loop variable read
-    after the loop (the rewrite no longer binds it); calls on a receiver that
-    is not the loop item (``conn.execute(q)`` for each ``q``: one operation at
-    a time per connection); ordering primitives (``asyncio.sleep``,
-    ``queue.get``..., option ``ordering-primitives``); an ``append`` to a name
-    not shown to hold a list created in the same block; a call containing
-    ``await``, ``yield``, a lambda or ``super()``; comments inside the loop;
-    a rewrite that would stand next to an independent await statement (AM201
-    would then find a new run). In a module that imports trio or anyio: report
-    only.
+    dependence such as ``acc = await step(acc, i)``); an awaited call that is
+    not a plain function of the module or an import: a method of a shared
+    object (``conn.execute(q)``: one operation at a time per connection), a
+    method of the items (``site.stop()``, ``trace.send_...()``) or the items
+    themselves (``await hook(response)``, ``await task()``), whose owners rely
+    on their order; ordering primitives (``asyncio.sleep``, ``queue.get``...,
+    option ``ordering-primitives``); a call containing ``await``, ``yield``,
+    a lambda or ``super()``.
+
+    Reported without a fix: a loop variable read after the loop (the rewrite
+    no longer binds it); an ``append`` to a name not shown to hold a list
+    created as ``[]`` earlier in the same block; comments inside the loop; a
+    rewrite that would stand next to an independent await statement (AM201
+    would then find a new run); a loop inside a ``try`` or ``with`` block
+    (the cleanup would run while other calls still run); a module that
+    imports trio or anyio, or does not import asyncio itself.
+
+    **Limits.** A rewritten comprehension is not wrapped to the line length.
     """
 
     CODE = "AM202"

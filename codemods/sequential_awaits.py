@@ -62,16 +62,24 @@ class SequentialAwaits(CleanupDepth, Rule):
     the trio/anyio equivalents; option ``ordering-primitives``); two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
-    one operation at a time and methods of one object share state; calls
-    containing ``await``, ``yield``, a lambda or ``super()``; statements
-    carrying a tool comment such as ``# type: ignore``.
+    one operation at a time and methods of one object share state, and a
+    callable held in a local or parameter (``prepare = resp.prepare``), which
+    may be a method of anything; calls containing ``await``, ``yield``, a
+    lambda or ``super()``; statements carrying a tool comment such as
+    ``# type: ignore``.
+
+    Reported without a fix: runs inside a ``try`` or ``with`` block (when
+    one call fails, gather raises at once while the others keep running, so
+    the ``finally``, ``except`` or ``__aexit__`` would clean up under them);
+    modules that import trio or anyio (``gather`` is asyncio's; use a nursery
+    or task group); and modules that do not import asyncio themselves, since
+    library code that supports trio reaches it only indirectly.
 
     **Limits.** Only runs in one block of the ``async def`` itself. The
     analysis sees names, not objects: two plain functions sharing an argument
     (``fetch(client, "/a")``, ``fetch(client, "/b")``) are taken to be
-    independent, and state shared through globals or closures is not seen.
-    In a module that imports trio or anyio the run is reported without a fix
-    (``gather`` is asyncio's; use a nursery or task group).
+    independent, and state shared through globals or closures is not seen;
+    nor is cleanup in a caller that would run while a call still runs.
     """
 
     CODE = "AM201"
