@@ -167,17 +167,81 @@ class AwaitStatement:
     access: Access
     receivers: frozenset[str]
 
-    def depends_on(self, earlier: AwaitStatement) -> bool:
+    def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
             return True
         # Methods of one object share hidden state, and most drivers allow
         # one operation at a time on a connection.
         if "?" in self.receivers or "?" in earlier.receivers:
             return bool(self.receivers and earlier.receivers)
-        return bool(
-            self.receivers & earlier.access.read_roots
-            or earlier.receivers & self.access.read_roots
+        same = related.same if related is not None else (lambda a, b: a == b)
+        return any(
+            same(receiver, name)
+            for mine, theirs in (
+                (self.receivers, earlier.access.read_roots),
+                (earlier.receivers, self.access.read_roots),
+            )
+            for receiver in mine
+            for name in theirs
         )
+
+
+class Related:
+    """Which local names may refer to one object, or to parts of one: a name
+    is related to every local name its value was computed from (``cursor =
+    await db.cursor()`` relates ``cursor`` and ``db``), transitively. Names
+    of the module (imports, functions) do not relate anything."""
+
+    def __init__(self, function: cst.CSTNode, scope_of: ScopeOf) -> None:
+        self._parent: dict[str, str] = {}
+        self._scope_of = scope_of
+        self._visit(function)
+
+    def _find(self, name: str) -> str:
+        while self._parent.get(name, name) != name:
+            name = self._parent[name]
+        return name
+
+    def _union(self, a: str, b: str) -> None:
+        self._parent.setdefault(a, a)
+        self._parent.setdefault(b, b)
+        self._parent[self._find(a)] = self._find(b)
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or self._find(a) == self._find(b)
+
+    def _local(self, node: cst.CSTNode, name: str) -> bool:
+        return binding_kind(self._scope_of(node), name) not in (ScopeKind.MODULE, None)
+
+    def _relate(self, node: cst.CSTNode, targets: frozenset[str], value: cst.CSTNode) -> None:
+        for target in targets:
+            for root in accesses(value).read_roots:
+                if root != target and self._local(node, root):
+                    self._union(target, root)
+
+    def _visit(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Assign):
+            targets = frozenset().union(*(accesses_target(t.target) for t in node.targets))
+            self._relate(node, targets, node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, cst.NamedExpr):
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            self._relate(node, accesses_target(node.target), node.iter)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            self._relate(node, accesses_target(node.asname.name), node.item)
+        for child in node.children:
+            self._visit(child)
+
+
+def accesses_target(target: cst.BaseExpression) -> frozenset[str]:
+    """The roots of what an assignment target binds (``self`` for
+    ``self.x``: the object is changed through it)."""
+    collector = Access(frozenset(), frozenset())
+    probe = cst.Assign(targets=[cst.AssignTarget(target=target)], value=cst.Name("_"))
+    collector = accesses(probe)
+    return frozenset(path.split(".")[0].split("[")[0] for path in collector.writes)
 
 
 def _simple_target(target: cst.BaseExpression, *, nested: bool = False) -> bool:
@@ -228,7 +292,9 @@ def await_statement(
     return AwaitStatement(line, small, call, target, accesses(small), receivers(call, scope_of))
 
 
-def runs(statements: Sequence[AwaitStatement | None]) -> list[list[int]]:
+def runs(
+    statements: Sequence[AwaitStatement | None], related: Related | None = None
+) -> list[list[int]]:
     """Indexes of the groups to gather: consecutive candidates, each group
     extended while the next statement depends on none of it (so a group is
     closed exactly where a dependence, or a statement of another shape,
@@ -241,7 +307,7 @@ def runs(statements: Sequence[AwaitStatement | None]) -> list[list[int]]:
                 groups.append(current)
             current = []
             continue
-        if any(statement.depends_on(statements[i]) for i in current):  # type: ignore[arg-type]
+        if any(statement.depends_on(statements[i], related) for i in current):  # type: ignore[arg-type]
             if len(current) > 1:
                 groups.append(current)
             current = []

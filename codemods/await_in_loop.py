@@ -21,6 +21,7 @@ from codemods._gather import (
     is_ordering,
     call_receivers,
     no_fix_reason,
+    Related,
     names_in,
     ordering_entries,
     receivers,
@@ -373,13 +374,16 @@ class AwaitInLoop(CleanupDepth, Rule):
         mine = await_statement(probe, scope_of, self._primitives)
         if mine is None:
             return False
+        function = self.scope(statement).node
+        assert function is not None
+        related = Related(function, self.scope)
         for neighbour in self._neighbours.get(statement, []):
             # A neighbour this rule may rewrite too would become an await
             # statement only then: too uncertain to judge, so leave both.
             if _loop_candidate(neighbour):
                 return True
             other = await_statement(neighbour, self.scope, self._primitives)
-            if other is not None and not mine.depends_on(other) and not other.depends_on(mine):
+            if other is not None and not mine.depends_on(other, related) and not other.depends_on(mine, related):
                 return True
         return False
 

@@ -14,6 +14,7 @@ from codemods._gather import (
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
     AwaitStatement,
+    Related,
     await_statement,
     gather_call,
     module_names,
@@ -106,6 +107,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         self._primitives = ordering_entries(self.option("ordering-primitives"))
         self._module: cst.Module | None = None
         self._names: frozenset[str] | None = None
+        self._relations: dict[cst.CSTNode, Related] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -121,7 +123,11 @@ class SequentialAwaits(CleanupDepth, Rule):
         if self.scope(body[0]).kind is not ScopeKind.ASYNC_FUNCTION:
             return updated_node
         statements = [await_statement(stmt, self.scope, self._primitives) for stmt in body]
-        groups = runs(statements)
+        if sum(statement is not None for statement in statements) < 2:
+            return updated_node
+        function = self.scope(body[0]).node
+        assert function is not None
+        groups = runs(statements, self._related(function))
         if not groups:
             return updated_node
         # The replacement is built from the updated statements at the same
@@ -246,6 +252,11 @@ class SequentialAwaits(CleanupDepth, Rule):
         else:
             small = cst.Assign(targets=[cst.AssignTarget(target=target)], value=value)
         return cst.SimpleStatementLine(body=[small], trailing_whitespace=trailing)
+
+    def _related(self, function: cst.CSTNode) -> Related:
+        if function not in self._relations:
+            self._relations[function] = Related(function, self.scope)
+        return self._relations[function]
 
     def _taken(self) -> frozenset[str]:
         if self._names is None:
