@@ -420,6 +420,10 @@ class Access:
     def read_roots(self) -> frozenset[str]:
         return frozenset(_root(path) for path in self.reads)
 
+    @property
+    def write_roots(self) -> frozenset[str]:
+        return frozenset(_root(path) for path in self.writes)
+
     def __or__(self, other: Access) -> Access:
         return Access(self.reads | other.reads, self.writes | other.writes)
 

@@ -238,10 +238,8 @@ class Related:
 def accesses_target(target: cst.BaseExpression) -> frozenset[str]:
     """The roots of what an assignment target binds (``self`` for
     ``self.x``: the object is changed through it)."""
-    collector = Access(frozenset(), frozenset())
     probe = cst.Assign(targets=[cst.AssignTarget(target=target)], value=cst.Name("_"))
-    collector = accesses(probe)
-    return frozenset(path.split(".")[0].split("[")[0] for path in collector.writes)
+    return accesses(probe).write_roots
 
 
 def _simple_target(target: cst.BaseExpression, *, nested: bool = False) -> bool:
