@@ -414,9 +414,17 @@ def _probe(
     return statement.with_changes(body=[small.with_changes(value=value)])
 
 def _loop_candidate(statement: cst.BaseStatement) -> bool:
-    """A loop or ``[await ...]`` statement of a shape this rule rewrites."""
+    """A loop or ``[await ...]`` statement this rule may rewrite into an await
+    statement (a loop that appends becomes ``x.extend(...)``, which is none)."""
     if isinstance(statement, cst.For):
-        return len(statement.body.body) == 1 and contains(statement.body, (cst.Await,))
+        body = statement.body.body
+        return (
+            len(body) == 1
+            and isinstance(body[0], cst.SimpleStatementLine)
+            and len(body[0].body) == 1
+            and isinstance(body[0].body[0], cst.Expr)
+            and isinstance(body[0].body[0].value, cst.Await)
+        )
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         value = getattr(statement.body[0], "value", None)
         return isinstance(value, cst.ListComp) and isinstance(value.elt, cst.Await)
