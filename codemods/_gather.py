@@ -129,6 +129,12 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     marker ``"?"``, which conflicts with every other receiver."""
     func = call.func
     scope = scope_of(call)
+    if scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    ):
+        # Plain functions written to run one after another may not be
+        # thread-safe together: two calls into worker threads share a receiver.
+        return frozenset({THREADS}) | _root_receiver(func, scope)
     if isinstance(func, cst.Name):
         if binding_kind(scope, func.value) in (ScopeKind.MODULE, None):
             return frozenset()
@@ -137,6 +143,17 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     if root is None:
         return frozenset({"?"})
     if isinstance(scope.lookup(root.value), str):
+        return frozenset()
+    return frozenset({root.value})
+
+
+THREADS = "<threads>"
+THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
+
+
+def _root_receiver(func: cst.BaseExpression, scope: Scope) -> frozenset[str]:
+    root = call_root(func)
+    if root is None or isinstance(scope.lookup(root.value), str):
         return frozenset()
     return frozenset({root.value})
 
@@ -174,6 +191,8 @@ class AwaitStatement:
         # one operation at a time on a connection.
         if "?" in self.receivers or "?" in earlier.receivers:
             return bool(self.receivers and earlier.receivers)
+        if self.receivers & earlier.receivers:
+            return True
         same = related.same if related is not None else (lambda a, b: a == b)
         return any(
             same(receiver, name)
