@@ -196,9 +196,11 @@ class AwaitStatement:
         same = related.same if related is not None else (lambda a, b: a == b)
         return any(
             same(receiver, name)
+            # ``self.token = await login()`` then ``await self.fetch()``:
+            # the method may read what the assignment changed.
             for mine, theirs in (
-                (self.receivers, earlier.access.read_roots),
-                (earlier.receivers, self.access.read_roots),
+                (self.receivers, earlier.access.read_roots | earlier.access.write_roots),
+                (earlier.receivers, self.access.read_roots | self.access.write_roots),
             )
             for receiver in mine
             for name in theirs
@@ -306,7 +308,18 @@ def await_statement(
         return None
     if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
         return None
-    return AwaitStatement(line, small, call, target, accesses(small), receivers(call, scope_of))
+    access = accesses(small)
+    scope = scope_of(line)
+    for path in access.writes:
+        root = path.split(".")[0].split("[")[0]
+        # Any callee may read a global, a nonlocal, or an attribute of an
+        # object that is not local to the coroutine: such a write is a
+        # barrier that nothing is moved across.
+        if root in scope.globals or root in scope.nonlocals:
+            return None
+        if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
+            return None
+    return AwaitStatement(line, small, call, target, access, receivers(call, scope_of))
 
 
 def runs(
