@@ -83,7 +83,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     (the cleanup would run while other calls still run); a module that
     imports trio or anyio, or does not import asyncio itself.
 
-    **Limits.** A rewritten comprehension is not wrapped to the line length.
+    **Limits.** The rules see names, not objects: state shared through
+    globals or closures, or cleanup in a caller, is not seen.
     """
 
     CODE = "AM202"
@@ -286,11 +287,24 @@ class AwaitInLoop(CleanupDepth, Rule):
         if comp in self._primaries and not lpar:
             # ``[...][0]`` -> ``(await gather(...))[0]``: await binds looser.
             lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
-        return cst.Await(
-            expression=gather_call(alias, [cst.Arg(value=generator, star="*")], wrap=False),
-            lpar=lpar,
-            rpar=rpar,
-        )
+
+        def gathered(wrap: bool) -> cst.Await:
+            return cst.Await(
+                expression=gather_call(alias, [cst.Arg(value=generator, star="*")], wrap=wrap),
+                lpar=lpar,
+                rpar=rpar,
+            )
+
+        result = gathered(False)
+        if self._statements:
+            # The statement as it will read, to measure it against the line length.
+            statement = self._statements[-1]
+            column = self.get_metadata(PositionProvider, statement).start.column
+            new_text = render(result)
+            text = render(statement.with_changes(leading_lines=[])).replace(render(comp), new_text, 1)
+            if "\n" in new_text or column + max(map(len, text.splitlines())) > self.settings.line_length:
+                result = gathered(True)
+        return result
 
     # -- shared -------------------------------------------------------------
 
