@@ -63,11 +63,17 @@ class SequentialAwaits(CleanupDepth, Rule):
     the trio/anyio equivalents; option ``ordering-primitives``); two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
-    one operation at a time and methods of one object share state, and a
-    callable held in a local or parameter (``prepare = resp.prepare``), which
-    may be a method of anything; calls containing ``await``, ``yield``, a
-    lambda or ``super()``; statements carrying a tool comment such as
-    ``# type: ignore``.
+    one operation at a time and methods of one object share state; objects
+    derived from one another count as one (``cursor = await db.execute(...)``
+    then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
+    held in a local or parameter (``prepare = resp.prepare``) may be a method
+    of anything; a method of ``self`` after an await that assigned on
+    ``self``; two calls into worker threads (``asyncio.to_thread``,
+    ``run_in_executor``), whose functions were written to run one after
+    another; a write to a global, a nonlocal or an attribute of an object
+    that is not local to the coroutine, which any callee may read; calls
+    containing ``await``, ``yield``, a lambda or ``super()``; statements
+    carrying a tool comment such as ``# type: ignore``.
 
     Reported without a fix: runs inside a ``try`` or ``with`` block (when
     one call fails, gather raises at once while the others keep running, so
