@@ -211,7 +211,9 @@ class Related:
     """Which local names may refer to one object, or to parts of one: a name
     is related to every local name its value was computed from (``cursor =
     await db.cursor()`` relates ``cursor`` and ``db``), transitively. Names
-    of the module (imports, functions) do not relate anything."""
+    of the module (imports, functions) do not relate anything. Built over a
+    whole module, names of different functions are merged by spelling: an
+    over-approximation, which only keeps more statements in order."""
 
     def __init__(self, function: cst.CSTNode, scope_of: ScopeOf) -> None:
         self._parent: dict[str, str] = {}

@@ -116,6 +116,11 @@ class AwaitInLoop(CleanupDepth, Rule):
         self._neighbours: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
         self._statements: list[cst.BaseStatement] = []
         self._primaries: set[cst.CSTNode] = set()
+        self._module: cst.Module | None = None
+        self._related: Related | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
 
     # -- context ------------------------------------------------------------
 
@@ -388,9 +393,10 @@ class AwaitInLoop(CleanupDepth, Rule):
         mine = await_statement(probe, scope_of, self._primitives)
         if mine is None:
             return False
-        function = self.scope(statement).node
-        assert function is not None
-        related = Related(function, self.scope)
+        if self._related is None:
+            assert self._module is not None
+            self._related = Related(self._module, self.scope)
+        related = self._related
         for neighbour in self._neighbours.get(statement, []):
             # A neighbour this rule may rewrite too would become an await
             # statement only then: too uncertain to judge, so leave both.

@@ -113,7 +113,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         self._primitives = ordering_entries(self.option("ordering-primitives"))
         self._module: cst.Module | None = None
         self._names: frozenset[str] | None = None
-        self._relations: dict[cst.CSTNode, Related] = {}
+        self._relations: Related | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -131,9 +131,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         statements = [await_statement(stmt, self.scope, self._primitives) for stmt in body]
         if sum(statement is not None for statement in statements) < 2:
             return updated_node
-        function = self.scope(body[0]).node
-        assert function is not None
-        groups = runs(statements, self._related(function))
+        groups = runs(statements, self._related())
         if not groups:
             return updated_node
         # The replacement is built from the updated statements at the same
@@ -259,10 +257,13 @@ class SequentialAwaits(CleanupDepth, Rule):
             small = cst.Assign(targets=[cst.AssignTarget(target=target)], value=value)
         return cst.SimpleStatementLine(body=[small], trailing_whitespace=trailing)
 
-    def _related(self, function: cst.CSTNode) -> Related:
-        if function not in self._relations:
-            self._relations[function] = Related(function, self.scope)
-        return self._relations[function]
+    def _related(self) -> Related:
+        # The whole module: a nested coroutine's receivers are often
+        # variables of the function around it (``power = Power(api)``).
+        if self._relations is None:
+            assert self._module is not None
+            self._relations = Related(self._module, self.scope)
+        return self._relations
 
     def _taken(self) -> frozenset[str]:
         if self._names is None:
