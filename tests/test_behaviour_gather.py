@@ -268,3 +268,26 @@ def test_explain_await_in_loop_says_how_to_bound_concurrency() -> None:
     assert explained.returncode == 0, explained.stderr
     assert "at once" in explained.stdout
     assert "Semaphore" in explained.stdout
+
+
+CUSTOM_PRIMITIVE = """
+import asyncio
+
+
+async def steps(scheduler, uid):
+    await scheduler.checkpoint()
+    await work(uid)
+"""
+
+
+@pytest.mark.parametrize("value", [["asyncio.sleep", ".checkpoint"], "asyncio.sleep .checkpoint"])
+def test_ordering_primitives_option_keeps_a_project_primitive_in_order(value: object) -> None:
+    source = textwrap.dedent(CUSTOM_PRIMITIVE)
+    # Without the option the two calls look independent.
+    assert "asyncio.gather(" in fixed(source)
+
+    # As a list (pyproject.toml) or as one string (a fixture's option line).
+    settings = Settings(select=GATHER_RULES, apply=GATHER_RULES, options={"ordering-primitives": value})
+    result = fix_source(source, settings)
+    assert result.output.decode("utf-8") == source
+    assert result.findings == []
