@@ -40,7 +40,6 @@ DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
     ".put",
     ".join",
     ".drain",
-    ".wait_closed",
     ".send",
     ".receive",
 )
@@ -215,10 +214,10 @@ class Related:
     whole module, names of different functions are merged by spelling: an
     over-approximation, which only keeps more statements in order."""
 
-    def __init__(self, function: cst.CSTNode, scope_of: ScopeOf) -> None:
+    def __init__(self, root: cst.CSTNode, scope_of: ScopeOf) -> None:
         self._parent: dict[str, str] = {}
         self._scope_of = scope_of
-        self._visit(function)
+        self._visit(root)
 
     def _find(self, name: str) -> str:
         while self._parent.get(name, name) != name:
