@@ -389,7 +389,9 @@ def _dotted(expr: cst.BaseExpression) -> str:
     raise TypeError(f"not a dotted name: {expr!r}")
 
 
-# =============================================================================
+# ======================================================================
+
+
 # Definitions of a module: which names are coroutine functions and methods.
 # (Used by AM301 dangling-task and AM302 missing-await.)
 # =============================================================================
@@ -606,3 +608,172 @@ class ModuleDefinitions:
         if not isinstance(base_def, cst.ClassDef):
             return None
         return self._class_lookup(base_def, name, seen)
+
+
+# -- read and write sets of a statement ---------------------------------------
+#
+# What a statement reads and binds, as access paths: ``x`` for a name,
+# ``self.token`` for an attribute chain rooted at a name, ``d[]`` for any item
+# of ``d``. Two paths overlap when one is a prefix of the other, so writing
+# ``self.token`` conflicts with reading ``self`` or ``self.token.value`` but
+# not with reading ``self.other``. The sets over-approximate reads (a name in
+# a lambda or comprehension counts as read), which only ever makes more
+# statements look dependent.
+
+
+@dataclass(frozen=True)
+class Access:
+    reads: frozenset[str]
+    writes: frozenset[str]
+
+    @property
+    def read_roots(self) -> frozenset[str]:
+        return frozenset(_root(path) for path in self.reads)
+
+    @property
+    def write_roots(self) -> frozenset[str]:
+        return frozenset(_root(path) for path in self.writes)
+
+    def __or__(self, other: Access) -> Access:
+        return Access(self.reads | other.reads, self.writes | other.writes)
+
+
+def access_path(expr: cst.BaseExpression) -> str | None:
+    """``self.a.b`` -> "self.a.b", ``d[k].x`` -> "d[].x"; ``None`` when the
+    chain does not start at a name (``f().x``)."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        base = access_path(expr.value)
+        return f"{base}.{expr.attr.value}" if base is not None else None
+    if isinstance(expr, cst.Subscript):
+        base = access_path(expr.value)
+        return f"{base}[]" if base is not None else None
+    return None
+
+
+def _root(path: str) -> str:
+    end = len(path)
+    for separator in (".", "["):
+        index = path.find(separator)
+        if index != -1:
+            end = min(end, index)
+    return path[:end]
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return long.startswith(short) and long[len(short)] in ".["
+
+
+def accesses(node: cst.CSTNode) -> Access:
+    """The paths ``node`` reads and the paths it binds (assignment targets,
+    walrus targets, ``for`` and ``with`` targets, ``del``)."""
+    collector = _AccessCollector()
+    collector.read(node)
+    return Access(frozenset(collector.reads), frozenset(collector.writes))
+
+
+def depends_on(later: Access, earlier: Access) -> bool:
+    """Whether ``later`` reads or rebinds anything ``earlier`` binds."""
+    touched = later.reads | later.writes
+    return any(paths_overlap(w, t) for w in earlier.writes for t in touched)
+
+
+class _AccessCollector:
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+
+    def read(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name):
+            self.reads.add(node.value)
+        elif isinstance(node, cst.Attribute):
+            path = access_path(node)
+            if path is not None:
+                self.reads.add(path)
+            self._read_parts(node)
+        elif isinstance(node, cst.Subscript):
+            path = access_path(node)
+            if path is not None:
+                self.reads.add(path)
+            self._read_parts(node)
+        elif isinstance(node, cst.Arg):
+            # ``keyword=`` names a parameter, it reads nothing.
+            self.read(node.value)
+        elif isinstance(node, cst.NamedExpr):
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                self.write(target.target)
+            self.read(node.value)
+        elif isinstance(node, cst.AnnAssign):
+            # A local variable annotation is never evaluated.
+            self.write(node.target)
+            if node.value is not None:
+                self.read(node.value)
+        elif isinstance(node, cst.AugAssign):
+            self.read(node.target)
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            # A comprehension's own variable is local to it; reading it is
+            # harmless over-approximation, binding it outside would be wrong.
+            if isinstance(node, cst.For):
+                self.write(node.target)
+            else:
+                self.read(node.target)
+            for child in node.children:
+                if child is not node.target:
+                    self.read(child)
+        elif isinstance(node, cst.WithItem):
+            self.read(node.item)
+            if node.asname is not None:
+                self.write(node.asname.name)
+        elif isinstance(node, cst.Del):
+            self.write(node.target)
+        else:
+            for child in node.children:
+                self.read(child)
+
+    def _read_parts(self, node: cst.Attribute | cst.Subscript) -> None:
+        """The reads inside an access chain that are not the chain itself:
+        call arguments, subscript indexes."""
+        if isinstance(node, cst.Subscript):
+            for element in node.slice:
+                self.read(element)
+        value = node.value
+        if isinstance(value, (cst.Attribute, cst.Subscript)):
+            self._read_parts(value)
+        elif not isinstance(value, cst.Name):
+            self.read(value)
+
+    def write(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.writes.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.write(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self.write(target.value)
+        elif isinstance(target, (cst.Attribute, cst.Subscript)):
+            path = access_path(target)
+            if path is not None:
+                self.writes.add(path)
+            else:
+                # An unknown object changes: count its whole expression.
+                self.read(target)
+            self._read_parts(target)
+        else:
+            self.read(target)
+
+
+def binding_kind(scope: Scope, name: str) -> ScopeKind | None:
+    """The kind of scope that binds ``name`` as seen from ``scope`` (``None``
+    when nothing in the file binds it): a name bound in a function is a
+    local value, which may be any object, a bound method included."""
+    owner = scope._binding_scope(name)
+    return owner.kind if owner is not None else None

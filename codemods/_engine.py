@@ -483,6 +483,13 @@ def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
     ]
 
 
+# A fix can make another possible: AM302's ``await`` turns dropped calls into
+# a run AM201 can gather; AM101's ``import asyncio`` lets AM201 and AM202 use
+# asyncio. As ruff does, the rules run again on the fixed text until nothing
+# changes, so that one run gives what a second run would.
+MAX_FIX_PASSES = 4
+
+
 def _run_on_text(
     data: bytes,
     text: str,
@@ -492,15 +499,46 @@ def _run_on_text(
     filename: str,
     tree: ast.Module | None = None,
 ) -> SourceResult:
+    findings, current = _one_pass(data, text, rules, settings, filename, tree)
+    if current is None:
+        return SourceResult(findings, data, data)
+    for _ in range(MAX_FIX_PASSES - 1):
+        pass_settings = settings
+        if settings.declined:
+            # A fix declined in review stays declined where the text moved.
+            moved = {old: new for new, old in _unchanged_lines(text, current).items()}
+            pass_settings = replace(settings, declined=frozenset(
+                (code, moved[line], column) for code, line, column in settings.declined if line in moved
+            ))
+        more, following = _one_pass(encode(current, encoding), current, rules, pass_settings, filename)
+        findings = _merge_findings(findings, more, text, current)
+        if following is None:
+            break
+        current = following
+    if current == text:
+        return SourceResult(findings, data, data)
+    return SourceResult(findings, data, encode(current, encoding))
+
+
+def _one_pass(
+    data: bytes,
+    text: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    filename: str,
+    tree: ast.Module | None = None,
+) -> tuple[list[Finding], str | None]:
+    """The findings of one run of the rules, and the fixed text (``None``
+    when nothing changed)."""
     # Most files hold none of the rules' literals: they need no tree at all.
     candidates = _prefiltered(data, rules)
     if not candidates:
-        return SourceResult([], data, data)
+        return [], None
     if tree is None:
         tree = _parse_ast(text, filename)
     candidates = [rule for rule in candidates if rule.screen(tree)]
     if not candidates:
-        return SourceResult([], data, data)
+        return [], None
     depth = _nesting_depth(tree)
     if depth > MAX_NESTING:
         # LibCST's native parser can overflow the C stack (a segfault, not an
@@ -521,10 +559,10 @@ def _run_on_text(
     if not any(finding.fixed for finding in findings):
         # Rules rewrite only what they report as fixed (Rule.report), so the
         # tree is unchanged: skip generating its code again.
-        return SourceResult(findings, data, data)
+        return findings, None
     new_text = new_module.code
     if new_text == text:
-        return SourceResult(findings, data, data)
+        return findings, None
     try:
         with warnings.catch_warnings():
             # The user's own invalid escapes and such were there before the fix.
@@ -535,7 +573,42 @@ def _run_on_text(
         raise SourceError(
             f"internal error: the fix for {codes} would not compile ({exc}); file left unchanged"
         ) from None
-    return SourceResult(findings, data, encode(new_text, encoding))
+    return findings, new_text
+
+
+def _merge_findings(
+    findings: list[Finding], later: list[Finding], original: str, current: str
+) -> list[Finding]:
+    """``findings`` (on ``original``) updated with those of a later pass (on
+    ``current``), placed back on the original's lines.
+
+    A later finding on a line the earlier fixes left alone replaces the
+    earlier one of its rule at that place (a report-only AM201 that became
+    fixable once AM101 imported asyncio) or is added. One on a line that
+    an earlier fix wrote has no place in the original: its change shows in
+    the hunk of that earlier fix.
+    """
+    line_map = _unchanged_lines(original, current)
+    merged = {(f.code, f.line, f.column): f for f in findings}
+    for finding in later:
+        line = line_map.get(finding.line)
+        if line is None:
+            continue
+        end_line = line_map.get(finding.end_line, line)
+        merged[(finding.code, line, finding.column)] = replace(finding, line=line, end_line=end_line)
+    return sorted(merged.values(), key=Finding.sort_key)
+
+
+def _unchanged_lines(original: str, current: str) -> dict[int, int]:
+    """1-based line numbers of ``current`` -> those of ``original``, for the
+    lines that are the same in both."""
+    matcher = difflib.SequenceMatcher(None, split_lines(original), split_lines(current), autojunk=False)
+    mapping: dict[int, int] = {}
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            for offset in range(i2 - i1):
+                mapping[j1 + offset + 1] = i1 + offset + 1
+    return mapping
 
 
 # -- edits and diffs ----------------------------------------------------------
@@ -563,8 +636,9 @@ def split_lines(text: str) -> list[str]:
 def attach_edits(findings: list[Finding], before: str, after: str) -> list[Finding]:
     """Give each fixed finding the line edits that make its fix.
 
-    Each changed hunk goes to the first fixed finding whose lines it touches;
-    hunks that touch no finding (an added or removed import) go with every
+    Each changed hunk goes to the fixed findings whose lines it touches (split
+    line by line between them when it keeps the line count); hunks that
+    touch no finding (an added or removed import) go with every
     fixed finding of the file, after its own edits. Applying each distinct
     edit once to ``before`` gives exactly ``after``.
     """
@@ -592,8 +666,11 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
         edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
         if not touching:
             shared.append(edit)
-        else:
-            own[id(touching[0])].append(edit)
+        # A hunk that cannot be split by line (two loops rewritten into
+        # fewer lines, side by side) belongs to each finding it touches:
+        # the fixes are entangled, and either suggestion applies both.
+        for finding in touching:
+            own[id(finding)].append(edit)
     result = []
     for finding in findings:
         if finding.fixed:

@@ -36,7 +36,7 @@ def test_applying_each_distinct_edit_once_gives_the_fixed_file(before: Path) -> 
 
     rule = next(r for r in RULES if r.SLUG.replace("-", "_") == before.parent.name)
     fixture_settings = _settings(rule.CODE, before.read_bytes().decode("utf-8", errors="replace"))
-    options = Options(settings=Settings(options=fixture_settings.options, target_version=fixture_settings.target_version, line_length=fixture_settings.line_length), edits=True)
+    options = Options(settings=fixture_settings, edits=True)
     outcome = process_bytes(data, options, RULES, before.name)
     fixed = [f for f in outcome.findings if f.fixed]
     assert fixed and all(f.fix is not None and f.fix.edits for f in fixed)

@@ -28,6 +28,10 @@ def _cases() -> list[Path]:
     return sorted(FIXTURES.glob("*/*.before.py"))
 
 
+# Rules whose fixes may uncover findings of other rules, by design.
+ENABLES = {"AM302": frozenset({"AM201", "AM202"})}
+
+
 def _settings(rule_code: str, source: str) -> Settings:
     kwargs: dict = {"select": frozenset({rule_code}), "apply": frozenset({rule_code})}
     options: dict = {}
@@ -84,10 +88,13 @@ def test_fixture(before: Path, update_fixtures: bool) -> None:
     assert again.output == result.output, "a second run changed the output"
     assert not [f for f in again.findings if f.fixable], "the fix left a fixable finding"
 
-    # No rule finds more in the output than in the input.
+    # No rule finds more in the output than in the input, except where one
+    # fix is meant to enable another: the awaits AM302 adds are awaits that
+    # the gather rules may then run together (the engine's next pass does).
     everything = Settings(apply=frozenset())
     before_codes = Counter(f.code for f in fix_source(source, everything).findings)
     after_codes = Counter(f.code for f in fix_source(result.output, everything).findings)
+    enabled = ENABLES.get(rule.CODE, frozenset())
     for code, count in after_codes.items():
-        if code != rule.CODE:
+        if code != rule.CODE and code not in enabled:
             assert count <= before_codes[code], f"the fix introduced a new {code} finding"

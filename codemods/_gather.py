@@ -1,0 +1,494 @@
+"""What AM201 (sequential-awaits) and AM202 (await-in-loop) share: which
+awaited calls may run concurrently, and how an ``asyncio.gather(...)`` call is
+written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+import libcst as cst
+
+from codemods._analysis import Access, Scope, ScopeKind, accesses, binding_kind, depends_on
+
+#: Calls that are sequencing, not work: running them concurrently with
+#: something else changes what the program means. An entry with a leading dot
+#: matches a method of that name on any object (a trailing ``*`` matches any
+#: name with that prefix); any other entry matches the qualified name of a
+#: function reached through the module's imports.
+#: ``get``/``put``/``send``/``receive`` cannot be told apart from an HTTP
+#: client's ``get`` by name alone; leaving both alone is the precise choice.
+DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
+    "asyncio.sleep",
+    "asyncio.wait",
+    "asyncio.wait_for",
+    "asyncio.shield",
+    "trio.sleep",
+    "trio.sleep_until",
+    "trio.sleep_forever",
+    "trio.lowlevel.checkpoint",
+    "anyio.sleep",
+    "anyio.sleep_until",
+    "anyio.sleep_forever",
+    "anyio.lowlevel.checkpoint",
+    "anyio.wait_all_tasks_blocked",
+    ".sleep",
+    # ``wait``, ``wait_for``, ``wait_closed``, ``wait_for_connection``...
+    ".wait*",
+    ".acquire",
+    ".get",
+    ".put",
+    ".join",
+    ".drain",
+    ".send",
+    ".receive",
+)
+
+ScopeOf = Callable[[cst.CSTNode], Scope]
+
+
+def ordering_entries(value: object) -> tuple[frozenset[str], frozenset[str]]:
+    """(qualified names, method names) from the ``ordering-primitives`` option:
+    a list from ``pyproject.toml``, or one string of entries separated by
+    spaces, commas or ``|``."""
+    if isinstance(value, str):
+        entries: Iterable[str] = value.replace("|", " ").replace(",", " ").split()
+    else:
+        entries = [str(item).strip() for item in value]  # type: ignore[union-attr]
+    qualified = frozenset(e for e in entries if e and not e.startswith("."))
+    methods = frozenset(e[1:] for e in entries if e.startswith(".") and len(e) > 1)
+    return qualified, methods
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    if isinstance(node, cst.Call):
+        yield node
+    for child in node.children:
+        yield from calls_in(child)
+
+
+def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    if isinstance(node, kinds):
+        return True
+    return any(contains(child, kinds) for child in node.children)
+
+
+def names_in(node: cst.CSTNode) -> Iterator[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    for child in node.children:
+        yield from names_in(child)
+
+
+def is_ordering(
+    expr: cst.CSTNode,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> bool:
+    """Whether any call in ``expr`` is an ordering primitive (so that
+    ``asyncio.wait_for(event.wait(), 1)`` counts too)."""
+    qualified, methods = primitives
+    for call in calls_in(expr):
+        func = call.func
+        if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
+            return True
+        name = scope_of(call).qualified_name(func)
+        if name is not None and name in qualified:
+            return True
+    return False
+
+
+def _method_matches(name: str, methods: frozenset[str]) -> bool:
+    return name in methods or any(
+        m.endswith("*") and name.startswith(m[:-1]) for m in methods
+    )
+
+
+def call_root(expr: cst.BaseExpression) -> cst.Name | None:
+    """The name an access chain starts from: ``self`` in ``self.a().b[0].c``."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        else:
+            return None
+
+
+def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
+    """The object whose method ``call`` is, by the name it is reached from
+    (``conn`` for ``conn.cursor().execute()``, ``self`` for
+    ``self.handlers[k](x)``). A module reached through an import is not a
+    receiver: ``asyncio.to_thread`` twice shares nothing; nor is a function
+    of the module. A callable held in a local variable or parameter may be a
+    bound method of anything (``prepare = resp.prepare``), and so is an
+    object not reached from a name (``(a or b).close()``): both get the
+    marker ``"?"``, which conflicts with every other receiver."""
+    func = call.func
+    scope = scope_of(call)
+    if scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    ):
+        # Plain functions written to run one after another may not be
+        # thread-safe together: two calls into worker threads share a receiver.
+        return frozenset({THREADS}) | _root_receiver(func, scope)
+    if isinstance(func, cst.Name):
+        if binding_kind(scope, func.value) in (ScopeKind.MODULE, None):
+            return frozenset()
+        return frozenset({"?", func.value})
+    root = call_root(func)
+    if root is None:
+        return frozenset({"?"})
+    if isinstance(scope.lookup(root.value), str):
+        return frozenset()
+    return frozenset({root.value})
+
+
+THREADS = "<threads>"
+THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
+
+
+def _root_receiver(func: cst.BaseExpression, scope: Scope) -> frozenset[str]:
+    root = call_root(func)
+    if root is None or isinstance(scope.lookup(root.value), str):
+        return frozenset()
+    return frozenset({root.value})
+
+
+def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
+    """The receivers of every call in ``expr`` (see :func:`call_receivers`)."""
+    found: set[str] = set()
+    for call in calls_in(expr):
+        found |= call_receivers(call, scope_of)
+    return frozenset(found)
+
+
+# Constructs whose presence in an awaited call makes moving it unsafe: a nested
+# await or yield suspends in the middle of building the call, a lambda may run
+# at any time, and zero-argument super() needs the function's own frame.
+FORBIDDEN = (cst.Await, cst.Yield, cst.Lambda)
+
+
+@dataclass(frozen=True)
+class AwaitStatement:
+    """One statement of shape ``await CALL``, ``T = await CALL`` or
+    ``NAME: A = await CALL`` (original nodes)."""
+
+    line: cst.SimpleStatementLine
+    small: cst.Expr | cst.Assign | cst.AnnAssign
+    call: cst.Call
+    target: cst.BaseExpression | None
+    access: Access
+    receivers: frozenset[str]
+
+    def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
+        if depends_on(self.access, earlier.access):
+            return True
+        # Methods of one object share hidden state, and most drivers allow
+        # one operation at a time on a connection.
+        if "?" in self.receivers or "?" in earlier.receivers:
+            return bool(self.receivers and earlier.receivers)
+        if self.receivers & earlier.receivers:
+            return True
+        same = related.same if related is not None else (lambda a, b: a == b)
+        return any(
+            same(receiver, name)
+            # ``self.token = await login()`` then ``await self.fetch()``:
+            # the method may read what the assignment changed.
+            for mine, theirs in (
+                (self.receivers, earlier.access.read_roots | earlier.access.write_roots),
+                (earlier.receivers, self.access.read_roots | self.access.write_roots),
+            )
+            for receiver in mine
+            for name in theirs
+        )
+
+
+class Related:
+    """Which local names may refer to one object, or to parts of one: a name
+    is related to every local name its value was computed from (``cursor =
+    await db.cursor()`` relates ``cursor`` and ``db``), transitively. Names
+    of the module (imports, functions) do not relate anything. Built over a
+    whole module, names of different functions are merged by spelling: an
+    over-approximation, which only keeps more statements in order."""
+
+    def __init__(self, root: cst.CSTNode, scope_of: ScopeOf) -> None:
+        self._parent: dict[str, str] = {}
+        self._scope_of = scope_of
+        self._visit(root)
+
+    def _find(self, name: str) -> str:
+        while self._parent.get(name, name) != name:
+            name = self._parent[name]
+        return name
+
+    def _union(self, a: str, b: str) -> None:
+        self._parent.setdefault(a, a)
+        self._parent.setdefault(b, b)
+        self._parent[self._find(a)] = self._find(b)
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or self._find(a) == self._find(b)
+
+    def _local(self, node: cst.CSTNode, name: str) -> bool:
+        return binding_kind(self._scope_of(node), name) not in (ScopeKind.MODULE, None)
+
+    def _relate(self, node: cst.CSTNode, targets: frozenset[str], value: cst.CSTNode) -> None:
+        for target in targets:
+            for root in accesses(value).read_roots:
+                if root != target and self._local(node, root):
+                    self._union(target, root)
+
+    def _visit(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Assign):
+            targets = frozenset().union(*(accesses_target(t.target) for t in node.targets))
+            self._relate(node, targets, node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, cst.NamedExpr):
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            self._relate(node, accesses_target(node.target), node.iter)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            self._relate(node, accesses_target(node.asname.name), node.item)
+        for child in node.children:
+            self._visit(child)
+
+
+def accesses_target(target: cst.BaseExpression) -> frozenset[str]:
+    """The roots of what an assignment target binds (``self`` for
+    ``self.x``: the object is changed through it)."""
+    probe = cst.Assign(targets=[cst.AssignTarget(target=target)], value=cst.Name("_"))
+    return accesses(probe).write_roots
+
+
+def _simple_target(target: cst.BaseExpression, *, nested: bool = False) -> bool:
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, cst.Attribute):
+        # ``self.a.b``: an attribute chain on a name, nothing evaluated.
+        value = target.value
+        while isinstance(value, cst.Attribute):
+            value = value.value
+        return isinstance(value, cst.Name)
+    if isinstance(target, (cst.Tuple, cst.List)) and not nested:
+        # ``a, *b = ...``: names and attribute chains, one level deep.
+        return all(_simple_target(e.value, nested=True) for e in target.elements)
+    return False
+
+
+def await_statement(
+    line: cst.BaseStatement,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> AwaitStatement | None:
+    """The statement as a candidate for gathering, or ``None`` when it is not
+    of a gatherable shape or awaits an ordering primitive."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    small = line.body[0]
+    target: cst.BaseExpression | None = None
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign):
+        if len(small.targets) != 1 or not _simple_target(small.targets[0].target):
+            return None
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign):
+        if small.value is None or not isinstance(small.target, cst.Name):
+            return None
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(value, cst.Await) or value.lpar or not isinstance(value.expression, cst.Call):
+        return None
+    call = value.expression
+    if call.lpar or contains(call, FORBIDDEN):
+        return None
+    if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
+        return None
+    access = accesses(small)
+    scope = scope_of(line)
+    for path in access.writes:
+        root = path.split(".")[0].split("[")[0]
+        # Any callee may read a global, a nonlocal, or an attribute of an
+        # object that is not local to the coroutine: such a write is a
+        # barrier that nothing is moved across.
+        if root in scope.globals or root in scope.nonlocals:
+            return None
+        if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
+            return None
+    return AwaitStatement(line, small, call, target, access, receivers(call, scope_of))
+
+
+def runs(
+    statements: Sequence[AwaitStatement | None], related: Related | None = None
+) -> list[list[int]]:
+    """Indexes of the groups to gather: consecutive candidates, each group
+    extended while the next statement depends on none of it (so a group is
+    closed exactly where a dependence, or a statement of another shape,
+    forces an order)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index, statement in enumerate(statements):
+        if statement is None:
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+            continue
+        if any(statement.depends_on(statements[i], related) for i in current):  # type: ignore[arg-type]
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+        current.append(index)
+    if len(current) > 1:
+        groups.append(current)
+    return groups
+
+
+def gather_call(
+    alias: str,
+    args: Sequence[cst.Arg],
+    *,
+    wrap: bool,
+) -> cst.Call:
+    """``alias.gather(a, b)``, or with each argument on its own line."""
+    func = cst.Attribute(value=cst.Name(alias), attr=cst.Name("gather"))
+    if not wrap:
+        last = len(args) - 1
+        return cst.Call(
+            func=func,
+            args=[
+                arg.with_changes(comma=cst.MaybeSentinel.DEFAULT if i == last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                for i, arg in enumerate(args)
+            ],
+        )
+
+    def newline(indent: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(),
+            empty_lines=[],
+            indent=True,
+            last_line=cst.SimpleWhitespace(indent),
+        )
+
+    last = len(args) - 1
+    return cst.Call(
+        func=func,
+        whitespace_before_args=newline("    "),
+        args=[
+            arg.with_changes(
+                value=indented(arg.value),
+                comma=cst.Comma(
+                    whitespace_before=cst.SimpleWhitespace(""),
+                    whitespace_after=newline("" if i == last else "    "),
+                )
+            )
+            for i, arg in enumerate(args)
+        ],
+    )
+
+
+def module_names(module: cst.Module) -> frozenset[str]:
+    """Every identifier of the module (names, attributes, parameters, imports):
+    a new name must collide with none of them."""
+    return frozenset(names_in(module))
+
+
+def throwaway_name(taken: frozenset[str]) -> str:
+    # ``_`` is often gettext; a fresh name is never wrong.
+    candidate, counter = "_unused", 0
+    while candidate in taken:
+        counter += 1
+        candidate = f"_unused{counter}"
+    return candidate
+
+
+class _Indent(cst.CSTTransformer):
+    """Shift the continuation lines of a multi-line expression one level
+    deeper, for an expression that moves into a wrapped argument list."""
+
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.ParenthesizedWhitespace:
+        if not updated_node.indent:
+            return updated_node
+        return updated_node.with_changes(
+            last_line=cst.SimpleWhitespace("    " + updated_node.last_line.value)
+        )
+
+
+def indented(node: cst.BaseExpression) -> cst.BaseExpression:
+    result = node.visit(_Indent())
+    assert isinstance(result, cst.BaseExpression)
+    return result
+
+
+def render(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def no_fix_reason(scope: Scope) -> str:
+    """Why a gather cannot be written here, or ``""``.
+
+    A module that does not import asyncio itself may well run under trio
+    (httpx, httpcore, starlette and anyio's own code reach their event loop
+    only through relative imports): adding ``import asyncio`` and a gather
+    there would tie it to one event loop, so such a module is reported only.
+    """
+    if scope.imports_any(("trio", "anyio")):
+        return "gather is asyncio's; in trio or anyio code use a nursery or task group"
+    alias = scope.module_alias("asyncio")
+    if alias is None:
+        return "the name `asyncio` is taken here"
+    if alias[1]:
+        return "the module does not import asyncio, and may run under another event loop"
+    return ""
+
+
+class CleanupDepth:
+    """Tracks whether the current statement is inside a ``try`` or ``with``
+    block of the function it belongs to (a mixin for the gather rules).
+
+    When one gathered call fails, ``gather`` raises at once and the other
+    calls keep running: an ``except``, ``finally`` or ``__exit__`` around
+    them would then clean up (close the file, release the lease) while they
+    still use it. Code with no such block in sight is not guarded: a
+    caller's cleanup cannot be seen from here.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self._cleanup: list[int] = [0]
+        # The guarded blocks (bodies of try and with) met so far. Tracked in
+        # on_visit/on_leave rather than through ``visit_Try_body`` hooks:
+        # attribute hooks cost every rule of the batch a third of a traversal.
+        self._guarded_blocks: set[int] = set()
+
+    @property
+    def in_cleanup_block(self) -> bool:
+        return self._cleanup[-1] > 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.FunctionDef):
+            self._cleanup.append(0)
+        elif id(node) in self._guarded_blocks:
+            self._cleanup[-1] += 1
+        if isinstance(node, (cst.Try, cst.TryStar, cst.With)):
+            self._guarded_blocks.add(id(node.body))
+        return super().on_visit(node)  # type: ignore[misc]
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
+        # The rule's own leave hook runs first, still inside the block.
+        result = super().on_leave(original_node, updated_node)  # type: ignore[misc]
+        if isinstance(original_node, cst.FunctionDef):
+            self._cleanup.pop()
+        elif id(original_node) in self._guarded_blocks:
+            self._guarded_blocks.discard(id(original_node))
+            self._cleanup[-1] -= 1
+        return result
+
+
+CLEANUP_REASON = "inside a try or with block, whose cleanup would run while the other calls still run"

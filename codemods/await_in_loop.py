@@ -1,0 +1,504 @@
+"""AM202 await-in-loop: one independent awaited call per item, one after another."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from codemods._analysis import Scope, ScopeKind, accesses
+from codemods._base import Rule, Safety
+from codemods._gather import (
+    CLEANUP_REASON,
+    CleanupDepth,
+    DEFAULT_ORDERING_PRIMITIVES,
+    FORBIDDEN,
+    await_statement,
+    contains,
+    gather_call,
+    is_ordering,
+    call_receivers,
+    no_fix_reason,
+    Related,
+    names_in,
+    ordering_entries,
+    receivers,
+    render,
+)
+
+
+class AwaitInLoop(CleanupDepth, Rule):
+    """A loop that awaits one independent call per item runs them one at a time.
+
+    **Why.** ``for url in urls: await fetch(url)`` waits for each request
+    before starting the next: n round trips instead of one.
+
+    **Fix.** Three shapes, and only these::
+
+        for url in urls:                       results.extend(await asyncio.gather(
+            results.append(await fetch(url)) ->    *(fetch(url) for url in urls)))
+        [await fetch(u) for u in urls]       ->  await asyncio.gather(*(fetch(u) for u in urls))
+        for u in urls:                       ->  await asyncio.gather(*(notify(u) for u in urls))
+            await notify(u)
+
+    The results keep the order of the items.
+
+    **Everything at once.** ``gather`` starts every call before any finishes:
+    over a large iterable that means thousands of connections or requests at
+    the same moment, which a server may refuse or rate-limit. Bound it with a
+    semaphore::
+
+        limit = asyncio.Semaphore(10)
+
+        async def bounded(url):
+            async with limit:
+                return await fetch(url)
+
+        results = await asyncio.gather(*(bounded(u) for u in urls))
+
+    **Safety: unsafe.** The calls run concurrently: their side effects may
+    interleave, the iterable is consumed before the first call runs, and when
+    one call fails the others keep running and nothing is appended. Applied
+    only with ``--unsafe-fixes``.
+
+    **Left alone.** A loop whose body is more than that one statement, with
+    ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
+    list being appended to or anything else the loop changes (loop-carried
+    dependence such as ``acc = await step(acc, i)``); an awaited call that is
+    not a plain function of the module or an import: a method of a shared
+    object (``conn.execute(q)``: one operation at a time per connection), a
+    method of the items (``site.stop()``, ``trace.send_...()``) or the items
+    themselves (``await hook(response)``, ``await task()``), whose owners rely
+    on their order; ordering primitives (``asyncio.sleep``, ``queue.get``...,
+    option ``ordering-primitives``); a call containing ``await``, ``yield``,
+    a lambda or ``super()``.
+
+    Reported without a fix: a loop variable read after the loop (the rewrite
+    no longer binds it); an ``append`` to a name not shown to hold a list
+    created as ``[]`` earlier in the same block; comments inside the loop; a
+    rewrite that would stand next to an independent await statement (AM201
+    would then find a new run); a loop inside a ``try`` or ``with`` block
+    (the cleanup would run while other calls still run); a module that
+    imports trio or anyio, or does not import asyncio itself.
+
+    **Limits.** The rules see names, not objects: state shared through
+    globals or closures, or cleanup in a caller, is not seen.
+    """
+
+    CODE = "AM202"
+    SLUG = "await-in-loop"
+    DESCRIPTION = "a loop awaits one independent call per item; gather them"
+    SAFETY = Safety.UNSAFE
+    PREFILTER = (b"await",)
+    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncFunctionDef):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.For) and len(inner.body) == 1:
+                        if any(isinstance(n, ast.Await) for n in ast.walk(inner.body[0])):
+                            return True
+                    elif isinstance(inner, ast.ListComp) and isinstance(inner.elt, ast.Await):
+                        return True
+        return False
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._primitives = ordering_entries(self.option("ordering-primitives"))
+        # For each loop (and each statement), the facts of its block that the
+        # loop itself cannot see: which names hold a fresh list, and whether a
+        # neighbour is an await statement the result could be gathered with.
+        self._fresh_lists: dict[cst.CSTNode, frozenset[str]] = {}
+        self._neighbours: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
+        self._statements: list[cst.BaseStatement] = []
+        self._primaries: set[cst.CSTNode] = set()
+        self._module: cst.Module | None = None
+        self._related: Related | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    # -- context ------------------------------------------------------------
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        fresh: set[str] = set()
+        body = node.body
+        for index, stmt in enumerate(body):
+            self._fresh_lists[stmt] = frozenset(fresh)
+            self._neighbours[stmt] = [body[i] for i in (index - 1, index + 1) if 0 <= i < len(body)]
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    written = accesses(small).writes
+                    fresh -= written
+                    name = _fresh_list_name(small)
+                    if name is not None:
+                        fresh.add(name)
+            else:
+                # A compound statement may rebind anything.
+                fresh -= accesses(stmt).writes
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._statements.append(node)
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        self._statements.pop()
+        return updated_node
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._primaries.add(node.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self._primaries.add(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._primaries.add(node.func)
+
+    # -- for loops ----------------------------------------------------------
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
+        loop = original_node
+        if self.scope(loop).kind is not ScopeKind.ASYNC_FUNCTION or loop.asynchronous:
+            return updated_node
+        if loop.orelse is not None or not isinstance(loop.body, cst.IndentedBlock):
+            return updated_node
+        if len(loop.body.body) != 1 or not isinstance(loop.body.body[0], cst.SimpleStatementLine):
+            return updated_node
+        line = loop.body.body[0]
+        if len(line.body) != 1 or not isinstance(line.body[0], cst.Expr):
+            return updated_node
+        expr = line.body[0].value
+        appended: str | None = None
+        if isinstance(expr, cst.Await):
+            awaited = expr
+        elif (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "append"
+            and isinstance(expr.func.value, cst.Name)
+            and len(expr.args) == 1
+            and not expr.args[0].star
+            and expr.args[0].keyword is None
+            and isinstance(expr.args[0].value, cst.Await)
+        ):
+            appended = expr.func.value.value
+            awaited = expr.args[0].value
+        else:
+            return updated_node
+        call = awaited.expression
+        if awaited.lpar or not isinstance(call, cst.Call) or call.lpar:
+            return updated_node
+        loop_names = _target_names(loop.target)
+        if loop_names is None or not self._independent(call, loop_names):
+            return updated_node
+        # Report only what the rule could fix apart from the reasons below.
+        reason = ""
+        reads = accesses(call).read_roots | accesses(loop.iter).read_roots
+        if contains(loop.iter, FORBIDDEN):
+            return updated_node
+        if appended is not None:
+            if appended in reads or appended in loop_names:
+                return updated_node  # the loop reads what it builds
+            if appended not in self._fresh_lists.get(loop, frozenset()):
+                reason = f"`{appended}` is not shown to be a list"
+        if not reason and self._read_after(loop, loop_names):
+            reason = "the loop variable is read after the loop"
+        if not reason and _has_comments(loop):
+            reason = "comments inside the loop would be lost"
+        if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
+            reason = "the result would stand next to an independent await, a new AM201 run"
+        replacement = self._report(loop, reason)
+        if replacement is None:
+            return updated_node
+        alias = replacement
+        body = updated_node.body
+        assert isinstance(body, cst.IndentedBlock)
+        new_line = body.body[0]
+        assert isinstance(new_line, cst.SimpleStatementLine) and isinstance(new_line.body[0], cst.Expr)
+        new_expr = new_line.body[0].value
+        if appended is None:
+            assert isinstance(new_expr, cst.Await)
+            new_call = new_expr.expression
+        else:
+            assert isinstance(new_expr, cst.Call) and isinstance(new_expr.args[0].value, cst.Await)
+            new_call = new_expr.args[0].value.expression
+        generator = cst.GeneratorExp(
+            elt=new_call,
+            for_in=cst.CompFor(target=updated_node.target, iter=updated_node.iter),
+        )
+        column = self.get_metadata(PositionProvider, loop).start.column
+
+        def statement(wrap: bool) -> cst.SimpleStatementLine:
+            gathered: cst.BaseExpression = cst.Await(
+                expression=gather_call(alias, [cst.Arg(value=generator, star="*")], wrap=wrap)
+            )
+            if appended is not None:
+                gathered = cst.Call(
+                    func=cst.Attribute(value=cst.Name(appended), attr=cst.Name("extend")),
+                    args=[cst.Arg(value=gathered)],
+                )
+            return cst.SimpleStatementLine(
+                body=[cst.Expr(value=gathered)], leading_lines=updated_node.leading_lines
+            )
+
+        result = statement(False)
+        text = render(result.with_changes(leading_lines=[])).rstrip("\r\n")
+        if "\n" in text or column + len(text) > self.settings.line_length:
+            result = statement(True)
+        return result
+
+    # -- comprehensions -----------------------------------------------------
+
+    def leave_ListComp(
+        self, original_node: cst.ListComp, updated_node: cst.ListComp
+    ) -> cst.BaseExpression:
+        comp = original_node
+        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION:
+            return updated_node
+        for_in = comp.for_in
+        if for_in.asynchronous is not None or for_in.ifs or for_in.inner_for_in is not None:
+            return updated_node
+        if not isinstance(comp.elt, cst.Await) or comp.elt.lpar:
+            return updated_node
+        call = comp.elt.expression
+        if not isinstance(call, cst.Call) or call.lpar:
+            return updated_node
+        loop_names = _target_names(for_in.target)
+        if loop_names is None or not self._independent(call, loop_names):
+            return updated_node
+        if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
+            return updated_node
+        reason = ""
+        if _has_comments(comp):
+            reason = "comments inside the comprehension would be lost"
+        elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
+            reason = "the result would stand next to an independent await, a new AM201 run"
+        alias = self._report(comp, reason)
+        if alias is None:
+            return updated_node
+        assert isinstance(updated_node.elt, cst.Await)
+        generator = cst.GeneratorExp(
+            elt=updated_node.elt.expression,
+            for_in=updated_node.for_in.with_changes(
+                whitespace_before=cst.SimpleWhitespace(" "),
+            ),
+        )
+        lpar, rpar = list(updated_node.lpar), list(updated_node.rpar)
+        if comp in self._primaries and not lpar:
+            # ``[...][0]`` -> ``(await gather(...))[0]``: await binds looser.
+            lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
+
+        def gathered(wrap: bool) -> cst.Await:
+            return cst.Await(
+                expression=gather_call(alias, [cst.Arg(value=generator, star="*")], wrap=wrap),
+                lpar=lpar,
+                rpar=rpar,
+            )
+
+        result = gathered(False)
+        if self._statements:
+            # The statement as it will read, to measure it against the line length.
+            statement = self._statements[-1]
+            column = self.get_metadata(PositionProvider, statement).start.column
+            new_text = render(result)
+            text = render(statement.with_changes(leading_lines=[])).replace(render(comp), new_text, 1)
+            if "\n" in new_text or column + max(map(len, text.splitlines())) > self.settings.line_length:
+                result = gathered(True)
+        return result
+
+    # -- shared -------------------------------------------------------------
+
+    def _independent(self, call: cst.Call, loop_names: frozenset[str]) -> bool:
+        """Whether each item's call can run beside the others."""
+        if contains(call, FORBIDDEN) or contains(call, (cst.NamedExpr,)):
+            return False
+        # Zero-argument super() does not work inside a generator expression.
+        if "super" in names_in(call):
+            return False
+        # A gather per item is already concurrent inside; gathering the
+        # gathers is a different rewrite (and would not be idempotent).
+        if self.scope(call).qualified_name(call.func) == "asyncio.gather":
+            return False
+        if is_ordering(call, self.scope, self._primitives):
+            return False
+        # The awaited call must be a plain function of the module or an
+        # import: a method of a shared object (``conn.execute(q)``) runs one
+        # operation at a time on it, and the items' own methods or the items
+        # themselves (``await hook(response)``, ``await trace.send(...)``,
+        # ``await site.stop()``) are callbacks and resources whose order
+        # their owners rely on.
+        if call_receivers(call, self.scope):
+            return False
+        # Inside the arguments, only the item's own methods are independent.
+        return receivers(call, self.scope) <= loop_names
+
+    def _report(self, node: cst.CSTNode, reason: str) -> str | None:
+        scope = self.scope(node)
+        alias = scope.module_alias("asyncio")
+        reason = reason or no_fix_reason(scope)
+        if not reason and self.in_cleanup_block:
+            reason = CLEANUP_REASON
+        message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"
+        if reason:
+            message += f" (not fixed: {reason})"
+        if not self.report(node, message, fixable=not reason):
+            return None
+        assert alias is not None
+        return alias[0]
+
+    def _read_after(self, loop: cst.For, names: frozenset[str]) -> bool:
+        """Whether a loop variable is used after the loop, or by a nested
+        function or lambda anywhere in the coroutine (which may run later)."""
+        function = self.scope(loop).node
+        assert function is not None
+        end = self.get_metadata(PositionProvider, loop).end
+        for node, nested in _names_with_nesting(function, False):
+            if node.value not in names:
+                continue
+            if nested:
+                return True
+            start = self.get_metadata(PositionProvider, node).start
+            if (start.line, start.column) >= (end.line, end.column):
+                return True
+        return False
+
+    def _next_to_await(
+        self,
+        statement: cst.CSTNode,
+        call: cst.Call,
+        iterable: cst.BaseExpression,
+        target: cst.BaseExpression,
+        comp: cst.ListComp | None = None,
+    ) -> bool:
+        """Whether the rewritten statement would be an await statement beside
+        another one that AM201 would gather it with: the fix must not create
+        a new finding."""
+        probe = _probe(statement, call, iterable, target, comp)
+        if probe is None:
+            return False
+
+        def scope_of(node: cst.CSTNode) -> Scope:
+            # The probe's own nodes have no metadata; they stand where the
+            # statement stands.
+            try:
+                return self.scope(node)
+            except KeyError:
+                return self.scope(statement)
+
+        mine = await_statement(probe, scope_of, self._primitives)
+        if mine is None:
+            return False
+        if self._related is None:
+            assert self._module is not None
+            self._related = Related(self._module, self.scope)
+        related = self._related
+        for neighbour in self._neighbours.get(statement, []):
+            # A neighbour this rule may rewrite too would become an await
+            # statement only then: too uncertain to judge, so leave both.
+            if _loop_candidate(neighbour):
+                return True
+            other = await_statement(neighbour, self.scope, self._primitives)
+            if other is not None and not mine.depends_on(other, related) and not other.depends_on(mine, related):
+                return True
+        return False
+
+
+def _probe(
+    statement: cst.CSTNode,
+    call: cst.Call,
+    iterable: cst.BaseExpression,
+    target: cst.BaseExpression,
+    comp: cst.ListComp | None,
+) -> cst.SimpleStatementLine | None:
+    """A stand-in for the rewritten statement, as AM201 would see it: the
+    same reads (call, iterable, loop target) and the same bindings."""
+    value = cst.Await(
+        expression=cst.Call(
+            func=call.func,
+            args=[cst.Arg(value=iterable), cst.Arg(value=target), *call.args],
+        )
+    )
+    if comp is None:
+        return cst.SimpleStatementLine(body=[cst.Expr(value=value)])
+    # Only ``x = [...]`` and a bare ``[...]`` become await statements.
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign)) or small.value is not comp:
+        return None
+    return statement.with_changes(body=[small.with_changes(value=value)])
+
+def _loop_candidate(statement: cst.BaseStatement) -> bool:
+    """A loop or ``[await ...]`` statement this rule may rewrite into an await
+    statement (a loop that appends becomes ``x.extend(...)``, which is none)."""
+    if isinstance(statement, cst.For):
+        body = statement.body.body
+        return (
+            len(body) == 1
+            and isinstance(body[0], cst.SimpleStatementLine)
+            and len(body[0].body) == 1
+            and isinstance(body[0].body[0], cst.Expr)
+            and isinstance(body[0].body[0].value, cst.Await)
+        )
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        value = getattr(statement.body[0], "value", None)
+        return isinstance(value, cst.ListComp) and isinstance(value.elt, cst.Await)
+    return False
+
+
+def _target_names(target: cst.BaseExpression) -> frozenset[str] | None:
+    """Names a loop target binds, or ``None`` for a target that assigns
+    attributes or items (the rewrite would stop assigning them)."""
+    if isinstance(target, cst.Name):
+        return frozenset({target.value})
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: set[str] = set()
+        for element in target.elements:
+            inner = _target_names(element.value)
+            if inner is None:
+                return None
+            names |= inner
+        return frozenset(names)
+    return None
+
+
+def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
+    """``x = []`` or ``x: list[T] = []`` -> "x". (Not ``list()``: the name
+    ``list`` may be rebound.)"""
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(target, cst.Name):
+        return None
+    if isinstance(value, cst.List) and not value.elements:
+        return target.value
+    return None
+
+
+def _names_with_nesting(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool]]:
+    for child in node.children:
+        inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+        if isinstance(child, cst.Name):
+            yield child, nested
+        yield from _names_with_nesting(child, inner)
+
+
+def _has_comments(node: cst.CSTNode) -> bool:
+    """Whether a comment stands inside ``node`` (not in the lines above it)."""
+    if isinstance(node, cst.For):
+        node = node.with_changes(leading_lines=[])
+    return any(isinstance(n, cst.Comment) for n in _walk(node))
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)

@@ -1,0 +1,293 @@
+"""AM201 sequential-awaits: independent awaits in a row, run one after another."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from codemods._analysis import ScopeKind
+from codemods._base import Rule, Safety
+from codemods._gather import (
+    CLEANUP_REASON,
+    CleanupDepth,
+    DEFAULT_ORDERING_PRIMITIVES,
+    AwaitStatement,
+    Related,
+    await_statement,
+    gather_call,
+    module_names,
+    no_fix_reason,
+    ordering_entries,
+    render,
+    runs,
+    throwaway_name,
+)
+
+# Comments that mean something to a tool on the line they stand on; moved
+# above a new statement they would lose (or change) their meaning.
+_PINNED_COMMENTS = ("noqa", "type:", "pragma", "fmt:", "pylint:", "nosec")
+
+
+class SequentialAwaits(CleanupDepth, Rule):
+    """Independent awaits in a row take the sum of their times instead of the longest.
+
+    **Why.** ``await`` waits for the call to finish before the next line
+    starts. Five independent requests written one after another take five
+    round trips; the same five under ``asyncio.gather`` take one.
+
+    **Fix.** A run of two or more consecutive statements ``await CALL``,
+    ``x = await CALL``, ``a, b = await CALL`` or ``x: T = await CALL`` whose
+    calls do not depend on each other becomes one statement::
+
+        user = await get_user(uid)        user, orders = await asyncio.gather(
+        orders = await get_orders(uid)  ->     get_user(uid), get_orders(uid))
+
+    A result nobody used is assigned to a fresh throwaway name; an annotated
+    target is declared on its own line first; comments between the statements
+    move above the new one; a statement longer than the line length is
+    wrapped one argument per line. A run in which a later statement depends
+    on an earlier one is split there, and each independent part is gathered.
+
+    **Safety: unsafe.** The calls now run concurrently: their side effects
+    may interleave in another order, and when several fail, the exception
+    raised is that of the first to fail, not of the first in the source
+    (the others keep running). Applied only with ``--unsafe-fixes``.
+
+    **Left alone.** A statement that reads or rebinds a name or attribute
+    path an earlier one binds (``self.token = await login()`` then
+    ``await fetch(self.token)``); ordering primitives, which are sequencing
+    rather than work (``asyncio.sleep``, ``asyncio.wait``, ``Event.wait``,
+    ``Lock.acquire``, ``Queue.get/put/join``, ``drain``, ``wait_closed`` and
+    the trio/anyio equivalents; option ``ordering-primitives``); two calls on
+    the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
+    ``self.connect()`` then ``self.authenticate()``), since most drivers allow
+    one operation at a time and methods of one object share state; objects
+    derived from one another count as one (``cursor = await db.execute(...)``
+    then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
+    held in a local or parameter (``prepare = resp.prepare``) may be a method
+    of anything; a method of ``self`` after an await that assigned on
+    ``self``; two calls into worker threads (``asyncio.to_thread``,
+    ``run_in_executor``), whose functions were written to run one after
+    another; a write to a global, a nonlocal or an attribute of an object
+    that is not local to the coroutine, which any callee may read; calls
+    containing ``await``, ``yield``, a lambda or ``super()``; statements
+    carrying a tool comment such as ``# type: ignore``.
+
+    Reported without a fix: runs inside a ``try`` or ``with`` block (when
+    one call fails, gather raises at once while the others keep running, so
+    the ``finally``, ``except`` or ``__aexit__`` would clean up under them);
+    modules that import trio or anyio (``gather`` is asyncio's; use a nursery
+    or task group); and modules that do not import asyncio themselves, since
+    library code that supports trio reaches it only indirectly.
+
+    **Limits.** Only runs in one block of the ``async def`` itself. The
+    analysis sees names, not objects: two plain functions sharing an argument
+    (``fetch(client, "/a")``, ``fetch(client, "/b")``) are taken to be
+    independent, and state shared through globals or closures is not seen;
+    nor is cleanup in a caller that would run while a call still runs.
+    """
+
+    CODE = "AM201"
+    SLUG = "sequential-awaits"
+    DESCRIPTION = "independent awaits in a row run one after another; gather them"
+    SAFETY = Safety.UNSAFE
+    PREFILTER = (b"await",)
+    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(inner, field, None)
+                    if isinstance(block, list) and _two_awaits(block):
+                        return True
+        return False
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._primitives = ordering_entries(self.option("ordering-primitives"))
+        self._module: cst.Module | None = None
+        self._names: frozenset[str] | None = None
+        self._relations: Related | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        body = original_node.body
+        if len(body) < 2:
+            return updated_node
+        # Only a block of the coroutine itself: its statements are evaluated
+        # in the async function's own scope.
+        if self.scope(body[0]).kind is not ScopeKind.ASYNC_FUNCTION:
+            return updated_node
+        statements = [await_statement(stmt, self.scope, self._primitives) for stmt in body]
+        if sum(statement is not None for statement in statements) < 2:
+            return updated_node
+        groups = runs(statements, self._related())
+        if not groups:
+            return updated_node
+        # The replacement is built from the updated statements at the same
+        # indexes; if another rule changed the shape of the block, the
+        # indexes no longer line up.
+        same_shape = len(updated_node.body) == len(body)
+        new_body = list(updated_node.body)
+        for group in reversed(groups):
+            members = [statements[i] for i in group]
+            replacement = self._rewrite(members, [updated_node.body[i] for i in group] if same_shape else None)  # type: ignore[arg-type]
+            if replacement is not None:
+                new_body[group[0] : group[-1] + 1] = replacement
+        if not same_shape:
+            return updated_node
+        return updated_node.with_changes(body=new_body)
+
+    # -- one group ----------------------------------------------------------
+
+    def _rewrite(
+        self,
+        members: list[AwaitStatement],
+        updated: list[cst.BaseStatement] | None,
+    ) -> list[cst.BaseStatement] | None:
+        scope = self.scope(members[0].line)
+        message = (
+            f"{len(members)} independent awaits run one after another; "
+            "`asyncio.gather()` would run them concurrently"
+        )
+        alias = scope.module_alias("asyncio")
+        reason = no_fix_reason(scope)
+        if reason:
+            pass
+        elif self.in_cleanup_block:
+            reason = CLEANUP_REASON
+        elif any(_pinned(m.line) for m in members):
+            reason = "a statement carries a comment that must stay on its line"
+        elif updated is None or not all(
+            isinstance(u, cst.SimpleStatementLine) and len(u.body) == 1 for u in updated
+        ):
+            reason = "another fix changed these statements"
+        if reason:
+            message += f" (not fixed: {reason})"
+        if not self.report(members[0].small, message, fixable=not reason):
+            return None
+        assert alias is not None and updated is not None
+        name = alias[0]
+        lines = [u for u in updated if isinstance(u, cst.SimpleStatementLine)]
+        return self._build(members, lines, name)
+
+    def _build(
+        self,
+        members: list[AwaitStatement],
+        lines: list[cst.SimpleStatementLine],
+        alias: str,
+    ) -> list[cst.BaseStatement]:
+        calls: list[cst.Call] = []
+        targets: list[cst.BaseExpression | None] = []
+        declarations: list[cst.SimpleStatementLine] = []
+        for line in lines:
+            small = line.body[0]
+            if isinstance(small, cst.Expr):
+                value, target = small.value, None
+            elif isinstance(small, cst.Assign):
+                value, target = small.value, small.targets[0].target
+            else:
+                assert isinstance(small, cst.AnnAssign) and small.value is not None
+                value, target = small.value, small.target
+                # The annotation stays, declared before the combined assignment.
+                declarations.append(
+                    cst.SimpleStatementLine(
+                        body=[small.with_changes(value=None, equal=cst.MaybeSentinel.DEFAULT)]
+                    )
+                )
+            assert isinstance(value, cst.Await) and isinstance(value.expression, cst.Call)
+            calls.append(value.expression)
+            targets.append(target)
+
+        leading = list(lines[0].leading_lines)
+        moved: list[cst.EmptyLine] = []
+        for line in lines[1:]:
+            moved.extend(line.leading_lines)
+            if line.trailing_whitespace.comment is not None:
+                moved.append(cst.EmptyLine(comment=line.trailing_whitespace.comment))
+
+        target: cst.BaseExpression | None = None
+        if any(t is not None for t in targets):
+            spare = throwaway_name(self._taken())
+            elements = []
+            for t in targets:
+                if t is None:
+                    t = cst.Name(spare)
+                elif isinstance(t, (cst.Tuple, cst.List)):
+                    t = t.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if isinstance(t, cst.Tuple) else t
+                elements.append(cst.Element(value=t))
+            target = cst.Tuple(elements=elements, lpar=[], rpar=[])
+
+        column = self.get_metadata(PositionProvider, members[0].small).start.column
+        statement = self._statement(alias, calls, target, lines[0].trailing_whitespace, wrap=False)
+        text = render(statement.with_changes(leading_lines=[])).rstrip("\r\n")
+        if "\n" in text or column + len(text) > self.settings.line_length:
+            statement = self._statement(alias, calls, target, lines[0].trailing_whitespace, wrap=True)
+
+        if declarations:
+            declarations[0] = declarations[0].with_changes(leading_lines=leading)
+            return [*declarations, statement.with_changes(leading_lines=moved)]
+        return [statement.with_changes(leading_lines=leading + moved)]
+
+    @staticmethod
+    def _statement(
+        alias: str,
+        calls: list[cst.Call],
+        target: cst.BaseExpression | None,
+        trailing: cst.TrailingWhitespace,
+        *,
+        wrap: bool,
+    ) -> cst.SimpleStatementLine:
+        args = [cst.Arg(value=call) for call in calls]
+        value = cst.Await(expression=gather_call(alias, args, wrap=wrap))
+        small: cst.BaseSmallStatement
+        if target is None:
+            small = cst.Expr(value=value)
+        else:
+            small = cst.Assign(targets=[cst.AssignTarget(target=target)], value=value)
+        return cst.SimpleStatementLine(body=[small], trailing_whitespace=trailing)
+
+    def _related(self) -> Related:
+        # The whole module: a nested coroutine's receivers are often
+        # variables of the function around it (``power = Power(api)``).
+        if self._relations is None:
+            assert self._module is not None
+            self._relations = Related(self._module, self.scope)
+        return self._relations
+
+    def _taken(self) -> frozenset[str]:
+        if self._names is None:
+            assert self._module is not None
+            self._names = module_names(self._module)
+        return self._names
+
+
+def _pinned(line: cst.SimpleStatementLine) -> bool:
+    comment = line.trailing_whitespace.comment
+    return comment is not None and any(word in comment.value for word in _PINNED_COMMENTS)
+
+
+def _is_await_statement(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)):
+        return isinstance(stmt.value, ast.Await)
+    return False
+
+
+def _two_awaits(block: list[object]) -> bool:
+    previous = False
+    for stmt in block:
+        current = isinstance(stmt, ast.stmt) and _is_await_statement(stmt)
+        if current and previous:
+            return True
+        previous = current
+    return False
