@@ -383,6 +383,9 @@ class ThreadLocal(Rule):
         )
 
     def _set(self, plan: _Plan, attr: str, value: cst.BaseExpression) -> cst.Call:
+        # ``NAME.a = 1, 2`` and ``NAME.a = yield`` need parentheses as an argument.
+        if isinstance(value, (cst.Tuple, cst.Yield)) and not value.lpar:
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return cst.Call(
             func=cst.Attribute(value=self._var(plan, attr), attr=cst.Name("set")),
             args=[cst.Arg(value=value)],
@@ -435,10 +438,9 @@ class ThreadLocal(Rule):
             return updated_node
         plan, _, attr = use
         operand = updated_node.value
-        if not isinstance(operand, _ATOMS) or operand.lpar:
-            operand = operand.with_changes(
-                lpar=[cst.LeftParen()], rpar=[cst.RightParen()]
-            ) if not operand.lpar else operand
+        bare_tuple = isinstance(operand, cst.Tuple) and not operand.lpar
+        if (bare_tuple or not isinstance(operand, _ATOMS)) and not operand.lpar:
+            operand = operand.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         operator = _AUG_TO_BIN[type(updated_node.operator)]()
         return cst.Expr(
             value=self._set(
