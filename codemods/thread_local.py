@@ -296,7 +296,7 @@ class ThreadLocal(Rule):
                         ):
                             return "the value of `setattr()` is used"
                         return call, call.func.value, attr
-                return f"`{call.func.value}()` on it with a name that is not a literal"
+                return f"`{call.func.value}()` on it is not the builtin with a literal name"
         return f"`{name.value}` escapes (passed, returned or stored)"
 
     @staticmethod
