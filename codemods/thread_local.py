@@ -82,7 +82,14 @@ class ThreadLocal(Rule):
     attribute that was never set raised ``AttributeError``; reading the
     variable raises ``LookupError`` (from ``ContextVar.get()`` with no
     default). Code that catches ``AttributeError`` around a use is therefore
-    left alone.
+    left alone. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
+    = connect()``) becomes a per-context one: each task, and each call run
+    through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
+    of its creator's context, so a value it creates lazily is created again
+    for every such task or call. On an interpreter whose new threads inherit
+    the creator's context (``sys.flags.thread_inherit_context``, the default of
+    free-threaded 3.14 builds), a new thread starts with the values its
+    creator had set, where a ``threading.local`` started empty.
 
     **Limits.** Reported without a fix: a ``threading.local()`` that is not a
     plain module-level assignment (an instance attribute such as
