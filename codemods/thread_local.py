@@ -274,6 +274,9 @@ class ThreadLocal(Rule):
                 if type(holder.operator) not in _AUG_TO_BIN:
                     return "an unknown augmented operator"
                 return holder, "aug", attr
+            if isinstance(holder, cst.MatchValue):
+                # A case pattern may hold a dotted name but never a call.
+                return f"`{name.value}.{attr}` is a value in a `case` pattern"
             if isinstance(holder, cst.Del) or self._in_store_context(parent, parents):
                 return f"`{name.value}.{attr}` is deleted or bound in a compound target"
             return parent, "load", attr

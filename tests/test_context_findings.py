@@ -25,6 +25,7 @@ REPORTED_WITHOUT_FIX = [
     "thread_local/noop_dynamic_attribute_name",
     "thread_local/noop_named_in_all",
     "thread_local/noop_shadowed_getattr",
+    "thread_local/noop_case_pattern",
     "executor_context/noop_unknown_executor",
     "executor_context/noop_closure_pool",
 ]
