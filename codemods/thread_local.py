@@ -438,7 +438,9 @@ class ThreadLocal(Rule):
         if use is None:
             return updated_node
         plan, _, attr = use
-        return cst.Expr(value=self._set(plan, attr, updated_node.value))
+        return cst.Expr(
+            value=self._set(plan, attr, updated_node.value), semicolon=updated_node.semicolon
+        )
 
     def leave_AugAssign(
         self, original_node: cst.AugAssign, updated_node: cst.AugAssign
@@ -457,7 +459,8 @@ class ThreadLocal(Rule):
                 plan,
                 attr,
                 cst.BinaryOperation(left=self._get(plan, attr), operator=operator, right=operand),
-            )
+            ),
+            semicolon=updated_node.semicolon,
         )
 
     def leave_Attribute(
