@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import ParentMap, ScopeKind, binding_scope
+from codemods._analysis import UNBOUND, ParentMap, binding_scope
 from codemods._base import Rule, Safety
 
 _AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
@@ -38,7 +39,6 @@ _LOOSE_PARENTS = (
     cst.BooleanOperation, cst.Arg, cst.Element,
 )
 _BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
-_CATCHING = {"AttributeError", "Exception", "BaseException"}
 
 
 @dataclass
@@ -142,7 +142,7 @@ class ThreadLocal(Rule):
         ):
             return
         taken = {n.value for n in parents if isinstance(n, cst.Name)}
-        strings = set()
+        strings: set[str] = set()
         for n in parents:
             if isinstance(n, cst.SimpleString):
                 try:
@@ -320,10 +320,12 @@ class ThreadLocal(Rule):
             return True
         return isinstance(parent, cst.AsName)
 
-    @staticmethod
     def _catches_attribute_error(
-        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+        self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
     ) -> bool:
+        """Whether a ``try`` around ``node`` (in the same function) may catch
+        ``AttributeError``: only handlers that name builtin exceptions unrelated
+        to it are known not to."""
         child, parent = node, parents.get(node)
         while parent is not None:
             if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
@@ -331,17 +333,27 @@ class ThreadLocal(Rule):
                     if handler.type is None:
                         return True
                     caught = handler.type
-                    names = caught.elements if isinstance(caught, cst.Tuple) else [caught]
-                    for item in names:
+                    items = caught.elements if isinstance(caught, cst.Tuple) else [caught]
+                    for item in items:
                         value = item.value if isinstance(item, cst.Element) else item
-                        if isinstance(value, cst.Name) and value.value in _CATCHING:
+                        if not self._unrelated_builtin_exception(handler, value):
                             return True
-                        if not isinstance(value, (cst.Name, cst.Attribute)):
-                            return True  # an expression: it may name AttributeError
             if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 return False
             child, parent = parent, parents.get(parent)
         return False
+
+    def _unrelated_builtin_exception(
+        self, handler: cst.CSTNode, value: cst.BaseExpression
+    ) -> bool:
+        if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not UNBOUND:
+            return False
+        builtin = getattr(builtins, value.value, None)
+        return (
+            isinstance(builtin, type)
+            and issubclass(builtin, BaseException)
+            and not issubclass(AttributeError, builtin)
+        )
 
     def _finish(self, plan: _Plan) -> None:
         if plan.problem is not None:
@@ -407,7 +419,7 @@ class ThreadLocal(Rule):
         plan = self._statements.get(original_node)
         if plan is None:
             return updated_node
-        lines = []
+        lines: list[cst.SimpleStatementLine] = []
         for index, attr in enumerate(plan.attributes):
             variable = plan.variables[attr]
             declaration = cst.Assign(

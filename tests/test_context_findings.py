@@ -26,6 +26,7 @@ REPORTED_WITHOUT_FIX = [
     "thread_local/noop_named_in_all",
     "thread_local/noop_shadowed_getattr",
     "thread_local/noop_case_pattern",
+    "thread_local/noop_catches_through_an_alias",
     "executor_context/noop_unknown_executor",
     "executor_context/noop_closure_pool",
 ]
