@@ -181,7 +181,7 @@ class ThreadLocal(Rule):
             elif plan.name in global_names:
                 plan.problem = f"`{plan.name}` is rebound through `global`"
             else:
-                self._collect_uses(plan, node, parents)
+                self._collect_uses(plan, parents)
             if plan.problem is None and not plan.attributes:
                 plan.problem = "no attribute of it is used"
             self._plans.append(plan)
@@ -220,24 +220,21 @@ class ThreadLocal(Rule):
             return _Plan(name, line, call, problem=f"`{name}` is bound more than once")
         return _Plan(name, line, call)
 
-    def _collect_uses(
-        self, plan: _Plan, module: cst.Module, parents: dict[cst.CSTNode, cst.CSTNode]
-    ) -> None:
+    def _collect_uses(self, plan: _Plan, parents: dict[cst.CSTNode, cst.CSTNode]) -> None:
         module_scope = self.scope(plan.statement)
-        declaration_target = plan.call  # the Name target is checked by its parent below
+        declaration = parents.get(plan.call)
         for n in parents:
             if not (isinstance(n, cst.Name) and n.value == plan.name):
                 continue
             parent = parents[n]
-            if isinstance(parent, cst.AssignTarget) and parents.get(parent) is parents.get(
-                declaration_target
-            ):
+            if isinstance(parent, cst.AssignTarget) and parents.get(parent) is declaration:
                 continue  # the declaration itself
-            if isinstance(parent, (cst.Attribute,)) and parent.attr is n:
+            if isinstance(parent, cst.Attribute) and parent.attr is n:
                 continue  # ``other.NAME``: a different object's attribute
             if isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.Param)):
-                # Binds a different NAME somewhere; only a use resolving to
-                # the module's binding matters, checked below for each use.
+                # Binds a name in its own scope: a second module-level binding
+                # was already refused by the binding count, a local one is
+                # another object.
                 continue
             if binding_scope(self.scope(n), plan.name) is not module_scope:
                 continue  # a local of the same name
