@@ -777,3 +777,46 @@ def binding_kind(scope: Scope, name: str) -> ScopeKind | None:
     local value, which may be any object, a bound method included."""
     owner = scope._binding_scope(name)
     return owner.kind if owner is not None else None
+
+
+# ---------------------------------------------------------------------------
+# Whole-module facts: parents, the scope that owns a name, single bindings.
+# Used by rules that must see every use of a name before rewriting one
+# (AM401 thread-local) or find the one value a name was bound to (AM402).
+# ---------------------------------------------------------------------------
+
+
+class ParentMap(cst.CSTVisitor):
+    """Every node of a module mapped to its parent (original nodes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
+
+    @classmethod
+    def of(cls, module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+        visitor = cls()
+        module.visit(visitor)
+        return visitor.parents
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.parents[node] = self._stack[-1]
+        self._stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+
+
+def bound_once(scope: Scope, name: str) -> Scope | None:
+    """The owning scope of ``name`` if that scope binds it exactly once.
+
+    A name rebound anywhere in its scope (a second assignment, ``global`` in a
+    function, a loop target) cannot be traced to one value.
+    """
+    owner = binding_scope(scope, name)
+    if owner is None or len(owner.bindings.get(name, ())) != 1:
+        return None
+    return owner

@@ -1,0 +1,216 @@
+"""AM402 executor-context: ``loop.run_in_executor()`` drops context variables."""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+
+from codemods._analysis import ParentMap, Scope, ScopeKind, bound_once
+from codemods._base import Rule, Safety
+
+_LOOP_GETTERS = ("asyncio.get_running_loop", "asyncio.get_event_loop")
+_THREAD_POOLS = (
+    "concurrent.futures.ThreadPoolExecutor",
+    "concurrent.futures.thread.ThreadPoolExecutor",
+)
+_PROCESS_POOLS = (
+    "concurrent.futures.ProcessPoolExecutor",
+    "concurrent.futures.process.ProcessPoolExecutor",
+    "concurrent.futures.InterpreterPoolExecutor",
+)
+
+
+class ExecutorContext(Rule):
+    """``loop.run_in_executor()`` runs the function without the caller's context.
+
+    **Why.** A ``contextvars.ContextVar`` set by a task (a request id, the
+    current user, a tracing span) is visible in everything that task awaits,
+    but ``loop.run_in_executor`` hands the bare function to the executor: in
+    the worker thread the variable has its default, or raises ``LookupError``.
+    ``asyncio.to_thread`` copies the context first.
+
+    **Fix.** ``await loop.run_in_executor(None, fn, *args)`` becomes
+    ``await asyncio.to_thread(fn, *args)`` (target Python 3.9 or newer, and a
+    loop obtained in the same function, so that it is the running loop that
+    ``to_thread`` uses). A future kept for later, a loop from elsewhere, or an
+    executor that is visibly a thread pool (``pool = ThreadPoolExecutor()`` or
+    ``with ThreadPoolExecutor() as pool`` in the same function or at module
+    level) becomes ``loop.run_in_executor(pool, contextvars.copy_context().run,
+    fn, *args)``.
+
+    **Safety: safe.** The function runs on the same executor with the same
+    arguments and returns the same result; it now also sees the context
+    variables the caller had set, which is what the caller meant. The worker
+    runs in a copy: what it sets does not flow back.
+
+    **Limits.** Only a loop that is visibly the asyncio loop is considered:
+    ``asyncio.get_running_loop().run_in_executor(...)``, or a name bound once,
+    in the same function or at module level, to ``asyncio.get_running_loop()`` /
+    ``asyncio.get_event_loop()``. A ``run_in_executor`` method of any other
+    object is not reported. A process pool is left alone and not reported (a
+    copied context cannot be pickled). An executor whose kind cannot be seen
+    (a parameter, an attribute, a name bound more than once) is reported
+    without a fix. A call that already passes ``something.run`` as the
+    function is taken as already carrying a context.
+    """
+
+    CODE = "AM402"
+    SLUG = "executor-context"
+    DESCRIPTION = "loop.run_in_executor() does not carry the caller's context variables"
+    SAFETY = Safety.SAFE
+    PREFILTER = (b"run_in_executor",)
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        return any(
+            isinstance(node, ast.Attribute) and node.attr == "run_in_executor"
+            for node in ast.walk(tree)
+        )
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        # (owning scope, name) -> the value of its one plain binding: ``x = v``
+        # or ``with v as x``.
+        self._values: dict[tuple[int, str], cst.BaseExpression] = {}
+        self._globals: set[str] = set()
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._parents = ParentMap.of(node)
+        for child in self._parents:
+            if isinstance(child, cst.Assign) and len(child.targets) == 1:
+                target = child.targets[0].target
+                if isinstance(target, cst.Name):
+                    self._values[(id(self.scope(child)), target.value)] = child.value
+            elif isinstance(child, cst.WithItem) and child.asname is not None:
+                target = child.asname.name
+                if isinstance(target, cst.Name):
+                    self._values[(id(self.scope(child)), target.value)] = child.item
+            elif isinstance(child, cst.Global):
+                self._globals.update(item.name.value for item in child.names)
+
+    # -- analysis -----------------------------------------------------------
+
+    def _value_of(self, scope: Scope, name: cst.Name) -> tuple[cst.BaseExpression, Scope] | None:
+        """The one value ``name`` was bound to, if that is visible, and its scope."""
+        owner = bound_once(scope, name.value)
+        if owner is None or name.value in self._globals:
+            return None
+        # Only the same function or the module: a closure variable may be
+        # rebound by the enclosing function after the inner one was made.
+        if owner is not scope.function() and owner.kind is not ScopeKind.MODULE:
+            return None
+        value = self._values.get((id(owner), name.value))
+        return (value, owner) if value is not None else None
+
+    def _loop_kind(self, scope: Scope, receiver: cst.BaseExpression) -> str | None:
+        """"local" for a loop obtained in this function, "other" for one bound
+        at module level, None when the receiver is not visibly the asyncio loop."""
+        if isinstance(receiver, cst.Call) and not receiver.args:
+            return "local" if scope.qualified_name(receiver.func) in _LOOP_GETTERS else None
+        if isinstance(receiver, cst.Name):
+            found = self._value_of(scope, receiver)
+            if found is None:
+                return None
+            value, owner = found
+            if isinstance(value, cst.Call) and not value.args:
+                if scope.qualified_name(value.func) in _LOOP_GETTERS:
+                    return "local" if owner is scope.function() else "other"
+        return None
+
+    def _executor_kind(self, scope: Scope, executor: cst.BaseExpression) -> str:
+        """"none", "thread", "process" or "unknown"."""
+        if isinstance(executor, cst.Name) and executor.value == "None":
+            return "none"
+        value: cst.BaseExpression | None = executor
+        if isinstance(executor, cst.Name):
+            found = self._value_of(scope, executor)
+            value = found[0] if found is not None else None
+        if isinstance(value, cst.Call):
+            name = scope.qualified_name(value.func)
+            if name in _THREAD_POOLS:
+                return "thread"
+            if name in _PROCESS_POOLS:
+                return "process"
+        return "unknown"
+
+    def _awaited(self, node: cst.Call) -> bool:
+        parent = self._parents.get(node)
+        return isinstance(parent, cst.Await) and parent.expression is node
+
+    # -- rewrite ------------------------------------------------------------
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"):
+            return updated_node
+        scope = self.scope(original_node)
+        loop = self._loop_kind(scope, func.value)
+        if loop is None:
+            return updated_node
+        args = original_node.args
+        if len(args) < 2 or any(a.keyword is not None for a in args) or any(
+            a.star for a in args[:2]
+        ):
+            # run_in_executor takes no keywords; such a call already fails.
+            return updated_node
+        fn = args[1].value
+        if isinstance(fn, cst.Attribute) and fn.attr.value == "run":
+            return updated_node  # already runs in some context (ctx.run)
+        executor = self._executor_kind(scope, args[0].value)
+        if executor == "process":
+            return updated_node  # a copied context cannot be pickled
+
+        asyncio_alias = scope.module_alias("asyncio")
+        contextvars_alias = scope.module_alias("contextvars")
+        to_thread = (
+            executor == "none"
+            and loop == "local"
+            and self._awaited(original_node)
+            and self.settings.target_version >= (3, 9)
+            and asyncio_alias is not None
+        )
+        if to_thread:
+            message = (
+                "`run_in_executor` does not carry the caller's context variables;"
+                " use `asyncio.to_thread()`"
+            )
+            needs, alias = "asyncio", asyncio_alias
+        else:
+            message = (
+                "`run_in_executor` does not carry the caller's context variables;"
+                " run the function in `contextvars.copy_context().run`"
+            )
+            needs, alias = "contextvars", contextvars_alias
+        fixable = executor != "unknown" and alias is not None
+        if executor == "unknown":
+            message += " (not fixed: the executor may not be a thread pool)"
+        if not self.report(
+            original_node,
+            message,
+            fixable=fixable,
+            needs_import=needs if alias is not None and alias[1] else None,
+        ):
+            return updated_node
+        assert alias is not None
+        name, needs_import = alias
+        if needs_import:
+            AddImportsVisitor.add_needed_import(self.context, needs)
+        if to_thread:
+            return updated_node.with_changes(
+                func=cst.Attribute(value=cst.Name(name), attr=cst.Name("to_thread")),
+                args=updated_node.args[1:],
+            )
+        first, *rest = updated_node.args
+        runner = cst.Arg(
+            value=cst.Attribute(
+                value=cst.Call(
+                    func=cst.Attribute(value=cst.Name(name), attr=cst.Name("copy_context"))
+                ),
+                attr=cst.Name("run"),
+            ),
+            comma=first.comma,
+        )
+        return updated_node.with_changes(args=[first, runner, *rest])

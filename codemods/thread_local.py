@@ -1,0 +1,538 @@
+"""AM401 thread-local: ``threading.local()`` holding per-request state in async code."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+from codemods._analysis import UNBOUND, ParentMap, binding_scope
+from codemods._base import Rule, Safety
+
+_AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+    cst.DivideAssign: cst.Divide,
+    cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo,
+    cst.PowerAssign: cst.Power,
+    cst.LeftShiftAssign: cst.LeftShift,
+    cst.RightShiftAssign: cst.RightShift,
+    cst.BitAndAssign: cst.BitAnd,
+    cst.BitOrAssign: cst.BitOr,
+    cst.BitXorAssign: cst.BitXor,
+}
+# Operands that bind tighter than any binary operator need no parentheses.
+_ATOMS = (
+    cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
+    cst.ConcatenatedString, cst.FormattedString, cst.Call, cst.Attribute,
+    cst.Subscript, cst.List, cst.Tuple, cst.Dict, cst.Set,
+)
+# Where ``var in ctx`` can stand without parentheses.
+_LOOSE_PARENTS = (
+    cst.If, cst.While, cst.Return, cst.Assign, cst.AnnAssign, cst.Expr, cst.Assert,
+    cst.BooleanOperation, cst.Arg, cst.Element,
+)
+_BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
+
+
+@dataclass
+class _Plan:
+    """How one ``NAME = threading.local()`` is rewritten, or why it is not."""
+
+    name: str
+    statement: cst.SimpleStatementLine
+    call: cst.Call
+    problem: str | None = None
+    attributes: list[str] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    # original node -> (kind, attribute); kind: load, store, aug, getattr,
+    # setattr, hasattr.
+    uses: dict[cst.CSTNode, tuple[str, str]] = field(default_factory=dict)
+
+
+class ThreadLocal(Rule):
+    """``threading.local()`` is shared by every task of the event loop.
+
+    **Why.** All tasks of a loop run on one thread, so a ``threading.local``
+    attribute set by one request is seen, and overwritten, by every other
+    request running at the same time: the current user of one request leaks
+    into another.
+
+    **Fix.** A module-level ``NAME = threading.local()`` whose every use in the
+    module is ``NAME.attr``, ``NAME.attr = v``, ``NAME.attr += v``,
+    ``getattr(NAME, "attr"[, d])``, ``setattr(NAME, "attr", v)`` (as a
+    statement) or ``hasattr(NAME, "attr")`` becomes one
+    ``contextvars.ContextVar`` per attribute, declared where ``NAME`` was:
+    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, an
+    augmented store ``NAME_attr.set(NAME_attr.get() + v)``, ``getattr`` with a
+    default ``NAME_attr.get(d)``, and ``hasattr`` becomes
+    ``NAME_attr in contextvars.copy_context()`` (true exactly when the variable
+    has a value). Plain threads keep their own values: each thread has its own
+    context.
+
+    **Safety: unsafe.** Data visibility changes, which is the point: a task
+    (and everything it awaits) sees only what it or its creator set, and a
+    value set in a task is not seen by the task that created it. Reading an
+    attribute that was never set raised ``AttributeError``; reading the
+    variable raises ``LookupError`` (from ``ContextVar.get()`` with no
+    default). Code that catches ``AttributeError`` around a use is therefore
+    left alone. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
+    = connect()``) becomes a per-context one: each task, and each call run
+    through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
+    of its creator's context, so a value it creates lazily is created again
+    for every such task or call. On an interpreter whose new threads inherit
+    the creator's context (``sys.flags.thread_inherit_context``, the default of
+    free-threaded 3.14 builds), a new thread starts with the values its
+    creator had set, where a ``threading.local`` started empty.
+
+    **Limits.** Reported without a fix: a ``threading.local()`` that is not a
+    plain module-level assignment (an instance attribute such as
+    ``self._local = threading.local()``), a subclass of ``threading.local``,
+    ``del NAME.attr``, a non-literal attribute name, any other use of ``NAME``
+    (passed to a call, returned, stored, rebound, named in a string such as
+    ``__all__``), and a use inside ``try`` whose handler catches
+    ``AttributeError``. A file is analysed alone: a ``from mod import NAME`` in
+    *another* file is not seen, so a ``NAME`` imported elsewhere would be left
+    pointing at nothing. The fix is unsafe for that reason too; review the
+    diff. Only modules that define an ``async def`` are checked.
+    """
+
+    CODE = "AM401"
+    SLUG = "thread-local"
+    DESCRIPTION = "threading.local() is shared by all tasks of the event loop"
+    SAFETY = Safety.UNSAFE
+    PREFILTER = (b"local",)
+
+    @classmethod
+    def screen(cls, tree: ast.Module) -> bool:
+        has_async = imports_threading = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncFunctionDef):
+                has_async = True
+            elif isinstance(node, ast.Import):
+                imports_threading = imports_threading or any(
+                    a.name == "threading" for a in node.names
+                )
+            elif isinstance(node, ast.ImportFrom):
+                imports_threading = imports_threading or (
+                    node.module == "threading" and not node.level
+                )
+        return has_async and imports_threading
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._plans: list[_Plan] = []
+        self._statements: dict[cst.SimpleStatementLine, _Plan] = {}
+        self._uses: dict[cst.CSTNode, tuple[_Plan, str, str]] = {}
+        self._contextvars = "contextvars"
+        self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+
+    # -- analysis (over the whole original module, before any rewrite) -------
+
+    def visit_Module(self, node: cst.Module) -> None:
+        parents = self._parents = ParentMap.of(node)
+        if not any(
+            isinstance(n, cst.FunctionDef) and n.asynchronous for n in parents
+        ):
+            return
+        taken = {n.value for n in parents if isinstance(n, cst.Name)}
+        strings: set[str] = set()
+        for n in parents:
+            if isinstance(n, cst.SimpleString):
+                try:
+                    strings.add(n.evaluated_value)
+                except Exception:  # noqa: BLE001 - odd literals are just not names
+                    pass
+        global_names = {
+            item.name.value for n in parents if isinstance(n, cst.Global) for item in n.names
+        }
+
+        for n in parents:
+            if isinstance(n, cst.ClassDef):
+                for base in n.bases:
+                    if self.scope(n).qualified_name(base.value) == "threading.local":
+                        self.report(
+                            n,
+                            "a subclass of `threading.local` is shared by all tasks of the"
+                            " event loop; use `contextvars.ContextVar` (not fixed automatically)",
+                            fixable=False,
+                        )
+            if not (isinstance(n, cst.Call) and not n.args):
+                continue
+            if self.scope(n).qualified_name(n.func) != "threading.local":
+                continue
+            plan = self._declaration(n, parents)
+            if plan is None:
+                self.report(
+                    n,
+                    "`threading.local()` is shared by all tasks of the event loop;"
+                    " use `contextvars.ContextVar` (not fixed: not a module-level name)",
+                    fixable=False,
+                )
+                continue
+            if plan.name in strings:
+                plan.problem = f"`{plan.name}` is named in a string (e.g. `__all__`)"
+            elif plan.name in global_names:
+                plan.problem = f"`{plan.name}` is rebound through `global`"
+            else:
+                self._collect_uses(plan, parents)
+            if plan.problem is None and not plan.attributes:
+                plan.problem = "no attribute of it is used"
+            self._plans.append(plan)
+
+        for plan in self._plans:
+            if plan.problem is None:
+                for attr in plan.attributes:
+                    base = f"{plan.name}_{attr}"
+                    while base in taken:
+                        base += "_"
+                    taken.add(base)
+                    plan.variables[attr] = base
+            self._finish(plan)
+
+    def _declaration(
+        self, call: cst.Call, parents: dict[cst.CSTNode, cst.CSTNode]
+    ) -> _Plan | None:
+        assign = parents.get(call)
+        if not (
+            isinstance(assign, cst.Assign)
+            and assign.value is call
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+        ):
+            return None
+        line = parents.get(assign)
+        if not (
+            isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and isinstance(parents.get(line), cst.Module)
+        ):
+            return None
+        name = assign.targets[0].target.value
+        scope = self.scope(assign)
+        if len(scope.bindings.get(name, ())) != 1:
+            return _Plan(name, line, call, problem=f"`{name}` is bound more than once")
+        return _Plan(name, line, call)
+
+    def _collect_uses(self, plan: _Plan, parents: dict[cst.CSTNode, cst.CSTNode]) -> None:
+        module_scope = self.scope(plan.statement)
+        declaration = parents.get(plan.call)
+        for n in parents:
+            if not (isinstance(n, cst.Name) and n.value == plan.name):
+                continue
+            parent = parents[n]
+            if isinstance(parent, cst.AssignTarget) and parents.get(parent) is declaration:
+                continue  # the declaration itself
+            if isinstance(parent, cst.Attribute) and parent.attr is n:
+                continue  # ``other.NAME``: a different object's attribute
+            if isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.Param)):
+                # Binds a name in its own scope: a second module-level binding
+                # was already refused by the binding count, a local one is
+                # another object.
+                continue
+            if binding_scope(self.scope(n), plan.name) is not module_scope:
+                continue  # a local of the same name
+            use = self._classify(n, parent, parents)
+            if isinstance(use, str):
+                plan.problem = use
+                return
+            node, kind, attr = use
+            if self._catches_attribute_error(node, parents):
+                plan.problem = "a use is inside `try` that catches `AttributeError`"
+                return
+            plan.uses[node] = (kind, attr)
+            if attr not in plan.attributes:
+                plan.attributes.append(attr)
+
+    def _classify(
+        self,
+        name: cst.Name,
+        parent: cst.CSTNode,
+        parents: dict[cst.CSTNode, cst.CSTNode],
+    ) -> tuple[cst.CSTNode, str, str] | str:
+        """The node to rewrite, its kind and attribute; or why it cannot be."""
+        if isinstance(parent, cst.Attribute) and parent.value is name:
+            attr = parent.attr.value
+            if attr.startswith("__"):
+                return f"`{name.value}.{attr}` uses the object itself"
+            holder = parents.get(parent)
+            if isinstance(holder, cst.AssignTarget):
+                assign = parents.get(holder)
+                if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+                    return assign, "store", attr
+                return "a chained assignment stores to it"
+            if isinstance(holder, cst.AugAssign) and holder.target is parent:
+                if type(holder.operator) not in _AUG_TO_BIN:
+                    return "an unknown augmented operator"
+                return holder, "aug", attr
+            if isinstance(holder, cst.MatchValue):
+                # A case pattern may hold a dotted name but never a call.
+                return f"`{name.value}.{attr}` is a value in a `case` pattern"
+            if isinstance(holder, cst.Del) or self._in_store_context(parent, parents):
+                return f"`{name.value}.{attr}` is deleted or bound in a compound target"
+            return parent, "load", attr
+        if isinstance(parent, cst.Arg) and parent.value is name:
+            call = parents.get(parent)
+            if (
+                isinstance(call, cst.Call)
+                and isinstance(call.func, cst.Name)
+                and call.func.value in _BUILTINS
+                and call.args[0] is parent
+            ):
+                low, high = _BUILTINS[call.func.value]
+                scope = self.scope(call)
+                attr_arg = call.args[1] if len(call.args) > 1 else None
+                if (
+                    low <= len(call.args) <= high
+                    and not any(a.keyword is not None or a.star for a in call.args)
+                    and binding_scope(scope, call.func.value) is None
+                    and not scope.module.star_import
+                    and attr_arg is not None
+                    and isinstance(attr_arg.value, cst.SimpleString)
+                ):
+                    attr = attr_arg.value.evaluated_value
+                    if isinstance(attr, str) and attr.isidentifier() and not attr.startswith("__"):
+                        if call.func.value == "setattr" and not isinstance(
+                            parents.get(call), cst.Expr
+                        ):
+                            return "the value of `setattr()` is used"
+                        return call, call.func.value, attr
+                return f"`{call.func.value}()` on it is not the builtin with a literal name"
+        return f"`{name.value}` escapes (passed, returned or stored)"
+
+    @staticmethod
+    def _in_store_context(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        child, parent = node, parents.get(node)
+        while isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+            child, parent = parent, parents.get(parent)
+        if isinstance(parent, (cst.AssignTarget, cst.Del, cst.AnnAssign, cst.AugAssign)):
+            return True
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is child:
+            return True
+        return isinstance(parent, cst.AsName)
+
+    def _catches_attribute_error(
+        self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+    ) -> bool:
+        """Whether a ``try`` around ``node`` (in the same function) may catch
+        ``AttributeError``: only handlers that name builtin exceptions unrelated
+        to it are known not to."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
+                for handler in parent.handlers:
+                    if handler.type is None:
+                        return True
+                    caught = handler.type
+                    items = caught.elements if isinstance(caught, cst.Tuple) else [caught]
+                    for item in items:
+                        value = item.value if isinstance(item, cst.Element) else item
+                        if not self._unrelated_builtin_exception(handler, value):
+                            return True
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            child, parent = parent, parents.get(parent)
+        return False
+
+    def _unrelated_builtin_exception(
+        self, handler: cst.CSTNode, value: cst.BaseExpression
+    ) -> bool:
+        if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not UNBOUND:
+            return False
+        builtin = getattr(builtins, value.value, None)
+        return (
+            isinstance(builtin, type)
+            and issubclass(builtin, BaseException)
+            and not issubclass(AttributeError, builtin)
+        )
+
+    def _finish(self, plan: _Plan) -> None:
+        if plan.problem is not None:
+            self.report(
+                plan.call,
+                "`threading.local()` is shared by all tasks of the event loop; use"
+                f" `contextvars.ContextVar` (not fixed: {plan.problem})",
+                fixable=False,
+            )
+            return
+        alias = self.scope(plan.statement).module_alias("contextvars")
+        names = ", ".join(plan.variables.values())
+        if not self.report(
+            plan.call,
+            "`threading.local()` is shared by all tasks of the event loop;"
+            f" use one `contextvars.ContextVar` per attribute ({names})",
+            fixable=alias is not None,
+            needs_import="contextvars" if alias is not None and alias[1] else None,
+        ):
+            return
+        assert alias is not None
+        self._contextvars, needs_import = alias
+        if needs_import:
+            AddImportsVisitor.add_needed_import(self.context, "contextvars")
+        self._statements[plan.statement] = plan
+        # The declaration was the module's use of ``threading.local``; drop the
+        # import if nothing else needs it.
+        func = plan.call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            alias_name = func.value.value
+            RemoveImportsVisitor.remove_unused_import(
+                self.context, "threading", asname=None if alias_name == "threading" else alias_name
+            )
+        elif isinstance(func, cst.Name):
+            RemoveImportsVisitor.remove_unused_import(
+                self.context, "threading", "local", asname=None if func.value == "local" else func.value
+            )
+        for node, (kind, attr) in plan.uses.items():
+            self._uses[node] = (plan, kind, attr)
+
+    # -- rewrite ------------------------------------------------------------
+
+    def _var(self, plan: _Plan, attr: str) -> cst.Name:
+        return cst.Name(plan.variables[attr])
+
+    def _get(self, plan: _Plan, attr: str, *args: cst.Arg) -> cst.Call:
+        return cst.Call(
+            func=cst.Attribute(value=self._var(plan, attr), attr=cst.Name("get")), args=args
+        )
+
+    def _set(self, plan: _Plan, attr: str, value: cst.BaseExpression) -> cst.Call:
+        # ``NAME.a = 1, 2`` and ``NAME.a = yield`` need parentheses as an argument.
+        if isinstance(value, (cst.Tuple, cst.Yield)) and not value.lpar:
+            value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return cst.Call(
+            func=cst.Attribute(value=self._var(plan, attr), attr=cst.Name("set")),
+            args=[cst.Arg(value=value)],
+        )
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        plan = self._statements.get(original_node)
+        if plan is None:
+            return updated_node
+        lines: list[cst.SimpleStatementLine] = []
+        for index, attr in enumerate(plan.attributes):
+            variable = plan.variables[attr]
+            declaration = cst.Assign(
+                targets=[cst.AssignTarget(target=cst.Name(variable))],
+                value=cst.Call(
+                    func=cst.Attribute(
+                        value=cst.Name(self._contextvars), attr=cst.Name("ContextVar")
+                    ),
+                    args=[cst.Arg(value=cst.SimpleString(f'"{variable}"'))],
+                ),
+            )
+            lines.append(
+                updated_node.with_changes(
+                    body=[declaration],
+                    leading_lines=updated_node.leading_lines if index == 0 else (),
+                    # A trailing comment stays on the last line.
+                    trailing_whitespace=updated_node.trailing_whitespace
+                    if index == len(plan.attributes) - 1
+                    else cst.TrailingWhitespace(),
+                )
+            )
+        return cst.FlattenSentinel(lines)
+
+    def leave_Assign(
+        self, original_node: cst.Assign, updated_node: cst.Assign
+    ) -> cst.BaseSmallStatement:
+        use = self._uses.get(original_node)
+        if use is None:
+            return updated_node
+        plan, _, attr = use
+        return cst.Expr(
+            value=self._set(plan, attr, updated_node.value), semicolon=updated_node.semicolon
+        )
+
+    def leave_AugAssign(
+        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
+    ) -> cst.BaseSmallStatement:
+        use = self._uses.get(original_node)
+        if use is None:
+            return updated_node
+        plan, _, attr = use
+        operand = updated_node.value
+        bare_tuple = isinstance(operand, cst.Tuple) and not operand.lpar
+        if (bare_tuple or not isinstance(operand, _ATOMS)) and not operand.lpar:
+            operand = operand.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        operator = _AUG_TO_BIN[type(updated_node.operator)]()
+        return cst.Expr(
+            value=self._set(
+                plan,
+                attr,
+                cst.BinaryOperation(left=self._get(plan, attr), operator=operator, right=operand),
+            ),
+            semicolon=updated_node.semicolon,
+        )
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        use = self._uses.get(original_node)
+        if use is None:
+            return updated_node
+        plan, _, attr = use
+        return self._get(plan, attr).with_changes(
+            lpar=updated_node.lpar, rpar=updated_node.rpar
+        )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        use = self._uses.get(original_node)
+        if use is None:
+            return updated_node
+        plan, kind, attr = use
+        keep = {"lpar": updated_node.lpar, "rpar": updated_node.rpar}
+        if kind == "getattr":
+            default = [cst.Arg(value=updated_node.args[2].value)] if len(updated_node.args) == 3 else []
+            return self._get(plan, attr, *default).with_changes(**keep)
+        if kind == "setattr":
+            return self._set(plan, attr, updated_node.args[2].value).with_changes(**keep)
+        check = cst.Comparison(
+            left=self._var(plan, attr),
+            comparisons=[
+                cst.ComparisonTarget(
+                    operator=cst.In(),
+                    comparator=cst.Call(
+                        func=cst.Attribute(
+                            value=cst.Name(self._contextvars), attr=cst.Name("copy_context")
+                        )
+                    ),
+                )
+            ],
+        )
+        if updated_node.lpar:
+            return check.with_changes(**keep)
+        # ``not hasattr(...)`` and ``if hasattr(...)`` read fine bare; elsewhere
+        # (``hasattr(...) == flag``) the comparison needs parentheses.
+        parent = self._parents.get(original_node)
+        if isinstance(parent, _LOOSE_PARENTS) or (
+            isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not)
+        ):
+            return check
+        return check.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    def leave_UnaryOperation(
+        self, original_node: cst.UnaryOperation, updated_node: cst.UnaryOperation
+    ) -> cst.BaseExpression:
+        # ``not hasattr(NAME, "a")`` reads best as ``NAME_a not in ctx``.
+        use = self._uses.get(original_node.expression)
+        inner = updated_node.expression
+        if (
+            use is None
+            or use[1] != "hasattr"
+            or not isinstance(original_node.operator, cst.Not)
+            or not isinstance(inner, cst.Comparison)
+            or inner.lpar
+        ):
+            return updated_node
+        target = inner.comparisons[0].with_changes(operator=cst.NotIn())
+        return inner.with_changes(
+            comparisons=[target], lpar=updated_node.lpar, rpar=updated_node.rpar
+        )
