@@ -309,8 +309,12 @@ def await_statement(
         return None
     if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
         return None
-    access = accesses(small)
     scope = scope_of(line)
+    if scope.qualified_name(call.func) == "asyncio.gather":
+        # Already concurrent; folding it into another gather would nest one
+        # gather in the next and scatter its targets, for no time saved.
+        return None
+    access = accesses(small)
     for path in access.writes:
         root = path.split(".")[0].split("[")[0]
         # Any callee may read a global, a nonlocal, or an attribute of an
