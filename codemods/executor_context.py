@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import ParentMap, Scope, ScopeKind, bound_once
+from codemods._analysis import ParentMap, Scope, ScopeKind, binding_scope, bound_once
 from codemods._base import Rule, Safety
 
 _LOOP_GETTERS = ("asyncio.get_running_loop", "asyncio.get_event_loop")
@@ -38,7 +39,8 @@ class ExecutorContext(Rule):
     executor that is visibly a thread pool (``pool = ThreadPoolExecutor()`` or
     ``with ThreadPoolExecutor() as pool`` in the same function or at module
     level) becomes ``loop.run_in_executor(pool, contextvars.copy_context().run,
-    fn, *args)``.
+    fn, *args)``. A ``loop = asyncio.get_running_loop()`` line left unused
+    (every use became ``to_thread``) is removed, unless a comment sits on it.
 
     **Safety: safe.** The function runs on the same executor with the same
     arguments and returns the same result; it now also sees the context
@@ -76,10 +78,19 @@ class ExecutorContext(Rule):
         # or ``with v as x``.
         self._values: dict[tuple[int, str], cst.BaseExpression] = {}
         self._globals: set[str] = set()
+        # (owning scope, name) -> how many Name nodes refer to that binding,
+        # its own target included.
+        self._references: Counter[tuple[int, str]] = Counter()
+        # (owning scope, name) -> loop calls rewritten to ``asyncio.to_thread``.
+        self._replaced: Counter[tuple[int, str]] = Counter()
 
     def visit_Module(self, node: cst.Module) -> None:
         self._parents = ParentMap.of(node)
         for child in self._parents:
+            if isinstance(child, cst.Name):
+                owner = binding_scope(self.scope(child), child.value)
+                if owner is not None:
+                    self._references[(id(owner), child.value)] += 1
             if isinstance(child, cst.Assign) and len(child.targets) == 1:
                 target = child.targets[0].target
                 if isinstance(target, cst.Name):
@@ -199,6 +210,9 @@ class ExecutorContext(Rule):
         if needs_import:
             AddImportsVisitor.add_needed_import(self.context, needs)
         if to_thread:
+            if isinstance(func.value, cst.Name):
+                owner = binding_scope(scope, func.value.value)
+                self._replaced[(id(owner), func.value.value)] += 1
             return updated_node.with_changes(
                 func=cst.Attribute(value=cst.Name(name), attr=cst.Name("to_thread")),
                 args=updated_node.args[1:],
@@ -214,3 +228,57 @@ class ExecutorContext(Rule):
             comma=first.comma,
         )
         return updated_node.with_changes(args=[first, runner, *rest])
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        """Drop ``loop = asyncio.get_running_loop()`` once every use of
+        ``loop`` became ``asyncio.to_thread``: getting the running loop inside
+        a coroutine has no effect, and the name would be left unused."""
+        if not self._replaced or not isinstance(original_node.body, cst.IndentedBlock):
+            return updated_node
+        original_body = original_node.body.body
+        updated_body = list(updated_node.body.body)  # type: ignore[union-attr]
+        if len(updated_body) != len(original_body):
+            return updated_node  # another rule changed the shape of the block
+        scope = self.scope(original_node.body)
+        for index in reversed(range(len(original_body))):
+            line = original_body[index]
+            name = _loop_assignment(line, self.scope(line))
+            if name is None or not isinstance(updated_body[index], cst.SimpleStatementLine):
+                continue
+            owner = binding_scope(self.scope(line), name)
+            if owner is None or owner is not scope.function():
+                continue
+            key = (id(owner), name)
+            # Every reference but the assignment's own target was replaced.
+            if self._replaced[key] == 0 or self._replaced[key] != self._references[key] - 1:
+                continue
+            if line.trailing_whitespace.comment is not None:
+                continue  # a comment on the loop's own line has nowhere to go
+            del updated_body[index]
+            if index < len(updated_body):
+                following = updated_body[index]
+                updated_body[index] = following.with_changes(
+                    leading_lines=[*line.leading_lines, *following.leading_lines]
+                )
+        if len(updated_body) == len(original_body) or not updated_body:
+            return updated_node
+        return updated_node.with_changes(
+            body=updated_node.body.with_changes(body=updated_body)
+        )
+
+
+def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
+    """``loop`` for a line ``loop = asyncio.get_running_loop()`` (or
+    ``get_event_loop()``, any import form); None for anything else."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    small = line.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target, value = small.targets[0].target, small.value
+    if not (isinstance(target, cst.Name) and isinstance(value, cst.Call) and not value.args):
+        return None
+    return target.value if scope.qualified_name(value.func) in _LOOP_GETTERS else None
+
