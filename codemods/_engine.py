@@ -27,11 +27,12 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.matchers import MatcherDecoratableTransformer
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codemods._base import (
@@ -211,20 +212,44 @@ def _line_of(starts: list[int], offset: int) -> int:
 
 
 class _BatchedRules(cst.CSTTransformer):
-    """Runs several rules in one traversal, each through its own dispatch
-    (so matcher decorators work), chaining their ``leave`` results."""
+    """Runs several rules in one traversal, chaining their ``leave`` results.
+
+    Most nodes interest no rule. Rather than asking every rule about every
+    node (LibCST's matcher-aware ``on_visit`` costs a few attribute lookups
+    per rule and node), the hooks are looked up once per node type into a
+    table. A rule with matcher decorators or its own ``on_visit`` /
+    ``on_leave`` is called through those, for every node, as LibCST would.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         super().__init__()
         self.rules = rules
+        self._plain = [_plain_dispatch(rule) for rule in rules]
+        self._visits: dict[type[cst.CSTNode], list[Callable[[Any], object]]] = {}
+        self._leaves: dict[type[cst.CSTNode], list[Callable[[Any, Any], object]]] = {}
         # Attribute hooks (``visit_Call_func``) are rare, but dispatching to
         # them costs two lookups per attribute of every node (a third of a
         # traversal): only the rules that define one get those calls.
         self._attribute_rules = [rule for rule in rules if _has_attribute_hooks(type(rule))]
 
+    def _hooks(self, kind: str, node_type: type[cst.CSTNode]) -> list[Callable[..., object]]:
+        hooks: list[Callable[..., object]] = []
+        for rule, plain in zip(self.rules, self._plain):
+            if not plain:
+                hooks.append(rule.on_visit if kind == "visit" else rule.on_leave)
+                continue
+            name = f"{kind}_{node_type.__name__}"
+            # LibCST's typed base classes define every hook as a no-op.
+            if getattr(type(rule), name, None) not in (None, getattr(cst.CSTTransformer, name, None)):
+                hooks.append(getattr(rule, name))
+        return hooks
+
     def on_visit(self, node: cst.CSTNode) -> bool:
-        for rule in self.rules:
-            rule.on_visit(node)
+        hooks = self._visits.get(type(node))
+        if hooks is None:
+            hooks = self._visits[type(node)] = self._hooks("visit", type(node))
+        for hook in hooks:
+            hook(node)
         return True
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
@@ -236,13 +261,36 @@ class _BatchedRules(cst.CSTTransformer):
             rule.on_leave_attribute(original_node, attribute)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        hooks = self._leaves.get(type(original_node))
+        if hooks is None:
+            hooks = self._leaves[type(original_node)] = self._hooks("leave", type(original_node))
         result: object = updated_node
-        for rule in self.rules:
-            result = rule.on_leave(original_node, result)  # type: ignore[arg-type]
+        for hook in hooks:
+            result = hook(original_node, result)
             if not isinstance(result, cst.CSTNode):
                 # A removal or a flattened sequence cannot be handed on.
                 break
         return result
+
+
+# Per rule class: whether its hooks can be called straight from the table.
+_PLAIN_DISPATCH: dict[type[Rule], bool] = {}
+
+
+def _plain_dispatch(rule: Rule) -> bool:
+    """Whether ``rule`` is visited exactly as ``CSTTransformer`` would visit
+    it: no matcher decorators, no ``on_visit`` / ``on_leave`` of its own."""
+    cls = type(rule)
+    plain = _PLAIN_DISPATCH.get(cls)
+    if plain is None:
+        plain = _PLAIN_DISPATCH[cls] = (
+            cls.on_visit is MatcherDecoratableTransformer.on_visit
+            and cls.on_leave is MatcherDecoratableTransformer.on_leave
+            and not rule._matchers
+            and not rule._extra_visit_funcs
+            and not rule._extra_leave_funcs
+        )
+    return plain
 
 
 class _AddImports(AddImportsVisitor):

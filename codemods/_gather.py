@@ -466,33 +466,64 @@ class CleanupDepth:
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._cleanup: list[int] = [0]
-        # The guarded blocks (bodies of try and with) met so far. Tracked in
-        # on_visit/on_leave rather than through ``visit_Try_body`` hooks:
-        # attribute hooks cost every rule of the batch a third of a traversal.
+        # The guarded blocks (bodies of try and with) met so far.
         self._guarded_blocks: set[int] = set()
 
     @property
     def in_cleanup_block(self) -> bool:
         return self._cleanup[-1] > 0
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.FunctionDef):
-            self._cleanup.append(0)
-        elif id(node) in self._guarded_blocks:
-            self._cleanup[-1] += 1
-        if isinstance(node, (cst.Try, cst.TryStar, cst.With)):
-            self._guarded_blocks.add(id(node.body))
-        return super().on_visit(node)  # type: ignore[misc]
+    # Plain hooks, not ``on_visit``: the engine calls a rule's hooks from a
+    # table by node type, which an ``on_visit`` of its own would defeat. A
+    # rule that defines one of these hooks too must call this one (super()).
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
-        # The rule's own leave hook runs first, still inside the block.
-        result = super().on_leave(original_node, updated_node)  # type: ignore[misc]
-        if isinstance(original_node, cst.FunctionDef):
-            self._cleanup.pop()
-        elif id(original_node) in self._guarded_blocks:
-            self._guarded_blocks.discard(id(original_node))
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._cleanup.append(0)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self._cleanup.pop()
+        return updated_node
+
+    def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
+        self._guarded_blocks.add(id(node.body))
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._guard(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._guard(node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self._guard(node)
+
+    def _enter_block(self, node: cst.BaseSuite) -> None:
+        if id(node) in self._guarded_blocks:
+            self._cleanup[-1] += 1
+
+    def _leave_block(self, node: cst.BaseSuite) -> None:
+        if id(node) in self._guarded_blocks:
+            self._guarded_blocks.discard(id(node))
             self._cleanup[-1] -= 1
-        return result
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_block(node)
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        self._leave_block(original_node)
+        return updated_node
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_block(node)
+
+    def leave_SimpleStatementSuite(
+        self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
+    ) -> cst.SimpleStatementSuite:
+        self._leave_block(original_node)
+        return updated_node
 
 
 CLEANUP_REASON = "inside a try or with block, whose cleanup would run while the other calls still run"

@@ -125,6 +125,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     # -- context ------------------------------------------------------------
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        super().visit_IndentedBlock(node)
         fresh: set[str] = set()
         body = node.body
         for index, stmt in enumerate(body):

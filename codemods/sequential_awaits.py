@@ -121,6 +121,15 @@ class SequentialAwaits(CleanupDepth, Rule):
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
+        # Gathered while still inside the block, so that a try or with body
+        # is known as one; then the block is left.
+        result = self._gather_block(original_node, updated_node)
+        super().leave_IndentedBlock(original_node, updated_node)
+        return result
+
+    def _gather_block(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         body = original_node.body
         if len(body) < 2:
             return updated_node

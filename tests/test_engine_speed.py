@@ -10,7 +10,10 @@ import pytest
 
 from codemods import RULES, FileResult, Options, Settings, Target, fix_source, process
 from codemods._base import Rule, Safety
-from codemods._engine import _chunks, _has_attribute_hooks, process_file
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+
+from codemods._engine import _chunks, _has_attribute_hooks, _plain_dispatch, process_file
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
@@ -72,6 +75,43 @@ def test_rules_with_attribute_hooks_still_get_them() -> None:
     assert not any(_has_attribute_hooks(rule) for rule in RULES if "visit_Call_func" not in vars(rule))
     out = fix_source("f(1)\ng(2)\n", Settings(), rules=[_AttributeHookRule])
     assert [f.line for f in out.findings] == [1, 2]
+
+
+class _MatcherRule(Rule):
+    CODE: ClassVar[str] = "AM998"
+    SLUG: ClassVar[str] = "matcher-probe"
+    DESCRIPTION: ClassVar[str] = "test rule that reports calls of f inside a function only"
+    SAFETY: ClassVar[Safety] = Safety.NONE
+
+    @m.call_if_inside(m.FunctionDef())
+    def visit_Call(self, node: cst.Call) -> None:
+        self.report(node, "call in a function", fixable=False)
+
+
+class _OwnDispatchRule(Rule):
+    CODE: ClassVar[str] = "AM997"
+    SLUG: ClassVar[str] = "own-dispatch-probe"
+    DESCRIPTION: ClassVar[str] = "test rule that reports names through its own on_visit"
+    SAFETY: ClassVar[Safety] = Safety.NONE
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name) and node.value == "target":
+            self.report(node, "name", fixable=False)
+        return super().on_visit(node)
+
+
+def test_shipped_rules_take_the_dispatch_table() -> None:
+    # A rule with its own on_visit or matcher decorators pays for LibCST's
+    # generic dispatch on every node; none of the shipped rules needs it.
+    assert not _plain_dispatch(_MatcherRule(CodemodContext()))
+    assert not _plain_dispatch(_OwnDispatchRule(CodemodContext()))
+    assert all(_plain_dispatch(rule(CodemodContext())) for rule in RULES)
+
+
+def test_rules_with_generic_dispatch_still_see_every_node() -> None:
+    source = "f(1)\n\ndef g():\n    f(target)\n"
+    out = fix_source(source, Settings(), rules=[_MatcherRule, _OwnDispatchRule, *RULES])
+    assert [(f.code, f.line) for f in out.findings] == [("AM998", 4), ("AM997", 4)]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
