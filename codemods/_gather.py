@@ -4,12 +4,14 @@ written."""
 
 from __future__ import annotations
 
+import ast
+
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 
-from codemods._analysis import Access, Scope, ScopeKind, accesses, binding_kind, depends_on
+from codemods._analysis import Access, AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, depends_on
 
 #: Calls that are sequencing, not work: running them concurrently with
 #: something else changes what the program means. An entry with a leading dot
@@ -115,6 +117,35 @@ def call_root(expr: cst.BaseExpression) -> cst.Name | None:
             expr = expr.func
         else:
             return None
+
+
+# -- the same facts on the stdlib ``ast``, for the rules' screens --------------
+#
+# A screen must pass every file its rule could find something in, so these
+# over-approximate: an imported name is any name an import binds anywhere in
+# the module, whatever scope it is in.
+
+
+def ast_imported_names(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+    return frozenset(names)
+
+
+def ast_method_root(func: ast.expr) -> str | ast.expr | None:
+    """For a method call's callee, the name its chain starts from (``conn``
+    for ``conn.cursor().execute``), or the expression it starts from when
+    that is not a name; ``None`` for a plain name (``fetch``)."""
+    if isinstance(func, ast.Name):
+        return None
+    expr = func
+    while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else expr
 
 
 def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
@@ -410,7 +441,7 @@ def throwaway_name(taken: frozenset[str]) -> str:
     return candidate
 
 
-class _Indent(cst.CSTTransformer):
+class _Indent(AttributeHooksByTable, cst.CSTTransformer):
     """Shift the continuation lines of a multi-line expression one level
     deeper, for an expression that moves into a wrapped argument list."""
 

@@ -11,6 +11,8 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import Scope, ScopeKind, accesses
 from codemods._base import Rule, Safety
 from codemods._gather import (
+    ast_imported_names,
+    ast_method_root,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -96,14 +98,21 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
+        imported: frozenset[str] | None = None
         for node in ast.walk(tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.For) and len(inner.body) == 1:
-                        if any(isinstance(n, ast.Await) for n in ast.walk(inner.body[0])):
-                            return True
-                    elif isinstance(inner, ast.ListComp) and isinstance(inner.elt, ast.Await):
-                        return True
+            if not isinstance(node, ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                call = _looped_call(inner)
+                if call is None:
+                    continue
+                if imported is None:
+                    imported = ast_imported_names(tree)
+                # Only a plain function, or one reached through an import:
+                # a method of any other object is never gathered.
+                root = ast_method_root(call.func)
+                if root is None or (isinstance(root, str) and root in imported):
+                    return True
         return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
@@ -357,16 +366,10 @@ class AwaitInLoop(CleanupDepth, Rule):
         function or lambda anywhere in the coroutine (which may run later)."""
         function = self.scope(loop).node
         assert function is not None
-        end = self.get_metadata(PositionProvider, loop).end
-        for node, nested in _names_with_nesting(function, False):
-            if node.value not in names:
-                continue
-            if nested:
-                return True
-            start = self.get_metadata(PositionProvider, node).start
-            if (start.line, start.column) >= (end.line, end.column):
-                return True
-        return False
+        return any(
+            node.value in names and (nested or after)
+            for node, nested, after in _names_around(function, loop)
+        )
 
     def _next_to_await(
         self,
@@ -484,12 +487,48 @@ def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
     return None
 
 
-def _names_with_nesting(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool]]:
-    for child in node.children:
-        inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
-        if isinstance(child, cst.Name):
-            yield child, nested
-        yield from _names_with_nesting(child, inner)
+def _looped_call(node: ast.AST) -> ast.Call | None:
+    """The call a loop awaits once per item, in the shapes the rule knows:
+    ``for x in xs: await f(x)``, ``for x in xs: r.append(await f(x))`` and
+    ``[await f(x) for x in xs]``."""
+    awaited: ast.expr | None = None
+    if isinstance(node, ast.For) and len(node.body) == 1 and not node.orelse:
+        statement = node.body[0]
+        if isinstance(statement, ast.Expr):
+            value = statement.value
+            if isinstance(value, ast.Await):
+                awaited = value
+            elif (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "append"
+                and len(value.args) == 1
+            ):
+                awaited = value.args[0]
+    elif isinstance(node, ast.ListComp):
+        awaited = node.elt
+    if isinstance(awaited, ast.Await) and isinstance(awaited.value, ast.Call):
+        return awaited.value
+    return None
+
+
+def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Name, bool, bool]]:
+    """Every name under ``root`` in source order, with whether it is inside a
+    nested function, lambda or class, and whether it comes after ``loop``
+    (the tree's order is the source's: no positions needed)."""
+    after = False
+
+    def walk(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
+        nonlocal after
+        for child in node.children:
+            inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+            if isinstance(child, cst.Name):
+                yield child, nested, after
+            yield from walk(child, inner)
+            if child is loop:
+                after = True
+
+    yield from walk(root, False)
 
 
 def _has_comments(node: cst.CSTNode) -> bool:

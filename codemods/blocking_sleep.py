@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import ScopeKind
+from codemods._analysis import AttributeHooksByTable, ScopeKind
 from codemods._base import Rule, Safety
 
 
@@ -176,7 +176,7 @@ def _is_type_checking(test: cst.BaseExpression) -> bool:
     return isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"
 
 
-class _ImportNames(cst.CSTVisitor):
+class _ImportNames(AttributeHooksByTable, cst.CSTVisitor):
     """Names bound by ``import`` statements, split by whether they sit under
     ``if TYPE_CHECKING:`` (never run) or not."""
 

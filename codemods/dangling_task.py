@@ -10,7 +10,7 @@ from typing import Callable
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import UNBOUND, Scope, ScopeKind, binding_scope
+from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope
 from codemods._base import Rule, Safety
 from codemods._config import ConfigError
 
@@ -86,7 +86,7 @@ def _true(value: object) -> bool:
     return bool(value)
 
 
-class _Prescan(cst.CSTVisitor):
+class _Prescan(AttributeHooksByTable, cst.CSTVisitor):
     """Every name of the module, the names used inside each function, the
     locals bound to an event loop, and the names in ``global``/``nonlocal``."""
 

@@ -10,6 +10,8 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import ScopeKind
 from codemods._base import Rule, Safety
 from codemods._gather import (
+    ast_imported_names,
+    ast_method_root,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -98,13 +100,18 @@ class SequentialAwaits(CleanupDepth, Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
+        imported: frozenset[str] | None = None
         for node in ast.walk(tree):
             if not isinstance(node, ast.AsyncFunctionDef):
                 continue
             for inner in ast.walk(node):
                 for field in ("body", "orelse", "finalbody"):
                     block = getattr(inner, field, None)
-                    if isinstance(block, list) and _two_awaits(block):
+                    if not isinstance(block, list) or len(block) < 2:
+                        continue
+                    if imported is None:
+                        imported = ast_imported_names(tree)
+                    if _gatherable_pair(block, imported):
                         return True
         return False
 
@@ -286,17 +293,27 @@ def _pinned(line: cst.SimpleStatementLine) -> bool:
     return comment is not None and any(word in comment.value for word in _PINNED_COMMENTS)
 
 
-def _is_await_statement(stmt: ast.stmt) -> bool:
+def _awaited_call(stmt: object) -> ast.Call | None:
+    """The call of a statement ``await CALL``, ``T = await CALL`` or
+    ``T: A = await CALL``."""
     if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)):
-        return isinstance(stmt.value, ast.Await)
-    return False
+        value = stmt.value
+        if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+            return value.value
+    return None
 
 
-def _two_awaits(block: list[object]) -> bool:
-    previous = False
+def _gatherable_pair(block: list[object], imported: frozenset[str]) -> bool:
+    """Whether two statements in a row await calls that might be gathered:
+    not two methods of one object (``self.a()``, ``self.b()``), which the
+    rule never gathers. Reached through an imported module they may be."""
+    previous: ast.Call | None = None
     for stmt in block:
-        current = isinstance(stmt, ast.stmt) and _is_await_statement(stmt)
-        if current and previous:
-            return True
-        previous = current
+        call = _awaited_call(stmt)
+        if call is not None and previous is not None:
+            first, second = ast_method_root(previous.func), ast_method_root(call.func)
+            shared = isinstance(first, str) and first == second and first not in imported
+            if not shared:
+                return True
+        previous = call
     return False
