@@ -136,6 +136,14 @@ def ast_imported_names(tree: ast.Module) -> frozenset[str]:
     return frozenset(names)
 
 
+def ast_nodes_in_coroutines(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every node inside an ``async def`` (nested ones included, so a node
+    may come more than once; screens stop at the first hit)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncFunctionDef):
+            yield from ast.walk(node)
+
+
 def ast_method_root(func: ast.expr) -> str | ast.expr | None:
     """For a method call's callee, the name its chain starts from (``conn``
     for ``conn.cursor().execute``), or the expression it starts from when

@@ -13,6 +13,7 @@ from codemods._base import Rule, Safety
 from codemods._gather import (
     ast_imported_names,
     ast_method_root,
+    ast_nodes_in_coroutines,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -99,20 +100,17 @@ class AwaitInLoop(CleanupDepth, Rule):
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
         imported: frozenset[str] | None = None
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.AsyncFunctionDef):
+        for node in ast_nodes_in_coroutines(tree):
+            call = _looped_call(node)
+            if call is None:
                 continue
-            for inner in ast.walk(node):
-                call = _looped_call(inner)
-                if call is None:
-                    continue
-                if imported is None:
-                    imported = ast_imported_names(tree)
-                # Only a plain function, or one reached through an import:
-                # a method of any other object is never gathered.
-                root = ast_method_root(call.func)
-                if root is None or (isinstance(root, str) and root in imported):
-                    return True
+            if imported is None:
+                imported = ast_imported_names(tree)
+            # Only a plain function, or one reached through an import: a
+            # method of any other object is never gathered.
+            root = ast_method_root(call.func)
+            if root is None or (isinstance(root, str) and root in imported):
+                return True
         return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:

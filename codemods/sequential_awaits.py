@@ -12,6 +12,7 @@ from codemods._base import Rule, Safety
 from codemods._gather import (
     ast_imported_names,
     ast_method_root,
+    ast_nodes_in_coroutines,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -101,18 +102,15 @@ class SequentialAwaits(CleanupDepth, Rule):
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
         imported: frozenset[str] | None = None
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.AsyncFunctionDef):
-                continue
-            for inner in ast.walk(node):
-                for field in ("body", "orelse", "finalbody"):
-                    block = getattr(inner, field, None)
-                    if not isinstance(block, list) or len(block) < 2:
-                        continue
-                    if imported is None:
-                        imported = ast_imported_names(tree)
-                    if _gatherable_pair(block, imported):
-                        return True
+        for node in ast_nodes_in_coroutines(tree):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(node, field, None)
+                if not isinstance(block, list) or len(block) < 2:
+                    continue
+                if imported is None:
+                    imported = ast_imported_names(tree)
+                if _gatherable_pair(block, imported):
+                    return True
         return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
