@@ -89,23 +89,40 @@ class MissingAwait(Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
-        # A candidate is a call statement whose callee's last name is an
-        # ``async def`` of this file or an asyncio coroutine function (under
-        # any ``from asyncio import ... as`` alias).
-        names = {name.rsplit(".", 1)[1] for name in ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING}
+        # A candidate is a call statement of an ``async def`` of this file
+        # (by its name, or as a method by its last name), or of an asyncio
+        # coroutine function reached through the file's imports of asyncio.
+        asyncio_names = {name.rsplit(".", 1)[1] for name in ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING}
+        coroutines: set[str] = set()
+        imported: set[str] = set()  # names bound to asyncio functions
+        modules: set[str] = set()  # names bound to the asyncio module
         calls: list[ast.expr] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.AsyncFunctionDef):
-                names.add(node.name)
+                coroutines.add(node.name)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "asyncio":
-                names.update(alias.asname or alias.name for alias in node.names)
+                imported.update(alias.asname or alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                modules.update(
+                    alias.asname or alias.name.split(".")[0]
+                    for alias in node.names
+                    if alias.name.split(".")[0] == "asyncio"
+                )
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 calls.append(node.value.func)
-        return any(
-            (isinstance(func, ast.Name) and func.id in names)
-            or (isinstance(func, ast.Attribute) and func.attr in names)
-            for func in calls
-        )
+        for func in calls:
+            if isinstance(func, ast.Name) and (func.id in coroutines or func.id in imported):
+                return True
+            if isinstance(func, ast.Attribute) and (
+                # a method of the class, called on the method's first
+                # parameter (``self.save()``)
+                (func.attr in coroutines and isinstance(func.value, ast.Name))
+                or (func.attr in asyncio_names and _ast_root(func) in modules)
+                # ``from asyncio import tasks`` and the like
+                or _ast_root(func) in imported
+            ):
+                return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -180,3 +197,10 @@ class MissingAwait(Rule):
 def _public(qualified: str) -> str:
     """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
     return "asyncio." + qualified.rsplit(".", 1)[1]
+
+
+def _ast_root(expr: ast.expr) -> str | None:
+    """The name an attribute chain starts from (``asyncio`` in ``asyncio.tasks.sleep``)."""
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
