@@ -88,6 +88,9 @@ class Scope:
     globals: set[str] = field(default_factory=set)
     nonlocals: set[str] = field(default_factory=set)
     star_import: bool = False
+    # Names bound by ``import a`` / ``import a.b as c``: certainly modules.
+    # A ``from a import b`` may bind a module, a class or any object.
+    module_imports: set[str] = field(default_factory=set)
 
     # -- structure ----------------------------------------------------------
 
@@ -160,6 +163,12 @@ class Scope:
         if len(origins) == 1:
             return next(iter(origins))
         return None
+
+    def is_module(self, name: str) -> bool:
+        """Whether ``name`` certainly is a module: every binding of it is an
+        ``import`` statement (not ``from ... import``) of one module."""
+        owner = self._binding_scope(name)
+        return owner is not None and name in owner.module_imports and isinstance(self.lookup(name), str)
 
     def qualified_name(self, expr: cst.BaseExpression) -> str | None:
         """``time.sleep`` for ``t.sleep`` after ``import time as t``, and so on.
@@ -401,10 +410,12 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
             if alias.asname is not None:
                 if isinstance(alias.asname.name, cst.Name):
                     self._bind(alias.asname.name.value, dotted)
+                    self.current.module_imports.add(alias.asname.name.value)
             else:
                 # ``import a.b`` binds ``a``.
                 top = dotted.split(".")[0]
                 self._bind(top, top)
+                self.current.module_imports.add(top)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):

@@ -151,6 +151,12 @@ def discover(
             errors.append(DiscoveryError(str(raw), reason))
         elif path.is_dir():
             ignores = _repository_ignores(path) if respect_gitignore else _Ignores()
+            if ignores.ignored(path, True):
+                # A directory named on the command line is walked even where
+                # an enclosing .gitignore leaves it out (as ruff does): those
+                # rules would otherwise silence everything below it, and an
+                # empty report would read as a clean bill.
+                ignores = _Ignores().descend(path)
             for found in _walk(path, ignores, excludes, cwd, errors, respect_gitignore):
                 targets.setdefault(found, Target(found, display_path(found, cwd), explicit=False))
         elif not path.is_file():

@@ -5,7 +5,7 @@ written."""
 from __future__ import annotations
 
 import ast
-
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -122,17 +122,17 @@ def call_root(expr: cst.BaseExpression) -> cst.Name | None:
 # -- the same facts on the stdlib ``ast``, for the rules' screens --------------
 #
 # A screen must pass every file its rule could find something in, so these
-# over-approximate: an imported name is any name an import binds anywhere in
-# the module, whatever scope it is in.
+# over-approximate: a module name is any name an import binds anywhere in the
+# module, whatever scope it is in.
 
 
-def ast_imported_names(tree: ast.Module) -> frozenset[str]:
+def ast_module_names(tree: ast.Module) -> frozenset[str]:
+    """The names ``import`` statements bind anywhere in the module (always
+    modules; ``from ... import`` may bind any object)."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.update(a.asname or a.name for a in node.names)
+            names.update(a.asname or a.name.split(".")[0] for a in node.names)
     return frozenset(names)
 
 
@@ -164,7 +164,15 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     of the module. A callable held in a local variable or parameter may be a
     bound method of anything (``prepare = resp.prepare``), and so is an
     object not reached from a name (``(a or b).close()``): both get the
-    marker ``"?"``, which conflicts with every other receiver."""
+    marker ``"?"``, which conflicts with every other receiver. An argument
+    that holds a single-operation object (``get_user(db, uid)``) adds the
+    name it is reached from."""
+    scope = scope_of(call)
+    return callee_receivers(call, scope_of) | _resource_arguments(call, scope)
+
+
+def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
+    """The receivers of the callee alone (see :func:`call_receivers`)."""
     func = call.func
     scope = scope_of(call)
     if scope.qualified_name(func) in THREAD_CALLS or (
@@ -180,9 +188,50 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     root = call_root(func)
     if root is None:
         return frozenset({"?"})
-    if isinstance(scope.lookup(root.value), str):
+    # Only a module is no receiver: a name from ``from x import y`` may be a
+    # class or an object (``Tortoise.init()``, ``database.connect()``).
+    if scope.is_module(root.value):
         return frozenset()
     return frozenset({root.value})
+
+
+# Objects that allow one operation at a time, told by their names: a
+# database connection, cursor, session or transaction, a socket, websocket or
+# stream. Passed to two calls (``get_user(db, uid)``, ``get_orders(db, uid)``),
+# such an object is a receiver both calls share. A shared client or pool
+# (``fetch(client, "/a")``) is not one of them: that is the common good case.
+_RESOURCE_PARTS = re.compile(r"conn|cursor|session|transaction|socket", re.IGNORECASE)
+_RESOURCE_WORDS = frozenset(
+    {"db", "database", "con", "cur", "tx", "txn", "ws", "sock", "stream", "reader", "writer", "channel", "chan"}
+)
+
+
+def looks_single_operation(name: str) -> bool:
+    """Whether a variable named ``name`` likely holds an object that allows
+    one operation at a time (``conn``, ``db_session``, ``pg_cursor``, ``ws``)."""
+    if _RESOURCE_PARTS.search(name):
+        return True
+    return any(word.lower() in _RESOURCE_WORDS for word in re.split(r"[_\d]+", name) if word)
+
+
+def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
+    """The receivers a call gets from its arguments: the name each
+    single-operation object is reached from (``db`` for ``db``, ``self``
+    for ``self.conn``)."""
+    found: set[str] = set()
+    for arg in call.args:
+        value = arg.value
+        last: str | None = None
+        if isinstance(value, cst.Name):
+            last = value.value
+        elif isinstance(value, cst.Attribute):
+            last = value.attr.value
+        if last is None or not looks_single_operation(last):
+            continue
+        root = call_root(value)
+        if root is not None and not scope.is_module(root.value):
+            found.add(root.value)
+    return frozenset(found)
 
 
 THREADS = "<threads>"
@@ -191,7 +240,7 @@ THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio
 
 def _root_receiver(func: cst.BaseExpression, scope: Scope) -> frozenset[str]:
     root = call_root(func)
-    if root is None or isinstance(scope.lookup(root.value), str):
+    if root is None or scope.is_module(root.value):
         return frozenset()
     return frozenset({root.value})
 
@@ -492,20 +541,22 @@ def no_fix_reason(scope: Scope) -> str:
 
 
 class CleanupDepth:
-    """Tracks whether the current statement is inside a ``try`` or ``with``
-    block of the function it belongs to (a mixin for the gather rules).
+    """Tracks whether the current statement is inside a ``try`` (body,
+    handler or ``finally``) or ``with`` block of the function it belongs to
+    (a mixin for the gather rules).
 
     When one gathered call fails, ``gather`` raises at once and the other
     calls keep running: an ``except``, ``finally`` or ``__exit__`` around
     them would then clean up (close the file, release the lease) while they
-    still use it. Code with no such block in sight is not guarded: a
-    caller's cleanup cannot be seen from here.
+    still use it. Handlers and ``finally`` blocks are cleanup themselves,
+    whose steps keep their order. Code with no such block in sight is not
+    guarded: a caller's cleanup cannot be seen from here.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._cleanup: list[int] = [0]
-        # The guarded blocks (bodies of try and with) met so far.
+        # The guarded blocks (of try, except, finally and with) met so far.
         self._guarded_blocks: set[int] = set()
 
     @property
@@ -527,6 +578,12 @@ class CleanupDepth:
 
     def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
         self._guarded_blocks.add(id(node.body))
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            # Handlers and finally blocks hold cleanup steps, written in the
+            # order they must run (release, then close).
+            self._guarded_blocks.update(id(handler.body) for handler in node.handlers)
+            if node.finalbody is not None:
+                self._guarded_blocks.add(id(node.finalbody.body))
 
     def visit_Try(self, node: cst.Try) -> None:
         self._guard(node)
@@ -565,4 +622,7 @@ class CleanupDepth:
         return updated_node
 
 
-CLEANUP_REASON = "inside a try or with block, whose cleanup would run while the other calls still run"
+CLEANUP_REASON = (
+    "inside a try, except, finally or with block: cleanup could run while the"
+    " other calls still run, and cleanup steps keep their order"
+)

@@ -11,7 +11,7 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import Scope, ScopeKind, accesses
 from codemods._base import Rule, Safety
 from codemods._gather import (
-    ast_imported_names,
+    ast_module_names,
     ast_method_root,
     ast_nodes_in_coroutines,
     CLEANUP_REASON,
@@ -22,7 +22,7 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
-    call_receivers,
+    callee_receivers,
     no_fix_reason,
     Related,
     names_in,
@@ -63,8 +63,10 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     **Safety: unsafe.** The calls run concurrently: their side effects may
     interleave, the iterable is consumed before the first call runs, and when
-    one call fails the others keep running and nothing is appended. Applied
-    only with ``--unsafe-fixes``.
+    one call fails the others keep running and nothing is appended. Each
+    call runs in a task with a copy of the caller's context, so a context
+    variable a call sets is not seen by the caller. Applied only with
+    ``--unsafe-fixes``.
 
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
@@ -74,7 +76,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     object (``conn.execute(q)``: one operation at a time per connection), a
     method of the items (``site.stop()``, ``trace.send_...()``) or the items
     themselves (``await hook(response)``, ``await task()``), whose owners rely
-    on their order; ordering primitives (``asyncio.sleep``, ``queue.get``...,
+    on their order; a connection, session, cursor or stream passed to every
+    call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
     a lambda or ``super()``.
 
@@ -83,7 +86,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     created as ``[]`` earlier in the same block; comments inside the loop; a
     rewrite that would stand next to an independent await statement (AM201
     would then find a new run); a loop inside a ``try`` or ``with`` block
-    (the cleanup would run while other calls still run); a module that
+    (the cleanup would run while other calls still run) or in an ``except``
+    or ``finally`` block (cleanup steps keep their order); a module that
     imports trio or anyio, or does not import asyncio itself.
 
     **Limits.** The rules see names, not objects: state shared through
@@ -99,17 +103,17 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
-        imported: frozenset[str] | None = None
+        modules: frozenset[str] | None = None
         for node in ast_nodes_in_coroutines(tree):
             call = _looped_call(node)
             if call is None:
                 continue
-            if imported is None:
-                imported = ast_imported_names(tree)
+            if modules is None:
+                modules = ast_module_names(tree)
             # Only a plain function, or one reached through an import: a
             # method of any other object is never gathered.
             root = ast_method_root(call.func)
-            if root is None or (isinstance(root, str) and root in imported):
+            if root is None or (isinstance(root, str) and root in modules):
                 return True
         return False
 
@@ -340,9 +344,10 @@ class AwaitInLoop(CleanupDepth, Rule):
         # themselves (``await hook(response)``, ``await trace.send(...)``,
         # ``await site.stop()``) are callbacks and resources whose order
         # their owners rely on.
-        if call_receivers(call, self.scope):
+        if callee_receivers(call, self.scope):
             return False
-        # Inside the arguments, only the item's own methods are independent.
+        # Inside the arguments, only the item's own methods and objects are
+        # independent (``close(conn)`` for each ``conn``, not ``insert(conn, row)``).
         return receivers(call, self.scope) <= loop_names
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:

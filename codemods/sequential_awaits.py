@@ -10,7 +10,7 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import ScopeKind
 from codemods._base import Rule, Safety
 from codemods._gather import (
-    ast_imported_names,
+    ast_module_names,
     ast_method_root,
     ast_nodes_in_coroutines,
     CLEANUP_REASON,
@@ -56,7 +56,11 @@ class SequentialAwaits(CleanupDepth, Rule):
     **Safety: unsafe.** The calls now run concurrently: their side effects
     may interleave in another order, and when several fail, the exception
     raised is that of the first to fail, not of the first in the source
-    (the others keep running). Applied only with ``--unsafe-fixes``.
+    (the others keep running). Each call runs in a task of its own, with a
+    copy of the caller's context: a context variable one call sets is no
+    longer seen by the next call or by the caller. A call that never
+    suspends gains nothing and the gather adds a point where the caller can
+    be cancelled. Applied only with ``--unsafe-fixes``.
 
     **Left alone.** A statement that reads or rebinds a name or attribute
     path an earlier one binds (``self.token = await login()`` then
@@ -66,7 +70,13 @@ class SequentialAwaits(CleanupDepth, Rule):
     the trio/anyio equivalents; option ``ordering-primitives``); two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
-    one operation at a time and methods of one object share state; objects
+    one operation at a time and methods of one object share state; a class
+    or object from ``from x import y`` is such a receiver too
+    (``Tortoise.init()`` then ``Tortoise.generate_schemas()``), only a module
+    from ``import x`` is not; a connection, session, cursor, transaction,
+    socket or stream passed to both calls, told by its name (``get_user(db,
+    uid)`` then ``get_orders(db, uid)``; ``conn``, ``db_session``, ``ws``...);
+    objects
     derived from one another count as one (``cursor = await db.execute(...)``
     then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
     held in a local or parameter (``prepare = resp.prepare``) may be a method
@@ -80,16 +90,21 @@ class SequentialAwaits(CleanupDepth, Rule):
 
     Reported without a fix: runs inside a ``try`` or ``with`` block (when
     one call fails, gather raises at once while the others keep running, so
-    the ``finally``, ``except`` or ``__aexit__`` would clean up under them);
+    the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
+    or inside an ``except`` or ``finally`` block (cleanup steps, whose order
+    is meant);
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
 
     **Limits.** Only runs in one block of the ``async def`` itself. The
     analysis sees names, not objects: two plain functions sharing an argument
-    (``fetch(client, "/a")``, ``fetch(client, "/b")``) are taken to be
-    independent, and state shared through globals or closures is not seen;
-    nor is cleanup in a caller that would run while a call still runs.
+    whose name does not say it is a connection (``fetch(client, "/a")``,
+    ``fetch(client, "/b")``, the common good case) are taken to be
+    independent, even where one changes the object the other reads
+    (``await login(c)`` then ``await fetch(c)``); state shared through
+    globals or closures is not seen; nor is cleanup in a caller that would
+    run while a call still runs.
     """
 
     CODE = "AM201"
@@ -101,15 +116,15 @@ class SequentialAwaits(CleanupDepth, Rule):
 
     @classmethod
     def screen(cls, tree: ast.Module) -> bool:
-        imported: frozenset[str] | None = None
+        modules: frozenset[str] | None = None
         for node in ast_nodes_in_coroutines(tree):
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(node, field, None)
                 if not isinstance(block, list) or len(block) < 2:
                     continue
-                if imported is None:
-                    imported = ast_imported_names(tree)
-                if _gatherable_pair(block, imported):
+                if modules is None:
+                    modules = ast_module_names(tree)
+                if _gatherable_pair(block, modules):
                     return True
         return False
 
@@ -301,16 +316,16 @@ def _awaited_call(stmt: object) -> ast.Call | None:
     return None
 
 
-def _gatherable_pair(block: list[object], imported: frozenset[str]) -> bool:
+def _gatherable_pair(block: list[object], modules: frozenset[str]) -> bool:
     """Whether two statements in a row await calls that might be gathered:
     not two methods of one object (``self.a()``, ``self.b()``), which the
-    rule never gathers. Reached through an imported module they may be."""
+    rule never gathers. Functions of an imported module may be."""
     previous: ast.Call | None = None
     for stmt in block:
         call = _awaited_call(stmt)
         if call is not None and previous is not None:
             first, second = ast_method_root(previous.func), ast_method_root(call.func)
-            shared = isinstance(first, str) and first == second and first not in imported
+            shared = isinstance(first, str) and first == second and first not in modules
             if not shared:
                 return True
         previous = call

@@ -338,6 +338,16 @@ def test_walk_of_a_subdirectory_uses_the_repository_gitignore(tree: Path) -> Non
     assert _reported(result) == ["app/keep.gen.py", "app/main.py", "app/vendor/local.py"]
 
 
+def test_a_named_directory_is_walked_even_where_gitignore_leaves_it_out(tree: Path) -> None:
+    # `build_out/` and `/app/private/` are ignored; named on the command
+    # line, they are walked (as ruff does) rather than reported as clean.
+    _make_repo(tree)
+    assert _reported(invoke("check", "build_out")) == ["build_out/out.py"]
+    assert _reported(invoke("check", "app/private")) == ["app/private/secret.py"]
+    # Walking from above, they stay out.
+    assert "build_out/out.py" not in _reported(invoke("check", "."))
+
+
 def test_exclude_skips_files_and_directories_while_walking(tree: Path) -> None:
     _make_repo(tree)
     result = invoke("check", "--exclude", "app/vendor/", "--exclude", "keep.*.py", ".")

@@ -7,16 +7,17 @@ import time
 METRICS = []
 
 
-async def get_user(db, user_id):
-    return await db.fetch_one("SELECT * FROM users WHERE id = $1", user_id)
+# A pool hands each query a connection of its own, so these may run at once.
+async def get_user(pool, user_id):
+    return await pool.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
 
 
-async def list_orders(db, user_id):
-    return await db.fetch_all("SELECT * FROM orders WHERE user_id = $1", user_id)
+async def list_orders(pool, user_id):
+    return await pool.fetch("SELECT * FROM orders WHERE user_id = $1", user_id)
 
 
-async def get_wishlist(db, user_id):
-    return await db.fetch_all("SELECT * FROM wishlist WHERE user_id = $1", user_id)
+async def get_wishlist(pool, user_id):
+    return await pool.fetch("SELECT * FROM wishlist WHERE user_id = $1", user_id)
 
 
 async def create_order(db, user_id):
