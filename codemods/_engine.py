@@ -33,6 +33,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.matchers import MatcherDecoratableTransformer
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codemods._base import (
@@ -317,6 +318,58 @@ class _AddImports(AddImportsVisitor):
         return super()._insert_empty_line(statements) if self._fresh_block else statements
 
 
+# Standard-library modules, to find where the file keeps them (3.10+ knows).
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
+    {"asyncio", "contextvars", "functools", "logging", "os", "re", "sys", "threading", "time", "typing"}
+)
+
+
+def _plain_import(statement: cst.BaseStatement) -> str | None:
+    """``x.y`` for a line that is exactly ``import x.y``."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if isinstance(small, cst.Import) and len(small.names) == 1 and small.names[0].asname is None:
+            return get_full_name_for_node(small.names[0].name)
+    return None
+
+
+def _place_new_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Move each ``import x`` of the standard library that the import adder
+    put after the file's last import into alphabetical place among the
+    file's own ``import`` lines of the standard library (``import asyncio``,
+    ``import contextvars``), where isort and ruff would have it. A file with
+    no such line keeps the adder's placement."""
+    existing = {_plain_import(statement) for statement in before.body} - {None}
+    body = list(after.body)
+    for statement in list(body):
+        name = _plain_import(statement)
+        if name is None or name in existing or name.split(".")[0] not in _STDLIB:
+            continue
+        index = body.index(statement)
+        anchors = []
+        for i, other in enumerate(body[:index]):
+            other_name = _plain_import(other)
+            if other_name in existing and other_name.split(".")[0] in _STDLIB:
+                anchors.append((i, other_name))
+        if not anchors:
+            continue
+        earlier = [i for i, other_name in anchors if other_name < name]
+        target = earlier[-1] + 1 if earlier else anchors[0][0]
+        if target == index:
+            continue
+        moved = body.pop(index)
+        assert isinstance(moved, cst.SimpleStatementLine)
+        if target < len(body) and target == anchors[0][0] and not earlier:
+            # Before the first one: take over its leading lines.
+            first = body[target]
+            moved = moved.with_changes(leading_lines=first.leading_lines)
+            body[target] = first.with_changes(leading_lines=[])
+        else:
+            moved = moved.with_changes(leading_lines=[])
+        body.insert(target, moved)
+    return after.with_changes(body=body)
+
+
 # (module, imported object or None, alias or None), as RemoveImportsVisitor takes them.
 _Removal = tuple[str, "str | None", "str | None"]
 
@@ -419,7 +472,8 @@ def run_rules(
             instance.metadata = {}
     # Imports are added and removed once, after every rule has had its say.
     if context.scratch.get(AddImportsVisitor.CONTEXT_KEY):
-        tree = _AddImports(replace(context, wrapper=None)).transform_module(tree)
+        added = _AddImports(replace(context, wrapper=None)).transform_module(tree)
+        tree = _place_new_imports(tree, added)
     for batch in _removal_batches(context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY, [])):
         scratch = {**context.scratch, RemoveImportsVisitor.CONTEXT_KEY: batch}
         tree = RemoveImportsVisitor(replace(context, wrapper=None, scratch=scratch)).transform_module(tree)

@@ -222,7 +222,7 @@ REWRITES: dict[str, tuple[bytes, bytes]] = {
     ),
     "bom_crlf_tabs_time_kept": (
         b"\xef\xbb\xbfimport time\r\n\r\nasync def f():\r\n\ttime.sleep(1)\r\n\treturn time.time()\r\n",
-        b"\xef\xbb\xbfimport time\r\nimport asyncio\r\n\r\nasync def f():\r\n\tawait asyncio.sleep(1)\r\n\treturn time.time()\r\n",
+        b"\xef\xbb\xbfimport asyncio\r\nimport time\r\n\r\nasync def f():\r\n\tawait asyncio.sleep(1)\r\n\treturn time.time()\r\n",
     ),
     "mixed_line_endings": (
         b"import time\r\n\nasync def f():\r\n    time.sleep(1)\n    return 2\r\n",

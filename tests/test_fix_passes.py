@@ -79,5 +79,5 @@ def test_a_declined_fix_stays_declined_after_the_text_moves() -> None:
     source = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n"
     result = fix_source(source, Settings(declined=frozenset({("AM101", 5, 5)})))
     assert result.output == (
-        b"import time\nimport asyncio\n\n\nasync def f():\n    time.sleep(1)\n    await asyncio.sleep(2)\n"
+        b"import asyncio\nimport time\n\n\nasync def f():\n    time.sleep(1)\n    await asyncio.sleep(2)\n"
     )

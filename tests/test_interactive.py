@@ -35,7 +35,7 @@ def test_skip_then_apply_writes_only_the_accepted_fix_with_its_import(project: P
     assert "-    time.sleep(1)" in output and "+    await asyncio.sleep(1)" in output
     # The declined call still needs `import time`: it stays, asyncio joins it.
     assert (project / "a.py").read_text() == (
-        "import time\nimport asyncio\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\n"
+        "import asyncio\nimport time\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\n"
         "async def g():\n    await asyncio.sleep(2)\n"
     )
     assert (project / "b.py").read_text() == TWO
