@@ -410,17 +410,42 @@ class DanglingTask(Rule):
 
 
 def _after_imports(body: list[cst.BaseStatement]) -> int:
-    """The index just past the module's docstring and leading imports."""
+    """The index just past the module's docstring and leading imports,
+    counting the ``try``/``except ImportError`` and ``if TYPE_CHECKING:``
+    blocks of imports among them (the helper after them would push their
+    imports below code, which linters flag as E402)."""
     index = 0
     for i, statement in enumerate(body):
-        if not isinstance(statement, cst.SimpleStatementLine):
-            break
-        if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+        if isinstance(statement, cst.SimpleStatementLine):
+            if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+                index = i + 1
+                continue
+            if i == 0 and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) and isinstance(
+                statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
+            ):
+                index = 1
+                continue
+        elif isinstance(statement, (cst.Try, cst.If)) and _import_block(statement):
             index = i + 1
-        elif i == 0 and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) and isinstance(
-            statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
-        ):
-            index = 1
-        else:
-            break
+            continue
+        break
     return index
+
+
+def _import_block(statement: cst.Try | cst.If) -> bool:
+    """Whether a compound statement holds imports and nothing but imports,
+    ``pass`` and plain assignments (``HAS_UJSON = False``)."""
+    found = False
+    stack: list[cst.CSTNode] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.BaseSmallStatement):
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                found = True
+            elif not isinstance(node, (cst.Pass, cst.Assign, cst.AnnAssign)):
+                return False
+        elif isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, (cst.Try, cst.If)):
+            return False
+        else:
+            stack.extend(node.children)
+    return found
