@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -120,11 +120,10 @@ class AwaitInLoop(CleanupDepth, Rule):
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
         self._primitives = ordering_entries(self.option("ordering-primitives"))
-        # For each loop (and each statement), the facts of its block that the
-        # loop itself cannot see: which names hold a fresh list, and whether a
-        # neighbour is an await statement the result could be gathered with.
-        self._fresh_lists: dict[cst.CSTNode, frozenset[str]] = {}
-        self._neighbours: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
+        # Each statement's block and index in it: what the loop itself cannot
+        # see (which names hold a fresh list, whether a neighbour is an await
+        # statement the result could be gathered with) is worked out from there.
+        self._places: dict[cst.CSTNode, tuple[Sequence[cst.BaseStatement], int]] = {}
         self._statements: list[cst.BaseStatement] = []
         self._primaries: set[cst.CSTNode] = set()
         self._module: cst.Module | None = None
@@ -137,21 +136,35 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         super().visit_IndentedBlock(node)
-        fresh: set[str] = set()
         body = node.body
         for index, stmt in enumerate(body):
-            self._fresh_lists[stmt] = frozenset(fresh)
-            self._neighbours[stmt] = [body[i] for i in (index - 1, index + 1) if 0 <= i < len(body)]
+            self._places[stmt] = (body, index)
+
+    def _neighbours(self, statement: cst.CSTNode) -> list[cst.BaseStatement]:
+        if statement not in self._places:
+            return []
+        body, index = self._places[statement]
+        return [body[i] for i in (index - 1, index + 1) if 0 <= i < len(body)]
+
+    def _fresh_lists(self, statement: cst.CSTNode) -> frozenset[str]:
+        """The names that hold a list created as ``[]`` earlier in the block
+        of ``statement`` and not written since (worked out only for the
+        loops that need it: the read/write sets cost a walk of the block)."""
+        if statement not in self._places:
+            return frozenset()
+        body, index = self._places[statement]
+        fresh: set[str] = set()
+        for stmt in body[:index]:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    written = accesses(small).writes
-                    fresh -= written
+                    fresh -= accesses(small).writes
                     name = _fresh_list_name(small)
                     if name is not None:
                         fresh.add(name)
             else:
                 # A compound statement may rebind anything.
                 fresh -= accesses(stmt).writes
+        return frozenset(fresh)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self._statements.append(node)
@@ -216,7 +229,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         if appended is not None:
             if appended in reads or appended in loop_names:
                 return updated_node  # the loop reads what it builds
-            if appended not in self._fresh_lists.get(loop, frozenset()):
+            if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
         if not reason and self._read_after(loop, loop_names):
             reason = "the loop variable is read after the loop"
@@ -404,7 +417,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             assert self._module is not None
             self._related = Related(self._module, self.scope)
         related = self._related
-        for neighbour in self._neighbours.get(statement, []):
+        for neighbour in self._neighbours(statement):
             # A neighbour this rule may rewrite too would become an await
             # statement only then: too uncertain to judge, so leave both.
             if _loop_candidate(neighbour):

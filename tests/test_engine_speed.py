@@ -137,3 +137,21 @@ def test_chunks_cover_every_target_once_in_order(tmp_path: Path) -> None:
     chunks = _chunks(targets, 2)
     assert [t for chunk in chunks for t in chunk] == targets
     assert all(chunks) and len(chunks) > 2
+
+
+def test_positions_on_demand_match_libcst_for_every_node() -> None:
+    # The targeted pass must give exactly PositionProvider's ranges: findings,
+    # noqa lines and declined fixes are all keyed by them.
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods._engine import _PositionsOnDemand
+
+    fixtures = sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::7]
+    checked = 0
+    for path in fixtures:
+        wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")), unsafe_skip_copy=True)
+        full = wrapper.resolve(PositionProvider)
+        for node, expected in list(full.items())[::5]:
+            assert _PositionsOnDemand(wrapper)[node] == expected, (path.name, node)
+            checked += 1
+    assert checked > 500
