@@ -94,10 +94,30 @@ def is_ordering(
         func = call.func
         if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
             return True
+        callee = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+        if is_bookkeeping(callee):
+            return True
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:
             return True
     return False
+
+
+# Bookkeeping: metrics, counters, logs, audit trails. Such calls are quick
+# (nothing to gain from running them at once) and their order is what they
+# record: two counter updates gathered can leave the counts unbalanced when
+# the caller is cancelled between them. Told by a word of the callee's name
+# (``record_connection_count``, ``log_failure``, ``emit_event``).
+_BOOKKEEPING_WORDS = frozenset(
+    {
+        "record", "log", "metric", "metrics", "emit", "track", "count", "counter", "incr",
+        "increment", "decr", "decrement", "observe", "audit", "stat", "stats",
+    }
+)
+
+
+def is_bookkeeping(name: str) -> bool:
+    return any(word in _BOOKKEEPING_WORDS for word in name.lower().split("_"))
 
 
 def _method_matches(name: str, methods: frozenset[str]) -> bool:

@@ -76,7 +76,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     object (``conn.execute(q)``: one operation at a time per connection), a
     method of the items (``site.stop()``, ``trace.send_...()``) or the items
     themselves (``await hook(response)``, ``await task()``), whose owners rely
-    on their order; a connection, session, cursor or stream passed to every
+    on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
+    a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
     a lambda or ``super()``.

@@ -67,7 +67,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``await fetch(self.token)``); ordering primitives, which are sequencing
     rather than work (``asyncio.sleep``, ``asyncio.wait``, ``Event.wait``,
     ``Lock.acquire``, ``Queue.get/put/join``, ``drain``, ``wait_closed`` and
-    the trio/anyio equivalents; option ``ordering-primitives``); two calls on
+    the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
+    calls, told by a word of their name (``record_connection_count``,
+    ``log_failure``, ``emit_event``: quick, and their order is what they
+    record); two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
