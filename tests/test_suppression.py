@@ -110,3 +110,35 @@ def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(be
                 assert everything is not None
                 data = everything.encode(encoding)
                 assert fix_source(data, EVERYTHING).output == data
+
+
+# -- comments only: text in strings is no directive --------------------------
+
+APPLY_AM101 = Settings(select=frozenset({"AM101"}), apply=frozenset({"AM101"}))
+HEAD = "import time\n\n\nasync def f():\n"
+
+
+def _fixed_lines(body: str) -> list[tuple[int, bool]]:
+    return [(f.line, f.fixed) for f in fix_source(HEAD + body, APPLY_AM101).findings]
+
+
+def test_noqa_inside_a_string_is_not_a_comment() -> None:
+    assert _fixed_lines('    time.sleep(1); x = "# noqa"\n') == [(5, True)]
+    assert _fixed_lines('    time.sleep(1); x = """\n    # noqa: AM101"""\n') == [(5, True)]
+
+
+def test_noqa_lines_are_counted_as_libcst_counts_them_with_cr_and_crlf() -> None:
+    for newline in ("\r\n", "\r"):
+        source = (HEAD + "    time.sleep(1)\n    time.sleep(2)  # noqa\n").replace("\n", newline)
+        assert [(f.line, f.fixed) for f in fix_source(source, APPLY_AM101).findings] == [(5, True)]
+
+
+def test_skip_file_inside_a_string_does_not_skip_the_file() -> None:
+    # A line of a triple-quoted string (source embedded in a test, say) that
+    # reads "# asyncmend: skip-file" is no directive.
+    from codemods._engine import Options, process_bytes
+
+    data = (HEAD + '    time.sleep(1)\n    return """\n# asyncmend: skip-file\n"""\n').encode()
+    outcome = process_bytes(data, Options(settings=APPLY_AM101), RULES, "m.py")
+    assert outcome.skipped is None
+    assert [(f.line, f.fixed) for f in outcome.findings] == [(5, True)]
