@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import ast
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -13,6 +12,7 @@ from libcst.metadata import CodeRange, PositionProvider, ProviderT
 
 from codemods._analysis import LexicalScopeProvider, Scope
 from codemods._config import Settings
+from codemods._screen import Facts
 
 FINDINGS_KEY = "asyncmend.findings"
 SETTINGS_KEY = "asyncmend.settings"
@@ -111,8 +111,9 @@ class Rule(VisitorBasedCodemodCommand):
     # -- detection ----------------------------------------------------------
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        """Whether the stdlib ``ast`` of a file has a candidate site.
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        """Whether a file has a candidate site, judged on its stdlib ``ast``
+        (see :mod:`codemods._screen`).
 
         It must be a superset of what the rule finds: ``False`` means the file
         is not parsed with LibCST for this rule at all. The default is ``True``.

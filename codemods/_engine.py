@@ -49,6 +49,7 @@ from codemods._base import (
 from codemods._cache import Cache, CachedResult, run_fingerprint
 from codemods._config import Settings
 from codemods._discovery import Target, discover
+from codemods._screen import Facts
 
 GENERATED_MARKER = b"@generated"
 _SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asyncmend:[ \t]*skip-file\b", re.MULTILINE)
@@ -722,7 +723,8 @@ def _one_pass(
         return [], None
     if tree is None:
         tree = _parse_ast(text, filename)
-    candidates = [rule for rule in candidates if rule.screen(tree)]
+    facts = Facts.of(tree)
+    candidates = [rule for rule in candidates if rule.screen(facts, settings)]
     if not candidates:
         return [], None
     depth = _nesting_depth(tree)

@@ -12,6 +12,10 @@ from typing import Callable, Iterable, Iterator, Sequence
 import libcst as cst
 
 from codemods._analysis import Access, AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, depends_on
+from codemods._screen import Context, Facts
+from codemods._screen import call_root as screen_call_root
+from codemods._screen import contains as screen_contains
+from codemods._screen import walk as screen_walk
 
 #: Calls that are sequencing, not work: running them concurrently with
 #: something else changes what the program means. An entry with a leading dot
@@ -139,41 +143,283 @@ def call_root(expr: cst.BaseExpression) -> cst.Name | None:
             return None
 
 
-# -- the same facts on the stdlib ``ast``, for the rules' screens --------------
+# -- the same analysis on the stdlib ``ast``, for the rules' screens ------------
 #
-# A screen must pass every file its rule could find something in, so these
-# over-approximate: a module name is any name an import binds anywhere in the
-# module, whatever scope it is in.
+# A screen must pass every file its rule could find something in. So here a
+# dependence or a receiver is assumed only where it is certain on the ``ast``
+# (fewer of them can only let more runs through), and a statement is refused
+# only for a reason the LibCST analysis refuses it for too. The read and
+# write sets are those of ``codemods._analysis.accesses``, computed on the
+# other tree (tests compare the two).
+
+AST_FORBIDDEN = (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)
 
 
-def ast_module_names(tree: ast.Module) -> frozenset[str]:
-    """The names ``import`` statements bind anywhere in the module (always
-    modules; ``from ... import`` may bind any object)."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.asname or a.name.split(".")[0] for a in node.names)
-    return frozenset(names)
+def ast_path(expr: ast.expr) -> str | None:
+    """``self.a.b`` -> "self.a.b", ``d[k].x`` -> "d[].x" (see ``access_path``)."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = ast_path(expr.value)
+        return f"{base}.{expr.attr}" if base is not None else None
+    if isinstance(expr, ast.Subscript):
+        base = ast_path(expr.value)
+        return f"{base}[]" if base is not None else None
+    return None
 
 
-def ast_nodes_in_coroutines(tree: ast.Module) -> Iterator[ast.AST]:
-    """Every node inside an ``async def`` (nested ones included, so a node
-    may come more than once; screens stop at the first hit)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.AsyncFunctionDef):
-            yield from ast.walk(node)
+class _AstAccess:
+    """``codemods._analysis._AccessCollector`` on the stdlib ``ast``."""
+
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+
+    def read(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            self.reads.add(node.id)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)):
+            path = ast_path(node)
+            if path is not None:
+                self.reads.add(path)
+            self._read_parts(node)
+        elif isinstance(node, ast.keyword):
+            self.read(node.value)
+        elif isinstance(node, ast.arg):
+            # A lambda's parameter is a name in LibCST's tree, read like any.
+            self.reads.add(node.arg)
+        elif isinstance(node, ast.NamedExpr):
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                self.write(target)
+            self.read(node.value)
+        elif isinstance(node, ast.AnnAssign):
+            # A local variable annotation is never evaluated.
+            self.write(node.target)
+            if node.value is not None:
+                self.read(node.value)
+        elif isinstance(node, ast.AugAssign):
+            self.read(node.target)
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.write(node.target)
+            for child in (node.iter, *node.body, *node.orelse):
+                self.read(child)
+        elif isinstance(node, ast.withitem):
+            self.read(node.context_expr)
+            if node.optional_vars is not None:
+                self.write(node.optional_vars)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                self.write(target)
+        else:
+            # A comprehension's own variable is read, as on the LibCST side.
+            for child in ast.iter_child_nodes(node):
+                self.read(child)
+
+    def _read_parts(self, node: ast.Attribute | ast.Subscript) -> None:
+        if isinstance(node, ast.Subscript):
+            self.read(node.slice)
+        value = node.value
+        if isinstance(value, (ast.Attribute, ast.Subscript)):
+            self._read_parts(value)
+        elif not isinstance(value, ast.Name):
+            self.read(value)
+
+    def write(self, target: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            self.writes.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.write(element)
+        elif isinstance(target, ast.Starred):
+            self.write(target.value)
+        elif isinstance(target, (ast.Attribute, ast.Subscript)):
+            path = ast_path(target)
+            if path is not None:
+                self.writes.add(path)
+            else:
+                self.read(target)
+            self._read_parts(target)
+        else:
+            self.read(target)
 
 
-def ast_method_root(func: ast.expr) -> str | ast.expr | None:
-    """For a method call's callee, the name its chain starts from (``conn``
-    for ``conn.cursor().execute``), or the expression it starts from when
-    that is not a name; ``None`` for a plain name (``fetch``)."""
+def ast_accesses(node: ast.AST) -> Access:
+    collector = _AstAccess()
+    collector.read(node)
+    return Access(frozenset(collector.reads), frozenset(collector.writes))
+
+
+def _ast_calls(node: ast.AST) -> Iterator[ast.Call]:
+    return (n for n in screen_walk(node) if isinstance(n, ast.Call))
+
+
+def ast_is_ordering(
+    expr: ast.AST, facts: Facts, primitives: tuple[frozenset[str], frozenset[str]]
+) -> bool:
+    """:func:`is_ordering`, answering yes only where that is certain."""
+    qualified, methods = primitives
+    for call in _ast_calls(expr):
+        func = call.func
+        if isinstance(func, ast.Attribute) and _method_matches(func.attr, methods):
+            return True
+        callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if is_bookkeeping(callee):
+            return True
+        if facts.certain_qualname(func) in qualified:
+            return True
+    return False
+
+
+def _ast_root_receiver(func: ast.expr, facts: Facts) -> frozenset[str]:
+    root = screen_call_root(func)
+    if root is None or facts.possibly_module(root.id):
+        return frozenset()
+    return frozenset({root.id})
+
+
+def ast_callee_receivers(call: ast.Call, facts: Facts, ctx: Context) -> frozenset[str]:
+    """:func:`callee_receivers`, each receiver only where it is certain."""
+    func = call.func
+    if facts.certain_qualname(func) in THREAD_CALLS or (
+        isinstance(func, ast.Attribute) and func.attr == "run_in_executor"
+    ):
+        return frozenset({THREADS}) | _ast_root_receiver(func, facts)
     if isinstance(func, ast.Name):
+        if facts.certainly_local(func.id, ctx):
+            return frozenset({"?", func.id})
+        return frozenset()
+    root = screen_call_root(func)
+    if root is None:
+        return frozenset({"?"})
+    if facts.possibly_module(root.id):
+        return frozenset()
+    return frozenset({root.id})
+
+
+def ast_receivers(expr: ast.AST, facts: Facts, ctx: Context) -> frozenset[str]:
+    """:func:`receivers`: those of every call in ``expr``, callee and
+    single-operation arguments."""
+    found: set[str] = set()
+    for call in _ast_calls(expr):
+        found |= ast_callee_receivers(call, facts, ctx)
+        for value in (*call.args, *(keyword.value for keyword in call.keywords)):
+            if isinstance(value, ast.Starred):
+                value = value.value
+            last = value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else None
+            if last is None or not looks_single_operation(last):
+                continue
+            root = screen_call_root(value)
+            if root is not None and not facts.possibly_module(root.id):
+                found.add(root.id)
+    return frozenset(found)
+
+
+def _ast_simple_target(target: ast.expr, *, nested: bool = False) -> bool:
+    if nested and isinstance(target, ast.Starred):
+        target = target.value  # ``a, *b = ...``
+    if isinstance(target, ast.Name):
+        return True
+    if isinstance(target, ast.Attribute):
+        value = target.value
+        while isinstance(value, ast.Attribute):
+            value = value.value
+        return isinstance(value, ast.Name)
+    if isinstance(target, (ast.Tuple, ast.List)) and not nested:
+        return all(_ast_simple_target(e, nested=True) for e in target.elts)
+    return False
+
+
+@dataclass(frozen=True)
+class AstAwaitStatement:
+    """:class:`AwaitStatement` on the stdlib ``ast``."""
+
+    access: Access
+    receivers: frozenset[str]
+
+    def depends_on(self, earlier: AstAwaitStatement) -> bool:
+        # As AwaitStatement.depends_on, with each name only itself (the
+        # relations between names it also uses can only add dependences).
+        if depends_on(self.access, earlier.access):
+            return True
+        if "?" in self.receivers or "?" in earlier.receivers:
+            return bool(self.receivers and earlier.receivers)
+        if self.receivers & earlier.receivers:
+            return True
+        return bool(
+            self.receivers & (earlier.access.read_roots | earlier.access.write_roots)
+            or earlier.receivers & (self.access.read_roots | self.access.write_roots)
+        )
+
+
+def ast_awaited_call(statement: ast.stmt) -> ast.Call | None:
+    """The call of ``await CALL``, ``T = await CALL`` or ``NAME: A = await
+    CALL`` (a simple target), else ``None``."""
+    if isinstance(statement, ast.Expr):
+        value = statement.value
+    elif isinstance(statement, ast.Assign):
+        if len(statement.targets) != 1 or not _ast_simple_target(statement.targets[0]):
+            return None
+        value = statement.value
+    elif isinstance(statement, ast.AnnAssign):
+        if statement.value is None or not isinstance(statement.target, ast.Name):
+            return None
+        value = statement.value
+    else:
         return None
-    expr = func
-    while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
-        expr = expr.func if isinstance(expr, ast.Call) else expr.value
-    return expr.id if isinstance(expr, ast.Name) else expr
+    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        return value.value
+    return None
+
+
+def ast_independent_call(
+    call: ast.Call, facts: Facts, primitives: tuple[frozenset[str], frozenset[str]]
+) -> bool:
+    """Whether nothing that makes :func:`await_statement` and AM202 refuse
+    a call outright is certainly there: a nested await, yield, lambda,
+    ``super()``, a gather, an ordering primitive or a bookkeeping call."""
+    if screen_contains(call, AST_FORBIDDEN):
+        return False
+    if any(isinstance(n, ast.Name) and n.id == "super" for n in screen_walk(call)):
+        return False
+    if facts.certain_qualname(call.func) == "asyncio.gather":
+        return False
+    return not ast_is_ordering(call, facts, primitives)
+
+
+def ast_await_statement(
+    statement: ast.stmt,
+    facts: Facts,
+    ctx: Context,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> AstAwaitStatement | None:
+    """:func:`await_statement` on the stdlib ``ast``."""
+    call = ast_awaited_call(statement)
+    if call is None or not ast_independent_call(call, facts, primitives):
+        return None
+    return AstAwaitStatement(ast_accesses(statement), ast_receivers(call, facts, ctx))
+
+
+def ast_has_run(statements: Sequence[AstAwaitStatement | None]) -> bool:
+    """Whether :func:`runs` finds a group: two or more candidates in a row,
+    none depending on an earlier one of the group."""
+    current: list[AstAwaitStatement] = []
+    for statement in statements:
+        if statement is None:
+            if len(current) > 1:
+                return True
+            current = []
+            continue
+        if any(statement.depends_on(earlier) for earlier in current):
+            if len(current) > 1:
+                return True
+            current = []
+        current.append(statement)
+    return len(current) > 1
 
 
 def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:

@@ -10,10 +10,15 @@ from libcst.metadata import PositionProvider
 
 from codemods._analysis import Scope, ScopeKind, accesses
 from codemods._base import Rule, Safety
+from codemods._screen import Facts
+from codemods._screen import contains as screen_contains
+from codemods._config import Settings
 from codemods._gather import (
-    ast_module_names,
-    ast_method_root,
-    ast_nodes_in_coroutines,
+    AST_FORBIDDEN,
+    ast_accesses,
+    ast_callee_receivers,
+    ast_independent_call,
+    ast_receivers,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -103,19 +108,37 @@ class AwaitInLoop(CleanupDepth, Rule):
     OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        modules: frozenset[str] | None = None
-        for node in ast_nodes_in_coroutines(tree):
-            call = _looped_call(node)
-            if call is None:
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
+        for loop, ctx in facts.loops:
+            if isinstance(loop, ast.For):
+                looped = _ast_for_call(loop)
+                if looped is None:
+                    continue
+                call, appended = looped
+                target, iterable = loop.target, loop.iter
+            else:
+                generators = loop.generators
+                if len(generators) != 1 or generators[0].is_async or generators[0].ifs:
+                    continue
+                if not (isinstance(loop.elt, ast.Await) and isinstance(loop.elt.value, ast.Call)):
+                    continue
+                call, appended = loop.elt.value, None
+                target, iterable = generators[0].target, generators[0].iter
+                if screen_contains(iterable, (ast.NamedExpr,)):
+                    continue
+            names = _ast_target_names(target)
+            if names is None or screen_contains(iterable, AST_FORBIDDEN):
                 continue
-            if modules is None:
-                modules = ast_module_names(tree)
-            # Only a plain function, or one reached through an import: a
-            # method of any other object is never gathered.
-            root = ast_method_root(call.func)
-            if root is None or (isinstance(root, str) and root in modules):
-                return True
+            if screen_contains(call, (ast.NamedExpr,)) or not ast_independent_call(call, facts, primitives):
+                continue
+            if ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names:
+                continue
+            if appended is not None:
+                reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
+                if appended in reads or appended in names:
+                    continue
+            return True
         return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
@@ -504,28 +527,43 @@ def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
     return None
 
 
-def _looped_call(node: ast.AST) -> ast.Call | None:
-    """The call a loop awaits once per item, in the shapes the rule knows:
-    ``for x in xs: await f(x)``, ``for x in xs: r.append(await f(x))`` and
-    ``[await f(x) for x in xs]``."""
-    awaited: ast.expr | None = None
-    if isinstance(node, ast.For) and len(node.body) == 1 and not node.orelse:
-        statement = node.body[0]
-        if isinstance(statement, ast.Expr):
-            value = statement.value
-            if isinstance(value, ast.Await):
-                awaited = value
-            elif (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Attribute)
-                and value.func.attr == "append"
-                and len(value.args) == 1
-            ):
-                awaited = value.args[0]
-    elif isinstance(node, ast.ListComp):
-        awaited = node.elt
-    if isinstance(awaited, ast.Await) and isinstance(awaited.value, ast.Call):
-        return awaited.value
+def _ast_for_call(loop: ast.For) -> tuple[ast.Call, str | None] | None:
+    """The call a ``for`` loop awaits once per item, and the name of the list
+    its results are appended to: ``for x in xs: await f(x)`` or ``for x in
+    xs: r.append(await f(x))``."""
+    if loop.orelse or len(loop.body) != 1 or not isinstance(loop.body[0], ast.Expr):
+        return None
+    value = loop.body[0].value
+    appended: str | None = None
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "append"
+        and isinstance(value.func.value, ast.Name)
+        and len(value.args) == 1
+        and not value.keywords
+        and not isinstance(value.args[0], ast.Starred)
+    ):
+        appended, value = value.func.value.id, value.args[0]
+    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        return value.value, appended
+    return None
+
+
+def _ast_target_names(target: ast.expr) -> frozenset[str] | None:
+    """:func:`_target_names` on the stdlib ``ast``."""
+    if isinstance(target, ast.Starred):
+        target = target.value
+    if isinstance(target, ast.Name):
+        return frozenset({target.id})
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names: set[str] = set()
+        for element in target.elts:
+            inner = _ast_target_names(element)
+            if inner is None:
+                return None
+            names |= inner
+        return frozenset(names)
     return None
 
 

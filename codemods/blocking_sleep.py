@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -10,6 +9,8 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import AttributeHooksByTable, ScopeKind
 from codemods._base import Rule, Safety
+from codemods._config import Settings
+from codemods._screen import Facts
 
 
 class BlockingSleep(Rule):
@@ -46,19 +47,11 @@ class BlockingSleep(Rule):
     PREFILTER = (b"sleep",)
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        # Without an import from ``time`` no name can resolve to time.sleep.
-        has_async = imports_time = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                has_async = True
-            elif isinstance(node, ast.Import):
-                imports_time = imports_time or any(a.name == "time" for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                imports_time = imports_time or (node.module == "time" and not node.level)
-            if has_async and imports_time:
-                return True
-        return False
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        return any(
+            ctx.kind == "async" and "time.sleep" in facts.qualnames(call.func)
+            for call, ctx in facts.calls
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -12,6 +12,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope
 from codemods._base import Rule, Safety
+from codemods._config import Settings
+from codemods._screen import Facts
 from codemods._config import ConfigError
 
 TASK_FACTORIES = frozenset(
@@ -179,27 +181,39 @@ class DanglingTask(Rule):
     OPTIONS = {"task-helper": "", "log-task-exceptions": False}
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        # Every site resolves through an import from asyncio, and is a call
-        # statement or assignment whose callee is ``create_task`` /
-        # ``ensure_future`` or a name imported from asyncio.
-        imports_asyncio = False
-        names = {"create_task", "ensure_future"}
-        calls: list[ast.expr] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imports_asyncio = imports_asyncio or any(a.name.split(".")[0] == "asyncio" for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                if not node.level and (node.module or "").split(".")[0] == "asyncio":
-                    imports_asyncio = True
-                    names.update(alias.asname or alias.name for alias in node.names)
-            elif isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
-                calls.append(node.value.func)
-        return imports_asyncio and any(
-            (isinstance(func, ast.Name) and func.id in names)
-            or (isinstance(func, ast.Attribute) and func.attr in names)
-            for func in calls
-        )
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        loops = {
+            name
+            for name, values in facts.assigned.items()
+            if any(isinstance(v, ast.Call) and facts.qualnames(v.func) & LOOP_GETTERS for v in values)
+        }
+
+        def starts_task(call: ast.Call) -> bool:
+            if facts.qualnames(call.func) & TASK_FACTORIES:
+                return True
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "create_task"):
+                return False
+            loop = func.value
+            if isinstance(loop, ast.Call):
+                return bool(facts.qualnames(loop.func) & LOOP_GETTERS)
+            return isinstance(loop, ast.Name) and loop.id in loops
+
+        for statement, ctx in facts.call_statements:
+            assert isinstance(statement.value, ast.Call)
+            if not starts_task(statement.value):
+                continue
+            if isinstance(statement, ast.Expr):
+                return True
+            # A binding is a site only when the name is a local of a
+            # function, used nowhere else in it.
+            target = statement.target if isinstance(statement, ast.AnnAssign) else (
+                statement.targets[0] if len(statement.targets) == 1 else None
+            )
+            if isinstance(target, ast.Name) and ctx.defs:
+                if facts.name_count(ctx.defs[-1][0], target.id) <= 1:
+                    return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -10,6 +10,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import ParentMap, Scope, ScopeKind, binding_scope, bound_once
 from codemods._base import Rule, Safety
+from codemods._config import Settings
+from codemods._screen import Facts
 
 _LOOP_GETTERS = ("asyncio.get_running_loop", "asyncio.get_event_loop")
 _THREAD_POOLS = (
@@ -65,11 +67,33 @@ class ExecutorContext(Rule):
     PREFILTER = (b"run_in_executor",)
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        return any(
-            isinstance(node, ast.Attribute) and node.attr == "run_in_executor"
-            for node in ast.walk(tree)
-        )
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        def loop_getter(value: ast.expr) -> bool:
+            return (
+                isinstance(value, ast.Call)
+                and not value.args
+                and not value.keywords
+                and not facts.qualnames(value.func).isdisjoint(_LOOP_GETTERS)
+            )
+
+        for call, _ in facts.calls:
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "run_in_executor"):
+                continue
+            loop = func.value
+            if not (
+                loop_getter(loop)
+                or (isinstance(loop, ast.Name) and any(map(loop_getter, facts.assigned.get(loop.id, ()))))
+            ):
+                continue
+            # run_in_executor takes no keywords, and needs an executor and a function.
+            if any(k.arg is not None for k in call.keywords) or len(call.args) + len(call.keywords) < 2:
+                continue
+            fn = call.args[1] if len(call.args) > 1 else None
+            if isinstance(fn, ast.Attribute) and fn.attr == "run":
+                continue  # already runs in some context (ctx.run)
+            return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

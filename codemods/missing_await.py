@@ -8,6 +8,8 @@ import libcst as cst
 
 from codemods._analysis import ModuleDefinitions, ScopeKind
 from codemods._base import Rule, Safety
+from codemods._config import Settings
+from codemods._screen import Context, Facts
 
 # Coroutine functions of asyncio: calling one without ``await`` runs nothing.
 ASYNCIO_COROUTINES = frozenset(
@@ -88,38 +90,28 @@ class MissingAwait(Rule):
     PREFILTER = (b"async",)
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        # A candidate is a call statement of an ``async def`` of this file
-        # (by its name, or as a method by its last name), or of an asyncio
-        # coroutine function reached through the file's imports of asyncio.
-        asyncio_names = {name.rsplit(".", 1)[1] for name in ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING}
-        coroutines: set[str] = set()
-        imported: set[str] = set()  # names bound to asyncio functions
-        modules: set[str] = set()  # names bound to the asyncio module
-        calls: list[ast.expr] = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                coroutines.add(node.name)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "asyncio":
-                imported.update(alias.asname or alias.name for alias in node.names)
-            elif isinstance(node, ast.Import):
-                modules.update(
-                    alias.asname or alias.name.split(".")[0]
-                    for alias in node.names
-                    if alias.name.split(".")[0] == "asyncio"
-                )
-            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                calls.append(node.value.func)
-        for func in calls:
-            if isinstance(func, ast.Name) and (func.id in coroutines or func.id in imported):
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        asyncio_functions = ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING
+        functions = {node.name for node, _ in facts.async_defs if not node.decorator_list}
+        methods = {
+            node.name
+            for node, ctx in facts.async_defs
+            if ctx.class_node is not None and not node.decorator_list
+        }
+        for statement, ctx in facts.call_statements:
+            if not isinstance(statement, ast.Expr):
+                continue
+            assert isinstance(statement.value, ast.Call)
+            func = statement.value.func
+            if facts.qualnames(func) & asyncio_functions:
                 return True
-            if isinstance(func, ast.Attribute) and (
-                # a method of the class, called on the method's first
-                # parameter (``self.save()``)
-                (func.attr in coroutines and isinstance(func.value, ast.Name))
-                or (func.attr in asyncio_names and _ast_root(func) in modules)
-                # ``from asyncio import tasks`` and the like
-                or _ast_root(func) in imported
+            if isinstance(func, ast.Name) and func.id in functions:
+                return True
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.attr in methods
+                and _method_of_self(facts, ctx, func.value.id, func.attr)
             ):
                 return True
         return False
@@ -199,8 +191,28 @@ def _public(qualified: str) -> str:
     return "asyncio." + qualified.rsplit(".", 1)[1]
 
 
-def _ast_root(expr: ast.expr) -> str | None:
-    """The name an attribute chain starts from (``asyncio`` in ``asyncio.tasks.sleep``)."""
-    while isinstance(expr, ast.Attribute):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
+def _method_of_self(facts: Facts, ctx: Context, receiver: str, name: str) -> bool:
+    """Whether ``receiver.name()`` may call an ``async def`` of the class of an
+    enclosing method whose first parameter is ``receiver`` (or of that
+    class's one base, when the module defines it)."""
+    for function, owner in reversed(ctx.defs):
+        if owner is None:
+            continue
+        params = [*function.args.posonlyargs, *function.args.args]
+        if params and params[0].arg == receiver and _class_defines(facts, owner, name, set()):
+            return True
+    return False
+
+
+def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -> bool:
+    if id(cls) in seen:
+        return False
+    seen.add(id(cls))
+    for statement in cls.body:
+        if isinstance(statement, ast.AsyncFunctionDef) and statement.name == name:
+            return True
+    if len(cls.bases) != 1 or not isinstance(cls.bases[0], ast.Name):
+        return False
+    return any(
+        _class_defines(facts, base, name, seen) for base in facts.classes.get(cls.bases[0].id, ())
+    )

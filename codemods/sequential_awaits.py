@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-
 import libcst as cst
 from libcst.metadata import PositionProvider
 
 from codemods._analysis import ScopeKind
 from codemods._base import Rule, Safety
+from codemods._screen import Facts
+from codemods._config import Settings
 from codemods._gather import (
-    ast_module_names,
-    ast_method_root,
-    ast_nodes_in_coroutines,
+    ast_await_statement,
+    ast_has_run,
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
@@ -118,17 +117,12 @@ class SequentialAwaits(CleanupDepth, Rule):
     OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        modules: frozenset[str] | None = None
-        for node in ast_nodes_in_coroutines(tree):
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(node, field, None)
-                if not isinstance(block, list) or len(block) < 2:
-                    continue
-                if modules is None:
-                    modules = ast_module_names(tree)
-                if _gatherable_pair(block, modules):
-                    return True
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
+        for block, ctx in facts.blocks:
+            statements = [ast_await_statement(stmt, facts, ctx, primitives) for stmt in block]
+            if sum(statement is not None for statement in statements) > 1 and ast_has_run(statements):
+                return True
         return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
@@ -307,29 +301,3 @@ class SequentialAwaits(CleanupDepth, Rule):
 def _pinned(line: cst.SimpleStatementLine) -> bool:
     comment = line.trailing_whitespace.comment
     return comment is not None and any(word in comment.value for word in _PINNED_COMMENTS)
-
-
-def _awaited_call(stmt: object) -> ast.Call | None:
-    """The call of a statement ``await CALL``, ``T = await CALL`` or
-    ``T: A = await CALL``."""
-    if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)):
-        value = stmt.value
-        if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
-            return value.value
-    return None
-
-
-def _gatherable_pair(block: list[object], modules: frozenset[str]) -> bool:
-    """Whether two statements in a row await calls that might be gathered:
-    not two methods of one object (``self.a()``, ``self.b()``), which the
-    rule never gathers. Functions of an imported module may be."""
-    previous: ast.Call | None = None
-    for stmt in block:
-        call = _awaited_call(stmt)
-        if call is not None and previous is not None:
-            first, second = ast_method_root(previous.func), ast_method_root(call.func)
-            shared = isinstance(first, str) and first == second and first not in modules
-            if not shared:
-                return True
-        previous = call
-    return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import builtins
 from dataclasses import dataclass, field
 
@@ -11,6 +10,8 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import UNBOUND, ParentMap, binding_scope
 from codemods._base import Rule, Safety
+from codemods._config import Settings
+from codemods._screen import Facts
 
 _AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
     cst.AddAssign: cst.Add,
@@ -112,20 +113,20 @@ class ThreadLocal(Rule):
     PREFILTER = (b"threading",)
 
     @classmethod
-    def screen(cls, tree: ast.Module) -> bool:
-        has_async = imports_threading = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.AsyncFunctionDef):
-                has_async = True
-            elif isinstance(node, ast.Import):
-                imports_threading = imports_threading or any(
-                    a.name == "threading" for a in node.names
-                )
-            elif isinstance(node, ast.ImportFrom):
-                imports_threading = imports_threading or (
-                    node.module == "threading" and not node.level
-                )
-        return has_async and imports_threading
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        if not facts.has_async:
+            return False
+        if any(
+            not call.args and not call.keywords and "threading.local" in facts.qualnames(call.func)
+            for call, _ in facts.calls
+        ):
+            return True
+        return any(
+            "threading.local" in facts.qualnames(base)
+            for classes in facts.classes.values()
+            for node in classes
+            for base in node.bases
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -450,3 +450,23 @@ def test_text_with_a_lone_surrogate_is_a_source_error() -> None:
     # Such text cannot be encoded at all: it is bad input, not a crash.
     with pytest.raises(SourceError, match="cannot encode"):
         fix_source("import time\nx = '\ud800'\n", EVERY_FIX)
+
+
+@given(programs())
+def test_screens_pass_every_generated_program_a_rule_finds_something_in(source: str) -> None:
+    """The ``ast`` screens decide which files reach LibCST: a rule run on the
+    LibCST tree without its screen finds nothing the screen would drop."""
+    assume(_compiles(source))
+    import ast
+
+    import libcst as cst
+
+    from codemods._engine import run_rules
+    from codemods._screen import Facts
+
+    module = cst.parse_module(source)
+    facts = Facts.of(ast.parse(source))
+    for rule in RULES:
+        _, findings = run_rules(module, [rule], REPORT_ONLY)
+        if findings:
+            assert rule.screen(facts, REPORT_ONLY), f"{rule.CODE} screen drops:\n{source}"

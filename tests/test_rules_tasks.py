@@ -12,6 +12,7 @@ import pytest
 
 from codemods import Finding, Rule, Settings, fix_source
 from codemods._engine import run_rules
+from codemods._screen import Facts
 from codemods.dangling_task import DanglingTask
 from codemods.missing_await import MissingAwait
 from codemods._config import ConfigError
@@ -146,7 +147,7 @@ def test_screen_passes_every_file_the_rule_finds_something_in(path: Path, rule: 
     source = path.read_text()
     _, findings = run_rules(cst.parse_module(source), [rule], Settings(apply=frozenset()))
     if findings:
-        assert rule.screen(ast.parse(source))
+        assert rule.screen(Facts.of(ast.parse(source)), Settings())
 
 
 def test_screen_skips_files_without_a_candidate_call() -> None:
@@ -160,8 +161,8 @@ def test_screen_skips_files_without_a_candidate_call() -> None:
             return asyncio.create_task(main(conn))
         """
     )
-    assert not DanglingTask.screen(ast.parse(source))
-    assert not MissingAwait.screen(ast.parse(source))
+    assert not DanglingTask.screen(Facts.of(ast.parse(source)), Settings())
+    assert not MissingAwait.screen(Facts.of(ast.parse(source)), Settings())
 
 
 def test_helper_follows_crlf_and_is_reused_by_a_later_run() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -13,6 +14,7 @@ import pytest
 from codemods import RULES, Settings
 from codemods._base import Rule
 from codemods._engine import decode, run_rules
+from codemods._screen import Facts
 from codemods.await_in_loop import AwaitInLoop
 from codemods.sequential_awaits import SequentialAwaits
 
@@ -41,7 +43,7 @@ def test_screen_passes_every_file_the_rule_finds_something_in(rule: type[Rule]) 
         source, _ = decode(path.read_bytes())
         if _findings(source, rule):
             checked += 1
-            assert rule.screen(ast.parse(source)), f"{rule.CODE} screen drops {path.relative_to(ROOT)}"
+            assert rule.screen(Facts.of(ast.parse(source)), Settings()), f"{rule.CODE} screen drops {path.relative_to(ROOT)}"
             data = path.read_bytes()
             assert not rule.PREFILTER or any(token in data for token in rule.PREFILTER)
     assert checked, f"no source where {rule.CODE} finds anything"
@@ -71,9 +73,68 @@ async def load(uids):
 
 
 def test_gather_screens_skip_what_the_rules_never_gather() -> None:
-    assert not SequentialAwaits.screen(ast.parse(SAME_RECEIVER))
-    assert not AwaitInLoop.screen(ast.parse(METHOD_IN_LOOP))
+    assert not SequentialAwaits.screen(Facts.of(ast.parse(SAME_RECEIVER)), Settings())
+    assert not AwaitInLoop.screen(Facts.of(ast.parse(METHOD_IN_LOOP)), Settings())
     # A module reached through an import is no receiver: both pass.
-    assert SequentialAwaits.screen(ast.parse(IMPORTED_MODULE))
-    assert AwaitInLoop.screen(ast.parse(IMPORTED_MODULE))
+    assert SequentialAwaits.screen(Facts.of(ast.parse(IMPORTED_MODULE)), Settings())
+    assert AwaitInLoop.screen(Facts.of(ast.parse(IMPORTED_MODULE)), Settings())
     assert _findings(IMPORTED_MODULE, AwaitInLoop) and _findings(IMPORTED_MODULE, SequentialAwaits)
+
+
+def _statements(source: str) -> tuple[list[cst.BaseSmallStatement], list[ast.stmt]]:
+    """The simple statements of a source, in order, on both trees."""
+    cst_small: list[cst.BaseSmallStatement] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            cst_small.extend(node.body)
+
+    _parsed(source).visit(Collect())
+    simple = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete, ast.Return, ast.Raise)
+    ast_small = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.stmt)]
+    by_position = sorted(
+        (n for n in ast_small if isinstance(n, simple)), key=lambda n: (n.lineno, n.col_offset)
+    )
+    return cst_small, by_position
+
+
+def test_read_and_write_sets_agree_on_both_trees() -> None:
+    # The screens of AM201/AM202 judge dependences on the stdlib ast; a read
+    # or write the LibCST side does not see would make them drop a run.
+    from codemods._analysis import accesses
+    from codemods._gather import ast_accesses
+
+    compared = 0
+    for path in SOURCES:
+        source, _ = decode(path.read_bytes())
+        cst_small, ast_small = _statements(source)
+        kinds = (cst.Expr, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Del, cst.Return, cst.Raise)
+        cst_small = [s for s in cst_small if isinstance(s, kinds)]
+        assert len(cst_small) == len(ast_small), path
+        for mine, theirs in zip(ast_small, cst_small):
+            expected = accesses(theirs)
+            # LibCST spells the constants None, True and False as names.
+            expected = replace(expected, reads=expected.reads - {"None", "True", "False"})
+            assert ast_accesses(mine) == expected, (path, ast.unparse(mine))
+            compared += 1
+    assert compared > 500
+
+
+def test_screens_reject_only_what_the_rules_reject() -> None:
+    # Near misses of each screen: shapes the LibCST analysis refuses too.
+    cases = {
+        SequentialAwaits: [
+            "import asyncio\nasync def f(a):\n    x = await g(a)\n    await h(x)\n",
+            "import asyncio\nasync def f(self):\n    await self.a()\n    await self.b()\n",
+            "import asyncio\nasync def f(e, q):\n    await e.wait()\n    await q.get()\n",
+            "import asyncio\nasync def f():\n    await record_hit()\n    await log_event()\n",
+        ],
+        AwaitInLoop: [
+            "import asyncio\nasync def f(xs, conn):\n    for x in xs:\n        await conn.run(x)\n",
+            "import asyncio\nasync def f(xs):\n    acc = 0\n    for x in xs:\n        acc.append(await g(acc, x))\n",
+        ],
+    }
+    for rule, sources in cases.items():
+        for source in sources:
+            assert not _findings(source, rule), source
+            assert not rule.screen(Facts.of(ast.parse(source)), Settings()), source

@@ -1,0 +1,341 @@
+"""The stdlib-``ast`` side of the rules: one walk of a file, for their screens.
+
+LibCST is exact but costs many times a parse with the stdlib ``ast``, and most
+files that contain a rule's literal hold nothing the rule finds. Each rule's
+``screen`` asks the :class:`Facts` of a file whether it has a candidate site;
+only a file with one is parsed with LibCST, whose analysis decides.
+
+A screen must never drop a file its rule would find something in. So every
+fact here errs one way: a name counts as bound to an import wherever some
+import binds it (shadowing is ignored), a receiver or a dependence is assumed
+only where it is certain on the ``ast`` too, and a site is rejected only for a
+reason the LibCST analysis also rejects it for.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Iterator
+
+# ``_fields`` of each node type that hold nodes, in the order of ``_fields``.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(node_type)
+    if fields is None:
+        # Fields holding plain values (names, constants, flags) never hold nodes.
+        skip = {"id", "attr", "name", "names", "arg", "module", "level", "value_kind", "kind",
+                "type_comment", "is_async", "n", "s", "ctx", "op", "conversion", "lineno"}
+        fields = _CHILD_FIELDS[node_type] = tuple(f for f in node_type._fields if f not in skip)
+    return fields
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+# Statements whose fields hold blocks of statements.
+_BLOCK_FIELDS = ("body", "orelse", "finalbody")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a node is evaluated.
+
+    ``kind`` is the innermost function-like scope, looking through class
+    bodies, comprehensions and generator expressions (where ``time.sleep``
+    still blocks the coroutine around them): "module", "def", "async" or
+    "lambda". ``own`` is true where the node is in that scope itself, not in
+    a class body or a comprehension inside it. ``defs`` are the enclosing
+    function definitions, innermost last, each with the class whose body it
+    is directly in (or ``None``).
+    """
+
+    kind: str = "module"
+    own: bool = True
+    class_node: ast.ClassDef | None = None
+    defs: tuple[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.ClassDef | None], ...] = ()
+
+    @property
+    def coroutine_body(self) -> bool:
+        """Directly in the scope of an ``async def`` (not in a class body,
+        comprehension, lambda or nested function inside it)."""
+        return self.kind == "async" and self.own
+
+
+_MODULE = Context()
+
+
+@dataclass
+class Facts:
+    """What the screens ask about one file, gathered in one walk of its ``ast``."""
+
+    tree: ast.Module
+    # name -> origins of every import that binds it, in any scope
+    # (``time`` for ``import time``, ``time.sleep`` for ``from time import sleep``).
+    imports: dict[str, set[str]] = field(default_factory=dict)
+    # names some ``import x`` (not ``from``) binds: possibly modules
+    import_modules: set[str] = field(default_factory=set)
+    # name -> origins of the imports binding it at module level
+    top_imports: dict[str, set[str]] = field(default_factory=dict)
+    # names bound any other way, anywhere (assignments, defs, parameters,
+    # nested imports...), and names declared ``global`` or ``nonlocal``
+    other_bindings: set[str] = field(default_factory=set)
+    star_import: bool = False
+    has_async: bool = False
+    calls: list[tuple[ast.Call, Context]] = field(default_factory=list)
+    # ``CALL``, ``T = CALL`` and ``T: A = CALL`` statements
+    call_statements: list[tuple[ast.Expr | ast.Assign | ast.AnnAssign, Context]] = field(default_factory=list)
+    # name -> the values of ``name = VALUE`` and ``with VALUE as name``, any scope
+    assigned: dict[str, list[ast.expr]] = field(default_factory=dict)
+    async_defs: list[tuple[ast.AsyncFunctionDef, Context]] = field(default_factory=list)
+    classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
+    # statement lists of ``async def`` bodies (and of the compound statements
+    # in them) with at least two statements, with their context
+    blocks: list[tuple[list[ast.stmt], Context]] = field(default_factory=list)
+    # ``for`` statements and list comprehensions directly in an ``async def``
+    loops: list[tuple[ast.For | ast.ListComp, Context]] = field(default_factory=list)
+    # per function definition: the names it binds in its own scope
+    locals: dict[ast.AST, set[str]] = field(default_factory=dict)
+    # per function definition: the names it declares ``global``
+    globals: dict[ast.AST, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> Facts:
+        facts = cls(tree)
+        facts._walk()
+        return facts
+
+    # -- the walk -----------------------------------------------------------
+
+    def _walk(self) -> None:
+        stack: list[tuple[ast.AST, Context]] = [(self.tree, _MODULE)]
+        push = stack.append
+        while stack:
+            node, ctx = stack.pop()
+            node_type = type(node)
+            if node_type is ast.Name:
+                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    self._bind(node.id, ctx)  # type: ignore[attr-defined]
+                continue
+            if node_type is ast.Call:
+                self.calls.append((node, ctx))  # type: ignore[arg-type]
+            elif node_type in _FUNCTIONS or node_type is ast.ClassDef or node_type is ast.Lambda:
+                self._enter_scope(node, ctx, push)
+                continue
+            elif node_type in _COMPREHENSIONS:
+                if node_type is ast.ListComp and ctx.coroutine_body:
+                    self.loops.append((node, ctx))  # type: ignore[arg-type]
+                inner = Context(ctx.kind, False, None, ctx.defs)
+                for child in _children(node):
+                    push((child, inner))
+                continue
+            elif node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
+                self._statement(node, ctx)  # type: ignore[arg-type]
+            elif node_type is ast.Import:
+                self._import(node, ctx)  # type: ignore[arg-type]
+            elif node_type is ast.ImportFrom:
+                self._import_from(node, ctx)  # type: ignore[arg-type]
+            elif node_type is ast.withitem:
+                var = node.optional_vars  # type: ignore[attr-defined]
+                if isinstance(var, ast.Name):
+                    self.assigned.setdefault(var.id, []).append(node.context_expr)  # type: ignore[attr-defined]
+            elif node_type is ast.Global or node_type is ast.Nonlocal:
+                self.other_bindings.update(node.names)  # type: ignore[attr-defined]
+                if node_type is ast.Global and ctx.defs:
+                    self.globals.setdefault(ctx.defs[-1][0], set()).update(node.names)  # type: ignore[attr-defined]
+            elif node_type is ast.ExceptHandler:
+                if node.name:  # type: ignore[attr-defined]
+                    self._bind(node.name, ctx)  # type: ignore[attr-defined]
+            elif node_type is ast.MatchAs or node_type is ast.MatchStar:
+                if node.name:  # type: ignore[attr-defined]
+                    self._bind(node.name, ctx)  # type: ignore[attr-defined]
+            elif node_type is ast.arg:
+                # A lambda's parameter (a def's are bound with the def).
+                self.other_bindings.add(node.arg)  # type: ignore[attr-defined]
+            elif node_type is ast.MatchMapping:
+                if node.rest:  # type: ignore[attr-defined]
+                    self._bind(node.rest, ctx)  # type: ignore[attr-defined]
+            if ctx.coroutine_body and isinstance(node, ast.stmt):
+                if node_type is ast.For:
+                    self.loops.append((node, ctx))  # type: ignore[arg-type]
+                self._blocks_of(node, ctx)
+            for child in _children(node):
+                push((child, ctx))
+
+    def _bind(self, name: str, ctx: Context) -> None:
+        self.other_bindings.add(name)
+        if ctx.defs and ctx.own:
+            self.locals.setdefault(ctx.defs[-1][0], set()).add(name)
+
+    def _enter_scope(self, node: ast.AST, ctx: Context, push: object) -> None:
+        """Push a scope's parts: the header (decorators, defaults,
+        annotations, bases) where the definition stands, the body inside."""
+        add = push  # a bound list.append
+        if isinstance(node, ast.Lambda):
+            for child in _children(node.args):
+                add((child, ctx))  # type: ignore[operator]
+            add((node.body, Context("lambda", True, None, ctx.defs)))  # type: ignore[operator]
+            return
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        self._bind(node.name, ctx)
+        header: list[ast.AST] = list(node.decorator_list)
+        if isinstance(node, ast.ClassDef):
+            self.classes.setdefault(node.name, []).append(node)
+            header += [*node.bases, *node.keywords]
+            inner = Context(ctx.kind, False, node, ctx.defs)
+        else:
+            kind = "async" if isinstance(node, ast.AsyncFunctionDef) else "def"
+            if isinstance(node, ast.AsyncFunctionDef):
+                self.has_async = True
+                self.async_defs.append((node, ctx))
+            inner = Context(kind, True, None, (*ctx.defs, (node, ctx.class_node)))
+            args = node.args
+            own = self.locals.setdefault(node, set())
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    own.add(arg.arg)
+                    self.other_bindings.add(arg.arg)
+                    if arg.annotation is not None:
+                        header.append(arg.annotation)
+            header += [d for d in (*args.defaults, *args.kw_defaults) if d is not None]
+            if node.returns is not None:
+                header.append(node.returns)
+            if kind == "async" and len(node.body) > 1:
+                self.blocks.append((node.body, inner))
+        for child in header:
+            add((child, ctx))  # type: ignore[operator]
+        for statement in node.body:
+            add((statement, inner))  # type: ignore[operator]
+
+    def _blocks_of(self, node: ast.stmt, ctx: Context) -> None:
+        for name in _BLOCK_FIELDS:
+            block = getattr(node, name, None)
+            if isinstance(block, list) and len(block) > 1:
+                self.blocks.append((block, ctx))
+        for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+            if len(part.body) > 1:
+                self.blocks.append((part.body, ctx))
+
+    def _statement(self, node: ast.Expr | ast.Assign | ast.AnnAssign, ctx: Context) -> None:
+        value = node.value
+        if isinstance(value, ast.Call):
+            self.call_statements.append((node, ctx))
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and value is not None:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                self.assigned.setdefault(target.id, []).append(value)
+
+    def _import(self, node: ast.Import, ctx: Context) -> None:
+        for alias in node.names:
+            if alias.asname:
+                name, origin = alias.asname, alias.name
+            else:
+                # ``import a.b`` binds ``a``.
+                name = origin = alias.name.split(".")[0]
+            self._import_binding(name, origin, ctx)
+            self.import_modules.add(name)
+
+    def _import_from(self, node: ast.ImportFrom, ctx: Context) -> None:
+        base = "." * (node.level or 0) + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                self.star_import = True
+                continue
+            origin = base + alias.name if base.endswith(".") else f"{base}.{alias.name}"
+            self._import_binding(alias.asname or alias.name, origin, ctx)
+
+    def _import_binding(self, name: str, origin: str, ctx: Context) -> None:
+        self.imports.setdefault(name, set()).add(origin)
+        if ctx.defs or ctx.class_node is not None:
+            # Bound in a function or class: not the module's import.
+            self._bind(name, ctx)
+        else:
+            self.top_imports.setdefault(name, set()).add(origin)
+
+    # -- names --------------------------------------------------------------
+
+    def qualnames(self, expr: ast.expr) -> set[str]:
+        """Every qualified name ``expr`` may have through an import of the
+        file (``time.sleep`` for ``t.sleep`` after ``import time as t``),
+        shadowing ignored: a superset of what LibCST's scope analysis gives."""
+        if isinstance(expr, ast.Name):
+            return self.imports.get(expr.id, set())
+        if isinstance(expr, ast.Attribute):
+            bases = self.qualnames(expr.value)
+            return {f"{base}.{expr.attr}" for base in bases} if bases else set()
+        return set()
+
+    def certain_qualname(self, expr: ast.expr) -> str | None:
+        """The qualified name ``expr`` has wherever it stands: its root name
+        is bound by module-level imports of one origin and in no other way,
+        and no star import could rebind it."""
+        root = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self.star_import:
+            return None
+        origins = self.top_imports.get(root.id)
+        if not origins or len(origins) != 1 or root.id in self.other_bindings:
+            return None
+        names = self.qualnames(expr)
+        return next(iter(names)) if len(names) == 1 else None
+
+    def possibly_module(self, name: str) -> bool:
+        """Whether some ``import`` statement binds ``name`` (LibCST counts a
+        name as a module only then)."""
+        return name in self.import_modules
+
+    def certainly_local(self, name: str, ctx: Context) -> bool:
+        """Whether ``name`` is bound in the scope of the innermost function
+        around ``ctx`` (and not declared ``global`` there)."""
+        if not ctx.defs:
+            return False
+        function = ctx.defs[-1][0]
+        return name in self.locals.get(function, ()) and name not in self.globals.get(function, ())
+
+    def name_count(self, root: ast.AST, name: str) -> int:
+        """How many ``Name`` nodes under ``root`` spell ``name`` (LibCST,
+        which also counts parameters, attribute and keyword names, counts at
+        least as many)."""
+        return sum(1 for node in ast.walk(root) if isinstance(node, ast.Name) and node.id == name)
+
+
+def _children(node: ast.AST) -> Iterator[ast.AST]:
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    yield item
+        elif isinstance(value, ast.AST):
+            yield value
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and everything under it (order not specified)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(_children(current))
+
+
+def contains(node: ast.AST, kinds: tuple[type[ast.AST], ...]) -> bool:
+    return any(isinstance(n, kinds) for n in walk(node))
+
+
+def call_root(expr: ast.expr) -> ast.Name | None:
+    """The name an access chain starts from: ``self`` in ``self.a().b[0].c``."""
+    while True:
+        if isinstance(expr, ast.Name):
+            return expr
+        if isinstance(expr, (ast.Attribute, ast.Subscript)):
+            expr = expr.value
+        elif isinstance(expr, ast.Call):
+            expr = expr.func
+        else:
+            return None
+
+
+__all__ = ["Context", "Facts", "call_root", "contains", "walk"]
