@@ -37,6 +37,14 @@ class Settings:
     # Findings, as (code, line, column), whose fix a reviewer declined
     # (``fix --interactive``): still reported, never fixed.
     declined: frozenset[tuple[str, int, int]] = frozenset()
+    # What one file cannot see about the others of the run: (file, name,
+    # importing file) for a module-level name that another file imports
+    # (see codemods.prepare). Rules refuse to rename such a name.
+    imported_elsewhere: frozenset[tuple[str, str, str]] = frozenset()
+
+    def importers_of(self, filename: str, name: str) -> list[str]:
+        """The other files of the run that import ``name`` from ``filename``."""
+        return sorted(i for f, n, i in self.imported_elsewhere if f == filename and n == name)
 
     def applies(self, code: str) -> bool:
         return self.apply is None or code in self.apply
