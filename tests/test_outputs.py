@@ -7,8 +7,10 @@ The property that matters for a suggestion bot: applying every suggestion
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -157,11 +159,25 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
     driver = run["tool"]["driver"]
     assert driver["version"] == __version__
     assert [rule["id"] for rule in driver["rules"]] == [rule.CODE for rule in RULES]
-    for descriptor in driver["rules"]:
-        assert descriptor["shortDescription"]["text"] and descriptor["fullDescription"]["text"]
-        assert descriptor["help"]["text"] and descriptor["helpUri"].startswith("https://")
+    for descriptor, rule in zip(driver["rules"], RULES):
+        assert descriptor["name"] == rule.SLUG
+        assert descriptor["shortDescription"]["text"] == rule.DESCRIPTION
+        assert descriptor["fullDescription"]["text"]
+        assert descriptor["defaultConfiguration"]["level"] == "warning"
+        assert descriptor["helpUri"].startswith("https://")
+        # The rule's documentation, without the docstring's indentation: in
+        # help.markdown four leading spaces would make every paragraph after
+        # the first a code block (only the examples are meant as one).
+        assert descriptor["help"]["text"] == inspect.cleandoc(rule.__doc__)
+        assert descriptor["help"]["markdown"] == inspect.cleandoc(rule.__doc__)
+        assert re.search(r"^\*\*Why\.\*\*", descriptor["help"]["markdown"], re.MULTILINE), rule.CODE
     results = run["results"]
-    assert len(results) == 6
+    # One result per finding.
+    findings = json.loads(run_cli(["check", "-j", "1", "--output-format", "json", "."], project).stdout)
+    assert len(results) == len(findings) == 6
+    assert [(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]) for r in results] == [
+        (f["path"], f["code"]) for f in findings
+    ]
     for item in results:
         assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
         assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
