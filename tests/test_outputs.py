@@ -187,6 +187,24 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
     assert len(set(hashes)) == len(hashes)
 
 
+def test_sarif_help_uri_leads_to_the_rules_readme_section() -> None:
+    """The README renderer PyPI uses gives a heading only a prefixed id
+    (``user-content-am101-...``), so the bare fragment would lead nowhere
+    there: each rule's section carries an explicit anchor, which that
+    renderer and GitHub both keep."""
+    from codemods import RULES
+    from codemods._report import HOMEPAGE, help_uri
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        uri = help_uri(rule, rule.CODE)
+        base, _, fragment = uri.partition("#")
+        assert base == HOMEPAGE and fragment, uri
+        match = re.search(rf'^<a id="{re.escape(fragment)}"></a>\n\n(.*)$', readme, re.MULTILINE)
+        assert match, f"README has no anchor {fragment!r}"
+        assert match.group(1) == f"### {rule.CODE} {rule.SLUG}"
+
+
 def test_sarif_fingerprint_survives_lines_moving(tmp_path: Path) -> None:
     source = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
     (tmp_path / "m.py").write_text(source)
