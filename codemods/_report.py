@@ -276,7 +276,7 @@ def render_github(results: Sequence[FileResult], *, fixing: bool = False) -> str
                 "col": str(finding.column),
                 "endLine": str(finding.end_line),
                 "endColumn": str(finding.end_column),
-                "title": f"{finding.code} {finding.slug}",
+                "title": finding.code,
             }
             prop_text = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
             out.append(f"::warning {prop_text}::{_escape_data(finding.message + _fix_note(finding))}")

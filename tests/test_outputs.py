@@ -124,7 +124,7 @@ def test_github_annotations_escape_data_and_properties() -> None:
     text = render_github([FileResult("dir,with:odd/file.py", findings=[finding])])
     assert text == (
         "::warning file=dir%2Cwith%3Aodd/file.py,line=3,col=5,endLine=3,endColumn=18,"
-        "title=AM101 blocking-sleep::50%25 of%0D%0Athe time: a, b\n"
+        "title=AM101::50%25 of%0D%0Athe time: a, b\n"
     )
 
 
@@ -132,7 +132,7 @@ def test_github_annotations_from_the_cli(project: Path) -> None:
     result = run_cli(["check", "--output-format", "github", "unicode.py"], project)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith(
-        "::warning file=unicode.py,line=6,col=15,endLine=6,endColumn=28,title=AM101 blocking-sleep::"
+        "::warning file=unicode.py,line=6,col=15,endLine=6,endColumn=28,title=AM101::"
     )
     assert len(result.stdout.splitlines()) == 2
 
