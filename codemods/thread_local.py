@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Iterable
@@ -100,8 +101,9 @@ class ThreadLocal(Rule):
     (passed to a call, returned, stored, rebound, named in a string such as
     ``__all__``), and a use inside ``try`` whose handler catches
     ``AttributeError``, and a ``NAME`` that another file of the same run
-    imports (``from mod import NAME``, or ``mod.NAME`` after importing
-    ``mod``; modules are matched by their last name). A file outside the run
+    imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
+    or a string such as ``mock.patch("mod.NAME")``; modules are matched by
+    their last name). A file outside the run
     is not seen, and a ``NAME`` it imports would be left pointing at nothing:
     the fix is unsafe for that reason too; review the diff. Only modules that
     define an ``async def`` are checked.
@@ -555,8 +557,8 @@ def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[
     """(file, NAME, importing file) for every module-level ``NAME =
     threading.local()`` of one of ``sources`` (display path, bytes) that
     another of them reaches: ``from mod import NAME`` (any alias, relative or
-    not, or ``*`` for a public name), or ``mod.NAME`` in a file that imports
-    ``mod``.
+    not, or ``*`` for a public name), ``mod.NAME`` in a file that imports
+    ``mod``, or a string naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
 
     A module is matched by its last name (``app/state.py`` is any ``state``,
     ``app/__init__.py`` any ``app``), so a same-named module elsewhere holds
@@ -566,7 +568,9 @@ def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[
     sources = list(sources)
     defined: dict[str, tuple[str, set[str]]] = {}
     for display, data in sources:
-        if b"threading" not in data or b"local" not in data:
+        # Only a module with a coroutine is rewritten (see visit_Module); a
+        # call of ``local`` is looked for before paying for a parse.
+        if b"threading" not in data or b"async" not in data or not _LOCAL_CALL.search(data):
             continue
         tree = _parse(data)
         names = _module_level_locals(tree) if tree is not None else set()
@@ -575,14 +579,21 @@ def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[
     found: set[tuple[str, str, str]] = set()
     if not defined:
         return frozenset()
+    words = {
+        word: re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+        for key, names in defined.values()
+        for word in (key, *names)
+    }
     for display, data in sources:
         candidates = [
             (path, key, name)
             for path, (key, names) in defined.items()
             if path != display
             for name in names
-            # An importer names the attribute, and the module or a relative import.
-            if name.encode() in data and (key.encode() in data or b"from ." in data)
+            # An importer names the attribute (or imports *), and the module
+            # or a relative import.
+            if (words[name].search(data) or _STAR_IMPORT.search(data))
+            and (words[key].search(data) or b"from ." in data)
         ]
         if not candidates:
             continue
@@ -594,6 +605,11 @@ def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[
             if reach.reaches(key, name):
                 found.add((path, name, display))
     return frozenset(found)
+
+
+_LOCAL_CALL = re.compile(rb"\blocal\s*\(")
+_STAR_IMPORT = re.compile(rb"\bimport\s*\*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 def _parse(data: bytes) -> ast.Module | None:
@@ -664,11 +680,17 @@ class _Reach:
                     reach.modules.update(alias.name.split("."))
             elif isinstance(node, ast.Attribute):
                 reach.attributes.add(node.attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # A dotted path in a string: ``mock.patch("app.state.NAME")``.
+                if _DOTTED.fullmatch(node.value):
+                    parts = node.value.split(".")
+                    reach.names.update(zip(parts, parts[1:]))
         return reach
 
     def reaches(self, module: str, name: str) -> bool:
         if (module, name) in self.names or (None, name) in self.names:
             return True
-        if (module, "*") in self.names and not name.startswith("_"):
+        star = (module, "*") in self.names or (None, "*") in self.names
+        if star and not name.startswith("_"):
             return True
         return module in self.modules and name in self.attributes

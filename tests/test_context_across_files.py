@@ -34,6 +34,7 @@ IMPORTERS = {
     "module_alias": "import app.state as st\n\n\ndef who():\n    return st._req.user\n",
     "module_from_package": "from app import state\n\n\ndef who():\n    return state._req.user\n",
     "relative_module": "from . import state\n\n\ndef who():\n    return state._req.user\n",
+    "patched_by_name": "from unittest import mock\n\n\ndef test():\n    with mock.patch(\"app.state._req\"):\n        pass\n",
 }
 
 
@@ -111,3 +112,18 @@ def test_a_cached_check_follows_the_importers_coming_and_going(tmp_path: Path) -
     assert am401(run_cli(check, tmp_path).stdout)[0]["fix"] is not None
     (tmp_path / "app" / "views.py").write_text(IMPORTERS["module_alias"])
     assert am401(run_cli(check, tmp_path).stdout)[0]["fix"] is None
+
+
+def test_star_import_reaches_a_public_name_and_a_broken_file_is_no_obstacle(tmp_path: Path) -> None:
+    make_project(tmp_path, None)
+    (tmp_path / "app" / "state.py").write_text(STATE.replace("_req", "request"))
+    (tmp_path / "app" / "views.py").write_text("from app.state import *\n")
+    (tmp_path / "app" / "broken.py").write_text("def (:\n    request\n")
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 2  # the broken file
+    assert "app/broken.py" in fixed.stderr
+    assert (tmp_path / "app" / "state.py").read_text() == STATE.replace("_req", "request")
+    # A star import does not reach a private name.
+    (tmp_path / "app" / "state.py").write_text(STATE)
+    run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
