@@ -161,7 +161,9 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
     if interactive:
         if diff or "-" in paths or fmt != "text":
             _fail("--interactive works on files, with text output and without --diff")
-        results = _interactive(_run(paths, Options(settings=settings, edits=True), kwargs), settings)
+        results = _run(paths, Options(settings=settings, edits=True), kwargs)
+        # The settings the run used, which know what other files import.
+        results = _interactive(results, kwargs["_settings"])
         _emit(results, fmt, kwargs, fixing=True)
         _exit(results, findings_fail=True, fixing=True)
     options = Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
@@ -266,14 +268,20 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
         raise click.UsageError("give at least one path (a file, a directory, or - for stdin)")
     results: list[FileResult] = []
     file_paths = [p for p in paths if p != "-"] + listed
+    stdin_targets: list[Target] = []
     if "-" in paths:
         name = kwargs["stdin_filename"] or "-"
         data = sys.stdin.buffer.read()
         kwargs["_stdin_data"] = data
-        target = Target(Path(name), name, explicit=True, stdin=True, data=data)
-        results.extend(codemods.process([target], options, jobs=1))
+        stdin_targets.append(Target(Path(name), name, explicit=True, stdin=True, data=data))
+    targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"]) if file_paths else ([], [])
+    # Every file of the run, before any shard is taken: what one file may
+    # rewrite depends on what the others import from it.
+    options = codemods.prepare([*stdin_targets, *targets], options)
+    kwargs["_settings"] = options.settings
+    if stdin_targets:
+        results.extend(codemods.process(stdin_targets, options, jobs=1))
     if file_paths:
-        targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"])
         if kwargs["shard"] is not None:
             # Errors are split too, so that the shards' outputs together
             # report each one once.

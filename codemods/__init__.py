@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 from codemods._base import Edit, Finding, Fix, Rule, Safety
@@ -55,6 +56,31 @@ RULES: tuple[type[Rule], ...] = _load_rules()
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.CODE: rule for rule in RULES}
 
 
+def prepare(targets: Sequence[Target], options: Options) -> Options:
+    """``options`` with what the rules must know about the other files of the
+    run, which one file's analysis cannot see: the module-level names that
+    another of ``targets`` imports (AM401 must not rename them).
+
+    Call it with every target of the run, before splitting them into shards.
+    """
+    from codemods.thread_local import ThreadLocal, imported_elsewhere
+
+    if not options.settings.runs(ThreadLocal.CODE):
+        return options
+
+    def sources() -> Iterator[tuple[str, bytes]]:
+        for target in targets:
+            try:
+                yield target.display, target.read()
+            except OSError:
+                continue  # reported when the file itself is processed
+
+    found = imported_elsewhere(sources())
+    if not found:
+        return options
+    return replace(options, settings=replace(options.settings, imported_elsewhere=found))
+
+
 def check_paths(
     paths: Sequence[str],
     options: Options | None = None,
@@ -66,7 +92,7 @@ def check_paths(
     targets, errors = discover(paths, exclude=exclude)
     for error in errors:
         yield FileResult(error.display, error=error.message)
-    yield from process(targets, options or Options(), jobs)
+    yield from process(targets, prepare(targets, options or Options()), jobs)
 
 
 __all__ = [
@@ -89,5 +115,6 @@ __all__ = [
     "default_jobs",
     "discover",
     "fix_source",
+    "prepare",
     "process",
 ]

@@ -37,6 +37,14 @@ class Settings:
     # Findings, as (code, line, column), whose fix a reviewer declined
     # (``fix --interactive``): still reported, never fixed.
     declined: frozenset[tuple[str, int, int]] = frozenset()
+    # What one file cannot see about the others of the run: (file, name,
+    # importing file) for a module-level name that another file imports
+    # (see codemods.prepare). Rules refuse to rename such a name.
+    imported_elsewhere: frozenset[tuple[str, str, str]] = frozenset()
+
+    def importers_of(self, filename: str, name: str) -> list[str]:
+        """The other files of the run that import ``name`` from ``filename``."""
+        return sorted(i for f, n, i in self.imported_elsewhere if f == filename and n == name)
 
     def applies(self, code: str) -> bool:
         return self.apply is None or code in self.apply
@@ -243,7 +251,7 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         if not isinstance(unsafe, bool):
             raise ConfigError(f"{where}unsafe-fixes: expected true or false, got {unsafe!r}")
     options = {
-        key: _check_option(table[key], default, f"{where}{key}")
+        key: _check_option(key, table[key], default, f"{where}{key}")
         for key, default in rule_options.items()
         if key in table
     }
@@ -268,8 +276,28 @@ def _string_list(value: Any, name: str) -> list[str]:
     raise ConfigError(f"{name}: expected a list of strings, got {value!r}")
 
 
-def _check_option(value: Any, default: Any, name: str) -> Any:
-    """A rule option must have the type of its default."""
+# Option values whose form their type does not settle, checked when the
+# file is read, so that a bad one is one error naming the key rather than a
+# failure in every file (the rule checks again for settings made in code).
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_OPTION_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
+    "task-helper": (
+        re.compile(rf"(?:{_IDENTIFIER}(?:\.{_IDENTIFIER})*:{_IDENTIFIER})?"),
+        "'package.module:function' (or empty for the generated helper)",
+    ),
+}
+
+
+def _check_option(key: str, value: Any, default: Any, name: str) -> Any:
+    """A rule option must have the type of its default (and, for some, a form)."""
+    value = _check_option_type(value, default, name)
+    form = _OPTION_FORMS.get(key)
+    if form is not None and isinstance(value, str) and not form[0].fullmatch(value.strip()):
+        raise ConfigError(f"{name}: expected {form[1]}, got {value!r}")
+    return value
+
+
+def _check_option_type(value: Any, default: Any, name: str) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import inspect
 import json
-import textwrap
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,7 +276,7 @@ def render_github(results: Sequence[FileResult], *, fixing: bool = False) -> str
                 "col": str(finding.column),
                 "endLine": str(finding.end_line),
                 "endColumn": str(finding.end_column),
-                "title": f"{finding.code} {finding.slug}",
+                "title": finding.code,
             }
             prop_text = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
             out.append(f"::warning {prop_text}::{_escape_data(finding.message + _fix_note(finding))}")
@@ -433,7 +433,10 @@ def line_hash(code: str, line_text: str) -> str:
 
 
 def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
-    doc = textwrap.dedent(rule.__doc__ or "").strip()
+    # cleandoc, not dedent: a docstring's first line has no indentation, so
+    # dedent would leave the rest indented, and in help.markdown an indented
+    # paragraph is a code block.
+    doc = inspect.cleandoc(rule.__doc__ or "")
     first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else rule.DESCRIPTION
     level = "warning"
     return {

@@ -18,6 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPORTED_WITHOUT_FIX = [
     "thread_local/noop_passed_to_call",
     "thread_local/noop_returned",
+    "thread_local/noop_stored_elsewhere",
     "thread_local/noop_del_attribute",
     "thread_local/noop_subclass",
     "thread_local/noop_instance_attribute",
@@ -64,3 +65,17 @@ def test_rebinding_through_global_is_reported_without_a_fix() -> None:
     findings = _findings("thread_local/noop_rebound_through_global")
     # The module-level local and the one made inside reset(): neither is fixable.
     assert len(findings) == 2 and not any(f.fixable for f in findings)
+
+
+def test_explain_thread_local_says_what_an_unset_attribute_raises_after_the_fix() -> None:
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.main, ["explain", "AM401"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "raised ``AttributeError``" in text
+    assert "raises ``LookupError``" in text
+    # ... and why code catching AttributeError is left alone.
+    assert "catches ``AttributeError`` around a use is therefore left alone" in text

@@ -7,8 +7,10 @@ The property that matters for a suggestion bot: applying every suggestion
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -122,7 +124,7 @@ def test_github_annotations_escape_data_and_properties() -> None:
     text = render_github([FileResult("dir,with:odd/file.py", findings=[finding])])
     assert text == (
         "::warning file=dir%2Cwith%3Aodd/file.py,line=3,col=5,endLine=3,endColumn=18,"
-        "title=AM101 blocking-sleep::50%25 of%0D%0Athe time: a, b\n"
+        "title=AM101::50%25 of%0D%0Athe time: a, b\n"
     )
 
 
@@ -130,7 +132,7 @@ def test_github_annotations_from_the_cli(project: Path) -> None:
     result = run_cli(["check", "--output-format", "github", "unicode.py"], project)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith(
-        "::warning file=unicode.py,line=6,col=15,endLine=6,endColumn=28,title=AM101 blocking-sleep::"
+        "::warning file=unicode.py,line=6,col=15,endLine=6,endColumn=28,title=AM101::"
     )
     assert len(result.stdout.splitlines()) == 2
 
@@ -157,11 +159,25 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
     driver = run["tool"]["driver"]
     assert driver["version"] == __version__
     assert [rule["id"] for rule in driver["rules"]] == [rule.CODE for rule in RULES]
-    for descriptor in driver["rules"]:
-        assert descriptor["shortDescription"]["text"] and descriptor["fullDescription"]["text"]
-        assert descriptor["help"]["text"] and descriptor["helpUri"].startswith("https://")
+    for descriptor, rule in zip(driver["rules"], RULES):
+        assert descriptor["name"] == rule.SLUG
+        assert descriptor["shortDescription"]["text"] == rule.DESCRIPTION
+        assert descriptor["fullDescription"]["text"]
+        assert descriptor["defaultConfiguration"]["level"] == "warning"
+        assert descriptor["helpUri"].startswith("https://")
+        # The rule's documentation, without the docstring's indentation: in
+        # help.markdown four leading spaces would make every paragraph after
+        # the first a code block (only the examples are meant as one).
+        assert descriptor["help"]["text"] == inspect.cleandoc(rule.__doc__)
+        assert descriptor["help"]["markdown"] == inspect.cleandoc(rule.__doc__)
+        assert re.search(r"^\*\*Why\.\*\*", descriptor["help"]["markdown"], re.MULTILINE), rule.CODE
     results = run["results"]
-    assert len(results) == 6
+    # One result per finding.
+    findings = json.loads(run_cli(["check", "-j", "1", "--output-format", "json", "."], project).stdout)
+    assert len(results) == len(findings) == 6
+    assert [(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]) for r in results] == [
+        (f["path"], f["code"]) for f in findings
+    ]
     for item in results:
         assert driver["rules"][item["ruleIndex"]]["id"] == item["ruleId"]
         assert item["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
@@ -169,6 +185,24 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
         assert item["fixes"][0]["artifactChanges"][0]["replacements"]
     hashes = [item["partialFingerprints"]["primaryLocationLineHash"] for item in results]
     assert len(set(hashes)) == len(hashes)
+
+
+def test_sarif_help_uri_leads_to_the_rules_readme_section() -> None:
+    """The README renderer PyPI uses gives a heading only a prefixed id
+    (``user-content-am101-...``), so the bare fragment would lead nowhere
+    there: each rule's section carries an explicit anchor, which that
+    renderer and GitHub both keep."""
+    from codemods import RULES
+    from codemods._report import HOMEPAGE, help_uri
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        uri = help_uri(rule, rule.CODE)
+        base, _, fragment = uri.partition("#")
+        assert base == HOMEPAGE and fragment, uri
+        match = re.search(rf'^<a id="{re.escape(fragment)}"></a>\n\n(.*)$', readme, re.MULTILINE)
+        assert match, f"README has no anchor {fragment!r}"
+        assert match.group(1) == f"### {rule.CODE} {rule.SLUG}"
 
 
 def test_sarif_fingerprint_survives_lines_moving(tmp_path: Path) -> None:
@@ -259,6 +293,57 @@ def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, 
     kwargs = {"no_progress": False, "output_format": fmt}
     assert not cli._show_progress(10_000, kwargs)
     assert cli._show_progress(10_000, {**kwargs, "output_format": "text"})
+
+
+def _with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
+    """Run the CLI with a pseudo-terminal as stderr and a pipe as stdout:
+    (exit status, stdout, what the terminal showed)."""
+    import pty
+    import sys
+    import threading
+
+    controller, terminal = pty.openpty()
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the other end closed
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=terminal, stdin=subprocess.DEVNULL, timeout=300)
+    finally:
+        os.close(terminal)
+    reader.join(timeout=10)
+    os.close(controller)
+    return done.returncode, done.stdout, bytes(shown)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
+def test_progress_bar_is_drawn_on_a_terminal_for_long_text_runs_only(tmp_path: Path) -> None:
+    import cli
+
+    for number in range(cli.PROGRESS_MIN_FILES):
+        (tmp_path / f"m{number}.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    code, out, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", "."], tmp_path)
+    assert code == 1
+    assert b"100%" in shown and b"asyncmend" in shown, shown[-500:]
+    assert b"%" not in out and b"Found 50 findings." in out
+    for args in (["--no-progress"], ["--output-format", "json"], ["--output-format", "sarif"]):
+        code, out, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", *args, "."], tmp_path)
+        assert code == 1 and b"100%" not in shown, args
+    # A short run draws none.
+    code, _, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", "m1.py", "m2.py"], tmp_path)
+    assert code == 1 and shown == b""
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,0 +1,129 @@
+"""AM401 across the files of one run: a ``threading.local`` that another file
+imports is reported without a fix, since rewriting it would leave the other
+file pointing at a name that no longer exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codemods import Options, Settings, check_paths
+from tests.helpers import run_cli
+
+STATE = '''\
+import asyncio
+import threading
+
+_req = threading.local()
+
+
+async def handle(user):
+    _req.user = user
+    await asyncio.sleep(0)
+    return _req.user
+'''
+
+# How another file can reach ``_req`` of ``app/state.py``.
+IMPORTERS = {
+    "from_import": "from app.state import _req\n\n\ndef who():\n    return _req.user\n",
+    "from_import_as": "from app.state import _req as request\n\n\ndef who():\n    return request.user\n",
+    "relative": "from .state import _req\n\n\ndef who():\n    return _req.user\n",
+    "module_attribute": "import app.state\n\n\ndef who():\n    return app.state._req.user\n",
+    "module_alias": "import app.state as st\n\n\ndef who():\n    return st._req.user\n",
+    "module_from_package": "from app import state\n\n\ndef who():\n    return state._req.user\n",
+    "relative_module": "from . import state\n\n\ndef who():\n    return state._req.user\n",
+    "patched_by_name": "from unittest import mock\n\n\ndef test():\n    with mock.patch(\"app.state._req\"):\n        pass\n",
+}
+
+
+def make_project(root: Path, importer: str | None) -> None:
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "state.py").write_text(STATE)
+    if importer is not None:
+        (root / "app" / "views.py").write_text(importer)
+
+
+def am401(result_stdout: str) -> list[dict]:
+    return [f for f in json.loads(result_stdout) if f["code"] == "AM401"]
+
+
+@pytest.mark.parametrize("form", sorted(IMPORTERS))
+def test_a_local_imported_by_another_file_of_the_run_is_reported_without_a_fix(
+    tmp_path: Path, form: str
+) -> None:
+    make_project(tmp_path, IMPORTERS[form])
+    check = run_cli(["check", "-j", "1", "--output-format", "json", "."], tmp_path)
+    (finding,) = am401(check.stdout)
+    assert finding["path"] == "app/state.py"
+    assert finding["fix"] is None
+    assert "app/views.py" in finding["message"]
+
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 1, fixed.output
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
+
+
+def test_the_same_local_is_fixed_when_no_other_file_imports_it(tmp_path: Path) -> None:
+    # Another file with the same attribute name on some other object, and one
+    # importing something else from the module, do not hold the fix back.
+    make_project(tmp_path, "from app.state import handle\n\n\nclass C:\n    def f(self):\n        return self._req\n")
+    (tmp_path / "other.py").write_text("class D:\n    _req = None\n\n\ndef g(d):\n    return d._req\n")
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 0, fixed.output
+    assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
+
+
+def test_an_importer_outside_the_run_is_not_seen(tmp_path: Path) -> None:
+    make_project(tmp_path, IMPORTERS["from_import"])
+    fixed = run_cli(["fix", "--unsafe-fixes", "app/state.py"], tmp_path)
+    assert fixed.exit_code == 0, fixed.output
+    assert "contextvars" in (tmp_path / "app" / "state.py").read_text()
+
+
+def test_worker_processes_and_shards_see_the_whole_run(tmp_path: Path) -> None:
+    make_project(tmp_path, IMPORTERS["from_import"])
+    for extra in (["-j", "2"], ["-j", "1", "--shard", "1/2"], ["-j", "1", "--shard", "2/2"]):
+        run_cli(["fix", "--unsafe-fixes", *extra, "."], tmp_path)
+        assert (tmp_path / "app" / "state.py").read_text() == STATE, extra
+
+
+def test_interactive_fix_never_applies_the_held_back_fix(tmp_path: Path) -> None:
+    make_project(tmp_path, IMPORTERS["from_import"])
+    run_cli(["fix", "-i", "--unsafe-fixes", "-j", "1", "."], tmp_path, input="y\n" * 5)
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
+
+
+def test_check_paths_sees_the_other_files_too(tmp_path: Path) -> None:
+    make_project(tmp_path, IMPORTERS["module_alias"])
+    settings = Settings(select=frozenset({"AM401"}), apply=frozenset({"AM401"}))
+    results = list(check_paths([str(tmp_path)], Options(settings=settings)))
+    findings = [f for r in results for f in r.findings]
+    assert len(findings) == 1 and not findings[0].fixable
+
+
+def test_a_cached_check_follows_the_importers_coming_and_going(tmp_path: Path) -> None:
+    make_project(tmp_path, IMPORTERS["from_import"])
+    check = ["check", "-j", "1", "--output-format", "json", "."]
+    assert am401(run_cli(check, tmp_path).stdout)[0]["fix"] is None
+    (tmp_path / "app" / "views.py").unlink()
+    assert am401(run_cli(check, tmp_path).stdout)[0]["fix"] is not None
+    (tmp_path / "app" / "views.py").write_text(IMPORTERS["module_alias"])
+    assert am401(run_cli(check, tmp_path).stdout)[0]["fix"] is None
+
+
+def test_star_import_reaches_a_public_name_and_a_broken_file_is_no_obstacle(tmp_path: Path) -> None:
+    make_project(tmp_path, None)
+    (tmp_path / "app" / "state.py").write_text(STATE.replace("_req", "request"))
+    (tmp_path / "app" / "views.py").write_text("from app.state import *\n")
+    (tmp_path / "app" / "broken.py").write_text("def (:\n    request\n")
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 2  # the broken file
+    assert "app/broken.py" in fixed.stderr
+    assert (tmp_path / "app" / "state.py").read_text() == STATE.replace("_req", "request")
+    # A star import does not reach a private name.
+    (tmp_path / "app" / "state.py").write_text(STATE)
+    run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
