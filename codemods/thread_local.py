@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Iterable
@@ -614,12 +616,14 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 def _parse(data: bytes) -> ast.Module | None:
-    from codemods._engine import decode
+    from codemods._engine import SourceError, decode
 
     try:
-        return ast.parse(decode(data)[0])
-    except Exception:  # noqa: BLE001 - the file's own processing reports it
-        return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(decode(data)[0])
+    except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the file's own processing reports it
 
 
 def _module_key(display: str) -> str:
