@@ -89,8 +89,10 @@ class Cache:
         self.fingerprint = fingerprint.encode()
         self._ready = False
 
-    def key(self, data: bytes) -> str:
-        return hashlib.sha256(self.fingerprint + b"\0" + data).hexdigest()
+    def key(self, data: bytes, context: str = "") -> str:
+        """The entry of a file's bytes; ``context`` is what else decides its
+        result (the file's path, where a rule's answer depends on it)."""
+        return hashlib.sha256(self.fingerprint + b"\0" + context.encode("utf-8", "surrogateescape") + b"\0" + data).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key[2:]}.json"

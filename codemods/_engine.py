@@ -929,7 +929,10 @@ def process_file(target: Target, options: Options, rules: Sequence[type[Rule]]) 
     cache = None if target.stdin else _cache_for(options)
     key = ""
     if cache is not None:
-        key = cache.key(data)
+        # What other files import from this one changes its result (AM401):
+        # the same bytes at another path are another entry then.
+        mentioned = any(entry[0] == target.display for entry in options.settings.imported_elsewhere)
+        key = cache.key(data, target.display if mentioned else "")
         hit = cache.get(key)
         if hit is not None:
             result.findings, result.error = hit.findings, hit.error

@@ -127,3 +127,20 @@ def test_star_import_reaches_a_public_name_and_a_broken_file_is_no_obstacle(tmp_
     (tmp_path / "app" / "state.py").write_text(STATE)
     run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
     assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
+
+
+def test_a_warm_cache_keeps_apart_identical_files_that_only_one_is_imported_from(tmp_path: Path) -> None:
+    # Results are cached by a file's bytes; here two files have the same
+    # bytes, and only one of them is imported elsewhere, so only its fix is
+    # held back: the cache must not answer one with the other's result.
+    make_project(tmp_path, IMPORTERS["from_import"])
+    (tmp_path / "app" / "copy.py").write_text(STATE)
+
+    def fixes() -> dict[str, bool]:
+        result = run_cli(["check", "-j", "1", "--output-format", "json", "."], tmp_path)
+        return {f["path"]: f["fix"] is not None for f in am401(result.stdout)}
+
+    cold = fixes()
+    assert cold == {"app/state.py": False, "app/copy.py": True}
+    assert (tmp_path / ".asyncmend_cache").is_dir()
+    assert fixes() == cold
