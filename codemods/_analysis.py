@@ -9,7 +9,10 @@ an ``await`` stand there. One visitor pass answers both for every node.
 
 from __future__ import annotations
 
+import ast
 import enum
+import inspect
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -53,6 +56,66 @@ class AttributeHooksByTable:
         name = self._leave_hooks.get((type(original_node), attribute))
         if name is not None:
             getattr(self, name)(original_node)
+
+
+# -- children -------------------------------------------------------------------
+
+# Per node type, the fields that hold child nodes, in the order LibCST visits
+# them (which is the order of the source).
+_CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...] | None] = {}
+_VISIT_HELPERS = frozenset(
+    {
+        "visit_required", "visit_optional", "visit_sentinel", "visit_sequence",
+        "visit_iterable", "visit_body_sequence", "visit_body_iterable",
+    }
+)
+
+
+def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
+    """The fields ``node_type._visit_and_replace_children`` visits, read
+    from its source: each is a call ``visit_*(self, "field", ...)``. ``None``
+    when the source cannot be read (``children`` is then used)."""
+    if node_type in _CHILD_FIELDS:
+        return _CHILD_FIELDS[node_type]
+    fields: tuple[str, ...] | None
+    try:
+        source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
+        calls = sorted(
+            ((call.lineno, call.col_offset), call.args[1].value)
+            for call in ast.walk(ast.parse(source))
+            if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in _VISIT_HELPERS
+            and len(call.args) > 1
+            and isinstance(call.args[1], ast.Constant)
+        )
+        # A field visited in two branches (ImportFrom's names) counts once.
+        fields = tuple(dict.fromkeys(name for _, name in calls))
+    except (OSError, TypeError, SyntaxError):
+        fields = None
+    _CHILD_FIELDS[node_type] = fields
+    return fields
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``node.children``, without its cost.
+
+    LibCST's ``children`` runs the node's whole visit machinery and builds a
+    copy of the node to collect them; a walk over a module through it costs
+    several parses. This reads the same fields in the same order (a test
+    checks both agree on every node of the fixtures).
+    """
+    fields = _child_fields(type(node))
+    if fields is None:
+        return list(node.children)
+    found: list[cst.CSTNode] = []
+    for name in fields:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
 
 
 class ScopeKind(enum.Enum):
@@ -775,7 +838,7 @@ class _AccessCollector:
                 self.write(node.target)
             else:
                 self.read(node.target)
-            for child in node.children:
+            for child in children(node):
                 if child is not node.target:
                     self.read(child)
         elif isinstance(node, cst.WithItem):
@@ -785,7 +848,7 @@ class _AccessCollector:
         elif isinstance(node, cst.Del):
             self.write(node.target)
         else:
-            for child in node.children:
+            for child in children(node):
                 self.read(child)
 
     def _read_parts(self, node: cst.Attribute | cst.Subscript) -> None:

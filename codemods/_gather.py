@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 
-from codemods._analysis import Access, AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, depends_on
+from codemods._analysis import Access, AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, children, depends_on
 from codemods._screen import Context, Facts
 from codemods._screen import call_root as screen_call_root
 from codemods._screen import contains as screen_contains
@@ -69,20 +69,20 @@ def ordering_entries(value: object) -> tuple[frozenset[str], frozenset[str]]:
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
     if isinstance(node, cst.Call):
         yield node
-    for child in node.children:
+    for child in children(node):
         yield from calls_in(child)
 
 
 def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
     if isinstance(node, kinds):
         return True
-    return any(contains(child, kinds) for child in node.children)
+    return any(contains(child, kinds) for child in children(node))
 
 
 def names_in(node: cst.CSTNode) -> Iterator[str]:
     if isinstance(node, cst.Name):
         yield node.value
-    for child in node.children:
+    for child in children(node):
         yield from names_in(child)
 
 
@@ -607,7 +607,7 @@ class Related:
             self._relate(node, accesses_target(node.target), node.iter)
         elif isinstance(node, cst.WithItem) and node.asname is not None:
             self._relate(node, accesses_target(node.asname.name), node.item)
-        for child in node.children:
+        for child in children(node):
             self._visit(child)
 
 

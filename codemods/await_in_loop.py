@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from codemods._analysis import Scope, ScopeKind, accesses
+from codemods._analysis import Scope, ScopeKind, accesses, children
 from codemods._base import Rule, Safety
 from codemods._screen import Facts
 from codemods._screen import contains as screen_contains
@@ -575,7 +575,7 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
 
     def walk(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
         nonlocal after
-        for child in node.children:
+        for child in children(node):
             inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
             if isinstance(child, cst.Name):
                 yield child, nested, after
@@ -595,5 +595,5 @@ def _has_comments(node: cst.CSTNode) -> bool:
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     yield node
-    for child in node.children:
+    for child in children(node):
         yield from _walk(child)

@@ -10,7 +10,7 @@ from typing import Callable
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope
+from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children
 from codemods._base import Rule, Safety
 from codemods._config import Settings
 from codemods._screen import Facts
@@ -461,5 +461,5 @@ def _import_block(statement: cst.Try | cst.If) -> bool:
         elif isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, (cst.Try, cst.If)):
             return False
         else:
-            stack.extend(node.children)
+            stack.extend(children(node))
     return found

@@ -70,3 +70,23 @@ def test_a_later_read_of_an_earlier_binding_is_a_dependence() -> None:
     # Reading before the other binds is no dependence: the value read is the same.
     assert not depends_on(access("x = await make()"), access("await use(y)"))
     assert not depends_on(access("y = await make()"), access("await use(y)"))
+
+
+def test_children_agrees_with_libcst_on_every_node_of_the_fixtures() -> None:
+    from pathlib import Path
+
+    import libcst as cst
+
+    from codemods._analysis import children
+
+    root = Path(__file__).parent
+    seen: set[str] = set()
+    for path in sorted([*(root / "fixtures").glob("*/*.py"), *(root.parent / "examples").rglob("*.py")]):
+        stack: list[cst.CSTNode] = [cst.parse_module(path.read_bytes())]
+        while stack:
+            node = stack.pop()
+            expected = list(node.children)
+            assert [id(c) for c in children(node)] == [id(c) for c in expected], (path, type(node).__name__)
+            seen.add(type(node).__name__)
+            stack.extend(expected)
+    assert len(seen) > 100  # most node types were compared
