@@ -141,27 +141,36 @@ class Rule(VisitorBasedCodemodCommand):
         ``fixable=False`` reports a site the rule will not rewrite. A finding
         suppressed with ``# noqa`` is not recorded and never fixed.
         """
-        rng: CodeRange = self.get_metadata(PositionProvider, node)
         suppressions = self.context.scratch.get(SUPPRESSIONS_KEY)
-        if suppressions is not None and suppressions.is_suppressed(
-            rng.start.line, (self.CODE, *self.EQUIVALENTS)
-        ):
+        positions = self.metadata.get(PositionProvider)
+        defer = getattr(positions, "defer", None)
+        if defer is not None and not suppressions and not self.settings.declined:
+            # Nothing here depends on where the node is: its position is
+            # found after the traversal, with every other deferred one
+            # (line 0 marks the finding until then).
+            line = column = end_line = end_column = 0
+            defer(node)
+        else:
+            rng: CodeRange = self.get_metadata(PositionProvider, node)
+            line, column = rng.start.line, rng.start.column + 1
+            end_line, end_column = rng.end.line, rng.end.column + 1
+        if suppressions and suppressions.is_suppressed(line, (self.CODE, *self.EQUIVALENTS)):
             return False
         fixable = fixable and self.SAFETY is not Safety.NONE
         apply = (
             fixable
             and self.settings.applies(self.CODE)
-            and not self.settings.declines(self.CODE, rng.start.line, rng.start.column + 1)
+            and not self.settings.declines(self.CODE, line, column)
         )
         self.context.scratch[FINDINGS_KEY].append(
             Finding(
                 code=self.CODE,
                 slug=self.SLUG,
                 message=message,
-                line=rng.start.line,
-                column=rng.start.column + 1,
-                end_line=rng.end.line,
-                end_column=rng.end.column + 1,
+                line=line,
+                column=column,
+                end_line=end_line,
+                end_column=end_column,
                 fixable=fixable,
                 safety=self.SAFETY,
                 fixed=apply,
