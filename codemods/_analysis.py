@@ -14,7 +14,7 @@ import enum
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import libcst as cst
 from libcst.metadata import VisitorMetadataProvider
@@ -296,6 +296,14 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
         self.current: Scope = Scope(ScopeKind.MODULE, None, None)
         self._pending: dict[cst.CSTNode, Scope] = {}
         self._header_return: list[Scope] = []
+
+    @classmethod
+    def scopes_of(cls, module: cst.Module) -> Mapping[cst.CSTNode, Scope]:
+        """Every node's scope, by one walk of ``module`` (as the provider
+        gives them through a ``MetadataWrapper``, without the wrapper)."""
+        provider = cls()
+        module.visit(provider)
+        return provider._computed
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.set_metadata(node, self.current)
