@@ -11,7 +11,7 @@ from typing import Any, Callable, NoReturn, Sequence
 import click
 
 import codemods
-from codemods import RULES, RULES_BY_CODE, ConfigError, FileResult, Options, SourceError, Target
+from codemods import RULE_INFOS, ConfigError, FileResult, Options, SourceError, Target
 from codemods._engine import decode, write_atomic
 from codemods import _config, _report
 from codemods._cache import DEFAULT_CACHE_DIR
@@ -196,9 +196,9 @@ def rules() -> None:
       asyncmend rules
       asyncmend explain AM101     then read one of them in full
     """
-    width = max(len(rule.SLUG) for rule in RULES)
+    width = max(len(rule.SLUG) for rule in RULE_INFOS)
     click.echo(f"{'code':<6} {'slug':<{width}} {'fix':<6} summary")
-    for rule in RULES:
+    for rule in RULE_INFOS:
         click.echo(f"{rule.CODE:<6} {rule.SLUG:<{width}} {rule.SAFETY.value:<6} {rule.DESCRIPTION}")
 
 
@@ -212,11 +212,12 @@ def explain(code: str) -> None:
       asyncmend explain AM101
       asyncmend explain blocking-sleep
     """
-    rule = RULES_BY_CODE.get(code.upper()) or next(
-        (r for r in RULES if r.SLUG == code.lower() or code.upper() in r.EQUIVALENTS), None
+    rules = codemods.RULES  # the docstrings are the rules' own
+    rule = codemods.RULES_BY_CODE.get(code.upper()) or next(
+        (r for r in rules if r.SLUG == code.lower() or code.upper() in r.EQUIVALENTS), None
     )
     if rule is None:
-        known = ", ".join(r.CODE for r in RULES)
+        known = ", ".join(r.CODE for r in rules)
         click.echo(f"error: unknown rule {code!r} (known: {known})", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(f"{rule.CODE} {rule.SLUG}: {rule.DESCRIPTION}")
@@ -240,7 +241,7 @@ def _settings(
     :func:`codemods._config.resolve`); also settles ``kwargs["exclude"]``."""
     try:
         settings, kwargs["exclude"] = _config.resolve(
-            RULES,
+            RULE_INFOS,
             paths,
             fix=fix,
             preview_fixes=preview,

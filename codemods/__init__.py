@@ -3,6 +3,8 @@ flaky or silently wrong.
 
 The public API: :data:`RULES` (every rule class, by code), :func:`fix_source`
 for one source text, and :func:`check_paths` for files and directories.
+:data:`RULE_INFOS` describes the rules without importing them: the rule
+modules import LibCST, which a run answered from the cache never needs.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import replace
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from codemods._base import Edit, Finding, Fix, Rule, Safety
 from codemods._config import ConfigError, Settings
 from codemods._discovery import DiscoveryError, Target, discover
+from codemods._findings import Edit, Finding, Fix, Safety
+from codemods._registry import RULE_INFO, RULE_INFOS, RuleInfo
 from codemods._engine import (
     FileResult,
     Options,
@@ -31,9 +34,12 @@ __version__ = "0.1.0"
 def _load_rules() -> tuple[type[Rule], ...]:
     """Every rule of every public module of this package.
 
-    Rules register by existing: a new module with a Rule subclass is picked up
-    with no list to update.
+    A rule class takes its slug, safety and options from its entry in
+    ``codemods/_registry.py`` (and fails to be created without one); here
+    every entry must have found its class, in the module it names.
     """
+    from codemods._base import Rule
+
     found: dict[str, type[Rule]] = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
@@ -49,11 +55,33 @@ def _load_rules() -> tuple[type[Rule], ...]:
                 if value.CODE in found and found[value.CODE] is not value:
                     raise RuntimeError(f"two rules share the code {value.CODE}")
                 found[value.CODE] = value
+    for info in RULE_INFOS:
+        rule = found.get(info.CODE)
+        if rule is None or rule.__module__ != f"{__name__}.{info.MODULE}":
+            raise RuntimeError(f"{info.CODE}: no rule class in codemods/{info.MODULE}.py")
     return tuple(found[code] for code in sorted(found))
 
 
-RULES: tuple[type[Rule], ...] = _load_rules()
-RULES_BY_CODE: dict[str, type[Rule]] = {rule.CODE: rule for rule in RULES}
+if TYPE_CHECKING:
+    from codemods._base import Rule
+
+    RULES: tuple[type[Rule], ...]
+    RULES_BY_CODE: dict[str, type[Rule]]
+
+
+def __getattr__(name: str) -> Any:
+    # RULES, RULES_BY_CODE and Rule import every rule module, and LibCST:
+    # only on first use.
+    if name in ("RULES", "RULES_BY_CODE"):
+        rules = _load_rules()
+        globals()["RULES"] = rules
+        globals()["RULES_BY_CODE"] = {rule.CODE: rule for rule in rules}
+        return globals()[name]
+    if name == "Rule":
+        from codemods._base import Rule
+
+        return Rule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prepare(targets: Sequence[Target], options: Options) -> Options:
@@ -63,9 +91,9 @@ def prepare(targets: Sequence[Target], options: Options) -> Options:
 
     Call it with every target of the run, before splitting them into shards.
     """
-    from codemods.thread_local import ThreadLocal, imported_elsewhere
+    from codemods._crossfile import imported_elsewhere
 
-    if not options.settings.runs(ThreadLocal.CODE):
+    if not options.settings.runs("AM401"):
         return options
 
     def sources() -> Iterator[tuple[str, bytes]]:
@@ -98,6 +126,9 @@ def check_paths(
 __all__ = [
     "RULES",
     "RULES_BY_CODE",
+    "RULE_INFO",
+    "RULE_INFOS",
+    "RuleInfo",
     "ConfigError",
     "DiscoveryError",
     "Edit",

@@ -1,9 +1,8 @@
-"""The rule base class and the data a run produces: findings, fixes and edits."""
+"""The rule base class. (The data a run produces, findings, fixes and edits,
+is in :mod:`codemods._findings`, which needs no LibCST.)"""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
 
 import libcst as cst
@@ -12,66 +11,13 @@ from libcst.metadata import CodeRange, PositionProvider, ProviderT
 
 from codemods._analysis import LexicalScopeProvider, Scope
 from codemods._config import Settings
+from codemods._findings import Edit, Finding, Fix, Safety
+from codemods._registry import RULE_INFO
 from codemods._screen import Facts
 
 FINDINGS_KEY = "asyncmend.findings"
 SETTINGS_KEY = "asyncmend.settings"
 SUPPRESSIONS_KEY = "asyncmend.suppressions"
-
-
-class Safety(str, enum.Enum):
-    """How much a rule's fix may change what the program does.
-
-    A safe fix keeps what the coroutine computes and only removes the pitfall;
-    an unsafe one may reorder side effects, change which exception surfaces or
-    change data visibility, so it runs only when asked for.
-    """
-
-    SAFE = "safe"
-    UNSAFE = "unsafe"
-    NONE = "none"  # the rule reports only
-
-
-@dataclass(frozen=True)
-class Edit:
-    """Replace source lines ``[start_line, end_line)`` (1-based) with ``content``.
-
-    Edits are whole lines: that is what a review suggestion can carry, and a
-    line range survives any change of encoding or column counting.
-    ``start_line == end_line`` inserts before ``start_line``.
-    """
-
-    start_line: int
-    end_line: int
-    content: str
-
-
-@dataclass(frozen=True)
-class Fix:
-    applicability: Safety
-    # The edit at the finding itself, then any edit it needs elsewhere (an
-    # added import), each kept apart so that a reviewer can accept them one by one.
-    edits: tuple[Edit, ...] = ()
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    slug: str
-    message: str
-    line: int
-    column: int  # 1-based, in characters
-    end_line: int
-    end_column: int
-    fixable: bool
-    safety: Safety
-    fixed: bool = False
-    needs_import: str | None = None
-    fix: Fix | None = None
-
-    def sort_key(self) -> tuple[int, int, str]:
-        return (self.line, self.column, self.code)
 
 
 class Rule(VisitorBasedCodemodCommand):
@@ -102,6 +48,22 @@ class Rule(VisitorBasedCodemodCommand):
         PositionProvider,
         LexicalScopeProvider,
     )
+
+    # For asyncmend's own rules, set from the entry in codemods/_registry.py,
+    # never in the class.
+    _FROM_REGISTRY: ClassVar[tuple[str, ...]] = ("SLUG", "SAFETY", "DESCRIPTION", "OPTIONS")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.CODE:
+            return
+        info = RULE_INFO.get(cls.CODE)
+        if info is None:
+            return  # a rule from elsewhere (a plugin, a test) sets its own
+        for name in cls._FROM_REGISTRY:
+            if name in vars(cls):
+                raise TypeError(f"{cls.__name__}.{name} is set in codemods/_registry.py, not in the class")
+            setattr(cls, name, getattr(info, name))
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
@@ -178,3 +140,7 @@ class Rule(VisitorBasedCodemodCommand):
             )
         )
         return apply
+
+
+# The data types are re-exported for the code that imported them from here.
+__all__ = ["Edit", "Finding", "Fix", "Rule", "Safety"]

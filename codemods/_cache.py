@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from codemods._base import Edit, Finding, Fix, Safety
+from codemods._findings import Edit, Finding, Fix, Safety
 
 DEFAULT_CACHE_DIR = ".asyncmend_cache"
 # Bumped when the entry format changes.

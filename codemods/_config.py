@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
     from codemods._base import Rule
+    from codemods._registry import RuleInfo
 
 DEFAULT_TARGET_VERSION = (3, 9)
 DEFAULT_LINE_LENGTH = 88
@@ -64,7 +65,7 @@ def parse_target_version(value: str) -> tuple[int, int]:
     return (3, int(match.group(1)))
 
 
-def resolve_codes(selectors: Iterable[str], rules: Iterable[type[Rule]], option: str) -> set[str]:
+def resolve_codes(selectors: Iterable[str], rules: Iterable[type[Rule] | RuleInfo], option: str) -> set[str]:
     """Codes named by selectors: a code (``AM201``), a prefix (``AM2``, ``AM``,
     ``ALL``) or a slug (``sequential-awaits``)."""
     rules = list(rules)
@@ -95,7 +96,7 @@ def split_selectors(values: Iterable[str]) -> list[str]:
 
 
 def build_settings(
-    rules: Iterable[type[Rule]],
+    rules: Iterable[type[Rule] | RuleInfo],
     *,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
@@ -113,7 +114,7 @@ def build_settings(
     in ``select``. ``preview_fixes``: the run only reports, but computes every
     fix so that it can show it (json, sarif, rdjson).
     """
-    from codemods._base import Safety
+    from codemods._findings import Safety
 
     rules = list(rules)
     select = split_selectors(select)
@@ -196,7 +197,7 @@ def find_pyproject(paths: Iterable[str], cwd: Path | None = None) -> Path | None
     return nearest
 
 
-def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = False) -> FileConfig:
+def load_config(path: Path, rules: Iterable[type[Rule] | RuleInfo], *, explicit: bool = False) -> FileConfig:
     """Read and validate ``[tool.asyncmend]`` (or, in a file given with
     ``--config`` that has no ``[tool]`` table, the whole file)."""
     data = _load_toml(path)
@@ -349,7 +350,7 @@ def target_from_requires_python(spec: str) -> tuple[int, int] | None:
 
 
 def resolve(
-    rules: Iterable[type[Rule]],
+    rules: Iterable[type[Rule] | RuleInfo],
     paths: Iterable[str],
     *,
     fix: bool,

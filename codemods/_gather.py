@@ -17,39 +17,6 @@ from codemods._screen import call_root as screen_call_root
 from codemods._screen import contains as screen_contains
 from codemods._screen import walk as screen_walk
 
-#: Calls that are sequencing, not work: running them concurrently with
-#: something else changes what the program means. An entry with a leading dot
-#: matches a method of that name on any object (a trailing ``*`` matches any
-#: name with that prefix); any other entry matches the qualified name of a
-#: function reached through the module's imports.
-#: ``get``/``put``/``send``/``receive`` cannot be told apart from an HTTP
-#: client's ``get`` by name alone; leaving both alone is the precise choice.
-DEFAULT_ORDERING_PRIMITIVES: tuple[str, ...] = (
-    "asyncio.sleep",
-    "asyncio.wait",
-    "asyncio.wait_for",
-    "asyncio.shield",
-    "trio.sleep",
-    "trio.sleep_until",
-    "trio.sleep_forever",
-    "trio.lowlevel.checkpoint",
-    "anyio.sleep",
-    "anyio.sleep_until",
-    "anyio.sleep_forever",
-    "anyio.lowlevel.checkpoint",
-    "anyio.wait_all_tasks_blocked",
-    ".sleep",
-    # ``wait``, ``wait_for``, ``wait_closed``, ``wait_for_connection``...
-    ".wait*",
-    ".acquire",
-    ".get",
-    ".put",
-    ".join",
-    ".drain",
-    ".send",
-    ".receive",
-)
-
 ScopeOf = Callable[[cst.CSTNode], Scope]
 
 

@@ -9,10 +9,14 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from codemods._base import Edit, Finding, Rule, Safety
+from codemods._findings import Edit, Finding, Safety
 from codemods._engine import FileResult, split_lines
+
+if TYPE_CHECKING:
+    from codemods._base import Rule
+    from codemods._registry import RuleInfo
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,7 @@ def describe_edit(edit: Edit, lines: Sequence[str]) -> str:
     return f"replace `{old}` with `{new}`"
 
 
-def help_uri(rule: type[Rule] | None, code: str) -> str:
+def help_uri(rule: type[Rule] | RuleInfo | None, code: str) -> str:
     slug = rule.SLUG if rule is not None else ""
     return f"{HOMEPAGE}#{code.lower()}-{slug}" if slug else HOMEPAGE
 
@@ -313,7 +317,7 @@ def rdjson_diagnostics(results: Sequence[FileResult], source_of: SourceOf, *, fi
     import block usually is not among them: so an import edit is never folded
     into the call-site suggestion, and the call-site message names it.
     """
-    from codemods import RULES_BY_CODE
+    from codemods._registry import RULE_INFO as RULES_BY_CODE
 
     diagnostics: list[dict[str, object]] = []
     for result in results:

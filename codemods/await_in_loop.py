@@ -9,7 +9,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from codemods._analysis import Scope, ScopeKind, accesses, children
-from codemods._base import Rule, Safety
+from codemods._base import Rule
+from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
 from codemods._screen import Facts
 from codemods._screen import contains as screen_contains
 from codemods._config import Settings
@@ -21,7 +22,6 @@ from codemods._gather import (
     ast_receivers,
     CLEANUP_REASON,
     CleanupDepth,
-    DEFAULT_ORDERING_PRIMITIVES,
     FORBIDDEN,
     await_statement,
     contains,
@@ -100,12 +100,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     globals or closures, or cleanup in a caller, is not seen.
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM202"
-    SLUG = "await-in-loop"
-    DESCRIPTION = "a loop awaits one independent call per item; gather them"
-    SAFETY = Safety.UNSAFE
     PREFILTER = (b"await",)
-    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

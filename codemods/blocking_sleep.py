@@ -8,7 +8,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import AttributeHooksByTable, ScopeKind
-from codemods._base import Rule, Safety
+from codemods._base import Rule
 from codemods._config import Settings
 from codemods._screen import Facts
 
@@ -39,10 +39,8 @@ class BlockingSleep(Rule):
     object.
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM101"
-    SLUG = "blocking-sleep"
-    DESCRIPTION = "time.sleep() in async def blocks the event loop"
-    SAFETY = Safety.SAFE
     EQUIVALENTS = ("ASYNC251",)
     PREFILTER = (b"sleep",)
 

@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children
-from codemods._base import Rule, Safety
+from codemods._base import Rule
 from codemods._config import Settings
 from codemods._screen import Facts
 from codemods._config import ConfigError
@@ -172,13 +172,10 @@ class DanglingTask(Rule):
     ruff ``RUF006`` and flake8-async ``ASYNC300``.
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM301"
-    SLUG = "dangling-task"
-    DESCRIPTION = "a task whose only reference is dropped can vanish before it finishes"
-    SAFETY = Safety.SAFE
     EQUIVALENTS = ("RUF006", "ASYNC300")
     PREFILTER = (b"create_task", b"ensure_future")
-    OPTIONS = {"task-helper": "", "log-task-exceptions": False}
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import ParentMap, Scope, ScopeKind, binding_scope, bound_once
-from codemods._base import Rule, Safety
+from codemods._base import Rule
 from codemods._config import Settings
 from codemods._screen import Facts
 
@@ -60,10 +60,8 @@ class ExecutorContext(Rule):
     function is taken as already carrying a context.
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM402"
-    SLUG = "executor-context"
-    DESCRIPTION = "loop.run_in_executor() does not carry the caller's context variables"
-    SAFETY = Safety.SAFE
     PREFILTER = (b"run_in_executor",)
 
     @classmethod

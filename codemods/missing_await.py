@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 
 from codemods._analysis import ModuleDefinitions, ScopeKind
-from codemods._base import Rule, Safety
+from codemods._base import Rule
 from codemods._config import Settings
 from codemods._screen import Context, Facts
 
@@ -83,10 +83,8 @@ class MissingAwait(Rule):
     method (that breaks every awaiting caller of the base class as well).
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM302"
-    SLUG = "missing-await"
-    DESCRIPTION = "a coroutine or awaitable is created and never awaited"
-    SAFETY = Safety.SAFE
     PREFILTER = (b"async",)
 
     @classmethod

@@ -6,7 +6,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from codemods._analysis import ScopeKind
-from codemods._base import Rule, Safety
+from codemods._base import Rule
+from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
 from codemods._screen import Facts
 from codemods._config import Settings
 from codemods._gather import (
@@ -14,7 +15,6 @@ from codemods._gather import (
     ast_has_run,
     CLEANUP_REASON,
     CleanupDepth,
-    DEFAULT_ORDERING_PRIMITIVES,
     AwaitStatement,
     Related,
     await_statement,
@@ -109,12 +109,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     run while a call still runs.
     """
 
+    # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM201"
-    SLUG = "sequential-awaits"
-    DESCRIPTION = "independent awaits in a row run one after another; gather them"
-    SAFETY = Safety.UNSAFE
     PREFILTER = (b"await",)
-    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from codemods import RULES, Options, Settings, Target
 from codemods._cache import Cache, CachedResult, run_fingerprint
 from codemods._engine import process_file
@@ -100,3 +102,37 @@ def test_a_writing_run_never_uses_the_cache(tmp_path: Path) -> None:
     fix = Options(settings=Settings(), write=True, cache_dir=str(cache_dir))
     result = process_file(Target(path, "a.py"), fix, RULES)
     assert result.written and "await asyncio.sleep(1)" in path.read_text()
+
+
+_RUN_AND_REPORT_IMPORTS = """
+import sys
+import cli
+try:
+    cli.main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print("libcst imported:", "libcst" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_warm_check_needs_no_rule_and_no_libcst(tmp_path: Path, jobs: str) -> None:
+    # LibCST costs a quarter of a second to import, longer than a warm
+    # check of a whole codebase: a run the cache answers must not import it.
+    for n in range(3):
+        (tmp_path / f"m{n}.py").write_text(SLEEPY)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", _RUN_AND_REPORT_IMPORTS, "check", "-j", jobs, "."],
+            cwd=tmp_path, capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    cold = run()
+    if jobs == "1":
+        # The probe does see the import (with -j 2, workers import it).
+        assert "libcst imported: True" in cold.stderr, cold.stderr
+    warm = run()
+    assert "libcst imported: False" in warm.stderr, warm.stderr
+    assert warm.stdout == cold.stdout and "AM101" in warm.stdout

@@ -13,7 +13,8 @@ from codemods._base import Rule, Safety
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
-from codemods._engine import _chunks, _has_attribute_hooks, _plain_dispatch, process_file
+from codemods._engine import _chunks, process_file
+from codemods._transform import _has_attribute_hooks, _plain_dispatch
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
@@ -144,7 +145,7 @@ def test_positions_on_demand_match_libcst_for_every_node() -> None:
     # noqa lines and declined fixes are all keyed by them.
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._engine import _PositionsOnDemand
+    from codemods._transform import _PositionsOnDemand
 
     fixtures = sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::7]
     checked = 0

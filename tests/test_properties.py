@@ -461,7 +461,7 @@ def test_screens_pass_every_generated_program_a_rule_finds_something_in(source: 
 
     import libcst as cst
 
-    from codemods._engine import run_rules
+    from codemods._transform import run_rules
     from codemods._screen import Facts
 
     module = cst.parse_module(source)

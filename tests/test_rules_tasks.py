@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 
 from codemods import Finding, Rule, Settings, fix_source
-from codemods._engine import run_rules
+from codemods._transform import run_rules
 from codemods._screen import Facts
 from codemods.dangling_task import DanglingTask
 from codemods.missing_await import MissingAwait

@@ -13,7 +13,8 @@ import pytest
 
 from codemods import RULES, Settings
 from codemods._base import Rule
-from codemods._engine import decode, run_rules
+from codemods._engine import decode
+from codemods._transform import run_rules
 from codemods._screen import Facts
 from codemods.await_in_loop import AwaitInLoop
 from codemods.sequential_awaits import SequentialAwaits

@@ -1,0 +1,161 @@
+"""What AM401 must know of the other files of a run, which one file's
+analysis cannot see: which module-level ``threading.local()`` names another
+file imports (rewriting such a name would break that file's import).
+
+Plain ``ast``, no LibCST: the look runs over every file of the run, in the
+main process, before the files are split between workers or shards.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Iterable
+
+from codemods._engine import SourceError, decode
+
+
+def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[str, str, str]]:
+    """(file, NAME, importing file) for every module-level ``NAME =
+    threading.local()`` of one of ``sources`` (display path, bytes) that
+    another of them reaches: ``from mod import NAME`` (any alias, relative or
+    not, or ``*`` for a public name), ``mod.NAME`` in a file that imports
+    ``mod``, or a string naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+
+    A module is matched by its last name (``app/state.py`` is any ``state``,
+    ``app/__init__.py`` any ``app``), so a same-named module elsewhere holds
+    the fix back too: a fix withheld costs a finding's rewrite, a wrong one
+    costs a broken import.
+    """
+    sources = list(sources)
+    defined: dict[str, tuple[str, set[str]]] = {}
+    for display, data in sources:
+        # Only a module with a coroutine is rewritten (see visit_Module); a
+        # call of ``local`` is looked for before paying for a parse.
+        if b"threading" not in data or b"async" not in data or not _LOCAL_CALL.search(data):
+            continue
+        tree = _parse(data)
+        names = _module_level_locals(tree) if tree is not None else set()
+        if names:
+            defined[display] = (_module_key(display), names)
+    found: set[tuple[str, str, str]] = set()
+    if not defined:
+        return frozenset()
+    words = {
+        word: re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+        for key, names in defined.values()
+        for word in (key, *names)
+    }
+    for display, data in sources:
+        candidates = [
+            (path, key, name)
+            for path, (key, names) in defined.items()
+            if path != display
+            for name in names
+            # An importer names the attribute (or imports *), and the module
+            # or a relative import.
+            if (words[name].search(data) or _STAR_IMPORT.search(data))
+            and (words[key].search(data) or b"from ." in data)
+        ]
+        if not candidates:
+            continue
+        tree = _parse(data)
+        if tree is None:
+            continue
+        reach = _Reach.of(tree)
+        for path, key, name in candidates:
+            if reach.reaches(key, name):
+                found.add((path, name, display))
+    return frozenset(found)
+
+
+_LOCAL_CALL = re.compile(rb"\blocal\s*\(")
+_STAR_IMPORT = re.compile(rb"\bimport\s*\*")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def _parse(data: bytes) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(decode(data)[0])
+    except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the file's own processing reports it
+
+
+def _module_key(display: str) -> str:
+    path = PurePath(display)
+    return path.parent.name if path.stem == "__init__" else path.stem
+
+
+def _module_level_locals(tree: ast.Module) -> set[str]:
+    """Names bound at module level to ``threading.local()``, any import form."""
+    modules, functions = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name == "threading")
+        elif isinstance(node, ast.ImportFrom) and node.module == "threading" and not node.level:
+            functions.update(a.asname or a.name for a in node.names if a.name == "local")
+    names = set()
+    for statement in tree.body:
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Call)
+        ):
+            continue
+        func = statement.value.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "local"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in modules
+        ) or (isinstance(func, ast.Name) and func.id in functions):
+            names.add(statement.targets[0].id)
+    return names
+
+
+@dataclass
+class _Reach:
+    """What one file imports: names from modules, and modules."""
+
+    # (last name of the module, or None for ``from . import``, imported name)
+    names: set[tuple[str | None, str]] = field(default_factory=set)
+    # every name that an import binds to a module, or to a package on the
+    # way to one (``import app.state`` reaches ``app.state.NAME``)
+    modules: set[str] = field(default_factory=set)
+    attributes: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> _Reach:
+        reach = cls()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module.rsplit(".", 1)[-1] if node.module else None
+                for alias in node.names:
+                    reach.names.add((module, alias.name))
+                    # ``from app import state``: the name may be a module.
+                    reach.modules.add(alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    reach.modules.update(alias.name.split("."))
+            elif isinstance(node, ast.Attribute):
+                reach.attributes.add(node.attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # A dotted path in a string: ``mock.patch("app.state.NAME")``.
+                if _DOTTED.fullmatch(node.value):
+                    parts = node.value.split(".")
+                    reach.names.update(zip(parts, parts[1:]))
+        return reach
+
+    def reaches(self, module: str, name: str) -> bool:
+        if (module, name) in self.names or (None, name) in self.names:
+            return True
+        star = (module, "*") in self.names or (None, "*") in self.names
+        if star and not name.startswith("_"):
+            return True
+        return module in self.modules and name in self.attributes

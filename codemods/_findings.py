@@ -1,0 +1,68 @@
+"""The data a run produces: findings, their fixes and the edits that make them.
+
+Plain data, importable without LibCST: a run answered from the cache, and
+every report renderer, needs no tree.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Safety(str, enum.Enum):
+    """How much a rule's fix may change what the program does.
+
+    A safe fix keeps what the coroutine computes and only removes the pitfall;
+    an unsafe one may reorder side effects, change which exception surfaces or
+    change data visibility, so it runs only when asked for.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    NONE = "none"  # the rule reports only
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace source lines ``[start_line, end_line)`` (1-based) with ``content``.
+
+    Edits are whole lines: that is what a review suggestion can carry, and a
+    line range survives any change of encoding or column counting.
+    ``start_line == end_line`` inserts before ``start_line``.
+    """
+
+    start_line: int
+    end_line: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Safety
+    # The edit at the finding itself, then any edit it needs elsewhere (an
+    # added import), each kept apart so that a reviewer can accept them one by one.
+    edits: tuple[Edit, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    slug: str
+    message: str
+    line: int
+    column: int  # 1-based, in characters
+    end_line: int
+    end_column: int
+    fixable: bool
+    safety: Safety
+    fixed: bool = False
+    needs_import: str | None = None
+    fix: Fix | None = None
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.line, self.column, self.code)
+
+
+__all__ = ["Edit", "Finding", "Fix", "Safety"]
