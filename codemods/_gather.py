@@ -98,8 +98,8 @@ def is_ordering(
         func = call.func
         if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
             return True
-        callee = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
-        if is_bookkeeping(callee):
+        callee = callee_name(call)
+        if is_bookkeeping(callee) or is_console_io(callee):
             return True
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:
@@ -122,6 +122,30 @@ _BOOKKEEPING_WORDS = frozenset(
 
 def is_bookkeeping(name: str) -> bool:
     return any(word in _BOOKKEEPING_WORDS for word in name.lower().split("_"))
+
+
+# Console I/O: a person answers each prompt after reading the one before it,
+# and reads printed lines in the order they were written. Two prompts at once
+# (``first = await ainput("First name: ")``, ``last = await ainput("Last
+# name: ")``) race for the same keyboard, and which answer lands in which
+# variable is chance. Told by a word of the callee's name.
+_CONSOLE_WORDS = frozenset(
+    {"input", "ainput", "prompt", "aprompt", "getpass", "ask", "confirm", "print", "aprint"}
+)
+
+
+def is_console_io(name: str) -> bool:
+    return any(word in _CONSOLE_WORDS for word in name.lower().split("_"))
+
+
+def callee_name(call: cst.Call) -> str:
+    """The last name of the callee (``fetch`` for ``api.fetch(...)``), or ``""``."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
 
 
 def _method_matches(name: str, methods: frozenset[str]) -> bool:

@@ -82,6 +82,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     method of the items (``site.stop()``, ``trace.send_...()``) or the items
     themselves (``await hook(response)``, ``await task()``), whose owners rely
     on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
+    console prompts and prints (``ainput``, ``prompt``, ``aprint``...);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,

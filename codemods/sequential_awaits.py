@@ -69,7 +69,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
     calls, told by a word of their name (``record_connection_count``,
     ``log_failure``, ``emit_event``: quick, and their order is what they
-    record); two calls on
+    record); console prompts and prints (``ainput``, ``prompt``,
+    ``getpass``, ``aprint``: a person answers them in the order they are
+    asked); two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
