@@ -138,6 +138,22 @@ def is_console_io(name: str) -> bool:
     return any(word in _CONSOLE_WORDS for word in name.lower().split("_"))
 
 
+# Preconditions: a check awaited for its own sake, its result unused
+# (``await assert_mta()``, ``await check_config_schema(config)``), is there
+# to stop what follows when it fails. Gathered, the next call starts before
+# the check has passed, and runs on (and may hang) after it failed. Told by
+# the first word of the callee's name; a check whose result is used
+# (``stock = await check_stock(cart)``) is a query like any other.
+_PRECONDITION_WORDS = frozenset({"assert", "check", "ensure", "validate", "verify", "require", "expect"})
+
+
+def is_precondition(name: str) -> bool:
+    words = [word for word in name.lower().split("_") if word]
+    if words and words[0] == "async":
+        words = words[1:]
+    return bool(words) and words[0] in _PRECONDITION_WORDS
+
+
 def callee_name(call: cst.Call) -> str:
     """The last name of the callee (``fetch`` for ``api.fetch(...)``), or ``""``."""
     func = call.func
@@ -686,6 +702,8 @@ def await_statement(
     if call.lpar or contains(call, FORBIDDEN):
         return None
     if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
+        return None
+    if isinstance(small, cst.Expr) and is_precondition(callee_name(call)):
         return None
     scope = scope_of(line)
     if scope.qualified_name(call.func) == "asyncio.gather":

@@ -27,7 +27,9 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
+    callee_name,
     callee_receivers,
+    is_precondition,
     no_fix_reason,
     Related,
     names_in,
@@ -83,6 +85,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     themselves (``await hook(response)``, ``await task()``), whose owners rely
     on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
     console prompts and prints (``ainput``, ``prompt``, ``aprint``...);
+    a check per item whose result is unused (``await ensure_readable(p)``:
+    the loop stops at the first item that fails it);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
@@ -245,6 +249,10 @@ class AwaitInLoop(CleanupDepth, Rule):
             return updated_node
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
+            return updated_node
+        if appended is None and is_precondition(callee_name(call)):
+            # A check per item, its result unused, stops at the first item
+            # that fails it: gathered, the checks of the others run on.
             return updated_node
         # Report only what the rule could fix apart from the reasons below.
         reason = ""

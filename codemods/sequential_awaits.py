@@ -71,7 +71,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``log_failure``, ``emit_event``: quick, and their order is what they
     record); console prompts and prints (``ainput``, ``prompt``,
     ``getpass``, ``aprint``: a person answers them in the order they are
-    asked); two calls on
+    asked); a check awaited for its own sake, its result unused
+    (``await assert_mta()``, ``await check_config_schema(config)``: told by
+    the first word of its name, it must pass before the next call starts);
+    two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
