@@ -540,6 +540,28 @@ def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
     return frozenset(found)
 
 
+def call_subject(call: cst.Call, scope: Scope) -> str | None:
+    """The name of the object a call works on, when it is passed first:
+    ``hass`` in ``async_setup_registry(hass)``, ``self`` in
+    ``setup_devices(self)`` and in ``refresh(self.api)``. Constants
+    (``DOMAIN``), ``None``/``True``/``False`` and imported modules are no
+    object to work on."""
+    if not call.args:
+        return None
+    first = call.args[0]
+    if first.keyword is not None or first.star:
+        return None
+    value: cst.BaseExpression = first.value
+    while isinstance(value, (cst.Attribute, cst.Subscript)):
+        value = value.value
+    if not isinstance(value, cst.Name):
+        return None
+    name = value.value
+    if name in ("None", "True", "False") or name.isupper() or scope.is_module(name):
+        return None
+    return name
+
+
 THREADS = "<threads>"
 THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
 
@@ -720,7 +742,18 @@ def await_statement(
             return None
         if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
             return None
-    return AwaitStatement(line, small, call, target, access, receivers(call, scope_of))
+    found = receivers(call, scope_of)
+    if isinstance(small, cst.Expr):
+        # Awaited for its effect alone, a call works on its first argument as
+        # a method works on its receiver (``await async_setup_registry(hass)``
+        # then ``await process_config(hass, config)``; ``await login(client)``
+        # then ``await fetch(client)``): the other call may read what it did.
+        # A call whose result is used is taken to be a query
+        # (``fetch(client, "/a")`` twice is still gathered).
+        subject = call_subject(call, scope)
+        if subject is not None:
+            found |= {subject}
+    return AwaitStatement(line, small, call, target, access, found)
 
 
 def runs(

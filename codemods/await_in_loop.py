@@ -27,6 +27,7 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
+    call_subject,
     callee_name,
     callee_receivers,
     is_precondition,
@@ -86,7 +87,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
     console prompts and prints (``ainput``, ``prompt``, ``aprint``...);
     a check per item whose result is unused (``await ensure_readable(p)``:
-    the loop stops at the first item that fails it);
+    the loop stops at the first item that fails it); a call awaited for its
+    effect whose first argument is one object for every item (``await
+    update_pipeline(hass, pipeline)``: each call changes it in turn);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
@@ -250,10 +253,18 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
-        if appended is None and is_precondition(callee_name(call)):
-            # A check per item, its result unused, stops at the first item
-            # that fails it: gathered, the checks of the others run on.
-            return updated_node
+        if appended is None:
+            if is_precondition(callee_name(call)):
+                # A check per item, its result unused, stops at the first
+                # item that fails it: gathered, the checks of the others run on.
+                return updated_node
+            subject = call_subject(call, self.scope(call))
+            if subject is not None and subject not in loop_names:
+                # Awaited for its effect, each call works on its first
+                # argument; when that is one object for every item
+                # (``await update_pipeline(hass, pipeline)``), the calls
+                # change it one after another.
+                return updated_node
         # Report only what the rule could fix apart from the reasons below.
         reason = ""
         reads = accesses(call).read_roots | accesses(loop.iter).read_roots

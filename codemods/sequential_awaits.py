@@ -74,7 +74,11 @@ class SequentialAwaits(CleanupDepth, Rule):
     asked); a check awaited for its own sake, its result unused
     (``await assert_mta()``, ``await check_config_schema(config)``: told by
     the first word of its name, it must pass before the next call starts);
-    two calls on
+    a call awaited for its effect, its result unused, beside another call
+    given its first argument (``await async_setup_registry(hass)`` then
+    ``await process_config(hass, config)``; ``await login(client)`` then
+    ``await fetch(client)``): it works on that object as a method works on
+    its receiver; two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
@@ -108,10 +112,12 @@ class SequentialAwaits(CleanupDepth, Rule):
     analysis sees names, not objects: two plain functions sharing an argument
     whose name does not say it is a connection (``fetch(client, "/a")``,
     ``fetch(client, "/b")``, the common good case) are taken to be
-    independent, even where one changes the object the other reads
-    (``await login(c)`` then ``await fetch(c)``); state shared through
-    globals or closures is not seen; nor is cleanup in a caller that would
-    run while a call still runs.
+    independent when both results are used, even where one changes the
+    object the other reads; a call awaited for its effect is taken to work
+    on its first argument only (``send_mail(mailer, user)`` beside
+    ``send_sms(sms, user)`` is gathered); state shared through globals or
+    closures is not seen; nor is cleanup in a caller that would run while a
+    call still runs.
     """
 
     CODE = "AM201"
