@@ -963,6 +963,34 @@ class CleanupDepth:
         return updated_node
 
 
+# A comment on the statements that speaks of gathering or of order ("No
+# gather here because the overhead is not worth it", "one at a time: the
+# server rate-limits us", "keep the order") means the author weighed running
+# the calls at once and chose not to, often for a reason the code does not
+# show. Rewritten, the comment would stand above a gather it argues against.
+_ORDER_COMMENT = re.compile(
+    r"gather|concurren|\bparallel|\bsequential|\bserial(?:ly)?\b"
+    r"|\bone (?:at a time|by one|after (?:the )?(?:other|another))\b"
+    r"|\bin (?:this |that |the same )?order\b(?! to\b)|\border (?:matters|is important)\b"
+    r"|\bkeep(?:s|ing)? (?:the |their |its |this )?order\b|\bin turn\b",
+    re.IGNORECASE,
+)
+
+ORDER_COMMENT_REASON = "a comment here speaks of gathering or of order"
+
+
+def comments_speak_of_order(comments: Iterable[cst.Comment | None]) -> bool:
+    return any(c is not None and _ORDER_COMMENT.search(c.value) for c in comments)
+
+
+def line_comments(line: cst.BaseStatement) -> Iterator[cst.Comment | None]:
+    """The comments above a statement, and the one at the end of its line."""
+    for empty in line.leading_lines:
+        yield empty.comment
+    if isinstance(line, cst.SimpleStatementLine):
+        yield line.trailing_whitespace.comment
+
+
 CLEANUP_REASON = (
     "inside a try, except, finally or with block: cleanup could run while the"
     " other calls still run, and cleanup steps keep their order"

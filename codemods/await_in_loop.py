@@ -23,6 +23,7 @@ from codemods._gather import (
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
     FORBIDDEN,
+    ORDER_COMMENT_REASON,
     await_statement,
     contains,
     gather_call,
@@ -30,7 +31,9 @@ from codemods._gather import (
     call_subject,
     callee_name,
     callee_receivers,
+    comments_speak_of_order,
     is_precondition,
+    line_comments,
     no_fix_reason,
     Related,
     names_in,
@@ -98,6 +101,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     Reported without a fix: a loop variable read after the loop (the rewrite
     no longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
+    comment above it that speaks of gathering or of order (``# No gather
+    here because...``, ``# one at a time``); a
     rewrite that would stand next to an independent await statement (AM201
     would then find a new run); a loop inside a ``try`` or ``with`` block
     (the cleanup would run while other calls still run) or in an ``except``
@@ -279,6 +284,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "the loop variable is read after the loop"
         if not reason and _has_comments(loop):
             reason = "comments inside the loop would be lost"
+        if not reason and comments_speak_of_order(line_comments(loop)):
+            reason = ORDER_COMMENT_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
@@ -345,6 +352,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         reason = ""
         if _has_comments(comp):
             reason = "comments inside the comprehension would be lost"
+        elif self._statements and comments_speak_of_order(line_comments(self._statements[-1])):
+            reason = ORDER_COMMENT_REASON
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)

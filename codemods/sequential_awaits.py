@@ -15,10 +15,13 @@ from codemods._gather import (
     CLEANUP_REASON,
     CleanupDepth,
     DEFAULT_ORDERING_PRIMITIVES,
+    ORDER_COMMENT_REASON,
     AwaitStatement,
     Related,
     await_statement,
+    comments_speak_of_order,
     gather_call,
+    line_comments,
     module_names,
     no_fix_reason,
     ordering_entries,
@@ -103,7 +106,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     one call fails, gather raises at once while the others keep running, so
     the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
     or inside an ``except`` or ``finally`` block (cleanup steps, whose order
-    is meant);
+    is meant); runs with a comment that speaks of gathering or of order
+    (``# No gather here because...``, ``# one at a time``, ``# keep the
+    order``): the author chose the order, often for a reason the code does
+    not show;
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
@@ -203,6 +209,8 @@ class SequentialAwaits(CleanupDepth, Rule):
             pass
         elif self.in_cleanup_block:
             reason = CLEANUP_REASON
+        elif comments_speak_of_order(c for m in members for c in line_comments(m.line)):
+            reason = ORDER_COMMENT_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif updated is None or not all(
