@@ -65,8 +65,8 @@ def is_ordering(
         func = call.func
         if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
             return True
-        callee = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
-        if is_bookkeeping(callee):
+        callee = callee_name(call)
+        if is_bookkeeping(callee) or is_console_io(callee):
             return True
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:
@@ -89,6 +89,46 @@ _BOOKKEEPING_WORDS = frozenset(
 
 def is_bookkeeping(name: str) -> bool:
     return any(word in _BOOKKEEPING_WORDS for word in name.lower().split("_"))
+
+
+# Console I/O: a person answers each prompt after reading the one before it,
+# and reads printed lines in the order they were written. Two prompts at once
+# (``first = await ainput("First name: ")``, ``last = await ainput("Last
+# name: ")``) race for the same keyboard, and which answer lands in which
+# variable is chance. Told by a word of the callee's name.
+_CONSOLE_WORDS = frozenset(
+    {"input", "ainput", "prompt", "aprompt", "getpass", "ask", "confirm", "print", "aprint"}
+)
+
+
+def is_console_io(name: str) -> bool:
+    return any(word in _CONSOLE_WORDS for word in name.lower().split("_"))
+
+
+# Preconditions: a check awaited for its own sake, its result unused
+# (``await assert_mta()``, ``await check_config_schema(config)``), is there
+# to stop what follows when it fails. Gathered, the next call starts before
+# the check has passed, and runs on (and may hang) after it failed. Told by
+# the first word of the callee's name; a check whose result is used
+# (``stock = await check_stock(cart)``) is a query like any other.
+_PRECONDITION_WORDS = frozenset({"assert", "check", "ensure", "validate", "verify", "require", "expect"})
+
+
+def is_precondition(name: str) -> bool:
+    words = [word for word in name.lower().split("_") if word]
+    if words and words[0] == "async":
+        words = words[1:]
+    return bool(words) and words[0] in _PRECONDITION_WORDS
+
+
+def callee_name(call: cst.Call) -> str:
+    """The last name of the callee (``fetch`` for ``api.fetch(...)``), or ``""``."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
 
 
 def _method_matches(name: str, methods: frozenset[str]) -> bool:
@@ -467,6 +507,28 @@ def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
     return frozenset(found)
 
 
+def call_subject(call: cst.Call, scope: Scope) -> str | None:
+    """The name of the object a call works on, when it is passed first:
+    ``hass`` in ``async_setup_registry(hass)``, ``self`` in
+    ``setup_devices(self)`` and in ``refresh(self.api)``. Constants
+    (``DOMAIN``), ``None``/``True``/``False`` and imported modules are no
+    object to work on."""
+    if not call.args:
+        return None
+    first = call.args[0]
+    if first.keyword is not None or first.star:
+        return None
+    value: cst.BaseExpression = first.value
+    while isinstance(value, (cst.Attribute, cst.Subscript)):
+        value = value.value
+    if not isinstance(value, cst.Name):
+        return None
+    name = value.value
+    if name in ("None", "True", "False") or name.isupper() or scope.is_module(name):
+        return None
+    return name
+
+
 THREADS = "<threads>"
 THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
 
@@ -630,6 +692,8 @@ def await_statement(
         return None
     if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
         return None
+    if isinstance(small, cst.Expr) and is_precondition(callee_name(call)):
+        return None
     scope = scope_of(line)
     if scope.qualified_name(call.func) == "asyncio.gather":
         # Already concurrent; folding it into another gather would nest one
@@ -645,7 +709,18 @@ def await_statement(
             return None
         if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
             return None
-    return AwaitStatement(line, small, call, target, access, receivers(call, scope_of))
+    found = receivers(call, scope_of)
+    if isinstance(small, cst.Expr):
+        # Awaited for its effect alone, a call works on its first argument as
+        # a method works on its receiver (``await async_setup_registry(hass)``
+        # then ``await process_config(hass, config)``; ``await login(client)``
+        # then ``await fetch(client)``): the other call may read what it did.
+        # A call whose result is used is taken to be a query
+        # (``fetch(client, "/a")`` twice is still gathered).
+        subject = call_subject(call, scope)
+        if subject is not None:
+            found |= {subject}
+    return AwaitStatement(line, small, call, target, access, found)
 
 
 def runs(
@@ -853,6 +928,34 @@ class CleanupDepth:
     ) -> cst.SimpleStatementSuite:
         self._leave_block(original_node)
         return updated_node
+
+
+# A comment on the statements that speaks of gathering or of order ("No
+# gather here because the overhead is not worth it", "one at a time: the
+# server rate-limits us", "keep the order") means the author weighed running
+# the calls at once and chose not to, often for a reason the code does not
+# show. Rewritten, the comment would stand above a gather it argues against.
+_ORDER_COMMENT = re.compile(
+    r"gather|concurren|\bparallel|\bsequential|\bserial(?:ly)?\b"
+    r"|\bone (?:at a time|by one|after (?:the )?(?:other|another))\b"
+    r"|\bin (?:this |that |the same )?order\b(?! to\b)|\border (?:matters|is important)\b"
+    r"|\bkeep(?:s|ing)? (?:the |their |its |this )?order\b|\bin turn\b",
+    re.IGNORECASE,
+)
+
+ORDER_COMMENT_REASON = "a comment here speaks of gathering or of order"
+
+
+def comments_speak_of_order(comments: Iterable[cst.Comment | None]) -> bool:
+    return any(c is not None and _ORDER_COMMENT.search(c.value) for c in comments)
+
+
+def line_comments(line: cst.BaseStatement) -> Iterator[cst.Comment | None]:
+    """The comments above a statement, and the one at the end of its line."""
+    for empty in line.leading_lines:
+        yield empty.comment
+    if isinstance(line, cst.SimpleStatementLine):
+        yield line.trailing_whitespace.comment
 
 
 CLEANUP_REASON = (

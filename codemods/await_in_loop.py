@@ -23,11 +23,17 @@ from codemods._gather import (
     CLEANUP_REASON,
     CleanupDepth,
     FORBIDDEN,
+    ORDER_COMMENT_REASON,
     await_statement,
     contains,
     gather_call,
     is_ordering,
+    call_subject,
+    callee_name,
     callee_receivers,
+    comments_speak_of_order,
+    is_precondition,
+    line_comments,
     no_fix_reason,
     Related,
     names_in,
@@ -82,6 +88,11 @@ class AwaitInLoop(CleanupDepth, Rule):
     method of the items (``site.stop()``, ``trace.send_...()``) or the items
     themselves (``await hook(response)``, ``await task()``), whose owners rely
     on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
+    console prompts and prints (``ainput``, ``prompt``, ``aprint``...);
+    a check per item whose result is unused (``await ensure_readable(p)``:
+    the loop stops at the first item that fails it); a call awaited for its
+    effect whose first argument is one object for every item (``await
+    update_pipeline(hass, pipeline)``: each call changes it in turn);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
@@ -90,6 +101,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     Reported without a fix: a loop variable read after the loop (the rewrite
     no longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
+    comment above it that speaks of gathering or of order (``# No gather
+    here because...``, ``# one at a time``); a
     rewrite that would stand next to an independent await statement (AM201
     would then find a new run); a loop inside a ``try`` or ``with`` block
     (the cleanup would run while other calls still run) or in an ``except``
@@ -242,6 +255,18 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
+        if appended is None:
+            if is_precondition(callee_name(call)):
+                # A check per item, its result unused, stops at the first
+                # item that fails it: gathered, the checks of the others run on.
+                return updated_node
+            subject = call_subject(call, self.scope(call))
+            if subject is not None and subject not in loop_names:
+                # Awaited for its effect, each call works on its first
+                # argument; when that is one object for every item
+                # (``await update_pipeline(hass, pipeline)``), the calls
+                # change it one after another.
+                return updated_node
         # Report only what the rule could fix apart from the reasons below.
         reason = ""
         reads = accesses(call).read_roots | accesses(loop.iter).read_roots
@@ -256,6 +281,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "the loop variable is read after the loop"
         if not reason and _has_comments(loop):
             reason = "comments inside the loop would be lost"
+        if not reason and comments_speak_of_order(line_comments(loop)):
+            reason = ORDER_COMMENT_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
@@ -322,6 +349,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         reason = ""
         if _has_comments(comp):
             reason = "comments inside the comprehension would be lost"
+        elif self._statements and comments_speak_of_order(line_comments(self._statements[-1])):
+            reason = ORDER_COMMENT_REASON
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)

@@ -15,10 +15,13 @@ from codemods._gather import (
     ast_has_run,
     CLEANUP_REASON,
     CleanupDepth,
+    ORDER_COMMENT_REASON,
     AwaitStatement,
     Related,
     await_statement,
+    comments_speak_of_order,
     gather_call,
+    line_comments,
     module_names,
     no_fix_reason,
     ordering_entries,
@@ -69,7 +72,16 @@ class SequentialAwaits(CleanupDepth, Rule):
     the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
     calls, told by a word of their name (``record_connection_count``,
     ``log_failure``, ``emit_event``: quick, and their order is what they
-    record); two calls on
+    record); console prompts and prints (``ainput``, ``prompt``,
+    ``getpass``, ``aprint``: a person answers them in the order they are
+    asked); a check awaited for its own sake, its result unused
+    (``await assert_mta()``, ``await check_config_schema(config)``: told by
+    the first word of its name, it must pass before the next call starts);
+    a call awaited for its effect, its result unused, beside another call
+    given its first argument (``await async_setup_registry(hass)`` then
+    ``await process_config(hass, config)``; ``await login(client)`` then
+    ``await fetch(client)``): it works on that object as a method works on
+    its receiver; two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
@@ -94,7 +106,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     one call fails, gather raises at once while the others keep running, so
     the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
     or inside an ``except`` or ``finally`` block (cleanup steps, whose order
-    is meant);
+    is meant); runs with a comment that speaks of gathering or of order
+    (``# No gather here because...``, ``# one at a time``, ``# keep the
+    order``): the author chose the order, often for a reason the code does
+    not show;
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
@@ -103,10 +118,12 @@ class SequentialAwaits(CleanupDepth, Rule):
     analysis sees names, not objects: two plain functions sharing an argument
     whose name does not say it is a connection (``fetch(client, "/a")``,
     ``fetch(client, "/b")``, the common good case) are taken to be
-    independent, even where one changes the object the other reads
-    (``await login(c)`` then ``await fetch(c)``); state shared through
-    globals or closures is not seen; nor is cleanup in a caller that would
-    run while a call still runs.
+    independent when both results are used, even where one changes the
+    object the other reads; a call awaited for its effect is taken to work
+    on its first argument only (``send_mail(mailer, user)`` beside
+    ``send_sms(sms, user)`` is gathered); state shared through globals or
+    closures is not seen; nor is cleanup in a caller that would run while a
+    call still runs.
     """
 
     # Slug, fix safety, summary and options: codemods/_registry.py.
@@ -189,6 +206,8 @@ class SequentialAwaits(CleanupDepth, Rule):
             pass
         elif self.in_cleanup_block:
             reason = CLEANUP_REASON
+        elif comments_speak_of_order(c for m in members for c in line_comments(m.line)):
+            reason = ORDER_COMMENT_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif updated is None or not all(

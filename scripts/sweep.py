@@ -18,11 +18,22 @@ counts, and exits 1 when any of them is not 0.
     python scripts/sweep.py                         # stdlib + pinned packages
     python scripts/sweep.py --no-stdlib --no-pypi src/   # any tree
     python scripts/sweep.py --cli                   # also `fix` a copy through the CLI
+
+Precision (``--precision``): every rewrite of the unsafe gather rules must be
+read by a person, since only a person can tell whether two awaited calls
+really are independent. Each package of ``--packages FILE`` (one
+``name==version`` a line) goes into a directory of its own; the sweep then
+runs ``fix --unsafe-fixes --select AM201,AM202`` in memory and prints, per
+package, the findings per rule (fixable or not) and the rewrites made, then
+every rewrite as a unified diff, to be read and judged one by one::
+
+    python scripts/sweep.py --precision --packages scripts/precision-packages.txt --corpus DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import shutil
 import subprocess
@@ -42,7 +53,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from codemods import RULES, Rule, Settings, SourceError, fix_source  # noqa: E402
-from codemods._config import build_settings  # noqa: E402
+from codemods._config import build_settings, resolve_codes, split_selectors  # noqa: E402
 
 # Async code from PyPI, pinned so that two sweeps compare.
 PINNED_PACKAGES = (
@@ -232,6 +243,102 @@ def install_packages(packages: Sequence[str], target: Path) -> Path:
     return target
 
 
+def read_package_list(path: Path) -> list[str]:
+    """``name==version`` lines of a file; blank lines and ``#`` comments skipped."""
+    specs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            specs.append(line)
+    return specs
+
+
+def install_each(packages: Sequence[str], corpus: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """Install every package into ``corpus/<name>`` (no deps), each on its
+    own so that one that does not install leaves the others; a directory
+    that is already there is reused. Returns the installed (spec, directory)
+    pairs and the specs that failed."""
+    installed: list[tuple[str, Path]] = []
+    failed: list[str] = []
+    for spec in packages:
+        target = corpus / spec.split("==")[0].strip()
+        if not target.is_dir():
+            # --ignore-requires-python: the code is only read, never run, and
+            # an application pinned to a newer Python (Home Assistant) is
+            # still code to measure (run the sweep on that Python to parse it).
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                 "--no-deps", "--ignore-requires-python", "--target", str(target), spec],
+                capture_output=True, text=True,
+            )
+            if done.returncode != 0:
+                shutil.rmtree(target, ignore_errors=True)
+                failed.append(spec)
+                continue
+        installed.append((spec, target))
+    return installed, failed
+
+
+@dataclass
+class PrecisionFile:
+    path: str
+    runs: Counter[str] = field(default_factory=Counter)  # findings per rule, fixable or not
+    rewrites: Counter[str] = field(default_factory=Counter)
+    diff: str = ""
+    error: str = ""
+
+
+def _precision_one(args: tuple[str, str, Settings]) -> PrecisionFile:
+    path, label, settings = args
+    outcome = PrecisionFile(label)
+    try:
+        data = Path(path).read_bytes()
+        result = fix_source(data, settings, filename=path)
+    except SourceError as exc:
+        outcome.error = str(exc)
+        return outcome
+    outcome.runs.update(f.code for f in result.findings)
+    outcome.rewrites.update(f.code for f in result.findings if f.fixed)
+    if result.changed:
+        before = data.decode("utf-8", "replace").splitlines(keepends=True)
+        after = result.output.decode("utf-8", "replace").splitlines(keepends=True)
+        outcome.diff = "".join(difflib.unified_diff(before, after, f"a/{label}", f"b/{label}"))
+    return outcome
+
+
+def precision(
+    installed: Sequence[tuple[str, Path]], select: str, jobs: int
+) -> tuple[str, list[PrecisionFile]]:
+    """The per-package table of findings and rewrites, and every rewritten file."""
+    selectors = split_selectors([select])
+    settings = build_settings(RULES, select=selectors, fix=True, unsafe_fixes=True)
+    codes = sorted(resolve_codes(selectors, RULES, "--select"))
+    items: list[tuple[str, str, str, Settings]] = []
+    for spec, base in installed:
+        for path in python_files([base], STDLIB_SKIP):
+            items.append((spec, str(path), f"{base.name}/{path.relative_to(base)}", settings))
+    with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        outcomes = list(pool.map(_precision_one, [item[1:] for item in items], chunksize=8))
+    rows: dict[str, tuple[Counter[str], Counter[str], int]] = {spec: (Counter(), Counter(), 0) for spec, _ in installed}
+    for (spec, *_), outcome in zip(items, outcomes):
+        runs, rewrites, errors = rows[spec]
+        runs.update(outcome.runs)
+        rewrites.update(outcome.rewrites)
+        rows[spec] = (runs, rewrites, errors + bool(outcome.error))
+    lines = ["package | " + " | ".join(f"{c} runs" for c in codes) + " | "
+             + " | ".join(f"{c} rewrites" for c in codes) + " | unparseable files"]
+    total_runs: Counter[str] = Counter()
+    total_rewrites: Counter[str] = Counter()
+    for spec, (runs, rewrites, errors) in rows.items():
+        total_runs.update(runs)
+        total_rewrites.update(rewrites)
+        lines.append(f"{spec} | " + " | ".join(str(runs[c]) for c in codes) + " | "
+                     + " | ".join(str(rewrites[c]) for c in codes) + f" | {errors}")
+    lines.append("total | " + " | ".join(str(total_runs[c]) for c in codes) + " | "
+                 + " | ".join(str(total_rewrites[c]) for c in codes) + " |")
+    return "\n".join(lines) + "\n", [o for o in outcomes if o.diff]
+
+
 def cli_round_trip(files: Sequence[Path], bases: Sequence[Path], workdir: Path, jobs: int) -> list[str]:
     """Copy the corpus, run the real ``asyncmend fix --unsafe-fixes`` on the copy,
     then ``fix --diff`` again: every file must compile and the diff be empty.
@@ -271,17 +378,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pypi", action="store_true", help="leave out the pinned PyPI packages")
     parser.add_argument("--package", action="append", default=None, metavar="NAME==VERSION",
                         help=f"a PyPI package to sweep instead of the defaults ({', '.join(PINNED_PACKAGES)})")
+    parser.add_argument("--packages", type=Path, metavar="FILE",
+                        help="PyPI packages to sweep instead of the defaults, one name==version a line")
+    parser.add_argument("--precision", action="store_true",
+                        help="list the findings and every rewrite of the --select rules, per package, to read")
+    parser.add_argument("--select", default="AM201,AM202", metavar="CODES",
+                        help="the rules of --precision (default: AM201,AM202)")
+    parser.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="with --precision: install the packages into DIR/<name> and keep them there")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cli", action="store_true",
                         help="also run the real CLI over a copy and check the written files")
     args = parser.parse_args(argv)
+    packages = list(args.package or [])
+    if args.packages is not None:
+        packages.extend(read_package_list(args.packages))
+    if args.precision:
+        return _main_precision(args, packages or list(PINNED_PACKAGES))
 
     with tempfile.TemporaryDirectory(prefix="asyncmend-sweep-") as tmp:
         bases: list[Path] = []
         if not args.no_stdlib:
             bases.append(Path(sysconfig.get_paths()["stdlib"]))
         if not args.no_pypi:
-            bases.append(install_packages(args.package or PINNED_PACKAGES, Path(tmp) / "pypi"))
+            bases.append(install_packages(packages or PINNED_PACKAGES, Path(tmp) / "pypi"))
         bases.extend(path.resolve() for path in args.paths)
         files = python_files(bases, STDLIB_SKIP)
         print(f"sweeping {len(files)} files from: {', '.join(map(str, bases))}", flush=True)
@@ -295,6 +415,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {problem}")
             ok = ok and not problems
     return 0 if ok else 1
+
+
+def _main_precision(args: argparse.Namespace, packages: Sequence[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="asyncmend-precision-") as tmp:
+        corpus = args.corpus if args.corpus is not None else Path(tmp)
+        corpus.mkdir(parents=True, exist_ok=True)
+        installed, failed = install_each(packages, corpus)
+        for spec in failed:
+            print(f"not installed: {spec}")
+        installed += [(str(path), path.resolve()) for path in args.paths]
+        table, rewritten = precision(installed, args.select, args.jobs)
+        print(table, end="")
+        print(f"\nrewritten files: {len(rewritten)}; read every hunk below and judge it\n")
+        for outcome in rewritten:
+            print(f"# {outcome.path}: " + ", ".join(f"{c} {n}" for c, n in sorted(outcome.rewrites.items())))
+            print(outcome.diff)
+    return 0
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ def test_positions_on_demand_match_libcst_for_every_node() -> None:
     fixtures = sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::7]
     checked = 0
     for path in fixtures:
-        wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")), unsafe_skip_copy=True)
+        wrapper = MetadataWrapper(cst.parse_module(path.read_bytes()), unsafe_skip_copy=True)
         full = wrapper.resolve(PositionProvider)
         for node, expected in list(full.items())[::5]:
             assert _PositionsOnDemand(wrapper)[node] == expected, (path.name, node)

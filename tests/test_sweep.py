@@ -15,7 +15,7 @@ import libcst as cst
 import pytest
 
 from codemods import RULES, Rule, Safety
-from scripts.sweep import check_file, fix_unsafe_settings, python_files, sweep
+from scripts.sweep import check_file, fix_unsafe_settings, precision, python_files, read_package_list, sweep
 
 ASYNCIO = Path(sysconfig.get_paths()["stdlib"]) / "asyncio"
 
@@ -120,3 +120,27 @@ def test_sweep_tells_valid_but_unprocessable_files_apart(tmp_path: Path) -> None
     outcome = check_file(str(path), fix_unsafe_settings())
     assert outcome.status == "unprocessable", outcome
     assert "too deeply nested" in outcome.message
+
+
+def test_precision_lists_findings_per_rule_and_every_rewrite(tmp_path: Path) -> None:
+    package = tmp_path / "demo"
+    package.mkdir()
+    (package / "svc.py").write_text(
+        "import asyncio\n\n\nasync def f(uid):\n"
+        "    user = await get_user(uid)\n    orders = await get_orders(uid)\n    return user, orders\n"
+    )
+    # Found, not fixable: a module without `import asyncio` may run under trio.
+    (package / "lib.py").write_text(
+        "async def g(uid):\n    a = await one(uid)\n    b = await two(uid)\n    return a, b\n"
+    )
+    (package / "broken.py").write_text("print 'python 2'\n")
+    table, rewritten = precision([("demo==1.0", package)], "AM201,AM202", jobs=1)
+    assert "demo==1.0 | 2 | 0 | 1 | 0 | 1" in table
+    assert [outcome.path for outcome in rewritten] == ["demo/svc.py"]
+    assert "+    user, orders = await asyncio.gather(get_user(uid), get_orders(uid))" in rewritten[0].diff
+
+
+def test_package_list_skips_comments_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "packages.txt"
+    path.write_text("# pinned\naiohttp==3.14.5\n\nhttpx==0.28.1  # client\n")
+    assert read_package_list(path) == ["aiohttp==3.14.5", "httpx==0.28.1"]
