@@ -1,0 +1,112 @@
+"""Check on real code that no rule's ``ast`` screen drops a file the rule
+finds something in.
+
+The screens (``Rule.screen``, see ``codemods/_screen.py``) decide which files
+reach LibCST at all; a screen that says no where the rule, run on the LibCST
+tree, would have reported something loses that finding silently. This runs
+every rule on every file that has one of its literals, without the screens,
+and compares. It prints, per rule, the files the screen passes and the files
+the rule finds something in, and every miss; it exits 1 on any miss.
+
+    python scripts/screens.py src/ other/tree/
+    python scripts/screens.py --stdlib -j 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import sysconfig
+import warnings
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from codemods import RULE_INFOS, RULES  # noqa: E402
+from codemods._config import build_settings  # noqa: E402
+from codemods._engine import SourceError, decode  # noqa: E402
+from codemods._screen import Facts  # noqa: E402
+
+# What a check run decides: every rule, no fix applied.
+SETTINGS = build_settings(RULE_INFOS, fix=False)
+
+
+def compare(path: str) -> tuple[set[str], set[str], str | None]:
+    """(codes whose screen passes, codes that find something, error)."""
+    import libcst as cst
+
+    from codemods._transform import run_rules
+
+    data = Path(path).read_bytes()
+    rules = [rule for rule in RULES if not rule.PREFILTER or any(t in data for t in rule.PREFILTER)]
+    if not rules:
+        return set(), set(), None
+    try:
+        text, _ = decode(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+        module = cst.parse_module(text)
+    except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError, cst.ParserSyntaxError):
+        return set(), set(), None  # not Python this interpreter and LibCST both read
+    facts = Facts.of(tree)
+    passed = {rule.CODE for rule in rules if rule.screen(facts, SETTINGS)}
+    try:
+        _, findings = run_rules(module, rules, SETTINGS, filename=path)
+    except RecursionError:
+        return passed, set(), "too deeply nested"
+    return passed, {finding.code for finding in findings}, None
+
+
+def python_files(roots: Sequence[Path]) -> list[str]:
+    found = []
+    for root in roots:
+        if root.is_file():
+            found.append(str(root))
+            continue
+        for directory, names, files in os.walk(root):
+            names[:] = sorted(n for n in names if n not in {"__pycache__", "site-packages"})
+            found.extend(os.path.join(directory, f) for f in sorted(files) if f.endswith(".py"))
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="files and directories")
+    parser.add_argument("--stdlib", action="store_true", help="also the running interpreter's standard library")
+    parser.add_argument("-j", "--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    roots = list(args.paths)
+    if args.stdlib:
+        roots.append(Path(sysconfig.get_paths()["stdlib"]))
+    files = python_files(roots)
+    passes: Counter[str] = Counter()
+    finds: Counter[str] = Counter()
+    misses: list[tuple[str, str]] = []
+    reaching = 0
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for path, (passed, found, error) in zip(files, pool.map(compare, files, chunksize=8)):
+            passes.update(passed)
+            finds.update(found)
+            reaching += bool(passed)
+            misses.extend((code, path) for code in sorted(found - passed))
+            if error:
+                print(f"{path}: {error}", file=sys.stderr)
+    print(f"{len(files)} files, {reaching} pass some screen (reach LibCST)")
+    for info in RULE_INFOS:
+        print(f"  {info.CODE}: screen passes {passes[info.CODE]:5d} files, rule finds something in {finds[info.CODE]:5d}")
+    print(f"misses: {len(misses)}")
+    for code, path in misses:
+        print(f"  {code} {path}")
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
