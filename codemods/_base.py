@@ -18,6 +18,8 @@ from codemods._screen import Facts
 FINDINGS_KEY = "asyncmend.findings"
 SETTINGS_KEY = "asyncmend.settings"
 SUPPRESSIONS_KEY = "asyncmend.suppressions"
+# The stdlib-ast facts of the file (codemods._screen.Facts), when the engine has them.
+FACTS_KEY = "asyncmend.facts"
 
 
 class Rule(VisitorBasedCodemodCommand):
@@ -81,6 +83,13 @@ class Rule(VisitorBasedCodemodCommand):
         is not parsed with LibCST for this rule at all. The default is ``True``.
         """
         return True
+
+    @property
+    def facts(self) -> Facts | None:
+        """The file's :class:`~codemods._screen.Facts`, which a rule may
+        consult to skip an expensive analysis where they show it cannot
+        apply; ``None`` when the rule runs on its own as a LibCST codemod."""
+        return self.context.scratch.get(FACTS_KEY)
 
     def option(self, key: str) -> Any:
         return self.settings.options.get(key, self.OPTIONS[key])

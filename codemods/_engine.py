@@ -384,7 +384,7 @@ def _one_pass(
         raise SourceError("too deeply nested for LibCST to parse") from None
     try:
         new_module, findings = run_rules(
-            module, candidates, settings, filename=filename, suppressions=Suppressions(text)
+            module, candidates, settings, filename=filename, suppressions=Suppressions(text), facts=facts
         )
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None

@@ -23,10 +23,11 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, Provid
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from codemods._analysis import LexicalScopeProvider
-from codemods._base import FINDINGS_KEY, SETTINGS_KEY, SUPPRESSIONS_KEY, Rule
+from codemods._base import FACTS_KEY, FINDINGS_KEY, SETTINGS_KEY, SUPPRESSIONS_KEY, Rule
 from codemods._config import Settings
 from codemods._engine import Suppressions
 from codemods._findings import Finding
+from codemods._screen import Facts
 
 
 class _BatchedRules(cst.CSTTransformer):
@@ -382,12 +383,15 @@ def run_rules(
     *,
     filename: str = "<string>",
     suppressions: Suppressions | None = None,
+    facts: Facts | None = None,
 ) -> tuple[cst.Module, list[Finding]]:
     """One metadata resolution and one traversal for all ``rules``."""
     context = CodemodContext(filename=filename)
     context.scratch[SETTINGS_KEY] = settings
     if suppressions is not None:
         context.scratch[SUPPRESSIONS_KEY] = suppressions
+    if facts is not None:
+        context.scratch[FACTS_KEY] = facts
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     context = replace(context, wrapper=wrapper)
     instances = [rule(context) for rule in rules]

@@ -214,6 +214,7 @@ class DanglingTask(Rule):
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
+        self._module: cst.Module | None = None
         self._prescan: _Prescan | None = None
         self._helper: tuple[str, str] | None = None  # (module, name) of a project helper
         self._helper_names: dict[str, str] = {}
@@ -223,8 +224,7 @@ class DanglingTask(Rule):
     # -- analysis -------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._prescan = _Prescan(self.scope)
-        node.visit(self._prescan)
+        self._module = node
         configured = str(self.option("task-helper") or "").strip()
         if configured:
             module, _, name = configured.partition(":")
@@ -233,15 +233,29 @@ class DanglingTask(Rule):
                     f"task-helper: expected 'package.module:function', got {configured!r}"
                 )
             self._helper = (module, name)
-        elif not self._find_generated_helper(node):
-            taken = set(self._prescan.names)
-            for role, base in (("tasks", "_background_tasks"), ("keep", "_keep_task"), ("done", "_task_done")):
-                name, n = base, 1
-                while name in taken:
-                    n += 1
-                    name = f"{base}_{n}"
-                taken.add(name)
-                self._helper_names[role] = name
+        else:
+            self._reuse_helper = self._find_generated_helper(node)
+
+    @property
+    def _scan(self) -> _Prescan:
+        # A walk of the whole module, made on first need: most sites are
+        # ``asyncio.create_task(...)`` statements, which need none of it.
+        if self._prescan is None:
+            assert self._module is not None
+            self._prescan = _Prescan(self.scope)
+            self._module.visit(self._prescan)
+        return self._prescan
+
+    def _new_helper_names(self) -> None:
+        """Names for the generated helper that collide with none of the module."""
+        taken = set(self._scan.names)
+        for role, base in (("tasks", "_background_tasks"), ("keep", "_keep_task"), ("done", "_task_done")):
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+            taken.add(name)
+            self._helper_names[role] = name
 
     def _find_generated_helper(self, module: cst.Module) -> bool:
         """Reuse the helper an earlier run added, so that a later run with a
@@ -272,7 +286,6 @@ class DanglingTask(Rule):
 
     def _task_factory(self, call: cst.Call) -> str | None:
         """How ``call`` starts a task (for the message), or ``None``."""
-        assert self._prescan is not None
         scope = self.scope(call)
         qualified = scope.qualified_name(call.func)
         if qualified in TASK_FACTORIES:
@@ -292,15 +305,14 @@ class DanglingTask(Rule):
                 and owner is scope.function()
                 and owner.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION, ScopeKind.MODULE)
                 and len(owner.bindings[loop.value]) == 1
-                and loop.value not in self._prescan.rebound
-                and (owner, loop.value) in self._prescan.loops
+                and loop.value not in self._scan.rebound
+                and (owner, loop.value) in self._scan.loops
             ):
                 return f"`{loop.value}.create_task()`"
         return None
 
     def _unused_local(self, target: cst.BaseExpression, statement: cst.CSTNode) -> bool:
         """Whether ``target`` is a local of a function, bound once and never read."""
-        assert self._prescan is not None
         if not isinstance(target, cst.Name):
             return False
         scope = self.scope(statement)
@@ -310,11 +322,11 @@ class DanglingTask(Rule):
             or owner is not scope.function()
             or owner.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
             or len(owner.bindings[target.value]) != 1
-            or target.value in self._prescan.rebound
+            or target.value in self._scan.rebound
         ):
             return False
         assert isinstance(owner.node, cst.FunctionDef)
-        uses = self._prescan.uses[owner.node]
+        uses = self._scan.uses[owner.node]
         return uses[target.value] == 1 and not any(uses[name] for name in _INTROSPECTION)
 
     # -- rewriting ------------------------------------------------------------
@@ -340,6 +352,8 @@ class DanglingTask(Rule):
             helper = name
         else:
             self._insert_helper = not self._reuse_helper
+            if not self._helper_names:
+                self._new_helper_names()
             helper = self._helper_names["keep"]
         assert isinstance(updated, cst.Call)
         inner = updated.with_changes(lpar=(), rpar=())

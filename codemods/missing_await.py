@@ -118,6 +118,7 @@ class MissingAwait(Rule):
         super().__init__(context)
         self._module: cst.Module | None = None
         self._definitions_cache: ModuleDefinitions | None = None
+        self._async_names: frozenset[str] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -140,13 +141,21 @@ class MissingAwait(Rule):
         if qualified in ASYNCIO_SCHEDULING:
             return f"`{_public(qualified)}()` returns a future that nobody awaits", False
         if isinstance(func, cst.Name):
-            if self._definitions.coroutine_function(scope, func.value) is not None:
+            if self._may_be_async_def(func.value) and self._definitions.coroutine_function(scope, func.value) is not None:
                 return f"`{func.value}()` is an `async def`", True
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             receiver, name = func.value.value, func.attr.value
-            if self._definitions.coroutine_method(scope, receiver, name) is not None:
+            if self._may_be_async_def(name) and self._definitions.coroutine_method(scope, receiver, name) is not None:
                 return f"`{receiver}.{name}()` is an `async def` method", True
         return None
+
+    def _may_be_async_def(self, name: str) -> bool:
+        """False when no ``async def`` of the module has that name (the
+        module's definitions cost a walk of their own to build)."""
+        if self._async_names is None:
+            facts = self.facts
+            self._async_names = frozenset(node.name for node, _ in facts.async_defs) if facts else None
+        return self._async_names is None or name in self._async_names
 
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.Expr:
         call = original_node.value
