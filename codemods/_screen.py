@@ -33,12 +33,20 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+# Node types with facts of their own (see Facts._special), scopes and comprehensions.
+_SPECIAL = _SCOPES | _COMPREHENSIONS | {
+    ast.Expr, ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.withitem, ast.Global,
+    ast.Nonlocal, ast.arg, ast.MatchMapping, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
+}
+_STATEMENTS = frozenset(
+    value for value in vars(ast).values() if isinstance(value, type) and issubclass(value, ast.stmt)
+)
 # Statements whose fields hold blocks of statements.
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
 
 
-@dataclass(frozen=True)
 class Context:
     """Where a node is evaluated.
 
@@ -48,19 +56,25 @@ class Context:
     "lambda". ``own`` is true where the node is in that scope itself, not in
     a class body or a comprehension inside it. ``defs`` are the enclosing
     function definitions, innermost last, each with the class whose body it
-    is directly in (or ``None``).
+    is directly in (or ``None``). ``coroutine_body``: directly in the scope
+    of an ``async def`` (not in a class body, comprehension, lambda or nested
+    function inside it).
     """
 
-    kind: str = "module"
-    own: bool = True
-    class_node: ast.ClassDef | None = None
-    defs: tuple[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.ClassDef | None], ...] = ()
+    __slots__ = ("kind", "own", "class_node", "defs", "coroutine_body")
 
-    @property
-    def coroutine_body(self) -> bool:
-        """Directly in the scope of an ``async def`` (not in a class body,
-        comprehension, lambda or nested function inside it)."""
-        return self.kind == "async" and self.own
+    def __init__(
+        self,
+        kind: str = "module",
+        own: bool = True,
+        class_node: ast.ClassDef | None = None,
+        defs: tuple[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.ClassDef | None], ...] = (),
+    ) -> None:
+        self.kind = kind
+        self.own = own
+        self.class_node = class_node
+        self.defs = defs
+        self.coroutine_body = kind == "async" and own
 
 
 _MODULE = Context()
@@ -111,57 +125,70 @@ class Facts:
     def _walk(self) -> None:
         stack: list[tuple[ast.AST, Context]] = [(self.tree, _MODULE)]
         push = stack.append
+        pop = stack.pop
+        calls = self.calls.append
+        fields_of = _CHILD_FIELDS
         while stack:
-            node, ctx = stack.pop()
+            node, ctx = pop()
             node_type = type(node)
             if node_type is ast.Name:
                 if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
                     self._bind(node.id, ctx)  # type: ignore[attr-defined]
                 continue
             if node_type is ast.Call:
-                self.calls.append((node, ctx))  # type: ignore[arg-type]
-            elif node_type in _FUNCTIONS or node_type is ast.ClassDef or node_type is ast.Lambda:
-                self._enter_scope(node, ctx, push)
-                continue
-            elif node_type in _COMPREHENSIONS:
-                if node_type is ast.ListComp and ctx.coroutine_body:
-                    self.loops.append((node, ctx))  # type: ignore[arg-type]
-                inner = Context(ctx.kind, False, None, ctx.defs)
-                for child in _children(node):
-                    push((child, inner))
-                continue
-            elif node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
-                self._statement(node, ctx)  # type: ignore[arg-type]
-            elif node_type is ast.Import:
-                self._import(node, ctx)  # type: ignore[arg-type]
-            elif node_type is ast.ImportFrom:
-                self._import_from(node, ctx)  # type: ignore[arg-type]
-            elif node_type is ast.withitem:
-                var = node.optional_vars  # type: ignore[attr-defined]
-                if isinstance(var, ast.Name):
-                    self.assigned.setdefault(var.id, []).append(node.context_expr)  # type: ignore[attr-defined]
-            elif node_type is ast.Global or node_type is ast.Nonlocal:
-                self.other_bindings.update(node.names)  # type: ignore[attr-defined]
-                if node_type is ast.Global and ctx.defs:
-                    self.globals.setdefault(ctx.defs[-1][0], set()).update(node.names)  # type: ignore[attr-defined]
-            elif node_type is ast.ExceptHandler:
-                if node.name:  # type: ignore[attr-defined]
-                    self._bind(node.name, ctx)  # type: ignore[attr-defined]
-            elif node_type is ast.MatchAs or node_type is ast.MatchStar:
-                if node.name:  # type: ignore[attr-defined]
-                    self._bind(node.name, ctx)  # type: ignore[attr-defined]
-            elif node_type is ast.arg:
-                # A lambda's parameter (a def's are bound with the def).
-                self.other_bindings.add(node.arg)  # type: ignore[attr-defined]
-            elif node_type is ast.MatchMapping:
-                if node.rest:  # type: ignore[attr-defined]
-                    self._bind(node.rest, ctx)  # type: ignore[attr-defined]
-            if ctx.coroutine_body and isinstance(node, ast.stmt):
+                calls((node, ctx))  # type: ignore[arg-type]
+            elif node_type in _SPECIAL:
+                if node_type in _SCOPES:
+                    self._enter_scope(node, ctx, push)
+                    continue
+                if node_type in _COMPREHENSIONS:
+                    if node_type is ast.ListComp and ctx.coroutine_body:
+                        self.loops.append((node, ctx))  # type: ignore[arg-type]
+                    ctx = Context(ctx.kind, False, None, ctx.defs)
+                else:
+                    self._special(node, node_type, ctx)
+            if ctx.coroutine_body and node_type in _STATEMENTS:
                 if node_type is ast.For:
                     self.loops.append((node, ctx))  # type: ignore[arg-type]
-                self._blocks_of(node, ctx)
-            for child in _children(node):
-                push((child, ctx))
+                self._blocks_of(node, ctx)  # type: ignore[arg-type]
+            fields = fields_of.get(node_type)
+            if fields is None:
+                fields = _child_fields(node_type)
+            for name in fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in value:
+                        # Constants have no children; lists may hold None
+                        # (dict keys) or strings (match class attributes).
+                        if item is not None and type(item) is not str and type(item) is not ast.Constant:
+                            push((item, ctx))
+                elif value is not None and type(value) is not ast.Constant and isinstance(value, ast.AST):
+                    push((value, ctx))
+
+    def _special(self, node: ast.AST, node_type: type, ctx: Context) -> None:
+        """The facts of a node that is neither a name, a call nor a scope."""
+        if node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
+            self._statement(node, ctx)  # type: ignore[arg-type]
+        elif node_type is ast.Import:
+            self._import(node, ctx)  # type: ignore[arg-type]
+        elif node_type is ast.ImportFrom:
+            self._import_from(node, ctx)  # type: ignore[arg-type]
+        elif node_type is ast.withitem:
+            var = node.optional_vars  # type: ignore[attr-defined]
+            if isinstance(var, ast.Name):
+                self.assigned.setdefault(var.id, []).append(node.context_expr)  # type: ignore[attr-defined]
+        elif node_type is ast.Global or node_type is ast.Nonlocal:
+            self.other_bindings.update(node.names)  # type: ignore[attr-defined]
+            if node_type is ast.Global and ctx.defs:
+                self.globals.setdefault(ctx.defs[-1][0], set()).update(node.names)  # type: ignore[attr-defined]
+        elif node_type is ast.arg:
+            # A lambda's parameter (a def's are bound with the def).
+            self.other_bindings.add(node.arg)  # type: ignore[attr-defined]
+        elif node_type is ast.MatchMapping:
+            if node.rest:  # type: ignore[attr-defined]
+                self._bind(node.rest, ctx)  # type: ignore[attr-defined]
+        elif node.name:  # ExceptHandler, MatchAs, MatchStar  # type: ignore[attr-defined]
+            self._bind(node.name, ctx)  # type: ignore[attr-defined]
 
     def _bind(self, name: str, ctx: Context) -> None:
         self.other_bindings.add(name)
