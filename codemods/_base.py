@@ -41,7 +41,8 @@ class Rule(VisitorBasedCodemodCommand):
     SAFETY: ClassVar[Safety] = Safety.SAFE
     # Codes of the same check in other tools, honoured in ``# noqa``.
     EQUIVALENTS: ClassVar[tuple[str, ...]] = ()
-    # A file none of whose bytes contain one of these cannot hold a finding.
+    # A file none of whose bytes contain one of these cannot hold a finding
+    # (see prefilter).
     PREFILTER: ClassVar[tuple[bytes, ...]] = ()
     # The rule's configuration keys (kebab-case, as in [tool.asyncmend]) and
     # their defaults; ``self.option(key)`` reads the effective value.
@@ -73,6 +74,13 @@ class Rule(VisitorBasedCodemodCommand):
         context.scratch.setdefault(FINDINGS_KEY, [])
 
     # -- detection ----------------------------------------------------------
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        """Whether a file's bytes may hold a finding: a scan at C speed,
+        before anything is parsed. It must pass every file the screen does.
+        The default: the file contains one of ``PREFILTER``."""
+        return not cls.PREFILTER or any(token in data for token in cls.PREFILTER)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

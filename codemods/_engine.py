@@ -305,7 +305,7 @@ def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
     return [
         rule
         for rule in rules
-        if not rule.PREFILTER or any(token in data for token in rule.PREFILTER)
+        if rule.prefilter(data)
     ]
 
 

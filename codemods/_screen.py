@@ -15,6 +15,7 @@ reason the LibCST analysis also rejects it for.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -31,6 +32,30 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
         fields = _CHILD_FIELDS[node_type] = tuple(f for f in node_type._fields if f not in skip)
     return fields
 
+
+# ``async def`` and ``await`` in a file's bytes (a line continuation may
+# stand between ``async`` and ``def``).
+_ASYNC_DEF = re.compile(rb"\basync(?:\s|\\)+def\b")
+_AWAIT = re.compile(rb"\bawait\b")
+
+
+def has_async_def(data: bytes) -> bool:
+    # The literal first: a search for it runs at memchr speed, the pattern's
+    # word boundaries do not.
+    return b"async" in data and _ASYNC_DEF.search(data) is not None
+
+
+def awaits(data: bytes, at_least: int = 1) -> bool:
+    """Whether ``await`` occurs as a word at least ``at_least`` times."""
+    if b"await" not in data:
+        return False
+    position = 0
+    for _ in range(at_least):
+        found = _AWAIT.search(data, position)
+        if found is None:
+            return False
+        position = found.end()
+    return True
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})

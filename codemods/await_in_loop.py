@@ -11,7 +11,7 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import Scope, ScopeKind, accesses, children
 from codemods._base import Rule
 from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
-from codemods._screen import Facts
+from codemods._screen import Facts, awaits
 from codemods._screen import contains as screen_contains
 from codemods._config import Settings
 from codemods._gather import (
@@ -116,6 +116,11 @@ class AwaitInLoop(CleanupDepth, Rule):
     # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM202"
     PREFILTER = (b"await",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A for loop or a comprehension, and an await in it.
+        return b"for" in data and awaits(data)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

@@ -10,7 +10,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from codemods._analysis import AttributeHooksByTable, ScopeKind
 from codemods._base import Rule
 from codemods._config import Settings
-from codemods._screen import Facts
+from codemods._screen import Facts, has_async_def
 
 
 class BlockingSleep(Rule):
@@ -43,6 +43,11 @@ class BlockingSleep(Rule):
     CODE = "AM101"
     EQUIVALENTS = ("ASYNC251",)
     PREFILTER = (b"sleep",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A call of time.sleep needs an import from time, inside an async def.
+        return b"sleep" in data and b"time" in data and has_async_def(data)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

@@ -9,7 +9,7 @@ import libcst as cst
 from codemods._analysis import ModuleDefinitions, ScopeKind
 from codemods._base import Rule
 from codemods._config import Settings
-from codemods._screen import Context, Facts
+from codemods._screen import Context, Facts, has_async_def
 
 # Coroutine functions of asyncio: calling one without ``await`` runs nothing.
 ASYNCIO_COROUTINES = frozenset(
@@ -86,6 +86,12 @@ class MissingAwait(Rule):
     # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM302"
     PREFILTER = (b"async",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # The call is of an async def of the module, or reached through an
+        # import of asyncio.
+        return b"asyncio" in data or has_async_def(data)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

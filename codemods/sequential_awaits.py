@@ -8,7 +8,7 @@ from libcst.metadata import PositionProvider
 from codemods._analysis import ScopeKind
 from codemods._base import Rule
 from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
-from codemods._screen import Facts
+from codemods._screen import Facts, awaits
 from codemods._config import Settings
 from codemods._gather import (
     ast_await_statement,
@@ -129,6 +129,11 @@ class SequentialAwaits(CleanupDepth, Rule):
     # Slug, fix safety, summary and options: codemods/_registry.py.
     CODE = "AM201"
     PREFILTER = (b"await",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A run is two await statements at least.
+        return awaits(data, 2)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

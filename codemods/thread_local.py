@@ -11,7 +11,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from codemods._analysis import UNBOUND, ParentMap, binding_scope
 from codemods._base import Rule
 from codemods._config import Settings
-from codemods._screen import Facts
+from codemods._screen import Facts, has_async_def
 
 _AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
     cst.AddAssign: cst.Add,
@@ -112,6 +112,11 @@ class ThreadLocal(Rule):
     # Only modules that import threading are looked at (see screen); "local"
     # alone is in every file that says "locale" or "localhost".
     PREFILTER = (b"threading",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # threading.local (any import form), in a module with a coroutine.
+        return b"threading" in data and b"local" in data and has_async_def(data)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:

@@ -1,5 +1,5 @@
-"""Check on real code that no rule's ``ast`` screen drops a file the rule
-finds something in.
+"""Check on real code that no rule's prefilter or ``ast`` screen drops a file
+the rule finds something in.
 
 The screens (``Rule.screen``, see ``codemods/_screen.py``) decide which files
 reach LibCST at all; a screen that says no where the rule, run on the LibCST
@@ -45,6 +45,8 @@ def compare(path: str) -> tuple[set[str], set[str], str | None]:
     from codemods._transform import run_rules
 
     data = Path(path).read_bytes()
+    # The rules whose literals occur at all (the loosest filter), so that a
+    # rule's own prefilter is checked along with its screen.
     rules = [rule for rule in RULES if not rule.PREFILTER or any(t in data for t in rule.PREFILTER)]
     if not rules:
         return set(), set(), None
@@ -57,7 +59,7 @@ def compare(path: str) -> tuple[set[str], set[str], str | None]:
     except (SourceError, SyntaxError, ValueError, RecursionError, MemoryError, cst.ParserSyntaxError):
         return set(), set(), None  # not Python this interpreter and LibCST both read
     facts = Facts.of(tree)
-    passed = {rule.CODE for rule in rules if rule.screen(facts, SETTINGS)}
+    passed = {rule.CODE for rule in rules if rule.prefilter(data) and rule.screen(facts, SETTINGS)}
     try:
         _, findings = run_rules(module, rules, SETTINGS, filename=path)
     except RecursionError:

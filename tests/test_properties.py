@@ -454,8 +454,8 @@ def test_text_with_a_lone_surrogate_is_a_source_error() -> None:
 
 @given(programs())
 def test_screens_pass_every_generated_program_a_rule_finds_something_in(source: str) -> None:
-    """The ``ast`` screens decide which files reach LibCST: a rule run on the
-    LibCST tree without its screen finds nothing the screen would drop."""
+    """The prefilters and ``ast`` screens decide which files reach LibCST: a
+    rule run on the LibCST tree without them finds nothing they would drop."""
     assume(_compiles(source))
     import ast
 
@@ -469,4 +469,5 @@ def test_screens_pass_every_generated_program_a_rule_finds_something_in(source: 
     for rule in RULES:
         _, findings = run_rules(module, [rule], REPORT_ONLY)
         if findings:
+            assert rule.prefilter(source.encode("utf-8")), f"{rule.CODE} prefilter drops:\n{source}"
             assert rule.screen(facts, REPORT_ONLY), f"{rule.CODE} screen drops:\n{source}"
