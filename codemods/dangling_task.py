@@ -297,6 +297,8 @@ class DanglingTask(Rule):
         if isinstance(loop, cst.Call) and scope.qualified_name(loop.func) in LOOP_GETTERS:
             return "`loop.create_task()`"
         if isinstance(loop, cst.Name):
+            if not self._maybe_loop(loop.value):
+                return None
             # Only a name bound once, in this very function (or at module
             # level for a module-level site), to the loop.
             owner = binding_scope(scope, loop.value)
@@ -311,6 +313,17 @@ class DanglingTask(Rule):
                 return f"`{loop.value}.create_task()`"
         return None
 
+    def _maybe_loop(self, name: str) -> bool:
+        """False when the file's ast shows no ``name = <loop getter>()``
+        anywhere (the module walk would find none either)."""
+        facts = self.facts
+        if facts is None:
+            return True
+        return any(
+            isinstance(value, ast.Call) and not facts.qualnames(value.func).isdisjoint(LOOP_GETTERS)
+            for value in facts.assigned.get(name, ())
+        )
+
     def _unused_local(self, target: cst.BaseExpression, statement: cst.CSTNode) -> bool:
         """Whether ``target`` is a local of a function, bound once and never read."""
         if not isinstance(target, cst.Name):
@@ -322,10 +335,15 @@ class DanglingTask(Rule):
             or owner is not scope.function()
             or owner.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
             or len(owner.bindings[target.value]) != 1
-            or target.value in self._scan.rebound
         ):
             return False
         assert isinstance(owner.node, cst.FunctionDef)
+        # The task is usually used again: counting the names of this one
+        # function settles that without the walk of the whole module.
+        if _count_names(owner.node, target.value) > 1:
+            return False
+        if target.value in self._scan.rebound:
+            return False
         uses = self._scan.uses[owner.node]
         return uses[target.value] == 1 and not any(uses[name] for name in _INTROSPECTION)
 
@@ -432,6 +450,19 @@ class DanglingTask(Rule):
                     leading_lines=[*[cst.EmptyLine()] * (2 - blank_before), *following.leading_lines]
                 )
         return updated_node.with_changes(body=[*body[:index], *helper, *body[index:]])
+
+
+def _count_names(root: cst.CSTNode, name: str) -> int:
+    """How many ``Name`` nodes under ``root`` spell ``name`` (as
+    ``_Prescan.uses`` counts them for a function)."""
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value == name:
+            count += 1
+        stack.extend(children(node))
+    return count
 
 
 def _after_imports(body: list[cst.BaseStatement]) -> int:
