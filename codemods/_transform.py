@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import sys
+import warnings
 from dataclasses import replace
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -204,7 +205,11 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
     left behind is harmless, a used one removed is a ``NameError``.
     """
     named: set[str] = set()
-    for node in ast.walk(ast.parse(tree.code)):
+    with warnings.catch_warnings():
+        # The user's own invalid escapes and such are not our business.
+        warnings.simplefilter("ignore")
+        rewritten = ast.parse(tree.code)
+    for node in ast.walk(rewritten):
         if isinstance(node, ast.Name):
             named.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
