@@ -401,11 +401,26 @@ def _one_pass(
             warnings.simplefilter("ignore")
             compile(new_text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
+        # The parser accepts some invalid Python that only the compiler
+        # rejects ('return' or 'await' outside a function, 'break' outside a
+        # loop). Such a file never compiled: report the input, not the fix.
+        # (Compiled only here, on the way to an error, so valid files pay nothing.)
+        _compile_input(text, filename)
         codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
         raise SourceError(
             f"internal error: the fix for {codes} would not compile ({exc}); file left unchanged"
         ) from None
     return findings, new_text
+
+
+def _compile_input(text: str, filename: str) -> None:
+    """Raise :class:`SourceError` with the compiler's message unless ``text`` compiles."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(_parse_error_message(exc)) from None
 
 
 def _merge_findings(
