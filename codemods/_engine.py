@@ -726,7 +726,11 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
     remove_stale_temporaries(real.parent)
     # The writer's pid in the name tells a later run whether the file is stale.
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        # A read-only directory (or a full disk) refuses the temporary file.
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
