@@ -105,6 +105,20 @@ def main() -> None:
 
     Exit status: 0 nothing to report, 1 findings, 2 errors (bad input or options).
     """
+    _print_names_as_they_are()
+
+
+def _print_names_as_they_are() -> None:
+    """A file name that is not UTF-8 is held with surrogates (os.fsdecode).
+    Under a UTF-8 locale Python's stdout refuses those; print such a name's
+    own bytes instead, as ls and find do. (The JSON outputs escape them.)"""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
 
 
 @main.command()

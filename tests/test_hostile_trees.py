@@ -7,9 +7,11 @@ hang fails the test instead of stopping the suite.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,63 @@ def test_non_utf8_file_names_are_processed(tmp_path: Path) -> None:
     assert fix.returncode == 0
     assert (tmp_path / name).read_text() == FIXED
     assert (tmp_path / "ok.py").read_text() == FIXED
+
+
+def _cli_bytes(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The CLI with the standard streams of a UTF-8 locale such as
+    en_US.UTF-8, where Python's stdout is strict: a file name that is not
+    UTF-8 (decoded with surrogates) cannot simply be printed there."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd, capture_output=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"},
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json", "sarif", "rdjson", "rdjsonl"])
+def test_non_utf8_file_names_in_every_output_format(tmp_path: Path, fmt: str) -> None:
+    if sys.platform == "darwin":
+        pytest.skip("APFS refuses file names that are not UTF-8")
+    (tmp_path / os.fsdecode(b"caf\xe9.py")).write_text(SLEEPY)
+    (tmp_path / os.fsdecode(b"b\xe9d.py")).write_text("def (:\n")
+    run = _cli_bytes("check", "--no-progress", "--output-format", fmt, ".", cwd=tmp_path)
+    assert b"Traceback" not in run.stderr, run.stderr.decode("utf-8", "replace")[-3000:]
+    assert run.returncode == 2, run.stderr
+    # The broken file is named on stderr as the file system spells it.
+    assert b"b\xe9d.py: error: syntax error" in run.stderr
+    if fmt in ("text", "github"):
+        # Lines for people and for the runner: the name's own bytes, as ls prints them.
+        assert (b"caf\xe9.py:5:5: AM101" if fmt == "text" else b"file=caf\xe9.py,line=5") in run.stdout
+        return
+    # JSON must be UTF-8: the name's undecodable byte is escaped, and
+    # decoding the JSON gives back the exact name (os.fsencode).
+    text = run.stdout.decode("utf-8")
+    documents = [json.loads(line) for line in text.splitlines()] if fmt == "rdjsonl" else [json.loads(text)]
+    if fmt == "json":
+        paths = [finding["path"] for finding in documents[0]]
+    elif fmt == "sarif":
+        [sarif_run] = documents[0]["runs"]
+        uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif_run["results"]]
+        assert uris == ["caf%E9.py"]  # a URI names the bytes, percent-encoded
+        paths = [sarif_run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]]
+        paths = [os.fsdecode(urllib.parse.unquote_to_bytes(uri)) for uri in paths]
+    else:
+        diagnostics = documents[0]["diagnostics"] if fmt == "rdjson" else documents
+        paths = [d["location"]["path"] for d in diagnostics]
+    assert paths and {os.fsencode(path) for path in paths} == {b"caf\xe9.py"}
+
+
+def test_non_utf8_file_names_in_fix_output(tmp_path: Path) -> None:
+    if sys.platform == "darwin":
+        pytest.skip("APFS refuses file names that are not UTF-8")
+    name = os.fsdecode(b"caf\xe9.py")
+    (tmp_path / name).write_text(SLEEPY)
+    diff = _cli_bytes("fix", "--diff", "--no-progress", ".", cwd=tmp_path)
+    assert b"Traceback" not in diff.stderr and diff.returncode == 0, diff.stderr
+    assert b"+++ b/caf\xe9.py" in diff.stdout
+    fix = _cli_bytes("fix", "--no-progress", ".", cwd=tmp_path)
+    assert b"Traceback" not in fix.stderr and fix.returncode == 0, fix.stderr
+    assert (tmp_path / name).read_text() == FIXED
 
 
 def test_a_tree_of_every_hazard_at_once_finishes(tmp_path: Path) -> None:
