@@ -175,12 +175,19 @@ def _walk(
     errors: list[DiscoveryError],
     respect_gitignore: bool,
 ) -> Iterator[Path]:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        errors.append(DiscoveryError(display_path(directory, cwd), f"cannot read directory: {exc.strerror or exc}"))
+    """The files under ``directory``, depth first, each directory's entries
+    in name order. A stack, not recursion: a tree may be nested deeper than
+    Python's recursion limit."""
+    entries = _entries(directory, cwd, errors)
+    if entries is None:
         return
-    for entry in entries:
+    pending: list[tuple[Iterator[os.DirEntry[str]], _Ignores]] = [(iter(entries), ignores)]
+    while pending:
+        remaining, ignores = pending[-1]
+        entry = next(remaining, None)
+        if entry is None:
+            pending.pop()
+            continue
         if entry.is_symlink():
             continue
         path = Path(entry.path)
@@ -197,9 +204,21 @@ def _walk(
             continue
         if is_dir:
             child = ignores.descend(path) if respect_gitignore else ignores
-            yield from _walk(path, child, excludes, cwd, errors, respect_gitignore)
+            inside = _entries(path, cwd, errors)
+            if inside is not None:
+                pending.append((iter(inside), child))
         elif entry.is_file(follow_symlinks=False):
             yield path
+
+
+def _entries(directory: Path, cwd: Path, errors: list[DiscoveryError]) -> list[os.DirEntry[str]] | None:
+    """The entries of ``directory`` sorted by name, or ``None`` (the error recorded)."""
+    try:
+        with os.scandir(directory) as scan:
+            return sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        errors.append(DiscoveryError(display_path(directory, cwd), f"cannot read directory: {exc.strerror or exc}"))
+        return None
 
 
 # -- splitting a run ----------------------------------------------------------

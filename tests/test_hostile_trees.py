@@ -151,6 +151,33 @@ def test_unreadable_files_and_directories_simulated(tmp_path: Path, monkeypatch:
     assert [f.code for f in results["ok.py"].findings] == ["AM101"]
 
 
+def test_a_directory_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> None:
+    """1,100 nested directories: more levels than Python's default recursion
+    limit (1,000), well inside the system's limit on a path's length."""
+    levels = 1_100
+    directory = tmp_path / "tree"
+    chain = [directory]
+    for _ in range(levels):
+        chain.append(chain[-1] / "d")
+    for path in chain:
+        path.mkdir()
+    (chain[-1] / "deep.py").write_text(SLEEPY)
+    (directory / "top.py").write_text(SLEEPY)
+    try:
+        run = _cli("check", "--no-progress", "tree", cwd=tmp_path)
+        _no_traceback(run)
+        assert run.returncode == 1, run.stderr[-3000:]
+        assert "tree/top.py:5:5: AM101" in run.stdout
+        assert "/d/deep.py:5:5: AM101" in run.stdout and run.stdout.count("AM101") == 2
+    finally:
+        # Removed here, bottom up: a recursive removal of this tree would itself
+        # hit the recursion limit.
+        (chain[-1] / "deep.py").unlink()
+        (directory / "top.py").unlink()
+        for path in reversed(chain):
+            path.rmdir()
+
+
 def test_a_100000_line_file_is_processed(tmp_path: Path) -> None:
     lines = ["import time", ""]
     for i in range(33_335):
