@@ -48,7 +48,9 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+        # Not readable=True: click would stop the whole run at an unreadable
+        # path; the engine reports it by name and goes on with the others.
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False)),
         click.option("--select", multiple=True, metavar="CODES",
                       help="Rules to run: codes (AM201), prefixes (AM2) or slugs "
                            "(sequential-awaits), comma-separated. Default: all."),

@@ -7,12 +7,14 @@ hang fails the test instead of stopping the suite.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -102,24 +104,99 @@ def test_a_file_that_fails_to_read_is_reported_by_name(tmp_path: Path) -> None:
     assert "ok.py:5:5: AM101" in run.stdout
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root reads a chmod 000 file anyway; see the simulated test below")
-def test_unreadable_files_and_directories_are_reported_by_name(tmp_path: Path) -> None:
+def _without_root_file_access() -> None:
+    """In the child, before exec: drop the two capabilities that let root
+    read any file and search any directory (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH) from the bounding set, so that the CLI, still
+    root, meets permission bits as any user does. CI runs as root."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for capability in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _unprivileged_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user the permission bits apply to."""
+    preexec = _without_root_file_access if os.geteuid() == 0 else None
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd, capture_output=True, text=True, errors="surrogateescape", timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL, preexec_fn=preexec,
+    )
+
+
+@pytest.fixture
+def locked_tree(tmp_path: Path) -> Iterator[Path]:
+    """An unreadable file, an unreadable directory, a read-only directory
+    holding a file to fix, and a good file; skipped where this process
+    cannot make its child meet the permission bits."""
+    if os.name != "posix" or not sys.platform.startswith("linux") and os.geteuid() == 0:
+        pytest.skip("needs POSIX permissions, and Linux capabilities when run as root")
     (tmp_path / "locked").mkdir()
     (tmp_path / "locked" / "inside.py").write_text(SLEEPY)
+    (tmp_path / "readonly").mkdir()
+    (tmp_path / "readonly" / "frozen.py").write_text(SLEEPY)
     (tmp_path / "secret.py").write_text(SLEEPY)
     (tmp_path / "ok.py").write_text(SLEEPY)
     (tmp_path / "secret.py").chmod(0)
     (tmp_path / "locked").chmod(0)
+    (tmp_path / "readonly").chmod(0o555)
     try:
-        run = _cli("check", ".", cwd=tmp_path)
+        preexec = _without_root_file_access if os.geteuid() == 0 else None
+        try:
+            probe = subprocess.run(
+                [sys.executable, "-c", "open('secret.py', 'rb')"], cwd=tmp_path,
+                capture_output=True, text=True, timeout=60, preexec_fn=preexec,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            pytest.skip(f"cannot drop root's file access here: {exc}")
+        if "PermissionError" not in probe.stderr:
+            pytest.skip("this process's children read a chmod 000 file anyway")
+        yield tmp_path
     finally:
         (tmp_path / "locked").chmod(0o755)
+        (tmp_path / "readonly").chmod(0o755)
         (tmp_path / "secret.py").chmod(0o644)
+
+
+def test_unreadable_files_and_directories_are_reported_by_name(locked_tree: Path) -> None:
+    run = _unprivileged_cli("check", "--no-progress", ".", cwd=locked_tree)
     _no_traceback(run)
     assert run.returncode == 2
-    assert "secret.py" in run.stderr and "locked" in run.stderr
+    assert sorted(run.stderr.splitlines()) == [
+        "locked: error: cannot read directory: Permission denied",
+        "secret.py: error: cannot read: Permission denied",
+    ]
+    assert "ok.py:5:5: AM101" in run.stdout and "readonly/frozen.py:5:5: AM101" in run.stdout
+
+
+def test_unreadable_paths_named_on_the_command_line_stop_no_other_file(locked_tree: Path) -> None:
+    run = _unprivileged_cli(
+        "check", "--no-progress", "secret.py", "locked", "locked/inside.py", "ok.py", cwd=locked_tree
+    )
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert sorted(run.stderr.splitlines()) == [
+        "locked/inside.py: error: cannot read: Permission denied",  # cannot even stat it
+        "locked: error: cannot read directory: Permission denied",
+        "secret.py: error: cannot read: Permission denied",
+    ]
     assert "ok.py:5:5: AM101" in run.stdout
+
+
+def test_fix_in_a_tree_it_can_partly_neither_read_nor_write(locked_tree: Path) -> None:
+    run = _unprivileged_cli("fix", "--no-progress", "-j", "2", ".", cwd=locked_tree)
+    _no_traceback(run)
+    assert run.returncode == 2
+    assert sorted(run.stderr.splitlines()) == [
+        "locked: error: cannot read directory: Permission denied",
+        "readonly/frozen.py: error: cannot write: Permission denied",
+        "secret.py: error: cannot read: Permission denied",
+    ]
+    assert (locked_tree / "ok.py").read_text() == FIXED
+    assert (locked_tree / "readonly" / "frozen.py").read_text() == SLEEPY
+    assert os.listdir(locked_tree / "readonly") == ["frozen.py"]
 
 
 def test_unreadable_files_and_directories_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
