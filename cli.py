@@ -48,7 +48,9 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+        # Not readable=True: click would stop the whole run at an unreadable
+        # path; the engine reports it by name and goes on with the others.
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False)),
         click.option("--select", multiple=True, metavar="CODES",
                       help="Rules to run: codes (AM201), prefixes (AM2) or slugs "
                            "(sequential-awaits), comma-separated. Default: all."),
@@ -105,6 +107,20 @@ def main() -> None:
 
     Exit status: 0 nothing to report, 1 findings, 2 errors (bad input or options).
     """
+    _print_names_as_they_are()
+
+
+def _print_names_as_they_are() -> None:
+    """A file name that is not UTF-8 is held with surrogates (os.fsdecode).
+    Under a UTF-8 locale Python's stdout refuses those; print such a name's
+    own bytes instead, as ls and find do. (The JSON outputs escape them.)"""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
 
 
 @main.command()

@@ -184,12 +184,12 @@ def find_pyproject(paths: Iterable[str], cwd: Path | None = None) -> Path | None
     for raw in paths:
         path = cwd if raw == "-" else (cwd / raw)
         path = Path(os.path.abspath(path))
-        dirs.append(str(path if path.is_dir() else path.parent))
+        dirs.append(str(path if os.path.isdir(path) else path.parent))
     start = Path(os.path.commonpath(dirs)) if dirs else cwd
     nearest: Path | None = None
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             data = _load_toml(candidate)
             if isinstance(data.get("tool"), dict) and "asyncmend" in data["tool"]:
                 return candidate
@@ -386,7 +386,9 @@ def resolve(
         for raw in paths:
             if raw == "-":
                 raw = stdin_filename or "-"
-            where.append(raw if raw == "-" or (cwd / raw).exists() else ".")
+            # os.path, not Path: False, not PermissionError, inside a directory
+            # this user may not search (discovery reports that path by name).
+            where.append(raw if raw == "-" or os.path.exists(cwd / raw) else ".")
         found = find_pyproject(where, cwd)
         config = load_config(found, rules) if found else FileConfig()
     select, ignore = list(select), list(ignore)

@@ -3,9 +3,11 @@ less what ``.gitignore``, ``--exclude`` and the default excludes leave out."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -113,7 +115,7 @@ def _repository_ignores(directory: Path) -> _Ignores:
     """The .gitignore files from the repository root down to ``directory``."""
     root = None
     for parent in [directory, *directory.parents]:
-        if (parent / ".git").exists():
+        if os.path.exists(parent / ".git"):  # False, not an error, where the user may not look
             root = parent
             break
     if root is None:
@@ -125,6 +127,10 @@ def _repository_ignores(directory: Path) -> _Ignores:
     for step in chain:
         ignores = ignores.descend(step)
     return ignores
+
+
+# What ``Path.exists()`` takes for "not there" (a symbolic link loop too).
+_NOT_THERE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF})
 
 
 def discover(
@@ -146,10 +152,17 @@ def discover(
     errors: list[DiscoveryError] = []
     for raw in paths:
         path = Path(os.path.abspath(cwd / raw))
-        if not path.exists():
-            reason = "broken symbolic link" if path.is_symlink() else "no such file or directory"
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            if exc.errno in _NOT_THERE:
+                reason = "broken symbolic link" if os.path.islink(path) else "no such file or directory"
+            else:
+                # Inside a directory this user may not search, say.
+                reason = f"cannot read: {exc.strerror or exc}"
             errors.append(DiscoveryError(str(raw), reason))
-        elif path.is_dir():
+            continue
+        if stat.S_ISDIR(mode):
             ignores = _repository_ignores(path) if respect_gitignore else _Ignores()
             if ignores.ignored(path, True):
                 # A directory named on the command line is walked even where
@@ -159,7 +172,7 @@ def discover(
                 ignores = _Ignores().descend(path)
             for found in _walk(path, ignores, excludes, cwd, errors, respect_gitignore):
                 targets.setdefault(found, Target(found, display_path(found, cwd), explicit=False))
-        elif not path.is_file():
+        elif not stat.S_ISREG(mode):
             # A FIFO or a device would block the run forever or never end.
             errors.append(DiscoveryError(str(raw), "not a regular file"))
         else:
@@ -175,12 +188,19 @@ def _walk(
     errors: list[DiscoveryError],
     respect_gitignore: bool,
 ) -> Iterator[Path]:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        errors.append(DiscoveryError(display_path(directory, cwd), f"cannot read directory: {exc.strerror or exc}"))
+    """The files under ``directory``, depth first, each directory's entries
+    in name order. A stack, not recursion: a tree may be nested deeper than
+    Python's recursion limit."""
+    entries = _entries(directory, cwd, errors)
+    if entries is None:
         return
-    for entry in entries:
+    pending: list[tuple[Iterator[os.DirEntry[str]], _Ignores]] = [(iter(entries), ignores)]
+    while pending:
+        remaining, ignores = pending[-1]
+        entry = next(remaining, None)
+        if entry is None:
+            pending.pop()
+            continue
         if entry.is_symlink():
             continue
         path = Path(entry.path)
@@ -197,9 +217,21 @@ def _walk(
             continue
         if is_dir:
             child = ignores.descend(path) if respect_gitignore else ignores
-            yield from _walk(path, child, excludes, cwd, errors, respect_gitignore)
+            inside = _entries(path, cwd, errors)
+            if inside is not None:
+                pending.append((iter(inside), child))
         elif entry.is_file(follow_symlinks=False):
             yield path
+
+
+def _entries(directory: Path, cwd: Path, errors: list[DiscoveryError]) -> list[os.DirEntry[str]] | None:
+    """The entries of ``directory`` sorted by name, or ``None`` (the error recorded)."""
+    try:
+        with os.scandir(directory) as scan:
+            return sorted(scan, key=lambda e: e.name)
+    except OSError as exc:
+        errors.append(DiscoveryError(display_path(directory, cwd), f"cannot read directory: {exc.strerror or exc}"))
+        return None
 
 
 # -- splitting a run ----------------------------------------------------------

@@ -401,11 +401,26 @@ def _one_pass(
             warnings.simplefilter("ignore")
             compile(new_text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
+        # The parser accepts some invalid Python that only the compiler
+        # rejects ('return' or 'await' outside a function, 'break' outside a
+        # loop). Such a file never compiled: report the input, not the fix.
+        # (Compiled only here, on the way to an error, so valid files pay nothing.)
+        _compile_input(text, filename)
         codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
         raise SourceError(
             f"internal error: the fix for {codes} would not compile ({exc}); file left unchanged"
         ) from None
     return findings, new_text
+
+
+def _compile_input(text: str, filename: str) -> None:
+    """Raise :class:`SourceError` with the compiler's message unless ``text`` compiles."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(_parse_error_message(exc)) from None
 
 
 def _merge_findings(
@@ -711,7 +726,11 @@ def write_atomic(path: Path, data: bytes, *, expected: bytes) -> None:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
     remove_stale_temporaries(real.parent)
     # The writer's pid in the name tells a later run whether the file is stale.
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        # A read-only directory (or a full disk) refuses the temporary file.
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

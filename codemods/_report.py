@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import inspect
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,18 @@ def finding_dict(path: str, finding: Finding) -> dict[str, object]:
     }
 
 
+# A lone surrogate: a byte of a file name that is not UTF-8 (os.fsdecode).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _dumps(document: object, indent: int | None = None) -> str:
+    """JSON text that is valid UTF-8: readable characters as they are, and a
+    file name's undecodable bytes as ``\\udcXX`` escapes, which ``json.loads``
+    gives back as the same surrogates (``os.fsencode`` then gives the name)."""
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def render_json(results: Sequence[FileResult], *, fixing: bool = False) -> str:
     items = [
         finding_dict(result.path, finding)
@@ -139,7 +152,7 @@ def render_json(results: Sequence[FileResult], *, fixing: bool = False) -> str:
         for finding in result.findings
         if not (fixing and finding.fixed)
     ]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    return _dumps(items, indent=2) + "\n"
 
 
 def render_diff(results: Sequence[FileResult]) -> bytes:
@@ -383,13 +396,13 @@ def render_rdjson(results: Sequence[FileResult], source_of: SourceOf, *, fixing:
         "severity": "WARNING",
         "diagnostics": rdjson_diagnostics(results, source_of, fixing=fixing),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _dumps(document, indent=2) + "\n"
 
 
 def render_rdjsonl(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
     source = {"name": TOOL_NAME, "url": HOMEPAGE}
     return "".join(
-        json.dumps({"source": source, **diagnostic}, ensure_ascii=False) + "\n"
+        _dumps({"source": source, **diagnostic}) + "\n"
         for diagnostic in rdjson_diagnostics(results, source_of, fixing=fixing)
     )
 
@@ -408,7 +421,9 @@ def _artifact_location(path: str) -> dict[str, str]:
             candidate = candidate.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
             return {"uri": candidate.as_uri()}
-    return {"uri": urllib.parse.quote(candidate.as_posix()), "uriBaseId": "%SRCROOT%"}
+    # A URI names bytes: those of a name that is not UTF-8 are percent-encoded as they are.
+    raw = candidate.as_posix().encode("utf-8", "surrogateescape")
+    return {"uri": urllib.parse.quote(raw), "uriBaseId": "%SRCROOT%"}
 
 
 def utf16_column(lines: Sequence[str], line: int, column: int) -> int:
@@ -534,7 +549,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
         "results": sarif_results,
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _dumps(document, indent=2) + "\n"
 
 
 # -- interactive review -------------------------------------------------------

@@ -339,6 +339,38 @@ def precision(
     return "\n".join(lines) + "\n", [o for o in outcomes if o.diff]
 
 
+def cli_command(path: Path, jobs: int, *extra: str) -> list[str]:
+    """The real ``asyncmend fix --unsafe-fixes`` over ``path`` (``extra``:
+    more options of ``fix``, such as ``--diff``)."""
+    return [sys.executable, "-m", "cli", "fix", *extra, "--unsafe-fixes", "--no-progress", "-j", str(jobs), str(path)]
+
+
+def _cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _run_problems(run: subprocess.CompletedProcess[str], what: str) -> list[str]:
+    """What a CLI run itself says went wrong: a traceback, an internal error,
+    an exit status other than 0, 1 or 2, or a usage error (the command was
+    built wrong, so it checked nothing)."""
+    problems = [f"{what}: {line}" for line in run.stderr.splitlines() if "internal error" in line or "Traceback" in line]
+    if run.returncode not in (0, 1, 2) or "Usage:" in run.stderr:
+        problems.append(f"{what} failed (exit {run.returncode}): {run.stderr[-2000:]}")
+    return problems
+
+
+def second_run_problems(command: Sequence[str], cwd: Path) -> list[str]:
+    """Run ``command`` (a ``fix``) again as ``fix --diff``: any diff it prints
+    is a file the first run did not leave at its fixed point."""
+    index = list(command).index("fix") + 1
+    diff = [*command[:index], "--diff", *command[index:]]
+    second = subprocess.run(diff, capture_output=True, text=True, errors="surrogateescape", env=_cli_env(), cwd=cwd)
+    problems = _run_problems(second, "the second `fix --diff`")
+    if second.stdout.strip():
+        problems.append("a second `fix --diff` still changes:\n" + second.stdout[:2000])
+    return problems
+
+
 def cli_round_trip(files: Sequence[Path], bases: Sequence[Path], workdir: Path, jobs: int) -> list[str]:
     """Copy the corpus, run the real ``asyncmend fix --unsafe-fixes`` on the copy,
     then ``fix --diff`` again: every file must compile and the diff be empty.
@@ -349,19 +381,16 @@ def cli_round_trip(files: Sequence[Path], bases: Sequence[Path], workdir: Path, 
         dest = copy / base.name / path.relative_to(base)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "cli", "fix", "--unsafe-fixes", "--no-progress", "-j", str(jobs), str(copy)]
-    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
-    problems = [line for line in first.stderr.splitlines() if "internal error" in line or "Traceback" in line]
+    command = cli_command(copy, jobs)
+    first = subprocess.run(command, capture_output=True, text=True, errors="surrogateescape", env=_cli_env(), cwd=workdir)
+    problems = _run_problems(first, "`fix`")
     for path in sorted(copy.rglob("*.py")):
         error = _compiles(path.read_bytes(), str(path))
         # A file that did not compile before (test data) is left as it was.
         original = _original_of(path, copy, bases)
         if error is not None and _compiles(original.read_bytes(), str(original)) is None:
             problems.append(f"{path}: does not compile after fix: {error}")
-    second = subprocess.run([*command[:3], "--diff", *command[3:]], capture_output=True, text=True, env=env, cwd=workdir)
-    if second.stdout.strip():
-        problems.append("a second `fix --diff` still changes:\n" + second.stdout[:2000])
+    problems += second_run_problems(command, workdir)
     return problems
 
 

@@ -204,3 +204,22 @@ def test_a_real_temporary_name_carries_the_writers_pid(tmp_path: Path, monkeypat
     match = _engine._TEMP_NAME.match(leftover.name)
     assert match is not None and int(match.group("pid")) == os.getpid()
     assert target.read_bytes() == b"x = 1\n"
+
+
+def test_a_directory_that_refuses_the_temporary_file_is_a_write_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only directory refuses the temporary file itself: that is a
+    file that cannot be written, reported as such, not an internal error."""
+    from codemods import _engine
+
+    target = tmp_path / "app.py"
+    target.write_bytes(b"x = 1\n")
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".app.py.tmp"))
+
+    monkeypatch.setattr(_engine.tempfile, "mkstemp", refuse)
+    with pytest.raises(_engine.SourceError, match=r"^cannot write: Permission denied$"):
+        write_atomic(target, b"x = 2\n", expected=b"x = 1\n")
+    assert target.read_bytes() == b"x = 1\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Settings, fix_source
+from codemods import Settings, SourceError, fix_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,3 +65,33 @@ def test_deeply_nested_expression_is_a_source_error_not_a_crash(expression: str)
     child = _fix_in_child(source)
     assert child.returncode == 0, child.stderr[-2000:]
     assert "too deeply nested" in child.stdout, child.stdout
+
+
+# Python's parser accepts these; only its compiler rejects them, so the file
+# was never valid Python. A fix elsewhere in it cannot compile either: that is
+# the input's fault, to report as such, not a defect of the fix.
+COMPILER_ONLY_ERRORS = {
+    "return-outside-function": ("return 1", "'return' outside function"),
+    "await-outside-function": ("await handler()", "'await' outside function"),
+    "break-outside-loop": ("break", "'break' outside loop"),
+    "starred-expression": ("*x", "can't use starred expression here"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILER_ONLY_ERRORS))
+def test_input_that_does_not_compile_is_a_syntax_error_not_an_internal_error(name: str) -> None:
+    statement, message = COMPILER_ONLY_ERRORS[name]
+    source = f"import time\n\n\nasync def handler():\n    time.sleep(1)\n\n\n{statement}\n"
+    with pytest.raises(SourceError) as caught:
+        fix_source(source, Settings())
+    assert "internal error" not in str(caught.value)
+    assert str(caught.value) == f"syntax error: {message} (line 8, column 1)"
+
+
+def test_sweep_counts_input_that_does_not_compile_as_refused_not_crashed(tmp_path: Path) -> None:
+    from scripts.sweep import check_file, fix_unsafe_settings
+
+    path = tmp_path / "script.py"
+    path.write_text("import time\n\n\nasync def handler():\n    time.sleep(1)\n\n\nawait handler()\n")
+    outcome = check_file(str(path), fix_unsafe_settings())
+    assert outcome.status == "refused", outcome

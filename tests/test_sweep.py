@@ -144,3 +144,34 @@ def test_package_list_skips_comments_and_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "packages.txt"
     path.write_text("# pinned\naiohttp==3.14.5\n\nhttpx==0.28.1  # client\n")
     assert read_package_list(path) == ["aiohttp==3.14.5", "httpx==0.28.1"]
+
+
+# -- the CLI round trip sees what it looks for -----------------------------------
+
+
+def test_cli_second_run_is_a_real_fix_diff_that_sees_pending_changes(tmp_path: Path) -> None:
+    """The second run of ``--cli`` must be a working ``fix --diff``: on a
+    file that still needs a fix it prints that fix. (Built wrong, e.g. with
+    ``--diff`` before the subcommand, it fails with a usage error and prints
+    nothing, and a non-idempotent CLI run would pass unseen.)"""
+    from scripts.sweep import cli_command, second_run_problems
+
+    (tmp_path / "svc.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
+    problems = second_run_problems(cli_command(tmp_path, jobs=1), cwd=tmp_path)
+    assert len(problems) == 1 and "+    await asyncio.sleep(1)" in problems[0], problems
+    (tmp_path / "svc.py").write_text("import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n")
+    assert second_run_problems(cli_command(tmp_path, jobs=1), cwd=tmp_path) == []
+
+
+def test_cli_round_trip_fixes_a_copy_and_finds_nothing_left(tmp_path: Path) -> None:
+    from scripts.sweep import cli_round_trip
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "svc.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
+    (corpus / "bad.py").write_text("def (:\n")  # not Python: reported, left as it is
+    work = tmp_path / "work"
+    work.mkdir()
+    assert cli_round_trip(sorted(corpus.glob("*.py")), [corpus], work, jobs=1) == []
+    assert (work / "copy" / "corpus" / "svc.py").read_text().endswith("    await asyncio.sleep(1)\n")
+    assert (corpus / "svc.py").read_text().endswith("    time.sleep(1)\n")
