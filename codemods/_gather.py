@@ -274,12 +274,32 @@ def ast_is_ordering(
         func = call.func
         if isinstance(func, ast.Attribute) and _method_matches(func.attr, methods):
             return True
-        callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        if is_bookkeeping(callee):
+        callee = ast_callee_name(call)
+        if is_bookkeeping(callee) or is_console_io(callee):
             return True
         if facts.certain_qualname(func) in qualified:
             return True
     return False
+
+
+def ast_callee_name(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def ast_call_subject(call: ast.Call, facts: Facts) -> str | None:
+    """:func:`call_subject`, only where it is certain."""
+    if not call.args or isinstance(call.args[0], ast.Starred):
+        return None
+    value = call.args[0]
+    while isinstance(value, (ast.Attribute, ast.Subscript)):
+        value = value.value
+    if not isinstance(value, ast.Name):
+        return None
+    name = value.id
+    if name.isupper() or facts.possibly_module(name):
+        return None
+    return name
 
 
 def _ast_root_receiver(func: ast.expr, facts: Facts) -> frozenset[str]:
@@ -408,7 +428,14 @@ def ast_await_statement(
     call = ast_awaited_call(statement)
     if call is None or not ast_independent_call(call, facts, primitives):
         return None
-    return AstAwaitStatement(ast_accesses(statement), ast_receivers(call, facts, ctx))
+    found = ast_receivers(call, facts, ctx)
+    if isinstance(statement, ast.Expr):
+        if is_precondition(ast_callee_name(call)):
+            return None
+        subject = ast_call_subject(call, facts)
+        if subject is not None:
+            found |= {subject}
+    return AstAwaitStatement(ast_accesses(statement), found)
 
 
 def ast_has_run(statements: Sequence[AstAwaitStatement | None]) -> bool:

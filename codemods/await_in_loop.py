@@ -17,6 +17,8 @@ from codemods._config import Settings
 from codemods._gather import (
     AST_FORBIDDEN,
     ast_accesses,
+    ast_call_subject,
+    ast_callee_name,
     ast_callee_receivers,
     ast_independent_call,
     ast_receivers,
@@ -152,6 +154,14 @@ class AwaitInLoop(CleanupDepth, Rule):
             if appended is not None:
                 reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
                 if appended in reads or appended in names:
+                    continue
+            elif isinstance(loop, ast.For):
+                # A check per item, or a call working on one object for
+                # every item, is left alone (see leave_For).
+                if is_precondition(ast_callee_name(call)):
+                    continue
+                subject = ast_call_subject(call, facts)
+                if subject is not None and subject not in names:
                     continue
             return True
         return False
