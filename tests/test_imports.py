@@ -42,3 +42,69 @@ def test_an_import_whose_name_is_still_used_anywhere_stays(name: str) -> None:
     assert "await asyncio.sleep(1)" in output
     first_import = source.splitlines()[0]
     assert first_import in output.splitlines(), output
+
+
+# -- adding: the same placement as LibCST's AddImportsVisitor -----------------
+
+import libcst as cst  # noqa: E402
+from libcst.codemod import CodemodContext  # noqa: E402
+from libcst.codemod.visitors import AddImportsVisitor  # noqa: E402
+
+from codemods._transform import _add_needed_imports  # noqa: E402
+
+
+class _LibCSTAdder(AddImportsVisitor):
+    """LibCST's adder with the one change asyncmend makes on purpose: the
+    empty line after the block only for a module that had no import."""
+
+    _fresh_block = False
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        self._fresh_block = not any(
+            isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+            for statement in updated_node.body
+        )
+        return super().leave_Module(original_node, updated_node)
+
+    def _insert_empty_line(self, statements: list) -> list:  # type: ignore[override]
+        return super()._insert_empty_line(statements) if self._fresh_block else statements
+
+
+MODULES = [
+    "",
+    "x = 1\n",
+    '"""Doc."""\n',
+    '"""Doc."""\nx = 1\n',
+    '"""Doc."""\n\nimport os\n\nx = 1\n',
+    "import os\nimport sys\n\nx = 1\n",
+    "# comment\nx = 1\n",
+    "from __future__ import annotations\n\nimport os\n",
+    "import os\nx = 1\nimport sys\n",
+    "from myapp.tasks import other\n\nx = 1\n",
+    "from myapp.tasks import *\n",
+    "import asyncio as aio\n",
+    "import os, sys\n\ndef f():\n    pass\n",
+    "__strict__ = True\nimport os\n",
+    "if True:\n    import os\n",
+    "import os\r\n\r\nx = 1\r\n",
+]
+REQUESTS = [
+    [("asyncio", None)],
+    [("asyncio", None), ("contextvars", None)],
+    [("myapp.tasks", "spawn")],
+    [("asyncio", None), ("myapp.tasks", "spawn")],
+    [("os", None)],
+]
+
+
+@pytest.mark.parametrize("source", MODULES)
+@pytest.mark.parametrize("requests", REQUESTS, ids=str)
+def test_new_imports_go_where_libcst_puts_them(source: str, requests: list[tuple[str, str | None]]) -> None:
+    module = cst.parse_module(source)
+    context = CodemodContext()
+    for name, obj in requests:
+        AddImportsVisitor.add_needed_import(context, name, obj)
+    items = context.scratch[AddImportsVisitor.CONTEXT_KEY]
+    expected = _LibCSTAdder(context).transform_module(module).code
+    assert _add_needed_imports(module, items).code == expected
