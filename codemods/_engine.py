@@ -431,17 +431,21 @@ def _merge_findings(
 
     A later finding on a line the earlier fixes left alone replaces the
     earlier one of its rule at that place (a report-only AM201 that became
-    fixable once AM101 imported asyncio) or is added. One on a line that
-    an earlier fix wrote has no place in the original: its change shows in
-    the hunk of that earlier fix.
+    fixable once AM101 imported asyncio) or is added. A fixed one on a line
+    that an earlier fix wrote has no place of its own in the original: its
+    change shows in the hunk of that earlier fix. One left unfixed there
+    (the await AM302 added completed a run AM201 cannot gather) is reported
+    at the line the earlier fix rewrote, so that the run tells of it.
     """
-    line_map = _unchanged_lines(original, current)
+    unchanged, written = _line_correspondence(original, current)
     merged = {(f.code, f.line, f.column): f for f in findings}
     for finding in later:
-        line = line_map.get(finding.line)
+        line = unchanged.get(finding.line)
         if line is None:
-            continue
-        end_line = line_map.get(finding.end_line, line)
+            if finding.fixed or finding.line not in written:
+                continue
+            line = written[finding.line]
+        end_line = max(line, unchanged.get(finding.end_line, written.get(finding.end_line, line)))
         merged[(finding.code, line, finding.column)] = replace(finding, line=line, end_line=end_line)
     return sorted(merged.values(), key=Finding.sort_key)
 
@@ -449,13 +453,24 @@ def _merge_findings(
 def _unchanged_lines(original: str, current: str) -> dict[int, int]:
     """1-based line numbers of ``current`` -> those of ``original``, for the
     lines that are the same in both."""
-    matcher = difflib.SequenceMatcher(None, split_lines(original), split_lines(current), autojunk=False)
-    mapping: dict[int, int] = {}
-    for tag, i1, i2, j1, _ in matcher.get_opcodes():
-        if tag == "equal":
-            for offset in range(i2 - i1):
-                mapping[j1 + offset + 1] = i1 + offset + 1
-    return mapping
+    return _line_correspondence(original, current)[0]
+
+
+def _line_correspondence(original: str, current: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Lines of ``current`` -> lines of ``original`` (1-based): those that are
+    the same in both, and those a change wrote, each to the line it stands
+    for (the same place in its hunk, or the hunk's last original line)."""
+    old_lines = split_lines(original)
+    matcher = difflib.SequenceMatcher(None, old_lines, split_lines(current), autojunk=False)
+    unchanged: dict[int, int] = {}
+    written: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset in range(j2 - j1):
+            if tag == "equal":
+                unchanged[j1 + offset + 1] = i1 + offset + 1
+            else:
+                written[j1 + offset + 1] = min(i1 + offset, max(i2 - 1, i1), max(len(old_lines) - 1, 0)) + 1
+    return unchanged, written
 
 
 # -- edits and diffs ----------------------------------------------------------
