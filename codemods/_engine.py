@@ -461,10 +461,9 @@ def _line_correspondence(original: str, current: str) -> tuple[dict[int, int], d
     the same in both, and those a change wrote, each to the line it stands
     for (the same place in its hunk, or the hunk's last original line)."""
     old_lines = split_lines(original)
-    matcher = difflib.SequenceMatcher(None, old_lines, split_lines(current), autojunk=False)
     unchanged: dict[int, int] = {}
     written: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in line_opcodes(old_lines, split_lines(current)):
         for offset in range(j2 - j1):
             if tag == "equal":
                 unchanged[j1 + offset + 1] = i1 + offset + 1
@@ -474,6 +473,111 @@ def _line_correspondence(original: str, current: str) -> tuple[dict[int, int], d
 
 
 # -- edits and diffs ----------------------------------------------------------
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def line_opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
+    """Opcodes as ``difflib.SequenceMatcher.get_opcodes`` gives them, that
+    turn the lines ``a`` into the lines ``b``: for two versions of a file,
+    in about linear time.
+
+    SequenceMatcher without its junk heuristic takes quadratic time on a
+    file of many equal lines (blank lines, ``pass``): three minutes on a
+    100,000-line file. A fix changes few lines, so the common prefix and
+    suffix are taken first, then the lines that occur once in each version
+    anchor the rest (the longest increasing run of such pairs, as patience
+    diff does), and SequenceMatcher aligns only the short stretches between
+    anchors. The alignment may differ from SequenceMatcher's in a corner,
+    never in kind: every ``equal`` opcode is a true match and the others
+    cover the rest, so edits made from them rebuild ``b`` exactly.
+    """
+    blocks = _matching_blocks(a, b)
+    opcodes: list[Opcode] = []
+    i = j = 0
+    for bi, bj, size in blocks:
+        if i < bi and j < bj:
+            opcodes.append(("replace", i, bi, j, bj))
+        elif i < bi:
+            opcodes.append(("delete", i, bi, j, j))
+        elif j < bj:
+            opcodes.append(("insert", i, i, j, bj))
+        if size:
+            opcodes.append(("equal", bi, bi + size, bj, bj + size))
+        i, j = bi + size, bj + size
+    return opcodes
+
+
+def _matching_blocks(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Matching blocks ``(i, j, size)`` in increasing order, ending with
+    ``(len(a), len(b), 0)``, adjacent blocks merged."""
+    prefix = 0
+    limit = min(len(a), len(b))
+    while prefix < limit and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and a[len(a) - 1 - suffix] == b[len(b) - 1 - suffix]:
+        suffix += 1
+    raw: list[tuple[int, int, int]] = [(0, 0, prefix)] if prefix else []
+    a_end, b_end = len(a) - suffix, len(b) - suffix
+    # Lines that occur once in each middle part, as (i, j) pairs.
+    seen_a: dict[str, int] = {}
+    for i in range(prefix, a_end):
+        seen_a[a[i]] = -1 if a[i] in seen_a else i
+    seen_b: dict[str, int] = {}
+    for j in range(prefix, b_end):
+        seen_b[b[j]] = -1 if b[j] in seen_b else j
+    pairs = sorted(
+        (i, seen_b[line]) for line, i in seen_a.items() if i >= 0 and seen_b.get(line, -1) >= 0
+    )
+    anchors = _longest_increasing(pairs)
+    i, j = prefix, prefix
+    for ai, aj in [*anchors, (a_end, b_end)]:
+        if i < ai and j < aj:
+            # A short stretch between anchors: SequenceMatcher is quick here.
+            matcher = difflib.SequenceMatcher(None, a[i:ai], b[j:aj], autojunk=False)
+            raw.extend((i + x, j + y, n) for x, y, n in matcher.get_matching_blocks() if n)
+        if (ai, aj) != (a_end, b_end):
+            raw.append((ai, aj, 1))
+        i, j = ai + 1, aj + 1
+    if suffix:
+        raw.append((a_end, b_end, suffix))
+    merged: list[tuple[int, int, int]] = []
+    for block in raw:
+        if merged and merged[-1][0] + merged[-1][2] == block[0] and merged[-1][1] + merged[-1][2] == block[1]:
+            merged[-1] = (merged[-1][0], merged[-1][1], merged[-1][2] + block[2])
+        else:
+            merged.append(block)
+    merged.append((len(a), len(b), 0))
+    return merged
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of ``pairs`` (sorted by first item) whose second
+    items increase too."""
+    tails: list[int] = []  # index into pairs of the last pair of each length
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pairs[tails[mid]][1] < j:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo:
+            previous[index] = tails[lo - 1]
+        if lo == len(tails):
+            tails.append(index)
+        else:
+            tails[lo] = index
+    run: list[tuple[int, int]] = []
+    index = tails[-1] if tails else -1
+    while index != -1:
+        run.append(pairs[index])
+        index = previous[index]
+    return run[::-1]
+
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -509,8 +613,7 @@ def attach_edits(findings: list[Finding], before: str, after: str) -> list[Findi
     fixed = [f for f in findings if f.fixed]
     own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
     shared: list[Edit] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in line_opcodes(old, new):
         if tag == "equal":
             continue
         first, last = i1 + 1, max(i1 + 1, i2)

@@ -56,3 +56,44 @@ def test_each_finding_owns_the_edit_on_its_own_line() -> None:
     # The import edit is shared and comes after each finding's own edit.
     assert first.fix.edits[1:] == second.fix.edits[1:] == (Edit(1, 2, "import asyncio\n"),)
     assert "needs `import asyncio`" in first.fix.message
+
+
+# -- line_opcodes: an alignment that rebuilds the new version exactly --------
+
+import pytest  # noqa: E402
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from codemods._engine import line_opcodes  # noqa: E402
+
+_LINES = st.lists(st.sampled_from(["\n", "pass\n", "x = 1\n", "y = 2\n", "def f():\n", "    return 1\n"]), max_size=40)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(_LINES, _LINES)
+def test_line_opcodes_rebuild_the_new_lines_and_match_only_equal_lines(a: list[str], b: list[str]) -> None:
+    rebuilt: list[str] = []
+    i = j = 0
+    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
+        assert (i1, j1) == (i, j), "opcodes must be contiguous"
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+            rebuilt.extend(a[i1:i2])
+        else:
+            assert tag in ("replace", "delete", "insert")
+            rebuilt.extend(b[j1:j2])
+        i, j = i2, j2
+    assert (i, j) == (len(a), len(b))
+    assert rebuilt == b
+
+
+def test_line_opcodes_stay_fast_on_a_file_of_many_equal_lines() -> None:
+    # Quadratic with SequenceMatcher(autojunk=False): minutes at this size.
+    a = [line for n in range(30_000) for line in (f"def f{n}():\n", "    pass\n", "\n")]
+    b = ["import asyncio\n", *a[:-3], "async def g():\n", "    await asyncio.sleep(1)\n", "\n"]
+    opcodes = line_opcodes(a, b)
+    equal = sum(i2 - i1 for tag, i1, i2, _, _ in opcodes if tag == "equal")
+    # Every line of the old version but the last def and its body is kept.
+    assert equal == len(a) - 2
