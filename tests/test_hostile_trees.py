@@ -263,12 +263,17 @@ def test_a_100000_line_file_is_processed(tmp_path: Path) -> None:
     big = tmp_path / "big.py"
     big.write_text("\n".join(lines))
     assert len(lines) >= 100_000
-    # check, not fix: the fix's import bookkeeping takes minutes on a file
-    # this size (LibCST's full scope analysis), too long for the test suite.
     run = _cli("check", "--no-progress", "big.py", cwd=tmp_path, timeout=600)
     _no_traceback(run)
     assert run.returncode == 1, run.stderr
     assert f"big.py:{len(lines) - 1}:5: AM101" in run.stdout
+    run = _cli("fix", "--no-progress", "big.py", cwd=tmp_path, timeout=600)
+    _no_traceback(run)
+    assert run.returncode == 0, run.stderr
+    fixed = big.read_text()
+    assert fixed.startswith("import asyncio\n") and "import time" not in fixed
+    assert fixed.endswith("async def handler():\n    await asyncio.sleep(1)\n")
+    assert fixed.count("\n") == len(lines) - 1
 
 
 def test_deeply_nested_expressions_are_reported_by_name(tmp_path: Path) -> None:
