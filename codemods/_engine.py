@@ -911,7 +911,13 @@ def _process_alive(pid: int) -> bool:
     except (PermissionError, OverflowError, OSError):
         # Another user's process, or a pid this system cannot hold: keep it.
         return True
-    return True
+    # A killed writer whose parent died too may stay a zombie until some
+    # process reaps it (in a container, often nobody): it writes nothing more.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: signal 0 is all there is to tell
+    return state not in ("Z", "X")
 
 
 # -- runs ---------------------------------------------------------------------

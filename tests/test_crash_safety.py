@@ -164,6 +164,26 @@ def test_next_write_removes_temporaries_of_a_killed_run_only(tmp_path: Path) -> 
     assert remove_stale_temporaries(tmp_path) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="zombies are told apart through /proc")
+def test_a_temporary_of_a_writer_left_a_zombie_is_stale(tmp_path: Path) -> None:
+    # A killed run's worker whose parent died too may stay a zombie until
+    # something reaps it: it writes nothing more, so its file is stale.
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(zombie.pid):
+        time.sleep(0.01)
+    try:
+        target = tmp_path / "app.py"
+        target.write_bytes(b"x = 1\n")
+        stale = tmp_path / f".app.py.{zombie.pid}.k3j9x_2a{TEMP_SUFFIX}"
+        stale.write_bytes(b"half a fi")
+        assert Path(f"/proc/{zombie.pid}").exists()  # not reaped: a zombie
+        write_atomic(target, b"x = 2\n", expected=b"x = 1\n")
+        assert not stale.exists()
+    finally:
+        zombie.wait()
+
+
 def test_write_leaves_no_temporary_and_keeps_the_mode(tmp_path: Path) -> None:
     target = tmp_path / "app.py"
     target.write_bytes(b"x = 1\n")
