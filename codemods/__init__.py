@@ -103,7 +103,7 @@ def prepare(targets: Sequence[Target], options: Options) -> Options:
             except OSError:
                 continue  # reported when the file itself is processed
 
-    found = imported_elsewhere(sources())
+    found = imported_elsewhere(sources)
     if not found:
         return options
     return replace(options, settings=replace(options.settings, imported_elsewhere=found))

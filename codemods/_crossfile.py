@@ -13,26 +13,31 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Iterable
+from typing import Callable, Iterable
 
 from codemods._engine import SourceError, decode
 
 
-def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[str, str, str]]:
+def imported_elsewhere(
+    sources: Callable[[], Iterable[tuple[str, bytes]]],
+) -> frozenset[tuple[str, str, str]]:
     """(file, NAME, importing file) for every module-level ``NAME =
-    threading.local()`` of one of ``sources`` (display path, bytes) that
-    another of them reaches: ``from mod import NAME`` (any alias, relative or
-    not, or ``*`` for a public name), ``mod.NAME`` in a file that imports
-    ``mod``, or a string naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+    threading.local()`` of one of the files that another of them reaches:
+    ``from mod import NAME`` (any alias, relative or not, or ``*`` for a
+    public name), ``mod.NAME`` in a file that imports ``mod``, or a string
+    naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+
+    ``sources()`` gives (display path, bytes) of every file of the run; it is
+    called twice rather than holding every file's bytes at once (the run's
+    memory must not grow with the size of the tree).
 
     A module is matched by its last name (``app/state.py`` is any ``state``,
     ``app/__init__.py`` any ``app``), so a same-named module elsewhere holds
     the fix back too: a fix withheld costs a finding's rewrite, a wrong one
     costs a broken import.
     """
-    sources = list(sources)
     defined: dict[str, tuple[str, set[str]]] = {}
-    for display, data in sources:
+    for display, data in sources():
         # Only a module with a coroutine is rewritten (see visit_Module); a
         # call of ``local`` is looked for before paying for a parse.
         if b"threading" not in data or b"async" not in data or not _LOCAL_CALL.search(data):
@@ -45,21 +50,31 @@ def imported_elsewhere(sources: Iterable[tuple[str, bytes]]) -> frozenset[tuple[
     if not defined:
         return frozenset()
     words = {
-        word: re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
+        word: (word.encode(), re.compile(rb"\b" + re.escape(word.encode()) + rb"\b"))
         for key, names in defined.values()
         for word in (key, *names)
     }
-    for display, data in sources:
-        candidates = [
-            (path, key, name)
-            for path, (key, names) in defined.items()
-            if path != display
-            for name in names
-            # An importer names the attribute (or imports *), and the module
-            # or a relative import.
-            if (words[name].search(data) or _STAR_IMPORT.search(data))
-            and (words[key].search(data) or b"from ." in data)
-        ]
+
+    def mentions(word: str, data: bytes) -> bool:
+        # The substring first, at memchr speed; the word boundaries after.
+        literal, pattern = words[word]
+        return literal in data and pattern.search(data) is not None
+
+    for display, data in sources():
+        star: bool | None = None
+        candidates = []
+        for path, (key, names) in defined.items():
+            if path == display or not (b"from ." in data or mentions(key, data)):
+                continue
+            for name in names:
+                # An importer names the attribute (or imports *), and the
+                # module or a relative import.
+                if not mentions(name, data):
+                    if star is None:
+                        star = b"import" in data and _STAR_IMPORT.search(data) is not None
+                    if not star:
+                        continue
+                candidates.append((path, key, name))
         if not candidates:
             continue
         tree = _parse(data)
