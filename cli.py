@@ -310,13 +310,12 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
             # it for the byte columns and fingerprints of those formats.
             kwargs["_originals"] = {t.display: _read_or_none(t) for t in targets}
         jobs = kwargs["jobs"] or codemods.default_jobs()
-        stream = codemods.process(targets, options, jobs=jobs)
         if _show_progress(len(targets), kwargs):
-            with click.progressbar(stream, length=len(targets), label="asyncmend",
-                                   file=sys.stderr) as bar:
-                results.extend(bar)
+            # The bar counts files as they finish, in whatever order.
+            with click.progressbar(length=len(targets), label="asyncmend", file=sys.stderr) as bar:
+                results.extend(codemods.process(targets, options, jobs=jobs, progress=bar.update))
         else:
-            results.extend(stream)
+            results.extend(codemods.process(targets, options, jobs=jobs))
     return results
 
 

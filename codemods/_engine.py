@@ -23,11 +23,11 @@ import threading
 import time
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from codemods._findings import Edit, Finding, Fix
 from codemods._cache import Cache, CachedResult, run_fingerprint
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 from codemods._screen import Facts
 
 GENERATED_MARKER = b"@generated"
+_T = TypeVar("_T")
 _SKIP_FILE = re.compile(rb"^[ \t]*#[ \t]*asyncmend:[ \t]*skip-file\b", re.MULTILINE)
 _HAS_NOQA = re.compile(r"noqa", re.IGNORECASE)
 _NOQA = re.compile(r"#[ \t]*noqa(?::[ \t]*(?P<codes>[A-Za-z]+[0-9]+(?:[ \t]*,[ \t]*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
@@ -984,55 +985,99 @@ def _pool_chunk(targets: list[Target]) -> list[FileResult]:
     return [_worker((target, _POOL_OPTIONS)) for target in targets]
 
 
-def _chunks(targets: Sequence[Target], jobs: int) -> list[list[Target]]:
-    """Chunks of about equal bytes, several per worker, so that per-task
-    overhead stays small and no worker is left with a long tail."""
-    sizes = []
-    for target in targets:
-        try:
-            sizes.append(target.path.stat().st_size if target.data is None else len(target.data))
-        except OSError:
-            sizes.append(0)  # process_file reports the error
+def _chunks(items: Sequence[_T], sizes: Sequence[int], jobs: int) -> list[list[_T]]:
+    """``items`` cut, in order, into chunks of about equal bytes, several per
+    worker, so that per-task overhead stays small and no worker is left
+    with a long tail."""
     budget = max(sum(sizes) // (jobs * 16), 1)
-    chunks: list[list[Target]] = [[]]
+    chunks: list[list[_T]] = [[]]
     filled = 0
-    for target, size in zip(targets, sizes):
+    for item, size in zip(items, sizes):
         if chunks[-1] and (filled + size > budget or len(chunks[-1]) >= 64):
             chunks.append([])
             filled = 0
-        chunks[-1].append(target)
+        chunks[-1].append(item)
         filled += size
     return chunks
 
 
-def process(targets: Sequence[Target], options: Options, jobs: int = 1) -> Iterator[FileResult]:
-    """Results in the order of ``targets``, processed on ``jobs`` processes."""
+def process(
+    targets: Sequence[Target],
+    options: Options,
+    jobs: int = 1,
+    progress: Callable[[int], object] | None = None,
+) -> Iterator[FileResult]:
+    """Results in the order of ``targets``, processed on ``jobs`` processes.
+
+    ``progress(n)`` is told each time ``n`` more files are done, in whatever
+    order they finish (with ``jobs`` > 1, the largest files go first, and a
+    result waits for those before it).
+    """
+    tell = progress or (lambda n: None)
     if jobs <= 1 or len(targets) <= 1:
-        yield from (_worker((target, options)) for target in targets)
+        for target in targets:
+            result = _worker((target, options))
+            tell(1)
+            yield result
         return
     answered = _answered_by_cache(targets, options)
     if answered is None:
-        yield from _pooled(targets, options, jobs)
+        yield from _pooled(targets, options, jobs, tell)
         return
+    tell(sum(answer is not None for answer in answered))
     misses = [target for target, answer in zip(targets, answered) if answer is None]
-    computed = _pooled(misses, options, jobs) if len(misses) > 1 else (_worker((t, options)) for t in misses)
+    if len(misses) > 1:
+        computed = _pooled(misses, options, jobs, tell)
+    else:
+        computed = (_worker((target, options)) for target in misses)
+        tell(len(misses))
     for answer in answered:
         yield answer if answer is not None else next(computed)
 
 
-def _pooled(targets: Sequence[Target], options: Options, jobs: int) -> Iterator[FileResult]:
-    done = 0
+def _pooled(
+    targets: Sequence[Target], options: Options, jobs: int, tell: Callable[[int], object]
+) -> Iterator[FileResult]:
+    """Results in the order of ``targets``, computed largest file first.
+
+    The few files that reach LibCST take most of a run, and they are the
+    large ones: started last, one of them would keep a worker busy while
+    the others wait. Results are held until those before them are done.
+    """
+    sizes = [_size(target) for target in targets]
+    order = sorted(range(len(targets)), key=lambda i: -sizes[i])
+    done: dict[int, FileResult] = {}
+    next_index = 0
     try:
         with _pool(jobs, options) as pool:
-            for results in pool.map(_pool_chunk, _chunks(targets, jobs)):
-                for result in results:
-                    yield result
-                    done += 1
+            futures = {
+                pool.submit(_pool_chunk, [targets[i] for i in indexes]): indexes
+                for indexes in _chunks(order, [sizes[i] for i in order], jobs)
+            }
+            for future in as_completed(futures):
+                results = future.result()
+                done.update(zip(futures[future], results))
+                tell(len(results))
+                while next_index in done:
+                    yield done.pop(next_index)
+                    next_index += 1
     except BrokenProcessPool:
         # A worker process died (a crash in native code, the OOM killer). The
         # rest go one at a time, so the file that kills its process is named
         # and every other file is still processed.
-        yield from _one_by_one(targets[done:], options)
+        rest = [i for i in range(next_index, len(targets)) if i not in done]
+        done.update(zip(rest, _one_by_one([targets[i] for i in rest], options)))
+        tell(len(rest))
+    while next_index < len(targets):
+        yield done.pop(next_index)
+        next_index += 1
+
+
+def _size(target: Target) -> int:
+    try:
+        return target.path.stat().st_size if target.data is None else len(target.data)
+    except OSError:
+        return 0  # process_file reports the error
 
 
 def _pool(jobs: int, options: Options) -> ProcessPoolExecutor:

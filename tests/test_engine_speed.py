@@ -13,7 +13,7 @@ from codemods._base import Rule, Safety
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
-from codemods._engine import _chunks, process_file
+from codemods._engine import _chunks, _size, process_file
 from codemods._transform import _has_attribute_hooks, _plain_dispatch
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
@@ -135,7 +135,7 @@ def test_chunks_cover_every_target_once_in_order(tmp_path: Path) -> None:
         path.write_text("x = 1\n" * (1 + i * 50))
         targets.append(Target(path, path.name))
     targets.append(Target(tmp_path / "missing.py", "missing.py"))
-    chunks = _chunks(targets, 2)
+    chunks = _chunks(targets, [_size(t) for t in targets], 2)
     assert [t for chunk in chunks for t in chunk] == targets
     assert all(chunks) and len(chunks) > 2
 

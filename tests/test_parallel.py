@@ -163,3 +163,18 @@ def test_workers_start_under_every_start_method(tmp_path: Path, method: str) -> 
     )
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.split() == ["30", "0"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_counts_every_file_once_and_results_keep_their_order(tmp_path: Path, jobs: int) -> None:
+    # With -j 2 the largest files go first; the results still come in the
+    # order of the targets, and progress counts each file as it finishes.
+    _tree(tmp_path)
+    targets, _ = discover([str(tmp_path)])
+    counted: list[int] = []
+    options = Options(settings=Settings(apply=frozenset()), cache_dir=str(tmp_path / ".cache"))
+    for _ in range(2):  # cold, then answered by the cache in the main process
+        counted.clear()
+        results = list(process(targets, options, jobs=jobs, progress=counted.append))
+        assert [r.path for r in results] == [t.display for t in targets]
+        assert sum(counted) == len(targets)
