@@ -312,6 +312,7 @@ def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list
         jobs = kwargs["jobs"] or codemods.default_jobs()
         if _show_progress(len(targets), kwargs):
             # The bar counts files as they finish, in whatever order.
+            bar: Any
             with click.progressbar(length=len(targets), label="asyncmend", file=sys.stderr) as bar:
                 results.extend(codemods.process(targets, options, jobs=jobs, progress=bar.update))
         else:

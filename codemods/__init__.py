@@ -55,10 +55,10 @@ def _load_rules() -> tuple[type[Rule], ...]:
                 if value.CODE in found and found[value.CODE] is not value:
                     raise RuntimeError(f"two rules share the code {value.CODE}")
                 found[value.CODE] = value
-    for info in RULE_INFOS:
-        rule = found.get(info.CODE)
-        if rule is None or rule.__module__ != f"{__name__}.{info.MODULE}":
-            raise RuntimeError(f"{info.CODE}: no rule class in codemods/{info.MODULE}.py")
+    for entry in RULE_INFOS:
+        rule = found.get(entry.CODE)
+        if rule is None or rule.__module__ != f"{__name__}.{entry.MODULE}":
+            raise RuntimeError(f"{entry.CODE}: no rule class in codemods/{entry.MODULE}.py")
     return tuple(found[code] for code in sorted(found))
 
 

@@ -108,7 +108,8 @@ def _module_key(display: str) -> str:
 
 def _module_level_locals(tree: ast.Module) -> set[str]:
     """Names bound at module level to ``threading.local()``, any import form."""
-    modules, functions = set(), set()
+    modules: set[str] = set()
+    functions: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(a.asname or a.name for a in node.names if a.name == "threading")

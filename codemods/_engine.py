@@ -718,7 +718,9 @@ def process_file(
             result.skipped, result.changed = hit.skipped, hit.changed
             return result
     if rules is None:
-        from codemods import RULES as rules
+        from codemods import RULES
+
+        rules = RULES
     try:
         outcome = process_bytes(data, options, rules, target.display)
     except SourceError as exc:

@@ -23,7 +23,7 @@ from typing import Iterator
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
+def _child_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     fields = _CHILD_FIELDS.get(node_type)
     if fields is None:
         # Fields holding plain values (names, constants, flags) never hold nodes.
@@ -190,7 +190,7 @@ class Facts:
                 elif value is not None and type(value) is not ast.Constant and isinstance(value, ast.AST):
                     push((value, ctx))
 
-    def _special(self, node: ast.AST, node_type: type, ctx: Context) -> None:
+    def _special(self, node: ast.AST, node_type: type[ast.AST], ctx: Context) -> None:
         """The facts of a node that is neither a name, a call nor a scope."""
         if node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
             self._statement(node, ctx)  # type: ignore[arg-type]
@@ -212,8 +212,10 @@ class Facts:
         elif node_type is ast.MatchMapping:
             if node.rest:  # type: ignore[attr-defined]
                 self._bind(node.rest, ctx)  # type: ignore[attr-defined]
-        elif node.name:  # ExceptHandler, MatchAs, MatchStar  # type: ignore[attr-defined]
-            self._bind(node.name, ctx)  # type: ignore[attr-defined]
+        else:  # ExceptHandler, MatchAs, MatchStar
+            name = getattr(node, "name", None)
+            if name:
+                self._bind(name, ctx)
 
     def _bind(self, name: str, ctx: Context) -> None:
         self.other_bindings.add(name)

@@ -121,6 +121,14 @@ def _is_import_line(statement: cst.BaseStatement) -> bool:
     )
 
 
+def _import_of(statement: cst.BaseStatement) -> cst.Import | cst.ImportFrom:
+    """The import of a line :func:`_is_import_line` accepted."""
+    assert isinstance(statement, cst.SimpleStatementLine)
+    small = statement.body[0]
+    assert isinstance(small, (cst.Import, cst.ImportFrom))
+    return small
+
+
 def _skips_first(module: cst.Module) -> bool:
     """A docstring or ``__strict__`` flag first, which no import goes before."""
     if not module.body or not isinstance(module.body[0], cst.SimpleStatementLine) or not module.body[0].body:
@@ -157,7 +165,7 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
     have_modules: set[str] = set()
     have_objects: dict[str, set[str]] = {}
     for statement in body[start:end]:
-        small = statement.body[0]  # type: ignore[union-attr]
+        small = _import_of(statement)
         if isinstance(small, cst.Import):
             have_modules.update(get_full_name_for_node(a.name) or "" for a in small.names if a.asname is None)
         elif not small.relative and small.module is not None:
@@ -182,7 +190,7 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
         return module
     # Names from a module already imported with ``from`` join its line.
     for index in range(start, end):
-        small = body[index].body[0]  # type: ignore[union-attr]
+        small = _import_of(body[index])
         if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
             continue
         if isinstance(small.names, cst.ImportStar):
@@ -190,9 +198,7 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
         name = get_full_name_for_node(small.module) or ""
         if name in objects:
             added = [cst.ImportAlias(name=cst.Name(obj)) for obj in sorted(objects.pop(name))]
-            body[index] = body[index].with_changes(  # type: ignore[union-attr]
-                body=[small.with_changes(names=[*added, *small.names])]
-            )
+            body[index] = body[index].with_changes(body=[small.with_changes(names=[*added, *small.names])])
     config = module.config_for_parsing
     new = [cst.parse_statement(f"import {name}", config=config) for name in sorted(modules)]
     new += [
@@ -235,17 +241,17 @@ def _place_new_imports(before: cst.Module, after: cst.Module) -> cst.Module:
     file's own ``import`` lines of the standard library (``import asyncio``,
     ``import contextvars``), where isort and ruff would have it. A file with
     no such line keeps the adder's placement."""
-    existing = {_plain_import(statement) for statement in before.body} - {None}
+    existing = {name for name in map(_plain_import, before.body) if name is not None}
     body = list(after.body)
     for statement in list(body):
         name = _plain_import(statement)
         if name is None or name in existing or name.split(".")[0] not in _STDLIB:
             continue
         index = body.index(statement)
-        anchors = []
+        anchors: list[tuple[int, str]] = []
         for i, other in enumerate(body[:index]):
             other_name = _plain_import(other)
-            if other_name in existing and other_name.split(".")[0] in _STDLIB:
+            if other_name is not None and other_name in existing and other_name.split(".")[0] in _STDLIB:
                 anchors.append((i, other_name))
         if not anchors:
             continue
@@ -332,6 +338,7 @@ class _DropImports(cst.CSTTransformer):
 
     @staticmethod
     def _with(node: cst.Import | cst.ImportFrom, names: list[cst.ImportAlias]) -> Any:
+        assert not isinstance(node.names, cst.ImportStar)
         if len(names) == len(node.names):
             return node
         if not names:
