@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -244,6 +243,8 @@ def explain(code: str) -> None:
         settings = ", ".join(f"{key} (default {default!r})" for key, default in rule.OPTIONS.items())
         click.echo(f"Options in [tool.asyncmend]: {settings}")
     click.echo()
+    import inspect
+
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 

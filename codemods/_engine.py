@@ -9,8 +9,6 @@ from __future__ import annotations
 import ast
 import codecs
 import contextlib
-import ctypes
-import difflib
 import io
 import os
 import re
@@ -23,8 +21,6 @@ import threading
 import time
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
@@ -35,6 +31,8 @@ from codemods._config import Settings
 from codemods._discovery import Target, discover
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from codemods._base import Rule
 from codemods._screen import Facts
 
@@ -536,6 +534,8 @@ def _matching_blocks(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int,
     for ai, aj in [*anchors, (a_end, b_end)]:
         if i < ai and j < aj:
             # A short stretch between anchors: SequenceMatcher is quick here.
+            import difflib
+
             matcher = difflib.SequenceMatcher(None, a[i:ai], b[j:aj], autojunk=False)
             raw.extend((i + x, j + y, n) for x, y, n in matcher.get_matching_blocks() if n)
         if (ai, aj) != (a_end, b_end):
@@ -660,6 +660,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
     line). For a byte-exact patch of a file in any encoding, pass its bytes
     decoded as latin-1 (see :func:`byte_diff`).
     """
+    import difflib
+
     lines = difflib.unified_diff(
         _lf_lines(before),
         _lf_lines(after),
@@ -954,6 +956,8 @@ def _die_with_parent() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
         return bool(libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0)
@@ -1046,6 +1050,10 @@ def _pooled(
     large ones: started last, one of them would keep a worker busy while
     the others wait. Results are held until those before them are done.
     """
+    # Imported here: a run the cache answers, or -j 1, needs no pool.
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
     sizes = [_size(target) for target in targets]
     order = sorted(range(len(targets)), key=lambda i: -sizes[i])
     done: dict[int, FileResult] = {}
@@ -1083,12 +1091,16 @@ def _size(target: Target) -> int:
 
 
 def _pool(jobs: int, options: Options) -> ProcessPoolExecutor:
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(), options)
     )
 
 
 def _one_by_one(targets: Sequence[Target], options: Options) -> Iterator[FileResult]:
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = _pool(1, options)
     try:
         for target in targets:

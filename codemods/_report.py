@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import inspect
 import json
 import re
 import urllib.parse
@@ -455,6 +453,8 @@ def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
     # cleandoc, not dedent: a docstring's first line has no indentation, so
     # dedent would leave the rest indented, and in help.markdown an indented
     # paragraph is a code block.
+    import inspect
+
     doc = inspect.cleandoc(rule.__doc__ or "")
     first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else rule.DESCRIPTION
     level = "warning"
@@ -569,6 +569,8 @@ def fix_hunk(path: str, finding: Finding, lines: Sequence[str], style: Style = _
     edits = ([merge_edits(own, lines)] if own else []) + shared
     for edit in edits:
         after = [*lines[: edit.start_line - 1], *split_lines(edit.content), *lines[edit.end_line - 1 :]]
+        import difflib
+
         diff = difflib.unified_diff(list(lines), after, n=context)
         for line in list(diff)[2:]:  # no ---/+++ header: the path is above
             line = line.rstrip("\r\n")
