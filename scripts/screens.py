@@ -6,7 +6,9 @@ reach LibCST at all; a screen that says no where the rule, run on the LibCST
 tree, would have reported something loses that finding silently. This runs
 every rule on every file that has one of its literals, without the screens,
 and compares. It prints, per rule, the files the screen passes and the files
-the rule finds something in, and every miss; it exits 1 on any miss.
+the rule finds something in, and every miss. It also checks that the rules,
+given the file's ast facts (which let them skip work), find exactly what
+they find without. It exits 1 on any miss or difference.
 
     python scripts/screens.py src/ other/tree/
     python scripts/screens.py --stdlib -j 2
@@ -62,9 +64,13 @@ def compare(path: str) -> tuple[set[str], set[str], str | None]:
     passed = {rule.CODE for rule in rules if rule.prefilter(data) and rule.screen(facts, SETTINGS)}
     try:
         _, findings = run_rules(module, rules, SETTINGS, filename=path)
+        # The rules may skip work where the facts show it cannot apply
+        # (Rule.facts): with the facts, they must find exactly the same.
+        _, with_facts = run_rules(module, rules, SETTINGS, filename=path, facts=facts)
     except RecursionError:
         return passed, set(), "too deeply nested"
-    return passed, {finding.code for finding in findings}, None
+    error = None if with_facts == findings else "the rules find other things when given the ast facts"
+    return passed, {finding.code for finding in findings}, error
 
 
 def python_files(roots: Sequence[Path]) -> list[str]:
@@ -92,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     passes: Counter[str] = Counter()
     finds: Counter[str] = Counter()
     misses: list[tuple[str, str]] = []
-    reaching = 0
+    reaching = errors = 0
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for path, (passed, found, error) in zip(files, pool.map(compare, files, chunksize=8)):
             passes.update(passed)
@@ -101,13 +107,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             misses.extend((code, path) for code in sorted(found - passed))
             if error:
                 print(f"{path}: {error}", file=sys.stderr)
+                errors += error != "too deeply nested"
     print(f"{len(files)} files, {reaching} pass some screen (reach LibCST)")
     for info in RULE_INFOS:
         print(f"  {info.CODE}: screen passes {passes[info.CODE]:5d} files, rule finds something in {finds[info.CODE]:5d}")
     print(f"misses: {len(misses)}")
     for code, path in misses:
         print(f"  {code} {path}")
-    return 1 if misses else 0
+    print(f"files where the facts change what the rules find: {errors}")
+    return 1 if misses or errors else 0
 
 
 if __name__ == "__main__":
