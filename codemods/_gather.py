@@ -330,7 +330,7 @@ def ast_callee_receivers(call: ast.Call, facts: Facts, ctx: Context) -> frozense
 
 def ast_receivers(expr: ast.AST, facts: Facts, ctx: Context) -> frozenset[str]:
     """:func:`receivers`: those of every call in ``expr``, callee and
-    single-operation arguments."""
+    single-operation arguments, each only where it is certain."""
     found: set[str] = set()
     for call in _ast_calls(expr):
         found |= ast_callee_receivers(call, facts, ctx)
@@ -363,24 +363,33 @@ def _ast_simple_target(target: ast.expr, *, nested: bool = False) -> bool:
 
 @dataclass(frozen=True)
 class AstAwaitStatement:
-    """:class:`AwaitStatement` on the stdlib ``ast``."""
+    """:class:`AwaitStatement` on the stdlib ``ast``: the receivers certain
+    here, and whether a callee may be a local of an enclosing function,
+    which LibCST would give the receiver ``"?"``."""
 
     access: Access
     receivers: frozenset[str]
+    uncertain: bool = False
 
     def depends_on(self, earlier: AstAwaitStatement) -> bool:
-        # As AwaitStatement.depends_on, with each name only itself (the
-        # relations between names it also uses can only add dependences).
+        """Whether LibCST certainly finds the dependence too: as
+        AwaitStatement.depends_on, each name only itself (the relations
+        between names can only add dependences)."""
         if depends_on(self.access, earlier.access):
             return True
+        both = bool(self.receivers and earlier.receivers)
         if "?" in self.receivers or "?" in earlier.receivers:
-            return bool(self.receivers and earlier.receivers)
-        if self.receivers & earlier.receivers:
-            return True
-        return bool(
-            self.receivers & (earlier.access.read_roots | earlier.access.write_roots)
+            return both
+        overlap = bool(
+            self.receivers & earlier.receivers
+            or self.receivers & (earlier.access.read_roots | earlier.access.write_roots)
             or earlier.receivers & (self.access.read_roots | self.access.write_roots)
         )
+        if self.uncertain or earlier.uncertain:
+            # Given "?", LibCST asks only whether both have receivers, not
+            # whether they overlap: a dependence must hold either way.
+            return both and overlap
+        return overlap
 
 
 def ast_awaited_call(statement: ast.stmt) -> ast.Call | None:
@@ -435,7 +444,11 @@ def ast_await_statement(
         subject = ast_call_subject(call, facts)
         if subject is not None:
             found |= {subject}
-    return AstAwaitStatement(ast_accesses(statement), found)
+    uncertain = any(
+        isinstance(c.func, ast.Name) and facts.possibly_local(c.func.id) and not facts.certainly_local(c.func.id, ctx)
+        for c in _ast_calls(call)
+    )
+    return AstAwaitStatement(ast_accesses(statement), found, uncertain)
 
 
 def ast_has_run(statements: Sequence[AstAwaitStatement | None]) -> bool:

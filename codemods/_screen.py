@@ -120,6 +120,9 @@ class Facts:
     # names bound any other way, anywhere (assignments, defs, parameters,
     # nested imports...), and names declared ``global`` or ``nonlocal``
     other_bindings: set[str] = field(default_factory=set)
+    # names bound in some scope that is not the module's (a function, lambda,
+    # class body or comprehension): possibly a local wherever they are used
+    nested_bindings: set[str] = field(default_factory=set)
     star_import: bool = False
     has_async: bool = False
     calls: list[tuple[ast.Call, Context]] = field(default_factory=list)
@@ -209,6 +212,7 @@ class Facts:
         elif node_type is ast.arg:
             # A lambda's parameter (a def's are bound with the def).
             self.other_bindings.add(node.arg)  # type: ignore[attr-defined]
+            self.nested_bindings.add(node.arg)  # type: ignore[attr-defined]
         elif node_type is ast.MatchMapping:
             if node.rest:  # type: ignore[attr-defined]
                 self._bind(node.rest, ctx)  # type: ignore[attr-defined]
@@ -219,6 +223,8 @@ class Facts:
 
     def _bind(self, name: str, ctx: Context) -> None:
         self.other_bindings.add(name)
+        if ctx.defs or ctx.class_node is not None or not ctx.own:
+            self.nested_bindings.add(name)
         if ctx.defs and ctx.own:
             self.locals.setdefault(ctx.defs[-1][0], set()).add(name)
 
@@ -229,7 +235,9 @@ class Facts:
         if isinstance(node, ast.Lambda):
             for child in _children(node.args):
                 add((child, ctx))  # type: ignore[operator]
-            add((node.body, Context("lambda", True, None, ctx.defs)))  # type: ignore[operator]
+            # A lambda's names (a walrus in it included) are its own, not
+            # the enclosing function's.
+            add((node.body, Context("lambda", False, None, ctx.defs)))  # type: ignore[operator]
             return
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         self._bind(node.name, ctx)
@@ -250,6 +258,7 @@ class Facts:
                 if arg is not None:
                     own.add(arg.arg)
                     self.other_bindings.add(arg.arg)
+                    self.nested_bindings.add(arg.arg)
                     if arg.annotation is not None:
                         header.append(arg.annotation)
             header += [d for d in (*args.defaults, *args.kw_defaults) if d is not None]
@@ -334,6 +343,10 @@ class Facts:
             return None
         names = self.qualnames(expr)
         return next(iter(names)) if len(names) == 1 else None
+
+    def possibly_local(self, name: str) -> bool:
+        """Whether some scope other than the module's binds ``name``."""
+        return name in self.nested_bindings
 
     def possibly_module(self, name: str) -> bool:
         """Whether some ``import`` statement binds ``name`` (LibCST counts a

@@ -221,9 +221,19 @@ def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -
     if id(cls) in seen:
         return False
     seen.add(id(cls))
-    for statement in cls.body:
+    # The class body's own statements, and those of the if/try/with blocks in
+    # it (all bind in the class), not those of functions or classes in it.
+    stack: list[ast.stmt] = list(cls.body)
+    while stack:
+        statement = stack.pop()
         if isinstance(statement, ast.AsyncFunctionDef) and statement.name == name:
             return True
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(statement, field, ()))
+        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+            stack.extend(part.body)
     if len(cls.bases) != 1 or not isinstance(cls.bases[0], ast.Name):
         return False
     return any(

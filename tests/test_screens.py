@@ -139,3 +139,69 @@ def test_screens_reject_only_what_the_rules_reject() -> None:
         for source in sources:
             assert not _findings(source, rule), source
             assert not rule.screen(Facts.of(ast.parse(source)), Settings()), source
+
+
+# Programs a screen once dropped although its rule reports them.
+FOUND_BY_THE_RULE = {
+    # A callee bound in an enclosing function: LibCST gives it the receiver
+    # "?", which asks only whether both calls have receivers.
+    "closure_callee": (SequentialAwaits, '''\
+import asyncio
+
+
+def outer(f):
+    async def inner(x):
+        a = await get(x.id)
+        await f(x)
+        return a
+    return inner
+'''),
+    # A walrus in a lambda binds in the lambda, not in the coroutine.
+    "walrus_in_lambda_run": (SequentialAwaits, '''\
+import asyncio
+
+
+async def main(db):
+    cb = lambda: (f := 1)
+    a = await db.fetch()
+    b = await f()
+    return a, b, cb
+'''),
+    "walrus_in_lambda_loop": (AwaitInLoop, '''\
+import asyncio
+
+async def f(x):
+    pass
+
+async def main(xs):
+    cb = lambda: (f := 1)
+    for x in xs:
+        await f(x)
+    return cb
+'''),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND_BY_THE_RULE))
+def test_screens_pass_what_the_rules_find_in_scoping_corners(name: str) -> None:
+    rule, source = FOUND_BY_THE_RULE[name]
+    assert _findings(source, rule)
+    assert rule.prefilter(source.encode()) and rule.screen(Facts.of(ast.parse(source)), Settings())
+
+
+def test_the_missing_await_screen_sees_methods_in_blocks_of_the_class_body() -> None:
+    from codemods.missing_await import MissingAwait
+
+    source = '''\
+import sys
+
+class C:
+    if sys.version_info >= (3, 8):
+        async def save(self):
+            pass
+
+    async def run(self):
+        self.save()
+'''
+    assert _findings(source, MissingAwait)
+    assert MissingAwait.screen(Facts.of(ast.parse(source)), Settings())
