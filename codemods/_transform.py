@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 import sys
 import warnings
 from dataclasses import replace
@@ -131,9 +132,10 @@ def _import_of(statement: cst.BaseStatement) -> cst.Import | cst.ImportFrom:
 
 def _skips_first(module: cst.Module) -> bool:
     """A docstring or ``__strict__`` flag first, which no import goes before."""
-    if not module.body or not isinstance(module.body[0], cst.SimpleStatementLine) or not module.body[0].body:
+    first_line = module.body[0] if module.body else None
+    if not isinstance(first_line, cst.SimpleStatementLine) or len(first_line.body) != 1:
         return False
-    first = module.body[0].body[0]
+    first = first_line.body[0]
     if isinstance(first, cst.Expr):
         return isinstance(first.value, cst.SimpleString)
     return (
@@ -162,9 +164,20 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
     end = start
     while end < len(body) and _is_import_line(body[end]):
         end += 1
+    block_end = end
+    # A ``from __future__`` import must come first, also one that shares its
+    # line with another statement (which the block above does not count).
+    for index, statement in enumerate(body):
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            isinstance(small, cst.ImportFrom)
+            and small.module is not None
+            and get_full_name_for_node(small.module) == "__future__"
+            for small in statement.body
+        ):
+            end = max(end, index + 1)
     have_modules: set[str] = set()
     have_objects: dict[str, set[str]] = {}
-    for statement in body[start:end]:
+    for statement in body[start:block_end]:
         small = _import_of(statement)
         if isinstance(small, cst.Import):
             have_modules.update(get_full_name_for_node(a.name) or "" for a in small.names if a.asname is None)
@@ -189,7 +202,7 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
     if not modules and not objects:
         return module
     # Names from a module already imported with ``from`` join its line.
-    for index in range(start, end):
+    for index in range(start, block_end):
         small = _import_of(body[index])
         if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
             continue
@@ -203,7 +216,7 @@ def _add_needed_imports(module: cst.Module, items: Sequence[Any]) -> cst.Module:
     new = [cst.parse_statement(f"import {name}", config=config) for name in sorted(modules)]
     new += [
         cst.parse_statement(f"from {name} import {', '.join(sorted(names))}", config=config)
-        for name, names in objects.items()
+        for name, names in sorted(objects.items())
     ]
     after = body[end:]
     fresh = not any(
@@ -288,10 +301,14 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
     left behind is harmless, a used one removed is a ``NameError``.
     """
     named: set[str] = set()
-    with warnings.catch_warnings():
-        # The user's own invalid escapes and such are not our business.
-        warnings.simplefilter("ignore")
-        rewritten = ast.parse(tree.code)
+    try:
+        with warnings.catch_warnings():
+            # The user's own invalid escapes and such are not our business.
+            warnings.simplefilter("ignore")
+            rewritten = ast.parse(tree.code)
+    except (SyntaxError, ValueError):
+        return tree  # the check that the fix compiles reports it
+    annotations: list[ast.expr] = []
     for node in ast.walk(rewritten):
         if isinstance(node, ast.Name):
             named.add(node.id)
@@ -299,6 +316,18 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
             named.update(node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             named.add(node.value)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    # A string annotation ("time.struct_time") names what it holds, for
+    # typing.get_type_hints: every word of it counts as a use.
+    for annotation in annotations:
+        for node in ast.walk(annotation):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named.update(_WORD.findall(node.value))
     unused = set()
     for module, obj, alias in requests:
         bound = alias or (obj if obj is not None else module.split(".")[0])
@@ -307,6 +336,9 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
     if not unused:
         return tree
     return tree.visit(_DropImports(unused))
+
+
+_WORD = re.compile(r"[^\W\d]\w*")
 
 
 class _DropImports(cst.CSTTransformer):
@@ -335,6 +367,17 @@ class _DropImports(cst.CSTTransformer):
         module = get_full_name_for_node(updated_node.module) or ""
         names = [a for a in updated_node.names if self._keep(module, a.evaluated_name, a)]
         return self._with(updated_node, names)
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        # ``a; import time`` without the import: no semicolon left dangling.
+        if updated_node.body and len(updated_node.body) < len(original_node.body):
+            last = updated_node.body[-1]
+            if not isinstance(last.semicolon, cst.MaybeSentinel):
+                body = [*updated_node.body[:-1], last.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)]
+                return updated_node.with_changes(body=body)
+        return updated_node
 
     @staticmethod
     def _with(node: cst.Import | cst.ImportFrom, names: list[cst.ImportAlias]) -> Any:

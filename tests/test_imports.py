@@ -24,6 +24,9 @@ KEPT = {
     # a used one removed is a NameError).
     "local elsewhere": "import time\n\ndef g():\n    time = 3\n    return time\n\nasync def f():\n    time.sleep(1)\n",
     "still used": "import time\n\nasync def f():\n    time.sleep(1)\n    return time.monotonic()\n",
+    # Named in a string annotation, which typing.get_type_hints evaluates.
+    "string annotation": 'import time\n\n\nasync def pause() -> "time.struct_time":\n    time.sleep(1)\n',
+    "string variable annotation": 'import time\n\nasync def f():\n    t: "list[time.struct_time]" = []\n    time.sleep(1)\n',
 }
 
 
@@ -88,6 +91,7 @@ MODULES = [
     "__strict__ = True\nimport os\n",
     "if True:\n    import os\n",
     "import os\r\n\r\nx = 1\r\n",
+    '"""Doc."""; x = 1\n',
 ]
 REQUESTS = [
     [("asyncio", None)],
@@ -95,6 +99,7 @@ REQUESTS = [
     [("myapp.tasks", "spawn")],
     [("asyncio", None), ("myapp.tasks", "spawn")],
     [("os", None)],
+    [("zmod", "a"), ("amod", "b")],
 ]
 
 
@@ -108,3 +113,10 @@ def test_new_imports_go_where_libcst_puts_them(source: str, requests: list[tuple
     items = context.scratch[AddImportsVisitor.CONTEXT_KEY]
     expected = _LibCSTAdder(context).transform_module(module).code
     assert _add_needed_imports(module, items).code == expected
+
+
+def test_a_future_import_sharing_its_line_stays_first_and_loses_no_semicolon() -> None:
+    source = "from __future__ import annotations; import time\n\nasync def f():\n    time.sleep(1)\n"
+    output = fix_source(source, Settings()).output.decode()
+    assert output.startswith("from __future__ import annotations\nimport asyncio\n"), output
+    compile(output, "<fixed>", "exec")
