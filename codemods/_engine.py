@@ -31,7 +31,7 @@ from codemods._config import Settings
 from codemods._discovery import Target, discover
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from codemods._base import Rule
 from codemods._screen import Facts
@@ -299,6 +299,28 @@ def _nesting_depth(tree: ast.AST) -> int:
     return deepest
 
 
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+_ASCII_COMPATIBLE: dict[str, bool] = {}
+# Codecs that turn escapes of plain bytes into ASCII letters: ``+AHQ-`` and
+# ``\u0074`` both read as "t".
+_ESCAPING_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape"})
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether every ASCII character of text in ``encoding`` stands in its
+    bytes as itself, so that a search of the bytes for an ASCII word finds
+    every place the text holds it (not so EBCDIC, utf-7, unicode_escape)."""
+    known = _ASCII_COMPATIBLE.get(encoding)
+    if known is None:
+        try:
+            name = codecs.lookup(encoding).name.replace("_", "-")
+            known = name not in _ESCAPING_CODECS and _PRINTABLE_ASCII.decode(encoding) == _PRINTABLE_ASCII.decode("ascii")
+        except (UnicodeError, LookupError):
+            known = False
+        _ASCII_COMPATIBLE[encoding] = known
+    return known
+
+
 def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
     """The rules whose literal prefilter occurs in ``data`` (a C-speed scan)."""
     return [
@@ -324,7 +346,10 @@ def _run_on_text(
     filename: str,
     tree: ast.Module | None = None,
 ) -> SourceResult:
-    findings, current = _one_pass(data, text, rules, settings, filename, tree)
+    # The prefilters read bytes: those of the file where its encoding spells
+    # ASCII as ASCII, otherwise (utf-7, unicode_escape) the text's in UTF-8.
+    scan = data if _ascii_compatible(encoding) else text.encode("utf-8", "surrogatepass")
+    findings, current = _one_pass(scan, text, rules, settings, filename, tree)
     if current is None:
         return SourceResult(findings, data, data)
     for _ in range(MAX_FIX_PASSES - 1):
@@ -335,7 +360,8 @@ def _run_on_text(
             pass_settings = replace(settings, declined=frozenset(
                 (code, moved[line], column) for code, line, column in settings.declined if line in moved
             ))
-        more, following = _one_pass(encode(current, encoding), current, rules, pass_settings, filename)
+        scan = encode(current, encoding) if _ascii_compatible(encoding) else current.encode("utf-8", "surrogatepass")
+        more, following = _one_pass(scan, current, rules, pass_settings, filename)
         findings = _merge_findings(findings, more, text, current)
         if following is None:
             break
@@ -406,8 +432,11 @@ def _one_pass(
         # (Compiled only here, on the way to an error, so valid files pay nothing.)
         _compile_input(text, filename)
         codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
+        # The message without the file's name: results are cached by the
+        # file's bytes, and the same bytes may stand under another name.
+        reason = _parse_error_message(exc).removeprefix("syntax error: ")
         raise SourceError(
-            f"internal error: the fix for {codes} would not compile ({exc}); file left unchanged"
+            f"internal error: the fix for {codes} would not compile ({reason}); file left unchanged"
         ) from None
     return findings, new_text
 
@@ -1058,13 +1087,14 @@ def _pooled(
     order = sorted(range(len(targets)), key=lambda i: -sizes[i])
     done: dict[int, FileResult] = {}
     next_index = 0
+    futures: dict[Future[list[FileResult]], list[int]] = {}
+    taken: set[Future[list[FileResult]]] = set()
     try:
         with _pool(jobs, options) as pool:
-            futures = {
-                pool.submit(_pool_chunk, [targets[i] for i in indexes]): indexes
-                for indexes in _chunks(order, [sizes[i] for i in order], jobs)
-            }
+            for indexes in _chunks(order, [sizes[i] for i in order], jobs):
+                futures[pool.submit(_pool_chunk, [targets[i] for i in indexes])] = indexes
             for future in as_completed(futures):
+                taken.add(future)
                 results = future.result()
                 done.update(zip(futures[future], results))
                 tell(len(results))
@@ -1072,9 +1102,15 @@ def _pooled(
                     yield done.pop(next_index)
                     next_index += 1
     except BrokenProcessPool:
-        # A worker process died (a crash in native code, the OOM killer). The
-        # rest go one at a time, so the file that kills its process is named
-        # and every other file is still processed.
+        # A worker process died (a crash in native code, the OOM killer).
+        # Chunks finished before it stand (their files may be written: done
+        # again they would report nothing fixed); the rest go one at a time,
+        # so the file that kills its process is named and every other file
+        # is still processed.
+        for future, indexes in futures.items():
+            if future not in taken and future.done() and not future.cancelled() and future.exception() is None:
+                done.update(zip(indexes, future.result()))
+                tell(len(indexes))
         rest = [i for i in range(next_index, len(targets)) if i not in done]
         done.update(zip(rest, _one_by_one([targets[i] for i in rest], options)))
         tell(len(rest))

@@ -136,3 +136,25 @@ def test_a_warm_check_needs_no_rule_and_no_libcst(tmp_path: Path, jobs: str) -> 
     warm = run()
     assert "libcst imported: False" in warm.stderr, warm.stderr
     assert warm.stdout == cold.stdout and "AM101" in warm.stdout
+
+
+def test_an_internal_error_does_not_name_the_file() -> None:
+    # Results are cached by a file's bytes: the same bytes under another
+    # name must not report the first name (the compiler's message has it).
+    import libcst as cst
+    import pytest
+
+    from codemods import Rule, Safety, SourceError, fix_source
+
+    class AwaitEverywhere(Rule):
+        CODE = "AM994"
+        SLUG = "await-everywhere"
+        SAFETY = Safety.SAFE
+
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+            return cst.Await(updated_node) if self.report(original_node, "await it") else updated_node
+
+    with pytest.raises(SourceError) as raised:
+        fix_source("def f():\n    g()\n", Settings(), rules=[AwaitEverywhere], filename="one.py")
+    assert "would not compile" in str(raised.value)
+    assert "one.py" not in str(raised.value)

@@ -205,3 +205,18 @@ class C:
 '''
     assert _findings(source, MissingAwait)
     assert MissingAwait.screen(Facts.of(ast.parse(source)), Settings())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"# coding: utf-7\nimport +AHQ-ime\nasync def f():\n    +AHQ-ime.sleep(1)\n",
+        b"# coding: raw_unicode_escape\nimport \\u0074ime\nasync def f():\n    \\u0074ime.sleep(1)\n",
+    ],
+    ids=["utf-7", "raw_unicode_escape"],
+)
+def test_prefilters_read_the_text_of_a_file_whose_bytes_spell_ascii_otherwise(data: bytes) -> None:
+    # The literal "time" is not among the bytes of these files, but in their text.
+    from codemods import fix_source
+
+    assert [f.code for f in fix_source(data, Settings(apply=frozenset())).findings] == ["AM101"]
