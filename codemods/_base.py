@@ -123,23 +123,28 @@ class Rule(VisitorBasedCodemodCommand):
         suppressions = self.context.scratch.get(SUPPRESSIONS_KEY)
         positions = self.metadata.get(PositionProvider)
         defer = getattr(positions, "defer", None)
-        if defer is not None and not suppressions and not self.settings.declined:
-            # Nothing here depends on where the node is: its position is
-            # found after the traversal, with every other deferred one
-            # (line 0 marks the finding until then).
+        fixable = fixable and self.SAFETY is not Safety.NONE
+        # Where the node is decides whether to fix it only when a fix may be
+        # applied and a noqa comment or a declined fix could forbid it.
+        placed_now = (
+            fixable and self.settings.applies(self.CODE) and (bool(suppressions) or bool(self.settings.declined))
+        )
+        if defer is not None and not placed_now:
+            # The position is found after the traversal, with every other
+            # deferred one (line 0 marks the finding until then), and a noqa
+            # comment on its line removes it then.
             line = column = end_line = end_column = 0
-            defer(node)
+            defer(node, (self.CODE, *self.EQUIVALENTS))
         else:
             rng: CodeRange = self.get_metadata(PositionProvider, node)
             line, column = rng.start.line, rng.start.column + 1
             end_line, end_column = rng.end.line, rng.end.column + 1
-        if suppressions and suppressions.is_suppressed(line, (self.CODE, *self.EQUIVALENTS)):
+        if line and suppressions and suppressions.is_suppressed(line, (self.CODE, *self.EQUIVALENTS)):
             return False
-        fixable = fixable and self.SAFETY is not Safety.NONE
         apply = (
             fixable
             and self.settings.applies(self.CODE)
-            and not self.settings.declines(self.CODE, line, column)
+            and not (line and self.settings.declines(self.CODE, line, column))
         )
         self.context.scratch[FINDINGS_KEY].append(
             Finding(

@@ -434,10 +434,12 @@ class _PositionsOnDemand:
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._passes = 0
         self._full: Mapping[cst.CSTNode, CodeRange] | None = None
-        self.deferred: list[cst.CSTNode] = []
+        self.deferred: list[tuple[cst.CSTNode, tuple[str, ...]]] = []
 
-    def defer(self, node: cst.CSTNode) -> None:
-        self.deferred.append(node)
+    def defer(self, node: cst.CSTNode, codes: tuple[str, ...]) -> None:
+        """Place ``node`` after the traversal; ``codes`` are those a noqa
+        comment on its line may name to suppress its finding."""
+        self.deferred.append((node, codes))
 
     def _record(self, wanted: set[cst.CSTNode]) -> None:
         state = _TargetedPositions(
@@ -450,7 +452,7 @@ class _PositionsOnDemand:
 
     def resolve_deferred(self) -> None:
         """Record the positions of every deferred node in one code generation."""
-        wanted = {node for node in self.deferred if node not in self._computed}
+        wanted = {node for node, _ in self.deferred if node not in self._computed}
         if wanted and self._full is None:
             self._record(wanted)
 
@@ -557,12 +559,15 @@ def run_rules(
     removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
     if removals:
         tree = _remove_unused_imports(tree, removals)
-    findings = _placed(context.scratch[FINDINGS_KEY], positions)
+    findings = _placed(context.scratch[FINDINGS_KEY], positions, suppressions)
     return tree, sorted(findings, key=Finding.sort_key)
 
 
-def _placed(findings: list[Finding], positions: _PositionsOnDemand) -> list[Finding]:
-    """The findings with the positions of those whose node was deferred."""
+def _placed(
+    findings: list[Finding], positions: _PositionsOnDemand, suppressions: Suppressions | None
+) -> list[Finding]:
+    """The findings with the positions of those whose node was deferred, and
+    without those a noqa comment on that line suppresses."""
     if not positions.deferred:
         return findings
     positions.resolve_deferred()
@@ -570,7 +575,10 @@ def _placed(findings: list[Finding], positions: _PositionsOnDemand) -> list[Find
     placed = []
     for finding in findings:
         if finding.line == 0:
-            rng = positions[next(nodes)]
+            node, codes = next(nodes)
+            rng = positions[node]
+            if suppressions and suppressions.is_suppressed(rng.start.line, codes):
+                continue
             finding = replace(
                 finding,
                 line=rng.start.line,
