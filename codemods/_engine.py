@@ -847,7 +847,8 @@ class _Outcome:
 def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> _Outcome:
     text, encoding = decode(data)
     check_syntax(text, display)
-    if _SKIP_FILE.search(data) and _skip_file_comment(text):
+    # The literal first: a multi-line pattern tries every line's start.
+    if b"skip-file" in data and _SKIP_FILE.search(data) and _skip_file_comment(text):
         return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, options.settings, display)

@@ -34,15 +34,29 @@ def _child_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
 
 
 # ``async def`` and ``await`` in a file's bytes (a line continuation may
-# stand between ``async`` and ``def``).
-_ASYNC_DEF = re.compile(rb"\basync(?:\s|\\)+def\b")
-_AWAIT = re.compile(rb"\bawait\b")
+# stand between ``async`` and ``def``). The patterns begin with their literal,
+# which the regex engine finds at memchr speed; a leading ``\b`` would make it
+# try every position (ten times slower over the standard library). The word
+# boundary before is checked by hand, as ``\b`` checks it for bytes: a word
+# byte (ASCII letter, digit, underscore) on one side and not on the other.
+_ASYNC_DEF = re.compile(rb"async(?:\s|\\)+def\b")
+_AWAIT = re.compile(rb"await\b")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def search_word(pattern: re.Pattern[bytes], data: bytes, position: int = 0) -> re.Match[bytes] | None:
+    """The first match of ``pattern`` at or after ``position`` that starts a
+    word: ``re.search(rb"\b" + pattern)``, at the speed of a literal search."""
+    for found in pattern.finditer(data, position):
+        start = found.start()
+        before = start > 0 and data[start - 1] in _WORD_BYTES
+        if before != (data[start] in _WORD_BYTES):
+            return found
+    return None
 
 
 def has_async_def(data: bytes) -> bool:
-    # The literal first: a search for it runs at memchr speed, the pattern's
-    # word boundaries do not.
-    return b"async" in data and _ASYNC_DEF.search(data) is not None
+    return b"async" in data and search_word(_ASYNC_DEF, data) is not None
 
 
 def awaits(data: bytes, at_least: int = 1) -> bool:
@@ -51,7 +65,7 @@ def awaits(data: bytes, at_least: int = 1) -> bool:
         return False
     position = 0
     for _ in range(at_least):
-        found = _AWAIT.search(data, position)
+        found = search_word(_AWAIT, data, position)
         if found is None:
             return False
         position = found.end()

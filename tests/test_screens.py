@@ -220,3 +220,25 @@ def test_prefilters_read_the_text_of_a_file_whose_bytes_spell_ascii_otherwise(da
     from codemods import fix_source
 
     assert [f.code for f in fix_source(data, Settings(apply=frozenset())).findings] == ["AM101"]
+
+
+@pytest.mark.parametrize("word", [b"await\\b", b"async(?:\\s|\\\\)+def\\b", b"local\\s*\\(", b"import\\s*\\*", b"-x\\b"])
+def test_search_word_finds_what_a_leading_word_boundary_would(word: bytes) -> None:
+    # search_word stands in for re.search(rb"\b" + pattern) in the prefilters
+    # and the cross-file look; every byte around the literal is tried.
+    import itertools
+    import re
+
+    from codemods._screen import search_word
+
+    pattern = re.compile(word)
+    bounded = re.compile(rb"\b" + word)
+    literal = {b"await\\b": b"await", b"local\\s*\\(": b"local(", b"import\\s*\\*": b"import *", b"-x\\b": b"-x"}.get(
+        word, b"async def"
+    )
+    neighbours = [b"", b"a", b"_", b"0", b" ", b"\n", b".", b"\xc3\xa9", b"\\", b"-"]
+    for before, after, again in itertools.product(neighbours, neighbours, [b"", b" " + literal]):
+        data = before + literal + after + again
+        expected = bounded.search(data)
+        found = search_word(pattern, data)
+        assert (found and found.span()) == (expected and expected.span()), data
