@@ -92,6 +92,7 @@ def prepare(targets: Sequence[Target], options: Options) -> Options:
     Call it with every target of the run, before splitting them into shards.
     """
     from codemods._crossfile import imported_elsewhere
+    from codemods._engine import crossfile_cache
 
     if not options.settings.runs("AM401"):
         return options
@@ -103,7 +104,7 @@ def prepare(targets: Sequence[Target], options: Options) -> Options:
             except OSError:
                 continue  # reported when the file itself is processed
 
-    found = imported_elsewhere(sources)
+    found = imported_elsewhere(sources, crossfile_cache(options))
     if not found:
         return options
     return replace(options, settings=replace(options.settings, imported_elsewhere=found))

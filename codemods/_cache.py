@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -51,8 +52,10 @@ def _canonical(value: Any) -> Any:
     return repr(value)
 
 
+@functools.lru_cache(maxsize=None)
 def _code_fingerprint() -> str:
-    """A hash of the package's own source files: rules, engine, base."""
+    """A hash of the package's own source files: rules, engine, base (read
+    once per process: a run's caches share it)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):
@@ -98,29 +101,41 @@ class Cache:
         return self.root / "entries" / key[:2] / f"{key[2:]}.json"
 
     def get(self, key: str) -> CachedResult | None:
-        try:
-            raw = self._path(key).read_bytes()
-        except OSError:
+        entry = self.load(key)
+        if entry is None:
             return None
         try:
-            entry = json.loads(raw)
             return CachedResult(
                 findings=[_finding(f) for f in entry["findings"]],
                 error=entry["error"],
                 skipped=entry["skipped"],
                 changed=bool(entry["changed"]),
             )
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return None  # damaged or foreign: analyse the file again
 
     def put(self, key: str, result: CachedResult) -> None:
         """Store an entry; a cache that cannot be written only costs speed."""
-        entry = {
+        self.store(key, {
             "findings": [_canonical(f) for f in result.findings],
             "error": result.error,
             "skipped": result.skipped,
             "changed": result.changed,
-        }
+        })
+
+    def load(self, key: str) -> Any:
+        """The JSON value stored under ``key``; ``None`` for a miss."""
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    def store(self, key: str, value: Any) -> None:
+        """Store a JSON value; a cache that cannot be written only costs speed."""
         path = self._path(key)
         try:
             self._prepare()
@@ -128,7 +143,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, separators=(",", ":"))
+                    json.dump(value, handle, separators=(",", ":"))
                 # A rename is atomic: a concurrent reader sees the old entry,
                 # the new one, or none; two writers of one key write the same.
                 os.replace(tmp, path)

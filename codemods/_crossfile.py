@@ -13,13 +13,18 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from codemods._engine import SourceError, decode
+from codemods._screen import search_word
+
+if TYPE_CHECKING:
+    from codemods._cache import Cache
 
 
 def imported_elsewhere(
     sources: Callable[[], Iterable[tuple[str, bytes]]],
+    cache: Cache | None = None,
 ) -> frozenset[tuple[str, str, str]]:
     """(file, NAME, importing file) for every module-level ``NAME =
     threading.local()`` of one of the files that another of them reaches:
@@ -35,22 +40,25 @@ def imported_elsewhere(
     ``app/__init__.py`` any ``app``), so a same-named module elsewhere holds
     the fix back too: a fix withheld costs a finding's rewrite, a wrong one
     costs a broken import.
+
+    With a ``cache``, what a parse of a file's bytes told (the names it
+    defines, which of the candidate names it reaches) is kept for a later
+    run: a run over unchanged files parses none of them.
     """
     defined: dict[str, tuple[str, set[str]]] = {}
     for display, data in sources():
         # Only a module with a coroutine is rewritten (see visit_Module); a
         # call of ``local`` is looked for before paying for a parse.
-        if b"threading" not in data or b"async" not in data or not _LOCAL_CALL.search(data):
+        if b"threading" not in data or b"async" not in data or not search_word(_LOCAL_CALL, data):
             continue
-        tree = _parse(data)
-        names = _module_level_locals(tree) if tree is not None else set()
+        names = _remembered(cache, data, "defines", lambda: _defines(data))
         if names:
             defined[display] = (_module_key(display), names)
     found: set[tuple[str, str, str]] = set()
     if not defined:
         return frozenset()
     words = {
-        word: (word.encode(), re.compile(rb"\b" + re.escape(word.encode()) + rb"\b"))
+        word: (word.encode(), re.compile(re.escape(word.encode()) + rb"\b"))
         for key, names in defined.values()
         for word in (key, *names)
     }
@@ -58,7 +66,7 @@ def imported_elsewhere(
     def mentions(word: str, data: bytes) -> bool:
         # The substring first, at memchr speed; the word boundaries after.
         literal, pattern = words[word]
-        return literal in data and pattern.search(data) is not None
+        return literal in data and search_word(pattern, data) is not None
 
     for display, data in sources():
         star: bool | None = None
@@ -71,24 +79,52 @@ def imported_elsewhere(
                 # module or a relative import.
                 if not mentions(name, data):
                     if star is None:
-                        star = b"import" in data and _STAR_IMPORT.search(data) is not None
+                        star = b"import" in data and search_word(_STAR_IMPORT, data) is not None
                     if not star:
                         continue
                 candidates.append((path, key, name))
         if not candidates:
             continue
-        tree = _parse(data)
-        if tree is None:
-            continue
-        reach = _Reach.of(tree)
+        asked = sorted({(key, name) for _, key, name in candidates})
+        reached = _remembered(cache, data, f"reaches {asked!r}", lambda: _reached(data, asked))
         for path, key, name in candidates:
-            if reach.reaches(key, name):
+            if [key, name] in reached:
                 found.add((path, name, display))
     return frozenset(found)
 
 
-_LOCAL_CALL = re.compile(rb"\blocal\s*\(")
-_STAR_IMPORT = re.compile(rb"\bimport\s*\*")
+def _remembered(
+    cache: Cache | None, data: bytes, question: str, answer: Callable[[], list[Any]]
+) -> list[Any]:
+    """``answer()``, or what the cache holds for ``question`` on these bytes."""
+    if cache is None:
+        return answer()
+    key = cache.key(data, question)
+    known = cache.load(key)
+    if isinstance(known, list):
+        return known
+    value = answer()
+    cache.store(key, value)
+    return value
+
+
+def _defines(data: bytes) -> list[str]:
+    tree = _parse(data)
+    return sorted(_module_level_locals(tree)) if tree is not None else []
+
+
+def _reached(data: bytes, asked: list[tuple[str, str]]) -> list[list[str]]:
+    """The (module key, name) pairs of ``asked`` that the file reaches."""
+    tree = _parse(data)
+    if tree is None:
+        return []
+    reach = _Reach.of(tree)
+    return [[key, name] for key, name in asked if reach.reaches(key, name)]
+
+
+# Word boundaries before: see search_word.
+_LOCAL_CALL = re.compile(rb"local\s*\(")
+_STAR_IMPORT = re.compile(rb"import\s*\*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 

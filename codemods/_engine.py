@@ -835,6 +835,18 @@ def _cache_for(options: Options) -> Cache | None:
     return cache
 
 
+def crossfile_cache(options: Options) -> Cache | None:
+    """The cache of the look across the files of a pure run
+    (:mod:`codemods._crossfile`): its answers for one file's bytes depend on
+    the tool alone, not on the run's settings."""
+    if options.cache_dir is None or options.write or options.diff:
+        return None
+    from codemods import __version__
+
+    fingerprint = run_fingerprint(__version__, None, purpose="crossfile")
+    return Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
+
+
 @dataclass
 class _Outcome:
     findings: list[Finding]

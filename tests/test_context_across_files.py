@@ -144,3 +144,40 @@ def test_a_warm_cache_keeps_apart_identical_files_that_only_one_is_imported_from
     assert cold == {"app/state.py": False, "app/copy.py": True}
     assert (tmp_path / ".asyncmend_cache").is_dir()
     assert fixes() == cold
+
+
+def test_a_warm_check_answers_the_look_across_files_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codemods import _crossfile
+
+    project = tmp_path / "project"
+    project.mkdir()
+    make_project(project, IMPORTERS["from_import"])
+    parsed: list[bytes] = []
+    real_parse = _crossfile._parse
+
+    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
+        parsed.append(data)
+        return real_parse(data)
+
+    monkeypatch.setattr(_crossfile, "_parse", counting_parse)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+
+    def fixable() -> list[bool]:
+        results = list(check_paths([str(project)], options))
+        return [f.fixable for r in results for f in r.findings if f.code == "AM401"]
+
+    assert fixable() == [False]
+    assert len(parsed) == 2  # the file that defines the local, the one that imports it
+    parsed.clear()
+    assert fixable() == [False]
+    assert parsed == []
+    # A changed importer is looked at again.
+    (project / "app" / "views.py").write_text(IMPORTERS["from_import"] + "\n# changed\n")
+    assert fixable() == [False]
+    assert len(parsed) == 1
+    # Without a cache every run parses.
+    parsed.clear()
+    list(check_paths([str(project)], Options()))
+    assert len(parsed) == 2
