@@ -448,7 +448,11 @@ class _PositionsOnDemand:
             provider=self,  # type: ignore[arg-type]
         )
         state.wanted = wanted
-        self._wrapper.module._codegen(state)
+        state.remaining = len(wanted)
+        try:
+            self._wrapper.module._codegen(state)
+        except _AllPlaced:
+            pass
 
     def resolve_deferred(self) -> None:
         """Record the positions of every deferred node in one code generation."""
@@ -476,15 +480,56 @@ class _PositionsOnDemand:
             return default
 
 
+class _AllPlaced(Exception):
+    """Raised by :class:`_TargetedPositions` once the last wanted node is placed."""
+
+
 class _TargetedPositions(PositionProvidingCodegenState):
     """Code generation that records positions inside the wanted nodes only
-    (the bookkeeping of :class:`PositionProvidingCodegenState`, skipped elsewhere)."""
+    (the bookkeeping of :class:`PositionProvidingCodegenState`, skipped elsewhere).
+
+    Outside the wanted nodes the tokens are only collected; the line and
+    column are brought up to date from them when a wanted node begins (the
+    provider counts each token's newlines as it adds it: most of a code
+    generation's time). The generation stops once the last wanted node is
+    placed: what follows it moves no position asked for.
+    """
 
     wanted: set[cst.CSTNode] = set()
     inside = 0
+    remaining = 0
+    # tokens[:counted] are in line and column.
+    counted = 0
+
+    def add_token(self, value: str) -> None:
+        if self.inside:
+            super().add_token(value)
+        else:
+            self.tokens.append(value)
+
+    def add_indent_tokens(self) -> None:
+        if self.inside:
+            super().add_indent_tokens()
+        else:
+            self.tokens.extend(self.indent_tokens)
+
+    def _count(self) -> None:
+        # Joined with a character no token holds (the source has no NUL), so
+        # that a "\r" ending one token and a "\n" starting the next count as
+        # two line ends, as the provider counts them token by token.
+        pending = "\0".join(self.tokens[self.counted:])
+        segments = _NEWLINE.split(pending)
+        if len(segments) == 1:
+            self.column += len(pending) - pending.count("\0")
+        else:
+            self.line += len(segments) - 1
+            self.column = len(segments[-1]) - segments[-1].count("\0")
+        self.counted = len(self.tokens)
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         if node in self.wanted:
+            if not self.inside:
+                self._count()
             self.inside += 1
         if self.inside:
             super().before_codegen(node)
@@ -494,6 +539,11 @@ class _TargetedPositions(PositionProvidingCodegenState):
             super().after_codegen(node)
         if node in self.wanted:
             self.inside -= 1
+            if not self.inside:
+                self.counted = len(self.tokens)
+            self.remaining -= 1
+            if not self.remaining:
+                raise _AllPlaced
 
     @contextlib.contextmanager
     def record_syntactic_position(
@@ -508,6 +558,9 @@ class _TargetedPositions(PositionProvidingCodegenState):
             return
         with super().record_syntactic_position(node, start_node=start_node, end_node=end_node):
             yield
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 def run_rules(

@@ -156,3 +156,41 @@ def test_positions_on_demand_match_libcst_for_every_node() -> None:
             assert _PositionsOnDemand(wrapper)[node] == expected, (path.name, node)
             checked += 1
     assert checked > 500
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "mixed"])
+def test_deferred_positions_placed_together_match_libcst(newline: str) -> None:
+    # Several nodes placed by one code generation that counts lines only
+    # inside them and stops after the last: each range is PositionProvider's.
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods._transform import _PositionsOnDemand
+
+    sources = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::5]]
+    checked = 0
+    for source in sources:
+        if newline == "mixed":
+            # A "\r" line end before a line that is a lone "\n": two line ends.
+            lines = source.split("\n")
+            source = "".join(line + ("\r" if i % 2 else "\n") for i, line in enumerate(lines[:-1])) + lines[-1]
+            source = source.replace("\r\r", "\r\n\r")
+        else:
+            source = source.replace("\n", newline)
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            continue
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        full = wrapper.resolve(PositionProvider)
+        nodes = list(full)
+        for step in (3, 17, len(nodes)):
+            positions = _PositionsOnDemand(wrapper)
+            chosen = nodes[step // 2 :: step]
+            for node in chosen:
+                positions.defer(node, ())
+            positions.resolve_deferred()
+            for node in chosen:
+                assert positions[node] == full[node], (newline, type(node).__name__)
+                checked += 1
+            assert positions._passes == 0  # all from the one deferred pass
+    assert checked > 200
