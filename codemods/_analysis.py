@@ -63,6 +63,10 @@ class AttributeHooksByTable:
 # Per node type, the fields that hold child nodes, in the order LibCST visits
 # them (which is the order of the source).
 _CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...] | None] = {}
+_HOOKED_WHEN_ABSENT: dict[type[cst.CSTNode], frozenset[str]] = {}
+# Per node type and field, the visit helpers LibCST calls for it: what a
+# child's removal means there (None, MaybeSentinel, an error, a shorter tuple).
+_FIELD_HELPERS: dict[type[cst.CSTNode], dict[str, frozenset[str]]] = {}
 _VISIT_HELPERS = frozenset(
     {
         "visit_required", "visit_optional", "visit_sentinel", "visit_sequence",
@@ -81,7 +85,7 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
     try:
         source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
         calls = sorted(
-            ((call.lineno, call.col_offset), call.args[1].value)
+            ((call.lineno, call.col_offset), call.args[1].value, call.func.id)
             for call in ast.walk(ast.parse(source))
             if isinstance(call, ast.Call)
             and isinstance(call.func, ast.Name)
@@ -90,7 +94,16 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
             and isinstance(call.args[1], ast.Constant)
         )
         # A field visited in two branches (ImportFrom's names) counts once.
-        fields = tuple(dict.fromkeys(name for _, name in calls))
+        fields = tuple(dict.fromkeys(name for _, name, _ in calls))
+        # An absent value (None, MaybeSentinel) still gets its attribute
+        # hooks from these helpers; a sequence helper is not called for it.
+        _HOOKED_WHEN_ABSENT[node_type] = frozenset(
+            name for _, name, helper in calls if helper in ("visit_optional", "visit_sentinel")
+        )
+        helpers: dict[str, set[str]] = {}
+        for _, name, helper in calls:
+            helpers.setdefault(name, set()).add(helper)
+        _FIELD_HELPERS[node_type] = {name: frozenset(found) for name, found in helpers.items()}
     except (OSError, TypeError, SyntaxError):
         fields = None
     _CHILD_FIELDS[node_type] = fields
@@ -116,6 +129,214 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         elif isinstance(value, (tuple, list)):
             found.extend(item for item in value if isinstance(item, cst.CSTNode))
     return found
+
+
+# -- a walk for visitors that only read ------------------------------------------
+
+# Per visitor class: how a walk calls it (see _Dispatch).
+_DISPATCH: dict[type[cst.CSTVisitor], _Dispatch] = {}
+
+
+@dataclass
+class _Dispatch:
+    """How :func:`walk` calls one visitor class: its ``on_visit`` /
+    ``on_leave`` when the class has its own, otherwise the ``visit_<Node>`` /
+    ``leave_<Node>`` function per node type, looked up once; attribute hooks
+    only when the class has some."""
+
+    own_visit: bool
+    own_leave: bool
+    attributes: bool
+    visits: dict[type, Callable[..., object] | None] = field(default_factory=dict)
+    leaves: dict[type, Callable[..., object] | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, visitor_type: type[cst.CSTVisitor]) -> _Dispatch:
+        known = _DISPATCH.get(visitor_type)
+        if known is None:
+            if issubclass(visitor_type, AttributeHooksByTable):
+                attributes = bool(visitor_type._visit_hooks or visitor_type._leave_hooks)
+            else:
+                attributes = visitor_type.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute or any(
+                    _is_attribute_hook(visitor_type, name) for name in dir(visitor_type)
+                )
+            known = _DISPATCH[visitor_type] = cls(
+                own_visit=visitor_type.on_visit is not cst.CSTVisitor.on_visit,
+                own_leave=visitor_type.on_leave is not cst.CSTVisitor.on_leave,
+                attributes=attributes,
+            )
+        return known
+
+    def hook(self, table: dict[type, Callable[..., object] | None], visitor_type: type, kind: str,
+             node_type: type) -> Callable[..., object] | None:
+        if node_type not in table:
+            found = getattr(visitor_type, f"{kind}_{node_type.__name__}", None)
+            # LibCST's typed base classes define every hook as a no-op.
+            table[node_type] = None if found is getattr(cst.CSTVisitor, f"{kind}_{node_type.__name__}", None) else found
+        return table[node_type]
+
+
+def _is_attribute_hook(visitor_type: type, name: str) -> bool:
+    kind, _, rest = name.partition("_")
+    node_name, _, attribute = rest.partition("_")
+    return (
+        kind in ("visit", "leave")
+        and bool(attribute)
+        and isinstance(getattr(cst, node_name, None), type)
+        and getattr(visitor_type, name) is not getattr(cst.CSTVisitor, name, None)
+    )
+
+
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a visitor that only reads, at a fraction
+    of the cost.
+
+    LibCST visits a ``CSTVisitor`` as it runs a transformer: each node is
+    rebuilt from its visited children (a constructor and a validation per
+    node), and every hook is found by building its name. Here the children
+    are read from the fields LibCST visits, in its order, with the same
+    calls: ``on_visit`` (children skipped when it returns ``False``), the
+    attribute hooks around each field when the visitor has any, ``on_leave``.
+    A test walks every fixture with both and compares the calls.
+    """
+    visitor_type = type(visitor)
+    dispatch = _Dispatch.of(visitor_type)
+    visits, leaves = dispatch.visits, dispatch.leaves
+    own_visit, own_leave, attributes = dispatch.own_visit, dispatch.own_leave, dispatch.attributes
+    hook = dispatch.hook
+
+    def visit(node: cst.CSTNode) -> None:
+        node_type = type(node)
+        if own_visit:
+            descend = visitor.on_visit(node)
+        else:
+            function = visits[node_type] if node_type in visits else hook(visits, visitor_type, "visit", node_type)
+            descend = function is None or function(visitor, node) is not False
+        if descend:
+            fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node_type)
+            if fields is None:
+                # Fields not known: LibCST visits this node's children.
+                for child in node.children:
+                    child.visit(visitor)
+            else:
+                for name in fields:
+                    value = getattr(node, name)
+                    if isinstance(value, cst.CSTNode):
+                        if attributes:
+                            visitor.on_visit_attribute(node, name)
+                        visit(value)
+                    elif isinstance(value, (tuple, list)):
+                        if attributes:
+                            visitor.on_visit_attribute(node, name)
+                        for item in value:
+                            visit(item)
+                    elif not attributes or name not in _HOOKED_WHEN_ABSENT[node_type]:
+                        continue
+                    else:
+                        visitor.on_visit_attribute(node, name)
+                    if attributes:
+                        visitor.on_leave_attribute(node, name)
+        if own_leave:
+            visitor.on_leave(node)
+        else:
+            function = leaves[node_type] if node_type in leaves else hook(leaves, visitor_type, "leave", node_type)
+            if function is not None:
+                function(visitor, node)
+
+    visit(node)
+
+
+def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module:
+    """``module.visit(transformer)``, rebuilding only the nodes whose
+    children changed.
+
+    LibCST rebuilds every node of the tree on a transformer's way back up,
+    changed or not (a constructor and a validation per node: a third of a
+    traversal). Here a node is rebuilt (``with_changes``, the same
+    constructor) only when one of its children came back different, so
+    ``leave_*`` receives the original node itself as ``updated_node`` where
+    nothing below it changed. Everything else is as in LibCST: the same
+    calls in the same order, and a child's removal or replacement by a
+    sequence means what LibCST's visit helpers make of it for that field.
+    """
+    on_visit, on_leave = transformer.on_visit, transformer.on_leave
+    on_visit_attribute, on_leave_attribute = transformer.on_visit_attribute, transformer.on_leave_attribute
+    node_class = cst.CSTNode
+    removal_class, flatten_class = cst.RemovalSentinel, cst.FlattenSentinel
+
+    def visit(node: cst.CSTNode) -> object:
+        node_type = type(node)
+        fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node_type)
+        if fields is None:
+            return node.visit(transformer)  # fields not known: LibCST's own way
+        updated = node
+        if on_visit(node):
+            changes: dict[str, object] | None = None
+            helpers = _FIELD_HELPERS[node_type]
+            for name in fields:
+                value = getattr(node, name)
+                if isinstance(value, (node_class, tuple, list)) or name in _HOOKED_WHEN_ABSENT[node_type]:
+                    on_visit_attribute(node, name)
+                else:
+                    continue  # an absent sequence: LibCST calls no helper for it
+                if isinstance(value, node_class):
+                    new = visit(value)
+                    if new is not value:
+                        new = _single(node_type, name, helpers[name], value, new)
+                        if new is not value:
+                            if changes is None:
+                                changes = {}
+                            changes[name] = new
+                elif isinstance(value, (tuple, list)):
+                    body = "visit_body_sequence" in helpers[name] or "visit_body_iterable" in helpers[name]
+                    items: list[object] = []
+                    changed = False
+                    for item in value:
+                        new = visit(item)
+                        if new is item:
+                            items.append(item)
+                            continue
+                        changed = True
+                        if isinstance(new, removal_class):
+                            continue
+                        if isinstance(new, flatten_class):
+                            items.extend(
+                                child for child in new
+                                if not (body and not item._is_removable() and child._is_removable())
+                            )
+                        elif not (body and not item._is_removable() and new._is_removable()):  # type: ignore[union-attr]
+                            items.append(new)
+                    if changed:
+                        if changes is None:
+                            changes = {}
+                        changes[name] = tuple(items)
+                on_leave_attribute(node, name)
+            if changes:
+                updated = node.with_changes(**changes)
+        return on_leave(node, updated)
+
+    result = visit(module)
+    assert isinstance(result, cst.Module)
+    return result
+
+
+def _single(node_type: type, name: str, helpers: frozenset[str], old: cst.CSTNode, new: object) -> object:
+    """What a field of one node becomes when its child's visit returned ``new``."""
+    if isinstance(new, cst.RemovalSentinel):
+        if "visit_optional" in helpers:
+            return None
+        if "visit_sentinel" in helpers:
+            return cst.MaybeSentinel.DEFAULT
+        raise TypeError(
+            f"We got a RemovalSentinel while visiting a {type(old).__name__}. This "
+            "node's parent does not allow it to be removed."
+        )
+    if isinstance(new, cst.FlattenSentinel):
+        raise TypeError(
+            f"We got a FlattenSentinel while visiting a {type(old).__name__}. This node's "
+            "parent does not allow for it to be it to be replaced with a sequence."
+        )
+    return new
 
 
 class ScopeKind(enum.Enum):
@@ -302,12 +523,18 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
         """Every node's scope, by one walk of ``module`` (as the provider
         gives them through a ``MetadataWrapper``, without the wrapper)."""
         provider = cls()
-        module.visit(provider)
+        walk(module, provider)
         return provider._computed
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        self.set_metadata(node, self.current)
-        return super().on_visit(node)
+        # What set_metadata and CSTVisitor.on_visit do, with the hook found
+        # in a table rather than by building its name (every node passes here).
+        self._computed[node] = self.current
+        node_type, own_type = type(node), type(self)
+        dispatch = _Dispatch.of(own_type)
+        visits = dispatch.visits
+        function = visits[node_type] if node_type in visits else dispatch.hook(visits, own_type, "visit", node_type)
+        return function is None or function(self, node) is not False
 
     # -- scope changes ------------------------------------------------------
 
@@ -561,7 +788,7 @@ def is_coroutine_function(node: cst.FunctionDef) -> bool:
     if node.asynchronous is None or node.decorators:
         return False
     finder = _YieldFinder()
-    node.body.visit(finder)
+    walk(node.body, finder)
     return not finder.found
 
 
@@ -641,7 +868,7 @@ class ModuleDefinitions:
 
     def __init__(self, module: cst.Module, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
         collector = _DefinitionCollector(scope_of)
-        module.visit(collector)
+        walk(module, collector)
         self._scope_of = scope_of
         self._defs = collector.defs
         self._class_scopes = collector.class_scopes
@@ -917,7 +1144,7 @@ class ParentMap(AttributeHooksByTable, cst.CSTVisitor):
     @classmethod
     def of(cls, module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
         visitor = cls()
-        module.visit(visitor)
+        walk(module, visitor)
         return visitor.parents
 
     def on_visit(self, node: cst.CSTNode) -> bool:

@@ -24,7 +24,7 @@ from libcst.matchers import MatcherDecoratableTransformer
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ProviderT
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from codemods._analysis import LexicalScopeProvider
+from codemods._analysis import LexicalScopeProvider, transform
 from codemods._base import FACTS_KEY, FINDINGS_KEY, SETTINGS_KEY, SUPPRESSIONS_KEY, Rule
 from codemods._config import Settings
 from codemods._engine import Suppressions
@@ -601,7 +601,7 @@ def run_rules(
     positions = own[PositionProvider]
     assert isinstance(positions, _PositionsOnDemand)
     try:
-        tree = wrapper.module.visit(_BatchedRules(instances))
+        tree = transform(wrapper.module, _BatchedRules(instances))
     finally:
         for instance in instances:
             instance.metadata = {}

@@ -10,7 +10,7 @@ from typing import Callable
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children
+from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children, walk
 from codemods._base import Rule
 from codemods._config import Settings
 from codemods._screen import Facts
@@ -243,7 +243,7 @@ class DanglingTask(Rule):
         if self._prescan is None:
             assert self._module is not None
             self._prescan = _Prescan(self.scope)
-            self._module.visit(self._prescan)
+            walk(self._module, self._prescan)
         return self._prescan
 
     def _new_helper_names(self) -> None:

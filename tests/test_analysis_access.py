@@ -90,3 +90,165 @@ def test_children_agrees_with_libcst_on_every_node_of_the_fixtures() -> None:
             seen.add(type(node).__name__)
             stack.extend(expected)
     assert len(seen) > 100  # most node types were compared
+
+
+def _walk_sources() -> list[bytes]:
+    import sysconfig
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    paths = sorted([*(root / "fixtures").glob("*/*.py"), *(root.parent / "examples").rglob("*.py")])
+    # The grammar's own tests: every statement and expression form.
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths += [p for p in (stdlib / "test" / "test_grammar.py", stdlib / "test" / "test_patma.py") if p.exists()]
+    return [path.read_bytes() for path in paths]
+
+
+def test_walk_calls_a_visitor_as_libcst_visits_it() -> None:
+    import libcst as cst
+
+    from codemods._analysis import AttributeHooksByTable, walk
+
+    class Recorder(cst.CSTVisitor):
+        """Every call LibCST makes, through its own dispatch."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple[str, int, str]] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.calls.append(("visit", id(node), ""))
+            # Children skipped under a lambda, as a visitor may ask.
+            return not isinstance(node, cst.Lambda)
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.calls.append(("leave", id(original_node), ""))
+
+        def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+            self.calls.append(("enter", id(node), attribute))
+
+        def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+            self.calls.append(("exit", id(original_node), attribute))
+
+    class Hooks(AttributeHooksByTable, cst.CSTVisitor):
+        """Typed hooks, found through the walk's own tables."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple[str, int]] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.calls.append(("name", id(node)))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            self.calls.append(("def", id(node)))
+            return node.asynchronous is not None  # plain functions skipped
+
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self.calls.append(("end def", id(original_node)))
+
+        def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+            self.calls.append(("body", id(node)))
+
+    compared = 0
+    for source in _walk_sources():
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            continue  # the grammar tests of a Python newer than LibCST's grammar
+        for make in (Recorder, Hooks):
+            by_libcst, by_walk = make(), make()
+            module.visit(by_libcst)
+            walk(module, by_walk)
+            assert by_walk.calls == by_libcst.calls
+            compared += len(by_walk.calls)
+    assert compared > 100_000
+
+
+def test_transform_gives_what_libcst_gives_for_changes_removals_and_sequences() -> None:
+    import libcst as cst
+
+    from codemods._analysis import transform
+
+    class Edits(cst.CSTTransformer):
+        """Replaces, removes and flattens nodes of every kind of field, and
+        records the calls it gets."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[tuple[str, str, bool]] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.calls.append(("visit", type(node).__name__, False))
+            return super().on_visit(node)
+
+        def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+            self.calls.append(("enter", attribute, False))
+
+        def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+            self.calls.append(("exit", attribute, False))
+
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
+            # Whether a child changed, as the node handed up shows it.
+            self.calls.append(("leave", type(original_node).__name__, original_node.deep_equals(updated_node)))
+            return super().on_leave(original_node, updated_node)
+
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            return updated_node.with_changes(value=updated_node.value.upper()) if original_node.value == "x" else updated_node
+
+        def leave_Pass(self, original_node: cst.Pass, updated_node: cst.Pass) -> cst.RemovalSentinel:
+            return cst.RemoveFromParent()  # a block left empty keeps its statement line
+
+        def leave_Param(self, original_node: cst.Param, updated_node: cst.Param):  # type: ignore[no-untyped-def]
+            # An optional child removed (the default) and a parameter removed from a sequence.
+            if original_node.name.value == "drop":
+                return cst.RemoveFromParent()
+            return updated_node
+
+        def leave_Comment(self, original_node: cst.Comment, updated_node: cst.Comment):  # type: ignore[no-untyped-def]
+            return cst.RemoveFromParent() if "drop" in original_node.value else updated_node
+
+        def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr):  # type: ignore[no-untyped-def]
+            if isinstance(original_node.value, cst.Ellipsis):
+                return cst.FlattenSentinel([updated_node, cst.Expr(cst.Name("after"))])
+            return updated_node
+
+        def leave_ImportAlias(self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias):  # type: ignore[no-untyped-def]
+            return cst.RemoveFromParent() if original_node.evaluated_name == "gone" else updated_node
+
+        def leave_SimpleStatementLine(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+            if any(isinstance(s, cst.Expr) and isinstance(s.value, cst.Integer) for s in original_node.body):
+                return cst.FlattenSentinel([updated_node, cst.parse_statement("y = 2\n")])
+            return updated_node
+
+    source = '''\
+import os, gone, sys
+from m import (a, gone, b)
+x = 1  # keep
+# drop this comment
+def f(x, drop, y=x, *, z=x):
+    pass
+def g():
+    pass; x
+async def h(drop):
+    ...
+    7
+    return f"{x}{x!r:>{x}}"
+class C:
+    pass
+'''
+    sources = [source, *_walk_sources()]
+    for text in sources:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue
+        by_libcst, by_walk = Edits(), Edits()
+        expected = module.visit(by_libcst)
+        assert transform(module, by_walk).code == expected.code
+        assert by_walk.calls == by_libcst.calls
+
+    # The edits above did happen.
+    edited = transform(cst.parse_module(source), Edits()).code
+    assert "gone" not in edited and "drop" not in edited and "X = 1" in edited
+    assert "after" in edited and "y = 2" in edited
