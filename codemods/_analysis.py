@@ -124,11 +124,24 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     found: list[cst.CSTNode] = []
     for name in fields:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = _KINDS.get(type(value)) or _kind(type(value))
+        if kind is _NODE:
             found.append(value)
-        elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+        elif kind is _SEQUENCE:
+            found.extend(item for item in value if (_KINDS.get(type(item)) or _kind(type(item))) is _NODE)
     return found
+
+
+# What a field's value is, by its type: isinstance against CSTNode (an ABC)
+# is a slow check, made for every field of every node of a walk.
+_NODE, _SEQUENCE, _OTHER = "node", "sequence", "other"
+_KINDS: dict[type, str] = {}
+
+
+def _kind(value_type: type) -> str:
+    kind = _NODE if issubclass(value_type, cst.CSTNode) else _SEQUENCE if issubclass(value_type, (tuple, list)) else _OTHER
+    _KINDS[value_type] = kind
+    return kind
 
 
 # -- a walk for visitors that only read ------------------------------------------
@@ -221,11 +234,12 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             else:
                 for name in fields:
                     value = getattr(node, name)
-                    if isinstance(value, cst.CSTNode):
+                    kind = _KINDS.get(type(value)) or _kind(type(value))
+                    if kind is _NODE:
                         if attributes:
                             visitor.on_visit_attribute(node, name)
                         visit(value)
-                    elif isinstance(value, (tuple, list)):
+                    elif kind is _SEQUENCE:
                         if attributes:
                             visitor.on_visit_attribute(node, name)
                         for item in value:
@@ -261,7 +275,6 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
     """
     on_visit, on_leave = transformer.on_visit, transformer.on_leave
     on_visit_attribute, on_leave_attribute = transformer.on_visit_attribute, transformer.on_leave_attribute
-    node_class = cst.CSTNode
     removal_class, flatten_class = cst.RemovalSentinel, cst.FlattenSentinel
 
     def visit(node: cst.CSTNode) -> object:
@@ -275,11 +288,12 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
             helpers = _FIELD_HELPERS[node_type]
             for name in fields:
                 value = getattr(node, name)
-                if isinstance(value, (node_class, tuple, list)) or name in _HOOKED_WHEN_ABSENT[node_type]:
+                kind = _KINDS.get(type(value)) or _kind(type(value))
+                if kind is not _OTHER or name in _HOOKED_WHEN_ABSENT[node_type]:
                     on_visit_attribute(node, name)
                 else:
                     continue  # an absent sequence: LibCST calls no helper for it
-                if isinstance(value, node_class):
+                if kind is _NODE:
                     new = visit(value)
                     if new is not value:
                         new = _single(node_type, name, helpers[name], value, new)
@@ -287,7 +301,7 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
                             if changes is None:
                                 changes = {}
                             changes[name] = new
-                elif isinstance(value, (tuple, list)):
+                elif kind is _SEQUENCE:
                     body = "visit_body_sequence" in helpers[name] or "visit_body_iterable" in helpers[name]
                     items: list[object] = []
                     changed = False

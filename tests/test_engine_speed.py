@@ -194,3 +194,29 @@ def test_deferred_positions_placed_together_match_libcst(newline: str) -> None:
                 checked += 1
             assert positions._passes == 0  # all from the one deferred pass
     assert checked > 200
+
+
+def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
+    import ast
+
+    from codemods._engine import _nesting_depth
+
+    def reference(tree: ast.AST) -> int:
+        deepest = 0
+        stack = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, ast.BoolOp):
+                depth += len(node.values) - 1
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        return deepest
+
+    sources: list[str | bytes] = [p.read_bytes() for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.py"))]
+    sources += ["x = " + "(" * 50 + "1" + ")" * 50, "y = a and b and c or d\n", "{1: [f(*a, **{k: v})]}\n"]
+    depths = set()
+    for source in sources:
+        tree = ast.parse(source)
+        assert _nesting_depth(tree) == reference(tree), source[:80]
+        depths.add(_nesting_depth(tree))
+    assert len(depths) > 5
