@@ -160,6 +160,9 @@ class _Dispatch:
     own_visit: bool
     own_leave: bool
     attributes: bool
+    # The node types with attribute hooks, when the class finds its hooks
+    # through AttributeHooksByTable (None: any node type may have some).
+    attribute_types: frozenset[type] | None
     visits: dict[type, Callable[..., object] | None] = field(default_factory=dict)
     leaves: dict[type, Callable[..., object] | None] = field(default_factory=dict)
 
@@ -167,8 +170,15 @@ class _Dispatch:
     def of(cls, visitor_type: type[cst.CSTVisitor]) -> _Dispatch:
         known = _DISPATCH.get(visitor_type)
         if known is None:
-            if issubclass(visitor_type, AttributeHooksByTable):
-                attributes = bool(visitor_type._visit_hooks or visitor_type._leave_hooks)
+            attribute_types: frozenset[type] | None = None
+            if issubclass(visitor_type, AttributeHooksByTable) and (
+                visitor_type.on_visit_attribute is AttributeHooksByTable.on_visit_attribute
+                and visitor_type.on_leave_attribute is AttributeHooksByTable.on_leave_attribute
+            ):
+                attribute_types = frozenset(
+                    node_type for node_type, _ in (*visitor_type._visit_hooks, *visitor_type._leave_hooks)
+                )
+                attributes = bool(attribute_types)
             else:
                 attributes = visitor_type.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute or any(
                     _is_attribute_hook(visitor_type, name) for name in dir(visitor_type)
@@ -177,6 +187,7 @@ class _Dispatch:
                 own_visit=visitor_type.on_visit is not cst.CSTVisitor.on_visit,
                 own_leave=visitor_type.on_leave is not cst.CSTVisitor.on_leave,
                 attributes=attributes,
+                attribute_types=attribute_types,
             )
         return known
 
@@ -215,7 +226,8 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     visitor_type = type(visitor)
     dispatch = _Dispatch.of(visitor_type)
     visits, leaves = dispatch.visits, dispatch.leaves
-    own_visit, own_leave, attributes = dispatch.own_visit, dispatch.own_leave, dispatch.attributes
+    own_visit, own_leave, hooked_types = dispatch.own_visit, dispatch.own_leave, dispatch.attribute_types
+    any_attributes = dispatch.attributes
     hook = dispatch.hook
 
     def visit(node: cst.CSTNode) -> None:
@@ -232,6 +244,8 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                 for child in node.children:
                     child.visit(visitor)
             else:
+                # Attribute hooks only for the node types that have some.
+                attributes = any_attributes and (hooked_types is None or node_type in hooked_types)
                 for name in fields:
                     value = getattr(node, name)
                     kind = _KINDS.get(type(value)) or _kind(type(value))
@@ -275,6 +289,9 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
     """
     on_visit, on_leave = transformer.on_visit, transformer.on_leave
     on_visit_attribute, on_leave_attribute = transformer.on_visit_attribute, transformer.on_leave_attribute
+    # A transformer may say that it has no attribute hooks (the batched
+    # rules, when none of the rules has one): their calls are skipped.
+    attributes = getattr(transformer, "attribute_hooks", True)
     removal_class, flatten_class = cst.RemovalSentinel, cst.FlattenSentinel
 
     def visit(node: cst.CSTNode) -> object:
@@ -289,10 +306,10 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
             for name in fields:
                 value = getattr(node, name)
                 kind = _KINDS.get(type(value)) or _kind(type(value))
-                if kind is not _OTHER or name in _HOOKED_WHEN_ABSENT[node_type]:
-                    on_visit_attribute(node, name)
-                else:
+                if kind is _OTHER and name not in _HOOKED_WHEN_ABSENT[node_type]:
                     continue  # an absent sequence: LibCST calls no helper for it
+                if attributes:
+                    on_visit_attribute(node, name)
                 if kind is _NODE:
                     new = visit(value)
                     if new is not value:
@@ -324,7 +341,8 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
                         if changes is None:
                             changes = {}
                         changes[name] = tuple(items)
-                on_leave_attribute(node, name)
+                if attributes:
+                    on_leave_attribute(node, name)
             if changes:
                 updated = node.with_changes(**changes)
         return on_leave(node, updated)
@@ -531,6 +549,8 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
         self.current: Scope = Scope(ScopeKind.MODULE, None, None)
         self._pending: dict[cst.CSTNode, Scope] = {}
         self._header_return: list[Scope] = []
+        self._dispatch = _Dispatch.of(type(self))
+        self._visits = self._dispatch.visits
 
     @classmethod
     def scopes_of(cls, module: cst.Module) -> Mapping[cst.CSTNode, Scope]:
@@ -544,10 +564,11 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
         # What set_metadata and CSTVisitor.on_visit do, with the hook found
         # in a table rather than by building its name (every node passes here).
         self._computed[node] = self.current
-        node_type, own_type = type(node), type(self)
-        dispatch = _Dispatch.of(own_type)
-        visits = dispatch.visits
-        function = visits[node_type] if node_type in visits else dispatch.hook(visits, own_type, "visit", node_type)
+        node_type = type(node)
+        visits = self._visits
+        function = visits[node_type] if node_type in visits else self._dispatch.hook(
+            visits, type(self), "visit", node_type
+        )
         return function is None or function(self, node) is not False
 
     # -- scope changes ------------------------------------------------------
