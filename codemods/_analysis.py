@@ -84,6 +84,8 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
     fields: tuple[str, ...] | None
     try:
         source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
+        if not _understood(ast.parse(source), node_type):
+            raise TypeError  # a LibCST newer than this reading: LibCST visits it
         calls = sorted(
             ((call.lineno, call.col_offset), call.args[1].value, call.func.id)
             for call in ast.walk(ast.parse(source))
@@ -108,6 +110,26 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
         fields = None
     _CHILD_FIELDS[node_type] = fields
     return fields
+
+
+def _understood(tree: ast.Module, node_type: type) -> bool:
+    """Whether a ``_visit_and_replace_children`` does nothing but call the
+    visit helpers with constant field names and build the node: the calls of
+    LibCST 1.x. Any other call (a helper of a later version) means its fields
+    cannot be read from it."""
+    known = {*_VISIT_HELPERS, node_type.__name__, "isinstance", "tuple", "list"}
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
+            continue
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            if ast.unparse(func) != "self.__class__":
+                return False
+        elif not isinstance(func, ast.Name) or func.id not in known:
+            return False
+        elif func.id in _VISIT_HELPERS and (len(call.args) < 2 or not isinstance(call.args[1], ast.Constant)):
+            return False
+    return True
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -232,38 +254,36 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
     def visit(node: cst.CSTNode) -> None:
         node_type = type(node)
+        fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node_type)
+        if fields is None:
+            node.visit(visitor)  # fields not known: LibCST's own way, for this subtree
+            return
         if own_visit:
             descend = visitor.on_visit(node)
         else:
             function = visits[node_type] if node_type in visits else hook(visits, visitor_type, "visit", node_type)
             descend = function is None or function(visitor, node) is not False
         if descend:
-            fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node_type)
-            if fields is None:
-                # Fields not known: LibCST visits this node's children.
-                for child in node.children:
-                    child.visit(visitor)
-            else:
-                # Attribute hooks only for the node types that have some.
-                attributes = any_attributes and (hooked_types is None or node_type in hooked_types)
-                for name in fields:
-                    value = getattr(node, name)
-                    kind = _KINDS.get(type(value)) or _kind(type(value))
-                    if kind is _NODE:
-                        if attributes:
-                            visitor.on_visit_attribute(node, name)
-                        visit(value)
-                    elif kind is _SEQUENCE:
-                        if attributes:
-                            visitor.on_visit_attribute(node, name)
-                        for item in value:
-                            visit(item)
-                    elif not attributes or name not in _HOOKED_WHEN_ABSENT[node_type]:
-                        continue
-                    else:
-                        visitor.on_visit_attribute(node, name)
+            # Attribute hooks only for the node types that have some.
+            attributes = any_attributes and (hooked_types is None or node_type in hooked_types)
+            for name in fields:
+                value = getattr(node, name)
+                kind = _KINDS.get(type(value)) or _kind(type(value))
+                if kind is _NODE:
                     if attributes:
-                        visitor.on_leave_attribute(node, name)
+                        visitor.on_visit_attribute(node, name)
+                    visit(value)
+                elif kind is _SEQUENCE:
+                    if attributes:
+                        visitor.on_visit_attribute(node, name)
+                    for item in value:
+                        visit(item)
+                elif not attributes or name not in _HOOKED_WHEN_ABSENT[node_type]:
+                    continue
+                else:
+                    visitor.on_visit_attribute(node, name)
+                if attributes:
+                    visitor.on_leave_attribute(node, name)
         if own_leave:
             visitor.on_leave(node)
         else:

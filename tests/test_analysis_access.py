@@ -252,3 +252,41 @@ class C:
     edited = transform(cst.parse_module(source), Edits()).code
     assert "gone" not in edited and "drop" not in edited and "X = 1" in edited
     assert "after" in edited and "y = 2" in edited
+
+
+def test_a_node_type_whose_visit_cannot_be_read_is_left_to_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A later LibCST may visit a node type with a helper this reading does
+    # not know: its fields are then unknown, and LibCST visits that subtree.
+    import ast
+
+    import libcst as cst
+
+    from codemods import _analysis
+
+    newer = "def _visit_and_replace_children(self, visitor):\n    return Call(func=visit_required_v2(self, 'func', self.func, visitor))\n"
+    assert not _analysis._understood(ast.parse(newer), cst.Call)
+    current = "def _visit_and_replace_children(self, visitor):\n    return Call(func=visit_required(self, 'func', self.func, visitor))\n"
+    assert _analysis._understood(ast.parse(current), cst.Call)
+
+    module = cst.parse_module("def f(a):\n    return g(a, h(1))\n\nx = [f(2) for _ in y]\n")
+    for node_type in (cst.Call, cst.FunctionDef):
+        monkeypatch.setitem(_analysis._CHILD_FIELDS, node_type, None)
+
+    class Names(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.seen.append(node.value)
+
+    by_libcst, by_walk = Names(), Names()
+    module.visit(by_libcst)
+    _analysis.walk(module, by_walk)
+    assert by_walk.seen == by_libcst.seen == ["f", "a", "g", "a", "h", "x", "f", "_", "y"]
+
+    class Rename(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            return updated_node.with_changes(value=updated_node.value.upper())
+
+    assert _analysis.transform(module, Rename()).code == module.visit(Rename()).code
