@@ -51,7 +51,7 @@ def imported_elsewhere(
         # call of ``local`` is looked for before paying for a parse.
         if b"threading" not in data or b"async" not in data or not search_word(_LOCAL_CALL, data):
             continue
-        names = _remembered(cache, data, "defines", lambda: _defines(data))
+        names = _remembered(cache, data, "defines", lambda: _defines(data), _names)
         if names:
             defined[display] = (_module_key(display), names)
     found: set[tuple[str, str, str]] = set()
@@ -86,7 +86,7 @@ def imported_elsewhere(
         if not candidates:
             continue
         asked = sorted({(key, name) for _, key, name in candidates})
-        reached = _remembered(cache, data, f"reaches {asked!r}", lambda: _reached(data, asked))
+        reached = _remembered(cache, data, f"reaches {asked!r}", lambda: _reached(data, asked), _pairs)
         for path, key, name in candidates:
             if [key, name] in reached:
                 found.add((path, name, display))
@@ -94,18 +94,34 @@ def imported_elsewhere(
 
 
 def _remembered(
-    cache: Cache | None, data: bytes, question: str, answer: Callable[[], list[Any]]
+    cache: Cache | None,
+    data: bytes,
+    question: str,
+    answer: Callable[[], list[Any]],
+    valid: Callable[[Any], bool],
 ) -> list[Any]:
-    """``answer()``, or what the cache holds for ``question`` on these bytes."""
+    """``answer()``, or what the cache holds for ``question`` on these bytes
+    (an entry of another shape, damaged or foreign, is a miss)."""
     if cache is None:
         return answer()
     key = cache.key(data, question)
     known = cache.load(key)
-    if isinstance(known, list):
-        return known
+    if valid(known):
+        return known  # type: ignore[no-any-return]
     value = answer()
     cache.store(key, value)
     return value
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+def _pairs(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+        for pair in value
+    )
 
 
 def _defines(data: bytes) -> list[str]:

@@ -181,3 +181,22 @@ def test_a_warm_check_answers_the_look_across_files_from_the_cache(
     parsed.clear()
     list(check_paths([str(project)], Options()))
     assert len(parsed) == 2
+
+
+def test_a_damaged_entry_of_the_look_across_files_is_a_miss(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    make_project(project, IMPORTERS["from_import"])
+    options = Options(cache_dir=str(tmp_path / "cache"))
+
+    def fixable() -> list[bool]:
+        return [f.fixable for r in check_paths([str(project)], options) for f in r.findings if f.code == "AM401"]
+
+    assert fixable() == [False]
+    # Every entry of the cache rewritten with a value of the wrong shape.
+    entries = list((tmp_path / "cache").rglob("*.json"))
+    assert entries
+    for damaged in ([1, 2], [["a"]], [None], {"x": 1}, "text"):
+        for entry in entries:
+            entry.write_text(json.dumps(damaged))
+        assert fixable() == [False], damaged
