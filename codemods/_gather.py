@@ -371,19 +371,25 @@ class AstAwaitStatement:
     receivers: frozenset[str]
     uncertain: bool = False
 
-    def depends_on(self, earlier: AstAwaitStatement) -> bool:
+    def depends_on(self, earlier: AstAwaitStatement, related: AstRelated | None = None) -> bool:
         """Whether LibCST certainly finds the dependence too: as
-        AwaitStatement.depends_on, each name only itself (the relations
-        between names can only add dependences)."""
+        AwaitStatement.depends_on, with names related only where LibCST's
+        :class:`Related` certainly relates them too (without ``related``,
+        each name only itself)."""
         if depends_on(self.access, earlier.access):
             return True
         both = bool(self.receivers and earlier.receivers)
         if "?" in self.receivers or "?" in earlier.receivers:
             return both
-        overlap = bool(
-            self.receivers & earlier.receivers
-            or self.receivers & (earlier.access.read_roots | earlier.access.write_roots)
-            or earlier.receivers & (self.access.read_roots | self.access.write_roots)
+        same = related.same if related is not None else (lambda a, b: a == b)
+        overlap = bool(self.receivers & earlier.receivers) or any(
+            same(receiver, name)
+            for mine, theirs in (
+                (self.receivers, earlier.access.read_roots | earlier.access.write_roots),
+                (earlier.receivers, self.access.read_roots | self.access.write_roots),
+            )
+            for receiver in mine
+            for name in theirs
         )
         if self.uncertain or earlier.uncertain:
             # Given "?", LibCST asks only whether both have receivers, not
@@ -451,7 +457,76 @@ def ast_await_statement(
     return AstAwaitStatement(ast_accesses(statement), found, uncertain)
 
 
-def ast_has_run(statements: Sequence[AstAwaitStatement | None]) -> bool:
+class AstRelated:
+    """:class:`Related` on the stdlib ``ast``, for the screens: the names
+    related by assignments in the bodies of the module's coroutines (not in
+    functions or classes within them), each relation made only where the
+    name read is certainly a local of that coroutine. LibCST's relation,
+    built over the whole module, holds every one of these, so a run of
+    awaits this keeps apart LibCST keeps apart too: a group LibCST gathers
+    needs two neighbours that it finds independent, and so does this.
+    """
+
+    def __init__(self, facts: Facts) -> None:
+        self._parent: dict[str, str] = {}
+        for function, _ in facts.async_defs:
+            local = facts.locals.get(function, set())
+            declared = facts.globals.get(function, set())
+            stack: list[ast.stmt] = list(function.body)
+            while stack:
+                statement = stack.pop()
+                self._statement(statement, lambda name: name in local and name not in declared)
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    continue
+                for name in ("body", "orelse", "finalbody"):
+                    stack.extend(getattr(statement, name, ()))
+                for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+                    stack.extend(part.body)
+
+    @classmethod
+    def of(cls, facts: Facts) -> AstRelated:
+        """Built once per file's facts."""
+        known = facts.memo.get("related")
+        if not isinstance(known, cls):
+            known = facts.memo["related"] = cls(facts)
+        return known
+
+    def _statement(self, statement: ast.stmt, local: Callable[[str], bool]) -> None:
+        # As Related._visit: the target's roots with the local roots read by the value.
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                self._relate(target, statement.value, local)
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)) and statement.value is not None:
+            self._relate(statement.target, statement.value, local)
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            self._relate(statement.target, statement.iter, local)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                if item.optional_vars is not None:
+                    self._relate(item.optional_vars, item.context_expr, local)
+
+    def _relate(self, target: ast.expr, value: ast.expr, local: Callable[[str], bool]) -> None:
+        probe = ast.Assign(targets=[target], value=ast.Constant(None))
+        for written in ast_accesses(probe).write_roots:
+            for root in ast_accesses(value).read_roots:
+                if root != written and local(root):
+                    self._union(written, root)
+
+    def _find(self, name: str) -> str:
+        while self._parent.get(name, name) != name:
+            name = self._parent[name]
+        return name
+
+    def _union(self, a: str, b: str) -> None:
+        self._parent.setdefault(a, a)
+        self._parent.setdefault(b, b)
+        self._parent[self._find(a)] = self._find(b)
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or self._find(a) == self._find(b)
+
+
+def ast_has_run(statements: Sequence[AstAwaitStatement | None], related: AstRelated | None = None) -> bool:
     """Whether :func:`runs` finds a group: two or more candidates in a row,
     none depending on an earlier one of the group."""
     current: list[AstAwaitStatement] = []
@@ -461,7 +536,7 @@ def ast_has_run(statements: Sequence[AstAwaitStatement | None]) -> bool:
                 return True
             current = []
             continue
-        if any(statement.depends_on(earlier) for earlier in current):
+        if any(statement.depends_on(earlier, related) for earlier in current):
             if len(current) > 1:
                 return True
             current = []

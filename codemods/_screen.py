@@ -155,6 +155,8 @@ class Facts:
     locals: dict[ast.AST, set[str]] = field(default_factory=dict)
     # per function definition: the names it declares ``global``
     globals: dict[ast.AST, set[str]] = field(default_factory=dict)
+    # what the screens derive from these once per file (codemods._gather.AstRelated)
+    memo: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tree: ast.Module) -> Facts:

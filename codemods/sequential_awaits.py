@@ -12,6 +12,7 @@ from codemods._screen import Facts, awaits
 from codemods._config import Settings
 from codemods._gather import (
     ast_await_statement,
+    AstRelated,
     ast_has_run,
     CLEANUP_REASON,
     CleanupDepth,
@@ -140,7 +141,9 @@ class SequentialAwaits(CleanupDepth, Rule):
         primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
         for block, ctx in facts.blocks:
             statements = [ast_await_statement(stmt, facts, ctx, primitives) for stmt in block]
-            if sum(statement is not None for statement in statements) > 1 and ast_has_run(statements):
+            if sum(statement is not None for statement in statements) > 1 and ast_has_run(
+                statements, AstRelated.of(facts)
+            ):
                 return True
         return False
 

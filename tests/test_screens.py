@@ -129,6 +129,14 @@ def test_screens_reject_only_what_the_rules_reject() -> None:
             "import asyncio\nasync def f(self):\n    await self.a()\n    await self.b()\n",
             "import asyncio\nasync def f(e, q):\n    await e.wait()\n    await q.get()\n",
             "import asyncio\nasync def f():\n    await record_hit()\n    await log_event()\n",
+            # Names related by an assignment: one object, or parts of one.
+            "import asyncio\nasync def f(conn, q):\n    async with conn.cursor() as cur:\n"
+            "        await cur.execute(q)\n        await conn.commit()\n",
+            "import asyncio\nasync def f(db, q):\n    cursor = db.cursor()\n    await cursor.execute(q)\n"
+            "    await db.commit()\n",
+            # Related by spelling, as LibCST relates them, across the module.
+            "import asyncio\nasync def a(db):\n    cur = db.cursor()\nasync def b(cur, db, q):\n"
+            "    await cur.execute(q)\n    await db.commit()\n",
         ],
         AwaitInLoop: [
             "import asyncio\nasync def f(xs, conn):\n    for x in xs:\n        await conn.run(x)\n",
@@ -166,6 +174,18 @@ async def main(db):
     a = await db.fetch()
     b = await f()
     return a, b, cb
+'''),
+    # A name computed from a module-level object is not related to it.
+    "module_level_root": (SequentialAwaits, '''\
+import asyncio
+
+pool = make_pool()
+
+
+async def main(q):
+    cur = pool.cursor()
+    await cur.execute(q)
+    await pool.refresh()
 '''),
     "walrus_in_lambda_loop": (AwaitInLoop, '''\
 import asyncio
