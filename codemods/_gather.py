@@ -317,7 +317,8 @@ def ast_callee_receivers(call: ast.Call, facts: Facts, ctx: Context) -> frozense
     ):
         return frozenset({THREADS}) | _ast_root_receiver(func, facts)
     if isinstance(func, ast.Name):
-        if facts.certainly_local(func.id, ctx):
+        # A local of this function or of one around it (a closure's callee).
+        if facts.certainly_in_a_function(func.id, ctx):
             return frozenset({"?", func.id})
         return frozenset()
     root = screen_call_root(func)
@@ -451,7 +452,9 @@ def ast_await_statement(
         if subject is not None:
             found |= {subject}
     uncertain = any(
-        isinstance(c.func, ast.Name) and facts.possibly_local(c.func.id) and not facts.certainly_local(c.func.id, ctx)
+        isinstance(c.func, ast.Name)
+        and facts.possibly_local(c.func.id)
+        and not facts.certainly_in_a_function(c.func.id, ctx)
         for c in _ast_calls(call)
     )
     return AstAwaitStatement(ast_accesses(statement), found, uncertain)
@@ -461,7 +464,8 @@ class AstRelated:
     """:class:`Related` on the stdlib ``ast``, for the screens: the names
     related by assignments in the bodies of the module's coroutines (not in
     functions or classes within them), each relation made only where the
-    name read is certainly a local of that coroutine. LibCST's relation,
+    name read is certainly a local of that coroutine or of a function
+    around it. LibCST's relation,
     built over the whole module, holds every one of these, so a run of
     awaits this keeps apart LibCST keeps apart too: a group LibCST gathers
     needs two neighbours that it finds independent, and so does this.
@@ -469,13 +473,17 @@ class AstRelated:
 
     def __init__(self, facts: Facts) -> None:
         self._parent: dict[str, str] = {}
-        for function, _ in facts.async_defs:
-            local = facts.locals.get(function, set())
-            declared = facts.globals.get(function, set())
+        for function, where in facts.async_defs:
+            # The coroutine's own statements, seen from its body.
+            inside = Context("async", True, None, (*where.defs, (function, where.class_node)))
+
+            def local(name: str, inside: Context = inside) -> bool:
+                return facts.certainly_in_a_function(name, inside)
+
             stack: list[ast.stmt] = list(function.body)
             while stack:
                 statement = stack.pop()
-                self._statement(statement, lambda name: name in local and name not in declared)
+                self._statement(statement, local)
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     continue
                 for name in ("body", "orelse", "finalbody"):

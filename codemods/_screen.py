@@ -377,6 +377,17 @@ class Facts:
         function = ctx.defs[-1][0]
         return name in self.locals.get(function, ()) and name not in self.globals.get(function, ())
 
+    def certainly_in_a_function(self, name: str, ctx: Context) -> bool:
+        """Whether the innermost function around ``ctx``, or a function
+        around that, binds ``name``, with no ``global`` of it on the way:
+        LibCST resolves the name to a function's scope, never the module's."""
+        for function, _ in reversed(ctx.defs):
+            if name in self.globals.get(function, ()):
+                return False
+            if name in self.locals.get(function, ()):
+                return True
+        return False
+
     def name_count(self, root: ast.AST, name: str) -> int:
         """How many ``Name`` nodes under ``root`` spell ``name`` (LibCST,
         which also counts parameters, attribute and keyword names, counts at

@@ -96,7 +96,10 @@ class MissingAwait(Rule):
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
         asyncio_functions = ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING
-        functions = {node.name for node, _ in facts.async_defs if not node.decorator_list}
+        # A bare name called in a function never resolves to a method: a
+        # class body's names are not visible from the functions inside it.
+        functions = {node.name for node, where in facts.async_defs if not node.decorator_list and where.class_node is None}
+        in_class_bodies = {node.name for node, where in facts.async_defs if not node.decorator_list}
         methods = {
             node.name
             for node, ctx in facts.async_defs
@@ -109,7 +112,11 @@ class MissingAwait(Rule):
             func = statement.value.func
             if facts.qualnames(func) & asyncio_functions:
                 return True
-            if isinstance(func, ast.Name) and func.id in functions:
+            if (
+                isinstance(func, ast.Name)
+                and func.id in (functions if ctx.class_node is None else in_class_bodies)
+                and not _local_non_coroutine(facts, ctx, func.id)
+            ):
                 return True
             if (
                 isinstance(func, ast.Attribute)
@@ -202,6 +209,25 @@ class MissingAwait(Rule):
 def _public(qualified: str) -> str:
     """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
     return "asyncio." + qualified.rsplit(".", 1)[1]
+
+
+def _local_non_coroutine(facts: Facts, ctx: Context, name: str) -> bool:
+    """Whether ``name``, called in the function scope of ``ctx``, is certainly
+    a local of that function that no undecorated ``async def`` of its own
+    scope binds (``def f(): ...`` in one test, ``async def f(): ...`` in
+    another): the rule resolves the name there, by scope, and finds no
+    coroutine function."""
+    if not (ctx.own and ctx.defs and facts.certainly_local(name, ctx)):
+        return False
+    function = ctx.defs[-1][0]
+    return not any(
+        node.name == name
+        and not node.decorator_list
+        and where.own
+        and where.defs
+        and where.defs[-1][0] is function
+        for node, where in facts.async_defs
+    )
 
 
 def _method_of_self(facts: Facts, ctx: Context, receiver: str, name: str) -> bool:

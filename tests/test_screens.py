@@ -17,6 +17,7 @@ from codemods._engine import decode
 from codemods._transform import run_rules
 from codemods._screen import Facts
 from codemods.await_in_loop import AwaitInLoop
+from codemods.missing_await import MissingAwait
 from codemods.sequential_awaits import SequentialAwaits
 
 ROOT = Path(__file__).parent.parent
@@ -137,6 +138,22 @@ def test_screens_reject_only_what_the_rules_reject() -> None:
             # Related by spelling, as LibCST relates them, across the module.
             "import asyncio\nasync def a(db):\n    cur = db.cursor()\nasync def b(cur, db, q):\n"
             "    await cur.execute(q)\n    await db.commit()\n",
+            # A callee bound in an enclosing function may be a method of anything.
+            "import asyncio\ndef test(port):\n    async def client():\n        pass\n    async def main(server):\n"
+            "        await server.start_serving()\n        await client()\n    return main\n",
+            # Related through a name of the enclosing method (self).
+            "import asyncio\nclass E:\n    async def run(self, stack):\n        async def callback():\n"
+            "            async with self.db.pipeline() as pipe:\n                r = await pipe.execute()\n"
+            "                await self.record(stack)\n                return r\n        return callback\n",
+        ],
+        MissingAwait: [
+            # A local plain function of the same name as an async def elsewhere.
+            "import asyncio\ndef a():\n    async def f():\n        pass\n    return f\n"
+            "def b():\n    def f():\n        pass\n    f()\n",
+            # A module function named like an async method: a bare name never
+            # resolves to a method from inside a function.
+            "import asyncio\ndef to_list(g):\n    return list(g)\nclass T:\n"
+            "    async def to_list(self, g):\n        pass\n    def test(self):\n        to_list(x)\n",
         ],
         AwaitInLoop: [
             "import asyncio\nasync def f(xs, conn):\n    for x in xs:\n        await conn.run(x)\n",
@@ -174,6 +191,26 @@ async def main(db):
     a = await db.fetch()
     b = await f()
     return a, b, cb
+'''),
+    # An async def of the function's own scope, called there without await.
+    "local_coroutine_function": (MissingAwait, '''\
+import asyncio
+
+
+def test():
+    async def f():
+        pass
+    f()
+'''),
+    # A call in a class body sees the class's own names.
+    "class_body_call": (MissingAwait, '''\
+import asyncio
+
+
+class C:
+    async def m(self):
+        pass
+    m(None)
 '''),
     # A name computed from a module-level object is not related to it.
     "module_level_root": (SequentialAwaits, '''\
