@@ -291,7 +291,13 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             if function is not None:
                 function(visitor, node)
 
-    visit(node)
+    try:
+        visit(node)
+    finally:
+        # The nested function refers to itself through its closure: a cycle
+        # that would keep the visitor (and all it holds of the tree) alive
+        # until the cyclic collector runs.
+        visit = None  # type: ignore[assignment]
 
 
 def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module:
@@ -367,7 +373,10 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
                 updated = node.with_changes(**changes)
         return on_leave(node, updated)
 
-    result = visit(module)
+    try:
+        result = visit(module)
+    finally:
+        visit = None  # type: ignore[assignment]  # the closure's cycle, as in walk()
     assert isinstance(result, cst.Module)
     return result
 
