@@ -460,7 +460,36 @@ def ast_await_statement(
     return AstAwaitStatement(ast_accesses(statement), found, uncertain)
 
 
-class AstRelated:
+class _NameUnion:
+    """Names joined into classes (a union-find): what :class:`Related` and
+    :class:`AstRelated` build, each from its own tree."""
+
+    def __init__(self) -> None:
+        self._parent: dict[str, str] = {}
+
+    def _join(self, targets: Iterable[str], roots: Iterable[str], local: Callable[[str], bool]) -> None:
+        """Relate each target to each root read, other than itself, that is a local."""
+        roots = tuple(roots)
+        for target in targets:
+            for root in roots:
+                if root != target and local(root):
+                    self._union(target, root)
+
+    def _find(self, name: str) -> str:
+        while self._parent.get(name, name) != name:
+            name = self._parent[name]
+        return name
+
+    def _union(self, a: str, b: str) -> None:
+        self._parent.setdefault(a, a)
+        self._parent.setdefault(b, b)
+        self._parent[self._find(a)] = self._find(b)
+
+    def same(self, a: str, b: str) -> bool:
+        return a == b or self._find(a) == self._find(b)
+
+
+class AstRelated(_NameUnion):
     """:class:`Related` on the stdlib ``ast``, for the screens: the names
     related by assignments in the bodies of the module's coroutines (not in
     functions or classes within them), each relation made only where the
@@ -472,7 +501,7 @@ class AstRelated:
     """
 
     def __init__(self, facts: Facts) -> None:
-        self._parent: dict[str, str] = {}
+        super().__init__()
         for function, where in facts.async_defs:
             # The coroutine's own statements, seen from its body.
             inside = Context("async", True, None, (*where.defs, (function, where.class_node)))
@@ -515,23 +544,7 @@ class AstRelated:
 
     def _relate(self, target: ast.expr, value: ast.expr, local: Callable[[str], bool]) -> None:
         probe = ast.Assign(targets=[target], value=ast.Constant(None))
-        for written in ast_accesses(probe).write_roots:
-            for root in ast_accesses(value).read_roots:
-                if root != written and local(root):
-                    self._union(written, root)
-
-    def _find(self, name: str) -> str:
-        while self._parent.get(name, name) != name:
-            name = self._parent[name]
-        return name
-
-    def _union(self, a: str, b: str) -> None:
-        self._parent.setdefault(a, a)
-        self._parent.setdefault(b, b)
-        self._parent[self._find(a)] = self._find(b)
-
-    def same(self, a: str, b: str) -> bool:
-        return a == b or self._find(a) == self._find(b)
+        self._join(ast_accesses(probe).write_roots, ast_accesses(value).read_roots, local)
 
 
 def ast_has_run(statements: Sequence[AstAwaitStatement | None], related: AstRelated | None = None) -> bool:
@@ -712,7 +725,7 @@ class AwaitStatement:
         )
 
 
-class Related:
+class Related(_NameUnion):
     """Which local names may refer to one object, or to parts of one: a name
     is related to every local name its value was computed from (``cursor =
     await db.cursor()`` relates ``cursor`` and ``db``), transitively. Names
@@ -721,31 +734,15 @@ class Related:
     over-approximation, which only keeps more statements in order."""
 
     def __init__(self, root: cst.CSTNode, scope_of: ScopeOf) -> None:
-        self._parent: dict[str, str] = {}
+        super().__init__()
         self._scope_of = scope_of
         self._visit(root)
 
-    def _find(self, name: str) -> str:
-        while self._parent.get(name, name) != name:
-            name = self._parent[name]
-        return name
-
-    def _union(self, a: str, b: str) -> None:
-        self._parent.setdefault(a, a)
-        self._parent.setdefault(b, b)
-        self._parent[self._find(a)] = self._find(b)
-
-    def same(self, a: str, b: str) -> bool:
-        return a == b or self._find(a) == self._find(b)
-
-    def _local(self, node: cst.CSTNode, name: str) -> bool:
-        return binding_kind(self._scope_of(node), name) not in (ScopeKind.MODULE, None)
-
     def _relate(self, node: cst.CSTNode, targets: frozenset[str], value: cst.CSTNode) -> None:
-        for target in targets:
-            for root in accesses(value).read_roots:
-                if root != target and self._local(node, root):
-                    self._union(target, root)
+        scope = self._scope_of(node)
+        self._join(
+            targets, accesses(value).read_roots, lambda root: binding_kind(scope, root) not in (ScopeKind.MODULE, None)
+        )
 
     def _visit(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):
