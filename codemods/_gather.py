@@ -5,6 +5,7 @@ written."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
@@ -12,7 +13,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import libcst as cst
 
 from codemods._analysis import Access, AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, children, depends_on
-from codemods._screen import Context, Facts
+from codemods._screen import Context, Facts, scope_statements
 from codemods._screen import call_root as screen_call_root
 from codemods._screen import contains as screen_contains
 from codemods._screen import walk as screen_walk
@@ -505,20 +506,9 @@ class AstRelated(_NameUnion):
         for function, where in facts.async_defs:
             # The coroutine's own statements, seen from its body.
             inside = Context("async", True, None, (*where.defs, (function, where.class_node)))
-
-            def local(name: str, inside: Context = inside) -> bool:
-                return facts.certainly_in_a_function(name, inside)
-
-            stack: list[ast.stmt] = list(function.body)
-            while stack:
-                statement = stack.pop()
+            local = functools.partial(facts.certainly_in_a_function, ctx=inside)
+            for statement in scope_statements(function.body):
                 self._statement(statement, local)
-                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    continue
-                for name in ("body", "orelse", "finalbody"):
-                    stack.extend(getattr(statement, name, ()))
-                for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
-                    stack.extend(part.body)
 
     @classmethod
     def of(cls, facts: Facts) -> AstRelated:

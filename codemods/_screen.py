@@ -86,6 +86,30 @@ _STATEMENTS = frozenset(
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
 
 
+def blocks_of(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists a compound statement holds: its body, ``else``
+    and ``finally`` blocks, ``except`` handlers and ``match`` cases."""
+    for name in _BLOCK_FIELDS:
+        block = getattr(statement, name, None)
+        if isinstance(block, list):
+            yield block
+    for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        yield part.body
+
+
+def scope_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of ``body`` and of the blocks in it: those of one
+    scope. A function or class definition is given, not what it holds (its
+    own scope)."""
+    stack = list(body)
+    while stack:
+        statement = stack.pop()
+        yield statement
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in blocks_of(statement):
+                stack.extend(block)
+
+
 class Context:
     """Where a node is evaluated.
 
@@ -288,13 +312,9 @@ class Facts:
             add((statement, inner))  # type: ignore[operator]
 
     def _blocks_of(self, node: ast.stmt, ctx: Context) -> None:
-        for name in _BLOCK_FIELDS:
-            block = getattr(node, name, None)
-            if isinstance(block, list) and len(block) > 1:
+        for block in blocks_of(node):
+            if len(block) > 1:
                 self.blocks.append((block, ctx))
-        for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
-            if len(part.body) > 1:
-                self.blocks.append((part.body, ctx))
 
     def _statement(self, node: ast.Expr | ast.Assign | ast.AnnAssign, ctx: Context) -> None:
         value = node.value

@@ -9,7 +9,7 @@ import libcst as cst
 from codemods._analysis import ModuleDefinitions, ScopeKind
 from codemods._base import Rule
 from codemods._config import Settings
-from codemods._screen import Context, Facts, has_async_def
+from codemods._screen import Context, Facts, has_async_def, scope_statements
 
 # Coroutine functions of asyncio: calling one without ``await`` runs nothing.
 ASYNCIO_COROUTINES = frozenset(
@@ -249,17 +249,11 @@ def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -
     seen.add(id(cls))
     # The class body's own statements, and those of the if/try/with blocks in
     # it (all bind in the class), not those of functions or classes in it.
-    stack: list[ast.stmt] = list(cls.body)
-    while stack:
-        statement = stack.pop()
-        if isinstance(statement, ast.AsyncFunctionDef) and statement.name == name:
-            return True
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for field in ("body", "orelse", "finalbody"):
-            stack.extend(getattr(statement, field, ()))
-        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
-            stack.extend(part.body)
+    if any(
+        isinstance(statement, ast.AsyncFunctionDef) and statement.name == name
+        for statement in scope_statements(cls.body)
+    ):
+        return True
     if len(cls.bases) != 1 or not isinstance(cls.bases[0], ast.Name):
         return False
     return any(
