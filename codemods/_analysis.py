@@ -20,6 +20,26 @@ import libcst as cst
 from libcst.metadata import VisitorMetadataProvider
 
 
+def attribute_hook(cls: type, name: str) -> tuple[str, type, str] | None:
+    """(``visit`` or ``leave``, node type, attribute) when ``name`` is a
+    ``visit_<Node>_<attribute>`` or ``leave_<Node>_<attribute>`` method of
+    ``cls`` of its own, not one of LibCST's typed no-ops."""
+    kind, _, rest = name.partition("_")
+    node_name, _, attribute = rest.partition("_")
+    node_type = getattr(cst, node_name, None)
+    if kind not in ("visit", "leave") or not attribute or not isinstance(node_type, type):
+        return None
+    if not issubclass(node_type, cst.CSTNode) or getattr(cls, name) is getattr(cst.CSTVisitor, name, None):
+        return None  # not a node, or LibCST's typed no-op (the same for visitors and transformers)
+    return kind, node_type, attribute
+
+
+def has_attribute_hooks(cls: type) -> bool:
+    """Whether ``cls`` has a ``visit_<Node>_<attribute>`` or
+    ``leave_<Node>_<attribute>`` method of its own."""
+    return any(attribute_hook(cls, name) for name in dir(cls))
+
+
 class AttributeHooksByTable:
     """A mixin for LibCST visitors: ``visit_<Node>_<attribute>`` hooks found
     through a table made once per class.
@@ -37,15 +57,11 @@ class AttributeHooksByTable:
         super().__init_subclass__(**kwargs)
         cls._visit_hooks, cls._leave_hooks = {}, {}
         for name in dir(cls):
-            kind, _, rest = name.partition("_")
-            node_name, _, attribute = rest.partition("_")
-            node_type = getattr(cst, node_name, None)
-            if kind not in ("visit", "leave") or not attribute or not isinstance(node_type, type):
-                continue
-            if getattr(cls, name) is getattr(cst.CSTTransformer, name, None):
-                continue  # LibCST's typed no-op
-            table = cls._visit_hooks if kind == "visit" else cls._leave_hooks
-            table[(node_type, attribute)] = name
+            hook = attribute_hook(cls, name)
+            if hook is not None:
+                kind, node_type, attribute = hook
+                table = cls._visit_hooks if kind == "visit" else cls._leave_hooks
+                table[(node_type, attribute)] = name
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         name = self._visit_hooks.get((type(node), attribute))
@@ -202,8 +218,8 @@ class _Dispatch:
                 )
                 attributes = bool(attribute_types)
             else:
-                attributes = visitor_type.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute or any(
-                    _is_attribute_hook(visitor_type, name) for name in dir(visitor_type)
+                attributes = visitor_type.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute or (
+                    has_attribute_hooks(visitor_type)
                 )
             known = _DISPATCH[visitor_type] = cls(
                 own_visit=visitor_type.on_visit is not cst.CSTVisitor.on_visit,
@@ -220,17 +236,6 @@ class _Dispatch:
             # LibCST's typed base classes define every hook as a no-op.
             table[node_type] = None if found is getattr(cst.CSTVisitor, f"{kind}_{node_type.__name__}", None) else found
         return table[node_type]
-
-
-def _is_attribute_hook(visitor_type: type, name: str) -> bool:
-    kind, _, rest = name.partition("_")
-    node_name, _, attribute = rest.partition("_")
-    return (
-        kind in ("visit", "leave")
-        and bool(attribute)
-        and isinstance(getattr(cst, node_name, None), type)
-        and getattr(visitor_type, name) is not getattr(cst.CSTVisitor, name, None)
-    )
 
 
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:

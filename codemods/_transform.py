@@ -24,7 +24,7 @@ from libcst.matchers import MatcherDecoratableTransformer
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ProviderT
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from codemods._analysis import LexicalScopeProvider, transform
+from codemods._analysis import LexicalScopeProvider, has_attribute_hooks, transform
 from codemods._base import FACTS_KEY, FINDINGS_KEY, SETTINGS_KEY, SUPPRESSIONS_KEY, Rule
 from codemods._config import Settings
 from codemods._engine import Suppressions
@@ -51,7 +51,7 @@ class _BatchedRules(cst.CSTTransformer):
         # Attribute hooks (``visit_Call_func``) are rare, but dispatching to
         # them costs two lookups per attribute of every node (a third of a
         # traversal): only the rules that define one get those calls.
-        self._attribute_rules = [rule for rule in rules if _has_attribute_hooks(type(rule))]
+        self._attribute_rules = [rule for rule in rules if has_attribute_hooks(type(rule))]
         # Read by codemods._analysis.transform: no attribute calls at all.
         self.attribute_hooks = bool(self._attribute_rules)
 
@@ -391,27 +391,6 @@ class _DropImports(cst.CSTTransformer):
         # The new last alias takes the comma (or none) of the old last one.
         names[-1] = names[-1].with_changes(comma=node.names[-1].comma)  # type: ignore[index]
         return node.with_changes(names=names)
-
-
-_NODE_TYPES = frozenset(
-    name for name, value in vars(cst).items() if isinstance(value, type) and issubclass(value, cst.CSTNode)
-)
-
-
-def _has_attribute_hooks(rule: type[Rule]) -> bool:
-    """Whether ``rule`` has a ``visit_<Node>_<attribute>`` or
-    ``leave_<Node>_<attribute>`` method."""
-    for name in dir(rule):
-        kind, _, rest = name.partition("_")
-        if (
-            kind in ("visit", "leave")
-            and "_" in rest
-            and rest.split("_", 1)[0] in _NODE_TYPES
-            # LibCST's typed base classes define every hook as a no-op.
-            and getattr(rule, name) is not getattr(cst.CSTTransformer, name, None)
-        ):
-            return True
-    return False
 
 
 class _PositionsOnDemand:

@@ -14,7 +14,8 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
 from codemods._engine import _chunks, _size, process_file
-from codemods._transform import _has_attribute_hooks, _plain_dispatch
+from codemods._analysis import has_attribute_hooks as _has_attribute_hooks
+from codemods._transform import _plain_dispatch
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
