@@ -99,12 +99,12 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
         return _CHILD_FIELDS[node_type]
     fields: tuple[str, ...] | None
     try:
-        source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
-        if not _understood(ast.parse(source), node_type):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children)))
+        if not _understood(tree, node_type):
             raise TypeError  # a LibCST newer than this reading: LibCST visits it
         calls = sorted(
             ((call.lineno, call.col_offset), call.args[1].value, call.func.id)
-            for call in ast.walk(ast.parse(source))
+            for call in ast.walk(tree)
             if isinstance(call, ast.Call)
             and isinstance(call.func, ast.Name)
             and call.func.id in _VISIT_HELPERS
@@ -113,15 +113,15 @@ def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...] | None:
         )
         # A field visited in two branches (ImportFrom's names) counts once.
         fields = tuple(dict.fromkeys(name for _, name, _ in calls))
-        # An absent value (None, MaybeSentinel) still gets its attribute
-        # hooks from these helpers; a sequence helper is not called for it.
-        _HOOKED_WHEN_ABSENT[node_type] = frozenset(
-            name for _, name, helper in calls if helper in ("visit_optional", "visit_sentinel")
-        )
         helpers: dict[str, set[str]] = {}
         for _, name, helper in calls:
             helpers.setdefault(name, set()).add(helper)
         _FIELD_HELPERS[node_type] = {name: frozenset(found) for name, found in helpers.items()}
+        # An absent value (None, MaybeSentinel) still gets its attribute
+        # hooks from these helpers; a sequence helper is not called for it.
+        _HOOKED_WHEN_ABSENT[node_type] = frozenset(
+            name for name, found in helpers.items() if found & {"visit_optional", "visit_sentinel"}
+        )
     except (OSError, TypeError, SyntaxError):
         fields = None
     _CHILD_FIELDS[node_type] = fields
@@ -344,7 +344,7 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
                 if kind is _NODE:
                     new = visit(value)
                     if new is not value:
-                        new = _single(node_type, name, helpers[name], value, new)
+                        new = _single(helpers[name], value, new)
                         if new is not value:
                             if changes is None:
                                 changes = {}
@@ -386,7 +386,7 @@ def transform(module: cst.Module, transformer: cst.CSTTransformer) -> cst.Module
     return result
 
 
-def _single(node_type: type, name: str, helpers: frozenset[str], old: cst.CSTNode, new: object) -> object:
+def _single(helpers: frozenset[str], old: cst.CSTNode, new: object) -> object:
     """What a field of one node becomes when its child's visit returned ``new``."""
     if isinstance(new, cst.RemovalSentinel):
         if "visit_optional" in helpers:
