@@ -358,10 +358,7 @@ def _run_on_text(
     filename: str,
     tree: ast.Module | None = None,
 ) -> SourceResult:
-    # The prefilters read bytes: those of the file where its encoding spells
-    # ASCII as ASCII, otherwise (utf-7, unicode_escape) the text's in UTF-8.
-    scan = data if _ascii_compatible(encoding) else text.encode("utf-8", "surrogatepass")
-    findings, current = _one_pass(scan, text, rules, settings, filename, tree)
+    findings, current = _one_pass(_scanned(data, text, encoding), text, rules, settings, filename, tree)
     if current is None:
         return SourceResult(findings, data, data)
     for _ in range(MAX_FIX_PASSES - 1):
@@ -372,8 +369,7 @@ def _run_on_text(
             pass_settings = replace(settings, declined=frozenset(
                 (code, moved[line], column) for code, line, column in settings.declined if line in moved
             ))
-        scan = encode(current, encoding) if _ascii_compatible(encoding) else current.encode("utf-8", "surrogatepass")
-        more, following = _one_pass(scan, current, rules, pass_settings, filename)
+        more, following = _one_pass(_scanned(None, current, encoding), current, rules, pass_settings, filename)
         findings = _merge_findings(findings, more, text, current)
         if following is None:
             break
@@ -381,6 +377,15 @@ def _run_on_text(
     if current == text:
         return SourceResult(findings, data, data)
     return SourceResult(findings, data, encode(current, encoding))
+
+
+def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
+    """The bytes the prefilters read for ``text``: the file's own (``data``,
+    or ``text`` encoded again) where its encoding spells ASCII as ASCII,
+    otherwise (utf-7, unicode_escape) the text's in UTF-8."""
+    if not _ascii_compatible(encoding):
+        return text.encode("utf-8", "surrogatepass")
+    return data if data is not None else encode(text, encoding)
 
 
 def _one_pass(
