@@ -96,15 +96,14 @@ class MissingAwait(Rule):
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
         asyncio_functions = ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING
+        undecorated = [
+            (node.name, where.class_node is not None) for node, where in facts.async_defs if not node.decorator_list
+        ]
+        methods = {name for name, in_class in undecorated if in_class}
         # A bare name called in a function never resolves to a method: a
         # class body's names are not visible from the functions inside it.
-        functions = {node.name for node, where in facts.async_defs if not node.decorator_list and where.class_node is None}
-        in_class_bodies = {node.name for node, where in facts.async_defs if not node.decorator_list}
-        methods = {
-            node.name
-            for node, ctx in facts.async_defs
-            if ctx.class_node is not None and not node.decorator_list
-        }
+        functions = {name for name, in_class in undecorated if not in_class}
+        in_class_bodies = functions | methods
         for statement, ctx in facts.call_statements:
             if not isinstance(statement, ast.Expr):
                 continue
