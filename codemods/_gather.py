@@ -383,16 +383,7 @@ class AstAwaitStatement:
         both = bool(self.receivers and earlier.receivers)
         if "?" in self.receivers or "?" in earlier.receivers:
             return both
-        same = related.same if related is not None else (lambda a, b: a == b)
-        overlap = bool(self.receivers & earlier.receivers) or any(
-            same(receiver, name)
-            for mine, theirs in (
-                (self.receivers, earlier.access.read_roots | earlier.access.write_roots),
-                (earlier.receivers, self.access.read_roots | self.access.write_roots),
-            )
-            for receiver in mine
-            for name in theirs
-        )
+        overlap = receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
         if self.uncertain or earlier.uncertain:
             # Given "?", LibCST asks only whether both have receivers, not
             # whether they overlap: a dependence must hold either way.
@@ -699,20 +690,32 @@ class AwaitStatement:
         # one operation at a time on a connection.
         if "?" in self.receivers or "?" in earlier.receivers:
             return bool(self.receivers and earlier.receivers)
-        if self.receivers & earlier.receivers:
-            return True
-        same = related.same if related is not None else (lambda a, b: a == b)
-        return any(
-            same(receiver, name)
-            # ``self.token = await login()`` then ``await self.fetch()``:
-            # the method may read what the assignment changed.
-            for mine, theirs in (
-                (self.receivers, earlier.access.read_roots | earlier.access.write_roots),
-                (earlier.receivers, self.access.read_roots | self.access.write_roots),
-            )
-            for receiver in mine
-            for name in theirs
+        return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def receivers_meet(
+    receivers: frozenset[str],
+    access: Access,
+    other_receivers: frozenset[str],
+    other_access: Access,
+    related: _NameUnion | None = None,
+) -> bool:
+    """Whether two statements meet on an object: a receiver in common, or a
+    receiver of one that is (or, with ``related``, is related to) a name the
+    other reads or writes (``self.token = await login()`` then ``await
+    self.fetch()``: the method may read what the assignment changed)."""
+    if receivers & other_receivers:
+        return True
+    same = related.same if related is not None else (lambda a, b: a == b)
+    return any(
+        same(receiver, name)
+        for mine, theirs in (
+            (receivers, other_access.read_roots | other_access.write_roots),
+            (other_receivers, access.read_roots | access.write_roots),
         )
+        for receiver in mine
+        for name in theirs
+    )
 
 
 class Related(_NameUnion):
