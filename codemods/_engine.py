@@ -426,7 +426,8 @@ def _one_pass(
         raise SourceError("too deeply nested for LibCST to parse") from None
     try:
         new_module, findings = run_rules(
-            module, candidates, settings, filename=filename, suppressions=Suppressions(text), facts=facts
+            module, candidates, settings, filename=filename, suppressions=Suppressions(text), facts=facts,
+            source=text,
         )
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None

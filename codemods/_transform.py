@@ -13,7 +13,7 @@ import contextlib
 import re
 import sys
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import libcst as cst
@@ -21,7 +21,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.matchers import MatcherDecoratableTransformer
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ProviderT
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider, ProviderT
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from codemods._analysis import LexicalScopeProvider, has_attribute_hooks, transform
@@ -42,9 +42,13 @@ class _BatchedRules(cst.CSTTransformer):
     ``on_leave`` is called through those, for every node, as LibCST would.
     """
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], positions: _PositionsOnDemand | None = None) -> None:
         super().__init__()
         self.rules = rules
+        # Told which top-level statement the traversal is in, so that a
+        # position is found by generating that statement alone.
+        self._positions = positions
+        self._statements = positions.statement_ids() if positions is not None else None
         self._plain = [_plain_dispatch(rule) for rule in rules]
         self._visits: dict[type[cst.CSTNode], list[Callable[[Any], object]]] = {}
         self._leaves: dict[type[cst.CSTNode], list[Callable[[Any, Any], object]]] = {}
@@ -68,6 +72,10 @@ class _BatchedRules(cst.CSTTransformer):
         return hooks
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._statements is not None:
+            anchor = self._statements.get(id(node))
+            if anchor is not None:
+                self._positions.enter(anchor)  # type: ignore[union-attr]
         hooks = self._visits.get(type(node))
         if hooks is None:
             hooks = self._visits[type(node)] = self._hooks("visit", type(node))
@@ -84,6 +92,8 @@ class _BatchedRules(cst.CSTTransformer):
             rule.on_leave_attribute(original_node, attribute)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        if self._statements is not None and id(original_node) in self._statements:
+            self._positions.leave()  # type: ignore[union-attr]
         hooks = self._leaves.get(type(original_node))
         if hooks is None:
             hooks = self._leaves[type(original_node)] = self._hooks("leave", type(original_node))
@@ -402,52 +412,176 @@ class _PositionsOnDemand:
     generations (measured: 4.5 s against 0.65 s over 50 files of the async
     benchmark corpus). A finding whose position decides nothing during the
     traversal (no ``# noqa`` in the file, no declined fix) is :meth:`defer`-red:
-    after the traversal, one code generation records the positions inside
-    every such node at once. A lookup needed at once runs one code
-    generation for that node; after a few such passes, the full provider is
-    cheaper and takes over.
+    after the traversal, its position is found with every other deferred
+    one. A lookup needed at once is found for that node alone; after a few
+    such lookups that need the whole module generated, the full provider
+    is cheaper and takes over.
+
+    Given the source and its ``ast``, a node is placed by generating only
+    the statement the traversal was in when it was asked for (a top-level
+    statement, or one in the body of a top-level class, function or other
+    compound statement): the ``ast`` says on which line that statement
+    starts, and the generated statement must stand in the source from the
+    start of that line, character for character, or it is not trusted.
+    Nodes not so placed are placed by generating the module up to the last
+    of them.
     """
 
     MAX_PASSES = 3
 
-    def __init__(self, wrapper: MetadataWrapper) -> None:
+    def __init__(
+        self, wrapper: MetadataWrapper, source: str | None = None, tree: ast.Module | None = None
+    ) -> None:
         self._wrapper = wrapper
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._passes = 0
         self._full: Mapping[cst.CSTNode, CodeRange] | None = None
         self.deferred: list[tuple[cst.CSTNode, tuple[str, ...]]] = []
+        self._source = source
+        self._tree = tree
+        # The statements a node can be placed in (see statement_ids), the
+        # traversal's path through them, and where each deferred node was met.
+        self._anchors: list[_Anchor] = []
+        self._path: list[int] = []
+        self._anchor_of: dict[cst.CSTNode, int] = {}
+        self._line_offsets: list[int] | None = None
+
+    def statement_ids(self) -> dict[int, int] | None:
+        """``id`` of each statement a node can be placed in -> its number,
+        for :meth:`enter` and :meth:`leave`; ``None`` when the source or its
+        ``ast`` is not known."""
+        if self._source is None or self._tree is None:
+            return None
+        module = self._wrapper.module
+        ids: dict[int, int] = {}
+        top = _pairs(module.body, self._tree.body)
+        for statement, node in zip(module.body, top or [None] * len(module.body)):
+            ids[id(statement)] = len(self._anchors)
+            self._anchors.append(_Anchor(statement, (), node))
+            block = getattr(statement, "body", None)
+            if node is None or not isinstance(block, cst.IndentedBlock):
+                continue
+            indent = module.default_indent if block.indent is None else block.indent
+            inner = _pairs(block.body, getattr(node, "body", []))
+            for child, child_node in zip(block.body, inner or [None] * len(block.body)):
+                ids[id(child)] = len(self._anchors)
+                self._anchors.append(_Anchor(child, (indent,), child_node))
+        return ids
+
+    def enter(self, anchor: int) -> None:
+        """The traversal enters statement number ``anchor``."""
+        self._path.append(anchor)
+
+    def leave(self) -> None:
+        """The traversal leaves the statement it entered last."""
+        self._path.pop()
 
     def defer(self, node: cst.CSTNode, codes: tuple[str, ...]) -> None:
         """Place ``node`` after the traversal; ``codes`` are those a noqa
         comment on its line may name to suppress its finding."""
         self.deferred.append((node, codes))
+        if self._path:
+            self._anchor_of[node] = self._path[-1]
 
-    def _record(self, wanted: set[cst.CSTNode]) -> None:
+    def resolve_deferred(self) -> None:
+        """Record the positions of every deferred node."""
+        wanted = {node for node, _ in self.deferred if node not in self._computed}
+        if wanted and self._full is None:
+            self._record(wanted)
+
+    def _record(self, wanted: set[cst.CSTNode]) -> bool:
+        """Place ``wanted``; return whether the module had to be generated."""
+        by_anchor: dict[int, list[cst.CSTNode]] = {}
+        rest = set()
+        for node in wanted:
+            anchor = self._anchor_of.get(node)
+            if anchor is None:
+                rest.add(node)
+            else:
+                by_anchor.setdefault(anchor, []).append(node)
+        for anchor, nodes in by_anchor.items():
+            self._place_in(self._anchors[anchor], nodes)
+            rest.update(node for node in nodes if node not in self._computed)
+        if not rest:
+            return False
         state = _TargetedPositions(
             default_indent=self._wrapper.module.default_indent,
             default_newline=self._wrapper.module.default_newline,
             provider=self,  # type: ignore[arg-type]
         )
-        state.wanted = wanted
-        state.remaining = len(wanted)
+        state.wanted = rest
+        state.remaining = len(rest)
         try:
             self._wrapper.module._codegen(state)
         except _AllPlaced:
             pass
+        return True
 
-    def resolve_deferred(self) -> None:
-        """Record the positions of every deferred node in one code generation."""
-        wanted = {node for node, _ in self.deferred if node not in self._computed}
-        if wanted and self._full is None:
-            self._record(wanted)
+    def _place_in(self, anchor: _Anchor, nodes: list[cst.CSTNode]) -> None:
+        """Place ``nodes`` by generating ``anchor``'s statement alone, if it
+        is where the ``ast`` says and holds them all."""
+        if anchor.node is None:
+            return
+        module = self._wrapper.module
+        placed = _Placed()
+        state = _TargetedPositions(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=placed,  # type: ignore[arg-type]
+        )
+        for indent in anchor.indents:
+            state.increase_indent(indent)
+        state.wanted = set(nodes)
+        state.remaining = len(nodes)
+        state.anchor = anchor.statement
+        state.stop_when_placed = False  # the whole statement, to compare with the source
+        anchor.statement._codegen(state)
+        if state.anchor_line is None or state.remaining:
+            return
+        # The statement's code began on line 1 of this generation; its first
+        # token is on the line the ast gives it.
+        shift = anchor.node.lineno - state.anchor_line
+        if not self._stands_at("".join(state.tokens), 1 + shift):
+            return
+        for node in nodes:
+            found = placed._computed[node]
+            self._computed[node] = CodeRange(
+                CodePosition(found.start.line + shift, found.start.column),
+                CodePosition(found.end.line + shift, found.end.column),
+            )
+
+    def _stands_at(self, code: str, line: int) -> bool:
+        """Whether the source holds ``code`` from the start of ``line``."""
+        source = self._source
+        assert source is not None
+        offsets = self._line_offsets
+        if offsets is None:
+            offsets = self._line_offsets = [0, *(match.end() for match in _NEWLINE.finditer(source))]
+        if not 1 <= line <= len(offsets):
+            return False
+        offset = offsets[line - 1]
+        if source.startswith(code, offset):
+            return True
+        # A module without a newline at its end drops the one its last
+        # statement generates.
+        module = self._wrapper.module
+        newline = module.default_newline
+        return (
+            not module.has_trailing_newline
+            and code.endswith(newline)
+            and offset + len(code) - len(newline) == len(source)
+            and source.startswith(code[: -len(newline)], offset)
+        )
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         found = self._computed.get(node)
         if found is not None:
             return found
         if self._full is None and self._passes < self.MAX_PASSES:
-            self._passes += 1
-            self._record({node})
+            if self._path and node not in self._anchor_of:
+                self._anchor_of[node] = self._path[-1]
+            if self._record({node}):
+                self._passes += 1
             if node in self._computed:
                 return self._computed[node]
         if self._full is None:
@@ -459,6 +593,49 @@ class _PositionsOnDemand:
             return self[node]
         except KeyError:
             return default
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """A statement positions can be found from: the indentation its block
+    gives it, and its ``ast`` counterpart (``None``: not known)."""
+
+    statement: cst.BaseStatement
+    indents: tuple[str, ...]
+    node: ast.stmt | None
+
+
+# The ast's compound statements; every other statement is one of the small
+# statements of a LibCST SimpleStatementLine.
+_AST_COMPOUND: tuple[type[ast.stmt], ...] = tuple(
+    getattr(ast, name)
+    for name in (
+        "FunctionDef", "AsyncFunctionDef", "ClassDef", "If", "For", "AsyncFor", "While",
+        "With", "AsyncWith", "Try", "TryStar", "Match",
+    )
+    if hasattr(ast, name)
+)
+
+
+def _pairs(statements: Sequence[cst.BaseStatement], nodes: Sequence[ast.stmt]) -> list[ast.stmt] | None:
+    """Per LibCST statement, the ``ast`` statement that starts it (the first
+    of a line's small statements); ``None`` if the two do not pair up."""
+    paired = []
+    position = 0
+    for statement in statements:
+        simple = isinstance(statement, cst.SimpleStatementLine)
+        if position >= len(nodes) or isinstance(nodes[position], _AST_COMPOUND) == simple:
+            return None
+        paired.append(nodes[position])
+        position += len(statement.body) if simple else 1  # type: ignore[attr-defined]
+    return paired if position == len(nodes) else None
+
+
+class _Placed:
+    """Where a code generation of one statement records positions."""
+
+    def __init__(self) -> None:
+        self._computed: dict[cst.CSTNode, CodeRange] = {}
 
 
 class _AllPlaced(Exception):
@@ -481,6 +658,12 @@ class _TargetedPositions(PositionProvidingCodegenState):
     remaining = 0
     # tokens[:counted] are in line and column.
     counted = 0
+    # Stop generating once the last wanted node is placed.
+    stop_when_placed = True
+    # A node whose start line is recorded (``anchor_line``) even though it is
+    # not wanted: the statement a generation of one statement starts from.
+    anchor: cst.CSTNode | None = None
+    anchor_line: int | None = None
 
     def add_token(self, value: str) -> None:
         if self.inside:
@@ -523,7 +706,7 @@ class _TargetedPositions(PositionProvidingCodegenState):
             if not self.inside:
                 self.counted = len(self.tokens)
             self.remaining -= 1
-            if not self.remaining:
+            if not self.remaining and self.stop_when_placed:
                 raise _AllPlaced
 
     @contextlib.contextmanager
@@ -534,6 +717,10 @@ class _TargetedPositions(PositionProvidingCodegenState):
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
     ) -> Iterator[None]:
+        if node is self.anchor:
+            if not self.inside:
+                self._count()
+            self.anchor_line = self.line
         if not self.inside:
             yield
             return
@@ -552,8 +739,13 @@ def run_rules(
     filename: str = "<string>",
     suppressions: Suppressions | None = None,
     facts: Facts | None = None,
+    source: str | None = None,
 ) -> tuple[cst.Module, list[Finding]]:
-    """One metadata resolution and one traversal for all ``rules``."""
+    """One metadata resolution and one traversal for all ``rules``.
+
+    ``source`` is the text ``module`` was parsed from; with the ``facts`` of
+    its ``ast``, a finding's position is found from its statement alone.
+    """
     context = CodemodContext(filename=filename)
     context.scratch[SETTINGS_KEY] = settings
     if suppressions is not None:
@@ -568,7 +760,9 @@ def run_rules(
     # empty batch of batchable providers (a fifth of the time on files that
     # reach this point). Positions are found only for what is reported.
     own: dict[ProviderT, Mapping[cst.CSTNode, object]] = {
-        PositionProvider: _PositionsOnDemand(wrapper),  # type: ignore[dict-item]
+        PositionProvider: _PositionsOnDemand(  # type: ignore[dict-item]
+            wrapper, source, facts.tree if facts is not None else None
+        ),
     }
     if any(LexicalScopeProvider in instance.get_inherited_dependencies() for instance in instances):
         own[LexicalScopeProvider] = LexicalScopeProvider.scopes_of(wrapper.module)
@@ -582,7 +776,7 @@ def run_rules(
     positions = own[PositionProvider]
     assert isinstance(positions, _PositionsOnDemand)
     try:
-        tree = transform(wrapper.module, _BatchedRules(instances))
+        tree = transform(wrapper.module, _BatchedRules(instances, positions))
     finally:
         for instance in instances:
             instance.metadata = {}

@@ -197,6 +197,116 @@ def test_deferred_positions_placed_together_match_libcst(newline: str) -> None:
     assert checked > 200
 
 
+class _EveryNodeDeferred(cst.CSTVisitor):
+    """Walks a module as the batched rules do for the positions: entering
+    and leaving the statements they can place from, and deferring every
+    node on the way."""
+
+    def __init__(self, positions: object) -> None:
+        super().__init__()
+        self.positions = positions
+        self.ids = positions.statement_ids()  # type: ignore[attr-defined]
+        self.deferred: list[cst.CSTNode] = []
+        self.depth = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) in self.ids:
+            self.positions.enter(self.ids[id(node)])  # type: ignore[attr-defined]
+            self.depth += 1
+        if self.depth:  # the module and its header and footer are in no statement
+            self.positions.defer(node, ())  # type: ignore[attr-defined]
+            self.deferred.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if id(original_node) in self.ids:
+            self.positions.leave()  # type: ignore[attr-defined]
+            self.depth -= 1
+
+
+# Layouts where a statement's first token is not where a naive count of
+# lines would put it: decorators over several lines, a parenthesised
+# decorator, continuation lines, semicolons, one-line blocks, comments
+# between blocks, a docstring, form feeds, tabs, a last line without newline.
+_AWKWARD = (
+    '''"""Doc."""\n\n# lead\n@decorator(\n    1,\n)\n@(\n    other\n)\nasync def f(a,\n      b):\n    x = 1; y = 2\n    if x: pass\n    # trailing\n\n\x0c\nclass A: z = 1\nclass B:\n\t@property\n\tdef g(self): return \\\n\t\t1\n\tasync def h(self):\n\t\tawait \\\n\t\t\tf(1, 2)\ntry:\n    import q\nexcept ImportError:  # c\n    q = None\nelse:\n    pass\nfinally:\n    del q\nif x:\n    y = 1\nelif y:\n    y = 2\nx = [\n    1,\n]; w = """\n\n"""\nz = 3''',
+    "def f():\n    return 1\n\n\n\n# only comments after\n",
+    "class C:\n    def f(self):\n        pass\n    # at the end of the block\n# at the end of the file",
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> None:
+    # With the source and its ast, each node is placed by generating the
+    # statement the traversal met it in: the ranges must be
+    # PositionProvider's, and no node may need the whole module generated.
+    import ast
+
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods._transform import _PositionsOnDemand
+
+    fixtures = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
+    checked = 0
+    for source in [*_AWKWARD, *fixtures]:
+        source = source.replace("\n", newline)
+        module = cst.parse_module(source)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        full = wrapper.resolve(PositionProvider)
+        positions = _PositionsOnDemand(wrapper, source, ast.parse(source))
+        walker = _EveryNodeDeferred(positions)
+        module.visit(walker)
+        assert positions._record(set(walker.deferred)) is False, "a node needed the whole module"
+        for node in walker.deferred:
+            if node in full:
+                assert positions[node] == full[node], (newline, type(node).__name__, source[:40])
+                checked += 1
+    assert checked > 2000
+
+
+def test_positions_from_a_statement_the_source_does_not_confirm_are_not_used() -> None:
+    # An ast whose lines do not match the source (here: of the source with
+    # two more lines at the top) puts every statement at the wrong line. The
+    # generated statements are then not found there, and positions come from
+    # the whole module, still right.
+    import ast
+
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods._transform import _PositionsOnDemand
+
+    source = _AWKWARD[0]
+    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    full = wrapper.resolve(PositionProvider)
+    positions = _PositionsOnDemand(wrapper, source, ast.parse("\n\n" + source))
+    walker = _EveryNodeDeferred(positions)
+    module.visit(walker)
+    assert positions._record(set(walker.deferred)) is True
+    for node in walker.deferred:
+        if node in full:
+            assert positions[node] == full[node]
+
+
+def test_positions_need_trees_that_pair_up_statement_for_statement() -> None:
+    import ast
+
+    from libcst.metadata import MetadataWrapper
+
+    from codemods._transform import _PositionsOnDemand
+
+    source = "x = 1; y = 2\ndef f():\n    pass\n"
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    paired = _PositionsOnDemand(wrapper, source, ast.parse(source))
+    paired.statement_ids()
+    assert [anchor.node.lineno for anchor in paired._anchors if anchor.node] == [1, 2, 3]
+    # The ast of a source with other statements: none is paired.
+    for other_source in ("x = 1\ndef f():\n    pass\n", "def g(): pass\ny = 2\ndef f():\n    pass\n"):
+        other = _PositionsOnDemand(wrapper, source, ast.parse(other_source))
+        other.statement_ids()
+        assert all(anchor.node is None for anchor in other._anchors), other_source
+
+
 def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
     import ast
 
