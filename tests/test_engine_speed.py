@@ -307,6 +307,35 @@ def test_positions_need_trees_that_pair_up_statement_for_statement() -> None:
         assert all(anchor.node is None for anchor in other._anchors), other_source
 
 
+def test_findings_placed_during_the_traversal_are_the_same_from_statements() -> None:
+    # With a noqa comment in the file and fixes applied, a finding's position
+    # is needed during the traversal (it decides the fix): placed from its
+    # statement or from the whole module, findings and fixes are the same.
+    import ast
+
+    from codemods._engine import Suppressions, decode
+    from codemods._screen import Facts
+    from codemods._transform import run_rules
+
+    every_fix = Settings()  # every rule, every fix
+    fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))]
+    # Fixtures with their own noqa comments, and others given one for a code
+    # no rule has, which puts each of their findings on the spot too.
+    sources = [source for source in fixtures if "noqa" in source]
+    sources += [source + "# noqa: XX999\n" for source in fixtures[::4]]
+    compared = 0
+    for source in sources:
+        facts = Facts.of(ast.parse(source))
+        expected = run_rules(cst.parse_module(source), RULES, every_fix, suppressions=Suppressions(source), facts=facts)
+        found = run_rules(
+            cst.parse_module(source), RULES, every_fix, suppressions=Suppressions(source), facts=facts, source=source
+        )
+        assert found[0].code == expected[0].code
+        assert found[1] == expected[1]
+        compared += bool(expected[1])
+    assert compared > 20
+
+
 def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
     import ast
 
