@@ -46,6 +46,8 @@ ASYNC_PACKAGES = (
 # Directories no tool should see twice or at all: installer metadata, caches.
 SKIP_DIRS = {"site-packages", "__pycache__", "bin"}
 FLOOR = "CPython parser alone -j 2 (floor)"
+FLOOR_J1 = "CPython parser alone -j 1 (floor)"
+FLOOR_SCRIPT = str(Path(__file__).with_name("parser_floor.py"))
 RUFF_ARGS = ("check", "--select", "ASYNC,RUF006", "--no-cache", "--exit-zero", "--quiet")
 
 # Runs ``argv`` in a fresh interpreter so that RUSAGE_CHILDREN covers this one
@@ -224,9 +226,10 @@ def commands_for(corpus: Corpus, work: Path, *, fixit_lines: int, with_fixit: bo
     if growth_only:
         return cmds
     cmds += [
-        # No tool: CPython's parser alone, on the files any asyncio rule needs.
-        Command(FLOOR, [sys.executable, str(Path(__file__).with_name("parser_floor.py")), "-j", "2", *target],
-                corpus.root, corpus),
+        # No tool: CPython's parser alone, on the files any asyncio rule needs,
+        # on 2 processes and on 1 (what -j 2 can gain on this machine).
+        Command(FLOOR, [sys.executable, FLOOR_SCRIPT, "-j", "2", *target], corpus.root, corpus),
+        Command(FLOOR_J1, [sys.executable, FLOOR_SCRIPT, "-j", "1", *target], corpus.root, corpus),
         Command("asyncmend check -j 1 (cold)", [*am, "check", "-j", "1", *common, *no_cache, *target],
                 corpus.root, corpus),
         Command("asyncmend fix --diff --unsafe-fixes -j 2",
@@ -292,10 +295,13 @@ def ratio_lines(cmds: list[Command]) -> list[str]:
     j1, j2 = by.get("asyncmend check -j 1 (cold)"), by.get("asyncmend check -j 2 (cold)")
     if j1 and j2:
         out.append(f"-j 1 / -j 2 speed-up = {j1.wall / j2.wall:.2f} (target close to 2)")
-    floor = by.get(FLOOR)
+    floor, floor_j1 = by.get(FLOOR), by.get(FLOOR_J1)
     if floor and j2:
         out.append(f"parser floor / ruff = {floor.wall / ruff.wall:.1f}x; asyncmend check -j 2 (cold) / "
                    f"parser floor = {j2.wall / floor.wall:.1f}x")
+    if floor and floor_j1:
+        out.append(f"parser floor -j 1 / -j 2 speed-up = {floor_j1.wall / floor.wall:.2f} "
+                   "(what 2 processes gain on this machine with no tool at all)")
     fixit = next((c for c in cmds if c.label.startswith("fixit")), None)
     if fixit and j2:
         r = j2.lines_per_s / fixit.lines_per_s
