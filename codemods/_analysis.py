@@ -19,6 +19,8 @@ from typing import Callable, Iterator, Mapping
 import libcst as cst
 from libcst.metadata import VisitorMetadataProvider
 
+from codemods._astgather import Access
+
 
 def attribute_hook(cls: type, name: str) -> tuple[str, type, str] | None:
     """(``visit`` or ``leave``, node type, attribute) when ``name`` is a
@@ -1037,23 +1039,6 @@ class ModuleDefinitions:
 # statements look dependent.
 
 
-@dataclass(frozen=True)
-class Access:
-    reads: frozenset[str]
-    writes: frozenset[str]
-
-    @property
-    def read_roots(self) -> frozenset[str]:
-        return frozenset(_root(path) for path in self.reads)
-
-    @property
-    def write_roots(self) -> frozenset[str]:
-        return frozenset(_root(path) for path in self.writes)
-
-    def __or__(self, other: Access) -> Access:
-        return Access(self.reads | other.reads, self.writes | other.writes)
-
-
 def access_path(expr: cst.BaseExpression) -> str | None:
     """``self.a.b`` -> "self.a.b", ``d[k].x`` -> "d[].x"; ``None`` when the
     chain does not start at a name (``f().x``)."""
@@ -1068,34 +1053,12 @@ def access_path(expr: cst.BaseExpression) -> str | None:
     return None
 
 
-def _root(path: str) -> str:
-    end = len(path)
-    for separator in (".", "["):
-        index = path.find(separator)
-        if index != -1:
-            end = min(end, index)
-    return path[:end]
-
-
-def paths_overlap(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return long.startswith(short) and long[len(short)] in ".["
-
-
 def accesses(node: cst.CSTNode) -> Access:
     """The paths ``node`` reads and the paths it binds (assignment targets,
     walrus targets, ``for`` and ``with`` targets, ``del``)."""
     collector = _AccessCollector()
     collector.read(node)
     return Access(frozenset(collector.reads), frozenset(collector.writes))
-
-
-def depends_on(later: Access, earlier: Access) -> bool:
-    """Whether ``later`` reads or rebinds anything ``earlier`` binds."""
-    touched = later.reads | later.writes
-    return any(paths_overlap(w, t) for w in earlier.writes for t in touched)
 
 
 class _AccessCollector:

@@ -13,6 +13,7 @@ from codemods._analysis import LexicalScopeProvider, Scope
 from codemods._config import Settings
 from codemods._findings import Edit, Finding, Fix, Safety
 from codemods._registry import RULE_INFO
+from codemods._rulescreens import SCREENS
 from codemods._screen import Facts
 
 FINDINGS_KEY = "asyncmend.findings"
@@ -55,6 +56,7 @@ class Rule(VisitorBasedCodemodCommand):
     # For asyncmend's own rules, set from the entry in codemods/_registry.py,
     # never in the class.
     _FROM_REGISTRY: ClassVar[tuple[str, ...]] = ("SLUG", "SAFETY", "DESCRIPTION", "OPTIONS")
+    _FROM_SCREENS: ClassVar[tuple[str, ...]] = ("PREFILTER", "prefilter", "screen")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -67,6 +69,17 @@ class Rule(VisitorBasedCodemodCommand):
             if name in vars(cls):
                 raise TypeError(f"{cls.__name__}.{name} is set in codemods/_registry.py, not in the class")
             setattr(cls, name, getattr(info, name))
+        # The prefilter and the screen, which the engine runs without
+        # importing the rule (or LibCST).
+        screen = SCREENS.get(cls.CODE)
+        if screen is None:
+            raise TypeError(f"{cls.__name__}: no screening for {cls.CODE} in codemods/_rulescreens.py")
+        for name in cls._FROM_SCREENS:
+            if name in vars(cls):
+                raise TypeError(f"{cls.__name__}.{name} is set in codemods/_rulescreens.py, not in the class")
+        cls.PREFILTER = screen.PREFILTER
+        cls.prefilter = staticmethod(screen.prefilter)  # type: ignore[method-assign]
+        cls.screen = staticmethod(screen.screen)  # type: ignore[method-assign]
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
@@ -79,7 +92,8 @@ class Rule(VisitorBasedCodemodCommand):
     def prefilter(cls, data: bytes) -> bool:
         """Whether a file's bytes may hold a finding: a scan at C speed,
         before anything is parsed. It must pass every file the screen does.
-        The default: the file contains one of ``PREFILTER``."""
+        The default: the file contains one of ``PREFILTER``. asyncmend's own
+        rules take theirs from :mod:`codemods._rulescreens`."""
         return not cls.PREFILTER or any(token in data for token in cls.PREFILTER)
 
     @classmethod
@@ -88,7 +102,8 @@ class Rule(VisitorBasedCodemodCommand):
         (see :mod:`codemods._screen`).
 
         It must be a superset of what the rule finds: ``False`` means the file
-        is not parsed with LibCST for this rule at all. The default is ``True``.
+        is not parsed with LibCST for this rule at all. The default is ``True``;
+        asyncmend's own rules take theirs from :mod:`codemods._rulescreens`.
         """
         return True
 

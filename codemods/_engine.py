@@ -23,18 +23,25 @@ import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar, Union
 
 from codemods._findings import Edit, Finding, Fix
 from codemods._cache import Cache, CachedResult, run_fingerprint
 from codemods._config import Settings
 from codemods._discovery import Target, discover
 
+from codemods._rulescreens import SCREENS, Screen
+from codemods._screen import Facts
+
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from codemods._base import Rule
-from codemods._screen import Facts
+
+# What the engine screens a file with: a rule class, or the screening of one
+# of asyncmend's own rules, which stands for that rule until a file passes
+# its screen (the rule module, and LibCST, are imported only then).
+Screened = Union["type[Rule]", type[Screen]]
 
 GENERATED_MARKER = b"@generated"
 _T = TypeVar("_T")
@@ -208,7 +215,7 @@ def fix_source(
     source: bytes | str,
     settings: Settings | None = None,
     *,
-    rules: Sequence[type[Rule]] | None = None,
+    rules: Sequence[Screened] | None = None,
     filename: str = "<string>",
 ) -> SourceResult:
     """Run the rules on one source text and return its findings and fixed text.
@@ -216,8 +223,6 @@ def fix_source(
     Raises :class:`SourceError` for input that is not valid Python, and for a
     fix whose output would not compile (nothing is then to be written).
     """
-    from codemods import RULES
-
     settings = settings or Settings()
     if isinstance(source, str):
         try:
@@ -229,7 +234,7 @@ def fix_source(
         data = source
     text, encoding = decode(data)
     check_syntax(text, filename)  # raises SourceError with the parser's message
-    selected = [rule for rule in (rules if rules is not None else RULES) if settings.runs(rule.CODE)]
+    selected = [rule for rule in (rules if rules is not None else OWN_RULES) if settings.runs(rule.CODE)]
     return _run_on_text(data, text, encoding, selected, settings, filename)
 
 
@@ -333,7 +338,23 @@ def _ascii_compatible(encoding: str) -> bool:
     return known
 
 
-def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+#: asyncmend's own rules, by their screenings, in the order of their codes.
+OWN_RULES: tuple[Screened, ...] = tuple(SCREENS[code] for code in sorted(SCREENS))
+
+
+def _rule_classes(candidates: Sequence[Screened]) -> list[type[Rule]]:
+    """The rule classes of the screened ``candidates``."""
+    if all(not issubclass(candidate, Screen) for candidate in candidates):
+        return list(candidates)  # type: ignore[arg-type]
+    from codemods import RULES_BY_CODE
+
+    return [
+        RULES_BY_CODE[candidate.CODE] if issubclass(candidate, Screen) else candidate  # type: ignore[misc]
+        for candidate in candidates
+    ]
+
+
+def _prefiltered(data: bytes, rules: Sequence[Screened]) -> list[Screened]:
     """The rules whose literal prefilter occurs in ``data`` (a C-speed scan)."""
     return [
         rule
@@ -353,7 +374,7 @@ def _run_on_text(
     data: bytes,
     text: str,
     encoding: str,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[Screened],
     settings: Settings,
     filename: str,
     tree: ast.Module | None = None,
@@ -391,7 +412,7 @@ def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
 def _one_pass(
     data: bytes,
     text: str,
-    rules: Sequence[type[Rule]],
+    rules: Sequence[Screened],
     settings: Settings,
     filename: str,
     tree: ast.Module | None = None,
@@ -413,10 +434,13 @@ def _one_pass(
         # LibCST's native parser can overflow the C stack (a segfault, not an
         # exception) on such input; the analysis could not recurse this deep anyway.
         raise SourceError(f"too deeply nested to analyse (depth {depth}, more than {MAX_NESTING})")
-    # LibCST (a quarter of a second to import) only for a file with a candidate.
+    # LibCST (a quarter of a second to import) and the rules only for a
+    # file with a candidate.
     import libcst as cst
 
     from codemods._transform import run_rules
+
+    candidates = _rule_classes(candidates)
 
     try:
         module = cst.parse_module(text)
@@ -744,7 +768,7 @@ def byte_diff(path: str, before: bytes, after: bytes) -> str:
 
 
 def process_file(
-    target: Target, options: Options, rules: Sequence[type[Rule]] | None = None
+    target: Target, options: Options, rules: Sequence[Screened] | None = None
 ) -> FileResult:
     """Read, analyse and (per ``options``) fix one file. ``rules``: every
     rule (imported, with LibCST, only when the cache does not answer)."""
@@ -767,9 +791,7 @@ def process_file(
             result.skipped, result.changed = hit.skipped, hit.changed
             return result
     if rules is None:
-        from codemods import RULES
-
-        rules = RULES
+        rules = OWN_RULES
     try:
         outcome = process_bytes(data, options, rules, target.display)
     except SourceError as exc:
@@ -874,7 +896,7 @@ class _Outcome:
     skipped: str | None = None
 
 
-def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> _Outcome:
+def process_bytes(data: bytes, options: Options, rules: Sequence[Screened], display: str) -> _Outcome:
     text, encoding = decode(data)
     check_syntax(text, display)
     # The literal first: a multi-line pattern tries every line's start.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Iterator, Sequence
 
 import libcst as cst
@@ -10,18 +9,8 @@ from libcst.metadata import PositionProvider
 
 from codemods._analysis import Scope, ScopeKind, accesses, children
 from codemods._base import Rule
-from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
-from codemods._screen import Facts, awaits
-from codemods._screen import contains as screen_contains
-from codemods._config import Settings
+from codemods._astgather import ordering_entries
 from codemods._gather import (
-    AST_FORBIDDEN,
-    ast_accesses,
-    ast_call_subject,
-    ast_callee_name,
-    ast_callee_receivers,
-    ast_independent_call,
-    ast_receivers,
     CLEANUP_REASON,
     CleanupDepth,
     FORBIDDEN,
@@ -39,7 +28,6 @@ from codemods._gather import (
     no_fix_reason,
     Related,
     names_in,
-    ordering_entries,
     receivers,
     render,
 )
@@ -115,56 +103,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     globals or closures, or cleanup in a caller, is not seen.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM202"
-    PREFILTER = (b"await",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        # A for loop or a comprehension, and an await in it.
-        return b"for" in data and awaits(data)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
-        for loop, ctx in facts.loops:
-            if isinstance(loop, ast.For):
-                looped = _ast_for_call(loop)
-                if looped is None:
-                    continue
-                call, appended = looped
-                target, iterable = loop.target, loop.iter
-            else:
-                generators = loop.generators
-                if len(generators) != 1 or generators[0].is_async or generators[0].ifs:
-                    continue
-                if not (isinstance(loop.elt, ast.Await) and isinstance(loop.elt.value, ast.Call)):
-                    continue
-                call, appended = loop.elt.value, None
-                target, iterable = generators[0].target, generators[0].iter
-                if screen_contains(iterable, (ast.NamedExpr,)):
-                    continue
-            names = _ast_target_names(target)
-            if names is None or screen_contains(iterable, AST_FORBIDDEN):
-                continue
-            if screen_contains(call, (ast.NamedExpr,)) or not ast_independent_call(call, facts, primitives):
-                continue
-            if ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names:
-                continue
-            if appended is not None:
-                reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
-                if appended in reads or appended in names:
-                    continue
-            elif isinstance(loop, ast.For):
-                # A check per item, or a call working on one object for
-                # every item, is left alone (see leave_For).
-                if is_precondition(ast_callee_name(call)):
-                    continue
-                subject = ast_call_subject(call, facts)
-                if subject is not None and subject not in names:
-                    continue
-            return True
-        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -565,46 +506,6 @@ def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
         return None
     if isinstance(value, cst.List) and not value.elements:
         return target.value
-    return None
-
-
-def _ast_for_call(loop: ast.For) -> tuple[ast.Call, str | None] | None:
-    """The call a ``for`` loop awaits once per item, and the name of the list
-    its results are appended to: ``for x in xs: await f(x)`` or ``for x in
-    xs: r.append(await f(x))``."""
-    if loop.orelse or len(loop.body) != 1 or not isinstance(loop.body[0], ast.Expr):
-        return None
-    value = loop.body[0].value
-    appended: str | None = None
-    if (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Attribute)
-        and value.func.attr == "append"
-        and isinstance(value.func.value, ast.Name)
-        and len(value.args) == 1
-        and not value.keywords
-        and not isinstance(value.args[0], ast.Starred)
-    ):
-        appended, value = value.func.value.id, value.args[0]
-    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
-        return value.value, appended
-    return None
-
-
-def _ast_target_names(target: ast.expr) -> frozenset[str] | None:
-    """:func:`_target_names` on the stdlib ``ast``."""
-    if isinstance(target, ast.Starred):
-        target = target.value
-    if isinstance(target, ast.Name):
-        return frozenset({target.id})
-    if isinstance(target, (ast.Tuple, ast.List)):
-        names: set[str] = set()
-        for element in target.elts:
-            inner = _ast_target_names(element)
-            if inner is None:
-                return None
-            names |= inner
-        return frozenset(names)
     return None
 
 

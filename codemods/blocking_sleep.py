@@ -9,8 +9,6 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import AttributeHooksByTable, ScopeKind
 from codemods._base import Rule
-from codemods._config import Settings
-from codemods._screen import Facts, has_async_def
 
 
 class BlockingSleep(Rule):
@@ -39,22 +37,10 @@ class BlockingSleep(Rule):
     object.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM101"
     EQUIVALENTS = ("ASYNC251",)
-    PREFILTER = (b"sleep",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        # A call of time.sleep needs an import from time, inside an async def.
-        return b"sleep" in data and b"time" in data and has_async_def(data)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        return any(
-            ctx.kind == "async" and "time.sleep" in facts.qualnames(call.func)
-            for call, ctx in facts.calls
-        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -12,26 +12,9 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children, walk
 from codemods._base import Rule
-from codemods._config import Settings
-from codemods._screen import Facts
+from codemods._rulescreens import LOOP_GETTERS, TASK_FACTORIES
 from codemods._config import ConfigError
 
-TASK_FACTORIES = frozenset(
-    {
-        "asyncio.create_task",
-        "asyncio.ensure_future",
-        "asyncio.tasks.create_task",
-        "asyncio.tasks.ensure_future",
-    }
-)
-LOOP_GETTERS = frozenset(
-    {
-        "asyncio.get_event_loop",
-        "asyncio.get_running_loop",
-        "asyncio.events.get_event_loop",
-        "asyncio.events.get_running_loop",
-    }
-)
 # A function that calls one of these can read its locals without naming them.
 _INTROSPECTION = ("locals", "vars", "eval", "exec")
 
@@ -172,45 +155,10 @@ class DanglingTask(Rule):
     ruff ``RUF006`` and flake8-async ``ASYNC300``.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM301"
     EQUIVALENTS = ("RUF006", "ASYNC300")
-    PREFILTER = (b"create_task", b"ensure_future")
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        loops = {
-            name
-            for name, values in facts.assigned.items()
-            if any(isinstance(v, ast.Call) and facts.qualnames(v.func) & LOOP_GETTERS for v in values)
-        }
-
-        def starts_task(call: ast.Call) -> bool:
-            if facts.qualnames(call.func) & TASK_FACTORIES:
-                return True
-            func = call.func
-            if not (isinstance(func, ast.Attribute) and func.attr == "create_task"):
-                return False
-            loop = func.value
-            if isinstance(loop, ast.Call):
-                return bool(facts.qualnames(loop.func) & LOOP_GETTERS)
-            return isinstance(loop, ast.Name) and loop.id in loops
-
-        for statement, ctx in facts.call_statements:
-            assert isinstance(statement.value, ast.Call)
-            if not starts_task(statement.value):
-                continue
-            if isinstance(statement, ast.Expr):
-                return True
-            # A binding is a site only when the name is a local of a
-            # function, used nowhere else in it.
-            target = statement.target if isinstance(statement, ast.AnnAssign) else (
-                statement.targets[0] if len(statement.targets) == 1 else None
-            )
-            if isinstance(target, ast.Name) and ctx.defs:
-                if facts.name_count(ctx.defs[-1][0], target.id) <= 1:
-                    return True
-        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections import Counter
 
 import libcst as cst
@@ -10,10 +9,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from codemods._analysis import ParentMap, Scope, ScopeKind, binding_scope, bound_once
 from codemods._base import Rule
-from codemods._config import Settings
-from codemods._screen import Facts
+from codemods._rulescreens import EXECUTOR_LOOP_GETTERS
 
-_LOOP_GETTERS = ("asyncio.get_running_loop", "asyncio.get_event_loop")
 _THREAD_POOLS = (
     "concurrent.futures.ThreadPoolExecutor",
     "concurrent.futures.thread.ThreadPoolExecutor",
@@ -60,38 +57,9 @@ class ExecutorContext(Rule):
     function is taken as already carrying a context.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM402"
-    PREFILTER = (b"run_in_executor",)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        def loop_getter(value: ast.expr) -> bool:
-            return (
-                isinstance(value, ast.Call)
-                and not value.args
-                and not value.keywords
-                and not facts.qualnames(value.func).isdisjoint(_LOOP_GETTERS)
-            )
-
-        for call, _ in facts.calls:
-            func = call.func
-            if not (isinstance(func, ast.Attribute) and func.attr == "run_in_executor"):
-                continue
-            loop = func.value
-            if not (
-                loop_getter(loop)
-                or (isinstance(loop, ast.Name) and any(map(loop_getter, facts.assigned.get(loop.id, ()))))
-            ):
-                continue
-            # run_in_executor takes no keywords, and needs an executor and a function.
-            if any(k.arg is not None for k in call.keywords) or len(call.args) + len(call.keywords) < 2:
-                continue
-            fn = call.args[1] if len(call.args) > 1 else None
-            if isinstance(fn, ast.Attribute) and fn.attr == "run":
-                continue  # already runs in some context (ctx.run)
-            return True
-        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -142,14 +110,14 @@ class ExecutorContext(Rule):
         """"local" for a loop obtained in this function, "other" for one bound
         at module level, None when the receiver is not visibly the asyncio loop."""
         if isinstance(receiver, cst.Call) and not receiver.args:
-            return "local" if scope.qualified_name(receiver.func) in _LOOP_GETTERS else None
+            return "local" if scope.qualified_name(receiver.func) in EXECUTOR_LOOP_GETTERS else None
         if isinstance(receiver, cst.Name):
             found = self._value_of(scope, receiver)
             if found is None:
                 return None
             value, owner = found
             if isinstance(value, cst.Call) and not value.args:
-                if scope.qualified_name(value.func) in _LOOP_GETTERS:
+                if scope.qualified_name(value.func) in EXECUTOR_LOOP_GETTERS:
                     return "local" if owner is scope.function() else "other"
         return None
 
@@ -302,5 +270,4 @@ def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
     target, value = small.targets[0].target, small.value
     if not (isinstance(target, cst.Name) and isinstance(value, cst.Call) and not value.args):
         return None
-    return target.value if scope.qualified_name(value.func) in _LOOP_GETTERS else None
-
+    return target.value if scope.qualified_name(value.func) in EXECUTOR_LOOP_GETTERS else None

@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 
 import libcst as cst
 
 from codemods._analysis import ModuleDefinitions, ScopeKind
 from codemods._base import Rule
-from codemods._config import Settings
-from codemods._screen import Context, Facts, has_async_def, scope_statements
-
-# Coroutine functions of asyncio: calling one without ``await`` runs nothing.
-ASYNCIO_COROUTINES = frozenset(
-    f"asyncio.{name}"
-    for name in (
-        "sleep",
-        "wait_for",
-        "to_thread",
-        "wait",
-        "open_connection",
-        "open_unix_connection",
-        "start_server",
-        "start_unix_server",
-        "create_subprocess_exec",
-        "create_subprocess_shell",
-    )
-)
-ASYNCIO_COROUTINES |= {
-    "asyncio.tasks.sleep",
-    "asyncio.tasks.wait_for",
-    "asyncio.tasks.wait",
-    "asyncio.threads.to_thread",
-    "asyncio.streams.open_connection",
-    "asyncio.streams.start_server",
-    "asyncio.subprocess.create_subprocess_exec",
-    "asyncio.subprocess.create_subprocess_shell",
-}
-# These schedule their arguments as tasks at once, so a dropped result still
-# runs them in the background: the code may mean that, so it is reported
-# without a fix.
-ASYNCIO_SCHEDULING = frozenset(
-    {"asyncio.gather", "asyncio.shield", "asyncio.tasks.gather", "asyncio.tasks.shield"}
-)
+from codemods._rulescreens import ASYNCIO_COROUTINES, ASYNCIO_SCHEDULING
 
 
 class MissingAwait(Rule):
@@ -83,48 +48,9 @@ class MissingAwait(Rule):
     method (that breaks every awaiting caller of the base class as well).
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM302"
-    PREFILTER = (b"async",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        # The call is of an async def of the module, or reached through an
-        # import of asyncio.
-        return b"asyncio" in data or has_async_def(data)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        asyncio_functions = ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING
-        undecorated = [
-            (node.name, where.class_node is not None) for node, where in facts.async_defs if not node.decorator_list
-        ]
-        methods = {name for name, in_class in undecorated if in_class}
-        # A bare name called in a function never resolves to a method: a
-        # class body's names are not visible from the functions inside it.
-        functions = {name for name, in_class in undecorated if not in_class}
-        in_class_bodies = functions | methods
-        for statement, ctx in facts.call_statements:
-            if not isinstance(statement, ast.Expr):
-                continue
-            assert isinstance(statement.value, ast.Call)
-            func = statement.value.func
-            if facts.qualnames(func) & asyncio_functions:
-                return True
-            if (
-                isinstance(func, ast.Name)
-                and func.id in (functions if ctx.class_node is None else in_class_bodies)
-                and not _local_non_coroutine(facts, ctx, func.id)
-            ):
-                return True
-            if (
-                isinstance(func, ast.Attribute)
-                and isinstance(func.value, ast.Name)
-                and func.attr in methods
-                and _method_of_self(facts, ctx, func.value.id, func.attr)
-            ):
-                return True
-        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -208,53 +134,3 @@ class MissingAwait(Rule):
 def _public(qualified: str) -> str:
     """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
     return "asyncio." + qualified.rsplit(".", 1)[1]
-
-
-def _local_non_coroutine(facts: Facts, ctx: Context, name: str) -> bool:
-    """Whether ``name``, called in the function scope of ``ctx``, is certainly
-    a local of that function that no undecorated ``async def`` of its own
-    scope binds (``def f(): ...`` in one test, ``async def f(): ...`` in
-    another): the rule resolves the name there, by scope, and finds no
-    coroutine function."""
-    if not (ctx.own and ctx.defs and facts.certainly_local(name, ctx)):
-        return False
-    function = ctx.defs[-1][0]
-    return not any(
-        node.name == name
-        and not node.decorator_list
-        and where.own
-        and where.defs
-        and where.defs[-1][0] is function
-        for node, where in facts.async_defs
-    )
-
-
-def _method_of_self(facts: Facts, ctx: Context, receiver: str, name: str) -> bool:
-    """Whether ``receiver.name()`` may call an ``async def`` of the class of an
-    enclosing method whose first parameter is ``receiver`` (or of that
-    class's one base, when the module defines it)."""
-    for function, owner in reversed(ctx.defs):
-        if owner is None:
-            continue
-        params = [*function.args.posonlyargs, *function.args.args]
-        if params and params[0].arg == receiver and _class_defines(facts, owner, name, set()):
-            return True
-    return False
-
-
-def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -> bool:
-    if id(cls) in seen:
-        return False
-    seen.add(id(cls))
-    # The class body's own statements, and those of the if/try/with blocks in
-    # it (all bind in the class), not those of functions or classes in it.
-    if any(
-        isinstance(statement, ast.AsyncFunctionDef) and statement.name == name
-        for statement in scope_statements(cls.body)
-    ):
-        return True
-    if len(cls.bases) != 1 or not isinstance(cls.bases[0], ast.Name):
-        return False
-    return any(
-        _class_defines(facts, base, name, seen) for base in facts.classes.get(cls.bases[0].id, ())
-    )

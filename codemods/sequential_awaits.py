@@ -7,13 +7,8 @@ from libcst.metadata import PositionProvider
 
 from codemods._analysis import ScopeKind
 from codemods._base import Rule
-from codemods._registry import DEFAULT_ORDERING_PRIMITIVES
-from codemods._screen import Facts, awaits
-from codemods._config import Settings
+from codemods._astgather import ordering_entries
 from codemods._gather import (
-    ast_await_statement,
-    AstRelated,
-    ast_has_run,
     CLEANUP_REASON,
     CleanupDepth,
     ORDER_COMMENT_REASON,
@@ -25,7 +20,6 @@ from codemods._gather import (
     line_comments,
     module_names,
     no_fix_reason,
-    ordering_entries,
     render,
     runs,
     throwaway_name,
@@ -127,25 +121,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     call still runs.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM201"
-    PREFILTER = (b"await",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        # A run is two await statements at least.
-        return awaits(data, 2)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
-        for block, ctx in facts.blocks:
-            statements = [ast_await_statement(stmt, facts, ctx, primitives) for stmt in block]
-            if sum(statement is not None for statement in statements) > 1 and ast_has_run(
-                statements, AstRelated.of(facts)
-            ):
-                return True
-        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

@@ -10,8 +10,6 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from codemods._analysis import UNBOUND, ParentMap, binding_scope
 from codemods._base import Rule
-from codemods._config import Settings
-from codemods._screen import Facts, has_async_def
 
 _AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
     cst.AddAssign: cst.Add,
@@ -107,32 +105,9 @@ class ThreadLocal(Rule):
     define an ``async def`` are checked.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py.
+    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
+    # and screen: codemods/_rulescreens.py.
     CODE = "AM401"
-    # Only modules that import threading are looked at (see screen); "local"
-    # alone is in every file that says "locale" or "localhost".
-    PREFILTER = (b"threading",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        # threading.local (any import form), in a module with a coroutine.
-        return b"threading" in data and b"local" in data and has_async_def(data)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        if not facts.has_async:
-            return False
-        if any(
-            not call.args and not call.keywords and "threading.local" in facts.qualnames(call.func)
-            for call, _ in facts.calls
-        ):
-            return True
-        return any(
-            "threading.local" in facts.qualnames(base)
-            for classes in facts.classes.values()
-            for node in classes
-            for base in node.bases
-        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

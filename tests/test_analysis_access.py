@@ -5,7 +5,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from codemods._analysis import accesses, depends_on, paths_overlap
+from codemods._analysis import accesses
+from codemods._astgather import depends_on, paths_overlap
 
 
 def access(code: str):  # type: ignore[no-untyped-def]

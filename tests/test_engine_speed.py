@@ -26,6 +26,38 @@ def _result(tmp_path: Path, name: str, source: str | bytes, options: Options | N
     return process_file(Target(path, name), options or Options(), RULES)
 
 
+def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
+    # Importing LibCST and the rules costs a quarter of a second, most of a
+    # check of a few files (a pre-commit hook, an editor): the prefilters and
+    # screens decide without them, and LibCST comes in with the first file
+    # that passes a screen.
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    # Past the prefilters of AM201, AM202 and AM302, stopped by their screens.
+    (tmp_path / "awaits.py").write_text(
+        "import asyncio\n\nasync def f(xs):\n    a = await g()\n    b = await h(a)\n"
+        "    for x in xs:\n        x = await h(x)\n    return b\n\nasync def g(): ...\n"
+    )
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    (tmp_path / "sleepy.py").write_text(SLEEPY)
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "import cli\n"
+        "def check(*names):\n"
+        "    result = CliRunner().invoke(cli.main, ['check', '--no-cache', '-j', '1', *names])\n"
+        "    print(result.exit_code, 'libcst' in sys.modules)\n"
+        "check('plain.py', 'awaits.py')\n"
+        "check('broken.py')\n"
+        "check('sleepy.py')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert out.stdout.split("\n")[:3] == ["0 False", "2 False", "1 True"], out.stdout + out.stderr
+
+
 def test_syntax_error_without_any_rule_literal_is_still_reported(tmp_path: Path) -> None:
     # No rule's prefilter matches this file, so no tree is built for the
     # rules; the syntax check must still see the error.

@@ -15,6 +15,7 @@ import libcst as cst
 import pytest
 
 import codemods
+import codemods._engine
 from codemods import Options, Rule, Safety, Settings, discover, process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,7 @@ fork_only = pytest.mark.skipif(
 @fork_only
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_rule_that_raises_fails_its_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    monkeypatch.setattr(codemods, "RULES", (*codemods.RULES, _Explodes))
+    monkeypatch.setattr(codemods._engine, "OWN_RULES", (*codemods._engine.OWN_RULES, _Explodes))
     _files(tmp_path, {3: "raise_here", 17: "raise_here"})
     targets, _ = discover([tmp_path])
     results = list(process(targets, Options(settings=Settings()), jobs=jobs))
@@ -128,7 +129,7 @@ def test_a_rule_that_raises_fails_its_file_only(tmp_path: Path, monkeypatch: pyt
 
 @fork_only
 def test_a_worker_that_dies_fails_its_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codemods, "RULES", (*codemods.RULES, _Explodes))
+    monkeypatch.setattr(codemods._engine, "OWN_RULES", (*codemods._engine.OWN_RULES, _Explodes))
     _files(tmp_path, {5: "die_here", 22: "die_here"})
     targets, _ = discover([tmp_path])
     results = list(process(targets, Options(settings=Settings()), jobs=2))

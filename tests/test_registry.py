@@ -30,6 +30,30 @@ def test_a_registered_rule_cannot_restate_its_entry() -> None:
             SLUG = "something-else"
 
 
+def test_a_registered_rule_cannot_restate_its_screening() -> None:
+    # The engine screens files with codemods/_rulescreens.py alone: a screen
+    # written in the rule class would never run there.
+    with pytest.raises(TypeError, match="codemods/_rulescreens.py"):
+
+        class Restated(Rule):  # noqa: F841 - defining it is the test
+            CODE = "AM101"
+
+            @classmethod
+            def screen(cls, facts, settings):  # type: ignore[no-untyped-def]
+                return True
+
+
+def test_every_rule_screens_with_its_entry_in_rulescreens() -> None:
+    from codemods import RULES
+    from codemods._rulescreens import SCREENS
+
+    assert sorted(SCREENS) == sorted(rule.CODE for rule in RULES)
+    for rule in RULES:
+        screening = SCREENS[rule.CODE]
+        assert rule.PREFILTER == screening.PREFILTER
+        assert rule.prefilter == screening.prefilter and rule.screen == screening.screen
+
+
 def test_a_rule_from_elsewhere_keeps_its_own_metadata() -> None:
     class Plugin(Rule):
         CODE = "XY100"

@@ -104,7 +104,7 @@ def test_read_and_write_sets_agree_on_both_trees() -> None:
     # The screens of AM201/AM202 judge dependences on the stdlib ast; a read
     # or write the LibCST side does not see would make them drop a run.
     from codemods._analysis import accesses
-    from codemods._gather import ast_accesses
+    from codemods._astgather import ast_accesses
 
     compared = 0
     for path in SOURCES:
