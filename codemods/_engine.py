@@ -233,9 +233,9 @@ def fix_source(
     else:
         data = source
     text, encoding = decode(data)
-    check_syntax(text, filename)  # raises SourceError with the parser's message
     selected = [rule for rule in (rules if rules is not None else OWN_RULES) if settings.runs(rule.CODE)]
-    return _run_on_text(data, text, encoding, selected, settings, filename)
+    # Raises SourceError with the parser's message for invalid input.
+    return _run_on_text(data, text, encoding, selected, settings, filename, validate=True)
 
 
 def check_syntax(text: str, filename: str) -> None:
@@ -378,8 +378,14 @@ def _run_on_text(
     settings: Settings,
     filename: str,
     tree: ast.Module | None = None,
+    *,
+    validate: bool = False,
 ) -> SourceResult:
-    findings, current = _one_pass(_scanned(data, text, encoding), text, rules, settings, filename, tree)
+    """The rules run on ``text`` until nothing changes. ``validate``: the
+    text is not yet known to be valid Python (see :func:`_one_pass`)."""
+    findings, current = _one_pass(
+        _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate
+    )
     if current is None:
         return SourceResult(findings, data, data)
     for _ in range(MAX_FIX_PASSES - 1):
@@ -416,16 +422,29 @@ def _one_pass(
     settings: Settings,
     filename: str,
     tree: ast.Module | None = None,
+    *,
+    validate: bool = False,
 ) -> tuple[list[Finding], str | None]:
     """The findings of one run of the rules, and the fixed text (``None``
-    when nothing changed)."""
+    when nothing changed).
+
+    ``validate`` raises :class:`SourceError` unless ``text`` is valid Python.
+    A file no prefilter passes is checked with ``symtable`` alone; one that
+    needs its ``ast`` anyway is checked by building it, and goes through
+    ``symtable`` too only if the tree holds something the symbol pass may
+    reject (``Facts.symbol_pass_needed``): one parse instead of two.
+    """
     # Most files hold none of the rules' literals: they need no tree at all.
     candidates = _prefiltered(data, rules)
     if not candidates:
+        if validate:
+            check_syntax(text, filename)
         return [], None
     if tree is None:
         tree = _parse_ast(text, filename)
     facts = Facts.of(tree)
+    if validate and facts.symbol_pass_needed:
+        check_syntax(text, filename)
     candidates = [rule for rule in candidates if rule.screen(facts, settings)]
     if not candidates:
         return [], None
@@ -898,12 +917,12 @@ class _Outcome:
 
 def process_bytes(data: bytes, options: Options, rules: Sequence[Screened], display: str) -> _Outcome:
     text, encoding = decode(data)
-    check_syntax(text, display)
     # The literal first: a multi-line pattern tries every line's start.
     if b"skip-file" in data and _SKIP_FILE.search(data) and _skip_file_comment(text):
+        check_syntax(text, display)  # skipped, but not if it is not Python
         return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
-    source = _run_on_text(data, text, encoding, selected, options.settings, display)
+    source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=True)
     outcome = _Outcome(source.findings, source.output, source.changed)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")

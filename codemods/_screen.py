@@ -14,8 +14,10 @@ reason the LibCST analysis also rejects it for.
 
 from __future__ import annotations
 
+import __future__
 import ast
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -79,6 +81,14 @@ _SPECIAL = _SCOPES | _COMPREHENSIONS | {
     ast.Expr, ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.withitem, ast.Global,
     ast.Nonlocal, ast.arg, ast.MatchMapping, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
 }
+# Nodes the symbol pass may reject (Facts.symbol_pass_needed): anywhere, or
+# (``yield``) inside a comprehension.
+_SYMBOL_RISKS = frozenset(
+    getattr(ast, name) for name in ("NamedExpr", "Yield", "YieldFrom", "TypeAlias") if hasattr(ast, name)
+)
+_IN_COMPREHENSIONS = frozenset({ast.Yield, ast.YieldFrom})
+_SPECIAL |= _SYMBOL_RISKS
+_ANNOTATION_RISKS = (ast.Yield, ast.YieldFrom, ast.Await, ast.NamedExpr)
 _STATEMENTS = frozenset(
     value for value in vars(ast).values() if isinstance(value, type) and issubclass(value, ast.stmt)
 )
@@ -181,12 +191,35 @@ class Facts:
     globals: dict[ast.AST, set[str]] = field(default_factory=dict)
     # what the screens derive from these once per file (codemods._gather.AstRelated)
     memo: dict[str, object] = field(default_factory=dict)
+    # Whether the file holds a construct that CPython's symbol pass may
+    # reject though its parser accepts it (see symbol_pass_needed).
+    symbol_risk: bool = False
+    _futures: list[ast.ImportFrom] = field(default_factory=list)
 
     @classmethod
     def of(cls, tree: ast.Module) -> Facts:
         facts = cls(tree)
         facts._walk()
+        if facts._futures and not _futures_in_place(tree, facts._futures):
+            facts.symbol_risk = True
         return facts
+
+    @property
+    def symbol_pass_needed(self) -> bool:
+        """Whether the file must still go through ``symtable`` to be known
+        valid, its ``ast`` being built. CPython's symbol pass rejects some
+        code its parser accepts, and only where the tree holds one of: a
+        ``global`` or ``nonlocal`` declaration, an assignment expression, a
+        ``yield`` in a comprehension, a ``yield``, ``await`` or assignment
+        expression in an annotation, a repeated parameter name, a star
+        import outside the module level, a ``__future__`` import out of
+        place or of an unknown feature, type parameters or a ``type``
+        alias. (The errors of every snippet of CPython's own test suite that
+        the parser accepts fall under these: tests/test_engine_speed.py.)
+        Elsewhere than Python 3.11 to 3.13, where that was checked, it is
+        always needed; on 3.10, the symbol pass also gives up on nesting the
+        tree builder accepts."""
+        return self.symbol_risk or not (3, 11) <= sys.version_info[:2] <= (3, 13)
 
     # -- the walk -----------------------------------------------------------
 
@@ -236,6 +269,8 @@ class Facts:
     def _special(self, node: ast.AST, node_type: type[ast.AST], ctx: Context) -> None:
         """The facts of a node that is neither a name, a call nor a scope."""
         if node_type is ast.Expr or node_type is ast.Assign or node_type is ast.AnnAssign:
+            if node_type is ast.AnnAssign and _risky_annotation(node.annotation):  # type: ignore[attr-defined]
+                self.symbol_risk = True
             self._statement(node, ctx)  # type: ignore[arg-type]
         elif node_type is ast.Import:
             self._import(node, ctx)  # type: ignore[arg-type]
@@ -245,7 +280,11 @@ class Facts:
             var = node.optional_vars  # type: ignore[attr-defined]
             if isinstance(var, ast.Name):
                 self.assigned.setdefault(var.id, []).append(node.context_expr)  # type: ignore[attr-defined]
+        elif node_type in _SYMBOL_RISKS:
+            if node_type not in _IN_COMPREHENSIONS or not ctx.own:
+                self.symbol_risk = True
         elif node_type is ast.Global or node_type is ast.Nonlocal:
+            self.symbol_risk = True
             self.other_bindings.update(node.names)  # type: ignore[attr-defined]
             if node_type is ast.Global and ctx.defs:
                 self.globals.setdefault(ctx.defs[-1][0], set()).update(node.names)  # type: ignore[attr-defined]
@@ -272,6 +311,14 @@ class Facts:
         """Push a scope's parts: the header (decorators, defaults,
         annotations, bases) where the definition stands, the body inside."""
         add = push  # a bound list.append
+        if getattr(node, "type_params", None):
+            self.symbol_risk = True
+        if not isinstance(node, ast.ClassDef):
+            params = node.args  # type: ignore[attr-defined]
+            names = [arg.arg for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs)]
+            names += [arg.arg for arg in (params.vararg, params.kwarg) if arg is not None]
+            if len(set(names)) != len(names):
+                self.symbol_risk = True
         if isinstance(node, ast.Lambda):
             for child in _children(node.args):
                 add((child, ctx))  # type: ignore[operator]
@@ -301,9 +348,13 @@ class Facts:
                     self.nested_bindings.add(arg.arg)
                     if arg.annotation is not None:
                         header.append(arg.annotation)
+                        if _risky_annotation(arg.annotation):
+                            self.symbol_risk = True
             header += [d for d in (*args.defaults, *args.kw_defaults) if d is not None]
             if node.returns is not None:
                 header.append(node.returns)
+                if _risky_annotation(node.returns):
+                    self.symbol_risk = True
             if kind == "async" and len(node.body) > 1:
                 self.blocks.append((node.body, inner))
         for child in header:
@@ -336,10 +387,14 @@ class Facts:
             self.import_modules.add(name)
 
     def _import_from(self, node: ast.ImportFrom, ctx: Context) -> None:
+        if node.module == "__future__" and not node.level:
+            self._futures.append(node)
         base = "." * (node.level or 0) + (node.module or "")
         for alias in node.names:
             if alias.name == "*":
                 self.star_import = True
+                if ctx.kind != "module" or not ctx.own:
+                    self.symbol_risk = True
                 continue
             origin = base + alias.name if base.endswith(".") else f"{base}.{alias.name}"
             self._import_binding(alias.asname or alias.name, origin, ctx)
@@ -437,6 +492,30 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
 
 def contains(node: ast.AST, kinds: tuple[type[ast.AST], ...]) -> bool:
     return any(isinstance(n, kinds) for n in walk(node))
+
+
+def _risky_annotation(annotation: ast.expr) -> bool:
+    """An annotation the symbol pass may reject (with ``from __future__
+    import annotations``, it takes no ``yield``, ``await`` or walrus)."""
+    if type(annotation) is ast.Name or type(annotation) is ast.Constant:
+        return False
+    return contains(annotation, _ANNOTATION_RISKS)
+
+
+def _futures_in_place(tree: ast.Module, futures: list[ast.ImportFrom]) -> bool:
+    """Whether every ``__future__`` import of the module stands where the
+    compiler takes one (after the docstring, before any other statement) and
+    names a known feature."""
+    body = tree.body
+    start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str) else 0
+    leading = 0
+    for statement in body[start:]:
+        if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__" and not statement.level):
+            break
+        leading += 1
+    if leading != len(futures):
+        return False
+    return all(alias.name in __future__.all_feature_names for node in futures for alias in node.names)
 
 
 def call_root(expr: ast.expr) -> ast.Name | None:

@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 import pytest
 
-from codemods import RULES, FileResult, Options, Settings, Target, fix_source, process
+from codemods import RULES, FileResult, Options, Settings, SourceError, Target, fix_source, process
 from codemods._base import Rule, Safety
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
@@ -56,6 +56,90 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert out.stdout.split("\n")[:3] == ["0 False", "2 False", "1 True"], out.stdout + out.stderr
+
+
+# Accepted by CPython's parser, rejected by its symbol pass (3.10 to 3.13).
+_SYMBOL_PASS_ERRORS = {
+    "global after use": "def f():\n    x = 1\n    global x\n",
+    "nonlocal without binding": "def f():\n    nonlocal y\n",
+    "nonlocal at module level": "nonlocal z\n",
+    "parameter and global": "def f(a):\n    global a\n",
+    "duplicate parameter": "def f(a, *, a): pass\n",
+    "duplicate lambda parameter": "g = lambda a, a: 0\n",
+    "duplicate star parameter": "def f(a, *a): pass\n",
+    "walrus rebinding a comprehension variable": "v = [i := 0 for i in range(3)]\n",
+    "walrus in a comprehension iterable": "v = [x for x in (y := [1])]\n",
+    "walrus in a comprehension in a class body": "class A:\n    v = [(j := x) for x in range(3)]\n",
+    "yield in a comprehension": "def f():\n    return [(yield x) for x in y]\n",
+    "yield from in a generator expression": "def f():\n    return ((yield from x) for x in y)\n",
+    "star import in a function": "def f():\n    from os import *\n",
+    "star import in a class body": "class A:\n    from os import *\n",
+    "unknown future feature": "from __future__ import no_such_feature\n",
+    "future braces": "from __future__ import braces\n",
+    "await in a postponed annotation": "from __future__ import annotations\nasync def f(x: (await y)): pass\n",
+    "yield in a postponed return annotation": "from __future__ import annotations\ndef f() -> (yield): pass\n",
+    "walrus in a postponed variable annotation": "from __future__ import annotations\nx: (y := int) = 1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SYMBOL_PASS_ERRORS))
+def test_errors_of_the_symbol_pass_in_files_that_need_a_tree_are_reported(name: str) -> None:
+    # The file passes a prefilter (an async def with awaits), so its ast is
+    # built; the symbol pass must still run on it, and its message stand.
+    import symtable
+
+    source = _SYMBOL_PASS_ERRORS[name] + "\n\nasync def _h():\n    await _g()\n    await _g()\n"
+    with pytest.raises(SyntaxError) as expected:
+        symtable.symtable(source, "<string>", "exec")
+    with pytest.raises(SourceError) as found:
+        fix_source(source)
+    assert str(found.value).startswith(f"syntax error: {expected.value.msg}")
+
+
+def test_every_error_of_the_symbol_pass_in_cpythons_tests_is_seen_on_the_tree() -> None:
+    # The snippets of CPython's own test suite (the string literals of its
+    # Lib/test) that the parser accepts: wherever the symbol pass rejects
+    # one, the facts of its tree must say that it needs the symbol pass.
+    import ast
+    import symtable
+    import sys
+    import sysconfig
+    import warnings
+
+    from codemods._screen import Facts
+
+    if not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        pytest.skip("the tree stands for the symbol pass only on Python 3.11 to 3.13")
+    tests = Path(sysconfig.get_paths()["stdlib"], "test")
+    files = sorted(tests.rglob("*.py"))
+    if len(files) < 100:
+        pytest.skip(f"CPython's test suite is not installed with this interpreter ({tests})")
+    snippets: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in files:
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (SyntaxError, ValueError):
+                continue
+            snippets.update(
+                node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            )
+        rejected = missed = skipped = 0
+        for snippet in snippets:
+            try:
+                tree = ast.parse(snippet)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            needed = Facts.of(tree).symbol_pass_needed
+            skipped += not needed
+            try:
+                symtable.symtable(snippet, "<snippet>", "exec")
+            except SyntaxError:
+                rejected += 1
+                missed += not needed
+    assert missed == 0
+    assert rejected > 50 and skipped > 1000  # the check has cases on both sides
 
 
 def test_syntax_error_without_any_rule_literal_is_still_reported(tmp_path: Path) -> None:
