@@ -918,9 +918,10 @@ class _Outcome:
 def process_bytes(data: bytes, options: Options, rules: Sequence[Screened], display: str) -> _Outcome:
     text, encoding = decode(data)
     # The literal first: a multi-line pattern tries every line's start.
-    if b"skip-file" in data and _SKIP_FILE.search(data) and _skip_file_comment(text):
-        check_syntax(text, display)  # skipped, but not if it is not Python
-        return _Outcome([], data, skipped="skip-file")
+    if b"skip-file" in data and _SKIP_FILE.search(data):
+        check_syntax(text, display)  # a broken file is reported, skip-file or not
+        if _skip_file_comment(text):
+            return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=True)
     outcome = _Outcome(source.findings, source.output, source.changed)
