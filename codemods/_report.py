@@ -449,13 +449,7 @@ def line_hash(code: str, line_text: str) -> str:
     return hashlib.sha256(f"{code}\0{normalized}".encode("utf-8")).hexdigest()[:16]
 
 
-def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
-    # cleandoc, not dedent: a docstring's first line has no indentation, so
-    # dedent would leave the rest indented, and in help.markdown an indented
-    # paragraph is a code block.
-    import inspect
-
-    doc = inspect.cleandoc(rule.__doc__ or "")
+def _rule_descriptor(rule: RuleInfo, doc: str) -> dict[str, object]:
     first = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else rule.DESCRIPTION
     level = "warning"
     return {
@@ -470,10 +464,48 @@ def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
     }
 
 
-def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
-    from codemods import RULES, __version__
+def rule_docs() -> dict[str, str]:
+    """Each rule's docstring, cleaned (``inspect.cleandoc``: a docstring's
+    first line has no indentation, so ``dedent`` would leave the rest
+    indented, and in SARIF's help.markdown an indented paragraph is a code
+    block). Read from the rule modules' source with ``ast``, so that a SARIF
+    report of a run that met no candidate imports no rule, nor LibCST; a
+    rule whose source cannot be read is imported."""
+    import ast
+    import importlib.util
+    import inspect
 
-    index = {rule.CODE: i for i, rule in enumerate(RULES)}
+    from codemods._registry import RULE_INFOS
+
+    docs: dict[str, str] = {}
+    for info in RULE_INFOS:
+        try:
+            spec = importlib.util.find_spec(f"codemods.{info.MODULE}")
+            tree = ast.parse(Path(spec.origin).read_bytes()) if spec and spec.origin else None
+        except (OSError, SyntaxError, ValueError, ImportError):
+            tree = None
+        for node in tree.body if tree is not None else ():
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(statement, ast.Assign)
+                and [getattr(target, "id", None) for target in statement.targets] == ["CODE"]
+                and isinstance(statement.value, ast.Constant)
+                and statement.value.value == info.CODE
+                for statement in node.body
+            ):
+                docs[info.CODE] = ast.get_docstring(node) or ""
+        if info.CODE not in docs:
+            from codemods import RULES_BY_CODE
+
+            docs[info.CODE] = inspect.cleandoc(RULES_BY_CODE[info.CODE].__doc__ or "")
+    return docs
+
+
+def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
+    from codemods import __version__
+    from codemods._registry import RULE_INFOS
+
+    infos = sorted(RULE_INFOS, key=lambda info: info.CODE)
+    index = {rule.CODE: i for i, rule in enumerate(infos)}
     sarif_results: list[dict[str, object]] = []
     notifications: list[dict[str, object]] = []
     for result in results:
@@ -530,6 +562,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
                     }
                 ]
             sarif_results.append(item)
+    docs = rule_docs()
     run: dict[str, object] = {
         "tool": {
             "driver": {
@@ -537,7 +570,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
                 "version": __version__,
                 "semanticVersion": __version__,
                 "informationUri": HOMEPAGE,
-                "rules": [_rule_descriptor(rule) for rule in RULES],
+                "rules": [_rule_descriptor(rule, docs[rule.CODE]) for rule in infos],
             }
         },
         "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri().rstrip("/") + "/"}},

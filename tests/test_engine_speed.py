@@ -51,11 +51,26 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
         "    print(result.exit_code, 'libcst' in sys.modules)\n"
         "check('plain.py', 'awaits.py')\n"
         "check('broken.py')\n"
+        "check('--output-format', 'sarif', 'plain.py')\n"
         "check('sleepy.py')\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
-    assert out.stdout.split("\n")[:3] == ["0 False", "2 False", "1 True"], out.stdout + out.stderr
+    assert out.stdout.split("\n")[:4] == ["0 False", "2 False", "0 False", "1 True"], out.stdout + out.stderr
+
+
+def test_rule_docs_read_from_source_are_the_rules_docstrings() -> None:
+    # SARIF's help texts come from the rule modules' source, not the imported
+    # classes (which would import LibCST): they must be the same text.
+    import inspect
+
+    from codemods._report import rule_docs
+
+    docs = rule_docs()
+    assert sorted(docs) == sorted(rule.CODE for rule in RULES)
+    for rule in RULES:
+        assert docs[rule.CODE] == inspect.cleandoc(rule.__doc__ or ""), rule.CODE
+        assert docs[rule.CODE]
 
 
 # Accepted by CPython's parser, rejected by its symbol pass (3.10 to 3.13).
