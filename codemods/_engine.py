@@ -182,8 +182,7 @@ def _comments(text: str) -> Iterator[tuple[int, str]]:
     except (tokenize.TokenError, SyntaxError):
         # The text has parsed, so this is a tokenizer corner case: fall
         # back to reading every line, comment or not.
-        starts = [0]
-        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", text))
+        starts = line_starts(text)
         for match in re.finditer(r"#[^\r\n]*", text):
             yield _line_of(starts, match.start()), match.group()
 
@@ -671,6 +670,12 @@ def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset in ``text`` at which each line starts (lines end at CR, LF
+    and CRLF, as in :func:`split_lines`)."""
+    return [0, *(match.end() for match in _LINE_END.finditer(text))]
 
 
 def split_lines(text: str) -> list[str]:

@@ -27,7 +27,7 @@ from libcst.metadata.position_provider import PositionProvidingCodegenState
 from codemods._analysis import LexicalScopeProvider, has_attribute_hooks, transform
 from codemods._base import FACTS_KEY, FINDINGS_KEY, SETTINGS_KEY, SUPPRESSIONS_KEY, Rule
 from codemods._config import Settings
-from codemods._engine import Suppressions
+from codemods._engine import Suppressions, line_starts
 from codemods._findings import Finding
 from codemods._screen import Facts
 
@@ -556,7 +556,7 @@ class _PositionsOnDemand:
         assert source is not None
         offsets = self._line_offsets
         if offsets is None:
-            offsets = self._line_offsets = [0, *(match.end() for match in _NEWLINE.finditer(source))]
+            offsets = self._line_offsets = line_starts(source)
         if not 1 <= line <= len(offsets):
             return False
         offset = offsets[line - 1]
