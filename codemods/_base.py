@@ -13,7 +13,7 @@ from codemods._analysis import LexicalScopeProvider, Scope
 from codemods._config import Settings
 from codemods._findings import Edit, Finding, Fix, Safety
 from codemods._registry import RULE_INFO
-from codemods._rulescreens import SCREENS
+from codemods._rulescreens import SCREENS, Screen
 from codemods._screen import Facts
 
 FINDINGS_KEY = "asyncmend.findings"
@@ -88,24 +88,10 @@ class Rule(VisitorBasedCodemodCommand):
 
     # -- detection ----------------------------------------------------------
 
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        """Whether a file's bytes may hold a finding: a scan at C speed,
-        before anything is parsed. It must pass every file the screen does.
-        The default: the file contains one of ``PREFILTER``. asyncmend's own
-        rules take theirs from :mod:`codemods._rulescreens`."""
-        return not cls.PREFILTER or any(token in data for token in cls.PREFILTER)
-
-    @classmethod
-    def screen(cls, facts: Facts, settings: Settings) -> bool:
-        """Whether a file has a candidate site, judged on its stdlib ``ast``
-        (see :mod:`codemods._screen`).
-
-        It must be a superset of what the rule finds: ``False`` means the file
-        is not parsed with LibCST for this rule at all. The default is ``True``;
-        asyncmend's own rules take theirs from :mod:`codemods._rulescreens`.
-        """
-        return True
+    # The defaults of Screen (codemods._rulescreens), for a rule from
+    # elsewhere; asyncmend's own rules take their entries there instead.
+    prefilter = vars(Screen)["prefilter"]
+    screen = vars(Screen)["screen"]
 
     @property
     def facts(self) -> Facts | None:

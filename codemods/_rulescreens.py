@@ -97,10 +97,19 @@ class Screen:
 
     @classmethod
     def prefilter(cls, data: bytes) -> bool:
+        """Whether a file's bytes may hold a finding: a scan at C speed,
+        before anything is parsed. It must pass every file the screen does.
+        The default: the file contains one of ``PREFILTER``."""
         return not cls.PREFILTER or any(token in data for token in cls.PREFILTER)
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
+        """Whether a file has a candidate site, judged on its stdlib ``ast``
+        (see :mod:`codemods._screen`).
+
+        It must be a superset of what the rule finds: ``False`` means the file
+        is not parsed with LibCST for this rule at all. The default is ``True``.
+        """
         return True
 
 
