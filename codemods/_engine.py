@@ -29,7 +29,6 @@ from codemods._findings import Edit, Finding, Fix
 from codemods._cache import Cache, CachedResult, run_fingerprint
 from codemods._config import Settings
 from codemods._discovery import Target, discover
-
 from codemods._rulescreens import SCREENS, Screen
 from codemods._screen import Facts
 
@@ -343,8 +342,6 @@ OWN_RULES: tuple[Screened, ...] = tuple(SCREENS[code] for code in sorted(SCREENS
 
 def _rule_classes(candidates: Sequence[Screened]) -> list[type[Rule]]:
     """The rule classes of the screened ``candidates``."""
-    if all(not issubclass(candidate, Screen) for candidate in candidates):
-        return list(candidates)  # type: ignore[arg-type]
     from codemods import RULES_BY_CODE
 
     return [
@@ -923,12 +920,13 @@ class _Outcome:
 def process_bytes(data: bytes, options: Options, rules: Sequence[Screened], display: str) -> _Outcome:
     text, encoding = decode(data)
     # The literal first: a multi-line pattern tries every line's start.
-    if b"skip-file" in data and _SKIP_FILE.search(data):
+    checked = b"skip-file" in data and _SKIP_FILE.search(data) is not None
+    if checked:
         check_syntax(text, display)  # a broken file is reported, skip-file or not
         if _skip_file_comment(text):
             return _Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
-    source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=True)
+    source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=not checked)
     outcome = _Outcome(source.findings, source.output, source.changed)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
