@@ -313,12 +313,9 @@ class Facts:
         add = push  # a bound list.append
         if getattr(node, "type_params", None):
             self.symbol_risk = True
-        if not isinstance(node, ast.ClassDef):
-            params = node.args  # type: ignore[attr-defined]
-            names = [arg.arg for arg in (*params.posonlyargs, *params.args, *params.kwonlyargs)]
-            names += [arg.arg for arg in (params.vararg, params.kwarg) if arg is not None]
-            if len(set(names)) != len(names):
-                self.symbol_risk = True
+        params = [] if isinstance(node, ast.ClassDef) else _parameters(node.args)
+        if len({param.arg for param in params}) != len(params):
+            self.symbol_risk = True  # a repeated parameter name
         if isinstance(node, ast.Lambda):
             for child in _children(node.args):
                 add((child, ctx))  # type: ignore[operator]
@@ -341,15 +338,14 @@ class Facts:
             inner = Context(kind, True, None, (*ctx.defs, (node, ctx.class_node)))
             args = node.args
             own = self.locals.setdefault(node, set())
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-                if arg is not None:
-                    own.add(arg.arg)
-                    self.other_bindings.add(arg.arg)
-                    self.nested_bindings.add(arg.arg)
-                    if arg.annotation is not None:
-                        header.append(arg.annotation)
-                        if _risky_annotation(arg.annotation):
-                            self.symbol_risk = True
+            for arg in params:
+                own.add(arg.arg)
+                self.other_bindings.add(arg.arg)
+                self.nested_bindings.add(arg.arg)
+                if arg.annotation is not None:
+                    header.append(arg.annotation)
+                    if _risky_annotation(arg.annotation):
+                        self.symbol_risk = True
             header += [d for d in (*args.defaults, *args.kw_defaults) if d is not None]
             if node.returns is not None:
                 header.append(node.returns)
@@ -502,14 +498,17 @@ def _risky_annotation(annotation: ast.expr) -> bool:
     return contains(annotation, _ANNOTATION_RISKS)
 
 
+def _parameters(args: ast.arguments) -> list[ast.arg]:
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a is not None)]
+
+
 def _futures_in_place(tree: ast.Module, futures: list[ast.ImportFrom]) -> bool:
     """Whether every ``__future__`` import of the module stands where the
     compiler takes one (after the docstring, before any other statement) and
     names a known feature."""
-    body = tree.body
-    start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str) else 0
+    start = 0 if ast.get_docstring(tree, clean=False) is None else 1
     leading = 0
-    for statement in body[start:]:
+    for statement in tree.body[start:]:
         if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__" and not statement.level):
             break
         leading += 1
