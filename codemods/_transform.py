@@ -45,8 +45,9 @@ class _BatchedRules(cst.CSTTransformer):
     def __init__(self, rules: Sequence[Rule], positions: _PositionsOnDemand | None = None) -> None:
         super().__init__()
         self.rules = rules
-        # Told which top-level statement the traversal is in, so that a
-        # position is found by generating that statement alone.
+        # Told which statement the traversal is in (see
+        # _PositionsOnDemand.statement_ids), so that a position is found by
+        # generating that statement alone.
         self._positions = positions
         self._statements = positions.statement_ids() if positions is not None else None
         self._plain = [_plain_dispatch(rule) for rule in rules]
@@ -454,18 +455,22 @@ class _PositionsOnDemand:
             return None
         module = self._wrapper.module
         ids: dict[int, int] = {}
-        top = _pairs(module.body, self._tree.body)
-        for statement, node in zip(module.body, top or [None] * len(module.body)):
-            ids[id(statement)] = len(self._anchors)
-            self._anchors.append(_Anchor(statement, (), node))
+
+        def add(
+            statements: Sequence[cst.BaseStatement], nodes: Sequence[ast.stmt], indents: tuple[str, ...]
+        ) -> list[ast.stmt | None]:
+            """Anchors for ``statements`` (paired with ``nodes`` if they pair up)."""
+            paired: list[ast.stmt | None] = [*(_pairs(statements, nodes) or [None] * len(statements))]
+            for statement, node in zip(statements, paired):
+                ids[id(statement)] = len(self._anchors)
+                self._anchors.append(_Anchor(statement, indents, node))
+            return paired
+
+        for statement, node in zip(module.body, add(module.body, self._tree.body, ())):
             block = getattr(statement, "body", None)
-            if node is None or not isinstance(block, cst.IndentedBlock):
-                continue
-            indent = module.default_indent if block.indent is None else block.indent
-            inner = _pairs(block.body, getattr(node, "body", []))
-            for child, child_node in zip(block.body, inner or [None] * len(block.body)):
-                ids[id(child)] = len(self._anchors)
-                self._anchors.append(_Anchor(child, (indent,), child_node))
+            if node is not None and isinstance(block, cst.IndentedBlock):
+                indent = module.default_indent if block.indent is None else block.indent
+                add(block.body, getattr(node, "body", []), (indent,))
         return ids
 
     def enter(self, anchor: int) -> None:
