@@ -31,6 +31,7 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
     # check of a few files (a pre-commit hook, an editor): the prefilters and
     # screens decide without them, and LibCST comes in with the first file
     # that passes a screen.
+    import os
     import subprocess
     import sys
 
@@ -55,7 +56,7 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
         "check('sleepy.py')\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert out.stdout.split("\n")[:4] == ["0 False", "2 False", "0 False", "1 True"], out.stdout + out.stderr
 
 
