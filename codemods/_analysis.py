@@ -443,6 +443,9 @@ class Scope:
     # Names bound by ``import a`` / ``import a.b as c``: certainly modules.
     # A ``from a import b`` may bind a module, a class or any object.
     module_imports: set[str] = field(default_factory=set)
+    # Of the module scope: the first name of every module an import of the
+    # file names, in any scope (``def main(): import trio`` included).
+    imported_anywhere: set[str] = field(default_factory=set)
 
     # -- structure ----------------------------------------------------------
 
@@ -536,12 +539,16 @@ class Scope:
             return f"{base}.{expr.attr.value}" if base is not None else None
         return None
 
-    def module_alias(self, module: str) -> tuple[str, bool] | None:
+    def module_alias(self, module: str, before: cst.CSTNode | None = None) -> tuple[str, bool] | None:
         """The name that refers to ``module`` here, and whether it must be imported.
 
-        Reuses an existing module-level ``import module [as alias]``; otherwise
-        offers ``module`` itself if that name is free here. ``None`` when the
-        name is taken by something else.
+        Reuses a module-level ``import module [as alias]`` that certainly runs
+        before any function of the module can: a statement of the module's
+        own body, not one under ``if`` (``TYPE_CHECKING``, a platform test),
+        ``try`` or any other block, and, with ``before`` (a statement of the
+        module body), one that stands above it. Otherwise offers ``module``
+        itself if that name is free here. ``None`` when the name is taken by
+        something else, or bound to the module only where it may not run.
         """
         top = self.module
         candidates = [
@@ -551,19 +558,70 @@ class Scope:
         ]
         candidates.sort(key=lambda name: (name != module, name))
         for name in candidates:
-            if self.lookup(name) == module:
+            if self.lookup(name) == module and _imported_first(top.node, name, module, before):
                 return name, False
         if self.lookup(module) is UNBOUND:
             return module, True
         return None
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
-        """Whether the module imports any of these modules (or from them)."""
-        for origins in self.module.bindings.values():
-            for origin in origins:
-                if origin is not None and origin.split(".")[0] in prefixes:
-                    return True
+        """Whether the file imports any of these modules (or from them),
+        anywhere: at module level or inside a function or class."""
+        return not self.module.imported_anywhere.isdisjoint(prefixes)
+
+
+def _imported_first(
+    module: cst.CSTNode | None, name: str, imported: str, before: cst.CSTNode | None
+) -> bool:
+    """Whether a statement of ``module``'s own body, above ``before`` when
+    given, is ``import imported`` binding ``name``."""
+    if not isinstance(module, cst.Module):
         return False
+    for statement in module.body:
+        if statement is before:
+            return False
+        for line in _run_at_import(statement):
+            if _imports(line, name, imported):
+                return True
+    return False
+
+
+def _run_at_import(statement: cst.BaseStatement) -> Iterator[cst.SimpleStatementLine]:
+    """The simple statements of a module-level statement that certainly run:
+    itself, or the ``else:`` block of ``if TYPE_CHECKING:``."""
+    if isinstance(statement, cst.SimpleStatementLine):
+        yield statement
+    elif (
+        isinstance(statement, cst.If)
+        and isinstance(statement.orelse, cst.Else)
+        and _dotted_or_none(statement.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+    ):
+        for inner in statement.orelse.body.body:
+            if isinstance(inner, cst.SimpleStatementLine):
+                yield inner
+
+
+def _dotted_or_none(expr: cst.BaseExpression) -> str | None:
+    try:
+        return _dotted(expr)
+    except TypeError:
+        return None
+
+
+def _imports(statement: cst.SimpleStatementLine, name: str, imported: str) -> bool:
+    """Whether ``statement`` holds ``import imported`` binding ``name``."""
+    for small in statement.body:
+        if not isinstance(small, cst.Import):
+            continue
+        for alias in small.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                bound = alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
+                if bound == name and dotted == imported:
+                    return True
+            elif dotted == imported == name:
+                return True
+    return False
 
 
 def target_names(target: cst.BaseExpression) -> Iterator[cst.Name]:
@@ -587,6 +645,10 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
         self._header_return: list[Scope] = []
         self._dispatch = _Dispatch.of(type(self))
         self._visits = self._dispatch.visits
+        # Bindings of names a nested scope declared ``nonlocal``: given to the
+        # scope that owns the name once the whole module is seen (the
+        # enclosing function may bind it only further down).
+        self._nonlocal_bindings: list[tuple[Scope, str, str | None]] = []
 
     @classmethod
     def scopes_of(cls, module: cst.Module) -> Mapping[cst.CSTNode, Scope]:
@@ -621,6 +683,18 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
 
     def visit_Module(self, node: cst.Module) -> None:
         self.current.node = node
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        for scope, name, origin in self._nonlocal_bindings:
+            owner = scope.parent
+            while owner is not None and (
+                owner.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION, ScopeKind.LAMBDA)
+                or name in owner.nonlocals
+                or name not in owner.bindings
+            ):
+                owner = owner.parent
+            if owner is not None:  # else not valid Python: the symbol pass rejects it
+                owner.bindings[name].append(origin)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind(node.name.value, None)
@@ -715,7 +789,16 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
     # -- bindings -----------------------------------------------------------
 
     def _bind(self, name: str, origin: str | None, scope: Scope | None = None) -> None:
-        (scope or self.current).bindings.setdefault(name, []).append(origin)
+        scope = scope or self.current
+        # A name declared ``global`` or ``nonlocal`` is bound in the scope it
+        # belongs to: ``global sleep; sleep = fake`` in one function rebinds
+        # the module's ``sleep`` for every other function too.
+        if name in scope.globals:
+            scope = scope.module
+        elif name in scope.nonlocals:
+            self._nonlocal_bindings.append((scope, name, origin))
+            return
+        scope.bindings.setdefault(name, []).append(origin)
 
     def _bind_target(self, target: cst.BaseExpression, scope: Scope | None = None) -> None:
         for name in target_names(target):
@@ -776,6 +859,7 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
             dotted = _dotted(alias.name)
+            self.current.module.imported_anywhere.add(dotted.split(".")[0])
             if alias.asname is not None:
                 if isinstance(alias.asname.name, cst.Name):
                     self._bind(alias.asname.name.value, dotted)
@@ -787,6 +871,8 @@ class LexicalScopeProvider(AttributeHooksByTable, VisitorMetadataProvider[Scope]
                 self.current.module_imports.add(top)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not node.relative and node.module is not None:
+            self.current.module.imported_anywhere.add(_dotted(node.module).split(".")[0])
         if isinstance(node.names, cst.ImportStar):
             self.current.star_import = True
             return

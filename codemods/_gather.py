@@ -452,6 +452,8 @@ def no_fix_reason(scope: Scope) -> str:
     if scope.imports_any(("trio", "anyio")):
         return "gather is asyncio's; in trio or anyio code use a nursery or task group"
     alias = scope.module_alias("asyncio")
+    if alias is None and scope.lookup("asyncio") == "asyncio":
+        return "`asyncio` is imported only under a condition here"
     if alias is None:
         return "the name `asyncio` is taken here"
     if alias[1]:

@@ -97,15 +97,20 @@ class BlockingSleep(Rule):
         else:
             library = "asyncio"
         alias = scope.module_alias(library)
-        # A name bound only under ``if TYPE_CHECKING:`` does not exist at run time.
-        typing_only = alias is not None and not alias[1] and self._is_typing_only(alias[0])
+        # An import under ``if`` or ``try`` may not run (one under ``if
+        # TYPE_CHECKING:`` never does): module_alias does not reuse it.
+        conditional = alias is None and scope.lookup(library) == library
+        typing_only = conditional and self._is_typing_only(library)
+        # trio or anyio imported only inside a function is an optional
+        # dependency: an import of it at the top would make it a hard one.
+        lazy = alias is not None and alias[1] and library != "asyncio" and scope.imports_any((library,))
         args = original_node.args
         # time.sleep takes exactly one positional argument; anything else
         # already fails, and asyncio.sleep's second parameter means something else.
         simple_args = len(args) == 1 and args[0].keyword is None and not args[0].star
         fixable = (
             scope.await_allowed and alias is not None and simple_args
-            and not ambiguous and not typing_only
+            and not ambiguous and not lazy
         )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
@@ -114,6 +119,10 @@ class BlockingSleep(Rule):
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
         elif typing_only:
             message += f" (not fixed: `{library}` is imported only for type checking)"
+        elif conditional:
+            message += f" (not fixed: `{library}` is imported only under a condition here)"
+        elif lazy:
+            message += f" (not fixed: `{library}` is imported only inside a function here)"
         if not self.report(
             original_node,
             message,
