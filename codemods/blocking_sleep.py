@@ -32,7 +32,8 @@ class BlockingSleep(Rule):
     expression (an ``await`` would make it an async generator) or in a class
     body; a module that imports both trio and asyncio (nothing says which loop
     runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
-    (the name does not exist at run time); a delay that is not a non-negative number literal in the body of a
+    (the name does not exist at run time); a call already under ``await``;
+    a delay that is not a non-negative number literal in the body of a
     ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
     it in ``time.sleep`` and returns at once from ``asyncio.sleep``). Not reported: a sleep in a nested
     plain ``def`` or a lambda (it may run in a worker thread), a parameter or
@@ -50,6 +51,8 @@ class BlockingSleep(Rule):
         # Calls that are the primary of a trailer (``time.sleep(1).x``) need
         # parentheses once ``await`` stands before them.
         self._primaries: set[cst.Call] = set()
+        # Calls already under ``await`` (broken code: ``await time.sleep(0)``).
+        self._awaited: set[cst.Call] = set()
         # Calls in the body of a ``try`` whose handlers may catch ValueError.
         self._catching: set[cst.Call] = set()
         self._module: cst.Module | None = None
@@ -76,6 +79,10 @@ class BlockingSleep(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Call):
             self._primaries.add(node.func)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self._awaited.add(node.expression)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._visit_try(node)
@@ -139,6 +146,7 @@ class BlockingSleep(Rule):
         # time.sleep takes exactly one positional argument; anything else
         # already fails, and asyncio.sleep's second parameter means something else.
         simple_args = len(args) == 1 and args[0].keyword is None and not args[0].star
+        awaited = original_node in self._awaited
         # A negative delay raises with time.sleep and returns at once with
         # asyncio.sleep: only a handler that may catch the error tells them apart.
         negative = (
@@ -148,11 +156,13 @@ class BlockingSleep(Rule):
         )
         fixable = (
             scope.await_allowed and alias is not None and simple_args
-            and not ambiguous and not lazy and not negative
+            and not ambiguous and not lazy and not awaited and not negative
         )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
             message += " (not fixed here: `await` is not allowed in this position)"
+        elif awaited:
+            message += " (not fixed: the call is already awaited, which fails at run time)"
         elif negative:
             message += (
                 " (not fixed: a negative delay raises `ValueError` in `time.sleep()`, which a"

@@ -74,6 +74,7 @@ def test_genexp_message_says_why_it_is_not_fixed() -> None:
     "name, lines, reason",
     [
         ("noop_negative_delay_caught.before.py", [10, 18, 25], "a negative delay raises `ValueError`"),
+        ("noop_already_awaited.before.py", [7], "already awaited"),
     ],
 )
 def test_sleep_whose_rewrite_would_change_behaviour_is_reported_without_a_fix(
