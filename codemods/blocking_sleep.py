@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -22,7 +23,8 @@ class BlockingSleep(Rule):
     **Fix.** ``time.sleep(x)`` becomes ``await asyncio.sleep(x)``, or
     ``await trio.sleep(x)`` / ``await anyio.sleep(x)`` in a module that imports
     trio or anyio. An existing ``import asyncio as aio`` is reused; ``import
-    time`` is removed only when nothing else uses it. The value of the
+    time`` is removed only when nothing else uses it (a string or a ``# type:``
+    comment that names ``time.`` counts as a use). The value of the
     expression stays ``None``, so ``x = time.sleep(0) or 5`` keeps its meaning.
 
     **Safety: safe.** The coroutine waits exactly as long as before and
@@ -57,6 +59,7 @@ class BlockingSleep(Rule):
         self._catching: set[cst.Call] = set()
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
+        self._texts: list[str] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -205,13 +208,52 @@ class BlockingSleep(Rule):
         if the rewrite left it unused."""
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
+            if self._named_in_text(alias):
+                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", asname=None if alias == "time" else alias
             )
         elif isinstance(func, cst.Name):
+            if self._named_in_text(func.value):
+                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
             )
+
+    def _named_in_text(self, name: str) -> bool:
+        """Whether a string or a ``# type:`` comment of the module spells
+        ``name.``: ``# type: (time.struct_time) -> None`` or an
+        ``eval("time.monotonic()")`` still needs the import, and an unused
+        import left in place is harmless. Other comments are read by nobody."""
+        if self._texts is None:
+            assert self._module is not None
+            texts = _Texts()
+            walk(self._module, texts)
+            self._texts = texts.found
+        pattern = re.compile(rf"\b{re.escape(name)}\.")
+        return any(pattern.search(text) for text in self._texts)
+
+
+_TYPE_COMMENT = re.compile(r"#\s*type:")
+
+
+class _Texts(AttributeHooksByTable, cst.CSTVisitor):
+    """The text of every string literal (the literal parts of f-strings)
+    and of every ``# type:`` comment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.found.append(node.value)
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        self.found.append(node.value)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        if _TYPE_COMMENT.match(node.value):
+            self.found.append(node.value)
 
 
 def _non_negative_literal(value: cst.BaseExpression) -> bool:
