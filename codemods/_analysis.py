@@ -1004,11 +1004,22 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
         self._store(node.target)
 
     def visit_Call(self, node: cst.Call) -> None:
-        # ``setattr(obj, "save", ...)`` can replace a method as well.
-        if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) >= 2:
-            name = node.args[1].value
-            if isinstance(name, cst.SimpleString):
-                self.attribute_stores.add(name.evaluated_value if isinstance(name.evaluated_value, str) else "")
+        # ``setattr(obj, "save", ...)``, ``type.__setattr__(cls, "save", ...)``
+        # or ``self.__setattr__("save", ...)`` can replace a method as well:
+        # any call of something named so counts, with the string among its
+        # first two arguments as the name (any name when there is none).
+        func = node.func
+        if (isinstance(func, cst.Name) and func.value == "setattr") or (
+            isinstance(func, cst.Attribute) and func.attr.value in ("setattr", "__setattr__")
+        ):
+            names = [
+                arg.value.evaluated_value
+                for arg in node.args[:2]
+                if not arg.star and isinstance(arg.value, cst.SimpleString)
+                and isinstance(arg.value.evaluated_value, str)
+            ]
+            if names and not any(arg.star for arg in node.args[:2]):
+                self.attribute_stores.update(names)
             else:
                 self.attribute_stores.add("*")
 
@@ -1089,8 +1100,10 @@ class ModuleDefinitions:
         return self._class_lookup(owner, name, set())
 
     def _class_lookup(self, cls: cst.ClassDef, name: str, seen: set[cst.ClassDef]) -> cst.FunctionDef | None:
-        if cls in seen or cls.keywords:
-            return None  # a cycle cannot happen at run time; a metaclass may do anything
+        if cls in seen or cls.keywords or cls.decorators:
+            # A cycle cannot happen at run time; a metaclass may do anything,
+            # and a class decorator may replace any method of the class.
+            return None
         seen.add(cls)
         body = self._class_scopes.get(cls)
         if body is None or {"__getattr__", "__getattribute__"} & body.bindings.keys():

@@ -42,8 +42,10 @@ class MissingAwait(Rule):
     reported: a method of an object whose type the module does not show
     (``conn.close()`` may or may not be a coroutine), a name bound more than
     once, a decorated ``async def``, a class with several bases, a metaclass or
-    ``__getattr__``, a method name that any class of the module binds to
-    something else or that is assigned as an attribute anywhere. Not seen: a
+    ``__getattr__``, a decorated class (the decorator may replace any of its
+    methods), a method name that any class of the module binds to something
+    else or that is assigned as an attribute anywhere (``setattr`` and any
+    ``__setattr__`` call included). Not seen: a
     subclass in another module that overrides the ``async def`` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
