@@ -45,7 +45,8 @@ class MissingAwait(Rule):
     ``__getattr__``, a decorated class (the decorator may replace any of its
     methods), a method name that any class of the module binds to something
     else or that is assigned as an attribute anywhere (``setattr`` and any
-    ``__setattr__`` call included). Not seen: a
+    ``__setattr__`` call included), a module-level name in a module that
+    writes to ``globals()``. Not seen: a
     subclass in another module that overrides the ``async def`` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
