@@ -108,10 +108,16 @@ class MissingAwait(Rule):
         what, awaitable = described
         scope = self.scope(original_node)
         if not awaitable:
+            # Coroutines created in the call run as tasks nobody holds; an
+            # argument that is not a call (``*tasks``, a future) is the
+            # caller's own, and only the result and errors are lost.
+            if call.args and all(not arg.star and isinstance(arg.value, cst.Call) for arg in call.args):
+                dropped = "its arguments run in the background unreferenced"
+            else:
+                dropped = "its result and its errors are dropped"
             self.report(
                 call,
-                f"{what}: its arguments run in the background unreferenced; "
-                "`await` it, or keep a reference until it is done",
+                f"{what}: {dropped}; `await` it, or keep a reference until it is done",
                 fixable=False,
             )
             return updated_node
