@@ -957,6 +957,12 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
         self.class_scopes: dict[cst.ClassDef, Scope] = {}
         self.rebound: set[str] = set()  # names in ``global`` / ``nonlocal``
         self.attribute_stores: set[str] = set()
+        # Calls of ``globals()`` (or ``vars()``, the same dict at module
+        # level), and those only read through a subscript: any other use
+        # (``globals()["f"] = g``, ``.update``, a name bound to the dict) may
+        # rebind any module-level name.
+        self.namespace_calls = 0
+        self.namespace_reads = 0
 
     def _define(self, node: cst.FunctionDef | cst.ClassDef) -> None:
         scope = self.scope_of(node)
@@ -978,6 +984,8 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
     def _store(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
             self.attribute_stores.add(target.attr.value)
+        elif isinstance(target, cst.Subscript) and _is_namespace_call(target.value):
+            self.namespace_reads -= 1  # counted as a read by visit_Subscript
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._store(element.value)
@@ -1003,14 +1011,41 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
     def visit_Del(self, node: cst.Del) -> None:
         self._store(node.target)
 
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if _is_namespace_call(node.value):
+            self.namespace_reads += 1
+
     def visit_Call(self, node: cst.Call) -> None:
-        # ``setattr(obj, "save", ...)`` can replace a method as well.
-        if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) >= 2:
-            name = node.args[1].value
-            if isinstance(name, cst.SimpleString):
-                self.attribute_stores.add(name.evaluated_value if isinstance(name.evaluated_value, str) else "")
+        if _is_namespace_call(node):
+            self.namespace_calls += 1
+        # ``setattr(obj, "save", ...)``, ``type.__setattr__(cls, "save", ...)``
+        # or ``self.__setattr__("save", ...)`` can replace a method as well:
+        # any call of something named so counts, with the string among its
+        # first two arguments as the name (any name when there is none).
+        func = node.func
+        if (isinstance(func, cst.Name) and func.value == "setattr") or (
+            isinstance(func, cst.Attribute) and func.attr.value in ("setattr", "__setattr__")
+        ):
+            names = [
+                arg.value.evaluated_value
+                for arg in node.args[:2]
+                if not arg.star and isinstance(arg.value, cst.SimpleString)
+                and isinstance(arg.value.evaluated_value, str)
+            ]
+            if names and not any(arg.star for arg in node.args[:2]):
+                self.attribute_stores.update(names)
             else:
                 self.attribute_stores.add("*")
+
+
+def _is_namespace_call(node: cst.BaseExpression) -> bool:
+    """Whether ``node`` is ``globals()`` or ``vars()``."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Name)
+        and node.func.value in ("globals", "vars")
+    )
 
 
 class ModuleDefinitions:
@@ -1018,7 +1053,8 @@ class ModuleDefinitions:
     certainly create a coroutine.
 
     Resolution is exact or nothing: a name bound twice, named in ``global`` or
-    ``nonlocal``, a decorated def, a class with several bases or a metaclass,
+    ``nonlocal``, a module-level name in a module that writes to
+    ``globals()``, a decorated def, a class with several bases or a metaclass,
     an attribute of that name assigned anywhere in the module: each makes the
     answer "unknown" (``None``).
     """
@@ -1031,6 +1067,8 @@ class ModuleDefinitions:
         self._class_scopes = collector.class_scopes
         self._rebound = collector.rebound
         self._attribute_stores = collector.attribute_stores
+        # ``globals()["flush"] = ...`` may rebind any module-level name.
+        self._namespace_written = collector.namespace_calls > collector.namespace_reads
         # Attribute names some class of the module binds to anything but a
         # coroutine function: ``self.name()`` may reach that one in a subclass.
         self._other_class_attributes: set[str] = set()
@@ -1048,6 +1086,8 @@ class ModuleDefinitions:
     def _single_def(self, scope: Scope, name: str) -> cst.CSTNode | None:
         owner = binding_scope(scope, name)
         if owner is None or name in self._rebound or len(owner.bindings.get(name, ())) != 1:
+            return None
+        if owner.kind is ScopeKind.MODULE and self._namespace_written:
             return None
         nodes = self._defs.get(owner, {}).get(name, [])
         return nodes[0] if len(nodes) == 1 else None
@@ -1089,8 +1129,10 @@ class ModuleDefinitions:
         return self._class_lookup(owner, name, set())
 
     def _class_lookup(self, cls: cst.ClassDef, name: str, seen: set[cst.ClassDef]) -> cst.FunctionDef | None:
-        if cls in seen or cls.keywords:
-            return None  # a cycle cannot happen at run time; a metaclass may do anything
+        if cls in seen or cls.keywords or cls.decorators:
+            # A cycle cannot happen at run time; a metaclass may do anything,
+            # and a class decorator may replace any method of the class.
+            return None
         seen.add(cls)
         body = self._class_scopes.get(cls)
         if body is None or {"__getattr__", "__getattribute__"} & body.bindings.keys():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
+import re
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import AttributeHooksByTable, ScopeKind
+from codemods._analysis import UNBOUND, AttributeHooksByTable, ScopeKind, walk
 from codemods._base import Rule
 
 
@@ -21,7 +23,8 @@ class BlockingSleep(Rule):
     **Fix.** ``time.sleep(x)`` becomes ``await asyncio.sleep(x)``, or
     ``await trio.sleep(x)`` / ``await anyio.sleep(x)`` in a module that imports
     trio or anyio. An existing ``import asyncio as aio`` is reused; ``import
-    time`` is removed only when nothing else uses it. The value of the
+    time`` is removed only when nothing else uses it (a string or a ``# type:``
+    comment that names ``time.`` counts as a use). The value of the
     expression stays ``None``, so ``x = time.sleep(0) or 5`` keeps its meaning.
 
     **Safety: safe.** The coroutine waits exactly as long as before and
@@ -31,7 +34,10 @@ class BlockingSleep(Rule):
     expression (an ``await`` would make it an async generator) or in a class
     body; a module that imports both trio and asyncio (nothing says which loop
     runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
-    (the name does not exist at run time). Not reported: a sleep in a nested
+    (the name does not exist at run time); a call already under ``await``;
+    a delay that is not a non-negative number literal in the body of a
+    ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
+    it in ``time.sleep`` and returns at once from ``asyncio.sleep``). Not reported: a sleep in a nested
     plain ``def`` or a lambda (it may run in a worker thread), a parameter or
     local named ``time`` or ``sleep``, and the ``sleep`` method of any other
     object.
@@ -47,8 +53,13 @@ class BlockingSleep(Rule):
         # Calls that are the primary of a trailer (``time.sleep(1).x``) need
         # parentheses once ``await`` stands before them.
         self._primaries: set[cst.Call] = set()
+        # Calls already under ``await`` (broken code: ``await time.sleep(0)``).
+        self._awaited: set[cst.Call] = set()
+        # Calls in the body of a ``try`` whose handlers may catch ValueError.
+        self._catching: set[cst.Call] = set()
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
+        self._texts: list[str] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -71,6 +82,36 @@ class BlockingSleep(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Call):
             self._primaries.add(node.func)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self._awaited.add(node.expression)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._visit_try(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._visit_try(node)
+
+    def _visit_try(self, node: cst.Try | cst.TryStar) -> None:
+        # time.sleep raises ValueError for a negative delay, where
+        # asyncio.sleep returns at once: a handler that may catch it sees the
+        # difference.
+        if any(self._may_catch_value_error(handler.type) for handler in node.handlers):
+            calls = _OwnCalls()
+            walk(node.body, calls)
+            self._catching.update(calls.calls)
+
+    def _may_catch_value_error(self, handler: cst.BaseExpression | None) -> bool:
+        if handler is None:
+            return True
+        if isinstance(handler, cst.Tuple):
+            return any(self._may_catch_value_error(element.value) for element in handler.elements)
+        if isinstance(handler, cst.Name) and self.scope(handler).lookup(handler.value) is UNBOUND:
+            known = getattr(builtins, handler.value, None)
+            if isinstance(known, type) and issubclass(known, BaseException):
+                return issubclass(ValueError, known)
+        return True  # a type the module does not show
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         scope = self.scope(original_node)
@@ -108,13 +149,28 @@ class BlockingSleep(Rule):
         # time.sleep takes exactly one positional argument; anything else
         # already fails, and asyncio.sleep's second parameter means something else.
         simple_args = len(args) == 1 and args[0].keyword is None and not args[0].star
+        awaited = original_node in self._awaited
+        # A negative delay raises with time.sleep and returns at once with
+        # asyncio.sleep: only a handler that may catch the error tells them apart.
+        negative = (
+            simple_args
+            and original_node in self._catching
+            and not _non_negative_literal(args[0].value)
+        )
         fixable = (
             scope.await_allowed and alias is not None and simple_args
-            and not ambiguous and not lazy
+            and not ambiguous and not lazy and not awaited and not negative
         )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
             message += " (not fixed here: `await` is not allowed in this position)"
+        elif awaited:
+            message += " (not fixed: the call is already awaited, which fails at run time)"
+        elif negative:
+            message += (
+                " (not fixed: a negative delay raises `ValueError` in `time.sleep()`, which a"
+                f" handler here may catch, but returns at once from `{library}.sleep()`)"
+            )
         elif ambiguous:
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
         elif typing_only:
@@ -152,13 +208,77 @@ class BlockingSleep(Rule):
         if the rewrite left it unused."""
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
+            if self._named_in_text(alias):
+                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", asname=None if alias == "time" else alias
             )
         elif isinstance(func, cst.Name):
+            if self._named_in_text(func.value):
+                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
             )
+
+    def _named_in_text(self, name: str) -> bool:
+        """Whether a string or a ``# type:`` comment of the module spells
+        ``name.``: ``# type: (time.struct_time) -> None`` or an
+        ``eval("time.monotonic()")`` still needs the import, and an unused
+        import left in place is harmless. Other comments are read by nobody."""
+        if self._texts is None:
+            assert self._module is not None
+            texts = _Texts()
+            walk(self._module, texts)
+            self._texts = texts.found
+        pattern = re.compile(rf"\b{re.escape(name)}\.")
+        return any(pattern.search(text) for text in self._texts)
+
+
+_TYPE_COMMENT = re.compile(r"#\s*type:")
+
+
+class _Texts(AttributeHooksByTable, cst.CSTVisitor):
+    """The text of every string literal (the literal parts of f-strings)
+    and of every ``# type:`` comment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.found.append(node.value)
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        self.found.append(node.value)
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        if _TYPE_COMMENT.match(node.value):
+            self.found.append(node.value)
+
+
+def _non_negative_literal(value: cst.BaseExpression) -> bool:
+    if isinstance(value, (cst.Integer, cst.Float)):
+        number = value.evaluated_value
+        return isinstance(number, (int, float)) and number >= 0
+    return False
+
+
+class _OwnCalls(AttributeHooksByTable, cst.CSTVisitor):
+    """The calls of a block that run as part of it: not those in the body of
+    a nested def or lambda."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: set[cst.Call] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.add(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 def _is_type_checking(test: cst.BaseExpression) -> bool:

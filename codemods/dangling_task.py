@@ -309,6 +309,13 @@ class DanglingTask(Rule):
             elif seen != f"{module}.{name}":
                 fixable = False
                 message += f" (not fixed here: `{name}` means something else in this scope)"
+        elif self._reuse_helper:
+            # The helper an earlier run added: only where its name still
+            # means that module-level def (a parameter or local may shadow it).
+            keep = self._helper_names["keep"]
+            if binding_scope(scope, keep) is not scope.module:
+                fixable = False
+                message += f" (not fixed here: `{keep}` means something else in this scope)"
         if not self.report(original, message, fixable=fixable, needs_import=needs_import):
             return updated
         if self._helper is not None:

@@ -42,8 +42,11 @@ class MissingAwait(Rule):
     reported: a method of an object whose type the module does not show
     (``conn.close()`` may or may not be a coroutine), a name bound more than
     once, a decorated ``async def``, a class with several bases, a metaclass or
-    ``__getattr__``, a method name that any class of the module binds to
-    something else or that is assigned as an attribute anywhere. Not seen: a
+    ``__getattr__``, a decorated class (the decorator may replace any of its
+    methods), a method name that any class of the module binds to something
+    else or that is assigned as an attribute anywhere (``setattr`` and any
+    ``__setattr__`` call included), a module-level name in a module that
+    writes to ``globals()``. Not seen: a
     subclass in another module that overrides the ``async def`` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
@@ -105,10 +108,16 @@ class MissingAwait(Rule):
         what, awaitable = described
         scope = self.scope(original_node)
         if not awaitable:
+            # Coroutines created in the call run as tasks nobody holds; an
+            # argument that is not a call (``*tasks``, a future) is the
+            # caller's own, and only the result and errors are lost.
+            if call.args and all(not arg.star and isinstance(arg.value, cst.Call) for arg in call.args):
+                dropped = "its arguments run in the background unreferenced"
+            else:
+                dropped = "its result and its errors are dropped"
             self.report(
                 call,
-                f"{what}: its arguments run in the background unreferenced; "
-                "`await` it, or keep a reference until it is done",
+                f"{what}: {dropped}; `await` it, or keep a reference until it is done",
                 fixable=False,
             )
             return updated_node

@@ -68,3 +68,18 @@ def test_noqa_lines_are_not_reported_and_the_other_line_is_fixed() -> None:
 def test_genexp_message_says_why_it_is_not_fixed() -> None:
     result = fix_source((FIXTURES / "noop_generator_expression.before.py").read_bytes(), APPLY)
     assert "`await` is not allowed" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "name, lines, reason",
+    [
+        ("noop_negative_delay_caught.before.py", [10, 18, 25], "a negative delay raises `ValueError`"),
+        ("noop_already_awaited.before.py", [7], "already awaited"),
+    ],
+)
+def test_sleep_whose_rewrite_would_change_behaviour_is_reported_without_a_fix(
+    name: str, lines: list[int], reason: str
+) -> None:
+    result = fix_source((FIXTURES / name).read_bytes(), APPLY)
+    assert [(f.line, f.fixable, f.fixed) for f in result.findings] == [(line, False, False) for line in lines]
+    assert all(reason in f.message for f in result.findings)

@@ -69,6 +69,25 @@ def test_dropped_gather_is_reported_without_a_fix() -> None:
     )
     assert not finding.fixable
     assert "asyncio.gather()" in finding.message
+    assert "its arguments run in the background unreferenced" in finding.message
+
+
+def test_dropped_gather_of_existing_tasks_says_what_is_lost() -> None:
+    # The tasks are the caller's own: only gather's result and errors are lost.
+    findings = _findings(
+        """\
+        import asyncio
+
+        async def main(tasks):
+            asyncio.gather(*tasks)
+            asyncio.shield(tasks[0])
+        """,
+        "AM302",
+    )
+    assert [f.fixable for f in findings] == [False, False]
+    for finding in findings:
+        assert "its result and its errors are dropped" in finding.message
+        assert "background" not in finding.message
 
 
 def test_missing_await_never_guesses_from_a_method_name() -> None:
