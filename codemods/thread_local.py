@@ -11,27 +11,6 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from codemods._analysis import UNBOUND, ParentMap, binding_scope
 from codemods._base import Rule
 
-_AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
-    cst.AddAssign: cst.Add,
-    cst.SubtractAssign: cst.Subtract,
-    cst.MultiplyAssign: cst.Multiply,
-    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
-    cst.DivideAssign: cst.Divide,
-    cst.FloorDivideAssign: cst.FloorDivide,
-    cst.ModuloAssign: cst.Modulo,
-    cst.PowerAssign: cst.Power,
-    cst.LeftShiftAssign: cst.LeftShift,
-    cst.RightShiftAssign: cst.RightShift,
-    cst.BitAndAssign: cst.BitAnd,
-    cst.BitOrAssign: cst.BitOr,
-    cst.BitXorAssign: cst.BitXor,
-}
-# Operands that bind tighter than any binary operator need no parentheses.
-_ATOMS = (
-    cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
-    cst.ConcatenatedString, cst.FormattedString, cst.Call, cst.Attribute,
-    cst.Subscript, cst.List, cst.Tuple, cst.Dict, cst.Set,
-)
 # Where ``var in ctx`` can stand without parentheses.
 _LOOSE_PARENTS = (
     cst.If, cst.While, cst.Return, cst.Assign, cst.AnnAssign, cst.Expr, cst.Assert,
@@ -50,7 +29,7 @@ class _Plan:
     problem: str | None = None
     attributes: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
-    # original node -> (kind, attribute); kind: load, store, aug, getattr,
+    # original node -> (kind, attribute); kind: load, store, getattr,
     # setattr, hasattr.
     uses: dict[cst.CSTNode, tuple[str, str]] = field(default_factory=dict)
 
@@ -64,12 +43,11 @@ class ThreadLocal(Rule):
     into another.
 
     **Fix.** A module-level ``NAME = threading.local()`` whose every use in the
-    module is ``NAME.attr``, ``NAME.attr = v``, ``NAME.attr += v``,
+    module is ``NAME.attr``, ``NAME.attr = v``,
     ``getattr(NAME, "attr"[, d])``, ``setattr(NAME, "attr", v)`` (as a
     statement) or ``hasattr(NAME, "attr")`` becomes one
     ``contextvars.ContextVar`` per attribute, declared where ``NAME`` was:
-    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, an
-    augmented store ``NAME_attr.set(NAME_attr.get() + v)``, ``getattr`` with a
+    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, ``getattr`` with a
     default ``NAME_attr.get(d)``, and ``hasattr`` becomes
     ``NAME_attr in contextvars.copy_context()`` (true exactly when the variable
     has a value). Plain threads keep their own values: each thread has its own
@@ -93,7 +71,8 @@ class ThreadLocal(Rule):
     **Limits.** Reported without a fix: a ``threading.local()`` that is not a
     plain module-level assignment (an instance attribute such as
     ``self._local = threading.local()``), a subclass of ``threading.local``,
-    ``del NAME.attr``, a non-literal attribute name, any other use of ``NAME``
+    ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
+    where ``set(get() + v)`` would build a new one), a non-literal attribute name, any other use of ``NAME``
     (passed to a call, returned, stored, rebound, named in a string such as
     ``__all__``), and a use inside ``try`` whose handler catches
     ``AttributeError``, and a ``NAME`` that another file of the same run
@@ -256,9 +235,10 @@ class ThreadLocal(Rule):
                     return assign, "store", attr
                 return "a chained assignment stores to it"
             if isinstance(holder, cst.AugAssign) and holder.target is parent:
-                if type(holder.operator) not in _AUG_TO_BIN:
-                    return "an unknown augmented operator"
-                return holder, "aug", attr
+                # ``NAME.a += v`` may update the value in place (``list +=
+                # tuple`` extends, ``list + tuple`` raises; other references
+                # see the change); ``set(get() + v)`` would build a new one.
+                return f"`{name.value}.{attr}` is updated in place by an augmented assignment"
             if isinstance(holder, cst.MatchValue):
                 # A case pattern may hold a dotted name but never a call.
                 return f"`{name.value}.{attr}` is a value in a `case` pattern"
@@ -437,27 +417,6 @@ class ThreadLocal(Rule):
         plan, _, attr = use
         return cst.Expr(
             value=self._set(plan, attr, updated_node.value), semicolon=updated_node.semicolon
-        )
-
-    def leave_AugAssign(
-        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
-    ) -> cst.BaseSmallStatement:
-        use = self._uses.get(original_node)
-        if use is None:
-            return updated_node
-        plan, _, attr = use
-        operand = updated_node.value
-        bare_tuple = isinstance(operand, cst.Tuple) and not operand.lpar
-        if (bare_tuple or not isinstance(operand, _ATOMS)) and not operand.lpar:
-            operand = operand.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        operator = _AUG_TO_BIN[type(updated_node.operator)]()
-        return cst.Expr(
-            value=self._set(
-                plan,
-                attr,
-                cst.BinaryOperation(left=self._get(plan, attr), operator=operator, right=operand),
-            ),
-            semicolon=updated_node.semicolon,
         )
 
     def leave_Attribute(
