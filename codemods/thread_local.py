@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import UNBOUND, ParentMap, binding_scope
+from codemods._analysis import UNBOUND, ParentMap, Scope, binding_scope
 from codemods._base import Rule
 
 # Where ``var in ctx`` can stand without parentheses.
@@ -72,10 +72,12 @@ class ThreadLocal(Rule):
     plain module-level assignment (an instance attribute such as
     ``self._local = threading.local()``), a subclass of ``threading.local``,
     ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
-    where ``set(get() + v)`` would build a new one), a non-literal attribute name, any other use of ``NAME``
-    (passed to a call, returned, stored, rebound, named in a string such as
-    ``__all__``), and a use inside ``try`` whose handler catches
-    ``AttributeError``, and a ``NAME`` that another file of the same run
+    where ``set(get() + v)`` would build a new one), a non-literal attribute
+    name, any other use of ``NAME`` (passed to a call, returned, stored,
+    rebound, named in a string such as ``__all__``), a use inside ``try``
+    whose handler catches ``AttributeError``, a ``contextvars`` (or its alias) imported only below
+    the declaration or meaning something else (a parameter) where a
+    ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
     or a string such as ``mock.patch("mod.NAME")``; modules are matched by
     their last name). A file outside the run
@@ -329,7 +331,17 @@ class ThreadLocal(Rule):
                 fixable=False,
             )
             return
-        alias = self.scope(plan.statement).module_alias("contextvars")
+        module_scope = self.scope(plan.statement)
+        # The declaration names the module at import time: only an import
+        # above it may be reused.
+        alias = module_scope.module_alias("contextvars", before=plan.statement)
+        if alias is None:
+            plan.problem = "`contextvars` is taken, or imported only below the declaration"
+        elif not self._alias_holds(plan, alias, module_scope):
+            plan.problem = f"`{alias[0]}` means something else where `hasattr` is rewritten"
+        if plan.problem is not None:
+            self._finish(plan)
+            return
         names = ", ".join(plan.variables.values())
         if not self.report(
             plan.call,
@@ -358,6 +370,16 @@ class ThreadLocal(Rule):
             )
         for node, (kind, attr) in plan.uses.items():
             self._uses[node] = (plan, kind, attr)
+
+    def _alias_holds(self, plan: _Plan, alias: tuple[str, bool], module_scope: Scope) -> bool:
+        """Whether the module-level name of ``contextvars`` is what each
+        rewritten ``hasattr`` would see (not a parameter or local of its name)."""
+        name, _ = alias
+        return all(
+            binding_scope(self.scope(node), name) in (None, module_scope)
+            for node, (kind, _) in plan.uses.items()
+            if kind == "hasattr"
+        )
 
     # -- rewrite ------------------------------------------------------------
 
