@@ -75,7 +75,8 @@ class ThreadLocal(Rule):
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
     rebound, named in a string such as ``__all__``), a use inside ``try``
-    whose handler catches ``AttributeError``, a ``contextvars`` (or its alias) imported only below
+    whose handler catches ``AttributeError`` (or ``with
+    contextlib.suppress(...)`` of it or a base of it), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
@@ -213,7 +214,7 @@ class ThreadLocal(Rule):
                 return
             node, kind, attr = use
             if self._catches_attribute_error(node, parents):
-                plan.problem = "a use is inside `try` that catches `AttributeError`"
+                plan.problem = "a use is inside `try` or `with` that may catch `AttributeError`"
                 return
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
@@ -305,9 +306,32 @@ class ThreadLocal(Rule):
                         value = item.value if isinstance(item, cst.Element) else item
                         if not self._unrelated_builtin_exception(handler, value):
                             return True
+            if isinstance(parent, cst.With) and parent.body is child:
+                if any(self._suppresses_attribute_error(parent, item.item) for item in parent.items):
+                    return True
             if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 return False
             child, parent = parent, parents.get(parent)
+        return False
+
+    def _suppresses_attribute_error(self, with_: cst.With, manager: cst.BaseExpression) -> bool:
+        """Whether ``with manager:`` may swallow ``AttributeError``:
+        ``contextlib.suppress`` of anything but unrelated builtin exceptions,
+        or any call naming ``AttributeError`` or a base of it
+        (``pytest.raises(Exception)``)."""
+        if not isinstance(manager, cst.Call):
+            return False
+        if self.scope(with_).qualified_name(manager.func) == "contextlib.suppress":
+            return any(
+                arg.star or not self._unrelated_builtin_exception(with_, arg.value)
+                for arg in manager.args
+            )
+        for arg in manager.args:
+            value = arg.value
+            if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is UNBOUND:
+                builtin = getattr(builtins, value.value, None)
+                if isinstance(builtin, type) and issubclass(AttributeError, builtin):
+                    return True
         return False
 
     def _unrelated_builtin_exception(
