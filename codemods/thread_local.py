@@ -76,7 +76,11 @@ class ThreadLocal(Rule):
     name, any other use of ``NAME`` (passed to a call, returned, stored,
     rebound, named in a string such as ``__all__``), a use inside ``try``
     whose handler catches ``AttributeError`` (or ``with
-    contextlib.suppress(...)`` of it or a base of it), a ``contextvars`` (or its alias) imported only below
+    contextlib.suppress(...)`` of it or a base of it), a use in a plain
+    ``def`` the module passes by name as an argument (``run_in_executor(POOL,
+    query)``, ``initializer=init``: per worker thread state, which a copied
+    context would not hold; ``threading.Thread(target=f)`` excepted) or in a
+    lambda passed as one, a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
@@ -98,6 +102,7 @@ class ThreadLocal(Rule):
         self._uses: dict[cst.CSTNode, tuple[_Plan, str, str]] = {}
         self._contextvars = "contextvars"
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._passed: set[str] | None = None
 
     # -- analysis (over the whole original module, before any rewrite) -------
 
@@ -213,6 +218,12 @@ class ThreadLocal(Rule):
                 plan.problem = use
                 return
             node, kind, attr = use
+            if self._in_passed_function(n, parents):
+                plan.problem = (
+                    "a use is in a plain function passed as an argument,"
+                    " which may run in a worker thread"
+                )
+                return
             if self._catches_attribute_error(node, parents):
                 plan.problem = "a use is inside `try` or `with` that may catch `AttributeError`"
                 return
@@ -276,6 +287,49 @@ class ThreadLocal(Rule):
                         return call, call.func.value, attr
                 return f"`{call.func.value}()` on it is not the builtin with a literal name"
         return f"`{name.value}` escapes (passed, returned or stored)"
+
+    def _passed_names(self, parents: dict[cst.CSTNode, cst.CSTNode]) -> set[str]:
+        """Names passed as an argument anywhere in the module (``f`` or
+        ``obj.f``): functions another thread may run (``run_in_executor``,
+        ``submit``, ``initializer=``). ``threading.Thread(target=f)`` is not
+        counted: such a thread runs ``f`` in a context of its own, as it had a
+        ``threading.local`` of its own."""
+        if self._passed is None:
+            self._passed = set()
+            for n in parents:
+                if not isinstance(n, cst.Arg):
+                    continue
+                value = n.value
+                name = value.value if isinstance(value, cst.Name) else (
+                    value.attr.value if isinstance(value, cst.Attribute) else None
+                )
+                if name is None:
+                    continue
+                call = parents.get(n)
+                if (
+                    isinstance(call, cst.Call)
+                    and n.keyword is not None
+                    and n.keyword.value == "target"
+                    and self.scope(call).qualified_name(call.func) == "threading.Thread"
+                    and not any(a.keyword is not None and a.keyword.value == "context" for a in call.args)
+                    and not any(a.star for a in call.args)
+                ):
+                    continue
+                self._passed.add(name)
+        return self._passed
+
+    def _in_passed_function(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether ``node`` is inside a plain ``def`` whose name the module
+        passes as an argument, or inside a lambda that is itself an argument."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            if isinstance(parent, cst.FunctionDef) and child is parent.body:
+                if not parent.asynchronous and parent.name.value in self._passed_names(parents):
+                    return True
+            if isinstance(parent, cst.Lambda) and isinstance(parents.get(parent), cst.Arg):
+                return True
+            child, parent = parent, parents.get(parent)
+        return False
 
     @staticmethod
     def _in_store_context(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
