@@ -47,9 +47,10 @@ def imported_elsewhere(
     """
     defined: dict[str, tuple[str, set[str]]] = {}
     for display, data in sources():
-        # Only a module with a coroutine is rewritten (see visit_Module); a
-        # call of ``local`` is looked for before paying for a parse.
-        if b"threading" not in data or b"async" not in data or not search_word(_LOCAL_CALL, data):
+        # Only a module with a coroutine is rewritten (see visit_Module); the
+        # word ``local`` (``threading.local(``, ``from threading import local
+        # as L``) is looked for before paying for a parse.
+        if b"threading" not in data or b"async" not in data or not search_word(_LOCAL, data):
             continue
         names = _remembered(cache, data, "defines", lambda: _defines(data), _names)
         if names:
@@ -139,7 +140,7 @@ def _reached(data: bytes, asked: list[tuple[str, str]]) -> list[list[str]]:
 
 
 # Word boundaries before: see search_word.
-_LOCAL_CALL = re.compile(rb"local\s*\(")
+_LOCAL = re.compile(rb"local\b")
 _STAR_IMPORT = re.compile(rb"import\s*\*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 

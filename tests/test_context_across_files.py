@@ -200,3 +200,18 @@ def test_a_damaged_entry_of_the_look_across_files_is_a_miss(tmp_path: Path) -> N
         for entry in entries:
             entry.write_text(json.dumps(damaged))
         assert fixable() == [False], damaged
+
+
+def test_a_local_from_an_aliased_import_of_local_is_seen_too(tmp_path: Path) -> None:
+    # ``from threading import local as L; _req = L()``: no ``local(`` in the file.
+    make_project(tmp_path, IMPORTERS["from_import"])
+    aliased = STATE.replace("import threading\n", "from threading import local as L\n").replace(
+        "threading.local()", "L()"
+    )
+    (tmp_path / "app" / "state.py").write_text(aliased)
+    check = run_cli(["check", "-j", "1", "--output-format", "json", "."], tmp_path)
+    (finding,) = am401(check.stdout)
+    assert finding["fix"] is None and "app/views.py" in finding["message"]
+    run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "app" / "state.py").read_text() == aliased
+
