@@ -29,8 +29,10 @@ def imported_elsewhere(
     """(file, NAME, importing file) for every module-level ``NAME =
     threading.local()`` of one of the files that another of them reaches:
     ``from mod import NAME`` (any alias, relative or not, or ``*`` for a
-    public name), ``mod.NAME`` in a file that imports ``mod``, or a string
-    naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+    public name), ``mod.NAME`` in a file that imports ``mod``, an attribute
+    chain ``pkg.mod.NAME``, a string ``"NAME"`` in a file that imports
+    ``mod`` (``mock.patch.object(mod, "NAME")``), or a string naming
+    ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
 
     ``sources()`` gives (display path, bytes) of every file of the run; it is
     called twice rather than holding every file's bytes at once (the run's
@@ -198,6 +200,9 @@ class _Reach:
     # way to one (``import app.state`` reaches ``app.state.NAME``)
     modules: set[str] = field(default_factory=set)
     attributes: set[str] = field(default_factory=set)
+    # every string constant that is an identifier: ``mock.patch.object(mod,
+    # "NAME")``, ``getattr(mod, "NAME")``
+    strings: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, tree: ast.Module) -> _Reach:
@@ -214,9 +219,22 @@ class _Reach:
                     reach.modules.update(alias.name.split("."))
             elif isinstance(node, ast.Attribute):
                 reach.attributes.add(node.attr)
+                # A chain through the module: ``app.state.NAME`` after
+                # ``import app`` (whose ``__init__`` imports ``state``).
+                parts = [node.attr]
+                value = node.value
+                while isinstance(value, ast.Attribute):
+                    parts.append(value.attr)
+                    value = value.value
+                if isinstance(value, ast.Name):
+                    parts.append(value.id)
+                parts.reverse()
+                reach.names.update(zip(parts, parts[1:]))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.isidentifier():
+                    reach.strings.add(node.value)
                 # A dotted path in a string: ``mock.patch("app.state.NAME")``.
-                if _DOTTED.fullmatch(node.value):
+                elif _DOTTED.fullmatch(node.value):
                     parts = node.value.split(".")
                     reach.names.update(zip(parts, parts[1:]))
         return reach
@@ -227,4 +245,4 @@ class _Reach:
         star = (module, "*") in self.names or (None, "*") in self.names
         if star and not name.startswith("_"):
             return True
-        return module in self.modules and name in self.attributes
+        return module in self.modules and (name in self.attributes or name in self.strings)
