@@ -32,7 +32,8 @@ def imported_elsewhere(
     public name), ``mod.NAME`` in a file that imports ``mod``, an attribute
     chain ``pkg.mod.NAME``, a string ``"NAME"`` in a file that imports
     ``mod`` (``mock.patch.object(mod, "NAME")``), or a string naming
-    ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+    ``mod.NAME`` (``mock.patch("app.mod.NAME")``). A file that cannot be
+    parsed and mentions the module and the name counts as importing it.
 
     ``sources()`` gives (display path, bytes) of every file of the run; it is
     called twice rather than holding every file's bytes at once (the run's
@@ -136,7 +137,10 @@ def _reached(data: bytes, asked: list[tuple[str, str]]) -> list[list[str]]:
     """The (module key, name) pairs of ``asked`` that the file reaches."""
     tree = _parse(data)
     if tree is None:
-        return []
+        # A file this interpreter cannot parse (a syntax error, or syntax of a
+        # newer Python) that mentions the module and the name: it may import
+        # it, and a fix withheld costs less than an import broken.
+        return [[key, name] for key, name in asked]
     reach = _Reach.of(tree)
     return [[key, name] for key, name in asked if reach.reaches(key, name)]
 

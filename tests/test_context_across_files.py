@@ -220,3 +220,11 @@ def test_a_local_from_an_aliased_import_of_local_is_seen_too(tmp_path: Path) -> 
     run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
     assert (tmp_path / "app" / "state.py").read_text() == aliased
 
+
+def test_an_importer_that_cannot_be_parsed_holds_the_fix_back(tmp_path: Path) -> None:
+    # A syntax error here, or syntax of a newer Python than the one running:
+    # the file may import the name all the same.
+    make_project(tmp_path, "from app.state import _req\n\n\ndef who(:\n    return _req.user\n")
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 2  # the broken file
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
