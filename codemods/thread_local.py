@@ -84,8 +84,9 @@ class ThreadLocal(Rule):
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
-    or a string such as ``mock.patch("mod.NAME")``; modules are matched by
-    their last name). A file outside the run
+    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``, or
+    ``"NAME"`` in a file importing ``mod``; a file that cannot be parsed and
+    mentions both counts too; modules are matched by their last name). A file outside the run
     is not seen, and a ``NAME`` it imports would be left pointing at nothing:
     the fix is unsafe for that reason too; review the diff. Only modules that
     define an ``async def`` are checked.
