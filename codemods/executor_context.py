@@ -53,7 +53,11 @@ class ExecutorContext(Rule):
     object is not reported. A process pool is left alone and not reported (a
     copied context cannot be pickled). An executor whose kind cannot be seen
     (a parameter, an attribute, a name bound more than once) is reported
-    without a fix. A call that already passes ``something.run`` as the
+    without a fix, and so are a pool made with an ``initializer`` (it may set
+    context variables in the worker's own context, which the copy would
+    hide) and any call in a module that uses ``decimal`` (the copy shares the
+    caller's decimal context object: a worker's ``getcontext().prec = 3``
+    would change the caller's). A call that already passes ``something.run`` as the
     function is taken as already carrying a context.
     """
 
@@ -122,7 +126,8 @@ class ExecutorContext(Rule):
         return None
 
     def _executor_kind(self, scope: Scope, executor: cst.BaseExpression) -> str:
-        """"none", "thread", "process" or "unknown"."""
+        """"none", "thread", "initializer" (a thread pool with one), "process"
+        or "unknown"."""
         if isinstance(executor, cst.Name) and executor.value == "None":
             return "none"
         value: cst.BaseExpression | None = executor
@@ -132,6 +137,14 @@ class ExecutorContext(Rule):
         if isinstance(value, cst.Call):
             name = scope.qualified_name(value.func)
             if name in _THREAD_POOLS:
+                # ThreadPoolExecutor(max_workers, prefix, initializer, ...): an
+                # initializer may set context variables in the worker's own
+                # context, which a copied context would replace.
+                if len(value.args) >= 3 or any(
+                    a.star or (a.keyword is not None and a.keyword.value == "initializer")
+                    for a in value.args
+                ):
+                    return "initializer"
                 return "thread"
             if name in _PROCESS_POOLS:
                 return "process"
@@ -185,9 +198,18 @@ class ExecutorContext(Rule):
                 " run the function in `contextvars.copy_context().run`"
             )
             needs, alias = "contextvars", contextvars_alias
-        fixable = executor != "unknown" and alias is not None
+        problem = None
         if executor == "unknown":
-            message += " (not fixed: the executor may not be a thread pool)"
+            problem = "the executor may not be a thread pool"
+        elif executor == "initializer":
+            problem = "the pool's initializer may set context variables a copy would hide"
+        elif scope.imports_any(("decimal",)):
+            # The copy shares the caller's decimal context object: a worker's
+            # getcontext().prec = 3 would change the caller's precision.
+            problem = "the module uses `decimal`, whose context the copy would share"
+        fixable = problem is None and alias is not None
+        if problem is not None:
+            message += f" (not fixed: {problem})"
         if not self.report(
             original_node,
             message,
