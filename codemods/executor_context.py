@@ -207,6 +207,8 @@ class ExecutorContext(Rule):
             # The copy shares the caller's decimal context object: a worker's
             # getcontext().prec = 3 would change the caller's precision.
             problem = "the module uses `decimal`, whose context the copy would share"
+        if problem is None and to_thread and not _droppable(original_node):
+            problem = "a comment would be lost with the executor argument"
         fixable = problem is None and alias is not None
         if problem is not None:
             message += f" (not fixed: {problem})"
@@ -225,11 +227,27 @@ class ExecutorContext(Rule):
             if isinstance(func.value, cst.Name):
                 owner = binding_scope(scope, func.value.value)
                 self._replaced[(id(owner), func.value.value)] += 1
+            first = updated_node.args[0]
+            before = updated_node.whitespace_before_args
+            after = first.comma.whitespace_after if isinstance(first.comma, cst.Comma) else None
+            if isinstance(after, cst.ParenthesizedWhitespace) and _has_comment(after):
+                # ``(\n None,  # comment\n fn`` -> ``(  # comment\n fn``.
+                before = after
             return updated_node.with_changes(
                 func=cst.Attribute(value=cst.Name(name), attr=cst.Name("to_thread")),
                 args=updated_node.args[1:],
+                whitespace_before_args=before,
             )
         first, *rest = updated_node.args
+        comma = first.comma
+        if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # The new argument takes the line break, not the comments after
+            # the executor: those stay where they were, once.
+            comma = comma.with_changes(
+                whitespace_after=comma.whitespace_after.with_changes(
+                    first_line=cst.TrailingWhitespace(), empty_lines=()
+                )
+            )
         runner = cst.Arg(
             value=cst.Attribute(
                 value=cst.Call(
@@ -237,7 +255,7 @@ class ExecutorContext(Rule):
                 ),
                 attr=cst.Name("run"),
             ),
-            comma=first.comma,
+            comma=comma,
         )
         return updated_node.with_changes(args=[first, runner, *rest])
 
@@ -293,3 +311,30 @@ def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
     if not (isinstance(target, cst.Name) and isinstance(value, cst.Call) and not value.args):
         return None
     return target.value if scope.qualified_name(value.func) in EXECUTOR_LOOP_GETTERS else None
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    return any(isinstance(n, cst.Comment) for n in _walk(node))
+
+
+def _walk(node: cst.CSTNode):  # type: ignore[no-untyped-def]
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _droppable(call: cst.Call) -> bool:
+    """Whether the executor argument of ``call`` can go without losing a
+    comment: none in it, or only after its comma (which moves to the
+    parenthesis) when none follows the parenthesis already."""
+    first = call.args[0]
+    if _has_comment(first.with_changes(comma=cst.MaybeSentinel.DEFAULT)):
+        return False
+    comma = first.comma
+    if not isinstance(comma, cst.Comma) or not _has_comment(comma):
+        return True
+    return (
+        not _has_comment(comma.whitespace_before)
+        and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+        and not _has_comment(call.whitespace_before_args)
+    )
