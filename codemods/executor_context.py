@@ -57,8 +57,11 @@ class ExecutorContext(Rule):
     context variables in the worker's own context, which the copy would
     hide) and any call in a module that uses ``decimal`` (the copy shares the
     caller's decimal context object: a worker's ``getcontext().prec = 3``
-    would change the caller's). A call that already passes ``something.run`` as the
-    function is taken as already carrying a context.
+    would change the caller's). A call that already passes ``something.run``
+    as the function is taken as already carrying a context. Other files are
+    not looked at: a module-level pool that another module rebinds
+    (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
+    pool it was bound to here.
     """
 
     # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
