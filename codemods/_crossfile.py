@@ -29,8 +29,11 @@ def imported_elsewhere(
     """(file, NAME, importing file) for every module-level ``NAME =
     threading.local()`` of one of the files that another of them reaches:
     ``from mod import NAME`` (any alias, relative or not, or ``*`` for a
-    public name), ``mod.NAME`` in a file that imports ``mod``, or a string
-    naming ``mod.NAME`` (``mock.patch("app.mod.NAME")``).
+    public name), ``mod.NAME`` in a file that imports ``mod``, an attribute
+    chain ``pkg.mod.NAME``, a string ``"NAME"`` in a file that imports
+    ``mod`` (``mock.patch.object(mod, "NAME")``), or a string naming
+    ``mod.NAME`` (``mock.patch("app.mod.NAME")``). A file that cannot be
+    parsed and mentions the module and the name counts as importing it.
 
     ``sources()`` gives (display path, bytes) of every file of the run; it is
     called twice rather than holding every file's bytes at once (the run's
@@ -47,9 +50,10 @@ def imported_elsewhere(
     """
     defined: dict[str, tuple[str, set[str]]] = {}
     for display, data in sources():
-        # Only a module with a coroutine is rewritten (see visit_Module); a
-        # call of ``local`` is looked for before paying for a parse.
-        if b"threading" not in data or b"async" not in data or not search_word(_LOCAL_CALL, data):
+        # Only a module with a coroutine is rewritten (see visit_Module); the
+        # word ``local`` (``threading.local(``, ``from threading import local
+        # as L``) is looked for before paying for a parse.
+        if b"threading" not in data or b"async" not in data or not search_word(_LOCAL, data):
             continue
         names = _remembered(cache, data, "defines", lambda: _defines(data), _names)
         if names:
@@ -133,13 +137,16 @@ def _reached(data: bytes, asked: list[tuple[str, str]]) -> list[list[str]]:
     """The (module key, name) pairs of ``asked`` that the file reaches."""
     tree = _parse(data)
     if tree is None:
-        return []
+        # A file this interpreter cannot parse (a syntax error, or syntax of a
+        # newer Python) that mentions the module and the name: it may import
+        # it, and a fix withheld costs less than an import broken.
+        return [[key, name] for key, name in asked]
     reach = _Reach.of(tree)
     return [[key, name] for key, name in asked if reach.reaches(key, name)]
 
 
 # Word boundaries before: see search_word.
-_LOCAL_CALL = re.compile(rb"local\s*\(")
+_LOCAL = re.compile(rb"local\b")
 _STAR_IMPORT = re.compile(rb"import\s*\*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
@@ -197,6 +204,9 @@ class _Reach:
     # way to one (``import app.state`` reaches ``app.state.NAME``)
     modules: set[str] = field(default_factory=set)
     attributes: set[str] = field(default_factory=set)
+    # every string constant that is an identifier: ``mock.patch.object(mod,
+    # "NAME")``, ``getattr(mod, "NAME")``
+    strings: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, tree: ast.Module) -> _Reach:
@@ -213,9 +223,22 @@ class _Reach:
                     reach.modules.update(alias.name.split("."))
             elif isinstance(node, ast.Attribute):
                 reach.attributes.add(node.attr)
+                # A chain through the module: ``app.state.NAME`` after
+                # ``import app`` (whose ``__init__`` imports ``state``).
+                parts = [node.attr]
+                value = node.value
+                while isinstance(value, ast.Attribute):
+                    parts.append(value.attr)
+                    value = value.value
+                if isinstance(value, ast.Name):
+                    parts.append(value.id)
+                parts.reverse()
+                reach.names.update(zip(parts, parts[1:]))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.isidentifier():
+                    reach.strings.add(node.value)
                 # A dotted path in a string: ``mock.patch("app.state.NAME")``.
-                if _DOTTED.fullmatch(node.value):
+                elif _DOTTED.fullmatch(node.value):
                     parts = node.value.split(".")
                     reach.names.update(zip(parts, parts[1:]))
         return reach
@@ -226,4 +249,4 @@ class _Reach:
         star = (module, "*") in self.names or (None, "*") in self.names
         if star and not name.startswith("_"):
             return True
-        return module in self.modules and name in self.attributes
+        return module in self.modules and (name in self.attributes or name in self.strings)

@@ -361,6 +361,11 @@ class _DropImports(cst.CSTTransformer):
     def __init__(self, unused: set[tuple[str, str | None, str]]) -> None:
         super().__init__()
         self.unused = unused
+        self._first: cst.CSTNode | None = None
+        self._first_removed = False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._first = node.body[0] if node.body else None
 
     def _keep(self, module: str, obj: str | None, alias: cst.ImportAlias) -> bool:
         bound = alias.evaluated_alias or (obj if obj is not None else module.split(".")[0])
@@ -381,9 +386,28 @@ class _DropImports(cst.CSTTransformer):
         names = [a for a in updated_node.names if self._keep(module, a.evaluated_name, a)]
         return self._with(updated_node, names)
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        # The first statement gone (``import threading`` on line 1): the blank
+        # lines that parted it from the next one would open the file.
+        if not self._first_removed or not updated_node.body:
+            return updated_node
+        if updated_node.header and updated_node.header[-1].comment is not None:
+            return updated_node
+        first = updated_node.body[0]
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            del lines[0]
+        if len(lines) == len(first.leading_lines):
+            return updated_node
+        return updated_node.with_changes(
+            body=[first.with_changes(leading_lines=lines), *updated_node.body[1:]]
+        )
+
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
+        if not updated_node.body and self._first is original_node:
+            self._first_removed = True
         # ``a; import time`` without the import: no semicolon left dangling.
         if updated_node.body and len(updated_node.body) < len(original_node.body):
             last = updated_node.body[-1]

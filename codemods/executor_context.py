@@ -53,8 +53,15 @@ class ExecutorContext(Rule):
     object is not reported. A process pool is left alone and not reported (a
     copied context cannot be pickled). An executor whose kind cannot be seen
     (a parameter, an attribute, a name bound more than once) is reported
-    without a fix. A call that already passes ``something.run`` as the
-    function is taken as already carrying a context.
+    without a fix, and so are a pool made with an ``initializer`` (it may set
+    context variables in the worker's own context, which the copy would
+    hide) and any call in a module that uses ``decimal`` (the copy shares the
+    caller's decimal context object: a worker's ``getcontext().prec = 3``
+    would change the caller's). A call that already passes ``something.run``
+    as the function is taken as already carrying a context. Other files are
+    not looked at: a module-level pool that another module rebinds
+    (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
+    pool it was bound to here.
     """
 
     # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
@@ -122,7 +129,8 @@ class ExecutorContext(Rule):
         return None
 
     def _executor_kind(self, scope: Scope, executor: cst.BaseExpression) -> str:
-        """"none", "thread", "process" or "unknown"."""
+        """"none", "thread", "initializer" (a thread pool with one), "process"
+        or "unknown"."""
         if isinstance(executor, cst.Name) and executor.value == "None":
             return "none"
         value: cst.BaseExpression | None = executor
@@ -132,6 +140,14 @@ class ExecutorContext(Rule):
         if isinstance(value, cst.Call):
             name = scope.qualified_name(value.func)
             if name in _THREAD_POOLS:
+                # ThreadPoolExecutor(max_workers, prefix, initializer, ...): an
+                # initializer may set context variables in the worker's own
+                # context, which a copied context would replace.
+                if len(value.args) >= 3 or any(
+                    a.star or (a.keyword is not None and a.keyword.value == "initializer")
+                    for a in value.args
+                ):
+                    return "initializer"
                 return "thread"
             if name in _PROCESS_POOLS:
                 return "process"
@@ -185,9 +201,20 @@ class ExecutorContext(Rule):
                 " run the function in `contextvars.copy_context().run`"
             )
             needs, alias = "contextvars", contextvars_alias
-        fixable = executor != "unknown" and alias is not None
+        problem = None
         if executor == "unknown":
-            message += " (not fixed: the executor may not be a thread pool)"
+            problem = "the executor may not be a thread pool"
+        elif executor == "initializer":
+            problem = "the pool's initializer may set context variables a copy would hide"
+        elif scope.imports_any(("decimal",)):
+            # The copy shares the caller's decimal context object: a worker's
+            # getcontext().prec = 3 would change the caller's precision.
+            problem = "the module uses `decimal`, whose context the copy would share"
+        if problem is None and to_thread and not _droppable(original_node):
+            problem = "a comment would be lost with the executor argument"
+        fixable = problem is None and alias is not None
+        if problem is not None:
+            message += f" (not fixed: {problem})"
         if not self.report(
             original_node,
             message,
@@ -203,11 +230,27 @@ class ExecutorContext(Rule):
             if isinstance(func.value, cst.Name):
                 owner = binding_scope(scope, func.value.value)
                 self._replaced[(id(owner), func.value.value)] += 1
+            first = updated_node.args[0]
+            before = updated_node.whitespace_before_args
+            after = first.comma.whitespace_after if isinstance(first.comma, cst.Comma) else None
+            if isinstance(after, cst.ParenthesizedWhitespace) and _has_comment(after):
+                # ``(\n None,  # comment\n fn`` -> ``(  # comment\n fn``.
+                before = after
             return updated_node.with_changes(
                 func=cst.Attribute(value=cst.Name(name), attr=cst.Name("to_thread")),
                 args=updated_node.args[1:],
+                whitespace_before_args=before,
             )
         first, *rest = updated_node.args
+        comma = first.comma
+        if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # The new argument takes the line break, not the comments after
+            # the executor: those stay where they were, once.
+            comma = comma.with_changes(
+                whitespace_after=comma.whitespace_after.with_changes(
+                    first_line=cst.TrailingWhitespace(), empty_lines=()
+                )
+            )
         runner = cst.Arg(
             value=cst.Attribute(
                 value=cst.Call(
@@ -215,7 +258,7 @@ class ExecutorContext(Rule):
                 ),
                 attr=cst.Name("run"),
             ),
-            comma=first.comma,
+            comma=comma,
         )
         return updated_node.with_changes(args=[first, runner, *rest])
 
@@ -271,3 +314,30 @@ def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
     if not (isinstance(target, cst.Name) and isinstance(value, cst.Call) and not value.args):
         return None
     return target.value if scope.qualified_name(value.func) in EXECUTOR_LOOP_GETTERS else None
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    return any(isinstance(n, cst.Comment) for n in _walk(node))
+
+
+def _walk(node: cst.CSTNode):  # type: ignore[no-untyped-def]
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _droppable(call: cst.Call) -> bool:
+    """Whether the executor argument of ``call`` can go without losing a
+    comment: none in it, or only after its comma (which moves to the
+    parenthesis) when none follows the parenthesis already."""
+    first = call.args[0]
+    if _has_comment(first.with_changes(comma=cst.MaybeSentinel.DEFAULT)):
+        return False
+    comma = first.comma
+    if not isinstance(comma, cst.Comma) or not _has_comment(comma):
+        return True
+    return (
+        not _has_comment(comma.whitespace_before)
+        and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+        and not _has_comment(call.whitespace_before_args)
+    )

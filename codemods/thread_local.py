@@ -8,30 +8,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import UNBOUND, ParentMap, binding_scope
+from codemods._analysis import UNBOUND, ParentMap, Scope, binding_scope
 from codemods._base import Rule
 
-_AUG_TO_BIN: dict[type[cst.BaseAugOp], type[cst.BaseBinaryOp]] = {
-    cst.AddAssign: cst.Add,
-    cst.SubtractAssign: cst.Subtract,
-    cst.MultiplyAssign: cst.Multiply,
-    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
-    cst.DivideAssign: cst.Divide,
-    cst.FloorDivideAssign: cst.FloorDivide,
-    cst.ModuloAssign: cst.Modulo,
-    cst.PowerAssign: cst.Power,
-    cst.LeftShiftAssign: cst.LeftShift,
-    cst.RightShiftAssign: cst.RightShift,
-    cst.BitAndAssign: cst.BitAnd,
-    cst.BitOrAssign: cst.BitOr,
-    cst.BitXorAssign: cst.BitXor,
-}
-# Operands that bind tighter than any binary operator need no parentheses.
-_ATOMS = (
-    cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
-    cst.ConcatenatedString, cst.FormattedString, cst.Call, cst.Attribute,
-    cst.Subscript, cst.List, cst.Tuple, cst.Dict, cst.Set,
-)
 # Where ``var in ctx`` can stand without parentheses.
 _LOOSE_PARENTS = (
     cst.If, cst.While, cst.Return, cst.Assign, cst.AnnAssign, cst.Expr, cst.Assert,
@@ -50,7 +29,7 @@ class _Plan:
     problem: str | None = None
     attributes: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
-    # original node -> (kind, attribute); kind: load, store, aug, getattr,
+    # original node -> (kind, attribute); kind: load, store, getattr,
     # setattr, hasattr.
     uses: dict[cst.CSTNode, tuple[str, str]] = field(default_factory=dict)
 
@@ -64,12 +43,11 @@ class ThreadLocal(Rule):
     into another.
 
     **Fix.** A module-level ``NAME = threading.local()`` whose every use in the
-    module is ``NAME.attr``, ``NAME.attr = v``, ``NAME.attr += v``,
+    module is ``NAME.attr``, ``NAME.attr = v``,
     ``getattr(NAME, "attr"[, d])``, ``setattr(NAME, "attr", v)`` (as a
     statement) or ``hasattr(NAME, "attr")`` becomes one
     ``contextvars.ContextVar`` per attribute, declared where ``NAME`` was:
-    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, an
-    augmented store ``NAME_attr.set(NAME_attr.get() + v)``, ``getattr`` with a
+    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, ``getattr`` with a
     default ``NAME_attr.get(d)``, and ``hasattr`` becomes
     ``NAME_attr in contextvars.copy_context()`` (true exactly when the variable
     has a value). Plain threads keep their own values: each thread has its own
@@ -93,13 +71,22 @@ class ThreadLocal(Rule):
     **Limits.** Reported without a fix: a ``threading.local()`` that is not a
     plain module-level assignment (an instance attribute such as
     ``self._local = threading.local()``), a subclass of ``threading.local``,
-    ``del NAME.attr``, a non-literal attribute name, any other use of ``NAME``
-    (passed to a call, returned, stored, rebound, named in a string such as
-    ``__all__``), and a use inside ``try`` whose handler catches
-    ``AttributeError``, and a ``NAME`` that another file of the same run
+    ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
+    where ``set(get() + v)`` would build a new one), a non-literal attribute
+    name, any other use of ``NAME`` (passed to a call, returned, stored,
+    rebound, named in a string such as ``__all__``), a use inside ``try``
+    whose handler catches ``AttributeError`` (or ``with
+    contextlib.suppress(...)`` of it or a base of it), a use in a plain
+    ``def`` the module passes by name as an argument (``run_in_executor(POOL,
+    query)``, ``initializer=init``: per worker thread state, which a copied
+    context would not hold; ``threading.Thread(target=f)`` excepted) or in a
+    lambda passed as one, a ``contextvars`` (or its alias) imported only below
+    the declaration or meaning something else (a parameter) where a
+    ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
-    or a string such as ``mock.patch("mod.NAME")``; modules are matched by
-    their last name). A file outside the run
+    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``, or
+    ``"NAME"`` in a file importing ``mod``; a file that cannot be parsed and
+    mentions both counts too; modules are matched by their last name). A file outside the run
     is not seen, and a ``NAME`` it imports would be left pointing at nothing:
     the fix is unsafe for that reason too; review the diff. Only modules that
     define an ``async def`` are checked.
@@ -116,6 +103,7 @@ class ThreadLocal(Rule):
         self._uses: dict[cst.CSTNode, tuple[_Plan, str, str]] = {}
         self._contextvars = "contextvars"
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._passed: set[str] | None = None
 
     # -- analysis (over the whole original module, before any rewrite) -------
 
@@ -231,8 +219,14 @@ class ThreadLocal(Rule):
                 plan.problem = use
                 return
             node, kind, attr = use
+            if self._in_passed_function(n, parents):
+                plan.problem = (
+                    "a use is in a plain function passed as an argument,"
+                    " which may run in a worker thread"
+                )
+                return
             if self._catches_attribute_error(node, parents):
-                plan.problem = "a use is inside `try` that catches `AttributeError`"
+                plan.problem = "a use is inside `try` or `with` that may catch `AttributeError`"
                 return
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
@@ -256,9 +250,10 @@ class ThreadLocal(Rule):
                     return assign, "store", attr
                 return "a chained assignment stores to it"
             if isinstance(holder, cst.AugAssign) and holder.target is parent:
-                if type(holder.operator) not in _AUG_TO_BIN:
-                    return "an unknown augmented operator"
-                return holder, "aug", attr
+                # ``NAME.a += v`` may update the value in place (``list +=
+                # tuple`` extends, ``list + tuple`` raises; other references
+                # see the change); ``set(get() + v)`` would build a new one.
+                return f"`{name.value}.{attr}` is updated in place by an augmented assignment"
             if isinstance(holder, cst.MatchValue):
                 # A case pattern may hold a dotted name but never a call.
                 return f"`{name.value}.{attr}` is a value in a `case` pattern"
@@ -294,6 +289,49 @@ class ThreadLocal(Rule):
                 return f"`{call.func.value}()` on it is not the builtin with a literal name"
         return f"`{name.value}` escapes (passed, returned or stored)"
 
+    def _passed_names(self, parents: dict[cst.CSTNode, cst.CSTNode]) -> set[str]:
+        """Names passed as an argument anywhere in the module (``f`` or
+        ``obj.f``): functions another thread may run (``run_in_executor``,
+        ``submit``, ``initializer=``). ``threading.Thread(target=f)`` is not
+        counted: such a thread runs ``f`` in a context of its own, as it had a
+        ``threading.local`` of its own."""
+        if self._passed is None:
+            self._passed = set()
+            for n in parents:
+                if not isinstance(n, cst.Arg):
+                    continue
+                value = n.value
+                name = value.value if isinstance(value, cst.Name) else (
+                    value.attr.value if isinstance(value, cst.Attribute) else None
+                )
+                if name is None:
+                    continue
+                call = parents.get(n)
+                if (
+                    isinstance(call, cst.Call)
+                    and n.keyword is not None
+                    and n.keyword.value == "target"
+                    and self.scope(call).qualified_name(call.func) == "threading.Thread"
+                    and not any(a.keyword is not None and a.keyword.value == "context" for a in call.args)
+                    and not any(a.star for a in call.args)
+                ):
+                    continue
+                self._passed.add(name)
+        return self._passed
+
+    def _in_passed_function(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether ``node`` is inside a plain ``def`` whose name the module
+        passes as an argument, or inside a lambda that is itself an argument."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            if isinstance(parent, cst.FunctionDef) and child is parent.body:
+                if not parent.asynchronous and parent.name.value in self._passed_names(parents):
+                    return True
+            if isinstance(parent, cst.Lambda) and isinstance(parents.get(parent), cst.Arg):
+                return True
+            child, parent = parent, parents.get(parent)
+        return False
+
     @staticmethod
     def _in_store_context(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
         child, parent = node, parents.get(node)
@@ -323,9 +361,32 @@ class ThreadLocal(Rule):
                         value = item.value if isinstance(item, cst.Element) else item
                         if not self._unrelated_builtin_exception(handler, value):
                             return True
+            if isinstance(parent, cst.With) and parent.body is child:
+                if any(self._suppresses_attribute_error(parent, item.item) for item in parent.items):
+                    return True
             if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 return False
             child, parent = parent, parents.get(parent)
+        return False
+
+    def _suppresses_attribute_error(self, with_: cst.With, manager: cst.BaseExpression) -> bool:
+        """Whether ``with manager:`` may swallow ``AttributeError``:
+        ``contextlib.suppress`` of anything but unrelated builtin exceptions,
+        or any call naming ``AttributeError`` or a base of it
+        (``pytest.raises(Exception)``)."""
+        if not isinstance(manager, cst.Call):
+            return False
+        if self.scope(with_).qualified_name(manager.func) == "contextlib.suppress":
+            return any(
+                arg.star or not self._unrelated_builtin_exception(with_, arg.value)
+                for arg in manager.args
+            )
+        for arg in manager.args:
+            value = arg.value
+            if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is UNBOUND:
+                builtin = getattr(builtins, value.value, None)
+                if isinstance(builtin, type) and issubclass(AttributeError, builtin):
+                    return True
         return False
 
     def _unrelated_builtin_exception(
@@ -349,7 +410,17 @@ class ThreadLocal(Rule):
                 fixable=False,
             )
             return
-        alias = self.scope(plan.statement).module_alias("contextvars")
+        module_scope = self.scope(plan.statement)
+        # The declaration names the module at import time: only an import
+        # above it may be reused.
+        alias = module_scope.module_alias("contextvars", before=plan.statement)
+        if alias is None:
+            plan.problem = "`contextvars` is taken, or imported only below the declaration"
+        elif not self._alias_holds(plan, alias, module_scope):
+            plan.problem = f"`{alias[0]}` means something else where `hasattr` is rewritten"
+        if plan.problem is not None:
+            self._finish(plan)
+            return
         names = ", ".join(plan.variables.values())
         if not self.report(
             plan.call,
@@ -378,6 +449,16 @@ class ThreadLocal(Rule):
             )
         for node, (kind, attr) in plan.uses.items():
             self._uses[node] = (plan, kind, attr)
+
+    def _alias_holds(self, plan: _Plan, alias: tuple[str, bool], module_scope: Scope) -> bool:
+        """Whether the module-level name of ``contextvars`` is what each
+        rewritten ``hasattr`` would see (not a parameter or local of its name)."""
+        name, _ = alias
+        return all(
+            binding_scope(self.scope(node), name) in (None, module_scope)
+            for node, (kind, _) in plan.uses.items()
+            if kind == "hasattr"
+        )
 
     # -- rewrite ------------------------------------------------------------
 
@@ -437,27 +518,6 @@ class ThreadLocal(Rule):
         plan, _, attr = use
         return cst.Expr(
             value=self._set(plan, attr, updated_node.value), semicolon=updated_node.semicolon
-        )
-
-    def leave_AugAssign(
-        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
-    ) -> cst.BaseSmallStatement:
-        use = self._uses.get(original_node)
-        if use is None:
-            return updated_node
-        plan, _, attr = use
-        operand = updated_node.value
-        bare_tuple = isinstance(operand, cst.Tuple) and not operand.lpar
-        if (bare_tuple or not isinstance(operand, _ATOMS)) and not operand.lpar:
-            operand = operand.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        operator = _AUG_TO_BIN[type(updated_node.operator)]()
-        return cst.Expr(
-            value=self._set(
-                plan,
-                attr,
-                cst.BinaryOperation(left=self._get(plan, attr), operator=operator, right=operand),
-            ),
-            semicolon=updated_node.semicolon,
         )
 
     def leave_Attribute(

@@ -82,7 +82,7 @@ def work(name, out):
     _state.name = name
     _state.count = 0
     for _ in range(3):
-        _state.count += 1
+        _state.count = _state.count + 1
         time.sleep(0.01)
     out[name] = [_state.name, getattr(_state, "count", -1), seen_before, hasattr(_state, "name")]
 

@@ -35,6 +35,11 @@ IMPORTERS = {
     "module_from_package": "from app import state\n\n\ndef who():\n    return state._req.user\n",
     "relative_module": "from . import state\n\n\ndef who():\n    return state._req.user\n",
     "patched_by_name": "from unittest import mock\n\n\ndef test():\n    with mock.patch(\"app.state._req\"):\n        pass\n",
+    "package_attribute_chain": "import app\n\n\ndef who():\n    return app.state._req.user\n",
+    "patched_object": (
+        "from unittest import mock\n\nimport app.state as st\n\n\n"
+        "def test():\n    with mock.patch.object(st, \"_req\"):\n        pass\n"
+    ),
 }
 
 
@@ -200,3 +205,26 @@ def test_a_damaged_entry_of_the_look_across_files_is_a_miss(tmp_path: Path) -> N
         for entry in entries:
             entry.write_text(json.dumps(damaged))
         assert fixable() == [False], damaged
+
+
+def test_a_local_from_an_aliased_import_of_local_is_seen_too(tmp_path: Path) -> None:
+    # ``from threading import local as L; _req = L()``: no ``local(`` in the file.
+    make_project(tmp_path, IMPORTERS["from_import"])
+    aliased = STATE.replace("import threading\n", "from threading import local as L\n").replace(
+        "threading.local()", "L()"
+    )
+    (tmp_path / "app" / "state.py").write_text(aliased)
+    check = run_cli(["check", "-j", "1", "--output-format", "json", "."], tmp_path)
+    (finding,) = am401(check.stdout)
+    assert finding["fix"] is None and "app/views.py" in finding["message"]
+    run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "app" / "state.py").read_text() == aliased
+
+
+def test_an_importer_that_cannot_be_parsed_holds_the_fix_back(tmp_path: Path) -> None:
+    # A syntax error here, or syntax of a newer Python than the one running:
+    # the file may import the name all the same.
+    make_project(tmp_path, "from app.state import _req\n\n\ndef who(:\n    return _req.user\n")
+    fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
+    assert fixed.exit_code == 2  # the broken file
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
