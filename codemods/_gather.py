@@ -463,7 +463,7 @@ def no_fix_reason(scope: Scope) -> str:
 
 class CleanupDepth:
     """Tracks whether the current statement is inside a ``try`` (body,
-    handler or ``finally``) or ``with`` block of the function it belongs to
+    handler, ``else`` or ``finally``) or ``with`` block of the function it belongs to
     (a mixin for the gather rules).
 
     When one gathered call fails, ``gather`` raises at once and the other
@@ -500,6 +500,10 @@ class CleanupDepth:
     def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
         self._guarded_blocks.add(id(node.body))
         if isinstance(node, (cst.Try, cst.TryStar)):
+            # The ``else`` block runs before the ``finally`` block too: a call
+            # still running there when another fails outlives the cleanup.
+            if node.orelse is not None:
+                self._guarded_blocks.add(id(node.orelse.body))
             # Handlers and finally blocks hold cleanup steps, written in the
             # order they must run (release, then close).
             self._guarded_blocks.update(id(handler.body) for handler in node.handlers)

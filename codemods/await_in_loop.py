@@ -94,8 +94,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     comment above it that speaks of gathering or of order (``# No gather
     here because...``, ``# one at a time``); a
     rewrite that would stand next to an independent await statement (AM201
-    would then find a new run); a loop inside a ``try`` or ``with`` block
-    (the cleanup would run while other calls still run) or in an ``except``
+    would then find a new run); a loop inside a ``try`` (its body or
+    ``else``) or ``with`` block (the cleanup would run while other calls still run) or in an ``except``
     or ``finally`` block (cleanup steps keep their order); a module that
     imports trio or anyio, or does not import asyncio itself.
 

@@ -97,8 +97,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     containing ``await``, ``yield``, a lambda or ``super()``; statements
     carrying a tool comment such as ``# type: ignore``.
 
-    Reported without a fix: runs inside a ``try`` or ``with`` block (when
-    one call fails, gather raises at once while the others keep running, so
+    Reported without a fix: runs inside a ``try`` (its body or ``else``)
+    or ``with`` block (when one call fails, gather raises at once while the
+    others keep running, so
     the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
     or inside an ``except`` or ``finally`` block (cleanup steps, whose order
     is meant); runs with a comment that speaks of gathering or of order
