@@ -100,7 +100,7 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     of the module. A callable held in a local variable or parameter may be a
     bound method of anything (``prepare = resp.prepare``), and so is an
     object not reached from a name (``(a or b).close()``): both get the
-    marker ``"?"``, which conflicts with every other receiver. An argument
+    marker ``"?"``, which conflicts with every other call. An argument
     that holds a single-operation object (``get_user(db, uid)``) adds the
     name it is reached from."""
     scope = scope_of(call)
@@ -210,9 +210,12 @@ class AwaitStatement:
         if depends_on(self.access, earlier.access):
             return True
         # Methods of one object share hidden state, and most drivers allow
-        # one operation at a time on a connection.
+        # one operation at a time on a connection. A callee of unknown
+        # receiver (``prepare = resp.prepare``, a nested coroutine changing
+        # a nonlocal) may change anything the other call reads, whether or
+        # not that call has a receiver of its own.
         if "?" in self.receivers or "?" in earlier.receivers:
-            return bool(self.receivers and earlier.receivers)
+            return True
         return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
 
 

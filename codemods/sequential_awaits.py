@@ -89,7 +89,7 @@ class SequentialAwaits(CleanupDepth, Rule):
     derived from one another count as one (``cursor = await db.execute(...)``
     then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
     held in a local or parameter (``prepare = resp.prepare``) may be a method
-    of anything; a method of ``self`` after an await that assigned on
+    of anything, and keeps its place beside any call; a method of ``self`` after an await that assigned on
     ``self``; two calls into worker threads (``asyncio.to_thread``,
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
