@@ -5,6 +5,8 @@ written."""
 from __future__ import annotations
 
 import re
+import weakref
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -118,8 +120,11 @@ def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
         # thread-safe together: two calls into worker threads share a receiver.
         return frozenset({THREADS}) | _root_receiver(func, scope)
     if isinstance(func, cst.Name):
-        if binding_kind(scope, func.value) in (ScopeKind.MODULE, None):
+        kind = binding_kind(scope, func.value)
+        if kind is None or (kind is ScopeKind.MODULE and _defined_or_imported(scope, func.value)):
             return frozenset()
+        # A local, or a module-level name bound by an assignment
+        # (``send = channel.send``): it may be a bound method of anything.
         return frozenset({"?", func.value})
     root = call_root(func)
     if root is None:
@@ -129,6 +134,39 @@ def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     if scope.is_module(root.value):
         return frozenset()
     return frozenset({root.value})
+
+
+# The module scope -> how many ``def`` and ``class`` statements of the module
+# (outside functions and classes) bind each name.
+_DEFINITIONS: weakref.WeakKeyDictionary[Scope, Counter[str]] = weakref.WeakKeyDictionary()
+
+
+def _definitions(module: Scope) -> Counter[str]:
+    known = _DEFINITIONS.get(module)
+    if known is None:
+        known = Counter()
+
+        def walk(node: cst.CSTNode) -> None:
+            for child in children(node):
+                if isinstance(child, (cst.FunctionDef, cst.ClassDef)):
+                    known[child.name.value] += 1
+                elif not isinstance(child, cst.Lambda):
+                    walk(child)
+
+        if module.node is not None:
+            walk(module.node)
+        _DEFINITIONS[module] = known
+    return known
+
+
+def _defined_or_imported(scope: Scope, name: str) -> bool:
+    """Whether every module-level binding of ``name`` is a ``def``, a
+    ``class`` or an import: a plain function, class or imported object, not
+    a value assigned (``send = channel.send``, a global rebinding)."""
+    module = scope.module
+    origins = module.bindings.get(name, [])
+    assigned = sum(origin is None for origin in origins)
+    return assigned <= _definitions(module)[name]
 
 
 def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
