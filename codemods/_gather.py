@@ -129,11 +129,23 @@ def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     root = call_root(func)
     if root is None:
         return frozenset({"?"})
+    if not _attribute_chain(func):
+        # ``getattr(doc, action)()``, ``partial(save, doc)()``,
+        # ``self.handlers[k](x)``: which object's method is called, and what
+        # it was bound to, is not seen.
+        return frozenset({"?", root.value})
     # Only a module is no receiver: a name from ``from x import y`` may be a
     # class or an object (``Tortoise.init()``, ``database.connect()``).
     if scope.is_module(root.value):
         return frozenset()
     return frozenset({root.value})
+
+
+def _attribute_chain(expr: cst.BaseExpression) -> bool:
+    """``a.b.c``: attributes on a name, nothing called or subscripted."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return isinstance(expr, cst.Name)
 
 
 # The module scope -> how many ``def`` and ``class`` statements of the module

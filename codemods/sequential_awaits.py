@@ -88,8 +88,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     objects
     derived from one another count as one (``cursor = await db.execute(...)``
     then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
-    held in a local or parameter (``prepare = resp.prepare``) may be a method
-    of anything, and keeps its place beside any call; a method of ``self`` after an await that assigned on
+    held in a local or parameter (``prepare = resp.prepare``), in a
+    module-level name assigned a value (``send = channel.send``), or
+    reached by a call (``getattr(doc, action)()``) may be a method of
+    anything, and keeps its place beside any call; a method of ``self`` after an await that assigned on
     ``self``; two calls into worker threads (``asyncio.to_thread``,
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
