@@ -201,18 +201,34 @@ def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
     return frozenset(found)
 
 
-def call_subject(call: cst.Call, scope: Scope) -> str | None:
-    """The name of the object a call works on, when it is passed first:
-    ``hass`` in ``async_setup_registry(hass)``, ``self`` in
-    ``setup_devices(self)`` and in ``refresh(self.api)``. Constants
+def call_subjects(call: cst.Call, scope: Scope) -> frozenset[str]:
+    """The names of the objects a call works on: the one passed first
+    (``hass`` in ``async_setup_registry(hass)``, ``self`` in
+    ``setup_devices(self)`` and in ``refresh(self.api)``). When what is
+    passed first is not seen (a keyword argument, ``*args``), every
+    argument may be it; a call into a worker thread
+    (``asyncio.to_thread(save, path)``, ``run_in_executor``) hands its
+    arguments on to the function, so every argument counts too. Constants
     (``DOMAIN``), ``None``/``True``/``False`` and imported modules are no
     object to work on."""
     if not call.args:
-        return None
+        return frozenset()
     first = call.args[0]
-    if first.keyword is not None or first.star:
-        return None
-    value: cst.BaseExpression = first.value
+    if first.keyword is None and not first.star and not _thread_call(call, scope):
+        name = _subject_name(first.value, scope)
+        return frozenset() if name is None else frozenset({name})
+    found = (_subject_name(arg.value, scope) for arg in call.args)
+    return frozenset(name for name in found if name is not None)
+
+
+def _thread_call(call: cst.Call, scope: Scope) -> bool:
+    func = call.func
+    return scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    )
+
+
+def _subject_name(value: cst.BaseExpression, scope: Scope) -> str | None:
     while isinstance(value, (cst.Attribute, cst.Subscript)):
         value = value.value
     if not isinstance(value, cst.Name):
@@ -381,9 +397,7 @@ def await_statement(
         # then ``await fetch(client)``): the other call may read what it did.
         # A call whose result is used is taken to be a query
         # (``fetch(client, "/a")`` twice is still gathered).
-        subject = call_subject(call, scope)
-        if subject is not None:
-            found |= {subject}
+        found |= call_subjects(call, scope)
     return AwaitStatement(line, small, call, target, access, found)
 
 

@@ -19,7 +19,7 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
-    call_subject,
+    call_subjects,
     callee_name,
     callee_receivers,
     comments_speak_of_order,
@@ -82,7 +82,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     a check per item whose result is unused (``await ensure_readable(p)``:
     the loop stops at the first item that fails it); a call awaited for its
     effect whose first argument is one object for every item (``await
-    update_pipeline(hass, pipeline)``: each call changes it in turn);
+    update_pipeline(hass, pipeline)``: each call changes it in turn; with
+    keyword arguments, any argument that is not a loop variable);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
@@ -216,8 +217,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 # A check per item, its result unused, stops at the first
                 # item that fails it: gathered, the checks of the others run on.
                 return updated_node
-            subject = call_subject(call, self.scope(call))
-            if subject is not None and subject not in loop_names:
+            if call_subjects(call, self.scope(call)) - loop_names:
                 # Awaited for its effect, each call works on its first
                 # argument; when that is one object for every item
                 # (``await update_pipeline(hass, pipeline)``), the calls

@@ -76,7 +76,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     given its first argument (``await async_setup_registry(hass)`` then
     ``await process_config(hass, config)``; ``await login(client)`` then
     ``await fetch(client)``): it works on that object as a method works on
-    its receiver; two calls on
+    its receiver (when the first argument is passed by keyword or through
+    ``*args``, or the call goes into a worker thread, on every argument);
+    two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
