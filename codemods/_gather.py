@@ -275,6 +275,8 @@ class AwaitStatement:
     def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
             return True
+        if related is not None and _changes_alias(earlier.access, self.access, related):
+            return True
         # Methods of one object share hidden state, and most drivers allow
         # one operation at a time on a connection. A callee of unknown
         # receiver (``prepare = resp.prepare``, a nested coroutine changing
@@ -283,6 +285,20 @@ class AwaitStatement:
         if "?" in self.receivers or "?" in earlier.receivers:
             return True
         return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def _changes_alias(earlier: Access, later: Access, related: Related) -> bool:
+    """Whether ``earlier`` assigns into an object (``box.value = ...``)
+    that ``later`` may reach through another name (``view = box`` before:
+    ``await render(view)``). Rebinding a name changes no object, so only
+    attribute and item writes count."""
+    changed = {_path_root(path) for path in earlier.writes if _path_root(path) != path}
+    touched = later.read_roots | later.write_roots
+    return any(related.same(root, name) for root in changed for name in touched)
+
+
+def _path_root(path: str) -> str:
+    return path.split(".")[0].split("[")[0]
 
 
 class Related(_NameUnion):

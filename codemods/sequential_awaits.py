@@ -61,7 +61,9 @@ class SequentialAwaits(CleanupDepth, Rule):
 
     **Left alone.** A statement that reads or rebinds a name or attribute
     path an earlier one binds (``self.token = await login()`` then
-    ``await fetch(self.token)``); ordering primitives, which are sequencing
+    ``await fetch(self.token)``), or an object an earlier one assigns into
+    under another name (``view = box``; ``box.value = await compute()``
+    then ``await render(view)``); ordering primitives, which are sequencing
     rather than work (``asyncio.sleep``, ``asyncio.wait``, ``Event.wait``,
     ``Lock.acquire``, ``Queue.get/put/join``, ``drain``, ``wait_closed`` and
     the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
