@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from codemods._analysis import ScopeKind
+from codemods._analysis import ScopeKind, children
 from codemods._base import Rule
 from codemods._astgather import ordering_entries
 from codemods._gather import (
@@ -111,7 +111,8 @@ class SequentialAwaits(CleanupDepth, Rule):
     is meant); runs with a comment that speaks of gathering or of order
     (``# No gather here because...``, ``# one at a time``, ``# keep the
     order``): the author chose the order, often for a reason the code does
-    not show;
+    not show; runs that assign a name a nested function or lambda of the
+    coroutine reads (a call may run it before the name is bound);
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
@@ -138,6 +139,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         self._module: cst.Module | None = None
         self._names: frozenset[str] | None = None
         self._relations: Related | None = None
+        self._nested_names: dict[cst.CSTNode, frozenset[str]] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -203,6 +205,11 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
+        elif self._closure_reads(scope.node) & frozenset().union(*(m.access.write_roots for m in members)):
+            # ``def user(): return config["user"]`` then ``config = await
+            # load_config()`` and ``await greet(user())``: gathered, the
+            # closure runs before the name is assigned.
+            reason = "a nested function or lambda reads a name the run assigns"
         elif updated is None or not all(
             isinstance(u, cst.SimpleStatementLine) and len(u.body) == 1 for u in updated
         ):
@@ -299,6 +306,26 @@ class SequentialAwaits(CleanupDepth, Rule):
             assert self._module is not None
             self._relations = Related(self._module, self.scope)
         return self._relations
+
+    def _closure_reads(self, function: cst.CSTNode | None) -> frozenset[str]:
+        """The names used inside the functions, lambdas and classes nested
+        in ``function`` (which may run between the statements of a run)."""
+        if function is None:
+            return frozenset()
+        known = self._nested_names.get(function)
+        if known is None:
+            found: set[str] = set()
+
+            def walk(node: cst.CSTNode, nested: bool) -> None:
+                for child in children(node):
+                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+                    if inner and isinstance(child, cst.Name):
+                        found.add(child.value)
+                    walk(child, inner)
+
+            walk(function, False)
+            known = self._nested_names[function] = frozenset(found)
+        return known
 
     def _taken(self) -> frozenset[str]:
         if self._names is None:
