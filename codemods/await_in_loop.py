@@ -89,8 +89,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
     a lambda or ``super()``.
 
-    Reported without a fix: a loop variable read after the loop (the rewrite
-    no longer binds it); an ``append`` to a name not shown to hold a list
+    Reported without a fix: a loop variable read after the loop or in a
+    loop around it (the rewrite no longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
     here because...``, ``# one at a time``); a
@@ -385,12 +385,20 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def _read_after(self, loop: cst.For, names: frozenset[str]) -> bool:
         """Whether a loop variable is used after the loop, or by a nested
-        function or lambda anywhere in the coroutine (which may run later)."""
+        function or lambda anywhere in the coroutine (which may run later),
+        or anywhere in a loop around this one (its next pass, or a
+        ``while`` test, reads what the last item left)."""
         function = self.scope(loop).node
         assert function is not None
-        return any(
+        if any(
             node.value in names and (nested or after)
             for node, nested, after in _names_around(function, loop)
+        ):
+            return True
+        return any(
+            name in names
+            for outer in _loops_around(function, loop)
+            for name in _names_outside(outer, loop)
         )
 
     def _next_to_await(
@@ -526,6 +534,44 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
                 after = True
 
     yield from walk(root, False)
+
+
+def _loops_around(root: cst.CSTNode, loop: cst.CSTNode) -> list[cst.For | cst.While]:
+    """The ``for`` and ``while`` loops under ``root`` that contain ``loop``."""
+    path: list[cst.CSTNode] = []
+
+    def find(node: cst.CSTNode) -> bool:
+        if node is loop:
+            return True
+        path.append(node)
+        if any(find(child) for child in children(node)):
+            return True
+        path.pop()
+        return False
+
+    find(root)
+    return [node for node in path if isinstance(node, (cst.For, cst.While))]
+
+
+def _names_outside(outer: cst.For | cst.While, loop: cst.CSTNode) -> Iterator[str]:
+    """The names of what runs again on each pass of ``outer`` (a ``while``
+    test, the body and ``else``), other than those inside ``loop``."""
+    parts: list[cst.CSTNode] = [outer.body]
+    if isinstance(outer, cst.While):
+        parts.append(outer.test)
+    if outer.orelse is not None:
+        parts.append(outer.orelse)
+
+    def walk(node: cst.CSTNode) -> Iterator[str]:
+        if node is loop:
+            return
+        if isinstance(node, cst.Name):
+            yield node.value
+        for child in children(node):
+            yield from walk(child)
+
+    for part in parts:
+        yield from walk(part)
 
 
 def _has_comments(node: cst.CSTNode) -> bool:
