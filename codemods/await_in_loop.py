@@ -90,7 +90,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     a lambda or ``super()``.
 
     Reported without a fix: a loop variable read after the loop or in a
-    loop around it (the rewrite no longer binds it); an ``append`` to a name not shown to hold a list
+    loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
+    longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
     here because...``, ``# one at a time``); a
@@ -233,6 +234,11 @@ class AwaitInLoop(CleanupDepth, Rule):
                 return updated_node  # the loop reads what it builds
             if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
+        scope = self.scope(loop)
+        if not reason and loop_names & (scope.globals | scope.nonlocals):
+            # The loop assigns a global or a nonlocal, which others read;
+            # the generator's variable is its own.
+            reason = "the loop variable is declared global or nonlocal"
         if not reason and self._read_after(loop, loop_names):
             reason = "the loop variable is read after the loop"
         if not reason and _has_comments(loop):
