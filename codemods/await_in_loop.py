@@ -71,7 +71,8 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
-    list being appended to or anything else the loop changes (loop-carried
+    list being appended to (also under another name: ``seen = results``,
+    ``box.items = results``) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
     not a plain function of the module or an import: a method of a shared
     object (``conn.execute(q)``: one operation at a time per connection), a
@@ -232,6 +233,11 @@ class AwaitInLoop(CleanupDepth, Rule):
         if appended is not None:
             if appended in reads or appended in loop_names:
                 return updated_node  # the loop reads what it builds
+            related = self._relations()
+            if any(related.same(appended, name) for name in reads):
+                # ``seen = results`` or ``box.items = results`` before: the
+                # call reads the list it builds under another name.
+                return updated_node
             if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
         scope = self.scope(loop)
@@ -407,6 +413,12 @@ class AwaitInLoop(CleanupDepth, Rule):
             for name in _names_outside(outer, loop)
         )
 
+    def _relations(self) -> Related:
+        if self._related is None:
+            assert self._module is not None
+            self._related = Related(self._module, self.scope)
+        return self._related
+
     def _next_to_await(
         self,
         statement: cst.CSTNode,
@@ -433,10 +445,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         mine = await_statement(probe, scope_of, self._primitives)
         if mine is None:
             return False
-        if self._related is None:
-            assert self._module is not None
-            self._related = Related(self._module, self.scope)
-        related = self._related
+        related = self._relations()
         for neighbour in self._neighbours(statement):
             # A neighbour this rule may rewrite too would become an await
             # statement only then: too uncertain to judge, so leave both.
