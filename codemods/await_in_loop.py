@@ -72,7 +72,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
     list being appended to (also under another name: ``seen = results``,
-    ``box.items = results``) or anything else the loop changes (loop-carried
+    ``box.items = results``), a call given what the iterable is made of
+    (``for key in tokens: await handle(key, tokens)``: it may advance the
+    iterator) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
     not a plain function of the module or an import: a method of a shared
     object (``conn.execute(q)``: one operation at a time per connection), a
@@ -214,6 +216,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
+        if _given_the_iterable(call, loop.iter):
+            return updated_node
         if appended is None:
             if is_precondition(callee_name(call)):
                 # A check per item, its result unused, stops at the first
@@ -311,6 +315,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             return updated_node
         loop_names = _target_names(for_in.target)
         if loop_names is None or not self._independent(call, loop_names):
+            return updated_node
+        if _given_the_iterable(call, for_in.iter):
             return updated_node
         if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
             return updated_node
@@ -549,6 +555,37 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
                 after = True
 
     yield from walk(root, False)
+
+
+def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
+    """Whether the call is given something the iterable is made of
+    (``for key in tokens: await handle(key, tokens)``): it may advance the
+    iterator or change the collection, which the rewrite consumes whole
+    before the first call runs. An item taken out of it by subscript
+    (``header[idx][0]``, ``rows[i]`` over ``range(len(rows))``) is not the
+    iterable: only the names in its subscripts count then."""
+    given: set[str] = set()
+    for arg in call.args:
+        given |= _passed_names(arg.value)
+    return bool(given & accesses(iterable).read_roots)
+
+
+def _passed_names(expr: cst.BaseExpression) -> frozenset[str]:
+    """The names whose objects an argument may hand to the call."""
+    slices: list[cst.CSTNode] = []
+    value = expr
+    while isinstance(value, (cst.Attribute, cst.Subscript)):
+        if isinstance(value, cst.Subscript):
+            slices.append(value)
+        value = value.value
+    if not slices or not isinstance(value, cst.Name):
+        return accesses(expr).read_roots
+    found: set[str] = set()
+    for subscript in slices:
+        assert isinstance(subscript, cst.Subscript)
+        for element in subscript.slice:
+            found |= accesses(element).read_roots
+    return frozenset(found)
 
 
 def _loops_around(root: cst.CSTNode, loop: cst.CSTNode) -> list[cst.For | cst.While]:
