@@ -368,8 +368,8 @@ class AstAwaitStatement:
             return both
         overlap = receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
         if self.uncertain or earlier.uncertain:
-            # Given "?", LibCST asks only whether both have receivers, not
-            # whether they overlap: a dependence must hold either way.
+            # Given "?", LibCST finds a dependence whatever the other call;
+            # without it, only an overlap: a dependence must hold either way.
             return both and overlap
         return overlap
 

@@ -5,6 +5,8 @@ written."""
 from __future__ import annotations
 
 import re
+import weakref
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -100,7 +102,7 @@ def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     of the module. A callable held in a local variable or parameter may be a
     bound method of anything (``prepare = resp.prepare``), and so is an
     object not reached from a name (``(a or b).close()``): both get the
-    marker ``"?"``, which conflicts with every other receiver. An argument
+    marker ``"?"``, which conflicts with every other call. An argument
     that holds a single-operation object (``get_user(db, uid)``) adds the
     name it is reached from."""
     scope = scope_of(call)
@@ -118,17 +120,65 @@ def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
         # thread-safe together: two calls into worker threads share a receiver.
         return frozenset({THREADS}) | _root_receiver(func, scope)
     if isinstance(func, cst.Name):
-        if binding_kind(scope, func.value) in (ScopeKind.MODULE, None):
+        kind = binding_kind(scope, func.value)
+        if kind is None or (kind is ScopeKind.MODULE and _defined_or_imported(scope, func.value)):
             return frozenset()
+        # A local, or a module-level name bound by an assignment
+        # (``send = channel.send``): it may be a bound method of anything.
         return frozenset({"?", func.value})
     root = call_root(func)
     if root is None:
         return frozenset({"?"})
+    if not _attribute_chain(func):
+        # ``getattr(doc, action)()``, ``partial(save, doc)()``,
+        # ``self.handlers[k](x)``: which object's method is called, and what
+        # it was bound to, is not seen.
+        return frozenset({"?", root.value})
     # Only a module is no receiver: a name from ``from x import y`` may be a
     # class or an object (``Tortoise.init()``, ``database.connect()``).
     if scope.is_module(root.value):
         return frozenset()
     return frozenset({root.value})
+
+
+def _attribute_chain(expr: cst.BaseExpression) -> bool:
+    """``a.b.c``: attributes on a name, nothing called or subscripted."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return isinstance(expr, cst.Name)
+
+
+# The module scope -> how many ``def`` and ``class`` statements of the module
+# (outside functions and classes) bind each name.
+_DEFINITIONS: weakref.WeakKeyDictionary[Scope, Counter[str]] = weakref.WeakKeyDictionary()
+
+
+def _definitions(module: Scope) -> Counter[str]:
+    known = _DEFINITIONS.get(module)
+    if known is None:
+        known = Counter()
+
+        def walk(node: cst.CSTNode) -> None:
+            for child in children(node):
+                if isinstance(child, (cst.FunctionDef, cst.ClassDef)):
+                    known[child.name.value] += 1
+                elif not isinstance(child, cst.Lambda):
+                    walk(child)
+
+        if module.node is not None:
+            walk(module.node)
+        _DEFINITIONS[module] = known
+    return known
+
+
+def _defined_or_imported(scope: Scope, name: str) -> bool:
+    """Whether every module-level binding of ``name`` is a ``def``, a
+    ``class`` or an import: a plain function, class or imported object, not
+    a value assigned (``send = channel.send``, a global rebinding)."""
+    module = scope.module
+    origins = module.bindings.get(name, [])
+    assigned = sum(origin is None for origin in origins)
+    return assigned <= _definitions(module)[name]
 
 
 def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
@@ -151,18 +201,34 @@ def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
     return frozenset(found)
 
 
-def call_subject(call: cst.Call, scope: Scope) -> str | None:
-    """The name of the object a call works on, when it is passed first:
-    ``hass`` in ``async_setup_registry(hass)``, ``self`` in
-    ``setup_devices(self)`` and in ``refresh(self.api)``. Constants
+def call_subjects(call: cst.Call, scope: Scope) -> frozenset[str]:
+    """The names of the objects a call works on: the one passed first
+    (``hass`` in ``async_setup_registry(hass)``, ``self`` in
+    ``setup_devices(self)`` and in ``refresh(self.api)``). When what is
+    passed first is not seen (a keyword argument, ``*args``), every
+    argument may be it; a call into a worker thread
+    (``asyncio.to_thread(save, path)``, ``run_in_executor``) hands its
+    arguments on to the function, so every argument counts too. Constants
     (``DOMAIN``), ``None``/``True``/``False`` and imported modules are no
     object to work on."""
     if not call.args:
-        return None
+        return frozenset()
     first = call.args[0]
-    if first.keyword is not None or first.star:
-        return None
-    value: cst.BaseExpression = first.value
+    if first.keyword is None and not first.star and not _thread_call(call, scope):
+        name = _subject_name(first.value, scope)
+        return frozenset() if name is None else frozenset({name})
+    found = (_subject_name(arg.value, scope) for arg in call.args)
+    return frozenset(name for name in found if name is not None)
+
+
+def _thread_call(call: cst.Call, scope: Scope) -> bool:
+    func = call.func
+    return scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    )
+
+
+def _subject_name(value: cst.BaseExpression, scope: Scope) -> str | None:
     while isinstance(value, (cst.Attribute, cst.Subscript)):
         value = value.value
     if not isinstance(value, cst.Name):
@@ -209,11 +275,30 @@ class AwaitStatement:
     def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
             return True
+        if related is not None and _changes_alias(earlier.access, self.access, related):
+            return True
         # Methods of one object share hidden state, and most drivers allow
-        # one operation at a time on a connection.
+        # one operation at a time on a connection. A callee of unknown
+        # receiver (``prepare = resp.prepare``, a nested coroutine changing
+        # a nonlocal) may change anything the other call reads, whether or
+        # not that call has a receiver of its own.
         if "?" in self.receivers or "?" in earlier.receivers:
-            return bool(self.receivers and earlier.receivers)
+            return True
         return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def _changes_alias(earlier: Access, later: Access, related: Related) -> bool:
+    """Whether ``earlier`` assigns into an object (``box.value = ...``)
+    that ``later`` may reach through another name (``view = box`` before:
+    ``await render(view)``). Rebinding a name changes no object, so only
+    attribute and item writes count."""
+    changed = {_path_root(path) for path in earlier.writes if _path_root(path) != path}
+    touched = later.read_roots | later.write_roots
+    return any(related.same(root, name) for root in changed for name in touched)
+
+
+def _path_root(path: str) -> str:
+    return path.split(".")[0].split("[")[0]
 
 
 class Related(_NameUnion):
@@ -328,9 +413,7 @@ def await_statement(
         # then ``await fetch(client)``): the other call may read what it did.
         # A call whose result is used is taken to be a query
         # (``fetch(client, "/a")`` twice is still gathered).
-        subject = call_subject(call, scope)
-        if subject is not None:
-            found |= {subject}
+        found |= call_subjects(call, scope)
     return AwaitStatement(line, small, call, target, access, found)
 
 
@@ -463,7 +546,7 @@ def no_fix_reason(scope: Scope) -> str:
 
 class CleanupDepth:
     """Tracks whether the current statement is inside a ``try`` (body,
-    handler or ``finally``) or ``with`` block of the function it belongs to
+    handler, ``else`` or ``finally``) or ``with`` block of the function it belongs to
     (a mixin for the gather rules).
 
     When one gathered call fails, ``gather`` raises at once and the other
@@ -500,6 +583,10 @@ class CleanupDepth:
     def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
         self._guarded_blocks.add(id(node.body))
         if isinstance(node, (cst.Try, cst.TryStar)):
+            # The ``else`` block runs before the ``finally`` block too: a call
+            # still running there when another fails outlives the cleanup.
+            if node.orelse is not None:
+                self._guarded_blocks.add(id(node.orelse.body))
             # Handlers and finally blocks hold cleanup steps, written in the
             # order they must run (release, then close).
             self._guarded_blocks.update(id(handler.body) for handler in node.handlers)

@@ -19,7 +19,7 @@ from codemods._gather import (
     contains,
     gather_call,
     is_ordering,
-    call_subject,
+    call_subjects,
     callee_name,
     callee_receivers,
     comments_speak_of_order,
@@ -71,7 +71,10 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
-    list being appended to or anything else the loop changes (loop-carried
+    list being appended to (also under another name: ``seen = results``,
+    ``box.items = results``), a call given what the iterable is made of
+    (``for key in tokens: await handle(key, tokens)``: it may advance the
+    iterator) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
     not a plain function of the module or an import: a method of a shared
     object (``conn.execute(q)``: one operation at a time per connection), a
@@ -82,20 +85,22 @@ class AwaitInLoop(CleanupDepth, Rule):
     a check per item whose result is unused (``await ensure_readable(p)``:
     the loop stops at the first item that fails it); a call awaited for its
     effect whose first argument is one object for every item (``await
-    update_pipeline(hass, pipeline)``: each call changes it in turn);
+    update_pipeline(hass, pipeline)``: each call changes it in turn; with
+    keyword arguments, any argument that is not a loop variable);
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
     a lambda or ``super()``.
 
-    Reported without a fix: a loop variable read after the loop (the rewrite
-    no longer binds it); an ``append`` to a name not shown to hold a list
+    Reported without a fix: a loop variable read after the loop or in a
+    loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
+    longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
     here because...``, ``# one at a time``); a
     rewrite that would stand next to an independent await statement (AM201
-    would then find a new run); a loop inside a ``try`` or ``with`` block
-    (the cleanup would run while other calls still run) or in an ``except``
+    would then find a new run); a loop inside a ``try`` (its body or
+    ``else``) or ``with`` block (the cleanup would run while other calls still run) or in an ``except``
     or ``finally`` block (cleanup steps keep their order); a module that
     imports trio or anyio, or does not import asyncio itself.
 
@@ -211,13 +216,14 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
+        if _given_the_iterable(call, loop.iter):
+            return updated_node
         if appended is None:
             if is_precondition(callee_name(call)):
                 # A check per item, its result unused, stops at the first
                 # item that fails it: gathered, the checks of the others run on.
                 return updated_node
-            subject = call_subject(call, self.scope(call))
-            if subject is not None and subject not in loop_names:
+            if call_subjects(call, self.scope(call)) - loop_names:
                 # Awaited for its effect, each call works on its first
                 # argument; when that is one object for every item
                 # (``await update_pipeline(hass, pipeline)``), the calls
@@ -231,8 +237,18 @@ class AwaitInLoop(CleanupDepth, Rule):
         if appended is not None:
             if appended in reads or appended in loop_names:
                 return updated_node  # the loop reads what it builds
+            related = self._relations()
+            if any(related.same(appended, name) for name in reads):
+                # ``seen = results`` or ``box.items = results`` before: the
+                # call reads the list it builds under another name.
+                return updated_node
             if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
+        scope = self.scope(loop)
+        if not reason and loop_names & (scope.globals | scope.nonlocals):
+            # The loop assigns a global or a nonlocal, which others read;
+            # the generator's variable is its own.
+            reason = "the loop variable is declared global or nonlocal"
         if not reason and self._read_after(loop, loop_names):
             reason = "the loop variable is read after the loop"
         if not reason and _has_comments(loop):
@@ -299,6 +315,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             return updated_node
         loop_names = _target_names(for_in.target)
         if loop_names is None or not self._independent(call, loop_names):
+            return updated_node
+        if _given_the_iterable(call, for_in.iter):
             return updated_node
         if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
             return updated_node
@@ -385,13 +403,27 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def _read_after(self, loop: cst.For, names: frozenset[str]) -> bool:
         """Whether a loop variable is used after the loop, or by a nested
-        function or lambda anywhere in the coroutine (which may run later)."""
+        function or lambda anywhere in the coroutine (which may run later),
+        or anywhere in a loop around this one (its next pass, or a
+        ``while`` test, reads what the last item left)."""
         function = self.scope(loop).node
         assert function is not None
-        return any(
+        if any(
             node.value in names and (nested or after)
             for node, nested, after in _names_around(function, loop)
+        ):
+            return True
+        return any(
+            name in names
+            for outer in _loops_around(function, loop)
+            for name in _names_outside(outer, loop)
         )
+
+    def _relations(self) -> Related:
+        if self._related is None:
+            assert self._module is not None
+            self._related = Related(self._module, self.scope)
+        return self._related
 
     def _next_to_await(
         self,
@@ -419,10 +451,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         mine = await_statement(probe, scope_of, self._primitives)
         if mine is None:
             return False
-        if self._related is None:
-            assert self._module is not None
-            self._related = Related(self._module, self.scope)
-        related = self._related
+        related = self._relations()
         for neighbour in self._neighbours(statement):
             # A neighbour this rule may rewrite too would become an await
             # statement only then: too uncertain to judge, so leave both.
@@ -526,6 +555,75 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
                 after = True
 
     yield from walk(root, False)
+
+
+def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
+    """Whether the call is given something the iterable is made of
+    (``for key in tokens: await handle(key, tokens)``): it may advance the
+    iterator or change the collection, which the rewrite consumes whole
+    before the first call runs. An item taken out of it by subscript
+    (``header[idx][0]``, ``rows[i]`` over ``range(len(rows))``) is not the
+    iterable: only the names in its subscripts count then."""
+    given: set[str] = set()
+    for arg in call.args:
+        given |= _passed_names(arg.value)
+    return bool(given & accesses(iterable).read_roots)
+
+
+def _passed_names(expr: cst.BaseExpression) -> frozenset[str]:
+    """The names whose objects an argument may hand to the call."""
+    slices: list[cst.CSTNode] = []
+    value = expr
+    while isinstance(value, (cst.Attribute, cst.Subscript)):
+        if isinstance(value, cst.Subscript):
+            slices.append(value)
+        value = value.value
+    if not slices or not isinstance(value, cst.Name):
+        return accesses(expr).read_roots
+    found: set[str] = set()
+    for subscript in slices:
+        assert isinstance(subscript, cst.Subscript)
+        for element in subscript.slice:
+            found |= accesses(element).read_roots
+    return frozenset(found)
+
+
+def _loops_around(root: cst.CSTNode, loop: cst.CSTNode) -> list[cst.For | cst.While]:
+    """The ``for`` and ``while`` loops under ``root`` that contain ``loop``."""
+    path: list[cst.CSTNode] = []
+
+    def find(node: cst.CSTNode) -> bool:
+        if node is loop:
+            return True
+        path.append(node)
+        if any(find(child) for child in children(node)):
+            return True
+        path.pop()
+        return False
+
+    find(root)
+    return [node for node in path if isinstance(node, (cst.For, cst.While))]
+
+
+def _names_outside(outer: cst.For | cst.While, loop: cst.CSTNode) -> Iterator[str]:
+    """The names of what runs again on each pass of ``outer`` (a ``while``
+    test, the body and ``else``), other than those inside ``loop``."""
+    parts: list[cst.CSTNode] = [outer.body]
+    if isinstance(outer, cst.While):
+        parts.append(outer.test)
+    if outer.orelse is not None:
+        parts.append(outer.orelse)
+
+    def walk(node: cst.CSTNode) -> Iterator[str]:
+        if node is loop:
+            return
+        if isinstance(node, cst.Name):
+            yield node.value
+        for child in children(node):
+            yield from walk(child)
+
+    for part in parts:
+        yield from walk(part)
 
 
 def _has_comments(node: cst.CSTNode) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from codemods._analysis import ScopeKind
+from codemods._analysis import ScopeKind, children
 from codemods._base import Rule
 from codemods._astgather import ordering_entries
 from codemods._gather import (
@@ -61,7 +61,9 @@ class SequentialAwaits(CleanupDepth, Rule):
 
     **Left alone.** A statement that reads or rebinds a name or attribute
     path an earlier one binds (``self.token = await login()`` then
-    ``await fetch(self.token)``); ordering primitives, which are sequencing
+    ``await fetch(self.token)``), or an object an earlier one assigns into
+    under another name (``view = box``; ``box.value = await compute()``
+    then ``await render(view)``); ordering primitives, which are sequencing
     rather than work (``asyncio.sleep``, ``asyncio.wait``, ``Event.wait``,
     ``Lock.acquire``, ``Queue.get/put/join``, ``drain``, ``wait_closed`` and
     the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
@@ -76,7 +78,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     given its first argument (``await async_setup_registry(hass)`` then
     ``await process_config(hass, config)``; ``await login(client)`` then
     ``await fetch(client)``): it works on that object as a method works on
-    its receiver; two calls on
+    its receiver (when the first argument is passed by keyword or through
+    ``*args``, or the call goes into a worker thread, on every argument);
+    two calls on
     the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
     ``self.connect()`` then ``self.authenticate()``), since most drivers allow
     one operation at a time and methods of one object share state; a class
@@ -88,8 +92,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     objects
     derived from one another count as one (``cursor = await db.execute(...)``
     then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
-    held in a local or parameter (``prepare = resp.prepare``) may be a method
-    of anything; a method of ``self`` after an await that assigned on
+    held in a local or parameter (``prepare = resp.prepare``), in a
+    module-level name assigned a value (``send = channel.send``), or
+    reached by a call (``getattr(doc, action)()``) may be a method of
+    anything, and keeps its place beside any call; a method of ``self`` after an await that assigned on
     ``self``; two calls into worker threads (``asyncio.to_thread``,
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
@@ -97,14 +103,16 @@ class SequentialAwaits(CleanupDepth, Rule):
     containing ``await``, ``yield``, a lambda or ``super()``; statements
     carrying a tool comment such as ``# type: ignore``.
 
-    Reported without a fix: runs inside a ``try`` or ``with`` block (when
-    one call fails, gather raises at once while the others keep running, so
+    Reported without a fix: runs inside a ``try`` (its body or ``else``)
+    or ``with`` block (when one call fails, gather raises at once while the
+    others keep running, so
     the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
     or inside an ``except`` or ``finally`` block (cleanup steps, whose order
     is meant); runs with a comment that speaks of gathering or of order
     (``# No gather here because...``, ``# one at a time``, ``# keep the
     order``): the author chose the order, often for a reason the code does
-    not show;
+    not show; runs that assign a name a nested function or lambda of the
+    coroutine reads (a call may run it before the name is bound);
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
@@ -131,6 +139,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         self._module: cst.Module | None = None
         self._names: frozenset[str] | None = None
         self._relations: Related | None = None
+        self._nested_names: dict[cst.CSTNode, frozenset[str]] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -196,6 +205,11 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
+        elif self._closure_reads(scope.node) & frozenset().union(*(m.access.write_roots for m in members)):
+            # ``def user(): return config["user"]`` then ``config = await
+            # load_config()`` and ``await greet(user())``: gathered, the
+            # closure runs before the name is assigned.
+            reason = "a nested function or lambda reads a name the run assigns"
         elif updated is None or not all(
             isinstance(u, cst.SimpleStatementLine) and len(u.body) == 1 for u in updated
         ):
@@ -292,6 +306,26 @@ class SequentialAwaits(CleanupDepth, Rule):
             assert self._module is not None
             self._relations = Related(self._module, self.scope)
         return self._relations
+
+    def _closure_reads(self, function: cst.CSTNode | None) -> frozenset[str]:
+        """The names used inside the functions, lambdas and classes nested
+        in ``function`` (which may run between the statements of a run)."""
+        if function is None:
+            return frozenset()
+        known = self._nested_names.get(function)
+        if known is None:
+            found: set[str] = set()
+
+            def walk(node: cst.CSTNode, nested: bool) -> None:
+                for child in children(node):
+                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+                    if inner and isinstance(child, cst.Name):
+                        found.add(child.value)
+                    walk(child, inner)
+
+            walk(function, False)
+            known = self._nested_names[function] = frozenset(found)
+        return known
 
     def _taken(self) -> frozenset[str]:
         if self._names is None:

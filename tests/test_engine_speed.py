@@ -13,7 +13,7 @@ from codemods._base import Rule, Safety
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
-from codemods._engine import _chunks, _size, process_file
+from codemods._engine import _chunks, _size, decode, process_file
 from codemods._analysis import has_attribute_hooks as _has_attribute_hooks
 from codemods._transform import _plain_dispatch
 
@@ -299,7 +299,7 @@ def test_deferred_positions_placed_together_match_libcst(newline: str) -> None:
 
     from codemods._transform import _PositionsOnDemand
 
-    sources = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::5]]
+    sources = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::5]]
     checked = 0
     for source in sources:
         if newline == "mixed":
@@ -378,7 +378,7 @@ def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> N
 
     from codemods._transform import _PositionsOnDemand
 
-    fixtures = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
+    fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
     checked = 0
     for source in [*_AWKWARD, *fixtures]:
         source = source.replace("\n", newline)

@@ -169,7 +169,8 @@ def test_screens_reject_only_what_the_rules_reject() -> None:
 # Programs a screen once dropped although its rule reports them.
 FOUND_BY_THE_RULE = {
     # A callee bound in an enclosing function: LibCST gives it the receiver
-    # "?", which asks only whether both calls have receivers.
+    # "?", which keeps it apart from every other call; the two before it
+    # are still a run.
     "closure_callee": (SequentialAwaits, '''\
 import asyncio
 
@@ -177,8 +178,9 @@ import asyncio
 def outer(f):
     async def inner(x):
         a = await get(x.id)
+        b = await put(x.id)
         await f(x)
-        return a
+        return a, b
     return inner
 '''),
     # A walrus in a lambda binds in the lambda, not in the coroutine.
