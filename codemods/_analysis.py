@@ -1054,9 +1054,10 @@ class ModuleDefinitions:
 
     Resolution is exact or nothing: a name bound twice, named in ``global`` or
     ``nonlocal``, a module-level name in a module that writes to
-    ``globals()``, a decorated def, a class with several bases or a metaclass,
-    an attribute of that name assigned anywhere in the module: each makes the
-    answer "unknown" (``None``).
+    ``globals()`` or has a star import, a decorated def, a class with several
+    bases or a metaclass (its own or a base's), a ``__getattribute__`` in any
+    class, an attribute of that name assigned anywhere in the module: each
+    makes the answer "unknown" (``None``).
     """
 
     def __init__(self, module: cst.Module, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
@@ -1072,6 +1073,12 @@ class ModuleDefinitions:
         # Attribute names some class of the module binds to anything but a
         # coroutine function: ``self.name()`` may reach that one in a subclass.
         self._other_class_attributes: set[str] = set()
+        # A ``__getattribute__`` of any class of the module (a base, or a
+        # subclass that ``self`` may be an instance of) sees every
+        # ``self.name`` first and may return anything.
+        self._getattribute = any(
+            "__getattribute__" in class_scope.bindings for class_scope in self._class_scopes.values()
+        )
         for class_scope in self._class_scopes.values():
             for name, origins in class_scope.bindings.items():
                 nodes = self._defs.get(class_scope, {}).get(name, [])
@@ -1087,7 +1094,9 @@ class ModuleDefinitions:
         owner = binding_scope(scope, name)
         if owner is None or name in self._rebound or len(owner.bindings.get(name, ())) != 1:
             return None
-        if owner.kind is ScopeKind.MODULE and self._namespace_written:
+        if owner.kind is ScopeKind.MODULE and (self._namespace_written or owner.star_import):
+            # ``from x import *`` may rebind any module-level name, below the
+            # def as well as above it.
             return None
         nodes = self._defs.get(owner, {}).get(name, [])
         return nodes[0] if len(nodes) == 1 else None
@@ -1105,7 +1114,7 @@ class ModuleDefinitions:
         of this module (and is never rebound)."""
         if name in self._attribute_stores or "*" in self._attribute_stores:
             return None
-        if name in self._other_class_attributes:
+        if name in self._other_class_attributes or self._getattribute:
             return None
         method_scope = binding_scope(scope, receiver)
         if (
@@ -1141,7 +1150,7 @@ class ModuleDefinitions:
             nodes = self._defs.get(body, {}).get(name, [])
             if len(body.bindings[name]) == 1 and len(nodes) == 1:
                 node = nodes[0]
-                if isinstance(node, cst.FunctionDef) and is_coroutine_function(node):
+                if isinstance(node, cst.FunctionDef) and is_coroutine_function(node) and self._plain_ancestry(cls, set()):
                     return node
             return None
         # Several bases would need the MRO; one base of this module is exact.
@@ -1154,6 +1163,23 @@ class ModuleDefinitions:
         if not isinstance(base_def, cst.ClassDef):
             return None
         return self._class_lookup(base_def, name, seen)
+
+    def _plain_ancestry(self, cls: cst.ClassDef, seen: set[cst.ClassDef]) -> bool:
+        """Whether no base of ``cls`` defined in this module has a metaclass:
+        a metaclass is inherited, and its ``__new__`` may replace any method
+        of every subclass (``class Base(metaclass=M)`` above ``class A(Base)``)."""
+        if cls in seen:
+            return False
+        seen.add(cls)
+        for base in cls.bases:
+            if base.star or not isinstance(base.value, cst.Name):
+                continue
+            base_def = self._single_def(self._scope_of(cls), base.value.value)
+            if isinstance(base_def, cst.ClassDef) and (
+                base_def.keywords or not self._plain_ancestry(base_def, seen)
+            ):
+                return False
+        return True
 
 
 # -- read and write sets of a statement ---------------------------------------

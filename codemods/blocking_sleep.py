@@ -9,7 +9,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import UNBOUND, AttributeHooksByTable, ScopeKind, walk
+from codemods._analysis import UNBOUND, AttributeHooksByTable, ScopeKind, children, walk
 from codemods._base import Rule
 
 
@@ -34,7 +34,8 @@ class BlockingSleep(Rule):
     expression (an ``await`` would make it an async generator) or in a class
     body; a module that imports both trio and asyncio (nothing says which loop
     runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
-    (the name does not exist at run time); a call already under ``await``;
+    (the name does not exist at run time) or imported only below the
+    coroutine's ``def`` (it may run first); a call already under ``await``;
     a delay that is not a non-negative number literal in the body of a
     ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
     it in ``time.sleep`` and returns at once from ``asyncio.sleep``). Not reported: a sleep in a nested
@@ -60,6 +61,7 @@ class BlockingSleep(Rule):
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
         self._texts: list[str] | None = None
+        self._tops: dict[cst.CSTNode, cst.BaseStatement] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -138,6 +140,16 @@ class BlockingSleep(Rule):
         else:
             library = "asyncio"
         alias = scope.module_alias(library)
+        # An import of the module below the def of the coroutine may not have
+        # run yet when it is called (``aio.run(main())`` above a late ``import
+        # asyncio``): only one above the def is reused.
+        late = False
+        if alias is not None and not alias[1]:
+            assert owner.node is not None
+            top = self._top_statement(owner.node)
+            placed = scope.module_alias(library, before=top) if top is not None else None
+            late = placed is None
+            alias = alias if late else placed
         # An import under ``if`` or ``try`` may not run (one under ``if
         # TYPE_CHECKING:`` never does): module_alias does not reuse it.
         conditional = alias is None and scope.lookup(library) == library
@@ -159,7 +171,7 @@ class BlockingSleep(Rule):
         )
         fixable = (
             scope.await_allowed and alias is not None and simple_args
-            and not ambiguous and not lazy and not awaited and not negative
+            and not ambiguous and not lazy and not awaited and not negative and not late
         )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
@@ -179,6 +191,8 @@ class BlockingSleep(Rule):
             message += f" (not fixed: `{library}` is imported only under a condition here)"
         elif lazy:
             message += f" (not fixed: `{library}` is imported only inside a function here)"
+        elif late:
+            message += f" (not fixed: `{library}` is imported only below this coroutine's definition)"
         if not self.report(
             original_node,
             message,
@@ -202,6 +216,20 @@ class BlockingSleep(Rule):
         if original_node in self._primaries and not lpar:
             lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
         return cst.Await(expression=call, lpar=lpar, rpar=rpar)
+
+    def _top_statement(self, node: cst.CSTNode) -> cst.BaseStatement | None:
+        """The statement of the module's own body that holds ``node``."""
+        if self._tops is None:
+            assert self._module is not None
+            self._tops = {}
+            for statement in self._module.body:
+                stack: list[cst.CSTNode] = [statement]
+                while stack:
+                    current = stack.pop()
+                    if isinstance(current, cst.FunctionDef):
+                        self._tops[current] = statement
+                    stack.extend(children(current))
+        return self._tops.get(node)
 
     def _forget_sleep_import(self, func: cst.BaseExpression) -> None:
         """Ask for the import that made ``func`` mean time.sleep to be removed

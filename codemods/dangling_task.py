@@ -129,7 +129,9 @@ class DanglingTask(Rule):
         _keep_task(asyncio.create_task(notify(user)))
 
     The helper (``_background_tasks`` and ``_keep_task``, renamed if those
-    names are taken) is added once per module, after the imports. With the
+    names are taken) is added once per module, after the imports; it calls
+    ``set()``, so a module that binds ``set`` (or has a star import) gets a
+    report without a fix. With the
     option ``task-helper = "myapp.tasks:spawn"`` the project's own function is
     imported and called instead, with the task as its one argument; it must
     keep a strong reference until the task is done. With
@@ -316,6 +318,12 @@ class DanglingTask(Rule):
             if binding_scope(scope, keep) is not scope.module:
                 fixable = False
                 message += f" (not fixed here: `{keep}` means something else in this scope)"
+        elif scope.module.lookup("set") is not UNBOUND or "set" in self._scan.rebound:
+            # The generated helper starts with ``_background_tasks = set()``:
+            # a module-level ``set`` (an import, a def, a star import) would
+            # make that call something else.
+            fixable = False
+            message += " (not fixed: `set` may mean something else in this module, and the helper calls `set()`)"
         if not self.report(original, message, fixable=fixable, needs_import=needs_import):
             return updated
         if self._helper is not None:

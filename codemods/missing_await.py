@@ -41,12 +41,14 @@ class MissingAwait(Rule):
     arguments in the background (await them, or keep a reference). Not
     reported: a method of an object whose type the module does not show
     (``conn.close()`` may or may not be a coroutine), a name bound more than
-    once, a decorated ``async def``, a class with several bases, a metaclass or
-    ``__getattr__``, a decorated class (the decorator may replace any of its
-    methods), a method name that any class of the module binds to something
-    else or that is assigned as an attribute anywhere (``setattr`` and any
-    ``__setattr__`` call included), a module-level name in a module that
-    writes to ``globals()``. Not seen: a
+    once, a decorated ``async def``, a class with several bases, a metaclass
+    (its own or a base's) or ``__getattr__``, ``self.method()`` in a module
+    where any class defines ``__getattribute__``, a decorated class (the
+    decorator may replace any of its methods), a method name that any class
+    of the module binds to something else or that is assigned as an attribute
+    anywhere (``setattr`` and any ``__setattr__`` call included), a
+    module-level name in a module that writes to ``globals()`` or has a
+    ``from ... import *`` (which may rebind it). Not seen: a
     subclass in another module that overrides the ``async def`` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
