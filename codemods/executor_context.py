@@ -55,9 +55,13 @@ class ExecutorContext(Rule):
     (a parameter, an attribute, a name bound more than once) is reported
     without a fix, and so are a pool made with an ``initializer`` (it may set
     context variables in the worker's own context, which the copy would
-    hide) and any call in a module that uses ``decimal`` (the copy shares the
-    caller's decimal context object: a worker's ``getcontext().prec = 3``
-    would change the caller's). A call that already passes ``something.run``
+    hide), a default executor in a module whose ``set_default_executor`` is
+    given anything but a plain thread pool, any call in a module where a
+    plain ``def`` or lambda sets a module-level ``ContextVar`` (a worker
+    thread keeps such a value for its next call, a per-thread cache; a copied
+    context drops it) and any call in a module that uses ``decimal`` (the copy
+    shares the caller's decimal context object: a worker's
+    ``getcontext().prec = 3`` would change the caller's). A call that already passes ``something.run``
     as the function is taken as already carrying a context. Other files are
     not looked at: a module-level pool that another module rebinds
     (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
@@ -80,6 +84,11 @@ class ExecutorContext(Rule):
         self._references: Counter[tuple[int, str]] = Counter()
         # (owning scope, name) -> loop calls rewritten to ``asyncio.to_thread``.
         self._replaced: Counter[tuple[int, str]] = Counter()
+        # Why no call of the module is fixed, if one reason holds for all.
+        self._module_problem: str | None = None
+        # The kind of executor ``set_default_executor`` installs here, if
+        # it is not visibly a plain thread pool.
+        self._default_kind: str | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._parents = ParentMap.of(node)
@@ -98,6 +107,40 @@ class ExecutorContext(Rule):
                     self._values[(id(self.scope(child)), target.value)] = child.item
             elif isinstance(child, cst.Global):
                 self._globals.update(item.name.value for item in child.names)
+        for child in self._parents:
+            if not (isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute)):
+                continue
+            method = child.func.attr.value
+            if method == "set_default_executor" and child.args:
+                # ``run_in_executor(None, ...)`` then runs on this executor.
+                kind = self._executor_kind(self.scope(child), child.args[0].value)
+                if kind not in ("thread", "none"):
+                    self._default_kind = kind if kind == "initializer" else "unknown"
+            elif method == "set" and self._sets_in_plain_function(child):
+                self._module_problem = (
+                    "a plain function of the module sets a context variable, which"
+                    " a worker thread keeps for its next call but a copied context would not"
+                )
+
+    def _sets_in_plain_function(self, call: cst.Call) -> bool:
+        """Whether ``call`` is ``VAR.set(...)`` of a module-level
+        ``VAR = contextvars.ContextVar(...)`` inside a plain ``def`` or a
+        lambda: code that may run in a worker thread and set the variable in
+        that thread's own context (a per-thread cache), where it stays for the
+        next call on that thread; in a copied context it would not."""
+        receiver = call.func.value  # type: ignore[attr-defined]
+        if not isinstance(receiver, cst.Name):
+            return False
+        scope = self.scope(call)
+        if scope.function().kind not in (ScopeKind.FUNCTION, ScopeKind.LAMBDA):
+            return False
+        owner = binding_scope(scope, receiver.value)
+        if owner is None or owner.kind is not ScopeKind.MODULE:
+            return False
+        value = self._values.get((id(owner), receiver.value))
+        return isinstance(value, cst.Call) and (
+            owner.qualified_name(value.func) == "contextvars.ContextVar"
+        )
 
     # -- analysis -----------------------------------------------------------
 
@@ -202,7 +245,14 @@ class ExecutorContext(Rule):
             )
             needs, alias = "contextvars", contextvars_alias
         problem = None
-        if executor == "unknown":
+        if self._module_problem is not None:
+            problem = self._module_problem
+        elif executor == "none" and self._default_kind is not None:
+            problem = (
+                "the module's `set_default_executor` installs an executor that"
+                " may not be a plain thread pool"
+            )
+        elif executor == "unknown":
             problem = "the executor may not be a thread pool"
         elif executor == "initializer":
             problem = "the pool's initializer may set context variables a copy would hide"
