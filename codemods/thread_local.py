@@ -58,8 +58,9 @@ class ThreadLocal(Rule):
     value set in a task is not seen by the task that created it. Reading an
     attribute that was never set raised ``AttributeError``; reading the
     variable raises ``LookupError`` (from ``ContextVar.get()`` with no
-    default). Code that catches ``AttributeError`` around a use is therefore
-    left alone. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
+    default). Code that catches ``AttributeError`` (or ``LookupError``)
+    around a use, or around a call in the module of the function holding the
+    read, is therefore left alone; a caller in another module is not seen. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
     = connect()``) becomes a per-context one: each task, and each call run
     through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
     of its creator's context, so a value it creates lazily is created again
@@ -75,8 +76,10 @@ class ThreadLocal(Rule):
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
     rebound, named in a string such as ``__all__``), a use inside ``try``
-    whose handler catches ``AttributeError`` (or ``with
-    contextlib.suppress(...)`` of it or a base of it), a use in a plain
+    whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
+    contextlib.suppress(...)`` of one or a base of one), a read in a function
+    the module calls (``f()``, ``obj.f()``) inside a ``try`` that may handle
+    the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
     context would not hold; ``threading.Thread(target=f)`` excepted) or in a
@@ -104,6 +107,7 @@ class ThreadLocal(Rule):
         self._contextvars = "contextvars"
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self._passed: set[str] | None = None
+        self._called: set[str] | None = None
 
     # -- analysis (over the whole original module, before any rewrite) -------
 
@@ -226,7 +230,18 @@ class ThreadLocal(Rule):
                 )
                 return
             if self._catches_attribute_error(node, parents):
-                plan.problem = "a use is inside `try` or `with` that may catch `AttributeError`"
+                plan.problem = (
+                    "a use is inside `try` or `with` that may catch `AttributeError`"
+                    " or `LookupError`"
+                )
+                return
+            if self._raises(node, kind) and self._enclosing_function(n, parents) in (
+                self._called_under_handlers(parents)
+            ):
+                plan.problem = (
+                    "a function reading it is called inside `try` or `with` that may tell"
+                    " `AttributeError` from `LookupError`"
+                )
                 return
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
@@ -333,6 +348,114 @@ class ThreadLocal(Rule):
         return False
 
     @staticmethod
+    def _raises(node: cst.CSTNode, kind: str) -> bool:
+        """Whether the use raises when the attribute was never set: a read,
+        or ``getattr`` without a default."""
+        return kind == "load" or (
+            kind == "getattr" and isinstance(node, cst.Call) and len(node.args) == 2
+        )
+
+    @staticmethod
+    def _enclosing_function(
+        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+    ) -> str | None:
+        parent = parents.get(node)
+        while parent is not None:
+            if isinstance(parent, cst.FunctionDef):
+                return parent.name.value
+            if isinstance(parent, (cst.Lambda, cst.ClassDef)):
+                return None
+            parent = parents.get(parent)
+        return None
+
+    def _called_under_handlers(self, parents: dict[cst.CSTNode, cst.CSTNode]) -> set[str]:
+        """Names of functions the module calls (``f()`` or ``obj.f()``)
+        inside a ``try`` (or ``with contextlib.suppress(...)``) whose handling
+        of ``AttributeError`` may differ from its handling of
+        ``LookupError``: there an error a read raised in the callee, once
+        ``AttributeError`` and now ``LookupError``, would take another way."""
+        if self._called is None:
+            self._called = set()
+            for n in parents:
+                if not isinstance(n, cst.Call):
+                    continue
+                func = n.func
+                name = func.value if isinstance(func, cst.Name) else (
+                    func.attr.value if isinstance(func, cst.Attribute) else None
+                )
+                if name is not None and name not in self._called and self._handled_apart(n, parents):
+                    self._called.add(name)
+        return self._called
+
+    def _handled_apart(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether the ``try`` blocks around ``node`` in its function may
+        handle ``AttributeError`` and ``LookupError`` differently: not the
+        same handler first, or a handler naming something not a builtin."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            groups: list[tuple[cst.CSTNode, list[cst.BaseExpression] | None]] = []
+            if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
+                for handler in parent.handlers:
+                    caught = handler.type
+                    if caught is None:
+                        groups.append((handler, None))
+                        continue
+                    items = caught.elements if isinstance(caught, cst.Tuple) else [caught]
+                    groups.append((
+                        handler,
+                        [item.value if isinstance(item, cst.Element) else item for item in items],
+                    ))
+            if isinstance(parent, cst.With) and parent.body is child:
+                for item in parent.items:
+                    manager = item.item
+                    if not isinstance(manager, cst.Call):
+                        continue
+                    if self.scope(parent).qualified_name(manager.func) == "contextlib.suppress":
+                        if any(arg.star for arg in manager.args):
+                            return True
+                        groups.append((parent, [arg.value for arg in manager.args]))
+                    else:
+                        # ``pytest.raises(AttributeError)``: the builtin
+                        # exceptions it names.
+                        named = [
+                            arg.value for arg in manager.args
+                            if self._builtin_exception(parent, arg.value) is not None
+                        ]
+                        if named:
+                            groups.append((parent, named))
+            if groups:
+                first = []
+                for error in (AttributeError, LookupError):
+                    index = None
+                    for position, (where, values) in enumerate(groups):
+                        if values is None:
+                            index = position
+                            break
+                        kinds = [self._builtin_exception(where, value) for value in values]
+                        if any(kind is None for kind in kinds):
+                            return True  # not a builtin exception: may be either
+                        if any(issubclass(error, kind) for kind in kinds):  # type: ignore[arg-type]
+                            index = position
+                            break
+                    first.append(index)
+                if first[0] != first[1]:
+                    return True
+                if first[0] is not None:
+                    return False  # the same handler takes both
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            child, parent = parent, parents.get(parent)
+        return False
+
+    def _builtin_exception(self, where: cst.CSTNode, value: cst.BaseExpression) -> type | None:
+        if not isinstance(value, cst.Name) or self.scope(where).lookup(value.value) is not UNBOUND:
+            return None
+        builtin = getattr(builtins, value.value, None)
+        if isinstance(builtin, type) and issubclass(builtin, BaseException):
+            return builtin
+        return None
+
+    @staticmethod
     def _in_store_context(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
         child, parent = node, parents.get(node)
         while isinstance(parent, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
@@ -385,7 +508,9 @@ class ThreadLocal(Rule):
             value = arg.value
             if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is UNBOUND:
                 builtin = getattr(builtins, value.value, None)
-                if isinstance(builtin, type) and issubclass(AttributeError, builtin):
+                if isinstance(builtin, type) and (
+                    issubclass(AttributeError, builtin) or issubclass(LookupError, builtin)
+                ):
                     return True
         return False
 
@@ -395,10 +520,13 @@ class ThreadLocal(Rule):
         if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not UNBOUND:
             return False
         builtin = getattr(builtins, value.value, None)
+        # ``LookupError`` too: the variable raises it where the attribute
+        # raised ``AttributeError``, and a handler of it would now catch that.
         return (
             isinstance(builtin, type)
             and issubclass(builtin, BaseException)
             and not issubclass(AttributeError, builtin)
+            and not issubclass(LookupError, builtin)
         )
 
     def _finish(self, plan: _Plan) -> None:
