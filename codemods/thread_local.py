@@ -87,7 +87,8 @@ class ThreadLocal(Rule):
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
-    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``, or
+    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``,
+    ``importlib.import_module("mod").NAME``, or
     ``"NAME"`` in a file importing ``mod``; a file that cannot be parsed and
     mentions both counts too; modules are matched by their last name). A file outside the run
     is not seen, and a ``NAME`` it imports would be left pointing at nothing:
