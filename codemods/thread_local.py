@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
@@ -58,9 +59,10 @@ class ThreadLocal(Rule):
     value set in a task is not seen by the task that created it. Reading an
     attribute that was never set raised ``AttributeError``; reading the
     variable raises ``LookupError`` (from ``ContextVar.get()`` with no
-    default). Code that catches ``AttributeError`` (or ``LookupError``)
-    around a use, or around a call in the module of the function holding the
-    read, is therefore left alone; a caller in another module is not seen. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
+    default). Code that catches ``AttributeError`` around a use is therefore
+    left alone, and so is code catching ``LookupError`` there, or
+    ``AttributeError`` around a call (in the module) of the function holding
+    the read; a caller in another module is not seen. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
     = connect()``) becomes a per-context one: each task, and each call run
     through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
     of its creator's context, so a value it creates lazily is created again
@@ -75,7 +77,8 @@ class ThreadLocal(Rule):
     ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
-    rebound, named in a string such as ``__all__``), a use inside ``try``
+    rebound, named in a string such as ``__all__``, read through the module
+    object as ``sys.modules[__name__].NAME``), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
     the module calls (``f()``, ``obj.f()``) inside a ``try`` that may handle
@@ -211,6 +214,9 @@ class ThreadLocal(Rule):
             if isinstance(parent, cst.AssignTarget) and parents.get(parent) is declaration:
                 continue  # the declaration itself
             if isinstance(parent, cst.Attribute) and parent.attr is n:
+                if self._may_be_this_module(parent.value):
+                    plan.problem = f"`{plan.name}` may be read through the module object"
+                    return
                 continue  # ``other.NAME``: a different object's attribute
             if isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.Param)):
                 # Binds a name in its own scope: a second module-level binding
@@ -247,6 +253,29 @@ class ThreadLocal(Rule):
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
                 plan.attributes.append(attr)
+
+    def _may_be_this_module(self, value: cst.BaseExpression) -> bool:
+        """Whether ``value`` in ``value.NAME`` may be this very module:
+        ``sys.modules[__name__]``, ``sys.modules.get(...)``,
+        ``importlib.import_module(...)``, ``__import__(...)``, or a name
+        imported from a module of this file's name (``import app.state as
+        me`` in ``app/state.py``)."""
+        scope = self.scope(value)
+        if isinstance(value, cst.Subscript):
+            return scope.qualified_name(value.value) == "sys.modules"
+        if isinstance(value, cst.Call):
+            func = scope.qualified_name(value.func)
+            return func in ("sys.modules.get", "importlib.import_module") or (
+                isinstance(value.func, cst.Name)
+                and value.func.value == "__import__"
+                and scope.lookup("__import__") is UNBOUND
+            )
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            path = PurePath(self.context.filename or "")
+            own = path.parent.name if path.stem == "__init__" else path.stem
+            name = scope.qualified_name(value)
+            return bool(own) and name is not None and name.rsplit(".", 1)[-1] == own
+        return False
 
     def _classify(
         self,
