@@ -85,8 +85,9 @@ class ThreadLocal(Rule):
     the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
-    context would not hold; ``threading.Thread(target=f)`` excepted) or in a
-    lambda passed as one, a ``contextvars`` (or its alias) imported only below
+    context would not hold; ``threading.Thread(target=f)`` excepted), in a
+    lambda passed as one, or in a plain ``def`` either of them calls by name
+    (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
@@ -232,8 +233,8 @@ class ThreadLocal(Rule):
             node, kind, attr = use
             if self._in_passed_function(n, parents):
                 plan.problem = (
-                    "a use is in a plain function passed as an argument,"
-                    " which may run in a worker thread"
+                    "a use is in a plain function passed as an argument (or one"
+                    " it calls), which may run in a worker thread"
                 )
                 return
             if self._catches_attribute_error(node, parents):
@@ -362,6 +363,29 @@ class ThreadLocal(Rule):
                 ):
                     continue
                 self._passed.add(name)
+            # And the plain functions those call, by name, at any depth: a
+            # worker thread runs them too (``query`` passed, calling
+            # ``connection`` that keeps a per-thread connection).
+            calls: dict[str, set[str]] = {}
+            for n in parents:
+                if isinstance(n, cst.Call):
+                    func = n.func
+                    callee = func.value if isinstance(func, cst.Name) else (
+                        func.attr.value if isinstance(func, cst.Attribute) else None
+                    )
+                    if callee is None:
+                        continue
+                    if self._in_passed_lambda(n, parents):
+                        self._passed.add(callee)
+                    caller = self._enclosing_function(n, parents, plain=True)
+                    if caller is not None:
+                        calls.setdefault(caller, set()).add(callee)
+            todo = list(self._passed)
+            while todo:
+                for callee in calls.get(todo.pop(), ()):
+                    if callee not in self._passed:
+                        self._passed.add(callee)
+                        todo.append(callee)
         return self._passed
 
     def _in_passed_function(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
@@ -387,11 +411,15 @@ class ThreadLocal(Rule):
 
     @staticmethod
     def _enclosing_function(
-        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], plain: bool = False
     ) -> str | None:
+        """The name of the innermost ``def`` around ``node`` (None in a
+        lambda or class body first, or, with ``plain``, an ``async def``)."""
         parent = parents.get(node)
         while parent is not None:
             if isinstance(parent, cst.FunctionDef):
+                if plain and parent.asynchronous:
+                    return None
                 return parent.name.value
             if isinstance(parent, (cst.Lambda, cst.ClassDef)):
                 return None
@@ -484,6 +512,16 @@ class ThreadLocal(Rule):
         if isinstance(builtin, type) and issubclass(builtin, BaseException):
             return builtin
         return None
+
+    @staticmethod
+    def _in_passed_lambda(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether ``node`` is inside a lambda that is itself an argument."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(parent, cst.Lambda) and isinstance(parents.get(parent), cst.Arg):
+                return True
+            parent = parents.get(parent)
+        return False
 
     @staticmethod
     def _in_store_context(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
