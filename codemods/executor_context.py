@@ -59,10 +59,13 @@ class ExecutorContext(Rule):
     given anything but a plain thread pool, any call in a module where a
     plain ``def`` or lambda sets a module-level ``ContextVar`` (a worker
     thread keeps such a value for its next call, a per-thread cache; a copied
-    context drops it) and any call in a module that uses ``decimal`` (the copy
-    shares the caller's decimal context object: a worker's
-    ``getcontext().prec = 3`` would change the caller's). A call that already passes ``something.run``
-    as the function is taken as already carrying a context. Other files are
+    context drops it; a ``ContextVar`` or a ``set_default_executor`` of
+    another module is not seen), any call in a module that uses ``decimal``
+    (the copy shares the caller's decimal context object: a worker's
+    ``getcontext().prec = 3`` would change the caller's), and a call in
+    ``f"{...=}"``, which prints the call's text. A call that already passes
+    ``something.run`` as the function is taken as already carrying a
+    context. Other files are
     not looked at: a module-level pool that another module rebinds
     (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
     pool it was bound to here.
@@ -196,6 +199,14 @@ class ExecutorContext(Rule):
                 return "process"
         return "unknown"
 
+    def _in_self_documenting_fstring(self, node: cst.CSTNode) -> bool:
+        parent = self._parents.get(node)
+        while parent is not None and not isinstance(parent, cst.BaseStatement):
+            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+                return True
+            parent = self._parents.get(parent)
+        return False
+
     def _awaited(self, node: cst.Call) -> bool:
         parent = self._parents.get(node)
         return isinstance(parent, cst.Await) and parent.expression is node
@@ -247,6 +258,8 @@ class ExecutorContext(Rule):
         problem = None
         if self._module_problem is not None:
             problem = self._module_problem
+        elif self._in_self_documenting_fstring(original_node):
+            problem = "the call is in an f-string with `=`, which prints its text"
         elif executor == "none" and self._default_kind is not None:
             problem = (
                 "the module's `set_default_executor` installs an executor that"

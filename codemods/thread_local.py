@@ -78,7 +78,8 @@ class ThreadLocal(Rule):
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
     rebound, named in a string such as ``__all__``, read through the module
-    object as ``sys.modules[__name__].NAME``), a use inside ``try``
+    object as ``sys.modules[__name__].NAME``), a use in ``f"{NAME.attr=}"``
+    (which prints the expression's text), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
     the module calls (``f()``, ``obj.f()``) inside a ``try`` that may handle
@@ -235,6 +236,12 @@ class ThreadLocal(Rule):
                 plan.problem = (
                     "a use is in a plain function passed as an argument (or one"
                     " it calls), which may run in a worker thread"
+                )
+                return
+            if self._in_self_documenting_fstring(node, parents):
+                plan.problem = (
+                    "a use is in an f-string with `=`, which prints the"
+                    " expression's text"
                 )
                 return
             if self._catches_attribute_error(node, parents):
@@ -512,6 +519,19 @@ class ThreadLocal(Rule):
         if isinstance(builtin, type) and issubclass(builtin, BaseException):
             return builtin
         return None
+
+    @staticmethod
+    def _in_self_documenting_fstring(
+        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+    ) -> bool:
+        """Whether ``node`` is inside ``f"{...=}"``: the rewritten
+        expression's text would be printed in place of the original's."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, cst.BaseStatement):
+            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+                return True
+            parent = parents.get(parent)
+        return False
 
     @staticmethod
     def _in_passed_lambda(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
