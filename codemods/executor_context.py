@@ -92,6 +92,8 @@ class ExecutorContext(Rule):
         # The kind of executor ``set_default_executor`` installs here, if
         # it is not visibly a plain thread pool.
         self._default_kind: str | None = None
+        # Names bound at module level to ``contextvars.ContextVar(...)``.
+        self._context_variables: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         self._parents = ParentMap.of(node)
@@ -110,6 +112,19 @@ class ExecutorContext(Rule):
                     self._values[(id(self.scope(child)), target.value)] = child.item
             elif isinstance(child, cst.Global):
                 self._globals.update(item.name.value for item in child.names)
+            if (
+                isinstance(child, (cst.Assign, cst.AnnAssign))
+                and isinstance(child.value, cst.Call)
+                and self.scope(child).kind is ScopeKind.MODULE
+                and self.scope(child).qualified_name(child.value.func) == "contextvars.ContextVar"
+            ):
+                # ``VAR = ContextVar(...)`` or ``VAR: ContextVar[int] = ...``
+                targets = (
+                    [t.target for t in child.targets]
+                    if isinstance(child, cst.Assign)
+                    else [child.target]
+                )
+                self._context_variables.update(t.value for t in targets if isinstance(t, cst.Name))
         for child in self._parents:
             if not (isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute)):
                 continue
@@ -140,10 +155,7 @@ class ExecutorContext(Rule):
         owner = binding_scope(scope, receiver.value)
         if owner is None or owner.kind is not ScopeKind.MODULE:
             return False
-        value = self._values.get((id(owner), receiver.value))
-        return isinstance(value, cst.Call) and (
-            owner.qualified_name(value.func) == "contextvars.ContextVar"
-        )
+        return receiver.value in self._context_variables
 
     # -- analysis -----------------------------------------------------------
 
