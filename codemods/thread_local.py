@@ -78,7 +78,9 @@ class ThreadLocal(Rule):
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
     rebound, named in a string such as ``__all__``, read through the module
-    object as ``sys.modules[__name__].NAME``), a use in ``f"{NAME.attr=}"``
+    object as ``sys.modules[__name__].NAME``), a read in a property or
+    ``__getattr__`` (``getattr(obj, "user", None)`` takes its
+    ``AttributeError`` for a missing attribute), a use in ``f"{NAME.attr=}"``
     (which prints the expression's text), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
@@ -248,6 +250,12 @@ class ThreadLocal(Rule):
                 plan.problem = (
                     "a use is inside `try` or `with` that may catch `AttributeError`"
                     " or `LookupError`"
+                )
+                return
+            if self._raises(node, kind) and self._in_attribute_hook(n, parents):
+                plan.problem = (
+                    "a read is in a property or `__getattr__`, where `AttributeError`"
+                    " tells `getattr(obj, name, default)` the attribute is missing"
                 )
                 return
             if self._raises(node, kind) and self._enclosing_function(n, parents) in (
@@ -519,6 +527,30 @@ class ThreadLocal(Rule):
         if isinstance(builtin, type) and issubclass(builtin, BaseException):
             return builtin
         return None
+
+    @staticmethod
+    def _in_attribute_hook(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether the innermost ``def`` around ``node`` computes an
+        attribute: a ``property`` (``cached_property``, any decorator named
+        ``...property`` or ``getter``), ``__getattr__``, ``__getattribute__``
+        or ``__get__``."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, (cst.Lambda, cst.ClassDef)):
+            if isinstance(parent, cst.FunctionDef):
+                if parent.name.value in ("__getattr__", "__getattribute__", "__get__"):
+                    return True
+                for decorator in parent.decorators:
+                    expr = decorator.decorator
+                    if isinstance(expr, cst.Call):
+                        expr = expr.func
+                    last = expr.value if isinstance(expr, cst.Name) else (
+                        expr.attr.value if isinstance(expr, cst.Attribute) else ""
+                    )
+                    if last.endswith("property") or last == "getter":
+                        return True
+                return False
+            parent = parents.get(parent)
+        return False
 
     @staticmethod
     def _in_self_documenting_fstring(
