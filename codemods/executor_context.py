@@ -63,7 +63,9 @@ class ExecutorContext(Rule):
     another module is not seen), any call in a module that uses ``decimal``
     (the copy shares the caller's decimal context object: a worker's
     ``getcontext().prec = 3`` would change the caller's), and a call in
-    ``f"{...=}"``, which prints the call's text. A call that already passes
+    ``f"{...=}"``, which prints the call's text; a call run at import time
+    is fixed only with an ``asyncio`` / ``contextvars`` import above it. A
+    call that already passes
     ``something.run`` as the function is taken as already carrying a
     context. Other files are
     not looked at: a module-level pool that another module rebinds
@@ -211,6 +213,18 @@ class ExecutorContext(Rule):
                 return "process"
         return "unknown"
 
+    def _import_time_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The statement of the module body holding ``node`` when ``node``
+        runs as the module is imported (not inside a ``def`` or lambda)."""
+        child, parent = node, self._parents.get(node)
+        while parent is not None:
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+                return None
+            if isinstance(parent, cst.Module):
+                return child
+            child, parent = parent, self._parents.get(parent)
+        return None
+
     def _in_self_documenting_fstring(self, node: cst.CSTNode) -> bool:
         parent = self._parents.get(node)
         while parent is not None and not isinstance(parent, cst.BaseStatement):
@@ -246,8 +260,10 @@ class ExecutorContext(Rule):
         if executor == "process":
             return updated_node  # a copied context cannot be pickled
 
-        asyncio_alias = scope.module_alias("asyncio")
-        contextvars_alias = scope.module_alias("contextvars")
+        # A call that runs at import time sees only the imports above it.
+        before = self._import_time_statement(original_node)
+        asyncio_alias = scope.module_alias("asyncio", before=before)
+        contextvars_alias = scope.module_alias("contextvars", before=before)
         to_thread = (
             executor == "none"
             and loop == "local"
