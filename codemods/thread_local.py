@@ -84,7 +84,7 @@ class ThreadLocal(Rule):
     (which prints the expression's text), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
-    the module calls (``f()``, ``obj.f()``) inside a ``try`` that may handle
+    the module calls (``f()``, ``obj.f()``, at any depth) inside a ``try`` that may handle
     the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
@@ -381,27 +381,27 @@ class ThreadLocal(Rule):
             # And the plain functions those call, by name, at any depth: a
             # worker thread runs them too (``query`` passed, calling
             # ``connection`` that keeps a per-thread connection).
-            calls: dict[str, set[str]] = {}
             for n in parents:
-                if isinstance(n, cst.Call):
-                    func = n.func
-                    callee = func.value if isinstance(func, cst.Name) else (
-                        func.attr.value if isinstance(func, cst.Attribute) else None
-                    )
-                    if callee is None:
-                        continue
-                    if self._in_passed_lambda(n, parents):
+                if isinstance(n, cst.Call) and self._in_passed_lambda(n, parents):
+                    callee = _callee(n)
+                    if callee is not None:
                         self._passed.add(callee)
-                    caller = self._enclosing_function(n, parents, plain=True)
-                    if caller is not None:
-                        calls.setdefault(caller, set()).add(callee)
-            todo = list(self._passed)
-            while todo:
-                for callee in calls.get(todo.pop(), ()):
-                    if callee not in self._passed:
-                        self._passed.add(callee)
-                        todo.append(callee)
+            _close(self._passed, self._call_graph(parents, plain=True))
         return self._passed
+
+    def _call_graph(
+        self, parents: dict[cst.CSTNode, cst.CSTNode], plain: bool
+    ) -> dict[str, set[str]]:
+        """Function name -> the names it calls (``f()``, ``obj.f()``), of
+        every ``def`` (with ``plain``, of every plain ``def``) of the module."""
+        calls: dict[str, set[str]] = {}
+        for n in parents:
+            if isinstance(n, cst.Call):
+                callee = _callee(n)
+                caller = self._enclosing_function(n, parents, plain=plain)
+                if callee is not None and caller is not None:
+                    calls.setdefault(caller, set()).add(callee)
+        return calls
 
     def _in_passed_function(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
         """Whether ``node`` is inside a plain ``def`` whose name the module
@@ -452,12 +452,12 @@ class ThreadLocal(Rule):
             for n in parents:
                 if not isinstance(n, cst.Call):
                     continue
-                func = n.func
-                name = func.value if isinstance(func, cst.Name) else (
-                    func.attr.value if isinstance(func, cst.Attribute) else None
-                )
+                name = _callee(n)
                 if name is not None and name not in self._called and self._handled_apart(n, parents):
                     self._called.add(name)
+            # And what those call, at any depth: the error travels up to the
+            # handler through every caller.
+            _close(self._called, self._call_graph(parents, plain=False))
         return self._called
 
     def _handled_apart(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
@@ -832,3 +832,21 @@ class ThreadLocal(Rule):
         return inner.with_changes(
             comparisons=[target], lpar=updated_node.lpar, rpar=updated_node.rpar
         )
+
+
+def _callee(call: cst.Call) -> str | None:
+    """``f`` for ``f(...)`` or ``obj.f(...)``."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else None
+
+
+def _close(names: set[str], calls: dict[str, set[str]]) -> None:
+    """Add to ``names`` every name their functions call, at any depth."""
+    todo = list(names)
+    while todo:
+        for callee in calls.get(todo.pop(), ()):
+            if callee not in names:
+                names.add(callee)
+                todo.append(callee)
