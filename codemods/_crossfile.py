@@ -29,7 +29,8 @@ def imported_elsewhere(
     """(file, NAME, importing file) for every module-level ``NAME =
     threading.local()`` of one of the files that another of them reaches:
     ``from mod import NAME`` (any alias, relative or not, or ``*`` for a
-    public name), ``mod.NAME`` in a file that imports ``mod``, an attribute
+    public name), ``mod.NAME`` in a file that imports ``mod`` (or names it
+    in a string: ``importlib.import_module("app.mod").NAME``), an attribute
     chain ``pkg.mod.NAME``, a string ``"NAME"`` in a file that imports
     ``mod`` (``mock.patch.object(mod, "NAME")``), or a string naming
     ``mod.NAME`` (``mock.patch("app.mod.NAME")``). A file that cannot be
@@ -213,6 +214,10 @@ class _Reach:
     # every string constant that is an identifier: ``mock.patch.object(mod,
     # "NAME")``, ``getattr(mod, "NAME")``
     strings: set[str] = field(default_factory=set)
+    # the last name of every string that may name a module:
+    # ``importlib.import_module("app.state")``, ``__import__("state")``,
+    # ``import_module(".state", __package__)``
+    module_strings: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, tree: ast.Module) -> _Reach:
@@ -247,6 +252,9 @@ class _Reach:
                 elif _DOTTED.fullmatch(node.value):
                     parts = node.value.split(".")
                     reach.names.update(zip(parts, parts[1:]))
+                path = node.value.lstrip(".")
+                if path.isidentifier() or _DOTTED.fullmatch(path):
+                    reach.module_strings.add(path.rsplit(".", 1)[-1])
         return reach
 
     def reaches(self, module: str, name: str) -> bool:
@@ -255,4 +263,8 @@ class _Reach:
         star = (module, "*") in self.names or (None, "*") in self.names
         if star and not name.startswith("_"):
             return True
-        return module in self.modules and (name in self.attributes or name in self.strings)
+        # The module imported by name (``import_module("app.state").NAME``)
+        # counts as an import of it.
+        return (module in self.modules or module in self.module_strings) and (
+            name in self.attributes or name in self.strings
+        )

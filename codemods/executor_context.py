@@ -55,10 +55,19 @@ class ExecutorContext(Rule):
     (a parameter, an attribute, a name bound more than once) is reported
     without a fix, and so are a pool made with an ``initializer`` (it may set
     context variables in the worker's own context, which the copy would
-    hide) and any call in a module that uses ``decimal`` (the copy shares the
-    caller's decimal context object: a worker's ``getcontext().prec = 3``
-    would change the caller's). A call that already passes ``something.run``
-    as the function is taken as already carrying a context. Other files are
+    hide), a default executor in a module whose ``set_default_executor`` is
+    given anything but a plain thread pool, any call in a module where a
+    plain ``def`` or lambda sets a module-level ``ContextVar`` (a worker
+    thread keeps such a value for its next call, a per-thread cache; a copied
+    context drops it; a ``ContextVar`` or a ``set_default_executor`` of
+    another module is not seen), any call in a module that uses ``decimal``
+    (the copy shares the caller's decimal context object: a worker's
+    ``getcontext().prec = 3`` would change the caller's), and a call in
+    ``f"{...=}"``, which prints the call's text; a call run at import time
+    is fixed only with an ``asyncio`` / ``contextvars`` import above it. A
+    call that already passes
+    ``something.run`` as the function is taken as already carrying a
+    context. Other files are
     not looked at: a module-level pool that another module rebinds
     (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
     pool it was bound to here.
@@ -80,6 +89,13 @@ class ExecutorContext(Rule):
         self._references: Counter[tuple[int, str]] = Counter()
         # (owning scope, name) -> loop calls rewritten to ``asyncio.to_thread``.
         self._replaced: Counter[tuple[int, str]] = Counter()
+        # Why no call of the module is fixed, if one reason holds for all.
+        self._module_problem: str | None = None
+        # The kind of executor ``set_default_executor`` installs here, if
+        # it is not visibly a plain thread pool.
+        self._default_kind: str | None = None
+        # Names bound at module level to ``contextvars.ContextVar(...)``.
+        self._context_variables: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         self._parents = ParentMap.of(node)
@@ -98,6 +114,50 @@ class ExecutorContext(Rule):
                     self._values[(id(self.scope(child)), target.value)] = child.item
             elif isinstance(child, cst.Global):
                 self._globals.update(item.name.value for item in child.names)
+            if (
+                isinstance(child, (cst.Assign, cst.AnnAssign))
+                and isinstance(child.value, cst.Call)
+                and self.scope(child).kind is ScopeKind.MODULE
+                and self.scope(child).qualified_name(child.value.func) == "contextvars.ContextVar"
+            ):
+                # ``VAR = ContextVar(...)`` or ``VAR: ContextVar[int] = ...``
+                targets = (
+                    [t.target for t in child.targets]
+                    if isinstance(child, cst.Assign)
+                    else [child.target]
+                )
+                self._context_variables.update(t.value for t in targets if isinstance(t, cst.Name))
+        for child in self._parents:
+            if not (isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute)):
+                continue
+            method = child.func.attr.value
+            if method == "set_default_executor" and child.args:
+                # ``run_in_executor(None, ...)`` then runs on this executor.
+                kind = self._executor_kind(self.scope(child), child.args[0].value)
+                if kind not in ("thread", "none"):
+                    self._default_kind = kind if kind == "initializer" else "unknown"
+            elif method == "set" and self._sets_in_plain_function(child):
+                self._module_problem = (
+                    "a plain function of the module sets a context variable, which"
+                    " a worker thread keeps for its next call but a copied context would not"
+                )
+
+    def _sets_in_plain_function(self, call: cst.Call) -> bool:
+        """Whether ``call`` is ``VAR.set(...)`` of a module-level
+        ``VAR = contextvars.ContextVar(...)`` inside a plain ``def`` or a
+        lambda: code that may run in a worker thread and set the variable in
+        that thread's own context (a per-thread cache), where it stays for the
+        next call on that thread; in a copied context it would not."""
+        receiver = call.func.value  # type: ignore[attr-defined]
+        if not isinstance(receiver, cst.Name):
+            return False
+        scope = self.scope(call)
+        if scope.function().kind not in (ScopeKind.FUNCTION, ScopeKind.LAMBDA):
+            return False
+        owner = binding_scope(scope, receiver.value)
+        if owner is None or owner.kind is not ScopeKind.MODULE:
+            return False
+        return receiver.value in self._context_variables
 
     # -- analysis -----------------------------------------------------------
 
@@ -153,6 +213,26 @@ class ExecutorContext(Rule):
                 return "process"
         return "unknown"
 
+    def _import_time_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The statement of the module body holding ``node`` when ``node``
+        runs as the module is imported (not inside a ``def`` or lambda)."""
+        child, parent = node, self._parents.get(node)
+        while parent is not None:
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+                return None
+            if isinstance(parent, cst.Module):
+                return child
+            child, parent = parent, self._parents.get(parent)
+        return None
+
+    def _in_self_documenting_fstring(self, node: cst.CSTNode) -> bool:
+        parent = self._parents.get(node)
+        while parent is not None and not isinstance(parent, cst.BaseStatement):
+            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+                return True
+            parent = self._parents.get(parent)
+        return False
+
     def _awaited(self, node: cst.Call) -> bool:
         parent = self._parents.get(node)
         return isinstance(parent, cst.Await) and parent.expression is node
@@ -180,8 +260,10 @@ class ExecutorContext(Rule):
         if executor == "process":
             return updated_node  # a copied context cannot be pickled
 
-        asyncio_alias = scope.module_alias("asyncio")
-        contextvars_alias = scope.module_alias("contextvars")
+        # A call that runs at import time sees only the imports above it.
+        before = self._import_time_statement(original_node)
+        asyncio_alias = scope.module_alias("asyncio", before=before)
+        contextvars_alias = scope.module_alias("contextvars", before=before)
         to_thread = (
             executor == "none"
             and loop == "local"
@@ -202,7 +284,16 @@ class ExecutorContext(Rule):
             )
             needs, alias = "contextvars", contextvars_alias
         problem = None
-        if executor == "unknown":
+        if self._module_problem is not None:
+            problem = self._module_problem
+        elif self._in_self_documenting_fstring(original_node):
+            problem = "the call is in an f-string with `=`, which prints its text"
+        elif executor == "none" and self._default_kind is not None:
+            problem = (
+                "the module's `set_default_executor` installs an executor that"
+                " may not be a plain thread pool"
+            )
+        elif executor == "unknown":
             problem = "the executor may not be a thread pool"
         elif executor == "initializer":
             problem = "the pool's initializer may set context variables a copy would hide"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
@@ -59,7 +60,9 @@ class ThreadLocal(Rule):
     attribute that was never set raised ``AttributeError``; reading the
     variable raises ``LookupError`` (from ``ContextVar.get()`` with no
     default). Code that catches ``AttributeError`` around a use is therefore
-    left alone. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
+    left alone, and so is code catching ``LookupError`` there, or
+    ``AttributeError`` around a call (in the module) of the function holding
+    the read; a caller in another module is not seen. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
     = connect()``) becomes a per-context one: each task, and each call run
     through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
     of its creator's context, so a value it creates lazily is created again
@@ -74,17 +77,25 @@ class ThreadLocal(Rule):
     ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
     where ``set(get() + v)`` would build a new one), a non-literal attribute
     name, any other use of ``NAME`` (passed to a call, returned, stored,
-    rebound, named in a string such as ``__all__``), a use inside ``try``
-    whose handler catches ``AttributeError`` (or ``with
-    contextlib.suppress(...)`` of it or a base of it), a use in a plain
+    rebound, named in a string such as ``__all__``, read through the module
+    object as ``sys.modules[__name__].NAME``), a read in a property or
+    ``__getattr__`` (``getattr(obj, "user", None)`` takes its
+    ``AttributeError`` for a missing attribute), a use in ``f"{NAME.attr=}"``
+    (which prints the expression's text), a use inside ``try``
+    whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
+    contextlib.suppress(...)`` of one or a base of one), a read in a function
+    the module calls (``f()``, ``obj.f()``, at any depth) inside a ``try`` that may handle
+    the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
-    context would not hold; ``threading.Thread(target=f)`` excepted) or in a
-    lambda passed as one, a ``contextvars`` (or its alias) imported only below
+    context would not hold; ``threading.Thread(target=f)`` excepted), in a
+    lambda passed as one, or in a plain ``def`` either of them calls by name
+    (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
     ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
     imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
-    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``, or
+    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``,
+    ``importlib.import_module("mod").NAME``, or
     ``"NAME"`` in a file importing ``mod``; a file that cannot be parsed and
     mentions both counts too; modules are matched by their last name). A file outside the run
     is not seen, and a ``NAME`` it imports would be left pointing at nothing:
@@ -104,6 +115,7 @@ class ThreadLocal(Rule):
         self._contextvars = "contextvars"
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self._passed: set[str] | None = None
+        self._called: set[str] | None = None
 
     # -- analysis (over the whole original module, before any rewrite) -------
 
@@ -206,6 +218,9 @@ class ThreadLocal(Rule):
             if isinstance(parent, cst.AssignTarget) and parents.get(parent) is declaration:
                 continue  # the declaration itself
             if isinstance(parent, cst.Attribute) and parent.attr is n:
+                if self._may_be_this_module(parent.value):
+                    plan.problem = f"`{plan.name}` may be read through the module object"
+                    return
                 continue  # ``other.NAME``: a different object's attribute
             if isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.Param)):
                 # Binds a name in its own scope: a second module-level binding
@@ -221,16 +236,62 @@ class ThreadLocal(Rule):
             node, kind, attr = use
             if self._in_passed_function(n, parents):
                 plan.problem = (
-                    "a use is in a plain function passed as an argument,"
-                    " which may run in a worker thread"
+                    "a use is in a plain function passed as an argument (or one"
+                    " it calls), which may run in a worker thread"
+                )
+                return
+            if self._in_self_documenting_fstring(node, parents):
+                plan.problem = (
+                    "a use is in an f-string with `=`, which prints the"
+                    " expression's text"
                 )
                 return
             if self._catches_attribute_error(node, parents):
-                plan.problem = "a use is inside `try` or `with` that may catch `AttributeError`"
+                plan.problem = (
+                    "a use is inside `try` or `with` that may catch `AttributeError`"
+                    " or `LookupError`"
+                )
+                return
+            if self._raises(node, kind) and self._in_attribute_hook(n, parents):
+                plan.problem = (
+                    "a read is in a property or `__getattr__`, where `AttributeError`"
+                    " tells `getattr(obj, name, default)` the attribute is missing"
+                )
+                return
+            if self._raises(node, kind) and self._enclosing_function(n, parents) in (
+                self._called_under_handlers(parents)
+            ):
+                plan.problem = (
+                    "a function reading it is called inside `try` or `with` that may tell"
+                    " `AttributeError` from `LookupError`"
+                )
                 return
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
                 plan.attributes.append(attr)
+
+    def _may_be_this_module(self, value: cst.BaseExpression) -> bool:
+        """Whether ``value`` in ``value.NAME`` may be this very module:
+        ``sys.modules[__name__]``, ``sys.modules.get(...)``,
+        ``importlib.import_module(...)``, ``__import__(...)``, or a name
+        imported from a module of this file's name (``import app.state as
+        me`` in ``app/state.py``)."""
+        scope = self.scope(value)
+        if isinstance(value, cst.Subscript):
+            return scope.qualified_name(value.value) == "sys.modules"
+        if isinstance(value, cst.Call):
+            func = scope.qualified_name(value.func)
+            return func in ("sys.modules.get", "importlib.import_module") or (
+                isinstance(value.func, cst.Name)
+                and value.func.value == "__import__"
+                and scope.lookup("__import__") is UNBOUND
+            )
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            path = PurePath(self.context.filename or "")
+            own = path.parent.name if path.stem == "__init__" else path.stem
+            name = scope.qualified_name(value)
+            return bool(own) and name is not None and name.rsplit(".", 1)[-1] == own
+        return False
 
     def _classify(
         self,
@@ -317,7 +378,30 @@ class ThreadLocal(Rule):
                 ):
                     continue
                 self._passed.add(name)
+            # And the plain functions those call, by name, at any depth: a
+            # worker thread runs them too (``query`` passed, calling
+            # ``connection`` that keeps a per-thread connection).
+            for n in parents:
+                if isinstance(n, cst.Call) and self._in_passed_lambda(n, parents):
+                    callee = _callee(n)
+                    if callee is not None:
+                        self._passed.add(callee)
+            _close(self._passed, self._call_graph(parents, plain=True))
         return self._passed
+
+    def _call_graph(
+        self, parents: dict[cst.CSTNode, cst.CSTNode], plain: bool
+    ) -> dict[str, set[str]]:
+        """Function name -> the names it calls (``f()``, ``obj.f()``), of
+        every ``def`` (with ``plain``, of every plain ``def``) of the module."""
+        calls: dict[str, set[str]] = {}
+        for n in parents:
+            if isinstance(n, cst.Call):
+                callee = _callee(n)
+                caller = self._enclosing_function(n, parents, plain=plain)
+                if callee is not None and caller is not None:
+                    calls.setdefault(caller, set()).add(callee)
+        return calls
 
     def _in_passed_function(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
         """Whether ``node`` is inside a plain ``def`` whose name the module
@@ -330,6 +414,165 @@ class ThreadLocal(Rule):
             if isinstance(parent, cst.Lambda) and isinstance(parents.get(parent), cst.Arg):
                 return True
             child, parent = parent, parents.get(parent)
+        return False
+
+    @staticmethod
+    def _raises(node: cst.CSTNode, kind: str) -> bool:
+        """Whether the use raises when the attribute was never set: a read,
+        or ``getattr`` without a default."""
+        return kind == "load" or (
+            kind == "getattr" and isinstance(node, cst.Call) and len(node.args) == 2
+        )
+
+    @staticmethod
+    def _enclosing_function(
+        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode], plain: bool = False
+    ) -> str | None:
+        """The name of the innermost ``def`` around ``node`` (None in a
+        lambda or class body first, or, with ``plain``, an ``async def``)."""
+        parent = parents.get(node)
+        while parent is not None:
+            if isinstance(parent, cst.FunctionDef):
+                if plain and parent.asynchronous:
+                    return None
+                return parent.name.value
+            if isinstance(parent, (cst.Lambda, cst.ClassDef)):
+                return None
+            parent = parents.get(parent)
+        return None
+
+    def _called_under_handlers(self, parents: dict[cst.CSTNode, cst.CSTNode]) -> set[str]:
+        """Names of functions the module calls (``f()`` or ``obj.f()``)
+        inside a ``try`` (or ``with contextlib.suppress(...)``) whose handling
+        of ``AttributeError`` may differ from its handling of
+        ``LookupError``: there an error a read raised in the callee, once
+        ``AttributeError`` and now ``LookupError``, would take another way."""
+        if self._called is None:
+            self._called = set()
+            for n in parents:
+                if not isinstance(n, cst.Call):
+                    continue
+                name = _callee(n)
+                if name is not None and name not in self._called and self._handled_apart(n, parents):
+                    self._called.add(name)
+            # And what those call, at any depth: the error travels up to the
+            # handler through every caller.
+            _close(self._called, self._call_graph(parents, plain=False))
+        return self._called
+
+    def _handled_apart(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether the ``try`` blocks around ``node`` in its function may
+        handle ``AttributeError`` and ``LookupError`` differently: not the
+        same handler first, or a handler naming something not a builtin."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            groups: list[tuple[cst.CSTNode, list[cst.BaseExpression] | None]] = []
+            if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
+                for handler in parent.handlers:
+                    caught = handler.type
+                    if caught is None:
+                        groups.append((handler, None))
+                        continue
+                    items = caught.elements if isinstance(caught, cst.Tuple) else [caught]
+                    groups.append((
+                        handler,
+                        [item.value if isinstance(item, cst.Element) else item for item in items],
+                    ))
+            if isinstance(parent, cst.With) and parent.body is child:
+                for item in parent.items:
+                    manager = item.item
+                    if not isinstance(manager, cst.Call):
+                        continue
+                    if self.scope(parent).qualified_name(manager.func) == "contextlib.suppress":
+                        if any(arg.star for arg in manager.args):
+                            return True
+                        groups.append((parent, [arg.value for arg in manager.args]))
+                    else:
+                        # ``pytest.raises(AttributeError)``: the builtin
+                        # exceptions it names.
+                        named = [
+                            arg.value for arg in manager.args
+                            if self._builtin_exception(parent, arg.value) is not None
+                        ]
+                        if named:
+                            groups.append((parent, named))
+            if groups:
+                first = []
+                for error in (AttributeError, LookupError):
+                    index = None
+                    for position, (where, values) in enumerate(groups):
+                        if values is None:
+                            index = position
+                            break
+                        kinds = [self._builtin_exception(where, value) for value in values]
+                        if any(kind is None for kind in kinds):
+                            return True  # not a builtin exception: may be either
+                        if any(issubclass(error, kind) for kind in kinds):  # type: ignore[arg-type]
+                            index = position
+                            break
+                    first.append(index)
+                if first[0] != first[1]:
+                    return True
+                if first[0] is not None:
+                    return False  # the same handler takes both
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            child, parent = parent, parents.get(parent)
+        return False
+
+    def _builtin_exception(self, where: cst.CSTNode, value: cst.BaseExpression) -> type | None:
+        if not isinstance(value, cst.Name) or self.scope(where).lookup(value.value) is not UNBOUND:
+            return None
+        builtin = getattr(builtins, value.value, None)
+        if isinstance(builtin, type) and issubclass(builtin, BaseException):
+            return builtin
+        return None
+
+    @staticmethod
+    def _in_attribute_hook(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether the innermost ``def`` around ``node`` computes an
+        attribute: a ``property`` (``cached_property``, any decorator named
+        ``...property`` or ``getter``), ``__getattr__``, ``__getattribute__``
+        or ``__get__``."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, (cst.Lambda, cst.ClassDef)):
+            if isinstance(parent, cst.FunctionDef):
+                if parent.name.value in ("__getattr__", "__getattribute__", "__get__"):
+                    return True
+                for decorator in parent.decorators:
+                    expr = decorator.decorator
+                    if isinstance(expr, cst.Call):
+                        expr = expr.func
+                    last = expr.value if isinstance(expr, cst.Name) else (
+                        expr.attr.value if isinstance(expr, cst.Attribute) else ""
+                    )
+                    if last.endswith("property") or last == "getter":
+                        return True
+                return False
+            parent = parents.get(parent)
+        return False
+
+    @staticmethod
+    def _in_self_documenting_fstring(
+        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+    ) -> bool:
+        """Whether ``node`` is inside ``f"{...=}"``: the rewritten
+        expression's text would be printed in place of the original's."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, cst.BaseStatement):
+            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+                return True
+            parent = parents.get(parent)
+        return False
+
+    @staticmethod
+    def _in_passed_lambda(node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
+        """Whether ``node`` is inside a lambda that is itself an argument."""
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(parent, cst.Lambda) and isinstance(parents.get(parent), cst.Arg):
+                return True
+            parent = parents.get(parent)
         return False
 
     @staticmethod
@@ -385,7 +628,9 @@ class ThreadLocal(Rule):
             value = arg.value
             if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is UNBOUND:
                 builtin = getattr(builtins, value.value, None)
-                if isinstance(builtin, type) and issubclass(AttributeError, builtin):
+                if isinstance(builtin, type) and (
+                    issubclass(AttributeError, builtin) or issubclass(LookupError, builtin)
+                ):
                     return True
         return False
 
@@ -395,10 +640,13 @@ class ThreadLocal(Rule):
         if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not UNBOUND:
             return False
         builtin = getattr(builtins, value.value, None)
+        # ``LookupError`` too: the variable raises it where the attribute
+        # raised ``AttributeError``, and a handler of it would now catch that.
         return (
             isinstance(builtin, type)
             and issubclass(builtin, BaseException)
             and not issubclass(AttributeError, builtin)
+            and not issubclass(LookupError, builtin)
         )
 
     def _finish(self, plan: _Plan) -> None:
@@ -584,3 +832,21 @@ class ThreadLocal(Rule):
         return inner.with_changes(
             comparisons=[target], lpar=updated_node.lpar, rpar=updated_node.rpar
         )
+
+
+def _callee(call: cst.Call) -> str | None:
+    """``f`` for ``f(...)`` or ``obj.f(...)``."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else None
+
+
+def _close(names: set[str], calls: dict[str, set[str]]) -> None:
+    """Add to ``names`` every name their functions call, at any depth."""
+    todo = list(names)
+    while todo:
+        for callee in calls.get(todo.pop(), ()):
+            if callee not in names:
+                names.add(callee)
+                todo.append(callee)

@@ -36,6 +36,14 @@ IMPORTERS = {
     "relative_module": "from . import state\n\n\ndef who():\n    return state._req.user\n",
     "patched_by_name": "from unittest import mock\n\n\ndef test():\n    with mock.patch(\"app.state._req\"):\n        pass\n",
     "package_attribute_chain": "import app\n\n\ndef who():\n    return app.state._req.user\n",
+    "imported_by_name": (
+        "import importlib\n\n\ndef who():\n"
+        "    return importlib.import_module(\"app.state\")._req.user\n"
+    ),
+    "imported_by_relative_name": (
+        "import importlib\n\n\ndef who():\n"
+        "    return importlib.import_module(\".state\", __package__)._req.user\n"
+    ),
     "patched_object": (
         "from unittest import mock\n\nimport app.state as st\n\n\n"
         "def test():\n    with mock.patch.object(st, \"_req\"):\n        pass\n"
