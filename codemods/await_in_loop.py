@@ -72,7 +72,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
     list being appended to (also under another name: ``seen = results``,
-    ``box.items = results``), a call given what the iterable is made of
+    ``box.items = results``; a list declared ``global`` or ``nonlocal``, or
+    used by a nested function or lambda, which any call may read), a call given what the iterable is made of
     (``for key in tokens: await handle(key, tokens)``: it may advance the
     iterator) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
@@ -241,6 +242,13 @@ class AwaitInLoop(CleanupDepth, Rule):
             if any(related.same(appended, name) for name in reads):
                 # ``seen = results`` or ``box.items = results`` before: the
                 # call reads the list it builds under another name.
+                return updated_node
+            scope = self.scope(loop)
+            if appended in scope.globals | scope.nonlocals or self._closure_reads(loop, appended):
+                # A global or nonlocal list, or one a nested function or
+                # lambda reads (``def progress(): return len(results)``
+                # passed to each call): any call may read it, and gathered,
+                # every call would see it empty.
                 return updated_node
             if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
@@ -418,6 +426,13 @@ class AwaitInLoop(CleanupDepth, Rule):
             for outer in _loops_around(function, loop)
             for name in _names_outside(outer, loop)
         )
+
+    def _closure_reads(self, loop: cst.For, name: str) -> bool:
+        """Whether a nested function, lambda or class of the coroutine
+        uses ``name``."""
+        function = self.scope(loop).node
+        assert function is not None
+        return any(node.value == name and nested for node, nested, _ in _names_around(function, loop))
 
     def _relations(self) -> Related:
         if self._related is None:
