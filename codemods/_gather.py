@@ -254,6 +254,18 @@ def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
     return frozenset(found)
 
 
+# Builtins that read the caller's variables by name, unseen by the read sets
+# (``render("page.html", **locals())``): gathered, they run before the other
+# calls have bound their results, or inside a generator expression, whose
+# locals are its own.
+_FRAME_READERS = frozenset({"locals", "vars", "eval", "exec"})
+
+
+def reads_frame(node: cst.CSTNode) -> bool:
+    """Whether ``node`` calls ``locals()``, ``vars()``, ``eval`` or ``exec``."""
+    return any(isinstance(c.func, cst.Name) and c.func.value in _FRAME_READERS for c in calls_in(node))
+
+
 # Constructs whose presence in an awaited call makes moving it unsafe: a nested
 # await or yield suspends in the middle of building the call, a lambda may run
 # at any time, and zero-argument super() needs the function's own frame.
@@ -386,7 +398,7 @@ def await_statement(
     call = value.expression
     if call.lpar or contains(call, FORBIDDEN):
         return None
-    if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
+    if "super" in names_in(call) or reads_frame(call) or is_ordering(call, scope_of, primitives):
         return None
     if isinstance(small, cst.Expr) and is_precondition(callee_name(call)):
         return None

@@ -28,6 +28,7 @@ from codemods._gather import (
     no_fix_reason,
     Related,
     names_in,
+    reads_frame,
     receivers,
     render,
 )
@@ -91,7 +92,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
-    a lambda or ``super()``.
+    a lambda, ``super()`` or ``locals()``, ``vars()``, ``eval``, ``exec``
+    (inside a generator expression they see its own variables).
 
     Reported without a fix: a loop variable read after the loop or in a
     loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
@@ -376,6 +378,9 @@ class AwaitInLoop(CleanupDepth, Rule):
             return False
         # Zero-argument super() does not work inside a generator expression.
         if "super" in names_in(call):
+            return False
+        # ``locals()`` inside a generator expression holds its own variables.
+        if reads_frame(call):
             return False
         # A gather per item is already concurrent inside; gathering the
         # gathers is a different rewrite (and would not be idempotent).

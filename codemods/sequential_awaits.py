@@ -100,7 +100,8 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
     that is not local to the coroutine, which any callee may read; calls
-    containing ``await``, ``yield``, a lambda or ``super()``; statements
+    containing ``await``, ``yield``, a lambda, ``super()`` or ``locals()``,
+    ``vars()``, ``eval``, ``exec`` (which read names unseen); statements
     carrying a tool comment such as ``# type: ignore``.
 
     Reported without a fix: runs inside a ``try`` (its body or ``else``)
