@@ -417,6 +417,10 @@ def await_statement(
             return None
         if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
             return None
+        if path != root and root in module_object_aliases(scope):
+            # ``cfg = settings`` before: ``cfg.mode = ...`` writes into the
+            # module-level object under another name.
+            return None
     found = receivers(call, scope_of)
     if isinstance(small, cst.Expr):
         # Awaited for its effect alone, a call works on its first argument as
@@ -427,6 +431,64 @@ def await_statement(
         # (``fetch(client, "/a")`` twice is still gathered).
         found |= call_subjects(call, scope)
     return AwaitStatement(line, small, call, target, access, found)
+
+
+# The coroutine's scope -> its locals bound to a module-level object or a
+# part of one (``cfg = settings``, ``state = app.state``).
+_MODULE_ALIASES: weakref.WeakKeyDictionary[Scope, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _chain_root(expr: cst.BaseExpression) -> str | None:
+    """``a`` for ``a``, ``a.b`` or ``a.b[0]``: a value reached, not computed."""
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def module_object_aliases(scope: Scope) -> frozenset[str]:
+    """The locals of the coroutine of ``scope`` that name a module-level
+    object, or an object reached from one, under another name: writing
+    into them (``cfg.mode = ...`` after ``cfg = settings``) changes what any
+    callee may read."""
+    known = _MODULE_ALIASES.get(scope)
+    if known is not None:
+        return known
+    pairs: list[tuple[frozenset[str], str]] = []
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in children(node):
+            if isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                continue
+            value: cst.BaseExpression | None = None
+            targets: frozenset[str] = frozenset()
+            if isinstance(child, cst.Assign):
+                value = child.value
+                targets = frozenset().union(*(accesses_target(t.target) for t in child.targets))
+            elif isinstance(child, (cst.AnnAssign, cst.NamedExpr)) and child.value is not None:
+                value, targets = child.value, accesses_target(child.target)
+            elif isinstance(child, (cst.For, cst.CompFor)):
+                value, targets = child.iter, accesses_target(child.target)
+            elif isinstance(child, cst.WithItem) and child.asname is not None:
+                value, targets = child.item, accesses_target(child.asname.name)
+            root = _chain_root(value) if value is not None else None
+            if root is not None:
+                pairs.append((targets, root))
+            walk(child)
+
+    if scope.node is not None:
+        walk(scope.node)
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for targets, root in pairs:
+            if root in found or binding_kind(scope, root) in (ScopeKind.MODULE, None) or root in scope.globals:
+                new = targets - found
+                if new:
+                    found |= new
+                    changed = True
+    known = _MODULE_ALIASES[scope] = frozenset(found)
+    return known
 
 
 def runs(

@@ -99,7 +99,8 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``self``; two calls into worker threads (``asyncio.to_thread``,
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
-    that is not local to the coroutine, which any callee may read; calls
+    that is not local to the coroutine (also under a local name: ``cfg =
+    settings``, ``for service in SERVICES``), which any callee may read; calls
     containing ``await``, ``yield``, a lambda, ``super()`` or ``locals()``,
     ``vars()``, ``eval``, ``exec`` (which read names unseen); statements
     carrying a tool comment such as ``# type: ignore``.
