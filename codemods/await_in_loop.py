@@ -124,6 +124,9 @@ class AwaitInLoop(CleanupDepth, Rule):
         self._places: dict[cst.CSTNode, tuple[Sequence[cst.BaseStatement], int]] = {}
         self._statements: list[cst.BaseStatement] = []
         self._primaries: set[cst.CSTNode] = set()
+        # How many f-strings the current node is inside: a replacement field
+        # may not span lines before Python 3.12.
+        self._fstrings = 0
         self._module: cst.Module | None = None
         self._related: Related | None = None
 
@@ -181,6 +184,15 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         self._primaries.add(node.func)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._fstrings += 1
+
+    def leave_FormattedString(
+        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
+    ) -> cst.FormattedString:
+        self._fstrings -= 1
+        return updated_node
 
     # -- for loops ----------------------------------------------------------
 
@@ -360,7 +372,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             )
 
         result = gathered(False)
-        if self._statements:
+        if self._statements and not self._fstrings:
             # The statement as it will read, to measure it against the line length.
             statement = self._statements[-1]
             column = self.get_metadata(PositionProvider, statement).start.column
