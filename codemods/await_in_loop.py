@@ -93,7 +93,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
     a lambda, ``super()`` or ``locals()``, ``vars()``, ``eval``, ``exec``
-    (inside a generator expression they see its own variables).
+    (inside a generator expression they see its own variables); a
+    comprehension in an ``f"{...=}"`` field, whose text is printed.
 
     Reported without a fix: a loop variable read after the loop or in a
     loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
@@ -127,6 +128,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         # How many f-strings the current node is inside: a replacement field
         # may not span lines before Python 3.12.
         self._fstrings = 0
+        # How many ``f"{expr=}"`` fields it is inside: their text is printed.
+        self._echoed = 0
         self._module: cst.Module | None = None
         self._related: Related | None = None
 
@@ -192,6 +195,17 @@ class AwaitInLoop(CleanupDepth, Rule):
         self, original_node: cst.FormattedString, updated_node: cst.FormattedString
     ) -> cst.FormattedString:
         self._fstrings -= 1
+        return updated_node
+
+    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
+        if node.equal is not None:
+            self._echoed += 1
+
+    def leave_FormattedStringExpression(
+        self, original_node: cst.FormattedStringExpression, updated_node: cst.FormattedStringExpression
+    ) -> cst.FormattedStringExpression:
+        if original_node.equal is not None:
+            self._echoed -= 1
         return updated_node
 
     # -- for loops ----------------------------------------------------------
@@ -325,7 +339,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         self, original_node: cst.ListComp, updated_node: cst.ListComp
     ) -> cst.BaseExpression:
         comp = original_node
-        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION:
+        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION or self._echoed:
+            # ``f"{[await f(x) for x in xs]=}"`` prints the expression's text.
             return updated_node
         for_in = comp.for_in
         if for_in.asynchronous is not None or for_in.ifs or for_in.inner_for_in is not None:
