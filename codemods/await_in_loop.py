@@ -308,9 +308,14 @@ class AwaitInLoop(CleanupDepth, Rule):
         else:
             assert isinstance(new_expr, cst.Call) and isinstance(new_expr.args[0].value, cst.Await)
             new_call = new_expr.args[0].value.expression
+        iterable = updated_node.iter
+        if not iterable.lpar and isinstance(iterable, (cst.Tuple, cst.IfExp, cst.Lambda)):
+            # ``for x in a, b:`` or ``for x in a if c else b:``: a
+            # comprehension's ``in`` takes neither without parentheses.
+            iterable = iterable.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         generator = cst.GeneratorExp(
             elt=new_call,
-            for_in=cst.CompFor(target=updated_node.target, iter=updated_node.iter),
+            for_in=cst.CompFor(target=updated_node.target, iter=iterable),
         )
         column = self.get_metadata(PositionProvider, loop).start.column
 
