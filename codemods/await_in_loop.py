@@ -96,8 +96,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     (inside a generator expression they see its own variables); a
     comprehension in an ``f"{...=}"`` field, whose text is printed.
 
-    Reported without a fix: a loop variable read after the loop or in a
-    loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
+    Reported without a fix: a loop variable read after the loop, in a
+    loop around it or by a generator expression made before it (which
+    runs when iterated), or declared ``global`` or ``nonlocal`` (the rewrite no
     longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
@@ -592,21 +593,25 @@ def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
 
 def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Name, bool, bool]]:
     """Every name under ``root`` in source order, with whether it is inside a
-    nested function, lambda or class, and whether it comes after ``loop``
-    (the tree's order is the source's: no positions needed)."""
+    nested function, lambda or class, or a generator expression outside
+    ``loop`` (its body runs when iterated, maybe after the loop), and
+    whether it comes after ``loop`` (the tree's order is the source's: no
+    positions needed)."""
     after = False
 
-    def walk(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
+    def walk(node: cst.CSTNode, nested: bool, inside: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
         nonlocal after
         for child in children(node):
+            within = inside or child is loop
             inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+            inner = inner or (not within and isinstance(child, cst.GeneratorExp))
             if isinstance(child, cst.Name):
                 yield child, nested, after
-            yield from walk(child, inner)
+            yield from walk(child, inner, within)
             if child is loop:
                 after = True
 
-    yield from walk(root, False)
+    yield from walk(root, False, False)
 
 
 def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:

@@ -113,7 +113,7 @@ class SequentialAwaits(CleanupDepth, Rule):
     is meant); runs with a comment that speaks of gathering or of order
     (``# No gather here because...``, ``# one at a time``, ``# keep the
     order``): the author chose the order, often for a reason the code does
-    not show; runs that assign a name a nested function or lambda of the
+    not show; runs that assign a name a nested function, lambda or generator expression of the
     coroutine reads (a call may run it before the name is bound);
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
@@ -211,7 +211,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             # ``def user(): return config["user"]`` then ``config = await
             # load_config()`` and ``await greet(user())``: gathered, the
             # closure runs before the name is assigned.
-            reason = "a nested function or lambda reads a name the run assigns"
+            reason = "a nested function, lambda or generator expression reads a name the run assigns"
         elif updated is None or not all(
             isinstance(u, cst.SimpleStatementLine) and len(u.body) == 1 for u in updated
         ):
@@ -310,8 +310,9 @@ class SequentialAwaits(CleanupDepth, Rule):
         return self._relations
 
     def _closure_reads(self, function: cst.CSTNode | None) -> frozenset[str]:
-        """The names used inside the functions, lambdas and classes nested
-        in ``function`` (which may run between the statements of a run)."""
+        """The names used inside the functions, lambdas, classes and
+        generator expressions nested in ``function`` (which may run between
+        the statements of a run)."""
         if function is None:
             return frozenset()
         known = self._nested_names.get(function)
@@ -320,7 +321,9 @@ class SequentialAwaits(CleanupDepth, Rule):
 
             def walk(node: cst.CSTNode, nested: bool) -> None:
                 for child in children(node):
-                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+                    # A generator expression runs its body when iterated,
+                    # which may be during a later call (``consume(gen)``).
+                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp))
                     if inner and isinstance(child, cst.Name):
                         found.add(child.value)
                     walk(child, inner)
