@@ -417,7 +417,7 @@ def await_statement(
             return None
         if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
             return None
-        if path != root and root in module_object_aliases(scope):
+        if path != root and (root in module_object_aliases(scope) or ".__class__." in path):
             # ``cfg = settings`` before: ``cfg.mode = ...`` writes into the
             # module-level object under another name.
             return None
@@ -448,8 +448,8 @@ def _chain_root(expr: cst.BaseExpression) -> str | None:
 def module_object_aliases(scope: Scope) -> frozenset[str]:
     """The locals of the coroutine of ``scope`` that name a module-level
     object, or an object reached from one, under another name: writing
-    into them (``cfg.mode = ...`` after ``cfg = settings``) changes what any
-    callee may read."""
+    into them (``cfg.mode = ...`` after ``cfg = settings``; ``cls.token =
+    ...`` in a classmethod) changes what any callee may read."""
     known = _MODULE_ALIASES.get(scope)
     if known is not None:
         return known
@@ -475,9 +475,19 @@ def module_object_aliases(scope: Scope) -> frozenset[str]:
                 pairs.append((targets, root))
             walk(child)
 
-    if scope.node is not None:
-        walk(scope.node)
     found: set[str] = set()
+    function = scope.node
+    if isinstance(function, cst.FunctionDef):
+        params = function.params
+        positional = [*params.posonly_params, *params.params]
+        if positional and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in function.decorators
+        ):
+            # ``cls`` of a classmethod is the class itself, a module-level
+            # object whose attributes any callee may read (``Api.token``).
+            found.add(positional[0].name.value)
+    if function is not None:
+        walk(function)
     changed = True
     while changed:
         changed = False

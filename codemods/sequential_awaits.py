@@ -100,7 +100,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
     that is not local to the coroutine (also under a local name: ``cfg =
-    settings``, ``for service in SERVICES``), which any callee may read; calls
+    settings``, ``for service in SERVICES``; a class attribute through
+    ``cls`` in a classmethod or ``self.__class__``), which any callee may
+    read; calls
     containing ``await``, ``yield``, a lambda, ``super()`` or ``locals()``,
     ``vars()``, ``eval``, ``exec`` (which read names unseen); statements
     carrying a tool comment such as ``# type: ignore``.
