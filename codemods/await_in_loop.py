@@ -75,8 +75,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     list being appended to (also under another name: ``seen = results``,
     ``box.items = results``; a list declared ``global`` or ``nonlocal``, or
     used by a nested function or lambda, which any call may read), a call given what the iterable is made of
-    (``for key in tokens: await handle(key, tokens)``: it may advance the
-    iterator) or anything else the loop changes (loop-carried
+    (``for key in tokens: await handle(key, tokens)``, also under another
+    name, ``src = Source(tokens)``: it may advance the iterator) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
     not a plain function of the module or an import: a method of a shared
     object (``conn.execute(q)``: one operation at a time per connection), a
@@ -246,7 +246,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
-        if _given_the_iterable(call, loop.iter):
+        if _given_the_iterable(call, loop.iter, loop_names, self._relations()):
             return updated_node
         if appended is None:
             if is_precondition(callee_name(call)):
@@ -359,7 +359,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(for_in.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
-        if _given_the_iterable(call, for_in.iter):
+        if _given_the_iterable(call, for_in.iter, loop_names, self._relations()):
             return updated_node
         if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
             return updated_node
@@ -614,7 +614,9 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
     yield from walk(root, False, False)
 
 
-def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
+def _given_the_iterable(
+    call: cst.Call, iterable: cst.BaseExpression, loop_names: frozenset[str], related: Related
+) -> bool:
     """Whether the call is given something the iterable is made of
     (``for key in tokens: await handle(key, tokens)``): it may advance the
     iterator or change the collection, which the rewrite consumes whole
@@ -624,7 +626,16 @@ def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
     given: set[str] = set()
     for arg in call.args:
         given |= _passed_names(arg.value)
-    return bool(given & accesses(iterable).read_roots)
+    made_of = accesses(iterable).read_roots
+    if given & made_of:
+        return True
+    # Under another name: ``src = Source(it)`` before ``for tok in it:
+    # await handle(tok, src)``. (The loop variables are related to the
+    # iterable by the loop itself, a comprehension's in the call by it.)
+    own = loop_names | frozenset(
+        name for node in _walk(call) if isinstance(node, cst.CompFor) for name in names_in(node.target)
+    )
+    return any(related.same(name, root) for name in given - own for root in made_of)
 
 
 def _passed_names(expr: cst.BaseExpression) -> frozenset[str]:
