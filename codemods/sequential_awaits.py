@@ -53,7 +53,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     **Safety: unsafe.** The calls now run concurrently: their side effects
     may interleave in another order, and when several fail, the exception
     raised is that of the first to fail, not of the first in the source
-    (the others keep running). Each call runs in a task of its own, with a
+    (the others keep running). The arguments of every call are evaluated
+    before the first call starts: one that raises (``await g(d["key"])``
+    after ``await f()``) now raises before ``f`` has run. Each call runs in a task of its own, with a
     copy of the caller's context: a context variable one call sets is no
     longer seen by the next call or by the caller. A call that never
     suspends gains nothing and the gather adds a point where the caller can
