@@ -471,7 +471,7 @@ def module_object_aliases(scope: Scope) -> frozenset[str]:
             elif isinstance(child, cst.WithItem) and child.asname is not None:
                 value, targets = child.item, accesses_target(child.asname.name)
             root = _chain_root(value) if value is not None else None
-            if root is not None:
+            if root is not None and root not in ("None", "True", "False"):
                 pairs.append((targets, root))
             walk(child)
 
