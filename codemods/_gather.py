@@ -254,6 +254,18 @@ def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
     return frozenset(found)
 
 
+# Builtins that read the caller's variables by name, unseen by the read sets
+# (``render("page.html", **locals())``): gathered, they run before the other
+# calls have bound their results, or inside a generator expression, whose
+# locals are its own.
+_FRAME_READERS = frozenset({"locals", "vars", "eval", "exec"})
+
+
+def reads_frame(node: cst.CSTNode) -> bool:
+    """Whether ``node`` calls ``locals()``, ``vars()``, ``eval`` or ``exec``."""
+    return any(isinstance(c.func, cst.Name) and c.func.value in _FRAME_READERS for c in calls_in(node))
+
+
 # Constructs whose presence in an awaited call makes moving it unsafe: a nested
 # await or yield suspends in the middle of building the call, a lambda may run
 # at any time, and zero-argument super() needs the function's own frame.
@@ -386,7 +398,7 @@ def await_statement(
     call = value.expression
     if call.lpar or contains(call, FORBIDDEN):
         return None
-    if "super" in names_in(call) or is_ordering(call, scope_of, primitives):
+    if "super" in names_in(call) or reads_frame(call) or is_ordering(call, scope_of, primitives):
         return None
     if isinstance(small, cst.Expr) and is_precondition(callee_name(call)):
         return None
@@ -405,6 +417,10 @@ def await_statement(
             return None
         if path != root and binding_kind(scope, root) in (ScopeKind.MODULE, None):
             return None
+        if path != root and (root in module_object_aliases(scope) or ".__class__." in path):
+            # ``cfg = settings`` before: ``cfg.mode = ...`` writes into the
+            # module-level object under another name.
+            return None
     found = receivers(call, scope_of)
     if isinstance(small, cst.Expr):
         # Awaited for its effect alone, a call works on its first argument as
@@ -415,6 +431,74 @@ def await_statement(
         # (``fetch(client, "/a")`` twice is still gathered).
         found |= call_subjects(call, scope)
     return AwaitStatement(line, small, call, target, access, found)
+
+
+# The coroutine's scope -> its locals bound to a module-level object or a
+# part of one (``cfg = settings``, ``state = app.state``).
+_MODULE_ALIASES: weakref.WeakKeyDictionary[Scope, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _chain_root(expr: cst.BaseExpression) -> str | None:
+    """``a`` for ``a``, ``a.b`` or ``a.b[0]``: a value reached, not computed."""
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def module_object_aliases(scope: Scope) -> frozenset[str]:
+    """The locals of the coroutine of ``scope`` that name a module-level
+    object, or an object reached from one, under another name: writing
+    into them (``cfg.mode = ...`` after ``cfg = settings``; ``cls.token =
+    ...`` in a classmethod) changes what any callee may read."""
+    known = _MODULE_ALIASES.get(scope)
+    if known is not None:
+        return known
+    pairs: list[tuple[frozenset[str], str]] = []
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in children(node):
+            if isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                continue
+            value: cst.BaseExpression | None = None
+            targets: frozenset[str] = frozenset()
+            if isinstance(child, cst.Assign):
+                value = child.value
+                targets = frozenset().union(*(accesses_target(t.target) for t in child.targets))
+            elif isinstance(child, (cst.AnnAssign, cst.NamedExpr)) and child.value is not None:
+                value, targets = child.value, accesses_target(child.target)
+            elif isinstance(child, (cst.For, cst.CompFor)):
+                value, targets = child.iter, accesses_target(child.target)
+            elif isinstance(child, cst.WithItem) and child.asname is not None:
+                value, targets = child.item, accesses_target(child.asname.name)
+            root = _chain_root(value) if value is not None else None
+            if root is not None and root not in ("None", "True", "False"):
+                pairs.append((targets, root))
+            walk(child)
+
+    found: set[str] = set()
+    function = scope.node
+    if isinstance(function, cst.FunctionDef):
+        params = function.params
+        positional = [*params.posonly_params, *params.params]
+        if positional and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in function.decorators
+        ):
+            # ``cls`` of a classmethod is the class itself, a module-level
+            # object whose attributes any callee may read (``Api.token``).
+            found.add(positional[0].name.value)
+    if function is not None:
+        walk(function)
+    changed = True
+    while changed:
+        changed = False
+        for targets, root in pairs:
+            if root in found or binding_kind(scope, root) in (ScopeKind.MODULE, None) or root in scope.globals:
+                new = targets - found
+                if new:
+                    found |= new
+                    changed = True
+    known = _MODULE_ALIASES[scope] = frozenset(found)
+    return known
 
 
 def runs(

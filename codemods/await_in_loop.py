@@ -28,6 +28,7 @@ from codemods._gather import (
     no_fix_reason,
     Related,
     names_in,
+    reads_frame,
     receivers,
     render,
 )
@@ -72,9 +73,10 @@ class AwaitInLoop(CleanupDepth, Rule):
     **Left alone.** A loop whose body is more than that one statement, with
     ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
     list being appended to (also under another name: ``seen = results``,
-    ``box.items = results``), a call given what the iterable is made of
-    (``for key in tokens: await handle(key, tokens)``: it may advance the
-    iterator) or anything else the loop changes (loop-carried
+    ``box.items = results``; a list declared ``global`` or ``nonlocal``, or
+    used by a nested function or lambda, which any call may read), a call given what the iterable is made of
+    (``for key in tokens: await handle(key, tokens)``, also under another
+    name, ``src = Source(tokens)``: it may advance the iterator) or anything else the loop changes (loop-carried
     dependence such as ``acc = await step(acc, i)``); an awaited call that is
     not a plain function of the module or an import: a method of a shared
     object (``conn.execute(q)``: one operation at a time per connection), a
@@ -90,10 +92,13 @@ class AwaitInLoop(CleanupDepth, Rule):
     a connection, session, cursor or stream passed to every
     call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
     option ``ordering-primitives``); a call containing ``await``, ``yield``,
-    a lambda or ``super()``.
+    a lambda, ``super()`` or ``locals()``, ``vars()``, ``eval``, ``exec``
+    (inside a generator expression they see its own variables); a
+    comprehension in an ``f"{...=}"`` field, whose text is printed.
 
-    Reported without a fix: a loop variable read after the loop or in a
-    loop around it, or declared ``global`` or ``nonlocal`` (the rewrite no
+    Reported without a fix: a loop variable read after the loop, in a
+    loop around it or by a generator expression made before it (which
+    runs when iterated), or declared ``global`` or ``nonlocal`` (the rewrite no
     longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
@@ -121,6 +126,11 @@ class AwaitInLoop(CleanupDepth, Rule):
         self._places: dict[cst.CSTNode, tuple[Sequence[cst.BaseStatement], int]] = {}
         self._statements: list[cst.BaseStatement] = []
         self._primaries: set[cst.CSTNode] = set()
+        # How many f-strings the current node is inside: a replacement field
+        # may not span lines before Python 3.12.
+        self._fstrings = 0
+        # How many ``f"{expr=}"`` fields it is inside: their text is printed.
+        self._echoed = 0
         self._module: cst.Module | None = None
         self._related: Related | None = None
 
@@ -179,6 +189,26 @@ class AwaitInLoop(CleanupDepth, Rule):
     def visit_Call(self, node: cst.Call) -> None:
         self._primaries.add(node.func)
 
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._fstrings += 1
+
+    def leave_FormattedString(
+        self, original_node: cst.FormattedString, updated_node: cst.FormattedString
+    ) -> cst.FormattedString:
+        self._fstrings -= 1
+        return updated_node
+
+    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
+        if node.equal is not None:
+            self._echoed += 1
+
+    def leave_FormattedStringExpression(
+        self, original_node: cst.FormattedStringExpression, updated_node: cst.FormattedStringExpression
+    ) -> cst.FormattedStringExpression:
+        if original_node.equal is not None:
+            self._echoed -= 1
+        return updated_node
+
     # -- for loops ----------------------------------------------------------
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
@@ -216,7 +246,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(loop.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
-        if _given_the_iterable(call, loop.iter):
+        if _given_the_iterable(call, loop.iter, loop_names, self._relations()):
             return updated_node
         if appended is None:
             if is_precondition(callee_name(call)):
@@ -241,6 +271,13 @@ class AwaitInLoop(CleanupDepth, Rule):
             if any(related.same(appended, name) for name in reads):
                 # ``seen = results`` or ``box.items = results`` before: the
                 # call reads the list it builds under another name.
+                return updated_node
+            scope = self.scope(loop)
+            if appended in scope.globals | scope.nonlocals or self._closure_reads(loop, appended):
+                # A global or nonlocal list, or one a nested function or
+                # lambda reads (``def progress(): return len(results)``
+                # passed to each call): any call may read it, and gathered,
+                # every call would see it empty.
                 return updated_node
             if appended not in self._fresh_lists(loop):
                 reason = f"`{appended}` is not shown to be a list"
@@ -272,9 +309,14 @@ class AwaitInLoop(CleanupDepth, Rule):
         else:
             assert isinstance(new_expr, cst.Call) and isinstance(new_expr.args[0].value, cst.Await)
             new_call = new_expr.args[0].value.expression
+        iterable = updated_node.iter
+        if not iterable.lpar and isinstance(iterable, (cst.Tuple, cst.IfExp, cst.Lambda)):
+            # ``for x in a, b:`` or ``for x in a if c else b:``: a
+            # comprehension's ``in`` takes neither without parentheses.
+            iterable = iterable.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         generator = cst.GeneratorExp(
             elt=new_call,
-            for_in=cst.CompFor(target=updated_node.target, iter=updated_node.iter),
+            for_in=cst.CompFor(target=updated_node.target, iter=iterable),
         )
         column = self.get_metadata(PositionProvider, loop).start.column
 
@@ -303,7 +345,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         self, original_node: cst.ListComp, updated_node: cst.ListComp
     ) -> cst.BaseExpression:
         comp = original_node
-        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION:
+        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION or self._echoed:
+            # ``f"{[await f(x) for x in xs]=}"`` prints the expression's text.
             return updated_node
         for_in = comp.for_in
         if for_in.asynchronous is not None or for_in.ifs or for_in.inner_for_in is not None:
@@ -316,7 +359,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         loop_names = _target_names(for_in.target)
         if loop_names is None or not self._independent(call, loop_names):
             return updated_node
-        if _given_the_iterable(call, for_in.iter):
+        if _given_the_iterable(call, for_in.iter, loop_names, self._relations()):
             return updated_node
         if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
             return updated_node
@@ -350,7 +393,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             )
 
         result = gathered(False)
-        if self._statements:
+        if self._statements and not self._fstrings:
             # The statement as it will read, to measure it against the line length.
             statement = self._statements[-1]
             column = self.get_metadata(PositionProvider, statement).start.column
@@ -368,6 +411,9 @@ class AwaitInLoop(CleanupDepth, Rule):
             return False
         # Zero-argument super() does not work inside a generator expression.
         if "super" in names_in(call):
+            return False
+        # ``locals()`` inside a generator expression holds its own variables.
+        if reads_frame(call):
             return False
         # A gather per item is already concurrent inside; gathering the
         # gathers is a different rewrite (and would not be idempotent).
@@ -418,6 +464,13 @@ class AwaitInLoop(CleanupDepth, Rule):
             for outer in _loops_around(function, loop)
             for name in _names_outside(outer, loop)
         )
+
+    def _closure_reads(self, loop: cst.For, name: str) -> bool:
+        """Whether a nested function, lambda or class of the coroutine
+        uses ``name``."""
+        function = self.scope(loop).node
+        assert function is not None
+        return any(node.value == name and nested for node, nested, _ in _names_around(function, loop))
 
     def _relations(self) -> Related:
         if self._related is None:
@@ -540,24 +593,30 @@ def _fresh_list_name(small: cst.BaseSmallStatement) -> str | None:
 
 def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Name, bool, bool]]:
     """Every name under ``root`` in source order, with whether it is inside a
-    nested function, lambda or class, and whether it comes after ``loop``
-    (the tree's order is the source's: no positions needed)."""
+    nested function, lambda or class, or a generator expression outside
+    ``loop`` (its body runs when iterated, maybe after the loop), and
+    whether it comes after ``loop`` (the tree's order is the source's: no
+    positions needed)."""
     after = False
 
-    def walk(node: cst.CSTNode, nested: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
+    def walk(node: cst.CSTNode, nested: bool, inside: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
         nonlocal after
         for child in children(node):
+            within = inside or child is loop
             inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+            inner = inner or (not within and isinstance(child, cst.GeneratorExp))
             if isinstance(child, cst.Name):
                 yield child, nested, after
-            yield from walk(child, inner)
+            yield from walk(child, inner, within)
             if child is loop:
                 after = True
 
-    yield from walk(root, False)
+    yield from walk(root, False, False)
 
 
-def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
+def _given_the_iterable(
+    call: cst.Call, iterable: cst.BaseExpression, loop_names: frozenset[str], related: Related
+) -> bool:
     """Whether the call is given something the iterable is made of
     (``for key in tokens: await handle(key, tokens)``): it may advance the
     iterator or change the collection, which the rewrite consumes whole
@@ -567,7 +626,16 @@ def _given_the_iterable(call: cst.Call, iterable: cst.BaseExpression) -> bool:
     given: set[str] = set()
     for arg in call.args:
         given |= _passed_names(arg.value)
-    return bool(given & accesses(iterable).read_roots)
+    made_of = accesses(iterable).read_roots
+    if given & made_of:
+        return True
+    # Under another name: ``src = Source(it)`` before ``for tok in it:
+    # await handle(tok, src)``. (The loop variables are related to the
+    # iterable by the loop itself, a comprehension's in the call by it.)
+    own = loop_names | frozenset(
+        name for node in _walk(call) if isinstance(node, cst.CompFor) for name in names_in(node.target)
+    )
+    return any(related.same(name, root) for name in given - own for root in made_of)
 
 
 def _passed_names(expr: cst.BaseExpression) -> frozenset[str]:

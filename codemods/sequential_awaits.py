@@ -53,7 +53,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     **Safety: unsafe.** The calls now run concurrently: their side effects
     may interleave in another order, and when several fail, the exception
     raised is that of the first to fail, not of the first in the source
-    (the others keep running). Each call runs in a task of its own, with a
+    (the others keep running). The arguments of every call are evaluated
+    before the first call starts: one that raises (``await g(d["key"])``
+    after ``await f()``) now raises before ``f`` has run. Each call runs in a task of its own, with a
     copy of the caller's context: a context variable one call sets is no
     longer seen by the next call or by the caller. A call that never
     suspends gains nothing and the gather adds a point where the caller can
@@ -99,8 +101,12 @@ class SequentialAwaits(CleanupDepth, Rule):
     ``self``; two calls into worker threads (``asyncio.to_thread``,
     ``run_in_executor``), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
-    that is not local to the coroutine, which any callee may read; calls
-    containing ``await``, ``yield``, a lambda or ``super()``; statements
+    that is not local to the coroutine (also under a local name: ``cfg =
+    settings``, ``for service in SERVICES``; a class attribute through
+    ``cls`` in a classmethod or ``self.__class__``), which any callee may
+    read; calls
+    containing ``await``, ``yield``, a lambda, ``super()`` or ``locals()``,
+    ``vars()``, ``eval``, ``exec`` (which read names unseen); statements
     carrying a tool comment such as ``# type: ignore``.
 
     Reported without a fix: runs inside a ``try`` (its body or ``else``)
@@ -111,7 +117,7 @@ class SequentialAwaits(CleanupDepth, Rule):
     is meant); runs with a comment that speaks of gathering or of order
     (``# No gather here because...``, ``# one at a time``, ``# keep the
     order``): the author chose the order, often for a reason the code does
-    not show; runs that assign a name a nested function or lambda of the
+    not show; runs that assign a name a nested function, lambda or generator expression of the
     coroutine reads (a call may run it before the name is bound);
     modules that import trio or anyio (``gather`` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
@@ -209,7 +215,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             # ``def user(): return config["user"]`` then ``config = await
             # load_config()`` and ``await greet(user())``: gathered, the
             # closure runs before the name is assigned.
-            reason = "a nested function or lambda reads a name the run assigns"
+            reason = "a nested function, lambda or generator expression reads a name the run assigns"
         elif updated is None or not all(
             isinstance(u, cst.SimpleStatementLine) and len(u.body) == 1 for u in updated
         ):
@@ -308,8 +314,9 @@ class SequentialAwaits(CleanupDepth, Rule):
         return self._relations
 
     def _closure_reads(self, function: cst.CSTNode | None) -> frozenset[str]:
-        """The names used inside the functions, lambdas and classes nested
-        in ``function`` (which may run between the statements of a run)."""
+        """The names used inside the functions, lambdas, classes and
+        generator expressions nested in ``function`` (which may run between
+        the statements of a run)."""
         if function is None:
             return frozenset()
         known = self._nested_names.get(function)
@@ -318,7 +325,9 @@ class SequentialAwaits(CleanupDepth, Rule):
 
             def walk(node: cst.CSTNode, nested: bool) -> None:
                 for child in children(node):
-                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
+                    # A generator expression runs its body when iterated,
+                    # which may be during a later call (``consume(gen)``).
+                    inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp))
                     if inner and isinstance(child, cst.Name):
                         found.add(child.value)
                     walk(child, inner)
