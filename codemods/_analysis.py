@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import enum
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
@@ -963,6 +964,13 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
         # rebind any module-level name.
         self.namespace_calls = 0
         self.namespace_reads = 0
+        # ``exec``/``eval``, a ``__dict__`` or ``vars(obj)``: code that may
+        # bind any name of the module or of any object.
+        self.dynamic = False
+        # The last part of each string that reads as a dotted name
+        # (``"flush"``, ``"app.flush"``): ``mock.patch``, ``setattr`` through
+        # a variable or ``globals()[...]`` may bind the name it spells.
+        self.string_names: set[str] = set()
 
     def _define(self, node: cst.FunctionDef | cst.ClassDef) -> None:
         scope = self.scope_of(node)
@@ -984,6 +992,10 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
     def _store(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
             self.attribute_stores.add(target.attr.value)
+            if target.attr.value.startswith("__"):
+                # ``f.__code__ = ...``, ``self.__class__ = Other``: what any
+                # call of the module reaches may change.
+                self.attribute_stores.add("*")
         elif isinstance(target, cst.Subscript) and _is_namespace_call(target.value):
             self.namespace_reads -= 1  # counted as a read by visit_Subscript
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -1015,9 +1027,22 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
         if _is_namespace_call(node.value):
             self.namespace_reads += 1
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "__dict__":
+            self.dynamic = True
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        value = node.evaluated_value
+        if isinstance(value, str) and _DOTTED_NAME.fullmatch(value):
+            self.string_names.add(value.rsplit(".", 1)[-1])
+
     def visit_Call(self, node: cst.Call) -> None:
         if _is_namespace_call(node):
             self.namespace_calls += 1
+        if isinstance(node.func, cst.Name) and (
+            node.func.value in ("exec", "eval") or (node.func.value == "vars" and node.args)
+        ):
+            self.dynamic = True
         # ``setattr(obj, "save", ...)``, ``type.__setattr__(cls, "save", ...)``
         # or ``self.__setattr__("save", ...)`` can replace a method as well:
         # any call of something named so counts, with the string among its
@@ -1036,6 +1061,9 @@ class _DefinitionCollector(AttributeHooksByTable, cst.CSTVisitor):
                 self.attribute_stores.update(names)
             else:
                 self.attribute_stores.add("*")
+
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _is_namespace_call(node: cst.BaseExpression) -> bool:
@@ -1070,6 +1098,8 @@ class ModuleDefinitions:
         self._attribute_stores = collector.attribute_stores
         # ``globals()["flush"] = ...`` may rebind any module-level name.
         self._namespace_written = collector.namespace_calls > collector.namespace_reads
+        self._dynamic = collector.dynamic
+        self._string_names = collector.string_names
         # Attribute names some class of the module binds to anything but a
         # coroutine function: ``self.name()`` may reach that one in a subclass.
         self._other_class_attributes: set[str] = set()
@@ -1094,9 +1124,17 @@ class ModuleDefinitions:
         owner = binding_scope(scope, name)
         if owner is None or name in self._rebound or len(owner.bindings.get(name, ())) != 1:
             return None
-        if owner.kind is ScopeKind.MODULE and (self._namespace_written or owner.star_import):
+        if self._dynamic or name in self._string_names:
+            return None
+        if owner.kind is ScopeKind.MODULE and (
+            self._namespace_written
+            or owner.star_import
+            or name in self._attribute_stores
+            or "*" in self._attribute_stores
+        ):
             # ``from x import *`` may rebind any module-level name, below the
-            # def as well as above it.
+            # def as well as above it; so may an attribute store on the module
+            # object (``sys.modules[__name__].f = g``, ``setattr(mod, "f", g)``).
             return None
         nodes = self._defs.get(owner, {}).get(name, [])
         return nodes[0] if len(nodes) == 1 else None
@@ -1113,6 +1151,8 @@ class ModuleDefinitions:
         ``scope``, when ``receiver`` is the ``self`` of a method of a class
         of this module (and is never rebound)."""
         if name in self._attribute_stores or "*" in self._attribute_stores:
+            return None
+        if self._dynamic or name in self._string_names:
             return None
         if name in self._other_class_attributes or self._getattribute:
             return None

@@ -24,7 +24,8 @@ class BlockingSleep(Rule):
     ``await trio.sleep(x)`` / ``await anyio.sleep(x)`` in a module that imports
     trio or anyio. An existing ``import asyncio as aio`` is reused; ``import
     time`` is removed only when nothing else uses it (a string or a ``# type:``
-    comment that names ``time.`` counts as a use). The value of the
+    comment that names ``time.`` counts as a use) and it carries no ``# noqa``,
+    which marks an import kept on purpose. The value of the
     expression stays ``None``, so ``x = time.sleep(0) or 5`` keeps its meaning.
 
     **Safety: safe.** The coroutine waits exactly as long as before and
@@ -60,7 +61,7 @@ class BlockingSleep(Rule):
         self._catching: set[cst.Call] = set()
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
-        self._texts: list[str] | None = None
+        self._texts: _Texts | None = None
         self._tops: dict[cst.CSTNode, cst.BaseStatement] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -233,7 +234,9 @@ class BlockingSleep(Rule):
 
     def _forget_sleep_import(self, func: cst.BaseExpression) -> None:
         """Ask for the import that made ``func`` mean time.sleep to be removed
-        if the rewrite left it unused."""
+        if the rewrite left it unused (never one marked ``# noqa``)."""
+        if self._text_scan().kept_import:
+            return
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
             if self._named_in_text(alias):
@@ -253,13 +256,15 @@ class BlockingSleep(Rule):
         ``name.``: ``# type: (time.struct_time) -> None`` or an
         ``eval("time.monotonic()")`` still needs the import, and an unused
         import left in place is harmless. Other comments are read by nobody."""
+        pattern = re.compile(rf"\b{re.escape(name)}\.")
+        return any(pattern.search(text) for text in self._text_scan().found)
+
+    def _text_scan(self) -> _Texts:
         if self._texts is None:
             assert self._module is not None
-            texts = _Texts()
-            walk(self._module, texts)
-            self._texts = texts.found
-        pattern = re.compile(rf"\b{re.escape(name)}\.")
-        return any(pattern.search(text) for text in self._texts)
+            self._texts = _Texts()
+            walk(self._module, self._texts)
+        return self._texts
 
 
 _TYPE_COMMENT = re.compile(r"#\s*type:")
@@ -272,6 +277,18 @@ class _Texts(AttributeHooksByTable, cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        # Whether an import of ``time`` carries a ``# noqa``: the author
+        # keeps it on purpose (a re-export, ``mod.time`` read by importers).
+        self.kept_import = False
+        self._in_time_import = 0
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if any(_imports_time(statement) for statement in node.body):
+            self._in_time_import += 1
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        if any(_imports_time(statement) for statement in original_node.body):
+            self._in_time_import -= 1
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         self.found.append(node.value)
@@ -282,6 +299,19 @@ class _Texts(AttributeHooksByTable, cst.CSTVisitor):
     def visit_Comment(self, node: cst.Comment) -> None:
         if _TYPE_COMMENT.match(node.value):
             self.found.append(node.value)
+        if self._in_time_import and "noqa" in node.value.lower():
+            self.kept_import = True
+
+
+def _imports_time(statement: cst.BaseSmallStatement) -> bool:
+    """``import time`` (any alias) or ``from time import ...``."""
+    if isinstance(statement, cst.Import):
+        return any(
+            isinstance(alias.name, cst.Name) and alias.name.value == "time" for alias in statement.names
+        )
+    if isinstance(statement, cst.ImportFrom):
+        return not statement.relative and isinstance(statement.module, cst.Name) and statement.module.value == "time"
+    return False
 
 
 def _non_negative_literal(value: cst.BaseExpression) -> bool:

@@ -47,8 +47,11 @@ class MissingAwait(Rule):
     decorator may replace any of its methods), a method name that any class
     of the module binds to something else or that is assigned as an attribute
     anywhere (``setattr`` and any ``__setattr__`` call included), a
-    module-level name in a module that writes to ``globals()`` or has a
-    ``from ... import *`` (which may rebind it). Not seen: a
+    module-level name in a module that writes to ``globals()``, has a
+    ``from ... import *`` or stores an attribute of that name on any object
+    (the module object may be one), any name in a module that calls ``exec``
+    or ``eval``, touches a ``__dict__`` or ``vars(obj)``, assigns a dunder
+    attribute or spells the name in a string. Not seen: a
     subclass in another module that overrides the ``async def`` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
