@@ -22,6 +22,7 @@ from codemods._astgather import (  # the ast half, and what both halves share
     _NameUnion,
     is_bookkeeping,
     is_console_io,
+    is_lifecycle,
     is_precondition,
     looks_single_operation,
     receivers_meet,
@@ -430,6 +431,12 @@ def await_statement(
         # A call whose result is used is taken to be a query
         # (``fetch(client, "/a")`` twice is still gathered).
         found |= call_subjects(call, scope)
+        if is_lifecycle(callee_name(call)):
+            # ``await db.connect()`` then ``rows = await db.fetch(q)``;
+            # ``await close()`` after them: set up or torn down for its own
+            # sake, it must be done before what follows, or after what came
+            # before, starts.
+            return None
     return AwaitStatement(line, small, call, target, access, found)
 
 
