@@ -288,6 +288,12 @@ class AwaitStatement:
     def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
             return True
+        if _same_call(self.call, earlier.call):
+            # ``await step()`` twice, ``a = await next_id()`` then ``b =
+            # await next_id()``: one call made again with the same arguments
+            # is made for what it changes, and the second works on what the
+            # first left (two read-modify-writes gathered lose an update).
+            return True
         if related is not None and _changes_alias(earlier.access, self.access, related):
             return True
         # Methods of one object share hidden state, and most drivers allow
@@ -298,6 +304,17 @@ class AwaitStatement:
         if "?" in self.receivers or "?" in earlier.receivers:
             return True
         return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def _same_call(one: cst.Call, other: cst.Call) -> bool:
+    return _EMPTY.code_for_node(one.func) == _EMPTY.code_for_node(other.func) and [
+        _EMPTY.code_for_node(a.value) for a in one.args
+    ] == [_EMPTY.code_for_node(a.value) for a in other.args] and [
+        (a.keyword.value if a.keyword else None, a.star) for a in one.args
+    ] == [(a.keyword.value if a.keyword else None, a.star) for a in other.args]
+
+
+_EMPTY = cst.Module(body=[])
 
 
 def _changes_alias(earlier: Access, later: Access, related: Related) -> bool:
