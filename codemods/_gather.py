@@ -454,7 +454,67 @@ def await_statement(
             # sake, it must be done before what follows, or after what came
             # before, starts.
             return None
+    if _passes_callback(call, scope):
+        # ``await run_with(on_done)`` then ``await show(total)``: the callee
+        # may call the function, which may change anything the other call
+        # reads (a nonlocal, an object it closes over or is bound to).
+        found |= {"?"}
     return AwaitStatement(line, small, call, target, access, found)
+
+
+# Methods of builtin containers and futures that change their object: passed
+# uncalled (``await run_with(acc.append)``), the callee may change it.
+_MUTATING_METHODS = frozenset(
+    {
+        "append", "appendleft", "extend", "extendleft", "insert", "add", "update", "setdefault",
+        "pop", "popitem", "popleft", "remove", "discard", "clear", "put_nowait", "set_result",
+        "set_exception", "write", "send",
+    }
+)
+
+
+def _passes_callback(call: cst.Call, scope: Scope) -> bool:
+    """Whether ``call`` is given a function defined in the coroutine
+    (``on_done``), a mutating method of an object (``acc.append``) or a
+    method of ``self`` or ``cls`` defined in the class (``self.on_done``)."""
+    function = scope.function()
+    nested = _nested_defs(function.node)
+    for arg in call.args:
+        value = arg.value
+        if isinstance(value, cst.Name):
+            if value.value in nested and binding_kind(scope, value.value) is function.kind:
+                return True
+        elif isinstance(value, cst.Attribute):
+            attr = value.attr.value
+            if attr in _MUTATING_METHODS:
+                return True
+            owner = function.parent
+            if (
+                isinstance(value.value, cst.Name)
+                and value.value.value in ("self", "cls")
+                and owner is not None
+                and owner.kind is ScopeKind.CLASS
+                and attr in owner.bindings
+            ):
+                return True
+    return False
+
+
+def _nested_defs(function: cst.CSTNode | None) -> frozenset[str]:
+    found: set[str] = set()
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in children(node):
+            if isinstance(child, cst.FunctionDef):
+                found.add(child.name.value)
+                continue
+            if isinstance(child, (cst.Lambda, cst.ClassDef)):
+                continue
+            walk(child)
+
+    if function is not None:
+        walk(function)
+    return frozenset(found)
 
 
 # The coroutine's scope -> its locals bound to a module-level object or a
