@@ -128,6 +128,32 @@ def is_precondition(name: str) -> bool:
     return bool(words) and words[0] in _PRECONDITION_WORDS
 
 
+# Set-up and tear-down: a call awaited for its effect alone whose name's
+# first word says it opens, starts, creates or closes something
+# (``await db.connect()``, ``await init_schema()``, ``await close()``) is
+# there to be done before the calls after it, or after the calls before it.
+# Gathered, ``fetch(q)`` runs on a connection not yet made, and ``close()``
+# under a query still running. Used by AM201 only: one such call per item
+# of a loop (``await close(conn)`` for each) sets up or tears down each
+# item on its own.
+_LIFECYCLE_WORDS = frozenset(
+    {
+        "connect", "reconnect", "disconnect", "login", "logout", "logon", "logoff", "authenticate",
+        "auth", "open", "close", "init", "initialize", "initialise", "setup", "start", "stop",
+        "shutdown", "teardown", "create", "drop", "delete", "destroy", "migrate", "prepare",
+        "begin", "commit", "rollback", "flush", "cleanup", "reset", "finalize", "register",
+        "unregister", "subscribe", "unsubscribe", "bind", "listen", "release",
+    }
+)
+
+
+def is_lifecycle(name: str) -> bool:
+    words = [word for word in name.lower().split("_") if word]
+    if words and words[0] == "async":
+        words = words[1:]
+    return bool(words) and words[0] in _LIFECYCLE_WORDS
+
+
 def _method_matches(name: str, methods: frozenset[str]) -> bool:
     return name in methods or any(
         m.endswith("*") and name.startswith(m[:-1]) for m in methods

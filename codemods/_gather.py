@@ -22,6 +22,7 @@ from codemods._astgather import (  # the ast half, and what both halves share
     _NameUnion,
     is_bookkeeping,
     is_console_io,
+    is_lifecycle,
     is_precondition,
     looks_single_operation,
     receivers_meet,
@@ -287,6 +288,12 @@ class AwaitStatement:
     def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
             return True
+        if _same_call(self.call, earlier.call):
+            # ``await step()`` twice, ``a = await next_id()`` then ``b =
+            # await next_id()``: one call made again with the same arguments
+            # is made for what it changes, and the second works on what the
+            # first left (two read-modify-writes gathered lose an update).
+            return True
         if related is not None and _changes_alias(earlier.access, self.access, related):
             return True
         # Methods of one object share hidden state, and most drivers allow
@@ -297,6 +304,17 @@ class AwaitStatement:
         if "?" in self.receivers or "?" in earlier.receivers:
             return True
         return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def _same_call(one: cst.Call, other: cst.Call) -> bool:
+    return _EMPTY.code_for_node(one.func) == _EMPTY.code_for_node(other.func) and [
+        _EMPTY.code_for_node(a.value) for a in one.args
+    ] == [_EMPTY.code_for_node(a.value) for a in other.args] and [
+        (a.keyword.value if a.keyword else None, a.star) for a in one.args
+    ] == [(a.keyword.value if a.keyword else None, a.star) for a in other.args]
+
+
+_EMPTY = cst.Module(body=[])
 
 
 def _changes_alias(earlier: Access, later: Access, related: Related) -> bool:
@@ -430,7 +448,73 @@ def await_statement(
         # A call whose result is used is taken to be a query
         # (``fetch(client, "/a")`` twice is still gathered).
         found |= call_subjects(call, scope)
+        if is_lifecycle(callee_name(call)):
+            # ``await db.connect()`` then ``rows = await db.fetch(q)``;
+            # ``await close()`` after them: set up or torn down for its own
+            # sake, it must be done before what follows, or after what came
+            # before, starts.
+            return None
+    if _passes_callback(call, scope):
+        # ``await run_with(on_done)`` then ``await show(total)``: the callee
+        # may call the function, which may change anything the other call
+        # reads (a nonlocal, an object it closes over or is bound to).
+        found |= {"?"}
     return AwaitStatement(line, small, call, target, access, found)
+
+
+# Methods of builtin containers and futures that change their object: passed
+# uncalled (``await run_with(acc.append)``), the callee may change it.
+_MUTATING_METHODS = frozenset(
+    {
+        "append", "appendleft", "extend", "extendleft", "insert", "add", "update", "setdefault",
+        "pop", "popitem", "popleft", "remove", "discard", "clear", "put_nowait", "set_result",
+        "set_exception", "write", "send",
+    }
+)
+
+
+def _passes_callback(call: cst.Call, scope: Scope) -> bool:
+    """Whether ``call`` is given a function defined in the coroutine
+    (``on_done``), a mutating method of an object (``acc.append``) or a
+    method of ``self`` or ``cls`` defined in the class (``self.on_done``)."""
+    function = scope.function()
+    nested = _nested_defs(function.node)
+    for arg in call.args:
+        value = arg.value
+        if isinstance(value, cst.Name):
+            if value.value in nested and binding_kind(scope, value.value) is function.kind:
+                return True
+        elif isinstance(value, cst.Attribute):
+            attr = value.attr.value
+            if attr in _MUTATING_METHODS:
+                return True
+            owner = function.parent
+            if (
+                isinstance(value.value, cst.Name)
+                and value.value.value in ("self", "cls")
+                and owner is not None
+                and owner.kind is ScopeKind.CLASS
+                and attr in owner.bindings
+            ):
+                return True
+    return False
+
+
+def _nested_defs(function: cst.CSTNode | None) -> frozenset[str]:
+    found: set[str] = set()
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in children(node):
+            if isinstance(child, cst.FunctionDef):
+                found.add(child.name.value)
+                continue
+            if isinstance(child, (cst.Lambda, cst.ClassDef)):
+                continue
+            walk(child)
+
+    if function is not None:
+        walk(function)
+    return frozenset(found)
 
 
 # The coroutine's scope -> its locals bound to a module-level object or a
