@@ -18,6 +18,8 @@ _LOOSE_PARENTS = (
     cst.BooleanOperation, cst.Arg, cst.Element,
 )
 _BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
+# Decorators that hand the function to nobody who may run it elsewhere.
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 
 
 @dataclass
@@ -88,7 +90,9 @@ class ThreadLocal(Rule):
     the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
-    context would not hold; ``threading.Thread(target=f)`` excepted), in a
+    context would not hold; ``threading.Thread(target=f)`` excepted) or hands
+    on otherwise (bound to another name, put in a container, returned,
+    decorated by anything but ``staticmethod``/``classmethod``, a ``__call__``), in a
     lambda passed as one, or in a plain ``def`` either of them calls by name
     (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
@@ -236,8 +240,8 @@ class ThreadLocal(Rule):
             node, kind, attr = use
             if self._in_passed_function(n, parents):
                 plan.problem = (
-                    "a use is in a plain function passed as an argument (or one"
-                    " it calls), which may run in a worker thread"
+                    "a use is in a plain function passed as an argument or otherwise"
+                    " handed on (or one it calls), which may run in a worker thread"
                 )
                 return
             if self._in_self_documenting_fstring(node, parents):
@@ -378,6 +382,36 @@ class ThreadLocal(Rule):
                 ):
                     continue
                 self._passed.add(name)
+            # A plain function whose object goes anywhere but into a call of
+            # it may be run by whoever receives it, as one passed is: bound
+            # to another name, put in a container, returned, handed to a
+            # decorator (``@atexit.register``, a decorator that runs it in a
+            # thread); a class's ``__call__`` runs wherever its instance goes.
+            defs = [n for n in parents if isinstance(n, cst.FunctionDef) and not n.asynchronous]
+            plain = {d.name.value for d in defs}
+            for d in defs:
+                if d.name.value == "__call__" or any(
+                    not isinstance(dec.decorator, cst.Name)
+                    or dec.decorator.value not in _PLAIN_DECORATORS
+                    for dec in d.decorators
+                ):
+                    self._passed.add(d.name.value)
+            definitions = (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.Arg)
+            for n in parents:
+                if not isinstance(n, cst.Name) or n.value not in plain:
+                    continue
+                parent = parents.get(n)
+                if isinstance(parent, definitions):
+                    continue  # a definition, or an argument: decided above
+                if isinstance(parent, cst.Call) and parent.func is n:
+                    continue
+                if isinstance(parent, cst.Attribute) and parent.attr is n:
+                    holder = parents.get(parent)
+                    if isinstance(holder, cst.Call) and holder.func is parent:
+                        continue
+                elif isinstance(parent, cst.Attribute):
+                    continue  # ``f.attr``: the object is not handed on
+                self._passed.add(n.value)
             # And the plain functions those call, by name, at any depth: a
             # worker thread runs them too (``query`` passed, calling
             # ``connection`` that keeps a per-thread connection).
