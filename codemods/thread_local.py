@@ -18,7 +18,8 @@ _LOOSE_PARENTS = (
     cst.BooleanOperation, cst.Arg, cst.Element,
 )
 _BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
-# Decorators that hand the function to nobody who may run it elsewhere.
+# Decorators that hand the function to nobody who may run it elsewhere (and
+# ``contextlib.contextmanager``, whose generator runs where the ``with`` is).
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 
 
@@ -92,7 +93,8 @@ class ThreadLocal(Rule):
     query)``, ``initializer=init``: per worker thread state, which a copied
     context would not hold; ``threading.Thread(target=f)`` excepted) or hands
     on otherwise (bound to another name, put in a container, returned,
-    decorated by anything but ``staticmethod``/``classmethod``, a ``__call__``), in a
+    decorated by anything but ``staticmethod``, ``classmethod`` or
+    ``contextlib.contextmanager``, a ``__call__``), in a
     lambda passed as one, or in a plain ``def`` either of them calls by name
     (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
@@ -391,8 +393,8 @@ class ThreadLocal(Rule):
             plain = {d.name.value for d in defs}
             for d in defs:
                 if d.name.value == "__call__" or any(
-                    not isinstance(dec.decorator, cst.Name)
-                    or dec.decorator.value not in _PLAIN_DECORATORS
+                    not (isinstance(dec.decorator, cst.Name) and dec.decorator.value in _PLAIN_DECORATORS)
+                    and self.scope(dec).qualified_name(dec.decorator) != "contextlib.contextmanager"
                     for dec in d.decorators
                 ):
                     self._passed.add(d.name.value)
