@@ -84,7 +84,8 @@ class ThreadLocal(Rule):
     object as ``sys.modules[__name__].NAME``), a read in a property or
     ``__getattr__`` (``getattr(obj, "user", None)`` takes its
     ``AttributeError`` for a missing attribute), a use in ``f"{NAME.attr=}"``
-    (which prints the expression's text), a use inside ``try``
+    (which prints the expression's text), a use with a comment in what its
+    rewrite drops (among the first arguments of ``getattr``), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
     the module calls (``f()``, ``obj.f()``, at any depth) inside a ``try`` that may handle
@@ -240,6 +241,9 @@ class ThreadLocal(Rule):
                 plan.problem = use
                 return
             node, kind, attr = use
+            if _loses_comment(node, kind):
+                plan.problem = "a comment inside a use would be lost with the rewrite"
+                return
             if self._in_passed_function(n, parents):
                 plan.problem = (
                     "a use is in a plain function passed as an argument or otherwise"
@@ -868,6 +872,30 @@ class ThreadLocal(Rule):
         return inner.with_changes(
             comparisons=[target], lpar=updated_node.lpar, rpar=updated_node.rpar
         )
+
+
+def _loses_comment(node: cst.CSTNode, kind: str) -> bool:
+    """Whether a comment sits in a part of the use that its rewrite drops:
+    anything but the value of a store or ``setattr``, the default of
+    ``getattr`` and the parentheses around a read or a call."""
+    if isinstance(node, cst.Assign):
+        dropped: cst.CSTNode = node.with_changes(value=cst.Name("_"))
+    elif isinstance(node, cst.Call):
+        args = list(node.args)
+        if kind in ("getattr", "setattr") and len(args) == 3:
+            args[2] = args[2].with_changes(value=cst.Name("_"))
+        dropped = node.with_changes(args=args, lpar=(), rpar=())
+    elif isinstance(node, cst.Attribute):
+        dropped = node.with_changes(lpar=(), rpar=())
+    else:
+        dropped = node
+    todo = [dropped]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Comment):
+            return True
+        todo.extend(current.children)
+    return False
 
 
 def _callee(call: cst.Call) -> str | None:
