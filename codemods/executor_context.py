@@ -39,7 +39,8 @@ class ExecutorContext(Rule):
     ``with ThreadPoolExecutor() as pool`` in the same function or at module
     level) becomes ``loop.run_in_executor(pool, contextvars.copy_context().run,
     fn, *args)``. A ``loop = asyncio.get_running_loop()`` line left unused
-    (every use became ``to_thread``) is removed, unless a comment sits on it.
+    (every use became ``to_thread``) is removed, unless a comment sits on it
+    or the function calls ``locals()``, ``vars()``, ``eval`` or ``exec``.
 
     **Safety: safe.** The function runs on the same executor with the same
     arguments and returns the same result; it now also sees the context
@@ -416,6 +417,13 @@ class ExecutorContext(Rule):
         updated_body = list(updated_node.body.body)  # type: ignore[union-attr]
         if len(updated_body) != len(original_body):
             return updated_node  # another rule changed the shape of the block
+        if any(
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Name)
+            and n.func.value in ("locals", "vars", "eval", "exec")
+            for n in _walk(original_node.body)
+        ):
+            return updated_node  # they see the name; it stays
         scope = self.scope(original_node.body)
         for index in reversed(range(len(original_body))):
             line = original_body[index]
