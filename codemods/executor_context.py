@@ -39,7 +39,8 @@ class ExecutorContext(Rule):
     ``with ThreadPoolExecutor() as pool`` in the same function or at module
     level) becomes ``loop.run_in_executor(pool, contextvars.copy_context().run,
     fn, *args)``. A ``loop = asyncio.get_running_loop()`` line left unused
-    (every use became ``to_thread``) is removed, unless a comment sits on it.
+    (every use became ``to_thread``) is removed, unless a comment sits on it
+    or the function calls ``locals()``, ``vars()``, ``eval`` or ``exec``.
 
     **Safety: safe.** The function runs on the same executor with the same
     arguments and returns the same result; it now also sees the context
@@ -59,7 +60,10 @@ class ExecutorContext(Rule):
     given anything but a plain thread pool, any call in a module where a
     plain ``def`` or lambda sets a module-level ``ContextVar`` (a worker
     thread keeps such a value for its next call, a per-thread cache; a copied
-    context drops it; a ``ContextVar`` or a ``set_default_executor`` of
+    context drops it), or where a ``ContextVar`` is made other than as a
+    module-level ``VAR = ContextVar(...)`` or used other than by calling
+    ``VAR.get``/``set``/``reset`` (its ``set`` calls are then out of sight; a
+    ``ContextVar`` or a ``set_default_executor`` of
     another module is not seen), any call in a module that uses ``decimal``
     (the copy shares the caller's decimal context object: a worker's
     ``getcontext().prec = 3`` would change the caller's), and a call in
@@ -127,6 +131,11 @@ class ExecutorContext(Rule):
                     else [child.target]
                 )
                 self._context_variables.update(t.value for t in targets if isinstance(t, cst.Name))
+        if self._untracked_context_variable():
+            self._module_problem = (
+                "a context variable is made or handed on where its `set` calls cannot be"
+                " followed (a worker thread may keep the value, a copied context would not)"
+            )
         for child in self._parents:
             if not (isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute)):
                 continue
@@ -141,6 +150,49 @@ class ExecutorContext(Rule):
                     "a plain function of the module sets a context variable, which"
                     " a worker thread keeps for its next call but a copied context would not"
                 )
+
+    def _untracked_context_variable(self) -> bool:
+        """Whether a ``ContextVar`` is made other than as ``VAR = ContextVar(...)``
+        at module level (a class attribute, a tuple target, in a container or
+        a function), or such a ``VAR`` is used other than by calling its
+        ``get``, ``set`` or ``reset`` (``remember = VAR.set``, passed to a
+        call): then a plain function may set it unseen."""
+        for child in self._parents:
+            if isinstance(child, cst.Call):
+                scope = self.scope(child)
+                if scope.qualified_name(child.func) != "contextvars.ContextVar":
+                    continue
+                holder = self._parents.get(child)
+                if not (
+                    isinstance(holder, (cst.Assign, cst.AnnAssign))
+                    and holder.value is child
+                    and scope.kind is ScopeKind.MODULE
+                    and (
+                        isinstance(holder, cst.AnnAssign) and isinstance(holder.target, cst.Name)
+                        or isinstance(holder, cst.Assign)
+                        and all(isinstance(t.target, cst.Name) for t in holder.targets)
+                    )
+                ):
+                    return True
+            elif isinstance(child, cst.Name) and child.value in self._context_variables:
+                parent = self._parents.get(child)
+                if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)):
+                    continue  # the declaration (a rebinding leaves the name unknown)
+                owner = binding_scope(self.scope(child), child.value)
+                if owner is None or owner.kind is not ScopeKind.MODULE:
+                    continue  # a local of the same name
+                if (
+                    isinstance(parent, cst.Attribute)
+                    and parent.value is child
+                    and parent.attr.value in ("get", "set", "reset")
+                    and isinstance(self._parents.get(parent), cst.Call)
+                    and self._parents[parent].func is parent  # type: ignore[attr-defined]
+                ):
+                    continue
+                if isinstance(parent, cst.Attribute) and parent.attr is child:
+                    continue  # ``other.VAR``
+                return True
+        return False
 
     def _sets_in_plain_function(self, call: cst.Call) -> bool:
         """Whether ``call`` is ``VAR.set(...)`` of a module-level
@@ -365,6 +417,13 @@ class ExecutorContext(Rule):
         updated_body = list(updated_node.body.body)  # type: ignore[union-attr]
         if len(updated_body) != len(original_body):
             return updated_node  # another rule changed the shape of the block
+        if any(
+            isinstance(n, cst.Call)
+            and isinstance(n.func, cst.Name)
+            and n.func.value in ("locals", "vars", "eval", "exec")
+            for n in _walk(original_node.body)
+        ):
+            return updated_node  # they see the name; it stays
         scope = self.scope(original_node.body)
         for index in reversed(range(len(original_body))):
             line = original_body[index]

@@ -18,6 +18,9 @@ _LOOSE_PARENTS = (
     cst.BooleanOperation, cst.Arg, cst.Element,
 )
 _BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
+# Decorators that hand the function to nobody who may run it elsewhere (and
+# ``contextlib.contextmanager``, whose generator runs where the ``with`` is).
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 
 
 @dataclass
@@ -81,14 +84,18 @@ class ThreadLocal(Rule):
     object as ``sys.modules[__name__].NAME``), a read in a property or
     ``__getattr__`` (``getattr(obj, "user", None)`` takes its
     ``AttributeError`` for a missing attribute), a use in ``f"{NAME.attr=}"``
-    (which prints the expression's text), a use inside ``try``
+    (which prints the expression's text), a use with a comment in what its
+    rewrite drops (among the first arguments of ``getattr``), a use inside ``try``
     whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
     contextlib.suppress(...)`` of one or a base of one), a read in a function
     the module calls (``f()``, ``obj.f()``, at any depth) inside a ``try`` that may handle
     the two differently (a caller's ``except AttributeError``), a use in a plain
     ``def`` the module passes by name as an argument (``run_in_executor(POOL,
     query)``, ``initializer=init``: per worker thread state, which a copied
-    context would not hold; ``threading.Thread(target=f)`` excepted), in a
+    context would not hold; ``threading.Thread(target=f)`` excepted) or hands
+    on otherwise (bound to another name, put in a container, returned,
+    decorated by anything but ``staticmethod``, ``classmethod`` or
+    ``contextlib.contextmanager``, a ``__call__``), in a
     lambda passed as one, or in a plain ``def`` either of them calls by name
     (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
@@ -234,10 +241,13 @@ class ThreadLocal(Rule):
                 plan.problem = use
                 return
             node, kind, attr = use
+            if _loses_comment(node, kind):
+                plan.problem = "a comment inside a use would be lost with the rewrite"
+                return
             if self._in_passed_function(n, parents):
                 plan.problem = (
-                    "a use is in a plain function passed as an argument (or one"
-                    " it calls), which may run in a worker thread"
+                    "a use is in a plain function passed as an argument or otherwise"
+                    " handed on (or one it calls), which may run in a worker thread"
                 )
                 return
             if self._in_self_documenting_fstring(node, parents):
@@ -378,6 +388,36 @@ class ThreadLocal(Rule):
                 ):
                     continue
                 self._passed.add(name)
+            # A plain function whose object goes anywhere but into a call of
+            # it may be run by whoever receives it, as one passed is: bound
+            # to another name, put in a container, returned, handed to a
+            # decorator (``@atexit.register``, a decorator that runs it in a
+            # thread); a class's ``__call__`` runs wherever its instance goes.
+            defs = [n for n in parents if isinstance(n, cst.FunctionDef) and not n.asynchronous]
+            plain = {d.name.value for d in defs}
+            for d in defs:
+                if d.name.value == "__call__" or any(
+                    not (isinstance(dec.decorator, cst.Name) and dec.decorator.value in _PLAIN_DECORATORS)
+                    and self.scope(dec).qualified_name(dec.decorator) != "contextlib.contextmanager"
+                    for dec in d.decorators
+                ):
+                    self._passed.add(d.name.value)
+            definitions = (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.Arg)
+            for n in parents:
+                if not isinstance(n, cst.Name) or n.value not in plain:
+                    continue
+                parent = parents.get(n)
+                if isinstance(parent, definitions):
+                    continue  # a definition, or an argument: decided above
+                if isinstance(parent, cst.Call) and parent.func is n:
+                    continue
+                if isinstance(parent, cst.Attribute) and parent.attr is n:
+                    holder = parents.get(parent)
+                    if isinstance(holder, cst.Call) and holder.func is parent:
+                        continue
+                elif isinstance(parent, cst.Attribute):
+                    continue  # ``f.attr``: the object is not handed on
+                self._passed.add(n.value)
             # And the plain functions those call, by name, at any depth: a
             # worker thread runs them too (``query`` passed, calling
             # ``connection`` that keeps a per-thread connection).
@@ -832,6 +872,30 @@ class ThreadLocal(Rule):
         return inner.with_changes(
             comparisons=[target], lpar=updated_node.lpar, rpar=updated_node.rpar
         )
+
+
+def _loses_comment(node: cst.CSTNode, kind: str) -> bool:
+    """Whether a comment sits in a part of the use that its rewrite drops:
+    anything but the value of a store or ``setattr``, the default of
+    ``getattr`` and the parentheses around a read or a call."""
+    if isinstance(node, cst.Assign):
+        dropped: cst.CSTNode = node.with_changes(value=cst.Name("_"))
+    elif isinstance(node, cst.Call):
+        args = list(node.args)
+        if kind in ("getattr", "setattr") and len(args) == 3:
+            args[2] = args[2].with_changes(value=cst.Name("_"))
+        dropped = node.with_changes(args=args, lpar=(), rpar=())
+    elif isinstance(node, cst.Attribute):
+        dropped = node.with_changes(lpar=(), rpar=())
+    else:
+        dropped = node
+    todo = [dropped]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Comment):
+            return True
+        todo.extend(current.children)
+    return False
 
 
 def _callee(call: cst.Call) -> str | None:
