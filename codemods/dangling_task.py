@@ -318,10 +318,13 @@ class DanglingTask(Rule):
             if binding_scope(scope, keep) is not scope.module:
                 fixable = False
                 message += f" (not fixed here: `{keep}` means something else in this scope)"
-        elif scope.module.lookup("set") is not UNBOUND or "set" in self._scan.rebound:
+        elif scope.module.lookup("set") is not UNBOUND:
             # The generated helper starts with ``_background_tasks = set()``:
-            # a module-level ``set`` (an import, a def, a star import) would
-            # make that call something else.
+            # a module-level ``set`` (an import, a def, a star import, an
+            # assignment through ``global set`` in a function, which the
+            # scopes record at module level) would make that call something
+            # else. Asked of the scopes rather than the module walk, which
+            # most sites never need.
             fixable = False
             message += " (not fixed: `set` may mean something else in this module, and the helper calls `set()`)"
         if not self.report(original, message, fixable=fixable, needs_import=needs_import):
