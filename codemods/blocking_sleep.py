@@ -13,6 +13,17 @@ from codemods._analysis import UNBOUND, AttributeHooksByTable, ScopeKind, childr
 from codemods._base import Rule
 
 
+# The nodes a ``def`` may stand in, down from a statement of the module.
+_BLOCKS = (
+    cst.BaseCompoundStatement,
+    cst.BaseSuite,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+
 class BlockingSleep(Rule):
     """``time.sleep()`` inside a coroutine freezes the whole event loop.
 
@@ -229,7 +240,9 @@ class BlockingSleep(Rule):
                     current = stack.pop()
                     if isinstance(current, cst.FunctionDef):
                         self._tops[current] = statement
-                    stack.extend(children(current))
+                    # A def stands only in a block of statements: the
+                    # expressions in between (most of the tree) are skipped.
+                    stack.extend(child for child in children(current) if isinstance(child, _BLOCKS))
         return self._tops.get(node)
 
     def _forget_sleep_import(self, func: cst.BaseExpression) -> None:

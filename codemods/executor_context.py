@@ -103,8 +103,18 @@ class ExecutorContext(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._parents = ParentMap.of(node)
+        # ``X.set_default_executor(...)`` and ``X.set(...)`` calls, judged
+        # once every binding of the module is known.
+        defaults: list[cst.Call] = []
+        sets: list[cst.Call] = []
         for child in self._parents:
-            if isinstance(child, cst.Name):
+            if isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute):
+                method = child.func.attr.value
+                if method == "set_default_executor" and child.args:
+                    defaults.append(child)
+                elif method == "set":
+                    sets.append(child)
+            elif isinstance(child, cst.Name):
                 owner = binding_scope(self.scope(child), child.value)
                 if owner is not None:
                     self._references[(id(owner), child.value)] += 1
@@ -131,21 +141,20 @@ class ExecutorContext(Rule):
                     else [child.target]
                 )
                 self._context_variables.update(t.value for t in targets if isinstance(t, cst.Name))
-        if self._untracked_context_variable():
+        # A ContextVar is made through an import of contextvars (any form):
+        # without one, no call of the module needs resolving.
+        if self.scope(node).imports_any(("contextvars",)) and self._untracked_context_variable():
             self._module_problem = (
                 "a context variable is made or handed on where its `set` calls cannot be"
                 " followed (a worker thread may keep the value, a copied context would not)"
             )
-        for child in self._parents:
-            if not (isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute)):
-                continue
-            method = child.func.attr.value
-            if method == "set_default_executor" and child.args:
-                # ``run_in_executor(None, ...)`` then runs on this executor.
-                kind = self._executor_kind(self.scope(child), child.args[0].value)
-                if kind not in ("thread", "none"):
-                    self._default_kind = kind if kind == "initializer" else "unknown"
-            elif method == "set" and self._sets_in_plain_function(child):
+        for call in defaults:
+            # ``run_in_executor(None, ...)`` then runs on this executor.
+            kind = self._executor_kind(self.scope(call), call.args[0].value)
+            if kind not in ("thread", "none"):
+                self._default_kind = kind if kind == "initializer" else "unknown"
+        for call in sets if self._context_variables else ():
+            if self._sets_in_plain_function(call):
                 self._module_problem = (
                     "a plain function of the module sets a context variable, which"
                     " a worker thread keeps for its next call but a copied context would not"
