@@ -69,7 +69,89 @@ def is_ordering(
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:
             return True
+        if isinstance(func, cst.Name) and func.value in context_setters(scope_of(call).module):
+            return True
     return False
+
+
+# Where a module-level ``threading.local()`` or ``contextvars.ContextVar``
+# is declared, and which of its functions set one.
+_CONTEXT_STORES = frozenset({"threading.local", "contextvars.ContextVar"})
+_CONTEXT_SETTERS: weakref.WeakKeyDictionary[Scope, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def context_setters(module: Scope) -> frozenset[str]:
+    """The module-level functions that set a context variable or an
+    attribute of a ``threading.local`` declared at module level, or call a
+    function that does (by its plain name). Each call under
+    ``asyncio.gather`` runs in a task with a copy of the caller's context:
+    what such a function sets is no longer seen by the next call or by the
+    caller. A ``threading.local`` counts too, since AM401 turns it into
+    context variables in the same fix."""
+    known = _CONTEXT_SETTERS.get(module)
+    if known is not None:
+        return known
+    node = module.node
+    stores: set[str] = set()
+    functions: dict[str, list[cst.FunctionDef]] = {}
+    if isinstance(node, cst.Module):
+        for statement in node.body:
+            if isinstance(statement, cst.FunctionDef):
+                functions.setdefault(statement.name.value, []).append(statement)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call):
+                        if module.qualified_name(value.func) in _CONTEXT_STORES:
+                            targets = (
+                                [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                            )
+                            stores.update(t.value for t in targets if isinstance(t, cst.Name))
+    found: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    if stores:
+        for name, defs in functions.items():
+            callees: set[str] = set()
+            for definition in defs:
+                for sub in _walk(definition):
+                    if isinstance(sub, cst.Call):
+                        func = sub.func
+                        if isinstance(func, cst.Name):
+                            callees.add(func.value)
+                            if func.value == "setattr" and sub.args and _names_store(sub.args[0].value, stores):
+                                found.add(name)
+                        elif (
+                            isinstance(func, cst.Attribute)
+                            and func.attr.value in ("set", "reset")
+                            and _names_store(func.value, stores)
+                        ):
+                            found.add(name)
+                    elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.Del)):
+                        target = sub.target
+                        if isinstance(target, cst.Attribute) and _names_store(target.value, stores):
+                            found.add(name)
+            calls[name] = callees
+        changed = True
+        while changed:
+            changed = False
+            for name, callees in calls.items():
+                if name not in found and callees & found:
+                    found.add(name)
+                    changed = True
+    known = _CONTEXT_SETTERS[module] = frozenset(found)
+    return known
+
+
+def _names_store(expr: cst.BaseExpression, stores: set[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in stores
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = list(children(node))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(children(child))
 
 
 def callee_name(call: cst.Call) -> str:

@@ -81,3 +81,35 @@ def test_a_declined_fix_stays_declined_after_the_text_moves() -> None:
     assert result.output == (
         b"import asyncio\nimport time\n\n\nasync def f():\n    time.sleep(1)\n    await asyncio.sleep(2)\n"
     )
+
+
+# AM401 turns the threading.local into a context variable; a gather would run
+# each call in a copy of the context, and `reader` would no longer see 5.
+LOCAL_SET_THEN_READ = b"""import asyncio
+import threading
+
+state = threading.local()
+
+
+async def setter():
+    state.value = 5
+
+
+async def reader():
+    return getattr(state, "value", None)
+
+
+async def main():
+    await setter()
+    await reader()
+    return getattr(state, "value", None)
+"""
+
+
+def test_calls_that_set_what_am401_makes_context_variables_are_not_gathered() -> None:
+    result = fix_source(LOCAL_SET_THEN_READ, Settings())
+    assert b"state_value.set(5)" in result.output
+    assert b"gather" not in result.output
+    namespace: dict = {}
+    exec(compile(result.output, "<fixed>", "exec"), namespace)
+    assert namespace["asyncio"].run(namespace["main"]()) == 5
