@@ -98,8 +98,9 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     Reported without a fix: a loop variable read after the loop, in a
     loop around it or by a generator expression made before it (which
-    runs when iterated), or declared ``global`` or ``nonlocal`` (the rewrite no
-    longer binds it); an ``append`` to a name not shown to hold a list
+    runs when iterated), or declared ``global`` or ``nonlocal``, or in a
+    coroutine that calls ``locals()``, ``vars()``, ``eval`` or ``exec`` (the
+    rewrite no longer binds it); an ``append`` to a name not shown to hold a list
     created as ``[]`` earlier in the same block; comments inside the loop; a
     comment above it that speaks of gathering or of order (``# No gather
     here because...``, ``# one at a time``); a
@@ -288,6 +289,11 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "the loop variable is declared global or nonlocal"
         if not reason and self._read_after(loop, loop_names):
             reason = "the loop variable is read after the loop"
+        if not reason and reads_frame(self.scope(loop).node):
+            # ``locals()``, ``vars()``, ``eval`` or ``exec`` elsewhere in the
+            # coroutine read the loop variable by name, which the rewrite no
+            # longer binds.
+            reason = "the coroutine calls `locals()`, `vars()`, `eval` or `exec`, which read the loop variable"
         if not reason and _has_comments(loop):
             reason = "comments inside the loop would be lost"
         if not reason and comments_speak_of_order(line_comments(loop)):
