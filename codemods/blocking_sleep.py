@@ -51,8 +51,9 @@ class BlockingSleep(Rule):
     a delay that is not a non-negative number literal in the body of a
     ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
     it in ``time.sleep`` and returns at once from ``asyncio.sleep``); a sleep
-    inside a plain ``with`` (its context manager may be a thread lock, which
-    the ``await`` would keep held while another task blocks on it). Not reported: a sleep in a nested
+    inside a plain ``with`` or in a coroutine that calls ``.acquire()``
+    without ``await`` (either may hold a thread lock, which the ``await``
+    would keep held while another task blocks on it). Not reported: a sleep in a nested
     plain ``def`` or a lambda (it may run in a worker thread), a parameter or
     local named ``time`` or ``sleep``, and the ``sleep`` method of any other
     object.
@@ -112,6 +113,19 @@ class BlockingSleep(Rule):
             calls = _OwnCalls()
             walk(node.body, calls)
             self._in_sync_with.update(calls.calls)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # ``lock.acquire()`` without ``await`` takes a thread lock (an asyncio
+        # lock's acquire is awaited): the coroutine may hold it at any of its
+        # sleeps, as inside a plain ``with``.
+        if node.asynchronous is not None:
+            calls = _OwnCalls()
+            walk(node.body, calls)
+            if any(
+                isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
+                for call in calls.calls - calls.awaited
+            ):
+                self._in_sync_with.update(calls.calls)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._visit_try(node)
@@ -211,8 +225,8 @@ class BlockingSleep(Rule):
             )
         elif held:
             message += (
-                " (not fixed: inside a plain `with`, whose context manager may be a thread"
-                " lock that another task would then block on while this one waits)"
+                " (not fixed: inside a plain `with` or after a plain `.acquire()`, which may"
+                " hold a thread lock that another task would then block on while this one waits)"
             )
         elif ambiguous:
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
@@ -360,9 +374,14 @@ class _OwnCalls(AttributeHooksByTable, cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.calls: set[cst.Call] = set()
+        self.awaited: set[cst.Call] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.add(node)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self.awaited.add(node.expression)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
