@@ -50,7 +50,10 @@ class BlockingSleep(Rule):
     coroutine's ``def`` (it may run first); a call already under ``await``;
     a delay that is not a non-negative number literal in the body of a
     ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
-    it in ``time.sleep`` and returns at once from ``asyncio.sleep``). Not reported: a sleep in a nested
+    it in ``time.sleep`` and returns at once from ``asyncio.sleep``); a sleep
+    inside a plain ``with`` or in a coroutine that calls ``.acquire()``
+    without ``await`` (either may hold a thread lock, which the ``await``
+    would keep held while another task blocks on it). Not reported: a sleep in a nested
     plain ``def`` or a lambda (it may run in a worker thread), a parameter or
     local named ``time`` or ``sleep``, and the ``sleep`` method of any other
     object.
@@ -70,6 +73,10 @@ class BlockingSleep(Rule):
         self._awaited: set[cst.Call] = set()
         # Calls in the body of a ``try`` whose handlers may catch ValueError.
         self._catching: set[cst.Call] = set()
+        # Calls in the body of a plain ``with``: its context manager may be a
+        # thread lock (``threading.Lock``), which an ``await`` would keep held
+        # while another task of the same thread blocks on it for good.
+        self._in_sync_with: set[cst.Call] = set()
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
         self._texts: _Texts | None = None
@@ -100,6 +107,25 @@ class BlockingSleep(Rule):
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
             self._awaited.add(node.expression)
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is None:
+            calls = _OwnCalls()
+            walk(node.body, calls)
+            self._in_sync_with.update(calls.calls)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # ``lock.acquire()`` without ``await`` takes a thread lock (an asyncio
+        # lock's acquire is awaited): the coroutine may hold it at any of its
+        # sleeps, as inside a plain ``with``.
+        if node.asynchronous is not None:
+            calls = _OwnCalls()
+            walk(node.body, calls)
+            if any(
+                isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
+                for call in calls.calls - calls.awaited
+            ):
+                self._in_sync_with.update(calls.calls)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._visit_try(node)
@@ -181,9 +207,11 @@ class BlockingSleep(Rule):
             and original_node in self._catching
             and not _non_negative_literal(args[0].value)
         )
+        held = original_node in self._in_sync_with
         fixable = (
             scope.await_allowed and alias is not None and simple_args
             and not ambiguous and not lazy and not awaited and not negative and not late
+            and not held
         )
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if not scope.await_allowed:
@@ -194,6 +222,11 @@ class BlockingSleep(Rule):
             message += (
                 " (not fixed: a negative delay raises `ValueError` in `time.sleep()`, which a"
                 f" handler here may catch, but returns at once from `{library}.sleep()`)"
+            )
+        elif held:
+            message += (
+                " (not fixed: inside a plain `with` or after a plain `.acquire()`, which may"
+                " hold a thread lock that another task would then block on while this one waits)"
             )
         elif ambiguous:
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
@@ -341,9 +374,14 @@ class _OwnCalls(AttributeHooksByTable, cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.calls: set[cst.Call] = set()
+        self.awaited: set[cst.Call] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.add(node)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self.awaited.add(node.expression)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
