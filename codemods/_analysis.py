@@ -173,6 +173,39 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """``node`` and every node under it (through :func:`children`)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))
+
+
+# Builtins that read the caller's variables by name, unseen by any analysis
+# of names (``render("page.html", **locals())``, ``eval("x")``).
+FRAME_READERS = frozenset({"locals", "vars", "eval", "exec"})
+
+
+def reads_frame(node: cst.CSTNode) -> bool:
+    """Whether ``node`` calls ``locals()``, ``vars()``, ``eval`` or ``exec``."""
+    return any(
+        isinstance(n, cst.Call) and isinstance(n.func, cst.Name) and n.func.value in FRAME_READERS
+        for n in descendants(node)
+    )
+
+
+def in_self_documenting_fstring(node: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
+    """Whether ``node`` is inside ``f"{...=}"``, within its statement: a
+    rewrite of it would change the text the f-string prints."""
+    parent = parents.get(node)
+    while parent is not None and not isinstance(parent, cst.BaseStatement):
+        if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+            return True
+        parent = parents.get(parent)
+    return False
+
+
 # What a field's value is, by its type: isinstance against CSTNode (an ABC)
 # is a slow check, made for every field of every node of a walk.
 _NODE, _SEQUENCE, _OTHER = "node", "sequence", "other"

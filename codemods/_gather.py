@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 
-from codemods._analysis import AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, children
+from codemods._analysis import AttributeHooksByTable, Scope, ScopeKind, accesses, binding_kind, children, reads_frame
 from codemods._astgather import (  # the ast half, and what both halves share
     Access,
     depends_on,
@@ -337,16 +337,10 @@ def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
     return frozenset(found)
 
 
-# Builtins that read the caller's variables by name, unseen by the read sets
-# (``render("page.html", **locals())``): gathered, they run before the other
-# calls have bound their results, or inside a generator expression, whose
-# locals are its own.
-_FRAME_READERS = frozenset({"locals", "vars", "eval", "exec"})
-
-
-def reads_frame(node: cst.CSTNode) -> bool:
-    """Whether ``node`` calls ``locals()``, ``vars()``, ``eval`` or ``exec``."""
-    return any(isinstance(c.func, cst.Name) and c.func.value in _FRAME_READERS for c in calls_in(node))
+# ``reads_frame`` (codemods._analysis): a call of ``locals()``, ``eval``...
+# reads the caller's variables by name, unseen by the read sets; gathered, it
+# runs before the other calls have bound their results, or inside a generator
+# expression, whose locals are its own.
 
 
 # Constructs whose presence in an awaited call makes moving it unsafe: a nested

@@ -7,7 +7,7 @@ from typing import Iterator, Sequence
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from codemods._analysis import Scope, ScopeKind, accesses, children
+from codemods._analysis import Scope, ScopeKind, accesses, children, reads_frame
 from codemods._base import Rule
 from codemods._astgather import ordering_entries
 from codemods._gather import (
@@ -28,7 +28,6 @@ from codemods._gather import (
     no_fix_reason,
     Related,
     names_in,
-    reads_frame,
     receivers,
     render,
 )

@@ -10,13 +10,19 @@ from typing import Callable
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import UNBOUND, AttributeHooksByTable, Scope, ScopeKind, binding_scope, children, walk
+from codemods._analysis import (
+    FRAME_READERS,
+    UNBOUND,
+    AttributeHooksByTable,
+    Scope,
+    ScopeKind,
+    binding_scope,
+    children,
+    walk,
+)
 from codemods._base import Rule
 from codemods._rulescreens import LOOP_GETTERS, TASK_FACTORIES
 from codemods._config import ConfigError
-
-# A function that calls one of these can read its locals without naming them.
-_INTROSPECTION = ("locals", "vars", "eval", "exec")
 
 _HELPER = '''\
 # Tasks started here and not yet done: the event loop holds tasks only
@@ -295,7 +301,7 @@ class DanglingTask(Rule):
         if target.value in self._scan.rebound:
             return False
         uses = self._scan.uses[owner.node]
-        return uses[target.value] == 1 and not any(uses[name] for name in _INTROSPECTION)
+        return uses[target.value] == 1 and not any(uses[name] for name in FRAME_READERS)
 
     # -- rewriting ------------------------------------------------------------
 

@@ -7,7 +7,16 @@ from collections import Counter
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._analysis import ParentMap, Scope, ScopeKind, binding_scope, bound_once
+from codemods._analysis import (
+    ParentMap,
+    Scope,
+    ScopeKind,
+    binding_scope,
+    bound_once,
+    descendants,
+    in_self_documenting_fstring,
+    reads_frame,
+)
 from codemods._base import Rule
 from codemods._rulescreens import EXECUTOR_LOOP_GETTERS
 
@@ -286,14 +295,6 @@ class ExecutorContext(Rule):
             child, parent = parent, self._parents.get(parent)
         return None
 
-    def _in_self_documenting_fstring(self, node: cst.CSTNode) -> bool:
-        parent = self._parents.get(node)
-        while parent is not None and not isinstance(parent, cst.BaseStatement):
-            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
-                return True
-            parent = self._parents.get(parent)
-        return False
-
     def _awaited(self, node: cst.Call) -> bool:
         parent = self._parents.get(node)
         return isinstance(parent, cst.Await) and parent.expression is node
@@ -347,7 +348,7 @@ class ExecutorContext(Rule):
         problem = None
         if self._module_problem is not None:
             problem = self._module_problem
-        elif self._in_self_documenting_fstring(original_node):
+        elif in_self_documenting_fstring(original_node, self._parents):
             problem = "the call is in an f-string with `=`, which prints its text"
         elif executor == "none" and self._default_kind is not None:
             problem = (
@@ -426,12 +427,7 @@ class ExecutorContext(Rule):
         updated_body = list(updated_node.body.body)  # type: ignore[union-attr]
         if len(updated_body) != len(original_body):
             return updated_node  # another rule changed the shape of the block
-        if any(
-            isinstance(n, cst.Call)
-            and isinstance(n.func, cst.Name)
-            and n.func.value in ("locals", "vars", "eval", "exec")
-            for n in _walk(original_node.body)
-        ):
+        if reads_frame(original_node.body):
             return updated_node  # they see the name; it stays
         scope = self.scope(original_node.body)
         for index in reversed(range(len(original_body))):
@@ -476,13 +472,7 @@ def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
 
 
 def _has_comment(node: cst.CSTNode) -> bool:
-    return any(isinstance(n, cst.Comment) for n in _walk(node))
-
-
-def _walk(node: cst.CSTNode):  # type: ignore[no-untyped-def]
-    yield node
-    for child in node.children:
-        yield from _walk(child)
+    return any(isinstance(n, cst.Comment) for n in descendants(node))
 
 
 def _droppable(call: cst.Call) -> bool:

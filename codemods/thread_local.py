@@ -9,7 +9,7 @@ from pathlib import PurePath
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from codemods._analysis import UNBOUND, ParentMap, Scope, binding_scope
+from codemods._analysis import UNBOUND, ParentMap, Scope, binding_scope, in_self_documenting_fstring
 from codemods._base import Rule
 
 # Where ``var in ctx`` can stand without parentheses.
@@ -250,7 +250,7 @@ class ThreadLocal(Rule):
                     " handed on (or one it calls), which may run in a worker thread"
                 )
                 return
-            if self._in_self_documenting_fstring(node, parents):
+            if in_self_documenting_fstring(node, parents):
                 plan.problem = (
                     "a use is in an f-string with `=`, which prints the"
                     " expression's text"
@@ -589,19 +589,6 @@ class ThreadLocal(Rule):
                     if last.endswith("property") or last == "getter":
                         return True
                 return False
-            parent = parents.get(parent)
-        return False
-
-    @staticmethod
-    def _in_self_documenting_fstring(
-        node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
-    ) -> bool:
-        """Whether ``node`` is inside ``f"{...=}"``: the rewritten
-        expression's text would be printed in place of the original's."""
-        parent = parents.get(node)
-        while parent is not None and not isinstance(parent, cst.BaseStatement):
-            if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
-                return True
             parent = parents.get(parent)
         return False
 
