@@ -309,7 +309,9 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
     qualified-name analysis: over a few seconds on a 4,000-line file. Here
     the rewritten module is read with the stdlib ``ast``, and an import goes
     only when its name appears nowhere: as no name in any scope, in no
-    ``global`` or ``nonlocal``, in no string (``__all__``, ``getattr``). A
+    ``global`` or ``nonlocal``, in no string (``__all__``, ``getattr``, or
+    before a dot: ``eval("time.monotonic()")``), in no ``# type:`` comment,
+    and the import carries no ``# noqa`` (kept on purpose: a re-export). A
     name still used anywhere keeps every import of it; an unused import
     left behind is harmless, a used one removed is a ``NameError``.
     """
@@ -322,6 +324,13 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
     except (SyntaxError, ValueError):
         return tree  # the check that the fix compiles reports it
     annotations: list[ast.expr] = []
+    code = tree.code
+    lines = code.splitlines()
+    # A type comment (``# type: (time.struct_time) -> float``) names what it
+    # holds for type checkers; scanned as text, which may also find one in a
+    # string: that keeps an import, which is harmless.
+    for comment in _TYPE_COMMENT.findall(code):
+        named.update(_WORD.findall(comment))
     for node in ast.walk(rewritten):
         if isinstance(node, ast.Name):
             named.add(node.id)
@@ -329,6 +338,9 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
             named.update(node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             named.add(node.value)
+            named.update(_BEFORE_DOT.findall(node.value))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and _marked_noqa(lines, node):
+            named.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
         elif isinstance(node, ast.arg) and node.annotation is not None:
             annotations.append(node.annotation)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
@@ -352,6 +364,14 @@ def _remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cs
 
 
 _WORD = re.compile(r"[^\W\d]\w*")
+_BEFORE_DOT = re.compile(r"\b([^\W\d]\w*)\.")
+_TYPE_COMMENT = re.compile(r"#\s*type:([^\n]*)")
+
+
+def _marked_noqa(lines: list[str], node: ast.stmt) -> bool:
+    """Whether a line of the import statement ``node`` carries ``# noqa``."""
+    last = node.end_lineno or node.lineno
+    return any("#" in line and "noqa" in line.lower() for line in lines[node.lineno - 1 : last])
 
 
 class _DropImports(cst.CSTTransformer):

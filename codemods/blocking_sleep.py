@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import re
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -79,7 +78,6 @@ class BlockingSleep(Rule):
         self._in_sync_with: set[cst.Call] = set()
         self._module: cst.Module | None = None
         self._typing_only: frozenset[str] | None = None
-        self._texts: _Texts | None = None
         self._tops: dict[cst.CSTNode, cst.BaseStatement] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -280,84 +278,18 @@ class BlockingSleep(Rule):
 
     def _forget_sleep_import(self, func: cst.BaseExpression) -> None:
         """Ask for the import that made ``func`` mean time.sleep to be removed
-        if the rewrite left it unused (never one marked ``# noqa``)."""
-        if self._text_scan().kept_import:
-            return
+        if the rewrite left it unused (what counts as a use, a string or a
+        ``# type:`` comment or a ``# noqa`` included: _remove_unused_imports
+        in codemods/_transform.py)."""
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
-            if self._named_in_text(alias):
-                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", asname=None if alias == "time" else alias
             )
         elif isinstance(func, cst.Name):
-            if self._named_in_text(func.value):
-                return
             RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
             )
-
-    def _named_in_text(self, name: str) -> bool:
-        """Whether a string or a ``# type:`` comment of the module spells
-        ``name.``: ``# type: (time.struct_time) -> None`` or an
-        ``eval("time.monotonic()")`` still needs the import, and an unused
-        import left in place is harmless. Other comments are read by nobody."""
-        pattern = re.compile(rf"\b{re.escape(name)}\.")
-        return any(pattern.search(text) for text in self._text_scan().found)
-
-    def _text_scan(self) -> _Texts:
-        if self._texts is None:
-            assert self._module is not None
-            self._texts = _Texts()
-            walk(self._module, self._texts)
-        return self._texts
-
-
-_TYPE_COMMENT = re.compile(r"#\s*type:")
-
-
-class _Texts(AttributeHooksByTable, cst.CSTVisitor):
-    """The text of every string literal (the literal parts of f-strings)
-    and of every ``# type:`` comment."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-        # Whether an import of ``time`` carries a ``# noqa``: the author
-        # keeps it on purpose (a re-export, ``mod.time`` read by importers).
-        self.kept_import = False
-        self._in_time_import = 0
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        if any(_imports_time(statement) for statement in node.body):
-            self._in_time_import += 1
-
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
-        if any(_imports_time(statement) for statement in original_node.body):
-            self._in_time_import -= 1
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self.found.append(node.value)
-
-    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
-        self.found.append(node.value)
-
-    def visit_Comment(self, node: cst.Comment) -> None:
-        if _TYPE_COMMENT.match(node.value):
-            self.found.append(node.value)
-        if self._in_time_import and "noqa" in node.value.lower():
-            self.kept_import = True
-
-
-def _imports_time(statement: cst.BaseSmallStatement) -> bool:
-    """``import time`` (any alias) or ``from time import ...``."""
-    if isinstance(statement, cst.Import):
-        return any(
-            isinstance(alias.name, cst.Name) and alias.name.value == "time" for alias in statement.names
-        )
-    if isinstance(statement, cst.ImportFrom):
-        return not statement.relative and isinstance(statement.module, cst.Name) and statement.module.value == "time"
-    return False
 
 
 def _non_negative_literal(value: cst.BaseExpression) -> bool:
