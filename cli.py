@@ -1,25 +1,24 @@
-"""asyncmend command line: parse options, call ``codemods``, render. Nothing else."""
+"""asyncmend command line: parse options, call the API (``codemods``), render, exit.
+
+Installed as ``asyncmend.cli`` (the ``asyncmend`` command runs :func:`main`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import sys
-from dataclasses import replace
-from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 import click
 
-import codemods
-from codemods import RULE_INFOS, ConfigError, FileResult, Options, SourceError, Target
-from codemods._engine import decode, write_atomic
-from codemods import _config, _report
-from codemods._cache import DEFAULT_CACHE_DIR
-from codemods._discovery import in_shard, parse_shard, read_path_list
+from . import codemods
+from .codemods import output
+from .codemods.source.cache import DEFAULT_CACHE_DIR
+from .codemods.source.discovery import parse_shard, read_path_list
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-OUTPUT_FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
-# The formats that need each file's text (byte columns, fingerprints, suggestions).
-SOURCE_FORMATS = ("sarif", "rdjson", "rdjsonl")
 # Below this many files a progress bar is noise.
 PROGRESS_MIN_FILES = 50
 
@@ -31,8 +30,8 @@ def _fail(message: str) -> NoReturn:
 
 
 def _check_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if value not in OUTPUT_FORMATS:
-        _fail(f"--output-format: unknown format {value!r} (choose from {', '.join(OUTPUT_FORMATS)})")
+    if value not in output.FORMATS:
+        _fail(f"--output-format: unknown format {value!r} (choose from {', '.join(output.FORMATS)})")
     return value
 
 
@@ -43,6 +42,28 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
         return parse_shard(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Common:
+    """The options ``check`` and ``fix`` share, as parsed."""
+
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    unsafe_fixes: bool | None
+    output_format: str
+    jobs: int | None
+    exclude: tuple[str, ...]
+    config_file: str | None
+    target_version: str | None
+    line_length: int | None
+    no_progress: bool
+    stdin_filename: str | None
+    files_from: Any
+    shard: tuple[int, int] | None
+
+
+_COMMON_NAMES = tuple(Common.__dataclass_fields__)
 
 
 def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,7 +80,7 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
                       help="Also apply fixes that may reorder side effects or change "
                            "which exception surfaces (see `asyncmend rules`)."),
         click.option("--output-format", default="text", show_default=True, callback=_check_format,
-                      metavar="|".join(OUTPUT_FORMATS), help="How findings are printed."),
+                      metavar="|".join(output.FORMATS), help="How findings are printed."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                       help="Worker processes. Default: one per core."),
         click.option("--exclude", multiple=True, metavar="GLOB",
@@ -89,6 +110,10 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _common(kwargs: dict[str, Any]) -> Common:
+    return Common(**{name: kwargs.pop(name) for name in _COMMON_NAMES})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,13 +163,14 @@ def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
       asyncmend check --select AM1,AM3 --output-format json src/
       cat app.py | asyncmend check --stdin-filename app.py -
     """
-    fmt = kwargs["output_format"]
-    settings = _settings(paths, kwargs, fix=False, preview=fmt != "text")
-    options = Options(settings=settings, edits=fmt != "text",
-                      cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
-    results = _run(paths, options, kwargs)
-    _emit(results, fmt, kwargs, fixing=False)
-    _exit(results, findings_fail=True)
+    common = _common(kwargs)
+    fmt = common.output_format
+    settings, exclude = _settings(paths, common, fix=False, preview=fmt != "text")
+    options = codemods.Options(settings=settings, edits=fmt != "text",
+                               cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
+    done = _run(paths, options, common, exclude)
+    _emit(done, common, fixing=False)
+    _exit(done.results, findings_fail=True)
 
 
 @main.command()
@@ -169,36 +195,37 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
       asyncmend fix src/                   then apply
       asyncmend fix --unsafe-fixes --select AM201 src/
     """
+    common = _common(kwargs)
     if diff_check and not diff:
         raise click.UsageError("--check goes with --diff")
-    settings = _settings(paths, kwargs, fix=True, preview=False)
-    fmt = kwargs["output_format"]
+    settings, exclude = _settings(paths, common, fix=True, preview=False)
+    fmt = common.output_format
     if interactive:
         if diff or "-" in paths or fmt != "text":
             _fail("--interactive works on files, with text output and without --diff")
-        results = _run(paths, Options(settings=settings, edits=True), kwargs)
-        # The settings the run used, which know what other files import.
-        results = _interactive(results, kwargs["_settings"])
-        _emit(results, fmt, kwargs, fixing=True)
-        _exit(results, findings_fail=True, fixing=True)
-    options = Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
-    results = _run(paths, options, kwargs)
+        done = _run(paths, codemods.Options(settings=settings, edits=True), common, exclude)
+        done.results = _interactive(done)
+        _emit(done, common, fixing=True)
+        _exit(done.results, findings_fail=True, fixing=True)
+    options = codemods.Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
+    done = _run(paths, options, common, exclude)
+    results = done.results
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
-        sys.stdout.buffer.write(_report.render_diff(results))
+        sys.stdout.buffer.write(output.render_diff(results))
         sys.stdout.flush()
         for result in results:
             if result.error is not None:
-                click.echo(_report.error_line(result, _style_for(sys.stderr)), err=True)
+                click.echo(output.error_line(result, _style_for(sys.stderr)), err=True)
         if any(r.error for r in results):
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if diff_check and any(r.changed for r in results) else EXIT_OK)
     if stdin_result is not None:
         sys.stdout.buffer.write(stdin_result.output or b"")
         sys.stdout.flush()
-        _emit(results, fmt, kwargs, fixing=True, stream_err=True)
+        _emit(done, common, fixing=True, stream_err=True)
     else:
-        _emit(results, fmt, kwargs, fixing=True)
+        _emit(done, common, fixing=True)
     _exit(results, findings_fail=True, fixing=True)
 
 
@@ -211,9 +238,10 @@ def rules() -> None:
       asyncmend rules
       asyncmend explain AM101     then read one of them in full
     """
-    width = max(len(rule.SLUG) for rule in RULE_INFOS)
+    every = codemods.rules()
+    width = max(len(rule.SLUG) for rule in every)
     click.echo(f"{'code':<6} {'slug':<{width}} {'fix':<6} summary")
-    for rule in RULE_INFOS:
+    for rule in every:
         click.echo(f"{rule.CODE:<6} {rule.SLUG:<{width}} {rule.SAFETY.value:<6} {rule.DESCRIPTION}")
 
 
@@ -227,12 +255,9 @@ def explain(code: str) -> None:
       asyncmend explain AM101
       asyncmend explain blocking-sleep
     """
-    rules = codemods.RULES  # the docstrings are the rules' own
-    rule = codemods.RULES_BY_CODE.get(code.upper()) or next(
-        (r for r in rules if r.SLUG == code.lower() or code.upper() in r.EQUIVALENTS), None
-    )
+    rule = codemods.rule_for(code)
     if rule is None:
-        known = ", ".join(r.CODE for r in rules)
+        known = ", ".join(r.CODE for r in codemods.rules())
         click.echo(f"error: unknown rule {code!r} (known: {known})", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(f"{rule.CODE} {rule.SLUG}: {rule.DESCRIPTION}")
@@ -243,8 +268,6 @@ def explain(code: str) -> None:
         settings = ", ".join(f"{key} (default {default!r})" for key, default in rule.OPTIONS.items())
         click.echo(f"Options in [tool.asyncmend]: {settings}")
     click.echo()
-    import inspect
-
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 
@@ -252,214 +275,117 @@ def explain(code: str) -> None:
 
 
 def _settings(
-    paths: Sequence[str], kwargs: dict[str, Any], *, fix: bool, preview: bool
-) -> codemods.Settings:
-    """Command line over configuration file over defaults (see
-    :func:`codemods._config.resolve`); also settles ``kwargs["exclude"]``."""
+    paths: Sequence[str], common: Common, *, fix: bool, preview: bool
+) -> tuple[codemods.Settings, tuple[str, ...]]:
+    """Command line over configuration file over defaults, and the exclude patterns."""
     try:
-        settings, kwargs["exclude"] = _config.resolve(
-            RULE_INFOS,
+        return codemods.resolve_settings(
             paths,
             fix=fix,
             preview_fixes=preview,
-            select=kwargs["select"],
-            ignore=kwargs["ignore"],
-            unsafe_fixes=kwargs["unsafe_fixes"],
-            exclude=kwargs["exclude"],
-            target_version=kwargs["target_version"],
-            line_length=kwargs["line_length"],
-            config_file=kwargs["config_file"],
-            stdin_filename=kwargs["stdin_filename"],
+            select=common.select,
+            ignore=common.ignore,
+            unsafe_fixes=common.unsafe_fixes,
+            exclude=common.exclude,
+            target_version=common.target_version,
+            line_length=common.line_length,
+            config_file=common.config_file,
+            stdin_filename=common.stdin_filename,
         )
-    except ConfigError as exc:
+    except codemods.ConfigError as exc:
         _fail(str(exc))
-    return settings
 
 
-def _run(paths: Sequence[str], options: Options, kwargs: dict[str, Any]) -> list[FileResult]:
+def _run(
+    paths: Sequence[str], options: codemods.Options, common: Common, exclude: Sequence[str]
+) -> codemods.Run:
     listed: list[str] = []
-    if kwargs["files_from"] is not None:
-        if "-" in paths and kwargs["files_from"].name == "<stdin>":
+    if common.files_from is not None:
+        if "-" in paths and common.files_from.name == "<stdin>":
             raise click.UsageError("standard input cannot be both source (-) and --files-from -")
-        listed = read_path_list(kwargs["files_from"].read())
+        listed = read_path_list(common.files_from.read())
     elif not paths:
         raise click.UsageError("give at least one path (a file, a directory, or - for stdin)")
-    results: list[FileResult] = []
-    file_paths = [p for p in paths if p != "-"] + listed
-    stdin_targets: list[Target] = []
-    if "-" in paths:
-        name = kwargs["stdin_filename"] or "-"
-        data = sys.stdin.buffer.read()
-        kwargs["_stdin_data"] = data
-        stdin_targets.append(Target(Path(name), name, explicit=True, stdin=True, data=data))
-    targets, errors = codemods.discover(file_paths, exclude=kwargs["exclude"]) if file_paths else ([], [])
-    # Every file of the run, before any shard is taken: what one file may
-    # rewrite depends on what the others import from it.
-    options = codemods.prepare([*stdin_targets, *targets], options)
-    kwargs["_settings"] = options.settings
-    if stdin_targets:
-        results.extend(codemods.process(stdin_targets, options, jobs=1))
-    if file_paths:
-        if kwargs["shard"] is not None:
-            # Errors are split too, so that the shards' outputs together
-            # report each one once.
-            targets = [t for t in targets if in_shard(t.display, *kwargs["shard"])]
-            errors = [e for e in errors if in_shard(e.display, *kwargs["shard"])]
-        results.extend(FileResult(e.display, error=e.message) for e in errors)
-        if options.write and kwargs["output_format"] in SOURCE_FORMATS:
-            # Findings left after a fix point into the source as it was; keep
-            # it for the byte columns and fingerprints of those formats.
-            kwargs["_originals"] = {t.display: _read_or_none(t) for t in targets}
-        jobs = kwargs["jobs"] or codemods.default_jobs()
-        if _show_progress(len(targets), kwargs):
-            # The bar counts files as they finish, in whatever order.
-            bar: Any
-            with click.progressbar(length=len(targets), label="asyncmend", file=sys.stderr) as bar:
-                results.extend(codemods.process(targets, options, jobs=jobs, progress=bar.update))
-        else:
-            results.extend(codemods.process(targets, options, jobs=jobs))
-    return results
+    stdin = sys.stdin.buffer.read() if "-" in paths else None
+    return codemods.run(
+        paths,
+        options,
+        exclude=exclude,
+        stdin=stdin,
+        stdin_filename=common.stdin_filename,
+        listed=listed,
+        shard=common.shard,
+        jobs=common.jobs,
+        # Findings left after a fix point into the source as it was; keep it
+        # for the byte columns and fingerprints of the formats that need it.
+        keep_originals=common.output_format in output.SOURCE_FORMATS,
+        progress=lambda total: _progress(total, common),
+    )
 
 
-def _show_progress(count: int, kwargs: dict[str, Any]) -> bool:
+def _shows_progress(total: int, common: Common) -> bool:
+    """A bar only for a long run, in text output, on a terminal, unless turned off."""
     return (
-        count >= PROGRESS_MIN_FILES
-        and not kwargs["no_progress"]
-        and kwargs["output_format"] == "text"
+        total >= PROGRESS_MIN_FILES
+        and not common.no_progress
+        and common.output_format == "text"
         and sys.stderr.isatty()
     )
 
 
-def _style_for(stream: Any) -> _report.Style:
+@contextlib.contextmanager
+def _progress(total: int, common: Common) -> Iterator[Callable[[int], object] | None]:
+    """A bar on stderr, counting files as they finish in whatever order."""
+    if not _shows_progress(total, common):
+        yield None
+        return
+    bar: Any
+    with click.progressbar(length=total, label="asyncmend", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _style_for(stream: Any) -> output.Style:
     if stream.isatty():
         return click.style
-    return lambda text, **_: text
+    return output.common.plain
 
 
-def _read_or_none(target: Target) -> bytes | None:
-    try:
-        return target.read()
-    except OSError:
-        return None
-
-
-def _source_reader(kwargs: dict[str, Any]) -> _report.SourceOf:
-    """The source text findings refer to, for formats that need line text
-    (UTF-8 byte columns, fingerprints, suggestions)."""
-    cache: dict[str, str | None] = {}
-
-    def source_of(path: str) -> str | None:
-        if path not in cache:
-            stdin_data = kwargs.get("_stdin_data")
-            originals = kwargs.get("_originals") or {}
-            try:
-                if stdin_data is not None and path == (kwargs["stdin_filename"] or "-"):
-                    data = stdin_data
-                elif originals.get(path) is not None:
-                    data = originals[path]
-                else:
-                    data = Path(path).read_bytes()
-                cache[path] = decode(data)[0]
-            except (OSError, SourceError):
-                cache[path] = None
-        return cache[path]
-
-    return source_of
-
-
-def _emit(
-    results: list[FileResult],
-    fmt: str,
-    kwargs: dict[str, Any],
-    *,
-    fixing: bool,
-    stream_err: bool = False,
-) -> None:
-    for result in results:
+def _emit(done: codemods.Run, common: Common, *, fixing: bool, stream_err: bool = False) -> None:
+    for result in done.results:
         if result.error is not None:
-            click.echo(_report.error_line(result, _style_for(sys.stderr)), err=True)
+            click.echo(output.error_line(result, _style_for(sys.stderr)), err=True)
     out = sys.stderr if stream_err else sys.stdout
-    if fmt == "json":
-        text = _report.render_json(results, fixing=fixing)
-    elif fmt == "github":
-        text = _report.render_github(results, fixing=fixing)
-    elif fmt == "sarif":
-        text = _report.render_sarif(results, _source_reader(kwargs), fixing=fixing)
-    elif fmt == "rdjson":
-        text = _report.render_rdjson(results, _source_reader(kwargs), fixing=fixing)
-    elif fmt == "rdjsonl":
-        text = _report.render_rdjsonl(results, _source_reader(kwargs), fixing=fixing)
-    else:
-        text = _report.render_text(results, fixing=fixing, style=_style_for(out))
+    text = output.render(
+        common.output_format, done.results, done.source_of, fixing=fixing, style=_style_for(out)
+    )
     click.echo(text, nl=False, err=stream_err)
 
 
-ANSWERS = {"y": "apply", "n": "skip", "a": "apply all of this rule", "q": "quit"}
+ANSWERS = {
+    "y": ("apply", codemods.APPLY),
+    "n": ("skip", codemods.SKIP),
+    "a": ("apply all of this rule", codemods.APPLY_RULE),
+    "q": ("quit", codemods.QUIT),
+}
 
 
-def _interactive(results: list[FileResult], settings: codemods.Settings) -> list[FileResult]:
-    """Ask about each fix; rewrite each file with only the accepted ones.
-
-    A declined fix is left out by running the rules again with that finding
-    declined, not by dropping its edits: a shared edit such as removing an
-    import that became unused is right only for the set of fixes applied.
-    """
+def _interactive(done: codemods.Run) -> list[codemods.FileResult]:
+    """Ask about each fix (see :func:`codemods.review`)."""
     style = _style_for(sys.stdout)
-    prompt = ", ".join(f"[{key}] {meaning}" for key, meaning in ANSWERS.items())
-    whole_rule: set[str] = set()
-    quitting = False
-    # Every question first, every write after: an interrupted review (Ctrl-C,
-    # end of input) writes nothing.
-    plans: list[tuple[FileResult, bytes | None, list[codemods.Finding]]] = []
-    for result in results:
-        fixed = [f for f in result.findings if f.fixed]
-        if result.error is not None or not fixed:
-            plans.append((result, None, []))
-            continue
-        try:
-            data = Path(result.path).read_bytes()
-            lines = _report.split_lines(decode(data)[0])
-        except (OSError, SourceError) as exc:
-            plans.append((FileResult(result.path, error=f"cannot read: {exc}"), None, []))
-            continue
-        declined = []
-        for finding in fixed:
-            if quitting:
-                declined.append(finding)
-                continue
-            if finding.code in whole_rule:
-                continue
-            click.echo(_report.fix_hunk(result.path, finding, lines, style))
-            answer = click.prompt(prompt, type=click.Choice(list(ANSWERS)), show_choices=False)
-            click.echo()
-            if answer == "a":
-                whole_rule.add(finding.code)
-            elif answer == "n":
-                declined.append(finding)
-            elif answer == "q":
-                quitting = True
-                declined.append(finding)
-        plans.append((result, data, declined))
-    return [
-        result if data is None else _apply_accepted(result, data, settings, declined)
-        for result, data, declined in plans
-    ]
-
-
-def _apply_accepted(
-    result: FileResult, data: bytes, settings: codemods.Settings, declined: list[codemods.Finding]
-) -> FileResult:
-    keys = frozenset((f.code, f.line, f.column) for f in declined)
+    prompt = ", ".join(f"[{key}] {meaning}" for key, (meaning, _) in ANSWERS.items())
+    questions = codemods.review(done.results, done.settings)
     try:
-        outcome = codemods.fix_source(data, replace(settings, declined=keys), filename=result.path)
-        if outcome.changed:
-            write_atomic(Path(result.path), outcome.output, expected=data)
-    except SourceError as exc:
-        return FileResult(result.path, error=str(exc))
-    return FileResult(result.path, findings=outcome.findings, changed=outcome.changed, written=outcome.changed)
+        question = next(questions)
+        while True:
+            click.echo(output.fix_hunk(question.path, question.finding, question.lines, style))
+            key = click.prompt(prompt, type=click.Choice(list(ANSWERS)), show_choices=False)
+            click.echo()
+            question = questions.send(ANSWERS[key][1])
+    except StopIteration as stop:
+        return list(stop.value)
 
 
-def _exit(results: list[FileResult], *, findings_fail: bool, fixing: bool = False) -> None:
+def _exit(results: list[codemods.FileResult], *, findings_fail: bool, fixing: bool = False) -> None:
     if any(r.error is not None for r in results):
         sys.exit(EXIT_ERROR)
     open_findings = [f for r in results for f in r.findings if not (fixing and f.fixed)]
@@ -467,5 +393,5 @@ def _exit(results: list[FileResult], *, findings_fail: bool, fixing: bool = Fals
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # `python -m cli` should name itself as the installed command does.
+    # `python -m asyncmend.cli` should name itself as the installed command does.
     main(prog_name="asyncmend")

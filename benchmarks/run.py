@@ -119,7 +119,7 @@ def compile_bytecode() -> None:
     (set on some machines) never writes it, so every timed run would compile
     the package again (20 ms of a 100 ms warm run): not what users run."""
     found = subprocess.run(
-        [sys.executable, "-c", "import cli, codemods; print(cli.__file__); print(codemods.__file__)"],
+        [sys.executable, "-c", "from asyncmend import cli, codemods; print(cli.__file__); print(codemods.__file__)"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
     sources = [found[0], str(Path(found[1]).parent)]

@@ -1,135 +1,73 @@
 """asyncmend: find and rewrite the asyncio pitfalls that make services slow,
 flaky or silently wrong.
 
-The public API: :data:`RULES` (every rule class, by code), :func:`fix_source`
-for one source text, and :func:`check_paths` for files and directories.
-:data:`RULE_INFOS` describes the rules without importing them: the rule
-modules import LibCST, which a run answered from the cache never needs.
+The public API (installed as ``asyncmend.codemods``):
+
+- the rules: :func:`rules` (every rule class, by code order), :func:`rule_for`
+  (by code, slug or an equivalent code), :class:`Rule` (their base);
+- running them: :func:`run` (paths, standard input, shards, as the command
+  line does), :func:`check_paths`, :func:`fix_source` (one source text),
+  :func:`review` (the interactive apply), :func:`resolve_settings`;
+- the data: :class:`Settings`, :class:`Options`, :class:`FileResult`,
+  :class:`Finding`, :class:`Fix`, :class:`Edit`, :class:`Safety`.
+
+The layout under this package shows the stages a file goes through:
+``source/`` (discovery, decoding, noqa, edits, writing, cache) -> ``screen/``
+(the stdlib ``ast`` facts each rule's screen reads) -> ``model/`` (what other
+files of the project tell) -> ``cst/`` (the LibCST stage) -> the rules, one
+module each, named by slug -> ``analysis/`` (what the rules share);
+``engine/`` runs the stages, ``output/`` renders results. Importing this
+package imports no LibCST.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from codemods._config import ConfigError, Settings
-from codemods._discovery import DiscoveryError, Target, discover
-from codemods._findings import Edit, Finding, Fix, Safety
-from codemods._registry import RULE_INFO, RULE_INFOS, RuleInfo
-from codemods._engine import (
-    FileResult,
-    Options,
-    SourceError,
-    SourceResult,
-    default_jobs,
+from .api import (
+    APPLY,
+    APPLY_RULE,
+    QUIT,
+    SKIP,
+    Question,
+    Run,
+    check_paths,
     fix_source,
-    process,
+    prepare,
+    resolve_settings,
+    review,
+    run,
 )
+from .engine import default_jobs, process
+from .findings import Edit, FileResult, Finding, Fix, Safety, SourceResult
+from .rule import Rule, rule_for, rules
+from .settings import ConfigError, Options, Settings
+from .source.discovery import DiscoveryError, Target, discover
+from .source.text import SourceError
 
 __version__ = "0.1.0"
 
-
-def _load_rules() -> tuple[type[Rule], ...]:
-    """Every rule of every public module of this package.
-
-    A rule class takes its slug, safety and options from its entry in
-    ``codemods/_registry.py`` (and fails to be created without one); here
-    every entry must have found its class, in the module it names.
-    """
-    from codemods._base import Rule
-
-    found: dict[str, type[Rule]] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Rule)
-                and value.CODE
-                and value.__module__ == module.__name__
-            ):
-                if value.CODE in found and found[value.CODE] is not value:
-                    raise RuntimeError(f"two rules share the code {value.CODE}")
-                found[value.CODE] = value
-    for entry in RULE_INFOS:
-        rule = found.get(entry.CODE)
-        if rule is None or rule.__module__ != f"{__name__}.{entry.MODULE}":
-            raise RuntimeError(f"{entry.CODE}: no rule class in codemods/{entry.MODULE}.py")
-    return tuple(found[code] for code in sorted(found))
-
-
 if TYPE_CHECKING:
-    from codemods._base import Rule
-
     RULES: tuple[type[Rule], ...]
     RULES_BY_CODE: dict[str, type[Rule]]
 
 
 def __getattr__(name: str) -> Any:
-    # RULES, RULES_BY_CODE and Rule import every rule module, and LibCST:
-    # only on first use.
-    if name in ("RULES", "RULES_BY_CODE"):
-        rules = _load_rules()
-        globals()["RULES"] = rules
-        globals()["RULES_BY_CODE"] = {rule.CODE: rule for rule in rules}
-        return globals()[name]
-    if name == "Rule":
-        from codemods._base import Rule
-
-        return Rule
+    # Every rule, as a tuple and by code: imported on first use.
+    if name == "RULES":
+        return rules()
+    if name == "RULES_BY_CODE":
+        return {rule.CODE: rule for rule in rules()}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def prepare(targets: Sequence[Target], options: Options) -> Options:
-    """``options`` with what the rules must know about the other files of the
-    run, which one file's analysis cannot see: the module-level names that
-    another of ``targets`` imports (AM401 must not rename them).
-
-    Call it with every target of the run, before splitting them into shards.
-    """
-    from codemods._crossfile import imported_elsewhere
-    from codemods._engine import crossfile_cache
-
-    if not options.settings.runs("AM401"):
-        return options
-
-    def sources() -> Iterator[tuple[str, bytes]]:
-        for target in targets:
-            try:
-                yield target.display, target.read()
-            except OSError:
-                continue  # reported when the file itself is processed
-
-    found = imported_elsewhere(sources, crossfile_cache(options))
-    if not found:
-        return options
-    return replace(options, settings=replace(options.settings, imported_elsewhere=found))
-
-
-def check_paths(
-    paths: Sequence[str],
-    options: Options | None = None,
-    *,
-    jobs: int = 1,
-    exclude: Sequence[str] = (),
-) -> Iterator[FileResult]:
-    """Discover and process files; discovery errors come first, as results."""
-    targets, errors = discover(paths, exclude=exclude)
-    for error in errors:
-        yield FileResult(error.display, error=error.message)
-    yield from process(targets, prepare(targets, options or Options()), jobs)
-
-
 __all__ = [
+    "APPLY",
+    "APPLY_RULE",
+    "QUIT",
     "RULES",
     "RULES_BY_CODE",
-    "RULE_INFO",
-    "RULE_INFOS",
-    "RuleInfo",
+    "SKIP",
     "ConfigError",
     "DiscoveryError",
     "Edit",
@@ -137,7 +75,9 @@ __all__ = [
     "Finding",
     "Fix",
     "Options",
+    "Question",
     "Rule",
+    "Run",
     "Safety",
     "Settings",
     "SourceError",
@@ -149,4 +89,9 @@ __all__ = [
     "fix_source",
     "prepare",
     "process",
+    "resolve_settings",
+    "review",
+    "rule_for",
+    "rules",
+    "run",
 ]

@@ -2,35 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+import ast
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-import libcst as cst
-from libcst.metadata import PositionProvider
-
-from codemods._analysis import Scope, ScopeKind, accesses, children, reads_frame
-from codemods._base import Rule
-from codemods._astgather import ordering_entries
-from codemods._gather import (
-    CLEANUP_REASON,
-    CleanupDepth,
-    FORBIDDEN,
-    ORDER_COMMENT_REASON,
+from .analysis.dependence import (
+    AST_FORBIDDEN,
+    Related,
+    accesses,
+    ast_accesses,
+    ast_call_subject,
+    ast_callee_name,
+    ast_callee_receivers,
+    ast_independent_call,
+    ast_receivers,
     await_statement,
-    contains,
-    gather_call,
-    is_ordering,
     call_subjects,
     callee_name,
     callee_receivers,
-    comments_speak_of_order,
+    contains,
+    forbidden,
+    is_ordering,
     is_precondition,
+    names_in,
+    ordering_entries,
+    receivers,
+)
+from .analysis.gather import (
+    CLEANUP_REASON,
+    ORDER_COMMENT_REASON,
+    CleanupDepth,
+    comments_speak_of_order,
+    gather_call,
     line_comments,
     no_fix_reason,
-    Related,
-    names_in,
-    receivers,
     render,
 )
+from .analysis.names import DEFAULT_ORDERING_PRIMITIVES
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts, awaits
+from .screen.facts import contains as screen_contains
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .cst.scope import Scope
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
 
 
 class AwaitInLoop(CleanupDepth, Rule):
@@ -113,9 +135,59 @@ class AwaitInLoop(CleanupDepth, Rule):
     globals or closures, or cleanup in a caller, is not seen.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM202"
+    SLUG = "await-in-loop"
+    SAFETY = Safety.UNSAFE
+    DESCRIPTION = "a loop awaits one independent call per item; gather them"
+    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+    PREFILTER = (b"await",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A for loop or a comprehension, and an await in it.
+        return b"for" in data and awaits(data)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
+        for loop, ctx in facts.loops:
+            if isinstance(loop, ast.For):
+                looped = _ast_for_call(loop)
+                if looped is None:
+                    continue
+                call, appended = looped
+                target, iterable = loop.target, loop.iter
+            else:
+                generators = loop.generators
+                if len(generators) != 1 or generators[0].is_async or generators[0].ifs:
+                    continue
+                if not (isinstance(loop.elt, ast.Await) and isinstance(loop.elt.value, ast.Call)):
+                    continue
+                call, appended = loop.elt.value, None
+                target, iterable = generators[0].target, generators[0].iter
+                if screen_contains(iterable, (ast.NamedExpr,)):
+                    continue
+            names = _ast_target_names(target)
+            if names is None or screen_contains(iterable, AST_FORBIDDEN):
+                continue
+            if screen_contains(call, (ast.NamedExpr,)) or not ast_independent_call(call, facts, primitives):
+                continue
+            if ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names:
+                continue
+            if appended is not None:
+                reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
+                if appended in reads or appended in names:
+                    continue
+            elif isinstance(loop, ast.For):
+                # A check per item, or a call working on one object for
+                # every item, is left alone (see leave_For).
+                if is_precondition(ast_callee_name(call)):
+                    continue
+                subject = ast_call_subject(call, facts)
+                if subject is not None and subject not in names:
+                    continue
+            return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -213,7 +285,7 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
         loop = original_node
-        if self.scope(loop).kind is not ScopeKind.ASYNC_FUNCTION or loop.asynchronous:
+        if self.scope(loop).kind is not toolkit.ScopeKind.ASYNC_FUNCTION or loop.asynchronous:
             return updated_node
         if loop.orelse is not None or not isinstance(loop.body, cst.IndentedBlock):
             return updated_node
@@ -262,7 +334,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         # Report only what the rule could fix apart from the reasons below.
         reason = ""
         reads = accesses(call).read_roots | accesses(loop.iter).read_roots
-        if contains(loop.iter, FORBIDDEN):
+        if contains(loop.iter, forbidden()):
             return updated_node
         if appended is not None:
             if appended in reads or appended in loop_names:
@@ -288,7 +360,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "the loop variable is declared global or nonlocal"
         if not reason and self._read_after(loop, loop_names):
             reason = "the loop variable is read after the loop"
-        if not reason and reads_frame(self.scope(loop).node):
+        if not reason and toolkit.reads_frame(self.scope(loop).node):
             # ``locals()``, ``vars()``, ``eval`` or ``exec`` elsewhere in the
             # coroutine read the loop variable by name, which the rewrite no
             # longer binds.
@@ -323,7 +395,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             elt=new_call,
             for_in=cst.CompFor(target=updated_node.target, iter=iterable),
         )
-        column = self.get_metadata(PositionProvider, loop).start.column
+        column = self.get_metadata(toolkit.PositionProvider, loop).start.column
 
         def statement(wrap: bool) -> cst.SimpleStatementLine:
             gathered: cst.BaseExpression = cst.Await(
@@ -350,7 +422,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         self, original_node: cst.ListComp, updated_node: cst.ListComp
     ) -> cst.BaseExpression:
         comp = original_node
-        if self.scope(comp).kind is not ScopeKind.ASYNC_FUNCTION or self._echoed:
+        if self.scope(comp).kind is not toolkit.ScopeKind.ASYNC_FUNCTION or self._echoed:
             # ``f"{[await f(x) for x in xs]=}"`` prints the expression's text.
             return updated_node
         for_in = comp.for_in
@@ -366,7 +438,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             return updated_node
         if _given_the_iterable(call, for_in.iter, loop_names, self._relations()):
             return updated_node
-        if contains(for_in.iter, FORBIDDEN) or contains(for_in.iter, (cst.NamedExpr,)):
+        if contains(for_in.iter, forbidden()) or contains(for_in.iter, (cst.NamedExpr,)):
             return updated_node
         reason = ""
         if _has_comments(comp):
@@ -401,7 +473,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         if self._statements and not self._fstrings:
             # The statement as it will read, to measure it against the line length.
             statement = self._statements[-1]
-            column = self.get_metadata(PositionProvider, statement).start.column
+            column = self.get_metadata(toolkit.PositionProvider, statement).start.column
             new_text = render(result)
             text = render(statement.with_changes(leading_lines=[])).replace(render(comp), new_text, 1)
             if "\n" in new_text or column + max(map(len, text.splitlines())) > self.settings.line_length:
@@ -412,13 +484,13 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     def _independent(self, call: cst.Call, loop_names: frozenset[str]) -> bool:
         """Whether each item's call can run beside the others."""
-        if contains(call, FORBIDDEN) or contains(call, (cst.NamedExpr,)):
+        if contains(call, forbidden()) or contains(call, (cst.NamedExpr,)):
             return False
         # Zero-argument super() does not work inside a generator expression.
         if "super" in names_in(call):
             return False
         # ``locals()`` inside a generator expression holds its own variables.
-        if reads_frame(call):
+        if toolkit.reads_frame(call):
             return False
         # A gather per item is already concurrent inside; gathering the
         # gathers is a different rewrite (and would not be idempotent).
@@ -606,7 +678,7 @@ def _names_around(root: cst.CSTNode, loop: cst.CSTNode) -> Iterator[tuple[cst.Na
 
     def walk(node: cst.CSTNode, nested: bool, inside: bool) -> Iterator[tuple[cst.Name, bool, bool]]:
         nonlocal after
-        for child in children(node):
+        for child in toolkit.children(node):
             within = inside or child is loop
             inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
             inner = inner or (not within and isinstance(child, cst.GeneratorExp))
@@ -669,7 +741,7 @@ def _loops_around(root: cst.CSTNode, loop: cst.CSTNode) -> list[cst.For | cst.Wh
         if node is loop:
             return True
         path.append(node)
-        if any(find(child) for child in children(node)):
+        if any(find(child) for child in toolkit.children(node)):
             return True
         path.pop()
         return False
@@ -692,7 +764,7 @@ def _names_outside(outer: cst.For | cst.While, loop: cst.CSTNode) -> Iterator[st
             return
         if isinstance(node, cst.Name):
             yield node.value
-        for child in children(node):
+        for child in toolkit.children(node):
             yield from walk(child)
 
     for part in parts:
@@ -708,5 +780,48 @@ def _has_comments(node: cst.CSTNode) -> bool:
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     yield node
-    for child in children(node):
+    for child in toolkit.children(node):
         yield from _walk(child)
+
+
+# -- helpers of the screen ---------------------------------------------------------
+
+
+def _ast_for_call(loop: ast.For) -> tuple[ast.Call, str | None] | None:
+    """The call a ``for`` loop awaits once per item, and the name of the list
+    its results are appended to: ``for x in xs: await f(x)`` or ``for x in
+    xs: r.append(await f(x))``."""
+    if loop.orelse or len(loop.body) != 1 or not isinstance(loop.body[0], ast.Expr):
+        return None
+    value = loop.body[0].value
+    appended: str | None = None
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "append"
+        and isinstance(value.func.value, ast.Name)
+        and len(value.args) == 1
+        and not value.keywords
+        and not isinstance(value.args[0], ast.Starred)
+    ):
+        appended, value = value.func.value.id, value.args[0]
+    if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+        return value.value, appended
+    return None
+
+
+def _ast_target_names(target: ast.expr) -> frozenset[str] | None:
+    """:func:`_target_names` on the stdlib ``ast``."""
+    if isinstance(target, ast.Starred):
+        target = target.value
+    if isinstance(target, ast.Name):
+        return frozenset({target.id})
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names: set[str] = set()
+        for element in target.elts:
+            inner = _ast_target_names(element)
+            if inner is None:
+                return None
+            names |= inner
+        return frozenset(names)
+    return None

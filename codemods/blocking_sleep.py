@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import builtins
+import functools
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts, has_async_def
 
-from codemods._analysis import UNBOUND, AttributeHooksByTable, ScopeKind, children, walk
-from codemods._base import Rule
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
 
 
-# The nodes a ``def`` may stand in, down from a statement of the module.
-_BLOCKS = (
-    cst.BaseCompoundStatement,
-    cst.BaseSuite,
-    cst.Else,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.Finally,
-    cst.MatchCase,
-)
+@functools.lru_cache(maxsize=None)
+def _blocks() -> tuple[type[cst.CSTNode], ...]:
+    """The nodes a ``def`` may stand in, down from a statement of the module."""
+    return (
+        cst.BaseCompoundStatement,
+        cst.BaseSuite,
+        cst.Else,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.MatchCase,
+    )
+
 
 class BlockingSleep(Rule):
     """``time.sleep()`` inside a coroutine freezes the whole event loop.
@@ -58,10 +70,24 @@ class BlockingSleep(Rule):
     object.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM101"
+    SLUG = "blocking-sleep"
+    SAFETY = Safety.SAFE
+    DESCRIPTION = "time.sleep() in async def blocks the event loop"
+    PREFILTER = (b"sleep",)
     EQUIVALENTS = ("ASYNC251",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A call of time.sleep needs an import from time, inside an async def.
+        return b"sleep" in data and b"time" in data and has_async_def(data)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        return any(
+            ctx.kind == "async" and "time.sleep" in facts.qualnames(call.func)
+            for call, ctx in facts.calls
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -87,7 +113,7 @@ class BlockingSleep(Rule):
         # Computed on first need: most files never reach a fixable finding.
         if self._typing_only is None:
             assert self._module is not None
-            self._typing_only = _typing_only_imports(self._module)
+            self._typing_only = toolkit.typing_only_imports(self._module)
         return name in self._typing_only
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -108,8 +134,8 @@ class BlockingSleep(Rule):
 
     def visit_With(self, node: cst.With) -> None:
         if node.asynchronous is None:
-            calls = _OwnCalls()
-            walk(node.body, calls)
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.body, calls)
             self._in_sync_with.update(calls.calls)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -117,8 +143,8 @@ class BlockingSleep(Rule):
         # lock's acquire is awaited): the coroutine may hold it at any of its
         # sleeps, as inside a plain ``with``.
         if node.asynchronous is not None:
-            calls = _OwnCalls()
-            walk(node.body, calls)
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.body, calls)
             if any(
                 isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
                 for call in calls.calls - calls.awaited
@@ -136,8 +162,8 @@ class BlockingSleep(Rule):
         # asyncio.sleep returns at once: a handler that may catch it sees the
         # difference.
         if any(self._may_catch_value_error(handler.type) for handler in node.handlers):
-            calls = _OwnCalls()
-            walk(node.body, calls)
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.body, calls)
             self._catching.update(calls.calls)
 
     def _may_catch_value_error(self, handler: cst.BaseExpression | None) -> bool:
@@ -145,7 +171,7 @@ class BlockingSleep(Rule):
             return True
         if isinstance(handler, cst.Tuple):
             return any(self._may_catch_value_error(element.value) for element in handler.elements)
-        if isinstance(handler, cst.Name) and self.scope(handler).lookup(handler.value) is UNBOUND:
+        if isinstance(handler, cst.Name) and self.scope(handler).lookup(handler.value) is toolkit.UNBOUND:
             known = getattr(builtins, handler.value, None)
             if isinstance(known, type) and issubclass(known, BaseException):
                 return issubclass(ValueError, known)
@@ -158,10 +184,10 @@ class BlockingSleep(Rule):
         # Only the body of the coroutine itself: a nested def or lambda may run
         # in a worker thread, where a blocking sleep is what it should do.
         owner = scope
-        while owner.kind in (ScopeKind.COMPREHENSION, ScopeKind.GENERATOR, ScopeKind.CLASS):
+        while owner.kind in (toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR, toolkit.ScopeKind.CLASS):
             assert owner.parent is not None
             owner = owner.parent
-        if owner.kind is not ScopeKind.ASYNC_FUNCTION:
+        if owner.kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
             return updated_node
 
         # anyio.sleep works on every anyio backend, so anyio wins. A module
@@ -247,7 +273,7 @@ class BlockingSleep(Rule):
         assert alias is not None
         name, needs_import = alias
         if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, library)
+            toolkit.AddImportsVisitor.add_needed_import(self.context, library)
         self._forget_sleep_import(original_node.func)
 
         call = updated_node.with_changes(
@@ -273,7 +299,7 @@ class BlockingSleep(Rule):
                         self._tops[current] = statement
                     # A def stands only in a block of statements: the
                     # expressions in between (most of the tree) are skipped.
-                    stack.extend(child for child in children(current) if isinstance(child, _BLOCKS))
+                    stack.extend(child for child in toolkit.children(current) if isinstance(child, _blocks()))
         return self._tops.get(node)
 
     def _forget_sleep_import(self, func: cst.BaseExpression) -> None:
@@ -283,11 +309,11 @@ class BlockingSleep(Rule):
         in codemods/_transform.py)."""
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
-            RemoveImportsVisitor.remove_unused_import(
+            toolkit.RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", asname=None if alias == "time" else alias
             )
         elif isinstance(func, cst.Name):
-            RemoveImportsVisitor.remove_unused_import(
+            toolkit.RemoveImportsVisitor.remove_unused_import(
                 self.context, "time", "sleep", asname=None if func.value == "sleep" else func.value
             )
 
@@ -297,78 +323,3 @@ def _non_negative_literal(value: cst.BaseExpression) -> bool:
         number = value.evaluated_value
         return isinstance(number, (int, float)) and number >= 0
     return False
-
-
-class _OwnCalls(AttributeHooksByTable, cst.CSTVisitor):
-    """The calls of a block that run as part of it: not those in the body of
-    a nested def or lambda."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: set[cst.Call] = set()
-        self.awaited: set[cst.Call] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.add(node)
-
-    def visit_Await(self, node: cst.Await) -> None:
-        if isinstance(node.expression, cst.Call):
-            self.awaited.add(node.expression)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-def _is_type_checking(test: cst.BaseExpression) -> bool:
-    if isinstance(test, cst.Name):
-        return test.value == "TYPE_CHECKING"
-    return isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"
-
-
-class _ImportNames(AttributeHooksByTable, cst.CSTVisitor):
-    """Names bound by ``import`` statements, split by whether they sit under
-    ``if TYPE_CHECKING:`` (never run) or not."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.depth = 0
-        self.typing: set[str] = set()
-        self.runtime: set[str] = set()
-
-    def visit_If(self, node: cst.If) -> bool | None:
-        if _is_type_checking(node.test):
-            self.depth += 1
-            # The else branch does run: visit it outside the typing-only depth.
-            node.body.visit(self)
-            self.depth -= 1
-            if node.orelse is not None:
-                node.orelse.visit(self)
-            return False
-        return None
-
-    # Only module-level bindings matter (module_alias reuses nothing else):
-    # function and class bodies need not be walked.
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def _add(self, name: str) -> None:
-        (self.typing if self.depth else self.runtime).add(name)
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._add(alias.asname.name.value)
-            else:
-                self._add((get_full_name_for_node(alias.name) or "").split(".")[0])
-
-
-def _typing_only_imports(module: cst.Module) -> frozenset[str]:
-    names = _ImportNames()
-    module.visit(names)
-    return frozenset(names.typing - names.runtime)

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import Counter
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+from .analysis.names import LOOP_GETTERS, TASK_FACTORIES
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts
+from .settings import ConfigError
 
-from codemods._analysis import (
-    FRAME_READERS,
-    UNBOUND,
-    AttributeHooksByTable,
-    Scope,
-    ScopeKind,
-    binding_scope,
-    children,
-    walk,
-)
-from codemods._base import Rule
-from codemods._rulescreens import LOOP_GETTERS, TASK_FACTORIES
-from codemods._config import ConfigError
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .cst.scope import Scope
+    from .settings import Settings
+
+    _Prescan = Any
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
+
 
 _HELPER = '''\
 # Tasks started here and not yet done: the event loop holds tasks only
@@ -65,6 +69,8 @@ def {done}(task):
 
 
 _HELPER_NAME = re.compile(r"_keep_task(?:_[0-9]+)?")
+# The form of the ``task-helper`` option: empty, or ``package.module:function``.
+_HELPER_OPTION = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*)?")
 _HELPER_PARTS = re.compile(
     r"^[ \t]+(?P<tasks>\w+)\.add\(task\)$\s+^[ \t]+task\.add_done_callback\((?:(?P=tasks)\.discard|(?P<done>\w+))\)$",
     re.MULTILINE,
@@ -77,46 +83,53 @@ def _true(value: object) -> bool:
     return bool(value)
 
 
-class _Prescan(AttributeHooksByTable, cst.CSTVisitor):
-    """Every name of the module, the names used inside each function, the
-    locals bound to an event loop, and the names in ``global``/``nonlocal``."""
+@functools.lru_cache(maxsize=None)
+def _prescan_class() -> type[_Prescan]:
+    """The visitor of :attr:`DanglingTask._scan` (made on first use: it
+    derives from a LibCST class, imported only then)."""
 
-    def __init__(self, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
-        super().__init__()
-        self.scope_of = scope_of
-        self.names: set[str] = set()
-        self.uses: dict[cst.FunctionDef, Counter[str]] = {}
-        self._open: list[Counter[str]] = []
-        self.loops: set[tuple[Scope, str]] = set()
-        self.rebound: set[str] = set()
+    class Prescan(toolkit.AttributeHooksByTable, cst.CSTVisitor):
+        """Every name of the module, the names used inside each function, the
+        locals bound to an event loop, and the names in ``global``/``nonlocal``."""
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        counter: Counter[str] = Counter()
-        self.uses[node] = counter
-        self._open.append(counter)
+        def __init__(self, scope_of: Callable[[cst.CSTNode], Scope]) -> None:
+            super().__init__()
+            self.scope_of = scope_of
+            self.names: set[str] = set()
+            self.uses: dict[cst.FunctionDef, Counter[str]] = {}
+            self._open: list[Counter[str]] = []
+            self.loops: set[tuple[Scope, str]] = set()
+            self.rebound: set[str] = set()
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._open.pop()
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            counter: Counter[str] = Counter()
+            self.uses[node] = counter
+            self._open.append(counter)
 
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-        for counter in self._open:
-            counter[node.value] += 1
+        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+            self._open.pop()
 
-    def visit_Global(self, node: cst.Global) -> None:
-        self.rebound.update(item.name.value for item in node.names)
+        def visit_Name(self, node: cst.Name) -> None:
+            self.names.add(node.value)
+            for counter in self._open:
+                counter[node.value] += 1
 
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.rebound.update(item.name.value for item in node.names)
+        def visit_Global(self, node: cst.Global) -> None:
+            self.rebound.update(item.name.value for item in node.names)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if (
-            len(node.targets) == 1
-            and isinstance(node.targets[0].target, cst.Name)
-            and isinstance(node.value, cst.Call)
-            and self.scope_of(node).qualified_name(node.value.func) in LOOP_GETTERS
-        ):
-            self.loops.add((self.scope_of(node), node.targets[0].target.value))
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            self.rebound.update(item.name.value for item in node.names)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if (
+                len(node.targets) == 1
+                and isinstance(node.targets[0].target, cst.Name)
+                and isinstance(node.value, cst.Call)
+                and self.scope_of(node).qualified_name(node.value.func) in LOOP_GETTERS
+            ):
+                self.loops.add((self.scope_of(node), node.targets[0].target.value))
+
+    return Prescan
 
 
 class DanglingTask(Rule):
@@ -163,10 +176,54 @@ class DanglingTask(Rule):
     ruff ``RUF006`` and flake8-async ``ASYNC300``.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM301"
+    SLUG = "dangling-task"
+    SAFETY = Safety.SAFE
+    DESCRIPTION = "a task whose only reference is dropped can vanish before it finishes"
+    OPTIONS = {"task-helper": "", "log-task-exceptions": False}
     EQUIVALENTS = ("RUF006", "ASYNC300")
+    PREFILTER = (b"create_task", b"ensure_future")
+
+    @classmethod
+    def check_option(cls, key: str, value: object) -> str | None:
+        if key == "task-helper" and isinstance(value, str) and not _HELPER_OPTION.fullmatch(value.strip()):
+            return f"expected 'package.module:function' (or empty for the generated helper), got {value!r}"
+        return None
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        loops = {
+            name
+            for name, values in facts.assigned.items()
+            if any(isinstance(v, ast.Call) and facts.qualnames(v.func) & LOOP_GETTERS for v in values)
+        }
+
+        def starts_task(call: ast.Call) -> bool:
+            if facts.qualnames(call.func) & TASK_FACTORIES:
+                return True
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "create_task"):
+                return False
+            loop = func.value
+            if isinstance(loop, ast.Call):
+                return bool(facts.qualnames(loop.func) & LOOP_GETTERS)
+            return isinstance(loop, ast.Name) and loop.id in loops
+
+        for statement, ctx in facts.call_statements:
+            assert isinstance(statement.value, ast.Call)
+            if not starts_task(statement.value):
+                continue
+            if isinstance(statement, ast.Expr):
+                return True
+            # A binding is a site only when the name is a local of a
+            # function, used nowhere else in it.
+            target = statement.target if isinstance(statement, ast.AnnAssign) else (
+                statement.targets[0] if len(statement.targets) == 1 else None
+            )
+            if isinstance(target, ast.Name) and ctx.defs:
+                if facts.name_count(ctx.defs[-1][0], target.id) <= 1:
+                    return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -198,8 +255,8 @@ class DanglingTask(Rule):
         # ``asyncio.create_task(...)`` statements, which need none of it.
         if self._prescan is None:
             assert self._module is not None
-            self._prescan = _Prescan(self.scope)
-            walk(self._module, self._prescan)
+            self._prescan = _prescan_class()(self.scope)
+            toolkit.walk(self._module, self._prescan)
         return self._prescan
 
     def _new_helper_names(self) -> None:
@@ -257,11 +314,11 @@ class DanglingTask(Rule):
                 return None
             # Only a name bound once, in this very function (or at module
             # level for a module-level site), to the loop.
-            owner = binding_scope(scope, loop.value)
+            owner = toolkit.binding_scope(scope, loop.value)
             if (
                 owner is not None
                 and owner is scope.function()
-                and owner.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION, ScopeKind.MODULE)
+                and owner.kind in (toolkit.ScopeKind.FUNCTION, toolkit.ScopeKind.ASYNC_FUNCTION, toolkit.ScopeKind.MODULE)
                 and len(owner.bindings[loop.value]) == 1
                 and loop.value not in self._scan.rebound
                 and (owner, loop.value) in self._scan.loops
@@ -271,7 +328,7 @@ class DanglingTask(Rule):
 
     def _maybe_loop(self, name: str) -> bool:
         """False when the file's ast shows no ``name = <loop getter>()``
-        anywhere (the module walk would find none either)."""
+        anywhere (the module toolkit.walk would find none either)."""
         facts = self.facts
         if facts is None:
             return True
@@ -285,23 +342,23 @@ class DanglingTask(Rule):
         if not isinstance(target, cst.Name):
             return False
         scope = self.scope(statement)
-        owner = binding_scope(scope, target.value)
+        owner = toolkit.binding_scope(scope, target.value)
         if (
             owner is None
             or owner is not scope.function()
-            or owner.kind not in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION)
+            or owner.kind not in (toolkit.ScopeKind.FUNCTION, toolkit.ScopeKind.ASYNC_FUNCTION)
             or len(owner.bindings[target.value]) != 1
         ):
             return False
         assert isinstance(owner.node, cst.FunctionDef)
         # The task is usually used again: counting the names of this one
-        # function settles that without the walk of the whole module.
+        # function settles that without the toolkit.walk of the whole module.
         if _count_names(owner.node, target.value) > 1:
             return False
         if target.value in self._scan.rebound:
             return False
         uses = self._scan.uses[owner.node]
-        return uses[target.value] == 1 and not any(uses[name] for name in FRAME_READERS)
+        return uses[target.value] == 1 and not any(uses[name] for name in toolkit.FRAME_READERS)
 
     # -- rewriting ------------------------------------------------------------
 
@@ -312,7 +369,7 @@ class DanglingTask(Rule):
         if self._helper is not None:
             module, name = self._helper
             seen = scope.lookup(name)
-            if seen is UNBOUND:
+            if seen is toolkit.UNBOUND:
                 needs_import = f"{module}.{name}"
             elif seen != f"{module}.{name}":
                 fixable = False
@@ -321,15 +378,15 @@ class DanglingTask(Rule):
             # The helper an earlier run added: only where its name still
             # means that module-level def (a parameter or local may shadow it).
             keep = self._helper_names["keep"]
-            if binding_scope(scope, keep) is not scope.module:
+            if toolkit.binding_scope(scope, keep) is not scope.module:
                 fixable = False
                 message += f" (not fixed here: `{keep}` means something else in this scope)"
-        elif scope.module.lookup("set") is not UNBOUND:
+        elif scope.module.lookup("set") is not toolkit.UNBOUND:
             # The generated helper starts with ``_background_tasks = set()``:
             # a module-level ``set`` (an import, a def, a star import, an
             # assignment through ``global set`` in a function, which the
             # scopes record at module level) would make that call something
-            # else. Asked of the scopes rather than the module walk, which
+            # else. Asked of the scopes rather than the module toolkit.walk, which
             # most sites never need.
             fixable = False
             message += " (not fixed: `set` may mean something else in this module, and the helper calls `set()`)"
@@ -338,7 +395,7 @@ class DanglingTask(Rule):
         if self._helper is not None:
             module, name = self._helper
             if needs_import:
-                AddImportsVisitor.add_needed_import(self.context, module, name)
+                toolkit.AddImportsVisitor.add_needed_import(self.context, module, name)
             helper = name
         else:
             self._insert_helper = not self._reuse_helper
@@ -433,7 +490,7 @@ def _count_names(root: cst.CSTNode, name: str) -> int:
         node = stack.pop()
         if isinstance(node, cst.Name) and node.value == name:
             count += 1
-        stack.extend(children(node))
+        stack.extend(toolkit.children(node))
     return count
 
 
@@ -475,5 +532,5 @@ def _import_block(statement: cst.Try | cst.If) -> bool:
         elif isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, (cst.Try, cst.If)):
             return False
         else:
-            stack.extend(children(node))
+            stack.extend(toolkit.children(node))
     return found

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+from .analysis.names import EXECUTOR_LOOP_GETTERS
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts
 
-from codemods._analysis import (
-    ParentMap,
-    Scope,
-    ScopeKind,
-    binding_scope,
-    bound_once,
-    descendants,
-    in_self_documenting_fstring,
-    reads_frame,
-)
-from codemods._base import Rule
-from codemods._rulescreens import EXECUTOR_LOOP_GETTERS
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .cst.scope import Scope
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
+
 
 _THREAD_POOLS = (
     "concurrent.futures.ThreadPoolExecutor",
@@ -86,9 +89,40 @@ class ExecutorContext(Rule):
     pool it was bound to here.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM402"
+    SLUG = "executor-context"
+    SAFETY = Safety.SAFE
+    DESCRIPTION = "loop.run_in_executor() does not carry the caller's context variables"
+    PREFILTER = (b"run_in_executor",)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        def loop_getter(value: ast.expr) -> bool:
+            return (
+                isinstance(value, ast.Call)
+                and not value.args
+                and not value.keywords
+                and not facts.qualnames(value.func).isdisjoint(EXECUTOR_LOOP_GETTERS)
+            )
+
+        for call, _ in facts.calls:
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and func.attr == "run_in_executor"):
+                continue
+            loop = func.value
+            if not (
+                loop_getter(loop)
+                or (isinstance(loop, ast.Name) and any(map(loop_getter, facts.assigned.get(loop.id, ()))))
+            ):
+                continue
+            # run_in_executor takes no keywords, and needs an executor and a function.
+            if any(k.arg is not None for k in call.keywords) or len(call.args) + len(call.keywords) < 2:
+                continue
+            fn = call.args[1] if len(call.args) > 1 else None
+            if isinstance(fn, ast.Attribute) and fn.attr == "run":
+                continue  # already runs in some context (ctx.run)
+            return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -111,7 +145,7 @@ class ExecutorContext(Rule):
         self._context_variables: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._parents = ParentMap.of(node)
+        self._parents = toolkit.ParentMap.of(node)
         # ``X.set_default_executor(...)`` and ``X.set(...)`` calls, judged
         # once every binding of the module is known.
         defaults: list[cst.Call] = []
@@ -124,7 +158,7 @@ class ExecutorContext(Rule):
                 elif method == "set":
                     sets.append(child)
             elif isinstance(child, cst.Name):
-                owner = binding_scope(self.scope(child), child.value)
+                owner = toolkit.binding_scope(self.scope(child), child.value)
                 if owner is not None:
                     self._references[(id(owner), child.value)] += 1
             if isinstance(child, cst.Assign) and len(child.targets) == 1:
@@ -140,7 +174,7 @@ class ExecutorContext(Rule):
             if (
                 isinstance(child, (cst.Assign, cst.AnnAssign))
                 and isinstance(child.value, cst.Call)
-                and self.scope(child).kind is ScopeKind.MODULE
+                and self.scope(child).kind is toolkit.ScopeKind.MODULE
                 and self.scope(child).qualified_name(child.value.func) == "contextvars.ContextVar"
             ):
                 # ``VAR = ContextVar(...)`` or ``VAR: ContextVar[int] = ...``
@@ -184,7 +218,7 @@ class ExecutorContext(Rule):
                 if not (
                     isinstance(holder, (cst.Assign, cst.AnnAssign))
                     and holder.value is child
-                    and scope.kind is ScopeKind.MODULE
+                    and scope.kind is toolkit.ScopeKind.MODULE
                     and (
                         isinstance(holder, cst.AnnAssign) and isinstance(holder.target, cst.Name)
                         or isinstance(holder, cst.Assign)
@@ -196,8 +230,8 @@ class ExecutorContext(Rule):
                 parent = self._parents.get(child)
                 if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)):
                     continue  # the declaration (a rebinding leaves the name unknown)
-                owner = binding_scope(self.scope(child), child.value)
-                if owner is None or owner.kind is not ScopeKind.MODULE:
+                owner = toolkit.binding_scope(self.scope(child), child.value)
+                if owner is None or owner.kind is not toolkit.ScopeKind.MODULE:
                     continue  # a local of the same name
                 if (
                     isinstance(parent, cst.Attribute)
@@ -222,10 +256,10 @@ class ExecutorContext(Rule):
         if not isinstance(receiver, cst.Name):
             return False
         scope = self.scope(call)
-        if scope.function().kind not in (ScopeKind.FUNCTION, ScopeKind.LAMBDA):
+        if scope.function().kind not in (toolkit.ScopeKind.FUNCTION, toolkit.ScopeKind.LAMBDA):
             return False
-        owner = binding_scope(scope, receiver.value)
-        if owner is None or owner.kind is not ScopeKind.MODULE:
+        owner = toolkit.binding_scope(scope, receiver.value)
+        if owner is None or owner.kind is not toolkit.ScopeKind.MODULE:
             return False
         return receiver.value in self._context_variables
 
@@ -233,12 +267,12 @@ class ExecutorContext(Rule):
 
     def _value_of(self, scope: Scope, name: cst.Name) -> tuple[cst.BaseExpression, Scope] | None:
         """The one value ``name`` was bound to, if that is visible, and its scope."""
-        owner = bound_once(scope, name.value)
+        owner = toolkit.bound_once(scope, name.value)
         if owner is None or name.value in self._globals:
             return None
         # Only the same function or the module: a closure variable may be
         # rebound by the enclosing function after the inner one was made.
-        if owner is not scope.function() and owner.kind is not ScopeKind.MODULE:
+        if owner is not scope.function() and owner.kind is not toolkit.ScopeKind.MODULE:
             return None
         value = self._values.get((id(owner), name.value))
         return (value, owner) if value is not None else None
@@ -348,7 +382,7 @@ class ExecutorContext(Rule):
         problem = None
         if self._module_problem is not None:
             problem = self._module_problem
-        elif in_self_documenting_fstring(original_node, self._parents):
+        elif toolkit.in_self_documenting_fstring(original_node, self._parents):
             problem = "the call is in an f-string with `=`, which prints its text"
         elif executor == "none" and self._default_kind is not None:
             problem = (
@@ -378,10 +412,10 @@ class ExecutorContext(Rule):
         assert alias is not None
         name, needs_import = alias
         if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, needs)
+            toolkit.AddImportsVisitor.add_needed_import(self.context, needs)
         if to_thread:
             if isinstance(func.value, cst.Name):
-                owner = binding_scope(scope, func.value.value)
+                owner = toolkit.binding_scope(scope, func.value.value)
                 self._replaced[(id(owner), func.value.value)] += 1
             first = updated_node.args[0]
             before = updated_node.whitespace_before_args
@@ -427,7 +461,7 @@ class ExecutorContext(Rule):
         updated_body = list(updated_node.body.body)  # type: ignore[union-attr]
         if len(updated_body) != len(original_body):
             return updated_node  # another rule changed the shape of the block
-        if reads_frame(original_node.body):
+        if toolkit.reads_frame(original_node.body):
             return updated_node  # they see the name; it stays
         scope = self.scope(original_node.body)
         for index in reversed(range(len(original_body))):
@@ -435,7 +469,7 @@ class ExecutorContext(Rule):
             name = _loop_assignment(line, self.scope(line))
             if name is None or not isinstance(updated_body[index], cst.SimpleStatementLine):
                 continue
-            owner = binding_scope(self.scope(line), name)
+            owner = toolkit.binding_scope(self.scope(line), name)
             if owner is None or owner is not scope.function():
                 continue
             key = (id(owner), name)
@@ -472,7 +506,7 @@ def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:
 
 
 def _has_comment(node: cst.CSTNode) -> bool:
-    return any(isinstance(n, cst.Comment) for n in descendants(node))
+    return any(isinstance(n, cst.Comment) for n in toolkit.descendants(node))
 
 
 def _droppable(call: cst.Call) -> bool:

@@ -1,4 +1,5 @@
-"""The data a run produces: findings, their fixes and the edits that make them.
+"""The data a run produces: findings, their fixes and the edits that make
+them, and the result of each file.
 
 Plain data, importable without LibCST: a run answered from the cache, and
 every report renderer, needs no tree.
@@ -7,7 +8,7 @@ every report renderer, needs no tree.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Safety(str, enum.Enum):
@@ -65,4 +66,30 @@ class Finding:
         return (self.line, self.column, self.code)
 
 
-__all__ = ["Edit", "Finding", "Fix", "Safety"]
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    skipped: str | None = None
+    changed: bool = False
+    written: bool = False
+    # The patch, its bytes held as latin-1 characters (see byte_diff).
+    diff: str = ""
+    output: bytes | None = None  # the fixed bytes, for stdin mode
+
+
+@dataclass
+class SourceResult:
+    """What the rules make of one source text."""
+
+    findings: list[Finding]
+    source: bytes
+    output: bytes
+
+    @property
+    def changed(self) -> bool:
+        return self.output != self.source
+
+
+__all__ = ["Edit", "FileResult", "Finding", "Fix", "Safety", "SourceResult"]

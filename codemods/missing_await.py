@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+from typing import TYPE_CHECKING
 
-import libcst as cst
+from .analysis.names import ASYNCIO_COROUTINES, ASYNCIO_SCHEDULING
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Context, Facts, has_async_def, scope_statements
 
-from codemods._analysis import ModuleDefinitions, ScopeKind
-from codemods._base import Rule
-from codemods._rulescreens import ASYNCIO_COROUTINES, ASYNCIO_SCHEDULING
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
 
 
 class MissingAwait(Rule):
@@ -56,25 +67,66 @@ class MissingAwait(Rule):
     method (that breaks every awaiting caller of the base class as well).
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM302"
+    SLUG = "missing-await"
+    SAFETY = Safety.SAFE
+    DESCRIPTION = "a coroutine or awaitable is created and never awaited"
+    PREFILTER = (b"async",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # The call is of an async def of the module, or reached through an
+        # import of asyncio.
+        return b"asyncio" in data or has_async_def(data)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        asyncio_functions = ASYNCIO_COROUTINES | ASYNCIO_SCHEDULING
+        undecorated = [
+            (node.name, where.class_node is not None) for node, where in facts.async_defs if not node.decorator_list
+        ]
+        methods = {name for name, in_class in undecorated if in_class}
+        # A bare name called in a function never resolves to a method: a
+        # class body's names are not visible from the functions inside it.
+        functions = {name for name, in_class in undecorated if not in_class}
+        in_class_bodies = functions | methods
+        for statement, ctx in facts.call_statements:
+            if not isinstance(statement, ast.Expr):
+                continue
+            assert isinstance(statement.value, ast.Call)
+            func = statement.value.func
+            if facts.qualnames(func) & asyncio_functions:
+                return True
+            if (
+                isinstance(func, ast.Name)
+                and func.id in (functions if ctx.class_node is None else in_class_bodies)
+                and not _local_non_coroutine(facts, ctx, func.id)
+            ):
+                return True
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.attr in methods
+                and _method_of_self(facts, ctx, func.value.id, func.attr)
+            ):
+                return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
         self._module: cst.Module | None = None
-        self._definitions_cache: ModuleDefinitions | None = None
+        self._definitions_cache: toolkit.ModuleDefinitions | None = None
         self._async_names: frozenset[str] | None = None
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
 
     @property
-    def _definitions(self) -> ModuleDefinitions:
+    def _definitions(self) -> toolkit.ModuleDefinitions:
         # Built on first need: most files have no candidate call at all.
         if self._definitions_cache is None:
             assert self._module is not None
-            self._definitions_cache = ModuleDefinitions(self._module, self.scope)
+            self._definitions_cache = toolkit.ModuleDefinitions(self._module, self.scope)
         return self._definitions_cache
 
     def _describe(self, call: cst.Call) -> tuple[str, bool] | None:
@@ -132,7 +184,7 @@ class MissingAwait(Rule):
                     value=cst.Await(expression=updated_node.value)
                 )
             return updated_node
-        if scope.function().kind is ScopeKind.MODULE:
+        if scope.function().kind is toolkit.ScopeKind.MODULE:
             advice = "run it with `asyncio.run(...)`"
         else:
             advice = "make the caller `async def` and `await` it, or run it with `asyncio.run(...)` at the top level"
@@ -148,3 +200,56 @@ class MissingAwait(Rule):
 def _public(qualified: str) -> str:
     """``asyncio.tasks.sleep`` -> ``asyncio.sleep``: the name users know."""
     return "asyncio." + qualified.rsplit(".", 1)[1]
+
+
+# -- helpers of the screen ---------------------------------------------------------
+
+
+def _local_non_coroutine(facts: Facts, ctx: Context, name: str) -> bool:
+    """Whether ``name``, called in the function scope of ``ctx``, is certainly
+    a local of that function that no undecorated ``async def`` of its own
+    scope binds (``def f(): ...`` in one test, ``async def f(): ...`` in
+    another): the rule resolves the name there, by scope, and finds no
+    coroutine function."""
+    if not (ctx.own and ctx.defs and facts.certainly_local(name, ctx)):
+        return False
+    function = ctx.defs[-1][0]
+    return not any(
+        node.name == name
+        and not node.decorator_list
+        and where.own
+        and where.defs
+        and where.defs[-1][0] is function
+        for node, where in facts.async_defs
+    )
+
+
+def _method_of_self(facts: Facts, ctx: Context, receiver: str, name: str) -> bool:
+    """Whether ``receiver.name()`` may call an ``async def`` of the class of an
+    enclosing method whose first parameter is ``receiver`` (or of that
+    class's one base, when the module defines it)."""
+    for function, owner in reversed(ctx.defs):
+        if owner is None:
+            continue
+        params = [*function.args.posonlyargs, *function.args.args]
+        if params and params[0].arg == receiver and _class_defines(facts, owner, name, set()):
+            return True
+    return False
+
+
+def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -> bool:
+    if id(cls) in seen:
+        return False
+    seen.add(id(cls))
+    # The class body's own statements, and those of the if/try/with blocks in
+    # it (all bind in the class), not those of functions or classes in it.
+    if any(
+        isinstance(statement, ast.AsyncFunctionDef) and statement.name == name
+        for statement in scope_statements(cls.body)
+    ):
+        return True
+    if len(cls.bases) != 1 or not isinstance(cls.bases[0], ast.Name):
+        return False
+    return any(
+        _class_defines(facts, base, name, seen) for base in facts.classes.get(cls.bases[0].id, ())
+    )

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
-import libcst as cst
-from libcst.metadata import PositionProvider
+from typing import TYPE_CHECKING
 
-from codemods._analysis import ScopeKind, children
-from codemods._base import Rule
-from codemods._astgather import ordering_entries
-from codemods._gather import (
-    CLEANUP_REASON,
-    CleanupDepth,
-    ORDER_COMMENT_REASON,
+from .analysis.dependence import (
+    AstRelated,
     AwaitStatement,
     Related,
+    ast_await_statement,
+    ast_has_run,
     await_statement,
+    ordering_entries,
+    runs,
+)
+from .analysis.gather import (
+    CLEANUP_REASON,
+    ORDER_COMMENT_REASON,
+    CleanupDepth,
     comments_speak_of_order,
     gather_call,
     line_comments,
     module_names,
     no_fix_reason,
     render,
-    runs,
     throwaway_name,
 )
+from .analysis.names import DEFAULT_ORDERING_PRIMITIVES
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts, awaits
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
+
 
 # Comments that mean something to a tool on the line they stand on; moved
 # above a new statement they would lose (or change) their meaning.
@@ -135,9 +152,28 @@ class SequentialAwaits(CleanupDepth, Rule):
     call still runs.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM201"
+    SLUG = "sequential-awaits"
+    SAFETY = Safety.UNSAFE
+    DESCRIPTION = "independent awaits in a row run one after another; gather them"
+    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+    PREFILTER = (b"await",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # A run is two await statements at least.
+        return awaits(data, 2)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        primitives = ordering_entries(settings.options.get("ordering-primitives", DEFAULT_ORDERING_PRIMITIVES))
+        for block, ctx in facts.blocks:
+            statements = [ast_await_statement(stmt, facts, ctx, primitives) for stmt in block]
+            if sum(statement is not None for statement in statements) > 1 and ast_has_run(
+                statements, AstRelated.of(facts)
+            ):
+                return True
+        return False
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -167,7 +203,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             return updated_node
         # Only a block of the coroutine itself: its statements are evaluated
         # in the async function's own scope.
-        if self.scope(body[0]).kind is not ScopeKind.ASYNC_FUNCTION:
+        if self.scope(body[0]).kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
             return updated_node
         statements = [await_statement(stmt, self.scope, self._primitives) for stmt in body]
         if sum(statement is not None for statement in statements) < 2:
@@ -276,7 +312,7 @@ class SequentialAwaits(CleanupDepth, Rule):
                 elements.append(cst.Element(value=t))
             target = cst.Tuple(elements=elements, lpar=[], rpar=[])
 
-        column = self.get_metadata(PositionProvider, members[0].small).start.column
+        column = self.get_metadata(toolkit.PositionProvider, members[0].small).start.column
         statement = self._statement(alias, calls, target, lines[0].trailing_whitespace, wrap=False)
         text = render(statement.with_changes(leading_lines=[])).rstrip("\r\n")
         if "\n" in text or column + len(text) > self.settings.line_length:
@@ -324,7 +360,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             found: set[str] = set()
 
             def walk(node: cst.CSTNode, nested: bool) -> None:
-                for child in children(node):
+                for child in toolkit.children(node):
                     # A generator expression runs its body when iterated,
                     # which may be during a later call (``consume(gen)``).
                     inner = nested or isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.GeneratorExp))

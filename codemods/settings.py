@@ -1,4 +1,5 @@
-"""Run settings, rule selection, and ``[tool.asyncmend]`` configuration."""
+"""What a run does: its settings (rules, fixes, options), their resolution
+from the command line and ``[tool.asyncmend]``, and the per-file options."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
-    from codemods._base import Rule
-    from codemods._registry import RuleInfo
+    from .rule import Rule
 
 DEFAULT_TARGET_VERSION = (3, 9)
 DEFAULT_LINE_LENGTH = 88
@@ -57,6 +57,21 @@ class Settings:
         return self.select is None or code in self.select
 
 
+@dataclass(frozen=True)
+class Options:
+    """How a run treats each file (picklable, sent to worker processes)."""
+
+    settings: Settings = field(default_factory=Settings)
+    write: bool = False  # write fixed files in place
+    diff: bool = False  # compute a unified diff of each change
+    edits: bool = False  # attach line edits to each fixed finding
+    # Where check results are cached (see codemods._cache); None: no cache.
+    # A run that writes or diffs never uses it.
+    cache_dir: str | None = None
+
+
+
+
 def parse_target_version(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"py3(\d{1,2})", value.strip().lower())
     if match is None or (3, int(match.group(1))) not in SUPPORTED_TARGETS:
@@ -65,7 +80,7 @@ def parse_target_version(value: str) -> tuple[int, int]:
     return (3, int(match.group(1)))
 
 
-def resolve_codes(selectors: Iterable[str], rules: Iterable[type[Rule] | RuleInfo], option: str) -> set[str]:
+def resolve_codes(selectors: Iterable[str], rules: Iterable[type[Rule]], option: str) -> set[str]:
     """Codes named by selectors: a code (``AM201``), a prefix (``AM2``, ``AM``,
     ``ALL``) or a slug (``sequential-awaits``)."""
     rules = list(rules)
@@ -96,7 +111,7 @@ def split_selectors(values: Iterable[str]) -> list[str]:
 
 
 def build_settings(
-    rules: Iterable[type[Rule] | RuleInfo],
+    rules: Iterable[type[Rule]],
     *,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
@@ -114,7 +129,7 @@ def build_settings(
     in ``select``. ``preview_fixes``: the run only reports, but computes every
     fix so that it can show it (json, sarif, rdjson).
     """
-    from codemods._findings import Safety
+    from .findings import Safety
 
     rules = list(rules)
     select = split_selectors(select)
@@ -197,7 +212,7 @@ def find_pyproject(paths: Iterable[str], cwd: Path | None = None) -> Path | None
     return nearest
 
 
-def load_config(path: Path, rules: Iterable[type[Rule] | RuleInfo], *, explicit: bool = False) -> FileConfig:
+def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = False) -> FileConfig:
     """Read and validate ``[tool.asyncmend]`` (or, in a file given with
     ``--config`` that has no ``[tool]`` table, the whole file)."""
     data = _load_toml(path)
@@ -214,9 +229,11 @@ def load_config(path: Path, rules: Iterable[type[Rule] | RuleInfo], *, explicit:
     where = f"{path}: {prefix}"
     rules = list(rules)
     rule_options: dict[str, Any] = {}
+    owners: dict[str, type[Rule]] = {}
     for rule in rules:
         for key, default in rule.OPTIONS.items():
             rule_options.setdefault(key, default)
+            owners.setdefault(key, rule)
     for key in table:
         if key not in CORE_KEYS and key not in rule_options:
             known = ", ".join([*CORE_KEYS, *sorted(rule_options)])
@@ -252,7 +269,7 @@ def load_config(path: Path, rules: Iterable[type[Rule] | RuleInfo], *, explicit:
         if not isinstance(unsafe, bool):
             raise ConfigError(f"{where}unsafe-fixes: expected true or false, got {unsafe!r}")
     options = {
-        key: _check_option(key, table[key], default, f"{where}{key}")
+        key: _check_option(owners[key], key, table[key], default, f"{where}{key}")
         for key, default in rule_options.items()
         if key in table
     }
@@ -277,24 +294,15 @@ def _string_list(value: Any, name: str) -> list[str]:
     raise ConfigError(f"{name}: expected a list of strings, got {value!r}")
 
 
-# Option values whose form their type does not settle, checked when the
-# file is read, so that a bad one is one error naming the key rather than a
-# failure in every file (the rule checks again for settings made in code).
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-_OPTION_FORMS: dict[str, tuple[re.Pattern[str], str]] = {
-    "task-helper": (
-        re.compile(rf"(?:{_IDENTIFIER}(?:\.{_IDENTIFIER})*:{_IDENTIFIER})?"),
-        "'package.module:function' (or empty for the generated helper)",
-    ),
-}
-
-
-def _check_option(key: str, value: Any, default: Any, name: str) -> Any:
-    """A rule option must have the type of its default (and, for some, a form)."""
+def _check_option(rule: type[Rule], key: str, value: Any, default: Any, name: str) -> Any:
+    """A rule option must have the type of its default, and a value the rule
+    accepts (:meth:`~codemods.rule.Rule.check_option`): checked when the file
+    is read, so that a bad one is one error naming the key rather than a
+    failure in every file."""
     value = _check_option_type(value, default, name)
-    form = _OPTION_FORMS.get(key)
-    if form is not None and isinstance(value, str) and not form[0].fullmatch(value.strip()):
-        raise ConfigError(f"{name}: expected {form[1]}, got {value!r}")
+    problem = rule.check_option(key, value)
+    if problem is not None:
+        raise ConfigError(f"{name}: {problem}")
     return value
 
 
@@ -350,7 +358,7 @@ def target_from_requires_python(spec: str) -> tuple[int, int] | None:
 
 
 def resolve(
-    rules: Iterable[type[Rule] | RuleInfo],
+    rules: Iterable[type[Rule]],
     paths: Iterable[str],
     *,
     fix: bool,

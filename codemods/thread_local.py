@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Facts, has_async_def
 
-from codemods._analysis import UNBOUND, ParentMap, Scope, binding_scope, in_self_documenting_fstring
-from codemods._base import Rule
+if TYPE_CHECKING:
+    import libcst as cst
 
-# Where ``var in ctx`` can stand without parentheses.
-_LOOSE_PARENTS = (
-    cst.If, cst.While, cst.Return, cst.Assign, cst.AnnAssign, cst.Expr, cst.Assert,
-    cst.BooleanOperation, cst.Arg, cst.Element,
-)
+    from .cst import toolkit
+    from .cst.scope import Scope
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
+
+
+@functools.lru_cache(maxsize=None)
+def _loose_parents() -> tuple[type[cst.CSTNode], ...]:
+    """Where ``var in ctx`` can stand without parentheses."""
+    return (
+        cst.If, cst.While, cst.Return, cst.Assign, cst.AnnAssign, cst.Expr, cst.Assert,
+        cst.BooleanOperation, cst.Arg, cst.Element,
+    )
+
 _BUILTINS = {"getattr": (2, 3), "setattr": (3, 3), "hasattr": (2, 2)}
 # Decorators that hand the function to nobody who may run it elsewhere (and
 # ``contextlib.contextmanager``, whose generator runs where the ``with`` is).
@@ -110,9 +125,34 @@ class ThreadLocal(Rule):
     define an ``async def`` are checked.
     """
 
-    # Slug, fix safety, summary and options: codemods/_registry.py; prefilter
-    # and screen: codemods/_rulescreens.py.
     CODE = "AM401"
+    SLUG = "thread-local"
+    SAFETY = Safety.UNSAFE
+    DESCRIPTION = "threading.local() is shared by all tasks of the event loop"
+    # Only modules that import threading are looked at (see screen); "local"
+    # alone is in every file that says "locale" or "localhost".
+    PREFILTER = (b"threading",)
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # threading.local (any import form), in a module with a coroutine.
+        return b"threading" in data and b"local" in data and has_async_def(data)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        if not facts.has_async:
+            return False
+        if any(
+            not call.args and not call.keywords and "threading.local" in facts.qualnames(call.func)
+            for call, _ in facts.calls
+        ):
+            return True
+        return any(
+            "threading.local" in facts.qualnames(base)
+            for classes in facts.classes.values()
+            for node in classes
+            for base in node.bases
+        )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -127,7 +167,7 @@ class ThreadLocal(Rule):
     # -- analysis (over the whole original module, before any rewrite) -------
 
     def visit_Module(self, node: cst.Module) -> None:
-        parents = self._parents = ParentMap.of(node)
+        parents = self._parents = toolkit.ParentMap.of(node)
         if not any(
             isinstance(n, cst.FunctionDef) and n.asynchronous for n in parents
         ):
@@ -234,7 +274,7 @@ class ThreadLocal(Rule):
                 # was already refused by the binding count, a local one is
                 # another object.
                 continue
-            if binding_scope(self.scope(n), plan.name) is not module_scope:
+            if toolkit.binding_scope(self.scope(n), plan.name) is not module_scope:
                 continue  # a local of the same name
             use = self._classify(n, parent, parents)
             if isinstance(use, str):
@@ -250,7 +290,7 @@ class ThreadLocal(Rule):
                     " handed on (or one it calls), which may run in a worker thread"
                 )
                 return
-            if in_self_documenting_fstring(node, parents):
+            if toolkit.in_self_documenting_fstring(node, parents):
                 plan.problem = (
                     "a use is in an f-string with `=`, which prints the"
                     " expression's text"
@@ -294,7 +334,7 @@ class ThreadLocal(Rule):
             return func in ("sys.modules.get", "importlib.import_module") or (
                 isinstance(value.func, cst.Name)
                 and value.func.value == "__import__"
-                and scope.lookup("__import__") is UNBOUND
+                and scope.lookup("__import__") is toolkit.UNBOUND
             )
         if isinstance(value, (cst.Name, cst.Attribute)):
             path = PurePath(self.context.filename or "")
@@ -345,7 +385,7 @@ class ThreadLocal(Rule):
                 if (
                     low <= len(call.args) <= high
                     and not any(a.keyword is not None or a.star for a in call.args)
-                    and binding_scope(scope, call.func.value) is None
+                    and toolkit.binding_scope(scope, call.func.value) is None
                     and not scope.module.star_import
                     and attr_arg is not None
                     and isinstance(attr_arg.value, cst.SimpleString)
@@ -561,7 +601,7 @@ class ThreadLocal(Rule):
         return False
 
     def _builtin_exception(self, where: cst.CSTNode, value: cst.BaseExpression) -> type | None:
-        if not isinstance(value, cst.Name) or self.scope(where).lookup(value.value) is not UNBOUND:
+        if not isinstance(value, cst.Name) or self.scope(where).lookup(value.value) is not toolkit.UNBOUND:
             return None
         builtin = getattr(builtins, value.value, None)
         if isinstance(builtin, type) and issubclass(builtin, BaseException):
@@ -653,7 +693,7 @@ class ThreadLocal(Rule):
             )
         for arg in manager.args:
             value = arg.value
-            if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is UNBOUND:
+            if isinstance(value, cst.Name) and self.scope(with_).lookup(value.value) is toolkit.UNBOUND:
                 builtin = getattr(builtins, value.value, None)
                 if isinstance(builtin, type) and (
                     issubclass(AttributeError, builtin) or issubclass(LookupError, builtin)
@@ -664,7 +704,7 @@ class ThreadLocal(Rule):
     def _unrelated_builtin_exception(
         self, handler: cst.CSTNode, value: cst.BaseExpression
     ) -> bool:
-        if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not UNBOUND:
+        if not isinstance(value, cst.Name) or self.scope(handler).lookup(value.value) is not toolkit.UNBOUND:
             return False
         builtin = getattr(builtins, value.value, None)
         # ``LookupError`` too: the variable raises it where the attribute
@@ -708,18 +748,18 @@ class ThreadLocal(Rule):
         assert alias is not None
         self._contextvars, needs_import = alias
         if needs_import:
-            AddImportsVisitor.add_needed_import(self.context, "contextvars")
+            toolkit.AddImportsVisitor.add_needed_import(self.context, "contextvars")
         self._statements[plan.statement] = plan
         # The declaration was the module's use of ``threading.local``; drop the
         # import if nothing else needs it.
         func = plan.call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias_name = func.value.value
-            RemoveImportsVisitor.remove_unused_import(
+            toolkit.RemoveImportsVisitor.remove_unused_import(
                 self.context, "threading", asname=None if alias_name == "threading" else alias_name
             )
         elif isinstance(func, cst.Name):
-            RemoveImportsVisitor.remove_unused_import(
+            toolkit.RemoveImportsVisitor.remove_unused_import(
                 self.context, "threading", "local", asname=None if func.value == "local" else func.value
             )
         for node, (kind, attr) in plan.uses.items():
@@ -730,7 +770,7 @@ class ThreadLocal(Rule):
         rewritten ``hasattr`` would see (not a parameter or local of its name)."""
         name, _ = alias
         return all(
-            binding_scope(self.scope(node), name) in (None, module_scope)
+            toolkit.binding_scope(self.scope(node), name) in (None, module_scope)
             for node, (kind, _) in plan.uses.items()
             if kind == "hasattr"
         )
@@ -835,7 +875,7 @@ class ThreadLocal(Rule):
         # ``not hasattr(...)`` and ``if hasattr(...)`` read fine bare; elsewhere
         # (``hasattr(...) == flag``) the comparison needs parentheses.
         parent = self._parents.get(original_node)
-        if isinstance(parent, _LOOSE_PARENTS) or (
+        if isinstance(parent, _loose_parents()) or (
             isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not)
         ):
             return check

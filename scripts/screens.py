@@ -28,23 +28,21 @@ from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from codemods import RULE_INFOS, RULES  # noqa: E402
-from codemods._config import build_settings  # noqa: E402
-from codemods._engine import SourceError, decode  # noqa: E402
-from codemods._screen import Facts  # noqa: E402
+from asyncmend.codemods import RULES
+from asyncmend.codemods.settings import build_settings
+from asyncmend.codemods.source.text import SourceError, decode
+from asyncmend.codemods.screen.facts import Facts
 
 # What a check run decides: every rule, no fix applied.
-SETTINGS = build_settings(RULE_INFOS, fix=False)
+SETTINGS = build_settings(RULES, fix=False)
 
 
 def compare(path: str) -> tuple[set[str], set[str], str | None]:
     """(codes whose screen passes, codes that find something, error)."""
     import libcst as cst
 
-    from codemods._transform import run_rules
+    from asyncmend.codemods.cst.batch import run_rules
 
     data = Path(path).read_bytes()
     # The rules whose literals occur at all (the loosest filter), so that a
@@ -110,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{path}: {error}", file=sys.stderr)
                 errors += error != "too deeply nested"
     print(f"{len(files)} files, {reaching} pass some screen (reach LibCST)")
-    for info in RULE_INFOS:
+    for info in RULES:
         print(f"  {info.CODE}: screen passes {passes[info.CODE]:5d} files, rule finds something in {finds[info.CODE]:5d}")
     print(f"misses: {len(misses)}")
     for code, path in misses:

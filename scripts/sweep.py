@@ -49,11 +49,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from codemods import RULES, Rule, Settings, SourceError, fix_source  # noqa: E402
-from codemods._config import build_settings, resolve_codes, split_selectors  # noqa: E402
+from asyncmend.codemods import RULES, Rule, Settings, SourceError, fix_source
+from asyncmend.codemods.settings import build_settings, resolve_codes, split_selectors
 
 # Async code from PyPI, pinned so that two sweeps compare.
 PINNED_PACKAGES = (
@@ -342,11 +340,11 @@ def precision(
 def cli_command(path: Path, jobs: int, *extra: str) -> list[str]:
     """The real ``asyncmend fix --unsafe-fixes`` over ``path`` (``extra``:
     more options of ``fix``, such as ``--diff``)."""
-    return [sys.executable, "-m", "cli", "fix", *extra, "--unsafe-fixes", "--no-progress", "-j", str(jobs), str(path)]
+    return [sys.executable, "-m", "asyncmend.cli", "fix", *extra, "--unsafe-fixes", "--no-progress", "-j", str(jobs), str(path)]
 
 
 def _cli_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    return dict(os.environ)
 
 
 def _run_problems(run: subprocess.CompletedProcess[str], what: str) -> list[str]:

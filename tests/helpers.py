@@ -8,8 +8,8 @@ from typing import Any, Iterable, Sequence
 
 from click.testing import CliRunner, Result
 
-import cli
-from codemods._engine import split_lines
+from asyncmend import cli
+from asyncmend.codemods.source.text import split_lines
 
 
 def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) -> Result:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from codemods._analysis import accesses
-from codemods._astgather import depends_on, paths_overlap
+from asyncmend.codemods.analysis.dependence import accesses
+from asyncmend.codemods.analysis.dependence import depends_on, paths_overlap
 
 
 def access(code: str):  # type: ignore[no-untyped-def]
@@ -78,7 +78,7 @@ def test_children_agrees_with_libcst_on_every_node_of_the_fixtures() -> None:
 
     import libcst as cst
 
-    from codemods._analysis import children
+    from asyncmend.codemods.cst.traversal import children
 
     root = Path(__file__).parent
     seen: set[str] = set()
@@ -108,7 +108,7 @@ def _walk_sources() -> list[bytes]:
 def test_walk_calls_a_visitor_as_libcst_visits_it() -> None:
     import libcst as cst
 
-    from codemods._analysis import AttributeHooksByTable, walk
+    from asyncmend.codemods.cst.traversal import AttributeHooksByTable, walk
 
     class Recorder(cst.CSTVisitor):
         """Every call LibCST makes, through its own dispatch."""
@@ -169,7 +169,7 @@ def test_walk_calls_a_visitor_as_libcst_visits_it() -> None:
 def test_transform_gives_what_libcst_gives_for_changes_removals_and_sequences() -> None:
     import libcst as cst
 
-    from codemods._analysis import transform
+    from asyncmend.codemods.cst.traversal import transform
 
     class Edits(cst.CSTTransformer):
         """Replaces, removes and flattens nodes of every kind of field, and
@@ -262,7 +262,7 @@ def test_a_node_type_whose_visit_cannot_be_read_is_left_to_libcst(monkeypatch: p
 
     import libcst as cst
 
-    from codemods import _analysis
+    from asyncmend.codemods.cst import traversal as _analysis
 
     newer = "def _visit_and_replace_children(self, visitor):\n    return Call(func=visit_required_v2(self, 'func', self.func, visitor))\n"
     assert not _analysis._understood(ast.parse(newer), cst.Call)

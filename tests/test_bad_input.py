@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import codemods._engine as engine
-from cli import main
+import asyncmend.codemods.engine.files as engine
+from asyncmend.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,9 +47,9 @@ def invoke(*args: str) -> Result:
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "asyncmend.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
     )
 
@@ -168,7 +168,7 @@ def test_file_changed_on_disk_between_read_and_write_is_not_overwritten(
 def test_a_crashing_rule_is_one_error_line_and_the_other_files_go_on(
     tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codemods.blocking_sleep import BlockingSleep
+    from asyncmend.codemods.blocking_sleep import BlockingSleep
 
     real_leave_call = BlockingSleep.leave_Call
 

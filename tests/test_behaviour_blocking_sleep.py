@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 # The harness every program shares: ``work()`` is the coroutine under test.
 HARNESS = '''

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

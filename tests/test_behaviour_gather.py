@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 GATHER_RULES = frozenset({"AM201", "AM202"})
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,9 +239,9 @@ def test_gathering_the_same_connection_would_have_failed() -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, capture_output=True, text=True
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 # A task whose only strong reference is the future it waits on, a future that
 # only the task references: the pair is garbage, and gc.collect() frees it.

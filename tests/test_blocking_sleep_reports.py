@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blocking_sleep"
 APPLY = Settings(select=frozenset({"AM101"}), apply=frozenset({"AM101"}))

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from codemods import RULES, Options, Settings, Target
-from codemods._cache import Cache, CachedResult, run_fingerprint
-from codemods._engine import process_file
+from asyncmend.codemods import RULES, Options, Settings, Target
+from asyncmend.codemods.source.cache import Cache, CachedResult, run_fingerprint
+from asyncmend.codemods.engine.files import process_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
 
 def _check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "cli", "check", "--no-progress", *args],
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "asyncmend.cli", "check", "--no-progress", *args],
                           cwd=cwd, env=env, capture_output=True, text=True)
 
 
@@ -70,12 +70,12 @@ def test_settings_are_part_of_the_key(tmp_path: Path) -> None:
 
 def test_fingerprint_is_the_same_in_another_process() -> None:
     # Set order depends on a per-process hash seed; the key must not.
-    code = ("from codemods import Settings; from codemods._cache import run_fingerprint; "
+    code = ("from asyncmend.codemods import Settings; from asyncmend.codemods.source.cache import run_fingerprint; "
             "print(run_fingerprint('1', Settings(select=frozenset({'AM101','AM201','AM301'}), "
             "options={'b': [1], 'a': {'y', 'x'}}), edits=True))")
     outs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": seed}).stdout
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
         for seed in ("1", "2", "3")
     }
     assert len(outs) == 1
@@ -106,7 +106,7 @@ def test_a_writing_run_never_uses_the_cache(tmp_path: Path) -> None:
 
 _RUN_AND_REPORT_IMPORTS = """
 import sys
-import cli
+from asyncmend import cli
 try:
     cli.main(sys.argv[1:], standalone_mode=False)
 except SystemExit:
@@ -126,7 +126,7 @@ def test_a_warm_check_needs_no_rule_and_no_libcst(tmp_path: Path, jobs: str) -> 
         return subprocess.run(
             [sys.executable, "-c", _RUN_AND_REPORT_IMPORTS, "check", "-j", jobs, "."],
             cwd=tmp_path, capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=dict(os.environ),
         )
 
     cold = run()
@@ -144,7 +144,7 @@ def test_an_internal_error_does_not_name_the_file() -> None:
     import libcst as cst
     import pytest
 
-    from codemods import Rule, Safety, SourceError, fix_source
+    from asyncmend.codemods import Rule, Safety, SourceError, fix_source
 
     class AwaitEverywhere(Rule):
         CODE = "AM994"

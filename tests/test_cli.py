@@ -1,7 +1,7 @@
 """The command line: commands, options, output and exit statuses.
 
 Most tests go through click's ``CliRunner``; the exit statuses are also
-checked on a real ``python -m cli`` process, as a shell or CI sees them.
+checked on a real ``python -m asyncmend.cli`` process, as a shell or CI sees them.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import codemods
-from cli import main
+from asyncmend import codemods
+from asyncmend.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -282,9 +282,9 @@ def test_no_paths_is_a_usage_error() -> None:
 
 
 def run(*args: str, cwd: Path, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "asyncmend.cli", *args],
         cwd=cwd, env=env, input=input, capture_output=True, timeout=120,
     )
 

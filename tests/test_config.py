@@ -7,14 +7,8 @@ from typing import Any, ClassVar, Mapping
 
 import pytest
 
-from codemods import RULES, Rule, Safety
-from codemods._config import (
-    ConfigError,
-    find_pyproject,
-    load_config,
-    resolve,
-    target_from_requires_python,
-)
+from asyncmend.codemods import RULES, Rule, Safety
+from asyncmend.codemods.settings import ConfigError, find_pyproject, load_config, resolve, target_from_requires_python
 from tests.helpers import run_cli
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Options, Settings, check_paths
+from asyncmend.codemods import Options, Settings, check_paths
 from tests.helpers import run_cli
 
 STATE = '''\
@@ -162,7 +162,7 @@ def test_a_warm_cache_keeps_apart_identical_files_that_only_one_is_imported_from
 def test_a_warm_check_answers_the_look_across_files_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codemods import _crossfile
+    from asyncmend.codemods.model import crossfile as _crossfile
 
     project = tmp_path / "project"
     project.mkdir()

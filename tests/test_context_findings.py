@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -70,7 +70,7 @@ def test_rebinding_through_global_is_reported_without_a_fix() -> None:
 def test_explain_thread_local_says_what_an_unset_attribute_raises_after_the_fix() -> None:
     from click.testing import CliRunner
 
-    import cli
+    from asyncmend import cli
 
     result = CliRunner().invoke(cli.main, ["explain", "AM401"])
     assert result.exit_code == 0

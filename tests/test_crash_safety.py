@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Settings, fix_source
-from codemods._engine import TEMP_SUFFIX, remove_stale_temporaries, write_atomic
+from asyncmend.codemods import Settings, fix_source
+from asyncmend.codemods.source.write import TEMP_SUFFIX, remove_stale_temporaries, write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = 2000
@@ -33,11 +33,11 @@ TEMPLATES = (
 
 
 def _cli(*args: str, cwd: Path) -> list[str]:
-    return [sys.executable, "-m", "cli", *args]
+    return [sys.executable, "-m", "asyncmend.cli", *args]
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    return dict(os.environ)
 
 
 def _tree(root: Path) -> dict[Path, int]:
@@ -207,7 +207,7 @@ def test_write_through_a_symlink_replaces_the_target_not_the_link(tmp_path: Path
 
 def test_a_real_temporary_name_carries_the_writers_pid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The names write_atomic makes are the names the cleanup recognises."""
-    from codemods import _engine
+    from asyncmend.codemods.source import write as _engine
 
     target = tmp_path / "app.py"
     target.write_bytes(b"x = 1\n")
@@ -231,7 +231,7 @@ def test_a_directory_that_refuses_the_temporary_file_is_a_write_error(
 ) -> None:
     """A read-only directory refuses the temporary file itself: that is a
     file that cannot be written, reported as such, not an internal error."""
-    from codemods import _engine
+    from asyncmend.codemods.source import write as _engine
 
     target = tmp_path / "app.py"
     target.write_bytes(b"x = 1\n")

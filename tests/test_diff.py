@@ -24,8 +24,8 @@ SOURCES: dict[str, bytes] = {
 
 
 def asyncmend(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=env, capture_output=True, timeout=120)
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, capture_output=True, timeout=120)
 
 
 def make_tree(root: Path) -> None:

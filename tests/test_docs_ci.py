@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from asyncmend import cli
+from asyncmend.codemods import output
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -23,8 +24,8 @@ def test_every_yaml_block_of_the_readme_parses() -> None:
 
 def test_readme_names_only_real_output_formats_and_documents_them_all() -> None:
     named = set(re.findall(r"--output-format[ =]`?(\w+)", README))
-    assert named <= set(cli.OUTPUT_FORMATS)
-    for fmt in cli.OUTPUT_FORMATS:
+    assert named <= set(output.FORMATS)
+    for fmt in output.FORMATS:
         assert f"`{fmt}`" in README
 
 
@@ -41,7 +42,7 @@ def test_hook_file_declares_both_hooks_with_real_commands() -> None:
 def test_explain_lists_every_option_a_rule_declares() -> None:
     from click.testing import CliRunner
 
-    from codemods import RULES
+    from asyncmend.codemods import RULES
 
     with_options = [rule for rule in RULES if rule.OPTIONS]
     if not with_options:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from codemods import RULES
-from codemods._base import Edit
-from codemods._config import Settings
-from codemods._engine import Options, decode, process_bytes
+from asyncmend.codemods import RULES
+from asyncmend.codemods.findings import Edit
+from asyncmend.codemods.settings import Settings
+from asyncmend.codemods.settings import Options
+from asyncmend.codemods.source.text import decode
+from asyncmend.codemods.engine.passes import process_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHANGING = sorted(
@@ -66,7 +68,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from codemods._engine import line_opcodes  # noqa: E402
+from asyncmend.codemods.source.edits import line_opcodes  # noqa: E402
 
 _LINES = st.lists(st.sampled_from(["\n", "pass\n", "x = 1\n", "y = 2\n", "def f():\n", "    return 1\n"]), max_size=40)
 

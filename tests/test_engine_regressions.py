@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codemods import Settings, SourceError, fix_source
+from asyncmend.codemods import Settings, SourceError, fix_source
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def _fix_in_child(source: str) -> subprocess.CompletedProcess[str]:
     # the test run down with it.
     code = (
         "import sys\n"
-        "from codemods import Settings, SourceError, fix_source\n"
+        "from asyncmend.codemods import Settings, SourceError, fix_source\n"
         "try:\n"
         "    fix_source(sys.stdin.read(), Settings())\n"
         "except SourceError as exc:\n"
@@ -45,7 +45,7 @@ def _fix_in_child(source: str) -> subprocess.CompletedProcess[str]:
     )
     return subprocess.run(
         [sys.executable, "-c", code], input=source, capture_output=True, text=True,
-        timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120, env=dict(os.environ),
     )
 
 

@@ -8,14 +8,19 @@ from typing import ClassVar
 import libcst as cst
 import pytest
 
-from codemods import RULES, FileResult, Options, Settings, SourceError, Target, fix_source, process
-from codemods._base import Rule, Safety
+from asyncmend.codemods import RULES, FileResult, Options, Settings, SourceError, Target, fix_source, process
+from asyncmend.codemods.rule import Rule
+from asyncmend.codemods.findings import Safety
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 
-from codemods._engine import _chunks, _size, decode, process_file
-from codemods._analysis import has_attribute_hooks as _has_attribute_hooks
-from codemods._transform import _plain_dispatch
+from asyncmend.codemods.engine.pool import _chunks, _size
+
+from asyncmend.codemods.source.text import decode
+
+from asyncmend.codemods.engine.files import process_file
+from asyncmend.codemods.cst.traversal import has_attribute_hooks as _has_attribute_hooks
+from asyncmend.codemods.cst.batch import _plain_dispatch
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
@@ -46,7 +51,7 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "import cli\n"
+        "from asyncmend import cli\n"
         "def check(*names):\n"
         "    result = CliRunner().invoke(cli.main, ['check', '--no-cache', '-j', '1', *names])\n"
         "    print(result.exit_code, 'libcst' in sys.modules)\n"
@@ -56,7 +61,7 @@ def test_files_no_screen_passes_never_import_libcst(tmp_path: Path) -> None:
         "check('sleepy.py')\n"
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+                         env=dict(os.environ))
     assert out.stdout.split("\n")[:4] == ["0 False", "2 False", "0 False", "1 True"], out.stdout + out.stderr
 
 
@@ -65,7 +70,7 @@ def test_rule_docs_read_from_source_are_the_rules_docstrings() -> None:
     # classes (which would import LibCST): they must be the same text.
     import inspect
 
-    from codemods._report import rule_docs
+    from asyncmend.codemods.output.sarif import rule_docs
 
     docs = rule_docs()
     assert sorted(docs) == sorted(rule.CODE for rule in RULES)
@@ -122,7 +127,7 @@ def test_every_error_of_the_symbol_pass_in_cpythons_tests_is_seen_on_the_tree() 
     import sysconfig
     import warnings
 
-    from codemods._screen import Facts
+    from asyncmend.codemods.screen.facts import Facts
 
     if not (3, 11) <= sys.version_info[:2] <= (3, 13):
         pytest.skip("the tree stands for the symbol pass only on Python 3.11 to 3.13")
@@ -278,7 +283,7 @@ def test_positions_on_demand_match_libcst_for_every_node() -> None:
     # noqa lines and declined fixes are all keyed by them.
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._transform import _PositionsOnDemand
+    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
 
     fixtures = sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::7]
     checked = 0
@@ -297,7 +302,7 @@ def test_deferred_positions_placed_together_match_libcst(newline: str) -> None:
     # inside them and stops after the last: each range is PositionProvider's.
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._transform import _PositionsOnDemand
+    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
 
     sources = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::5]]
     checked = 0
@@ -376,7 +381,7 @@ def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> N
 
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._transform import _PositionsOnDemand
+    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
 
     fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
     checked = 0
@@ -405,7 +410,7 @@ def test_positions_from_a_statement_the_source_does_not_confirm_are_not_used() -
 
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from codemods._transform import _PositionsOnDemand
+    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
 
     source = _AWKWARD[0]
     module = cst.parse_module(source)
@@ -425,7 +430,7 @@ def test_positions_need_trees_that_pair_up_statement_for_statement() -> None:
 
     from libcst.metadata import MetadataWrapper
 
-    from codemods._transform import _PositionsOnDemand
+    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
 
     source = "x = 1; y = 2\ndef f():\n    pass\n"
     wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
@@ -445,9 +450,11 @@ def test_findings_placed_during_the_traversal_are_the_same_from_statements() -> 
     # statement or from the whole module, findings and fixes are the same.
     import ast
 
-    from codemods._engine import Suppressions, decode
-    from codemods._screen import Facts
-    from codemods._transform import run_rules
+    from asyncmend.codemods.source.noqa import Suppressions
+
+    from asyncmend.codemods.source.text import decode
+    from asyncmend.codemods.screen.facts import Facts
+    from asyncmend.codemods.cst.batch import run_rules
 
     every_fix = Settings()  # every rule, every fix
     fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))]
@@ -471,7 +478,7 @@ def test_findings_placed_during_the_traversal_are_the_same_from_statements() -> 
 def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
     import ast
 
-    from codemods._engine import _nesting_depth
+    from asyncmend.codemods.engine.passes import _nesting_depth
 
     def reference(tree: ast.AST) -> int:
         deepest = 0

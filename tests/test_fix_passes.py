@@ -3,7 +3,7 @@ possible is followed by it in the same run."""
 
 from __future__ import annotations
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 # AM101 adds `import asyncio`; only then may AM201 gather (in a module that
 # does not import asyncio, AM201 reports without a fix).

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from codemods import RULES, Settings, fix_source
-from codemods._config import parse_target_version
-from codemods._engine import decode
+from asyncmend.codemods import RULES, Settings, fix_source
+from asyncmend.codemods.settings import parse_target_version
+from asyncmend.codemods.source.text import decode
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES_BY_SLUG = {rule.SLUG.replace("-", "_"): rule for rule in RULES}

@@ -18,8 +18,8 @@ from typing import Iterator
 
 import pytest
 
-import codemods
-from codemods import Options, Settings, check_paths
+from asyncmend import codemods
+from asyncmend.codemods import Options, Settings, check_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SLEEPY = "import time\n\n\nasync def handler():\n    time.sleep(1)\n"
@@ -28,9 +28,9 @@ FIXED = "import asyncio\n\n\nasync def handler():\n    await asyncio.sleep(1)\n"
 
 def _cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "asyncmend.cli", *args],
         cwd=cwd, capture_output=True, text=True, errors="surrogateescape", timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+        env=dict(os.environ), stdin=subprocess.DEVNULL,
     )
 
 
@@ -120,9 +120,9 @@ def _unprivileged_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]
     """The CLI as a user the permission bits apply to."""
     preexec = _without_root_file_access if os.geteuid() == 0 else None
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "asyncmend.cli", *args],
         cwd=cwd, capture_output=True, text=True, errors="surrogateescape", timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL, preexec_fn=preexec,
+        env=dict(os.environ), stdin=subprocess.DEVNULL, preexec_fn=preexec,
     )
 
 
@@ -312,9 +312,9 @@ def _cli_bytes(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     en_US.UTF-8, where Python's stdout is strict: a file name that is not
     UTF-8 (decoded with surrogates) cannot simply be printed there."""
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "asyncmend.cli", *args],
         cwd=cwd, capture_output=True, timeout=120, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8:strict"},
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
     )
 
 

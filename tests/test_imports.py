@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codemods import Settings, fix_source
+from asyncmend.codemods import Settings, fix_source
 
 CASES = {
     # One alias of several goes, the others and the line stay.
@@ -53,7 +53,7 @@ import libcst as cst  # noqa: E402
 from libcst.codemod import CodemodContext  # noqa: E402
 from libcst.codemod.visitors import AddImportsVisitor  # noqa: E402
 
-from codemods._transform import _add_needed_imports  # noqa: E402
+from asyncmend.codemods.cst.imports import add_needed_imports as _add_needed_imports  # noqa: E402
 
 
 class _LibCSTAdder(AddImportsVisitor):

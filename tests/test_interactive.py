@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import pytest
 
-from codemods import Settings, fix_source
-from codemods._engine import split_lines
-from codemods._report import fix_hunk
+from asyncmend.codemods import Settings, fix_source
+from asyncmend.codemods.source.text import split_lines
+from asyncmend.codemods.output.text import fix_hunk
 from tests.helpers import run_cli
 
 TWO = "import time\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\nasync def g():\n    time.sleep(2)\n"
@@ -84,7 +84,7 @@ def test_interactive_refuses_diff_and_stdin(project: Path) -> None:
 
 def test_hunk_is_coloured_when_styled() -> None:
     result = fix_source(TWO, Settings())
-    from codemods._engine import attach_edits
+    from asyncmend.codemods.source.edits import attach_edits
 
     findings = attach_edits(result.findings, TWO, result.output.decode())
     hunk = fix_hunk("a.py", findings[0], split_lines(TWO), click.style)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from codemods._base import Finding, Safety
-from codemods._engine import FileResult
-from codemods._report import line_hash, render_github
+from asyncmend.codemods.findings import Finding, Safety
+from asyncmend.codemods.findings import FileResult
+from asyncmend.codemods.output.common import line_hash
+from asyncmend.codemods.output.github import render_github
 from tests.helpers import apply_replacements, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,7 +152,7 @@ def sarif_of(project: Path, *args: str) -> dict:
 
 
 def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> None:
-    from codemods import RULES, __version__
+    from asyncmend.codemods import RULES, __version__
 
     document = sarif_of(project)
     assert document["version"] == "2.1.0"
@@ -192,8 +193,8 @@ def test_sarif_help_uri_leads_to_the_rules_readme_section() -> None:
     (``user-content-am101-...``), so the bare fragment would lead nowhere
     there: each rule's section carries an explicit anchor, which that
     renderer and GitHub both keep."""
-    from codemods import RULES
-    from codemods._report import HOMEPAGE, help_uri
+    from asyncmend.codemods import RULES
+    from asyncmend.codemods.output.common import HOMEPAGE, help_uri
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for rule in RULES:
@@ -281,18 +282,20 @@ def test_stdin_source_is_reported_under_its_stdin_filename_with_its_own_text(tmp
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "rdjson", "rdjsonl"])
 def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    import dataclasses
     import sys
 
-    import cli
+    from asyncmend import cli
 
     class Terminal:
         def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    kwargs = {"no_progress": False, "output_format": fmt}
-    assert not cli._show_progress(10_000, kwargs)
-    assert cli._show_progress(10_000, {**kwargs, "output_format": "text"})
+    options = {name: None for name in cli.Common.__dataclass_fields__}
+    common = cli.Common(**{**options, "no_progress": False, "output_format": fmt})
+    assert not cli._shows_progress(10_000, common)
+    assert cli._shows_progress(10_000, dataclasses.replace(common, output_format="text"))
 
 
 def _with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
@@ -317,9 +320,9 @@ def _with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = dict(os.environ)
     try:
-        done = subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+        done = subprocess.run([sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                               stderr=terminal, stdin=subprocess.DEVNULL, timeout=300)
     finally:
         os.close(terminal)
@@ -330,7 +333,7 @@ def _with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 def test_progress_bar_is_drawn_on_a_terminal_for_long_text_runs_only(tmp_path: Path) -> None:
-    import cli
+    from asyncmend import cli
 
     for number in range(cli.PROGRESS_MIN_FILES):
         (tmp_path / f"m{number}.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
@@ -356,12 +359,13 @@ def _changing_fixtures() -> list[Path]:
 @pytest.mark.parametrize("before", _changing_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
 def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before: Path) -> None:
     """The property above, for every rule's fixtures as they come."""
-    from codemods import RULES, Options
-    from codemods._engine import process_bytes
-    from codemods._report import rdjson_diagnostics, render_sarif
+    from asyncmend.codemods import RULES, Options
+    from asyncmend.codemods.engine.passes import process_bytes
+    from asyncmend.codemods.output.rdjson import rdjson_diagnostics
+    from asyncmend.codemods.output.sarif import render_sarif
     from tests.test_fixtures import RULES_BY_SLUG, _settings
 
-    from codemods._engine import decode
+    from asyncmend.codemods.source.text import decode
 
     data = before.read_bytes()
     # Fixtures carry BOMs and coding cookies: decode as Python does.

@@ -14,9 +14,9 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-import codemods
-import codemods._engine
-from codemods import Options, Rule, Safety, Settings, discover, process
+from asyncmend import codemods
+import asyncmend.codemods.rule
+from asyncmend.codemods import Options, Rule, Safety, Settings, discover, process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,9 +44,9 @@ def _tree(root: Path) -> None:
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args, "--no-progress", "."],
+        [sys.executable, "-m", "asyncmend.cli", *args, "--no-progress", "."],
         cwd=cwd, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=dict(os.environ),
     )
 
 
@@ -116,7 +116,7 @@ fork_only = pytest.mark.skipif(
 @fork_only
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_rule_that_raises_fails_its_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
-    monkeypatch.setattr(codemods._engine, "OWN_RULES", (*codemods._engine.OWN_RULES, _Explodes))
+    monkeypatch.setattr(codemods.rule, "_RULES", (*codemods.rules(), _Explodes))
     _files(tmp_path, {3: "raise_here", 17: "raise_here"})
     targets, _ = discover([tmp_path])
     results = list(process(targets, Options(settings=Settings()), jobs=jobs))
@@ -129,7 +129,7 @@ def test_a_rule_that_raises_fails_its_file_only(tmp_path: Path, monkeypatch: pyt
 
 @fork_only
 def test_a_worker_that_dies_fails_its_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codemods._engine, "OWN_RULES", (*codemods._engine.OWN_RULES, _Explodes))
+    monkeypatch.setattr(codemods.rule, "_RULES", (*codemods.rules(), _Explodes))
     _files(tmp_path, {5: "die_here", 22: "die_here"})
     targets, _ = discover([tmp_path])
     results = list(process(targets, Options(settings=Settings()), jobs=2))
@@ -149,7 +149,7 @@ def test_workers_start_under_every_start_method(tmp_path: Path, method: str) -> 
     _files(tmp_path, {})
     code = (
         "import multiprocessing, sys\n"
-        "from codemods import Options, Settings, discover, process\n"
+        "from asyncmend.codemods import Options, Settings, discover, process\n"
         "if __name__ == '__main__':\n"
         f"    multiprocessing.set_start_method({method!r})\n"
         "    targets, _ = discover([sys.argv[1]])\n"
@@ -160,7 +160,7 @@ def test_workers_start_under_every_start_method(tmp_path: Path, method: str) -> 
     script.write_text(code)
     child = subprocess.run(
         [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=dict(os.environ),
     )
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.split() == ["30", "0"]

@@ -38,7 +38,7 @@ import hypothesis.strategies as st  # noqa: E402
 import hypothesmith  # noqa: E402
 from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 
-from codemods import RULES, Settings, SourceError, fix_source
+from asyncmend.codemods import RULES, Settings, SourceError, fix_source
 
 settings.register_profile(
     "asyncmend-ci",
@@ -483,8 +483,8 @@ def test_screens_pass_every_generated_program_a_rule_finds_something_in(source: 
 
     import libcst as cst
 
-    from codemods._transform import run_rules
-    from codemods._screen import Facts
+    from asyncmend.codemods.cst.batch import run_rules
+    from asyncmend.codemods.screen.facts import Facts
 
     module = cst.parse_module(source)
     facts = Facts.of(ast.parse(source))

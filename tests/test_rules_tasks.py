@@ -10,12 +10,12 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from codemods import Finding, Rule, Settings, fix_source
-from codemods._transform import run_rules
-from codemods._screen import Facts
-from codemods.dangling_task import DanglingTask
-from codemods.missing_await import MissingAwait
-from codemods._config import ConfigError
+from asyncmend.codemods import Finding, Rule, Settings, fix_source
+from asyncmend.codemods.cst.batch import run_rules
+from asyncmend.codemods.screen.facts import Facts
+from asyncmend.codemods.dangling_task import DanglingTask
+from asyncmend.codemods.missing_await import MissingAwait
+from asyncmend.codemods.settings import ConfigError
 
 
 def _findings(source: str, code: str, **options: str) -> list[Finding]:

@@ -11,14 +11,14 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from codemods import RULES, Settings
-from codemods._base import Rule
-from codemods._engine import decode
-from codemods._transform import run_rules
-from codemods._screen import Facts
-from codemods.await_in_loop import AwaitInLoop
-from codemods.missing_await import MissingAwait
-from codemods.sequential_awaits import SequentialAwaits
+from asyncmend.codemods import RULES, Settings
+from asyncmend.codemods.rule import Rule
+from asyncmend.codemods.source.text import decode
+from asyncmend.codemods.cst.batch import run_rules
+from asyncmend.codemods.screen.facts import Facts
+from asyncmend.codemods.await_in_loop import AwaitInLoop
+from asyncmend.codemods.missing_await import MissingAwait
+from asyncmend.codemods.sequential_awaits import SequentialAwaits
 
 ROOT = Path(__file__).parent.parent
 SOURCES = sorted(
@@ -103,8 +103,8 @@ def _statements(source: str) -> tuple[list[cst.BaseSmallStatement], list[ast.stm
 def test_read_and_write_sets_agree_on_both_trees() -> None:
     # The screens of AM201/AM202 judge dependences on the stdlib ast; a read
     # or write the LibCST side does not see would make them drop a run.
-    from codemods._analysis import accesses
-    from codemods._astgather import ast_accesses
+    from asyncmend.codemods.analysis.dependence import accesses
+    from asyncmend.codemods.analysis.dependence import ast_accesses
 
     compared = 0
     for path in SOURCES:
@@ -249,7 +249,7 @@ def test_screens_pass_what_the_rules_find_in_scoping_corners(name: str) -> None:
 
 
 def test_the_missing_await_screen_sees_methods_in_blocks_of_the_class_body() -> None:
-    from codemods.missing_await import MissingAwait
+    from asyncmend.codemods.missing_await import MissingAwait
 
     source = '''\
 import sys
@@ -276,7 +276,7 @@ class C:
 )
 def test_prefilters_read_the_text_of_a_file_whose_bytes_spell_ascii_otherwise(data: bytes) -> None:
     # The literal "time" is not among the bytes of these files, but in their text.
-    from codemods import fix_source
+    from asyncmend.codemods import fix_source
 
     assert [f.code for f in fix_source(data, Settings(apply=frozenset())).findings] == ["AM101"]
 
@@ -288,7 +288,7 @@ def test_search_word_finds_what_a_leading_word_boundary_would(word: bytes) -> No
     import itertools
     import re
 
-    from codemods._screen import search_word
+    from asyncmend.codemods.screen.facts import search_word
 
     pattern = re.compile(word)
     bounded = re.compile(rb"\b" + word)

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from codemods._discovery import in_shard, parse_shard, read_path_list
+from asyncmend.codemods.source.discovery import in_shard, parse_shard, read_path_list
 
 ROOT = Path(__file__).resolve().parent.parent
 SLEEPY = "import time\n\nasync def f():\n    time.sleep({})\n"
 
 
 def _check(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = dict(os.environ)
     return subprocess.run(
-        [sys.executable, "-m", "cli", "check", "--no-progress", "--no-cache",
+        [sys.executable, "-m", "asyncmend.cli", "check", "--no-progress", "--no-cache",
          "--output-format", "json", *args],
         cwd=cwd, env=env, capture_output=True, text=True, input=stdin,
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codemods import RULES, Settings, fix_source
-from codemods._engine import decode
+from asyncmend.codemods import RULES, Settings, fix_source
+from asyncmend.codemods.source.text import decode
 from tests.helpers import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -136,7 +136,8 @@ def test_noqa_lines_are_counted_as_libcst_counts_them_with_cr_and_crlf() -> None
 def test_skip_file_inside_a_string_does_not_skip_the_file() -> None:
     # A line of a triple-quoted string (source embedded in a test, say) that
     # reads "# asyncmend: skip-file" is no directive.
-    from codemods._engine import Options, process_bytes
+    from asyncmend.codemods.settings import Options
+    from asyncmend.codemods.engine.passes import process_bytes
 
     data = (HEAD + '    time.sleep(1)\n    return """\n# asyncmend: skip-file\n"""\n').encode()
     outcome = process_bytes(data, Options(settings=APPLY_AM101), RULES, "m.py")

@@ -14,7 +14,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from codemods import RULES, Rule, Safety
+from asyncmend.codemods import RULES, Rule, Safety
 from scripts.sweep import check_file, fix_unsafe_settings, precision, python_files, read_package_list, sweep
 
 ASYNCIO = Path(sysconfig.get_paths()["stdlib"]) / "asyncio"

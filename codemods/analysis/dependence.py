@@ -1,11 +1,17 @@
-"""What the screens know of calls, awaits and names, on the stdlib ``ast``.
+"""Which awaited calls may run at once: what a statement reads and writes,
+the calls' receivers, and the words that make a call ordering, bookkeeping
+or a precondition.
 
-The LibCST rules of AM201 and AM202 (``codemods._gather``) decide which
-awaits may run at once; their screens ask the same questions of the stdlib
-``ast`` before any file is parsed with LibCST. This module holds the
-screens' half and what both halves share (read and write sets, the words
-that make a call ordering or bookkeeping), and imports nothing of LibCST:
-a run in which no file passes a screen never imports it.
+AM201 (sequential-awaits) and AM202 (await-in-loop) decide on LibCST which
+awaits to gather; their screens ask the same questions of the stdlib ``ast``
+before any file is parsed with LibCST. Both halves live here, the ``ast``
+half first (functions named ``ast_*``), then the LibCST half, so that a
+change to one is seen next to the other. A screen must pass every site its
+rule would gather: where the halves differ, the ``ast`` half errs towards
+passing.
+
+Importing this module imports no LibCST: the LibCST half names it, and the
+LibCST stage, only inside its functions (see :mod:`codemods.lazy`).
 """
 
 from __future__ import annotations
@@ -13,13 +19,28 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import weakref
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
-from codemods._screen import Context, Facts, scope_statements
-from codemods._screen import call_root as screen_call_root
-from codemods._screen import contains as screen_contains
-from codemods._screen import walk as screen_walk
+from ..lazy import lazy_module
+from ..screen.facts import Context, Facts, scope_statements
+from ..screen.facts import call_root as screen_call_root
+from ..screen.facts import contains as screen_contains
+from ..screen.facts import walk as screen_walk
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from ..cst.scope import Scope
+
+    ScopeOf = Callable[[cst.CSTNode], Scope]
+else:
+    cst = lazy_module("libcst")
+cst_scope = lazy_module("..cst.scope", __package__)
+cst_traversal = lazy_module("..cst.traversal", __package__)
+
 
 # -- read and write sets ------------------------------------------------------
 #
@@ -605,3 +626,788 @@ def receivers_meet(
         for receiver in mine
         for name in theirs
     )
+
+# =============================================================================
+# The LibCST half
+# =============================================================================
+
+#
+# What a statement reads and binds, as access paths: ``x`` for a name,
+# ``self.token`` for an attribute chain rooted at a name, ``d[]`` for any item
+# of ``d``. Two paths overlap when one is a prefix of the other, so writing
+# ``self.token`` conflicts with reading ``self`` or ``self.token.value`` but
+# not with reading ``self.other``. The sets over-approximate reads (a name in
+# a lambda or comprehension counts as read), which only ever makes more
+# statements look dependent.
+
+
+def access_path(expr: cst.BaseExpression) -> str | None:
+    """``self.a.b`` -> "self.a.b", ``d[k].x`` -> "d[].x"; ``None`` when the
+    chain does not start at a name (``f().x``)."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        base = access_path(expr.value)
+        return f"{base}.{expr.attr.value}" if base is not None else None
+    if isinstance(expr, cst.Subscript):
+        base = access_path(expr.value)
+        return f"{base}[]" if base is not None else None
+    return None
+
+
+def accesses(node: cst.CSTNode) -> Access:
+    """The paths ``node`` reads and the paths it binds (assignment targets,
+    walrus targets, ``for`` and ``with`` targets, ``del``)."""
+    collector = _AccessCollector()
+    collector.read(node)
+    return Access(frozenset(collector.reads), frozenset(collector.writes))
+
+
+class _AccessCollector:
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+
+    def read(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name):
+            self.reads.add(node.value)
+        elif isinstance(node, cst.Attribute):
+            path = access_path(node)
+            if path is not None:
+                self.reads.add(path)
+            self._read_parts(node)
+        elif isinstance(node, cst.Subscript):
+            path = access_path(node)
+            if path is not None:
+                self.reads.add(path)
+            self._read_parts(node)
+        elif isinstance(node, cst.Arg):
+            # ``keyword=`` names a parameter, it reads nothing.
+            self.read(node.value)
+        elif isinstance(node, cst.NamedExpr):
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, cst.Assign):
+            for target in node.targets:
+                self.write(target.target)
+            self.read(node.value)
+        elif isinstance(node, cst.AnnAssign):
+            # A local variable annotation is never evaluated.
+            self.write(node.target)
+            if node.value is not None:
+                self.read(node.value)
+        elif isinstance(node, cst.AugAssign):
+            self.read(node.target)
+            self.write(node.target)
+            self.read(node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            # A comprehension's own variable is local to it; reading it is
+            # harmless over-approximation, binding it outside would be wrong.
+            if isinstance(node, cst.For):
+                self.write(node.target)
+            else:
+                self.read(node.target)
+            for child in cst_traversal.children(node):
+                if child is not node.target:
+                    self.read(child)
+        elif isinstance(node, cst.WithItem):
+            self.read(node.item)
+            if node.asname is not None:
+                self.write(node.asname.name)
+        elif isinstance(node, cst.Del):
+            self.write(node.target)
+        else:
+            for child in cst_traversal.children(node):
+                self.read(child)
+
+    def _read_parts(self, node: cst.Attribute | cst.Subscript) -> None:
+        """The reads inside an access chain that are not the chain itself:
+        call arguments, subscript indexes."""
+        if isinstance(node, cst.Subscript):
+            for element in node.slice:
+                self.read(element)
+        value = node.value
+        if isinstance(value, (cst.Attribute, cst.Subscript)):
+            self._read_parts(value)
+        elif not isinstance(value, cst.Name):
+            self.read(value)
+
+    def write(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.writes.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.write(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self.write(target.value)
+        elif isinstance(target, (cst.Attribute, cst.Subscript)):
+            path = access_path(target)
+            if path is not None:
+                self.writes.add(path)
+            else:
+                # An unknown object changes: count its whole expression.
+                self.read(target)
+            self._read_parts(target)
+        else:
+            self.read(target)
+
+
+
+
+
+def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
+    if isinstance(node, cst.Call):
+        yield node
+    for child in cst_traversal.children(node):
+        yield from calls_in(child)
+
+
+def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    if isinstance(node, kinds):
+        return True
+    return any(contains(child, kinds) for child in cst_traversal.children(node))
+
+
+def names_in(node: cst.CSTNode) -> Iterator[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    for child in cst_traversal.children(node):
+        yield from names_in(child)
+
+
+def is_ordering(
+    expr: cst.CSTNode,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> bool:
+    """Whether any call in ``expr`` is an ordering primitive (so that
+    ``asyncio.wait_for(event.wait(), 1)`` counts too)."""
+    qualified, methods = primitives
+    for call in calls_in(expr):
+        func = call.func
+        if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
+            return True
+        callee = callee_name(call)
+        if is_bookkeeping(callee) or is_console_io(callee):
+            return True
+        name = scope_of(call).qualified_name(func)
+        if name is not None and name in qualified:
+            return True
+        if isinstance(func, cst.Name) and func.value in context_setters(scope_of(call).module):
+            return True
+    return False
+
+
+# Where a module-level ``threading.local()`` or ``contextvars.ContextVar``
+# is declared, and which of its functions set one.
+_CONTEXT_STORES = frozenset({"threading.local", "contextvars.ContextVar"})
+_CONTEXT_SETTERS: weakref.WeakKeyDictionary[Scope, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def context_setters(module: Scope) -> frozenset[str]:
+    """The module-level functions that set a context variable or an
+    attribute of a ``threading.local`` declared at module level, or call a
+    function that does (by its plain name). Each call under
+    ``asyncio.gather`` runs in a task with a copy of the caller's context:
+    what such a function sets is no longer seen by the next call or by the
+    caller. A ``threading.local`` counts too, since AM401 turns it into
+    context variables in the same fix."""
+    known = _CONTEXT_SETTERS.get(module)
+    if known is not None:
+        return known
+    node = module.node
+    stores: set[str] = set()
+    functions: dict[str, list[cst.FunctionDef]] = {}
+    if isinstance(node, cst.Module):
+        for statement in node.body:
+            if isinstance(statement, cst.FunctionDef):
+                functions.setdefault(statement.name.value, []).append(statement)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(value, cst.Call):
+                        if module.qualified_name(value.func) in _CONTEXT_STORES:
+                            targets = (
+                                [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                            )
+                            stores.update(t.value for t in targets if isinstance(t, cst.Name))
+    found: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    if stores:
+        for name, defs in functions.items():
+            callees: set[str] = set()
+            for definition in defs:
+                for sub in _walk(definition):
+                    if isinstance(sub, cst.Call):
+                        func = sub.func
+                        if isinstance(func, cst.Name):
+                            callees.add(func.value)
+                            if func.value == "setattr" and sub.args and _names_store(sub.args[0].value, stores):
+                                found.add(name)
+                        elif (
+                            isinstance(func, cst.Attribute)
+                            and func.attr.value in ("set", "reset")
+                            and _names_store(func.value, stores)
+                        ):
+                            found.add(name)
+                    elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.Del)):
+                        target = sub.target
+                        if isinstance(target, cst.Attribute) and _names_store(target.value, stores):
+                            found.add(name)
+            calls[name] = callees
+        changed = True
+        while changed:
+            changed = False
+            for name, callees in calls.items():
+                if name not in found and callees & found:
+                    found.add(name)
+                    changed = True
+    known = _CONTEXT_SETTERS[module] = frozenset(found)
+    return known
+
+
+def _names_store(expr: cst.BaseExpression, stores: set[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in stores
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = list(cst_traversal.children(node))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(cst_traversal.children(child))
+
+
+def callee_name(call: cst.Call) -> str:
+    """The last name of the callee (``fetch`` for ``api.fetch(...)``), or ``""``."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return ""
+
+
+def call_root(expr: cst.BaseExpression) -> cst.Name | None:
+    """The name an access chain starts from: ``self`` in ``self.a().b[0].c``."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        else:
+            return None
+
+
+def call_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
+    """The object whose method ``call`` is, by the name it is reached from
+    (``conn`` for ``conn.cursor().execute()``, ``self`` for
+    ``self.handlers[k](x)``). A module reached through an import is not a
+    receiver: ``asyncio.to_thread`` twice shares nothing; nor is a function
+    of the module. A callable held in a local variable or parameter may be a
+    bound method of anything (``prepare = resp.prepare``), and so is an
+    object not reached from a name (``(a or b).close()``): both get the
+    marker ``"?"``, which conflicts with every other call. An argument
+    that holds a single-operation object (``get_user(db, uid)``) adds the
+    name it is reached from."""
+    scope = scope_of(call)
+    return callee_receivers(call, scope_of) | _resource_arguments(call, scope)
+
+
+def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
+    """The receivers of the callee alone (see :func:`call_receivers`)."""
+    func = call.func
+    scope = scope_of(call)
+    if scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    ):
+        # Plain functions written to run one after another may not be
+        # thread-safe together: two calls into worker threads share a receiver.
+        return frozenset({THREADS}) | _root_receiver(func, scope)
+    if isinstance(func, cst.Name):
+        kind = cst_scope.binding_kind(scope, func.value)
+        if kind is None or (kind is cst_scope.ScopeKind.MODULE and _defined_or_imported(scope, func.value)):
+            return frozenset()
+        # A local, or a module-level name bound by an assignment
+        # (``send = channel.send``): it may be a bound method of anything.
+        return frozenset({"?", func.value})
+    root = call_root(func)
+    if root is None:
+        return frozenset({"?"})
+    if not _attribute_chain(func):
+        # ``getattr(doc, action)()``, ``partial(save, doc)()``,
+        # ``self.handlers[k](x)``: which object's method is called, and what
+        # it was bound to, is not seen.
+        return frozenset({"?", root.value})
+    # Only a module is no receiver: a name from ``from x import y`` may be a
+    # class or an object (``Tortoise.init()``, ``database.connect()``).
+    if scope.is_module(root.value):
+        return frozenset()
+    return frozenset({root.value})
+
+
+def _attribute_chain(expr: cst.BaseExpression) -> bool:
+    """``a.b.c``: attributes on a name, nothing called or subscripted."""
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return isinstance(expr, cst.Name)
+
+
+# The module scope -> how many ``def`` and ``class`` statements of the module
+# (outside functions and classes) bind each name.
+_DEFINITIONS: weakref.WeakKeyDictionary[Scope, Counter[str]] = weakref.WeakKeyDictionary()
+
+
+def _definitions(module: Scope) -> Counter[str]:
+    known = _DEFINITIONS.get(module)
+    if known is None:
+        known = Counter()
+
+        def walk(node: cst.CSTNode) -> None:
+            for child in cst_traversal.children(node):
+                if isinstance(child, (cst.FunctionDef, cst.ClassDef)):
+                    known[child.name.value] += 1
+                elif not isinstance(child, cst.Lambda):
+                    walk(child)
+
+        if module.node is not None:
+            walk(module.node)
+        _DEFINITIONS[module] = known
+    return known
+
+
+def _defined_or_imported(scope: Scope, name: str) -> bool:
+    """Whether every module-level binding of ``name`` is a ``def``, a
+    ``class`` or an import: a plain function, class or imported object, not
+    a value assigned (``send = channel.send``, a global rebinding)."""
+    module = scope.module
+    origins = module.bindings.get(name, [])
+    assigned = sum(origin is None for origin in origins)
+    return assigned <= _definitions(module)[name]
+
+
+def _resource_arguments(call: cst.Call, scope: Scope) -> frozenset[str]:
+    """The receivers a call gets from its arguments: the name each
+    single-operation object is reached from (``db`` for ``db``, ``self``
+    for ``self.conn``)."""
+    found: set[str] = set()
+    for arg in call.args:
+        value = arg.value
+        last: str | None = None
+        if isinstance(value, cst.Name):
+            last = value.value
+        elif isinstance(value, cst.Attribute):
+            last = value.attr.value
+        if last is None or not looks_single_operation(last):
+            continue
+        root = call_root(value)
+        if root is not None and not scope.is_module(root.value):
+            found.add(root.value)
+    return frozenset(found)
+
+
+def call_subjects(call: cst.Call, scope: Scope) -> frozenset[str]:
+    """The names of the objects a call works on: the one passed first
+    (``hass`` in ``async_setup_registry(hass)``, ``self`` in
+    ``setup_devices(self)`` and in ``refresh(self.api)``). When what is
+    passed first is not seen (a keyword argument, ``*args``), every
+    argument may be it; a call into a worker thread
+    (``asyncio.to_thread(save, path)``, ``run_in_executor``) hands its
+    arguments on to the function, so every argument counts too. Constants
+    (``DOMAIN``), ``None``/``True``/``False`` and imported modules are no
+    object to work on."""
+    if not call.args:
+        return frozenset()
+    first = call.args[0]
+    if first.keyword is None and not first.star and not _thread_call(call, scope):
+        name = _subject_name(first.value, scope)
+        return frozenset() if name is None else frozenset({name})
+    found = (_subject_name(arg.value, scope) for arg in call.args)
+    return frozenset(name for name in found if name is not None)
+
+
+def _thread_call(call: cst.Call, scope: Scope) -> bool:
+    func = call.func
+    return scope.qualified_name(func) in THREAD_CALLS or (
+        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+    )
+
+
+def _subject_name(value: cst.BaseExpression, scope: Scope) -> str | None:
+    while isinstance(value, (cst.Attribute, cst.Subscript)):
+        value = value.value
+    if not isinstance(value, cst.Name):
+        return None
+    name = value.value
+    if name in ("None", "True", "False") or name.isupper() or scope.is_module(name):
+        return None
+    return name
+
+
+def _root_receiver(func: cst.BaseExpression, scope: Scope) -> frozenset[str]:
+    root = call_root(func)
+    if root is None or scope.is_module(root.value):
+        return frozenset()
+    return frozenset({root.value})
+
+
+def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
+    """The receivers of every call in ``expr`` (see :func:`call_receivers`)."""
+    found: set[str] = set()
+    for call in calls_in(expr):
+        found |= call_receivers(call, scope_of)
+    return frozenset(found)
+
+
+# ``reads_frame`` (codemods._analysis): a call of ``locals()``, ``eval``...
+# reads the caller's variables by name, unseen by the read sets; gathered, it
+# runs before the other calls have bound their results, or inside a generator
+# expression, whose locals are its own.
+
+
+# Constructs whose presence in an awaited call makes moving it unsafe: a nested
+# await or yield suspends in the middle of building the call, a lambda may run
+# at any time, and zero-argument super() needs the function's own frame.
+def forbidden() -> tuple[type[cst.CSTNode], ...]:
+    return (cst.Await, cst.Yield, cst.Lambda)
+
+
+@dataclass(frozen=True)
+class AwaitStatement:
+    """One statement of shape ``await CALL``, ``T = await CALL`` or
+    ``NAME: A = await CALL`` (original nodes)."""
+
+    line: cst.SimpleStatementLine
+    small: cst.Expr | cst.Assign | cst.AnnAssign
+    call: cst.Call
+    target: cst.BaseExpression | None
+    access: Access
+    receivers: frozenset[str]
+
+    def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
+        if depends_on(self.access, earlier.access):
+            return True
+        if _same_call(self.call, earlier.call):
+            # ``await step()`` twice, ``a = await next_id()`` then ``b =
+            # await next_id()``: one call made again with the same arguments
+            # is made for what it changes, and the second works on what the
+            # first left (two read-modify-writes gathered lose an update).
+            return True
+        if related is not None and _changes_alias(earlier.access, self.access, related):
+            return True
+        # Methods of one object share hidden state, and most drivers allow
+        # one operation at a time on a connection. A callee of unknown
+        # receiver (``prepare = resp.prepare``, a nested coroutine changing
+        # a nonlocal) may change anything the other call reads, whether or
+        # not that call has a receiver of its own.
+        if "?" in self.receivers or "?" in earlier.receivers:
+            return True
+        return receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
+
+
+def _same_call(one: cst.Call, other: cst.Call) -> bool:
+    return _empty_module().code_for_node(one.func) == _empty_module().code_for_node(other.func) and [
+        _empty_module().code_for_node(a.value) for a in one.args
+    ] == [_empty_module().code_for_node(a.value) for a in other.args] and [
+        (a.keyword.value if a.keyword else None, a.star) for a in one.args
+    ] == [(a.keyword.value if a.keyword else None, a.star) for a in other.args]
+
+
+@functools.lru_cache(maxsize=None)
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
+
+
+def _changes_alias(earlier: Access, later: Access, related: Related) -> bool:
+    """Whether ``earlier`` assigns into an object (``box.value = ...``)
+    that ``later`` may reach through another name (``view = box`` before:
+    ``await render(view)``). Rebinding a name changes no object, so only
+    attribute and item writes count."""
+    changed = {_path_root(path) for path in earlier.writes if _path_root(path) != path}
+    touched = later.read_roots | later.write_roots
+    return any(related.same(root, name) for root in changed for name in touched)
+
+
+def _path_root(path: str) -> str:
+    return path.split(".")[0].split("[")[0]
+
+
+class Related(_NameUnion):
+    """Which local names may refer to one object, or to parts of one: a name
+    is related to every local name its value was computed from (``cursor =
+    await db.cursor()`` relates ``cursor`` and ``db``), transitively. Names
+    of the module (imports, functions) do not relate anything. Built over a
+    whole module, names of different functions are merged by spelling: an
+    over-approximation, which only keeps more statements in order."""
+
+    def __init__(self, root: cst.CSTNode, scope_of: ScopeOf) -> None:
+        super().__init__()
+        self._scope_of = scope_of
+        self._visit(root)
+
+    def _relate(self, node: cst.CSTNode, targets: frozenset[str], value: cst.CSTNode) -> None:
+        scope = self._scope_of(node)
+        self._join(
+            targets, accesses(value).read_roots, lambda root: cst_scope.binding_kind(scope, root) not in (cst_scope.ScopeKind.MODULE, None)
+        )
+
+    def _visit(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Assign):
+            targets = frozenset().union(*(accesses_target(t.target) for t in node.targets))
+            self._relate(node, targets, node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, cst.NamedExpr):
+            self._relate(node, accesses_target(node.target), node.value)
+        elif isinstance(node, (cst.For, cst.CompFor)):
+            self._relate(node, accesses_target(node.target), node.iter)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            self._relate(node, accesses_target(node.asname.name), node.item)
+        for child in cst_traversal.children(node):
+            self._visit(child)
+
+
+def accesses_target(target: cst.BaseExpression) -> frozenset[str]:
+    """The roots of what an assignment target binds (``self`` for
+    ``self.x``: the object is changed through it)."""
+    probe = cst.Assign(targets=[cst.AssignTarget(target=target)], value=cst.Name("_"))
+    return accesses(probe).write_roots
+
+
+def _simple_target(target: cst.BaseExpression, *, nested: bool = False) -> bool:
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, cst.Attribute):
+        # ``self.a.b``: an attribute chain on a name, nothing evaluated.
+        value = target.value
+        while isinstance(value, cst.Attribute):
+            value = value.value
+        return isinstance(value, cst.Name)
+    if isinstance(target, (cst.Tuple, cst.List)) and not nested:
+        # ``a, *b = ...``: names and attribute chains, one level deep.
+        return all(_simple_target(e.value, nested=True) for e in target.elements)
+    return False
+
+
+def await_statement(
+    line: cst.BaseStatement,
+    scope_of: ScopeOf,
+    primitives: tuple[frozenset[str], frozenset[str]],
+) -> AwaitStatement | None:
+    """The statement as a candidate for gathering, or ``None`` when it is not
+    of a gatherable shape or awaits an ordering primitive."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    small = line.body[0]
+    target: cst.BaseExpression | None = None
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign):
+        if len(small.targets) != 1 or not _simple_target(small.targets[0].target):
+            return None
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign):
+        if small.value is None or not isinstance(small.target, cst.Name):
+            return None
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(value, cst.Await) or value.lpar or not isinstance(value.expression, cst.Call):
+        return None
+    call = value.expression
+    if call.lpar or contains(call, forbidden()):
+        return None
+    if "super" in names_in(call) or cst_traversal.reads_frame(call) or is_ordering(call, scope_of, primitives):
+        return None
+    if isinstance(small, cst.Expr) and is_precondition(callee_name(call)):
+        return None
+    scope = scope_of(line)
+    if scope.qualified_name(call.func) == "asyncio.gather":
+        # Already concurrent; folding it into another gather would nest one
+        # gather in the next and scatter its targets, for no time saved.
+        return None
+    access = accesses(small)
+    for path in access.writes:
+        root = path.split(".")[0].split("[")[0]
+        # Any callee may read a global, a nonlocal, or an attribute of an
+        # object that is not local to the coroutine: such a write is a
+        # barrier that nothing is moved across.
+        if root in scope.globals or root in scope.nonlocals:
+            return None
+        if path != root and cst_scope.binding_kind(scope, root) in (cst_scope.ScopeKind.MODULE, None):
+            return None
+        if path != root and (root in module_object_aliases(scope) or ".__class__." in path):
+            # ``cfg = settings`` before: ``cfg.mode = ...`` writes into the
+            # module-level object under another name.
+            return None
+    found = receivers(call, scope_of)
+    if isinstance(small, cst.Expr):
+        # Awaited for its effect alone, a call works on its first argument as
+        # a method works on its receiver (``await async_setup_registry(hass)``
+        # then ``await process_config(hass, config)``; ``await login(client)``
+        # then ``await fetch(client)``): the other call may read what it did.
+        # A call whose result is used is taken to be a query
+        # (``fetch(client, "/a")`` twice is still gathered).
+        found |= call_subjects(call, scope)
+        if is_lifecycle(callee_name(call)):
+            # ``await db.connect()`` then ``rows = await db.fetch(q)``;
+            # ``await close()`` after them: set up or torn down for its own
+            # sake, it must be done before what follows, or after what came
+            # before, starts.
+            return None
+    if _passes_callback(call, scope):
+        # ``await run_with(on_done)`` then ``await show(total)``: the callee
+        # may call the function, which may change anything the other call
+        # reads (a nonlocal, an object it closes over or is bound to).
+        found |= {"?"}
+    return AwaitStatement(line, small, call, target, access, found)
+
+
+# Methods of builtin containers and futures that change their object: passed
+# uncalled (``await run_with(acc.append)``), the callee may change it.
+_MUTATING_METHODS = frozenset(
+    {
+        "append", "appendleft", "extend", "extendleft", "insert", "add", "update", "setdefault",
+        "pop", "popitem", "popleft", "remove", "discard", "clear", "put_nowait", "set_result",
+        "set_exception", "write", "send",
+    }
+)
+
+
+def _passes_callback(call: cst.Call, scope: Scope) -> bool:
+    """Whether ``call`` is given a function defined in the coroutine
+    (``on_done``), a mutating method of an object (``acc.append``) or a
+    method of ``self`` or ``cls`` defined in the class (``self.on_done``)."""
+    function = scope.function()
+    nested = _nested_defs(function.node)
+    for arg in call.args:
+        value = arg.value
+        if isinstance(value, cst.Name):
+            if value.value in nested and cst_scope.binding_kind(scope, value.value) is function.kind:
+                return True
+        elif isinstance(value, cst.Attribute):
+            attr = value.attr.value
+            if attr in _MUTATING_METHODS:
+                return True
+            owner = function.parent
+            if (
+                isinstance(value.value, cst.Name)
+                and value.value.value in ("self", "cls")
+                and owner is not None
+                and owner.kind is cst_scope.ScopeKind.CLASS
+                and attr in owner.bindings
+            ):
+                return True
+    return False
+
+
+def _nested_defs(function: cst.CSTNode | None) -> frozenset[str]:
+    found: set[str] = set()
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in cst_traversal.children(node):
+            if isinstance(child, cst.FunctionDef):
+                found.add(child.name.value)
+                continue
+            if isinstance(child, (cst.Lambda, cst.ClassDef)):
+                continue
+            walk(child)
+
+    if function is not None:
+        walk(function)
+    return frozenset(found)
+
+
+# The coroutine's scope -> its locals bound to a module-level object or a
+# part of one (``cfg = settings``, ``state = app.state``).
+_MODULE_ALIASES: weakref.WeakKeyDictionary[Scope, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _chain_root(expr: cst.BaseExpression) -> str | None:
+    """``a`` for ``a``, ``a.b`` or ``a.b[0]``: a value reached, not computed."""
+    while isinstance(expr, (cst.Attribute, cst.Subscript)):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def module_object_aliases(scope: Scope) -> frozenset[str]:
+    """The locals of the coroutine of ``scope`` that name a module-level
+    object, or an object reached from one, under another name: writing
+    into them (``cfg.mode = ...`` after ``cfg = settings``; ``cls.token =
+    ...`` in a classmethod) changes what any callee may read."""
+    known = _MODULE_ALIASES.get(scope)
+    if known is not None:
+        return known
+    pairs: list[tuple[frozenset[str], str]] = []
+
+    def walk(node: cst.CSTNode) -> None:
+        for child in cst_traversal.children(node):
+            if isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                continue
+            value: cst.BaseExpression | None = None
+            targets: frozenset[str] = frozenset()
+            if isinstance(child, cst.Assign):
+                value = child.value
+                targets = frozenset().union(*(accesses_target(t.target) for t in child.targets))
+            elif isinstance(child, (cst.AnnAssign, cst.NamedExpr)) and child.value is not None:
+                value, targets = child.value, accesses_target(child.target)
+            elif isinstance(child, (cst.For, cst.CompFor)):
+                value, targets = child.iter, accesses_target(child.target)
+            elif isinstance(child, cst.WithItem) and child.asname is not None:
+                value, targets = child.item, accesses_target(child.asname.name)
+            root = _chain_root(value) if value is not None else None
+            if root is not None and root not in ("None", "True", "False"):
+                pairs.append((targets, root))
+            walk(child)
+
+    found: set[str] = set()
+    function = scope.node
+    if isinstance(function, cst.FunctionDef):
+        params = function.params
+        positional = [*params.posonly_params, *params.params]
+        if positional and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in function.decorators
+        ):
+            # ``cls`` of a classmethod is the class itself, a module-level
+            # object whose attributes any callee may read (``Api.token``).
+            found.add(positional[0].name.value)
+    if function is not None:
+        walk(function)
+    changed = True
+    while changed:
+        changed = False
+        for targets, root in pairs:
+            if root in found or cst_scope.binding_kind(scope, root) in (cst_scope.ScopeKind.MODULE, None) or root in scope.globals:
+                new = targets - found
+                if new:
+                    found |= new
+                    changed = True
+    known = _MODULE_ALIASES[scope] = frozenset(found)
+    return known
+
+
+def runs(
+    statements: Sequence[AwaitStatement | None], related: Related | None = None
+) -> list[list[int]]:
+    """Indexes of the groups to gather: consecutive candidates, each group
+    extended while the next statement depends on none of it (so a group is
+    closed exactly where a dependence, or a statement of another shape,
+    forces an order)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index, statement in enumerate(statements):
+        if statement is None:
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+            continue
+        if any(statement.depends_on(statements[i], related) for i in current):  # type: ignore[arg-type]
+            if len(current) > 1:
+                groups.append(current)
+            current = []
+        current.append(index)
+    if len(current) > 1:
+        groups.append(current)
+    return groups

@@ -1,101 +1,54 @@
-"""The rule base class. (The data a run produces, findings, fixes and edits,
-is in :mod:`codemods._findings`, which needs no LibCST.)"""
+"""The LibCST half every rule runs on: a LibCST codemod command with the
+rule's settings, its findings and the file's facts at hand."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import CodeRange, PositionProvider, ProviderT
 
-from codemods._analysis import LexicalScopeProvider, Scope
-from codemods._config import Settings
-from codemods._findings import Edit, Finding, Fix, Safety
-from codemods._registry import RULE_INFO
-from codemods._rulescreens import SCREENS, Screen
-from codemods._screen import Facts
+from ..findings import Finding, Safety
+from ..screen.facts import Facts
+from ..settings import Settings
+from .scope import LexicalScopeProvider, Scope
 
 FINDINGS_KEY = "asyncmend.findings"
 SETTINGS_KEY = "asyncmend.settings"
 SUPPRESSIONS_KEY = "asyncmend.suppressions"
-# The stdlib-ast facts of the file (codemods._screen.Facts), when the engine has them.
+# The stdlib-ast facts of the file (codemods.screen.facts.Facts), when the engine has them.
 FACTS_KEY = "asyncmend.facts"
 
 
-class Rule(VisitorBasedCodemodCommand):
-    """Base of every asyncmend rule.
+class RuleCommand(VisitorBasedCodemodCommand):
+    """What a rule's visitor methods run on (see :meth:`codemods.rule.Rule.codemod`).
 
     A rule is an ordinary LibCST codemod: it can run alone through
     ``python -m libcst.tool codemod``, or batched with the other rules in one
     pass by the engine. It records a finding with :meth:`report`, which also
     answers whether this run wants the fix applied; the rule rewrites only then.
-
-    Rules look metadata up on *original* nodes, and must not rely on returning
-    ``False`` from a ``visit_`` method to skip children: in a batched pass the
-    other rules still need them.
     """
 
-    CODE: ClassVar[str] = ""
-    SLUG: ClassVar[str] = ""
-    DESCRIPTION: ClassVar[str] = ""
-    SAFETY: ClassVar[Safety] = Safety.SAFE
-    # Codes of the same check in other tools, honoured in ``# noqa``.
-    EQUIVALENTS: ClassVar[tuple[str, ...]] = ()
-    # A file none of whose bytes contain one of these cannot hold a finding
-    # (see prefilter).
-    PREFILTER: ClassVar[tuple[bytes, ...]] = ()
-    # The rule's configuration keys (kebab-case, as in [tool.asyncmend]) and
-    # their defaults; ``self.option(key)`` reads the effective value.
-    OPTIONS: ClassVar[Mapping[str, Any]] = {}
+    # Set by the rule (see codemods.rule.Rule); declared for the type checker.
+    CODE: ClassVar[str]
+    SLUG: ClassVar[str]
+    SAFETY: ClassVar[Safety]
+    EQUIVALENTS: ClassVar[tuple[str, ...]]
+    OPTIONS: ClassVar[Any]
     METADATA_DEPENDENCIES: ClassVar[Sequence[ProviderT]] = (
         PositionProvider,
         LexicalScopeProvider,
     )
-
-    # For asyncmend's own rules, set from the entry in codemods/_registry.py,
-    # never in the class.
-    _FROM_REGISTRY: ClassVar[tuple[str, ...]] = ("SLUG", "SAFETY", "DESCRIPTION", "OPTIONS")
-    _FROM_SCREENS: ClassVar[tuple[str, ...]] = ("PREFILTER", "prefilter", "screen")
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if not cls.CODE:
-            return
-        info = RULE_INFO.get(cls.CODE)
-        if info is None:
-            return  # a rule from elsewhere (a plugin, a test) sets its own
-        for name in cls._FROM_REGISTRY:
-            if name in vars(cls):
-                raise TypeError(f"{cls.__name__}.{name} is set in codemods/_registry.py, not in the class")
-            setattr(cls, name, getattr(info, name))
-        # The prefilter and the screen, which the engine runs without
-        # importing the rule (or LibCST).
-        screen = SCREENS.get(cls.CODE)
-        if screen is None:
-            raise TypeError(f"{cls.__name__}: no screening for {cls.CODE} in codemods/_rulescreens.py")
-        for name in cls._FROM_SCREENS:
-            if name in vars(cls):
-                raise TypeError(f"{cls.__name__}.{name} is set in codemods/_rulescreens.py, not in the class")
-        cls.PREFILTER = screen.PREFILTER
-        cls.prefilter = staticmethod(screen.prefilter)  # type: ignore[method-assign]
-        cls.screen = staticmethod(screen.screen)  # type: ignore[method-assign]
 
     def __init__(self, context: CodemodContext) -> None:
         super().__init__(context)
         self.settings: Settings = context.scratch.get(SETTINGS_KEY) or Settings()
         context.scratch.setdefault(FINDINGS_KEY, [])
 
-    # -- detection ----------------------------------------------------------
-
-    # The defaults of Screen (codemods._rulescreens), for a rule from
-    # elsewhere; asyncmend's own rules take their entries there instead.
-    prefilter = vars(Screen)["prefilter"]
-    screen = vars(Screen)["screen"]
-
     @property
     def facts(self) -> Facts | None:
-        """The file's :class:`~codemods._screen.Facts`, which a rule may
+        """The file's :class:`~codemods.screen.facts.Facts`, which a rule may
         consult to skip an expensive analysis where they show it cannot
         apply; ``None`` when the rule runs on its own as a LibCST codemod."""
         return self.context.scratch.get(FACTS_KEY)
@@ -105,8 +58,6 @@ class Rule(VisitorBasedCodemodCommand):
 
     def scope(self, node: cst.CSTNode) -> Scope:
         return self.get_metadata(LexicalScopeProvider, node)
-
-    # -- reporting ----------------------------------------------------------
 
     def report(
         self,
@@ -165,5 +116,4 @@ class Rule(VisitorBasedCodemodCommand):
         return apply
 
 
-# The data types are re-exported for the code that imported them from here.
-__all__ = ["Edit", "Finding", "Fix", "Rule", "Safety"]
+__all__ = ["FACTS_KEY", "FINDINGS_KEY", "SETTINGS_KEY", "SUPPRESSIONS_KEY", "RuleCommand"]

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from codemods._engine import SourceError, decode
-from codemods._screen import search_word
+from ..screen.facts import search_word
+from ..source.text import SourceError, decode
 
 if TYPE_CHECKING:
-    from codemods._cache import Cache
+    from ..source.cache import Cache
 
 
 def imported_elsewhere(

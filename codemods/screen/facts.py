@@ -13,8 +13,8 @@ reason the LibCST analysis also rejects it for.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import re
 import sys

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from codemods._findings import Edit, Finding, Fix, Safety
+from ..findings import Edit, Finding, Fix, Safety
 
 DEFAULT_CACHE_DIR = ".asyncmend_cache"
 # Bumped when the entry format changes.
@@ -57,9 +57,9 @@ def _code_fingerprint() -> str:
     """A hash of the package's own source files: rules, engine, base (read
     once per process: a run's caches share it)."""
     digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode())
+    package = Path(__file__).parent.parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

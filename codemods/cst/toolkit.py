@@ -1,0 +1,62 @@
+"""Everything a rule's LibCST half uses beside LibCST itself, in one place.
+
+A rule module names it lazily (``toolkit = lazy_module(".cst.toolkit",
+__package__)``, see :mod:`codemods.lazy`) and reads it inside its methods:
+``toolkit.walk(node, visitor)``, ``toolkit.ScopeKind.ASYNC_FUNCTION``.
+"""
+
+from __future__ import annotations
+
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import PositionProvider
+
+from ..analysis.names import FRAME_READERS
+from .scope import (
+    UNBOUND,
+    ModuleDefinitions,
+    ParentMap,
+    Scope,
+    ScopeKind,
+    binding_kind,
+    binding_scope,
+    bound_once,
+    is_coroutine_function,
+    typing_only_imports,
+)
+from .traversal import (
+    AttributeHooksByTable,
+    OwnCalls,
+    children,
+    descendants,
+    in_self_documenting_fstring,
+    reads_frame,
+    walk,
+)
+
+__all__ = [
+    "FRAME_READERS",
+    "UNBOUND",
+    "AddImportsVisitor",
+    "AttributeHooksByTable",
+    "CodemodContext",
+    "ModuleDefinitions",
+    "OwnCalls",
+    "ParentMap",
+    "PositionProvider",
+    "RemoveImportsVisitor",
+    "Scope",
+    "ScopeKind",
+    "binding_kind",
+    "binding_scope",
+    "bound_once",
+    "children",
+    "descendants",
+    "get_full_name_for_node",
+    "in_self_documenting_fstring",
+    "is_coroutine_function",
+    "reads_frame",
+    "typing_only_imports",
+    "walk",
+]

@@ -1,0 +1,143 @@
+"""One file: read it, answer from the cache or run the rules, write it back."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..findings import FileResult
+from ..rule import Rule
+from ..rule import rules as all_rules
+from ..settings import Options
+from ..source.cache import Cache, CachedResult, run_fingerprint
+from ..source.discovery import Target
+from ..source.text import SourceError
+from ..source.write import write_atomic
+from .passes import process_bytes
+
+GENERATED_MARKER = b"@generated"
+
+
+
+def process_file(
+    target: Target,
+    options: Options,
+    rules: Sequence[type[Rule]] | None = None,
+    *,
+    stopped: Callable[[], bool] | None = None,
+) -> FileResult:
+    """Read, analyse and (per ``options``) fix one file. ``rules``: the
+    rules to run (default: every rule). ``stopped()`` says, in a worker
+    process, that the run is gone and nothing may be written any more."""
+    result = FileResult(target.display)
+    try:
+        data = target.read()
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    if not target.explicit and GENERATED_MARKER in data[:4096]:
+        result.skipped = "generated"
+        return result
+    cache = None if target.stdin else _cache_for(options)
+    key = ""
+    if cache is not None:
+        key = _cache_key(cache, target, options, data)
+        hit = cache.get(key)
+        if hit is not None:
+            result.findings, result.error = hit.findings, hit.error
+            result.skipped, result.changed = hit.skipped, hit.changed
+            return result
+    try:
+        outcome = process_bytes(data, options, rules if rules is not None else all_rules(), target.display)
+    except SourceError as exc:
+        result.error = str(exc)
+        if target.stdin:
+            # A filter must give its input back unchanged when it cannot fix
+            # it: an editor replaces the buffer with whatever is on stdout.
+            result.output = data
+        if cache is not None:
+            cache.put(key, CachedResult([], result.error, None, False))
+        return result
+    if cache is not None:
+        cache.put(key, CachedResult(outcome.findings, None, outcome.skipped, outcome.changed))
+    result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
+    result.skipped = outcome.skipped
+    # Source read from standard input goes back to standard output, never to
+    # a file of the name it was given.
+    if outcome.changed and options.write and not target.stdin:
+        try:
+            write_atomic(target.path, outcome.output, expected=data, stopped=stopped)
+            result.written = True
+        except SourceError as exc:
+            result.error = str(exc)
+    if target.stdin:
+        result.output = outcome.output
+    return result
+
+
+def _cache_key(cache: Cache, target: Target, options: Options, data: bytes) -> str:
+    # What other files import from this one changes its result (AM401):
+    # the same bytes at another path are another entry then.
+    mentioned = any(entry[0] == target.display for entry in options.settings.imported_elsewhere)
+    return cache.key(data, target.display if mentioned else "")
+
+
+def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileResult | None] | None:
+    """Each target's result as the cache holds it (``None`` for a miss), or
+    ``None`` when the run uses no cache. Run in the main process before any
+    worker starts: a warm run then needs no worker, and no rule imported."""
+    cache = _cache_for(options)
+    if cache is None:
+        return None
+    answers: list[FileResult | None] = []
+    for target in targets:
+        try:
+            data = target.read()
+        except OSError:
+            answers.append(None)  # the worker reports it
+            continue
+        if target.stdin or (not target.explicit and GENERATED_MARKER in data[:4096]):
+            answers.append(None)
+            continue
+        hit = cache.get(_cache_key(cache, target, options, data))
+        if hit is None:
+            answers.append(None)
+            continue
+        answers.append(FileResult(
+            target.display, findings=hit.findings, error=hit.error, skipped=hit.skipped, changed=hit.changed
+        ))
+    return answers
+
+
+# One cache per process and run, found by the identity of the run's options
+# (kept alive here, so the identity stays theirs).
+_CACHES: dict[int, tuple[Options, Cache]] = {}
+
+
+def _cache_for(options: Options) -> Cache | None:
+    """The cache of a pure run (nothing written, no diff); ``None`` when the
+    run does not use one."""
+    if options.cache_dir is None or options.write or options.diff:
+        return None
+    known = _CACHES.get(id(options))
+    if known is not None and known[0] is options:
+        return known[1]
+    from .. import __version__
+
+    fingerprint = run_fingerprint(__version__, options.settings, edits=options.edits)
+    cache = Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
+    _CACHES[id(options)] = (options, cache)
+    return cache
+
+
+def crossfile_cache(options: Options) -> Cache | None:
+    """The cache of the look across the files of a pure run
+    (:mod:`codemods._crossfile`): its answers for one file's bytes depend on
+    the tool alone, not on the run's settings."""
+    if options.cache_dir is None or options.write or options.diff:
+        return None
+    from .. import __version__
+
+    fingerprint = run_fingerprint(__version__, None, purpose="crossfile")
+    return Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
