@@ -6,7 +6,6 @@ Installed as ``asyncmend.cli`` (the ``asyncmend`` command runs :func:`main`).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -15,6 +14,7 @@ import click
 
 from . import codemods
 from .codemods import output
+from .codemods.output import docs
 from .codemods.source.cache import DEFAULT_CACHE_DIR
 from .codemods.source.discovery import parse_shard, read_path_list
 
@@ -260,15 +260,7 @@ def explain(code: str) -> None:
         known = ", ".join(r.CODE for r in codemods.rules())
         click.echo(f"error: unknown rule {code!r} (known: {known})", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(f"{rule.CODE} {rule.SLUG}: {rule.DESCRIPTION}")
-    click.echo(f"Fix: {rule.SAFETY.value}")
-    if rule.EQUIVALENTS:
-        click.echo(f"Same check elsewhere: {', '.join(rule.EQUIVALENTS)} (honoured in # noqa)")
-    if rule.OPTIONS:
-        settings = ", ".join(f"{key} (default {default!r})" for key, default in rule.OPTIONS.items())
-        click.echo(f"Options in [tool.asyncmend]: {settings}")
-    click.echo()
-    click.echo(inspect.cleandoc(rule.__doc__ or ""))
+    click.echo(docs.explain(rule), nl=False)
 
 
 # -- helpers ------------------------------------------------------------------

@@ -58,80 +58,113 @@ else:
 class AwaitInLoop(CleanupDepth, Rule):
     """A loop that awaits one independent call per item runs them one at a time.
 
-    **Why.** ``for url in urls: await fetch(url)`` waits for each request
+    ## Example
+
+    ```diff
+     import asyncio
+
+     async def fetch_all(urls):
+         results = []
+    -    for url in urls:
+    -        results.append(await fetch(url))
+    +    results.extend(await asyncio.gather(*(fetch(url) for url in urls)))
+    -    names = [await get_name(u) for u in urls]
+    +    names = await asyncio.gather(*(get_name(u) for u in urls))
+    -    for u in urls:
+    -        await notify(u)
+    +    await asyncio.gather(*(notify(u) for u in urls))
+    ```
+
+    ## Why is this bad
+
+    `for url in urls: await fetch(url)` waits for each request
     before starting the next: n round trips instead of one.
 
-    **Fix.** Three shapes, and only these::
+    ## Fix
 
-        for url in urls:                       results.extend(await asyncio.gather(
-            results.append(await fetch(url)) ->    *(fetch(url) for url in urls)))
-        [await fetch(u) for u in urls]       ->  await asyncio.gather(*(fetch(u) for u in urls))
-        for u in urls:                       ->  await asyncio.gather(*(notify(u) for u in urls))
-            await notify(u)
+    Three shapes, and only these:
+
+    ```python
+    for url in urls:                       results.extend(await asyncio.gather(
+        results.append(await fetch(url)) ->    *(fetch(url) for url in urls)))
+    [await fetch(u) for u in urls]       ->  await asyncio.gather(*(fetch(u) for u in urls))
+    for u in urls:                       ->  await asyncio.gather(*(notify(u) for u in urls))
+        await notify(u)
+    ```
 
     The results keep the order of the items.
 
-    **Everything at once.** ``gather`` starts every call before any finishes:
+    ## Everything at once
+
+    `gather` starts every call before any finishes:
     over a large iterable that means thousands of connections or requests at
     the same moment, which a server may refuse or rate-limit. Bound it with a
-    semaphore::
+    semaphore:
 
-        limit = asyncio.Semaphore(10)
+    ```python
+    limit = asyncio.Semaphore(10)
 
-        async def bounded(url):
-            async with limit:
-                return await fetch(url)
+    async def bounded(url):
+        async with limit:
+            return await fetch(url)
 
-        results = await asyncio.gather(*(bounded(u) for u in urls))
+    results = await asyncio.gather(*(bounded(u) for u in urls))
+    ```
 
-    **Safety: unsafe.** The calls run concurrently: their side effects may
+    ## Fix safety
+
+    Unsafe. The calls run concurrently: their side effects may
     interleave, the iterable is consumed before the first call runs, and when
     one call fails the others keep running and nothing is appended. Each
     call runs in a task with a copy of the caller's context, so a context
     variable a call sets is not seen by the caller. Applied only with
-    ``--unsafe-fixes``.
+    `--unsafe-fixes`.
 
-    **Left alone.** A loop whose body is more than that one statement, with
-    ``break``, ``continue`` or ``else``; ``async for``; a call that reads the
-    list being appended to (also under another name: ``seen = results``,
-    ``box.items = results``; a list declared ``global`` or ``nonlocal``, or
+    ## Left alone
+
+    A loop whose body is more than that one statement, with
+    `break`, `continue` or `else`; `async for`; a call that reads the
+    list being appended to (also under another name: `seen = results`,
+    `box.items = results`; a list declared `global` or `nonlocal`, or
     used by a nested function or lambda, which any call may read), a call given what the iterable is made of
-    (``for key in tokens: await handle(key, tokens)``, also under another
-    name, ``src = Source(tokens)``: it may advance the iterator) or anything else the loop changes (loop-carried
-    dependence such as ``acc = await step(acc, i)``); an awaited call that is
+    (`for key in tokens: await handle(key, tokens)`, also under another
+    name, `src = Source(tokens)`: it may advance the iterator) or anything else the loop changes (loop-carried
+    dependence such as `acc = await step(acc, i)`); an awaited call that is
     not a plain function of the module or an import: a method of a shared
-    object (``conn.execute(q)``: one operation at a time per connection), a
-    method of the items (``site.stop()``, ``trace.send_...()``) or the items
-    themselves (``await hook(response)``, ``await task()``), whose owners rely
-    on their order; bookkeeping calls (``record_*``, ``log_*``, ``emit_*``...);
-    console prompts and prints (``ainput``, ``prompt``, ``aprint``...);
-    a check per item whose result is unused (``await ensure_readable(p)``:
+    object (`conn.execute(q)`: one operation at a time per connection), a
+    method of the items (`site.stop()`, `trace.send_...()`) or the items
+    themselves (`await hook(response)`, `await task()`), whose owners rely
+    on their order; bookkeeping calls (`record_*`, `log_*`, `emit_*`...);
+    console prompts and prints (`ainput`, `prompt`, `aprint`...);
+    a check per item whose result is unused (`await ensure_readable(p)`:
     the loop stops at the first item that fails it); a call awaited for its
-    effect whose first argument is one object for every item (``await
-    update_pipeline(hass, pipeline)``: each call changes it in turn; with
+    effect whose first argument is one object for every item (`await
+    update_pipeline(hass, pipeline)`: each call changes it in turn; with
     keyword arguments, any argument that is not a loop variable);
     a connection, session, cursor or stream passed to every
-    call (``await insert(conn, row)``), told by its name; ordering primitives (``asyncio.sleep``, ``queue.get``...,
-    option ``ordering-primitives``); a call containing ``await``, ``yield``,
-    a lambda, ``super()`` or ``locals()``, ``vars()``, ``eval``, ``exec``
+    call (`await insert(conn, row)`), told by its name; ordering primitives (`asyncio.sleep`, `queue.get`...,
+    option `ordering-primitives`); a call containing `await`, `yield`,
+    a lambda, `super()` or `locals()`, `vars()`, `eval`, `exec`
     (inside a generator expression they see its own variables); a
-    comprehension in an ``f"{...=}"`` field, whose text is printed.
+    comprehension in an `f"{...=}"` field, whose text is printed.
 
     Reported without a fix: a loop variable read after the loop, in a
     loop around it or by a generator expression made before it (which
-    runs when iterated), or declared ``global`` or ``nonlocal``, or in a
-    coroutine that calls ``locals()``, ``vars()``, ``eval`` or ``exec`` (the
-    rewrite no longer binds it); an ``append`` to a name not shown to hold a list
-    created as ``[]`` earlier in the same block; comments inside the loop; a
-    comment above it that speaks of gathering or of order (``# No gather
-    here because...``, ``# one at a time``); a
+    runs when iterated), or declared `global` or `nonlocal`, or in a
+    coroutine that calls `locals()`, `vars()`, `eval` or `exec` (the
+    rewrite no longer binds it); an `append` to a name not shown to hold a list
+    created as `[]` earlier in the same block; comments inside the loop; a
+    comment above it that speaks of gathering or of order (`# No gather
+    here because...`, `# one at a time`); a
     rewrite that would stand next to an independent await statement (AM201
-    would then find a new run); a loop inside a ``try`` (its body or
-    ``else``) or ``with`` block (the cleanup would run while other calls still run) or in an ``except``
-    or ``finally`` block (cleanup steps keep their order); a module that
+    would then find a new run); a loop inside a `try` (its body or
+    `else`) or `with` block (the cleanup would run while other calls still run) or in an `except`
+    or `finally` block (cleanup steps keep their order); a module that
     imports trio or anyio, or does not import asyncio itself.
 
-    **Limits.** The rules see names, not objects: state shared through
+    ## Limits
+
+    The rules see names, not objects: state shared through
     globals or closures, or cleanup in a caller, is not seen.
     """
 

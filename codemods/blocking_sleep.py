@@ -36,37 +36,57 @@ def _blocks() -> tuple[type[cst.CSTNode], ...]:
 
 
 class BlockingSleep(Rule):
-    """``time.sleep()`` inside a coroutine freezes the whole event loop.
+    """`time.sleep()` inside a coroutine freezes the whole event loop.
 
-    **Why.** ``time.sleep`` blocks the thread, and every task of the loop runs
+    ## Example
+
+    ```diff
+    -import time
+    +import asyncio
+
+     async def poll(client):
+         while not await client.ready():
+    -        time.sleep(0.5)
+    +        await asyncio.sleep(0.5)
+    ```
+
+    ## Why is this bad
+
+    `time.sleep` blocks the thread, and every task of the loop runs
     on that thread: while one coroutine sleeps, no other task makes progress,
     no timeout fires, no connection is served.
 
-    **Fix.** ``time.sleep(x)`` becomes ``await asyncio.sleep(x)``, or
-    ``await trio.sleep(x)`` / ``await anyio.sleep(x)`` in a module that imports
-    trio or anyio. An existing ``import asyncio as aio`` is reused; ``import
-    time`` is removed only when nothing else uses it (a string or a ``# type:``
-    comment that names ``time.`` counts as a use) and it carries no ``# noqa``,
-    which marks an import kept on purpose. The value of the
-    expression stays ``None``, so ``x = time.sleep(0) or 5`` keeps its meaning.
+    ## Fix
 
-    **Safety: safe.** The coroutine waits exactly as long as before and
+    `time.sleep(x)` becomes `await asyncio.sleep(x)`, or
+    `await trio.sleep(x)` / `await anyio.sleep(x)` in a module that imports
+    trio or anyio. An existing `import asyncio as aio` is reused; `import
+    time` is removed only when nothing else uses it (a string or a `# type:`
+    comment that names `time.` counts as a use) and it carries no `# noqa`,
+    which marks an import kept on purpose. The value of the
+    expression stays `None`, so `x = time.sleep(0) or 5` keeps its meaning.
+
+    ## Fix safety
+
+    Safe. The coroutine waits exactly as long as before and
     computes the same result; only the other tasks now run during the wait.
 
-    **Limits.** Left alone, and reported without a fix: a sleep in a generator
-    expression (an ``await`` would make it an async generator) or in a class
+    ## Limits
+
+    Left alone, and reported without a fix: a sleep in a generator
+    expression (an `await` would make it an async generator) or in a class
     body; a module that imports both trio and asyncio (nothing says which loop
-    runs the coroutine); a library bound only under ``if TYPE_CHECKING:``
+    runs the coroutine); a library bound only under `if TYPE_CHECKING:`
     (the name does not exist at run time) or imported only below the
-    coroutine's ``def`` (it may run first); a call already under ``await``;
+    coroutine's `def` (it may run first); a call already under `await`;
     a delay that is not a non-negative number literal in the body of a
-    ``try`` whose handlers may catch ``ValueError`` (a negative delay raises
-    it in ``time.sleep`` and returns at once from ``asyncio.sleep``); a sleep
-    inside a plain ``with`` or in a coroutine that calls ``.acquire()``
-    without ``await`` (either may hold a thread lock, which the ``await``
+    `try` whose handlers may catch `ValueError` (a negative delay raises
+    it in `time.sleep` and returns at once from `asyncio.sleep`); a sleep
+    inside a plain `with` or in a coroutine that calls `.acquire()`
+    without `await` (either may hold a thread lock, which the `await`
     would keep held while another task blocks on it). Not reported: a sleep in a nested
-    plain ``def`` or a lambda (it may run in a worker thread), a parameter or
-    local named ``time`` or ``sleep``, and the ``sleep`` method of any other
+    plain `def` or a lambda (it may run in a worker thread), a parameter or
+    local named `time` or `sleep`, and the `sleep` method of any other
     object.
     """
 
@@ -306,7 +326,7 @@ class BlockingSleep(Rule):
         """Ask for the import that made ``func`` mean time.sleep to be removed
         if the rewrite left it unused (what counts as a use, a string or a
         ``# type:`` comment or a ``# noqa`` included: _remove_unused_imports
-        in codemods/_transform.py)."""
+        in codemods/cst/imports.py)."""
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             alias = func.value.value
             toolkit.RemoveImportsVisitor.remove_unused_import(

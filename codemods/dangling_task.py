@@ -135,45 +135,79 @@ def _prescan_class() -> type[_Prescan]:
 class DanglingTask(Rule):
     """A task nobody holds can be garbage-collected before it finishes.
 
-    **Why.** The event loop keeps only a weak reference to a task. A task
-    started with ``asyncio.create_task(...)``, ``asyncio.ensure_future(...)``
-    or ``loop.create_task(...)`` whose result is dropped (or bound to a local
+    ## Example
+
+    ```diff
+     import asyncio
+    +
+    +
+    +# Tasks started here and not yet done: the event loop holds tasks only
+    +# weakly, so a task that nothing else references can vanish mid-flight.
+    +_background_tasks = set()
+    +
+    +
+    +def _keep_task(task):
+    +    \"\"\"Hold a strong reference to ``task`` until it is done.\"\"\"
+    +    _background_tasks.add(task)
+    +    task.add_done_callback(_background_tasks.discard)
+    +    return task
+
+
+     async def handle(user):
+    -    asyncio.create_task(notify(user))
+    +    _keep_task(asyncio.create_task(notify(user)))
+         return "ok"
+    ```
+
+    ## Why is this bad
+
+    The event loop keeps only a weak reference to a task. A task
+    started with `asyncio.create_task(...)`, `asyncio.ensure_future(...)`
+    or `loop.create_task(...)` whose result is dropped (or bound to a local
     that is never used again) can be collected while it waits on a future that
     nothing else references: it silently stops half-way, and its exception is
     never seen.
 
-    **Fix.** The task is handed to a small helper that keeps it in a
-    module-level set until it is done::
+    ## Fix
 
-        _keep_task(asyncio.create_task(notify(user)))
+    The task is handed to a small helper that keeps it in a
+    module-level set until it is done:
 
-    The helper (``_background_tasks`` and ``_keep_task``, renamed if those
+    ```python
+    _keep_task(asyncio.create_task(notify(user)))
+    ```
+
+    The helper (`_background_tasks` and `_keep_task`, renamed if those
     names are taken) is added once per module, after the imports; it calls
-    ``set()``, so a module that binds ``set`` (or has a star import) gets a
+    `set()`, so a module that binds `set` (or has a star import) gets a
     report without a fix. With the
-    option ``task-helper = "myapp.tasks:spawn"`` the project's own function is
+    option `task-helper = "myapp.tasks:spawn"` the project's own function is
     imported and called instead, with the task as its one argument; it must
     keep a strong reference until the task is done. With
-    ``log-task-exceptions = true`` the generated helper also passes the
+    `log-task-exceptions = true` the generated helper also passes the
     exception of a failed background task to the loop's exception handler
     (which logs it).
 
-    **Safety: safe.** The task starts at the same moment, with the same
+    ## Fix safety
+
+    Safe. The task starts at the same moment, with the same
     arguments, on the same loop; the only change is that it can no longer
     disappear before it finishes.
 
-    **Limits.** ``loop.create_task`` is recognised only when ``loop`` is
-    ``asyncio.get_running_loop()`` / ``get_event_loop()`` itself or a local
+    ## Limits
+
+    `loop.create_task` is recognised only when `loop` is
+    `asyncio.get_running_loop()` / `get_event_loop()` itself or a local
     bound once to one of them in the same function (or, for a module-level
-    call, at module level): ``tg.create_task`` on a
-    ``TaskGroup``, a trio nursery or an anyio task group is left alone, as is
-    any other object's ``create_task``. Left alone: a task stored anywhere,
+    call, at module level): `tg.create_task` on a
+    `TaskGroup`, a trio nursery or an anyio task group is left alone, as is
+    any other object's `create_task`. Left alone: a task stored anywhere,
     returned, passed on, awaited, or bound to a name used again (or in a
-    function that calls ``locals()``, ``vars()``, ``eval`` or ``exec``). A
+    function that calls `locals()`, `vars()`, `eval` or `exec`). A
     module-level name keeps its task alive and is not reported. The wrapped
     call is not re-wrapped to the line length: run your formatter after
-    ``fix``. Same check as
-    ruff ``RUF006`` and flake8-async ``ASYNC300``.
+    `fix`. Same check as
+    ruff `RUF006` and flake8-async `ASYNC300`.
     """
 
     CODE = "AM301"
@@ -328,7 +362,7 @@ class DanglingTask(Rule):
 
     def _maybe_loop(self, name: str) -> bool:
         """False when the file's ast shows no ``name = <loop getter>()``
-        anywhere (the module toolkit.walk would find none either)."""
+        anywhere (the module walk would find none either)."""
         facts = self.facts
         if facts is None:
             return True
@@ -352,7 +386,7 @@ class DanglingTask(Rule):
             return False
         assert isinstance(owner.node, cst.FunctionDef)
         # The task is usually used again: counting the names of this one
-        # function settles that without the toolkit.walk of the whole module.
+        # function settles that without the walk of the whole module.
         if _count_names(owner.node, target.value) > 1:
             return False
         if target.value in self._scan.rebound:
@@ -386,7 +420,7 @@ class DanglingTask(Rule):
             # a module-level ``set`` (an import, a def, a star import, an
             # assignment through ``global set`` in a function, which the
             # scopes record at module level) would make that call something
-            # else. Asked of the scopes rather than the module toolkit.walk, which
+            # else. Asked of the scopes rather than the module walk, which
             # most sites never need.
             fixable = False
             message += " (not fixed: `set` may mean something else in this module, and the helper calls `set()`)"

@@ -35,57 +35,76 @@ _PROCESS_POOLS = (
 
 
 class ExecutorContext(Rule):
-    """``loop.run_in_executor()`` runs the function without the caller's context.
+    """`loop.run_in_executor()` runs the function without the caller's context.
 
-    **Why.** A ``contextvars.ContextVar`` set by a task (a request id, the
+    ## Example
+
+    ```diff
+     async def render(page):
+         loop = asyncio.get_running_loop()
+    -    html = await loop.run_in_executor(None, build, page)
+    +    html = await asyncio.to_thread(build, page)
+    -    later = loop.run_in_executor(POOL, build, page)
+    +    later = loop.run_in_executor(POOL, contextvars.copy_context().run, build, page)
+    ```
+
+    ## Why is this bad
+
+    A `contextvars.ContextVar` set by a task (a request id, the
     current user, a tracing span) is visible in everything that task awaits,
-    but ``loop.run_in_executor`` hands the bare function to the executor: in
-    the worker thread the variable has its default, or raises ``LookupError``.
-    ``asyncio.to_thread`` copies the context first.
+    but `loop.run_in_executor` hands the bare function to the executor: in
+    the worker thread the variable has its default, or raises `LookupError`.
+    `asyncio.to_thread` copies the context first.
 
-    **Fix.** ``await loop.run_in_executor(None, fn, *args)`` becomes
-    ``await asyncio.to_thread(fn, *args)`` (target Python 3.9 or newer, and a
+    ## Fix
+
+    `await loop.run_in_executor(None, fn, *args)` becomes
+    `await asyncio.to_thread(fn, *args)` (target Python 3.9 or newer, and a
     loop obtained in the same function, so that it is the running loop that
-    ``to_thread`` uses). A future kept for later, a loop from elsewhere, or an
-    executor that is visibly a thread pool (``pool = ThreadPoolExecutor()`` or
-    ``with ThreadPoolExecutor() as pool`` in the same function or at module
-    level) becomes ``loop.run_in_executor(pool, contextvars.copy_context().run,
-    fn, *args)``. A ``loop = asyncio.get_running_loop()`` line left unused
-    (every use became ``to_thread``) is removed, unless a comment sits on it
-    or the function calls ``locals()``, ``vars()``, ``eval`` or ``exec``.
+    `to_thread` uses). A future kept for later, a loop from elsewhere, or an
+    executor that is visibly a thread pool (`pool = ThreadPoolExecutor()` or
+    `with ThreadPoolExecutor() as pool` in the same function or at module
+    level) becomes `loop.run_in_executor(pool, contextvars.copy_context().run,
+    fn, *args)`. A `loop = asyncio.get_running_loop()` line left unused
+    (every use became `to_thread`) is removed, unless a comment sits on it
+    or the function calls `locals()`, `vars()`, `eval` or `exec`.
 
-    **Safety: safe.** The function runs on the same executor with the same
+    ## Fix safety
+
+    Safe. The function runs on the same executor with the same
     arguments and returns the same result; it now also sees the context
     variables the caller had set, which is what the caller meant. The worker
     runs in a copy: what it sets does not flow back.
 
-    **Limits.** Only a loop that is visibly the asyncio loop is considered:
-    ``asyncio.get_running_loop().run_in_executor(...)``, or a name bound once,
-    in the same function or at module level, to ``asyncio.get_running_loop()`` /
-    ``asyncio.get_event_loop()``. A ``run_in_executor`` method of any other
+    ## Limits
+
+    Only a loop that is visibly the asyncio loop is considered:
+    `asyncio.get_running_loop().run_in_executor(...)`, or a name bound once,
+    in the same function or at module level, to `asyncio.get_running_loop()` /
+    `asyncio.get_event_loop()`. A `run_in_executor` method of any other
     object is not reported. A process pool is left alone and not reported (a
     copied context cannot be pickled). An executor whose kind cannot be seen
     (a parameter, an attribute, a name bound more than once) is reported
-    without a fix, and so are a pool made with an ``initializer`` (it may set
+    without a fix, and so are a pool made with an `initializer` (it may set
     context variables in the worker's own context, which the copy would
-    hide), a default executor in a module whose ``set_default_executor`` is
+    hide), a default executor in a module whose `set_default_executor` is
     given anything but a plain thread pool, any call in a module where a
-    plain ``def`` or lambda sets a module-level ``ContextVar`` (a worker
+    plain `def` or lambda sets a module-level `ContextVar` (a worker
     thread keeps such a value for its next call, a per-thread cache; a copied
-    context drops it), or where a ``ContextVar`` is made other than as a
-    module-level ``VAR = ContextVar(...)`` or used other than by calling
-    ``VAR.get``/``set``/``reset`` (its ``set`` calls are then out of sight; a
-    ``ContextVar`` or a ``set_default_executor`` of
-    another module is not seen), any call in a module that uses ``decimal``
+    context drops it), or where a `ContextVar` is made other than as a
+    module-level `VAR = ContextVar(...)` or used other than by calling
+    `VAR.get`/`set`/`reset` (its `set` calls are then out of sight; a
+    `ContextVar` or a `set_default_executor` of
+    another module is not seen), any call in a module that uses `decimal`
     (the copy shares the caller's decimal context object: a worker's
-    ``getcontext().prec = 3`` would change the caller's), and a call in
-    ``f"{...=}"``, which prints the call's text; a call run at import time
-    is fixed only with an ``asyncio`` / ``contextvars`` import above it. A
+    `getcontext().prec = 3` would change the caller's), and a call in
+    `f"{...=}"`, which prints the call's text; a call run at import time
+    is fixed only with an `asyncio` / `contextvars` import above it. A
     call that already passes
-    ``something.run`` as the function is taken as already carrying a
+    `something.run` as the function is taken as already carrying a
     context. Other files are
     not looked at: a module-level pool that another module rebinds
-    (``workers.POOL = ProcessPoolExecutor()``) is still taken for the thread
+    (`workers.POOL = ProcessPoolExecutor()`) is still taken for the thread
     pool it was bound to here.
     """
 

@@ -24,46 +24,64 @@ else:
 class MissingAwait(Rule):
     """A coroutine created and never awaited does nothing.
 
-    **Why.** Calling an ``async def`` function only creates a coroutine object;
-    its body runs when something awaits it. ``save(order)`` on its own line
+    ## Example
+
+    ```diff
+     async def checkout(store, order):
+         order.data["state"] = "paid"
+    -    save(store, order)
+    +    await save(store, order)
+         return order
+    ```
+
+    ## Why is this bad
+
+    Calling an `async def` function only creates a coroutine object;
+    its body runs when something awaits it. `save(order)` on its own line
     builds the coroutine and drops it: nothing is saved, and Python only warns
     "coroutine was never awaited" when the object is collected.
 
-    **Fix.** Inside an ``async def``, the call becomes ``await save(order)``.
+    ## Fix
+
+    Inside an `async def`, the call becomes `await save(order)`.
     Found: a call, as a statement of its own, of
 
-    - an ``async def`` of the same module, resolved by scope (bound once, not
+    - an `async def` of the same module, resolved by scope (bound once, not
       decorated, not an async generator);
-    - ``self.method()`` where ``method`` is such an ``async def`` of the
+    - `self.method()` where `method` is such an `async def` of the
       enclosing class, or of its base class when that is defined in the same
       module (single inheritance);
-    - an asyncio coroutine function: ``asyncio.sleep``, ``wait_for``,
-      ``to_thread``, ``wait``, ``open_connection``, ``start_server``,
-      ``create_subprocess_exec`` / ``_shell`` (any import form).
+    - an asyncio coroutine function: `asyncio.sleep`, `wait_for`,
+      `to_thread`, `wait`, `open_connection`, `start_server`,
+      `create_subprocess_exec` / `_shell` (any import form).
 
-    **Safety: safe.** Without ``await`` the call does nothing at all; with it,
+    ## Fix safety
+
+    Safe. Without `await` the call does nothing at all; with it,
     the coroutine runs where the code says it should, and its result and
     exception reach the caller as in every other awaited call.
 
-    **Limits.** Reported without a fix: such a call in a plain function,
-    ``__init__`` or a ``@property`` (make the caller ``async def``, or run the
-    coroutine with ``asyncio.run(...)`` at the top level); a dropped
-    ``asyncio.gather(...)`` / ``asyncio.shield(...)``, which already run their
+    ## Limits
+
+    Reported without a fix: such a call in a plain function,
+    `__init__` or a `@property` (make the caller `async def`, or run the
+    coroutine with `asyncio.run(...)` at the top level); a dropped
+    `asyncio.gather(...)` / `asyncio.shield(...)`, which already run their
     arguments in the background (await them, or keep a reference). Not
     reported: a method of an object whose type the module does not show
-    (``conn.close()`` may or may not be a coroutine), a name bound more than
-    once, a decorated ``async def``, a class with several bases, a metaclass
-    (its own or a base's) or ``__getattr__``, ``self.method()`` in a module
-    where any class defines ``__getattribute__``, a decorated class (the
+    (`conn.close()` may or may not be a coroutine), a name bound more than
+    once, a decorated `async def`, a class with several bases, a metaclass
+    (its own or a base's) or `__getattr__`, `self.method()` in a module
+    where any class defines `__getattribute__`, a decorated class (the
     decorator may replace any of its methods), a method name that any class
     of the module binds to something else or that is assigned as an attribute
-    anywhere (``setattr`` and any ``__setattr__`` call included), a
-    module-level name in a module that writes to ``globals()``, has a
-    ``from ... import *`` or stores an attribute of that name on any object
-    (the module object may be one), any name in a module that calls ``exec``
-    or ``eval``, touches a ``__dict__`` or ``vars(obj)``, assigns a dunder
+    anywhere (`setattr` and any `__setattr__` call included), a
+    module-level name in a module that writes to `globals()`, has a
+    `from ... import *` or stores an attribute of that name on any object
+    (the module object may be one), any name in a module that calls `exec`
+    or `eval`, touches a `__dict__` or `vars(obj)`, assigns a dunder
     attribute or spells the name in a string. Not seen: a
-    subclass in another module that overrides the ``async def`` with a plain
+    subclass in another module that overrides the `async def` with a plain
     method (that breaks every awaiting caller of the base class as well).
     """
 

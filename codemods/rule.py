@@ -30,6 +30,7 @@ import importlib
 import pkgutil
 import sys
 import types
+from abc import ABCMeta
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from .findings import Safety
@@ -39,7 +40,22 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 
-class Rule:
+class RuleMeta(ABCMeta):
+    """A rule class answers for its codemod (:meth:`Rule.codemod`) the class
+    attributes it does not have itself, as ``python -m libcst.tool codemod``
+    asks a command class (``get_inherited_dependencies``...). ABCMeta, as
+    the codemod derives from LibCST's abstract classes too."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__") or name == "_made_codemod":
+            raise AttributeError(name)
+        codemod = cls.codemod()  # type: ignore[attr-defined]
+        if codemod is cls:
+            raise AttributeError(name)
+        return getattr(codemod, name)
+
+
+class Rule(metaclass=RuleMeta):
     """Base of every asyncmend rule (see the module's docstring).
 
     The LibCST half of a rule (finding nodes, reporting, rewriting) runs on
@@ -131,7 +147,7 @@ class Rule:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.CODE and "libcst.tool" in sys.modules:
+        if cls.CODE and _under_libcst_tool():
             _register_with_libcst(cls)
 
 
@@ -144,6 +160,12 @@ class _CodemodClass:
 
 
 Rule.codemod_class = _CodemodClass()  # type: ignore[attr-defined]
+
+
+def _under_libcst_tool() -> bool:
+    """Whether this process is ``python -m libcst.tool``."""
+    main = sys.argv[0].replace("\\", "/") if sys.argv else ""
+    return main.endswith("libcst/tool.py")
 
 
 def _register_with_libcst(rule: type[Rule]) -> None:

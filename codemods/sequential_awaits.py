@@ -50,16 +50,33 @@ _PINNED_COMMENTS = ("noqa", "type:", "pragma", "fmt:", "pylint:", "nosec")
 class SequentialAwaits(CleanupDepth, Rule):
     """Independent awaits in a row take the sum of their times instead of the longest.
 
-    **Why.** ``await`` waits for the call to finish before the next line
+    ## Example
+
+    ```diff
+     import asyncio
+
+     async def profile(uid):
+    -    user = await get_user(uid)
+    -    orders = await get_orders(uid)
+    +    user, orders = await asyncio.gather(get_user(uid), get_orders(uid))
+    ```
+
+    ## Why is this bad
+
+    `await` waits for the call to finish before the next line
     starts. Five independent requests written one after another take five
-    round trips; the same five under ``asyncio.gather`` take one.
+    round trips; the same five under `asyncio.gather` take one.
 
-    **Fix.** A run of two or more consecutive statements ``await CALL``,
-    ``x = await CALL``, ``a, b = await CALL`` or ``x: T = await CALL`` whose
-    calls do not depend on each other becomes one statement::
+    ## Fix
 
-        user = await get_user(uid)        user, orders = await asyncio.gather(
-        orders = await get_orders(uid)  ->     get_user(uid), get_orders(uid))
+    A run of two or more consecutive statements `await CALL`,
+    `x = await CALL`, `a, b = await CALL` or `x: T = await CALL` whose
+    calls do not depend on each other becomes one statement:
+
+    ```python
+    user = await get_user(uid)        user, orders = await asyncio.gather(
+    orders = await get_orders(uid)  ->     get_user(uid), get_orders(uid))
+    ```
 
     A result nobody used is assigned to a fresh throwaway name; an annotated
     target is declared on its own line first; comments between the statements
@@ -67,87 +84,93 @@ class SequentialAwaits(CleanupDepth, Rule):
     wrapped one argument per line. A run in which a later statement depends
     on an earlier one is split there, and each independent part is gathered.
 
-    **Safety: unsafe.** The calls now run concurrently: their side effects
+    ## Fix safety
+
+    Unsafe. The calls now run concurrently: their side effects
     may interleave in another order, and when several fail, the exception
     raised is that of the first to fail, not of the first in the source
     (the others keep running). The arguments of every call are evaluated
-    before the first call starts: one that raises (``await g(d["key"])``
-    after ``await f()``) now raises before ``f`` has run. Each call runs in a task of its own, with a
+    before the first call starts: one that raises (`await g(d["key"])`
+    after `await f()`) now raises before `f` has run. Each call runs in a task of its own, with a
     copy of the caller's context: a context variable one call sets is no
     longer seen by the next call or by the caller. A call that never
     suspends gains nothing and the gather adds a point where the caller can
-    be cancelled. Applied only with ``--unsafe-fixes``.
+    be cancelled. Applied only with `--unsafe-fixes`.
 
-    **Left alone.** A statement that reads or rebinds a name or attribute
-    path an earlier one binds (``self.token = await login()`` then
-    ``await fetch(self.token)``), or an object an earlier one assigns into
-    under another name (``view = box``; ``box.value = await compute()``
-    then ``await render(view)``); ordering primitives, which are sequencing
-    rather than work (``asyncio.sleep``, ``asyncio.wait``, ``Event.wait``,
-    ``Lock.acquire``, ``Queue.get/put/join``, ``drain``, ``wait_closed`` and
-    the trio/anyio equivalents; option ``ordering-primitives``); bookkeeping
-    calls, told by a word of their name (``record_connection_count``,
-    ``log_failure``, ``emit_event``: quick, and their order is what they
-    record); console prompts and prints (``ainput``, ``prompt``,
-    ``getpass``, ``aprint``: a person answers them in the order they are
+    ## Left alone
+
+    A statement that reads or rebinds a name or attribute
+    path an earlier one binds (`self.token = await login()` then
+    `await fetch(self.token)`), or an object an earlier one assigns into
+    under another name (`view = box`; `box.value = await compute()`
+    then `await render(view)`); ordering primitives, which are sequencing
+    rather than work (`asyncio.sleep`, `asyncio.wait`, `Event.wait`,
+    `Lock.acquire`, `Queue.get/put/join`, `drain`, `wait_closed` and
+    the trio/anyio equivalents; option `ordering-primitives`); bookkeeping
+    calls, told by a word of their name (`record_connection_count`,
+    `log_failure`, `emit_event`: quick, and their order is what they
+    record); console prompts and prints (`ainput`, `prompt`,
+    `getpass`, `aprint`: a person answers them in the order they are
     asked); a check awaited for its own sake, its result unused
-    (``await assert_mta()``, ``await check_config_schema(config)``: told by
+    (`await assert_mta()`, `await check_config_schema(config)`: told by
     the first word of its name, it must pass before the next call starts);
     a call awaited for its effect, its result unused, beside another call
-    given its first argument (``await async_setup_registry(hass)`` then
-    ``await process_config(hass, config)``; ``await login(client)`` then
-    ``await fetch(client)``): it works on that object as a method works on
+    given its first argument (`await async_setup_registry(hass)` then
+    `await process_config(hass, config)`; `await login(client)` then
+    `await fetch(client)`): it works on that object as a method works on
     its receiver (when the first argument is passed by keyword or through
-    ``*args``, or the call goes into a worker thread, on every argument);
+    `*args`, or the call goes into a worker thread, on every argument);
     two calls on
-    the same receiver (``conn.execute(a)`` then ``conn.execute(b)``, or
-    ``self.connect()`` then ``self.authenticate()``), since most drivers allow
+    the same receiver (`conn.execute(a)` then `conn.execute(b)`, or
+    `self.connect()` then `self.authenticate()`), since most drivers allow
     one operation at a time and methods of one object share state; a class
-    or object from ``from x import y`` is such a receiver too
-    (``Tortoise.init()`` then ``Tortoise.generate_schemas()``), only a module
-    from ``import x`` is not; a connection, session, cursor, transaction,
-    socket or stream passed to both calls, told by its name (``get_user(db,
-    uid)`` then ``get_orders(db, uid)``; ``conn``, ``db_session``, ``ws``...);
+    or object from `from x import y` is such a receiver too
+    (`Tortoise.init()` then `Tortoise.generate_schemas()`), only a module
+    from `import x` is not; a connection, session, cursor, transaction,
+    socket or stream passed to both calls, told by its name (`get_user(db,
+    uid)` then `get_orders(db, uid)`; `conn`, `db_session`, `ws`...);
     objects
-    derived from one another count as one (``cursor = await db.execute(...)``
-    then ``await cursor.fetchone()`` and ``await db.commit()``); a callable
-    held in a local or parameter (``prepare = resp.prepare``), in a
-    module-level name assigned a value (``send = channel.send``), or
-    reached by a call (``getattr(doc, action)()``) may be a method of
-    anything, and keeps its place beside any call; a method of ``self`` after an await that assigned on
-    ``self``; two calls into worker threads (``asyncio.to_thread``,
-    ``run_in_executor``), whose functions were written to run one after
+    derived from one another count as one (`cursor = await db.execute(...)`
+    then `await cursor.fetchone()` and `await db.commit()`); a callable
+    held in a local or parameter (`prepare = resp.prepare`), in a
+    module-level name assigned a value (`send = channel.send`), or
+    reached by a call (`getattr(doc, action)()`) may be a method of
+    anything, and keeps its place beside any call; a method of `self` after an await that assigned on
+    `self`; two calls into worker threads (`asyncio.to_thread`,
+    `run_in_executor`), whose functions were written to run one after
     another; a write to a global, a nonlocal or an attribute of an object
-    that is not local to the coroutine (also under a local name: ``cfg =
-    settings``, ``for service in SERVICES``; a class attribute through
-    ``cls`` in a classmethod or ``self.__class__``), which any callee may
+    that is not local to the coroutine (also under a local name: `cfg =
+    settings`, `for service in SERVICES`; a class attribute through
+    `cls` in a classmethod or `self.__class__`), which any callee may
     read; calls
-    containing ``await``, ``yield``, a lambda, ``super()`` or ``locals()``,
-    ``vars()``, ``eval``, ``exec`` (which read names unseen); statements
-    carrying a tool comment such as ``# type: ignore``.
+    containing `await`, `yield`, a lambda, `super()` or `locals()`,
+    `vars()`, `eval`, `exec` (which read names unseen); statements
+    carrying a tool comment such as `# type: ignore`.
 
-    Reported without a fix: runs inside a ``try`` (its body or ``else``)
-    or ``with`` block (when one call fails, gather raises at once while the
+    Reported without a fix: runs inside a `try` (its body or `else`)
+    or `with` block (when one call fails, gather raises at once while the
     others keep running, so
-    the ``finally``, ``except`` or ``__aexit__`` would clean up under them)
-    or inside an ``except`` or ``finally`` block (cleanup steps, whose order
+    the `finally`, `except` or `__aexit__` would clean up under them)
+    or inside an `except` or `finally` block (cleanup steps, whose order
     is meant); runs with a comment that speaks of gathering or of order
-    (``# No gather here because...``, ``# one at a time``, ``# keep the
-    order``): the author chose the order, often for a reason the code does
+    (`# No gather here because...`, `# one at a time`, `# keep the
+    order`): the author chose the order, often for a reason the code does
     not show; runs that assign a name a nested function, lambda or generator expression of the
     coroutine reads (a call may run it before the name is bound);
-    modules that import trio or anyio (``gather`` is asyncio's; use a nursery
+    modules that import trio or anyio (`gather` is asyncio's; use a nursery
     or task group); and modules that do not import asyncio themselves, since
     library code that supports trio reaches it only indirectly.
 
-    **Limits.** Only runs in one block of the ``async def`` itself. The
+    ## Limits
+
+    Only runs in one block of the `async def` itself. The
     analysis sees names, not objects: two plain functions sharing an argument
-    whose name does not say it is a connection (``fetch(client, "/a")``,
-    ``fetch(client, "/b")``, the common good case) are taken to be
+    whose name does not say it is a connection (`fetch(client, "/a")`,
+    `fetch(client, "/b")`, the common good case) are taken to be
     independent when both results are used, even where one changes the
     object the other reads; a call awaited for its effect is taken to work
-    on its first argument only (``send_mail(mailer, user)`` beside
-    ``send_sms(sms, user)`` is gathered); state shared through globals or
+    on its first argument only (`send_mail(mailer, user)` beside
+    `send_sms(sms, user)` is gathered); state shared through globals or
     closures is not seen; nor is cleanup in a caller that would run while a
     call still runs.
     """

@@ -65,7 +65,7 @@ class Options:
     write: bool = False  # write fixed files in place
     diff: bool = False  # compute a unified diff of each change
     edits: bool = False  # attach line edits to each fixed finding
-    # Where check results are cached (see codemods._cache); None: no cache.
+    # Where check results are cached (see codemods.source.cache); None: no cache.
     # A run that writes or diffs never uses it.
     cache_dir: str | None = None
 

@@ -54,75 +54,100 @@ class _Plan:
 
 
 class ThreadLocal(Rule):
-    """``threading.local()`` is shared by every task of the event loop.
+    """`threading.local()` is shared by every task of the event loop.
 
-    **Why.** All tasks of a loop run on one thread, so a ``threading.local``
+    ## Example
+
+    ```diff
+    -import threading
+    +import contextvars
+
+    -_request = threading.local()
+    +_request_user = contextvars.ContextVar("_request_user")
+
+     async def handle(user):
+    -    _request.user = user
+    +    _request_user.set(user)
+         await db.fetch()
+    -    return _request.user
+    +    return _request_user.get()
+    ```
+
+    ## Why is this bad
+
+    All tasks of a loop run on one thread, so a `threading.local`
     attribute set by one request is seen, and overwritten, by every other
     request running at the same time: the current user of one request leaks
     into another.
 
-    **Fix.** A module-level ``NAME = threading.local()`` whose every use in the
-    module is ``NAME.attr``, ``NAME.attr = v``,
-    ``getattr(NAME, "attr"[, d])``, ``setattr(NAME, "attr", v)`` (as a
-    statement) or ``hasattr(NAME, "attr")`` becomes one
-    ``contextvars.ContextVar`` per attribute, declared where ``NAME`` was:
-    a read becomes ``NAME_attr.get()``, a store ``NAME_attr.set(v)``, ``getattr`` with a
-    default ``NAME_attr.get(d)``, and ``hasattr`` becomes
-    ``NAME_attr in contextvars.copy_context()`` (true exactly when the variable
+    ## Fix
+
+    A module-level `NAME = threading.local()` whose every use in the
+    module is `NAME.attr`, `NAME.attr = v`,
+    `getattr(NAME, "attr"[, d])`, `setattr(NAME, "attr", v)` (as a
+    statement) or `hasattr(NAME, "attr")` becomes one
+    `contextvars.ContextVar` per attribute, declared where `NAME` was:
+    a read becomes `NAME_attr.get()`, a store `NAME_attr.set(v)`, `getattr` with a
+    default `NAME_attr.get(d)`, and `hasattr` becomes
+    `NAME_attr in contextvars.copy_context()` (true exactly when the variable
     has a value). Plain threads keep their own values: each thread has its own
     context.
 
-    **Safety: unsafe.** Data visibility changes, which is the point: a task
+    ## Fix safety
+
+    Unsafe. Data visibility changes, which is the point: a task
     (and everything it awaits) sees only what it or its creator set, and a
     value set in a task is not seen by the task that created it. Reading an
-    attribute that was never set raised ``AttributeError``; reading the
-    variable raises ``LookupError`` (from ``ContextVar.get()`` with no
-    default). Code that catches ``AttributeError`` around a use is therefore
-    left alone, and so is code catching ``LookupError`` there, or
-    ``AttributeError`` around a call (in the module) of the function holding
-    the read; a caller in another module is not seen. A per-thread cache (``if not hasattr(NAME, "conn"): NAME.conn
-    = connect()``) becomes a per-context one: each task, and each call run
-    through ``asyncio.to_thread`` or ``copy_context().run``, starts from a copy
+    attribute that was never set raised `AttributeError`; reading the
+    variable raises `LookupError` (from `ContextVar.get()` with no
+    default). Code that catches `AttributeError` around a use is therefore
+    left alone, and so is code catching `LookupError` there, or
+    `AttributeError` around a call (in the module) of the function holding
+    the read; a caller in another module is not seen. A per-thread cache (`if not hasattr(NAME, "conn"): NAME.conn
+    = connect()`) becomes a per-context one: each task, and each call run
+    through `asyncio.to_thread` or `copy_context().run`, starts from a copy
     of its creator's context, so a value it creates lazily is created again
     for every such task or call. On an interpreter whose new threads inherit
-    the creator's context (``sys.flags.thread_inherit_context``, the default of
+    the creator's context (`sys.flags.thread_inherit_context`, the default of
     free-threaded 3.14 builds), a new thread starts with the values its
-    creator had set, where a ``threading.local`` started empty.
+    creator had set, where a `threading.local` started empty.
 
-    **Limits.** Reported without a fix: a ``threading.local()`` that is not a
+    ## Limits
+
+    Reported without a fix: a `threading.local()` that is not a
     plain module-level assignment (an instance attribute such as
-    ``self._local = threading.local()``), a subclass of ``threading.local``,
-    ``del NAME.attr``, ``NAME.attr += v`` (it may update the value in place,
-    where ``set(get() + v)`` would build a new one), a non-literal attribute
-    name, any other use of ``NAME`` (passed to a call, returned, stored,
-    rebound, named in a string such as ``__all__``, read through the module
-    object as ``sys.modules[__name__].NAME``), a read in a property or
-    ``__getattr__`` (``getattr(obj, "user", None)`` takes its
-    ``AttributeError`` for a missing attribute), a use in ``f"{NAME.attr=}"``
+    `self._local = threading.local()`), a subclass of `threading.local`,
+    `del NAME.attr`, `NAME.attr += v` (it may update the value in place,
+    where `set(get() + v)` would build a new one), a non-literal attribute
+    name, any other use of `NAME` (passed to a call, returned, stored,
+    rebound, named in a string such as `__all__`, read through the module
+    object as `sys.modules[__name__].NAME`), a read in a property or
+    `__getattr__` (`getattr(obj, "user", None)` takes its
+    `AttributeError` for a missing attribute), a use in `f"{NAME.attr=}"`
     (which prints the expression's text), a use with a comment in what its
-    rewrite drops (among the first arguments of ``getattr``), a use inside ``try``
-    whose handler catches ``AttributeError`` or ``LookupError`` (or ``with
-    contextlib.suppress(...)`` of one or a base of one), a read in a function
-    the module calls (``f()``, ``obj.f()``, at any depth) inside a ``try`` that may handle
-    the two differently (a caller's ``except AttributeError``), a use in a plain
-    ``def`` the module passes by name as an argument (``run_in_executor(POOL,
-    query)``, ``initializer=init``: per worker thread state, which a copied
-    context would not hold; ``threading.Thread(target=f)`` excepted) or hands
+    rewrite drops (among the first arguments of `getattr`), a use inside `try`
+    whose handler catches `AttributeError` or `LookupError` (or `with
+    contextlib.suppress(...)` of one or a base of one), a read in a function
+    the module calls (`f()`, `obj.f()`, at any depth) inside a `try` that may handle
+    the two differently (a caller's `except AttributeError`), a use in a plain
+    `def` the module passes by name as an argument (`run_in_executor(POOL,
+    query)`, `initializer=init`: per worker thread state, which a copied
+    context would not hold; `threading.Thread(target=f)` excepted) or hands
     on otherwise (bound to another name, put in a container, returned,
-    decorated by anything but ``staticmethod``, ``classmethod`` or
-    ``contextlib.contextmanager``, a ``__call__``), in a
-    lambda passed as one, or in a plain ``def`` either of them calls by name
-    (at any depth: ``query`` passed, calling ``connection()``), a ``contextvars`` (or its alias) imported only below
+    decorated by anything but `staticmethod`, `classmethod` or
+    `contextlib.contextmanager`, a `__call__`), in a
+    lambda passed as one, or in a plain `def` either of them calls by name
+    (at any depth: `query` passed, calling `connection()`), a `contextvars` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
-    ``hasattr`` is rewritten, and a ``NAME`` that another file of the same run
-    imports (``from mod import NAME``, ``mod.NAME`` after importing ``mod``,
-    ``pkg.mod.NAME``, a string such as ``mock.patch("mod.NAME")``,
-    ``importlib.import_module("mod").NAME``, or
-    ``"NAME"`` in a file importing ``mod``; a file that cannot be parsed and
+    `hasattr` is rewritten, and a `NAME` that another file of the same run
+    imports (`from mod import NAME`, `mod.NAME` after importing `mod`,
+    `pkg.mod.NAME`, a string such as `mock.patch("mod.NAME")`,
+    `importlib.import_module("mod").NAME`, or
+    `"NAME"` in a file importing `mod`; a file that cannot be parsed and
     mentions both counts too; modules are matched by their last name). A file outside the run
-    is not seen, and a ``NAME`` it imports would be left pointing at nothing:
+    is not seen, and a `NAME` it imports would be left pointing at nothing:
     the fix is unsafe for that reason too; review the diff. Only modules that
-    define an ``async def`` are checked.
+    define an `async def` are checked.
     """
 
     CODE = "AM401"

@@ -141,11 +141,11 @@ def test_explain_accepts_code_slug_and_equivalent(name: str) -> None:
     result = invoke("explain", name)
     assert result.exit_code == 0
     text = result.stdout
-    assert text.startswith("AM101 blocking-sleep: ")
+    assert text.startswith("# AM101 blocking-sleep\n")
     assert "Fix: safe" in text
     assert "ASYNC251" in text
-    for heading in ("**Why.**", "**Fix.**", "**Safety: safe.**", "**Limits.**"):
-        assert heading in text
+    for heading in ("## Example", "## Why is this bad", "## Fix", "## Fix safety", "## Limits"):
+        assert f"\n{heading}\n" in text
 
 
 def test_explain_unknown_rule_is_one_line_and_exit_2() -> None:

@@ -75,7 +75,7 @@ def test_explain_thread_local_says_what_an_unset_attribute_raises_after_the_fix(
     result = CliRunner().invoke(cli.main, ["explain", "AM401"])
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    assert "raised ``AttributeError``" in text
-    assert "raises ``LookupError``" in text
+    assert "raised `AttributeError`" in text
+    assert "raises `LookupError`" in text
     # ... and why code catching AttributeError is left alone.
-    assert "catches ``AttributeError`` around a use is therefore left alone" in text
+    assert "catches `AttributeError` around a use is therefore left alone" in text

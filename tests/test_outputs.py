@@ -171,7 +171,7 @@ def test_sarif_carries_rules_version_fingerprints_and_fixes(project: Path) -> No
         # the first a code block (only the examples are meant as one).
         assert descriptor["help"]["text"] == inspect.cleandoc(rule.__doc__)
         assert descriptor["help"]["markdown"] == inspect.cleandoc(rule.__doc__)
-        assert re.search(r"^\*\*Why\.\*\*", descriptor["help"]["markdown"], re.MULTILINE), rule.CODE
+        assert re.search(r"^## Why is this bad$", descriptor["help"]["markdown"], re.MULTILINE), rule.CODE
     results = run["results"]
     # One result per finding.
     findings = json.loads(run_cli(["check", "-j", "1", "--output-format", "json", "."], project).stdout)

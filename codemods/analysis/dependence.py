@@ -44,7 +44,7 @@ cst_traversal = lazy_module("..cst.traversal", __package__)
 
 # -- read and write sets ------------------------------------------------------
 #
-# (Of the LibCST tree in codemods._analysis.accesses, of the ast here.)
+# (Of the LibCST tree in ``accesses`` below, of the ast in ``ast_accesses``.)
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def _method_matches(name: str, methods: frozenset[str]) -> bool:
 # dependence or a receiver is assumed only where it is certain on the ``ast``
 # (fewer of them can only let more runs through), and a statement is refused
 # only for a reason the LibCST analysis refuses it for too. The read and
-# write sets are those of ``codemods._analysis.accesses``, computed on the
+# write sets are those of ``accesses`` (below), computed on the
 # other tree (tests compare the two).
 
 AST_FORBIDDEN = (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)
@@ -207,7 +207,7 @@ def ast_path(expr: ast.expr) -> str | None:
 
 
 class _AstAccess:
-    """``codemods._analysis._AccessCollector`` on the stdlib ``ast``."""
+    """``_AccessCollector`` (below) on the stdlib ``ast``."""
 
     def __init__(self) -> None:
         self.reads: set[str] = set()
@@ -1061,7 +1061,7 @@ def receivers(expr: cst.CSTNode, scope_of: ScopeOf) -> frozenset[str]:
     return frozenset(found)
 
 
-# ``reads_frame`` (codemods._analysis): a call of ``locals()``, ``eval``...
+# ``reads_frame`` (codemods.cst.traversal): a call of ``locals()``, ``eval``...
 # reads the caller's variables by name, unseen by the read sets; gathered, it
 # runs before the other calls have bound their results, or inside a generator
 # expression, whose locals are its own.

@@ -60,7 +60,7 @@ class _BatchedRules(cst.CSTTransformer):
         # them costs two lookups per attribute of every node (a third of a
         # traversal): only the rules that define one get those calls.
         self._attribute_rules = [rule for rule in rules if has_attribute_hooks(type(rule))]
-        # Read by codemods._analysis.transform: no attribute calls at all.
+        # Read by codemods.cst.traversal.transform: no attribute calls at all.
         self.attribute_hooks = bool(self._attribute_rules)
 
     def _hooks(self, kind: str, node_type: type[cst.CSTNode]) -> list[Callable[..., object]]:

@@ -3,6 +3,7 @@ rule's settings, its findings and the file's facts at hand."""
 
 from __future__ import annotations
 
+from abc import ABC
 from typing import Any, ClassVar, Sequence
 
 import libcst as cst
@@ -21,13 +22,16 @@ SUPPRESSIONS_KEY = "asyncmend.suppressions"
 FACTS_KEY = "asyncmend.facts"
 
 
-class RuleCommand(VisitorBasedCodemodCommand):
+class RuleCommand(VisitorBasedCodemodCommand, ABC):
     """What a rule's visitor methods run on (see :meth:`codemods.rule.Rule.codemod`).
 
     A rule is an ordinary LibCST codemod: it can run alone through
     ``python -m libcst.tool codemod``, or batched with the other rules in one
     pass by the engine. It records a finding with :meth:`report`, which also
     answers whether this run wants the fix applied; the rule rewrites only then.
+
+    (``ABC`` among its bases keeps ``python -m libcst.tool list`` from
+    listing it as a command of its own.)
     """
 
     # Set by the rule (see codemods.rule.Rule); declared for the type checker.

@@ -133,7 +133,7 @@ def _cache_for(options: Options) -> Cache | None:
 
 def crossfile_cache(options: Options) -> Cache | None:
     """The cache of the look across the files of a pure run
-    (:mod:`codemods._crossfile`): its answers for one file's bytes depend on
+    (:mod:`codemods.model.crossfile`): its answers for one file's bytes depend on
     the tool alone, not on the run's settings."""
     if options.cache_dir is None or options.write or options.diff:
         return None

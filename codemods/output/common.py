@@ -91,7 +91,7 @@ def merge_edits(edits: Sequence[Edit], lines: Sequence[str]) -> Edit:
 def split_fix_edits(finding: Finding) -> tuple[list[Edit], list[Edit]]:
     """(the edits at the finding itself, the edits elsewhere such as imports).
 
-    The same rule as :func:`codemods._engine.attach_edits` uses to hand a
+    The same rule as :func:`codemods.source.edits.attach_edits` uses to hand a
     hunk to a finding: the hunk touches the finding's lines.
     """
     own: list[Edit] = []

@@ -189,7 +189,7 @@ class Facts:
     locals: dict[ast.AST, set[str]] = field(default_factory=dict)
     # per function definition: the names it declares ``global``
     globals: dict[ast.AST, set[str]] = field(default_factory=dict)
-    # what the screens derive from these once per file (codemods._gather.AstRelated)
+    # what the screens derive from these once per file (codemods.analysis.dependence.AstRelated)
     memo: dict[str, object] = field(default_factory=dict)
     # Whether the file holds a construct that CPython's symbol pass may
     # reject though its parser accepts it (see symbol_pass_needed).
