@@ -1,15 +1,27 @@
-"""Shared test helpers: run the CLI in a directory, apply machine-format edits."""
+"""Shared test helpers: run the CLI in a directory, apply machine-format edits,
+and, for the rule specs under tests/rules/, fix a program with one rule and
+run it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from click.testing import CliRunner, Result
 
 from asyncmend import cli
+from asyncmend.codemods import RULES, Finding, Settings, fix_source
 from asyncmend.codemods.source.text import split_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) -> Result:
@@ -59,3 +71,73 @@ def apply_replacements(
     for start, end, new in reversed(spans):
         data = data[:start] + new.encode(codec) + data[end:]
     return data.decode(codec)
+
+
+# -- one rule at a time: for the rule specs under tests/rules/ ---------------
+
+
+def fixed_by(source: str, code: str, **options: str) -> str:
+    """``source`` as rule ``code`` alone rewrites it, with ``options``. The
+    rule must rewrite it and fix every finding it makes: a behaviour test of
+    a program left as it was would compare the program with itself."""
+    settings = Settings(select=frozenset({code}), apply=frozenset({code}), options=options)
+    result = fix_source(source, settings)
+    assert result.changed, f"{code} changed nothing"
+    assert all(f.fixed for f in result.findings if f.code == code)
+    return result.output.decode()
+
+
+def findings_of(source: str, code: str, **options: str) -> list[Finding]:
+    """What rule ``code`` alone reports in ``source`` (dedented), with ``options``."""
+    settings = Settings(select=frozenset({code}), options=options)
+    return fix_source(textwrap.dedent(source), settings).findings
+
+
+def fixture_findings(case: str) -> list[Finding]:
+    """What the rule of ``<slug>/<case>`` reports in its ``.before.py``, with
+    its fix applied."""
+    slug = case.split("/")[0]
+    code = next(rule.CODE for rule in RULES if rule.SLUG.replace("-", "_") == slug)
+    source = (FIXTURES / f"{case}.before.py").read_bytes()
+    settings = Settings(select=frozenset({code}), apply=frozenset({code}))
+    return fix_source(source, settings).findings
+
+
+def printed(source: str, tmp_path: Path, name: str) -> Any:
+    """Run ``source`` as a script in a fresh interpreter (as ``<name>.py``)
+    and read what it printed as JSON."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def run_cli_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a separate process (``python -m asyncmend.cli``), uncoloured."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+# AM201 and AM202 both gather; their specs fix with both, as a run would.
+GATHER_RULES = frozenset({"AM201", "AM202"})
+
+
+def gathered(source: str) -> str:
+    """``source`` (dedented) as AM201 and AM202 rewrite it; where a guard
+    applies, the same text."""
+    settings = Settings(select=GATHER_RULES, apply=GATHER_RULES)
+    return fix_source(textwrap.dedent(source), settings).output.decode("utf-8")
+
+
+def run_main(source: str) -> tuple[Any, list[Any], float]:
+    """Run ``main(log)`` of a program; return its result, the log and the time."""
+    namespace: dict[str, Any] = {"__name__": "program"}
+    exec(compile(textwrap.dedent(source), "<program>", "exec"), namespace)
+    log: list[Any] = []
+    start = time.perf_counter()
+    result = asyncio.run(namespace["main"](log))
+    return result, log, time.perf_counter() - start

@@ -1,41 +1,24 @@
-"""AM201 and AM202 by running programs: the original and the version the tool
-itself writes (through ``fix_source``) must compute the same values; where the
-rewrite applies, the fixed one must be faster; where a guard applies, the tool
-must leave the program exactly as it was."""
+"""AM201 sequential-awaits: independent awaits in a row become one
+``asyncio.gather``, an unsafe fix applied only when asked; order-dependent
+pairs stay as they are; the fixed program computes the same values, faster.
+
+The programs are fixed by the tool itself (``fix_source``, with AM202 as a
+run has it) and run in this process."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from asyncmend.codemods import Settings, fix_source
-
-GATHER_RULES = frozenset({"AM201", "AM202"})
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def fixed(source: str) -> str:
-    settings = Settings(select=GATHER_RULES, apply=GATHER_RULES)
-    return fix_source(textwrap.dedent(source), settings).output.decode("utf-8")
-
-
-def run(source: str) -> tuple[Any, list[Any], float]:
-    """Run ``main(log)`` of a program; return its result, the log and the time."""
-    namespace: dict[str, Any] = {"__name__": "program"}
-    exec(compile(textwrap.dedent(source), "<program>", "exec"), namespace)
-    log: list[Any] = []
-    start = time.perf_counter()
-    result = asyncio.run(namespace["main"](log))
-    return result, log, time.perf_counter() - start
-
+from tests.helpers import GATHER_RULES
+from tests.helpers import gathered as fixed
+from tests.helpers import run_cli_process as _cli
+from tests.helpers import run_main as run
 
 THREE_INDEPENDENT = """
 import asyncio
@@ -54,67 +37,28 @@ async def main(log):
     return a, b, c
 """
 
-
-def test_three_independent_awaits_run_concurrently_with_the_same_values() -> None:
-    after = fixed(THREE_INDEPENDENT)
-    assert "asyncio.gather(" in after
-
-    before_result, before_log, before_time = run(THREE_INDEPENDENT)
-    after_result, after_log, after_time = run(after)
-
-    assert after_result == before_result == ("A", "B", "C")
-    # gather starts its arguments in order.
-    assert after_log == before_log == ["a", "b", "c"]
-    assert before_time >= 0.3
-    assert after_time < 0.2
-    assert after_time < 0.6 * before_time
+# -- findings and messages ----------------------------------------------------
 
 
-LOOP_APPEND = """
-import asyncio
+def test_check_reports_unsafe_fix_and_fix_applies_it_only_when_asked(tmp_path: Path) -> None:
+    program = tmp_path / "app.py"
+    program.write_text(textwrap.dedent(THREE_INDEPENDENT))
+
+    checked = _cli("check", "--no-progress", "--output-format", "json", str(program), cwd=tmp_path)
+    assert checked.returncode == 1, checked.stderr
+    assert '"AM201"' in checked.stdout and '"unsafe"' in checked.stdout
+
+    plain = _cli("fix", "--diff", "--no-progress", str(program), cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "gather" not in plain.stdout
+
+    unsafe = _cli("fix", "--diff", "--unsafe-fixes", "--no-progress", str(program), cwd=tmp_path)
+    assert unsafe.returncode == 0, unsafe.stderr
+    assert "+    a, b, c = await asyncio.gather(" in unsafe.stdout
+    assert program.read_text() == textwrap.dedent(THREE_INDEPENDENT)
 
 
-async def fetch(url, log):
-    log.append(url)
-    await asyncio.sleep(0.1)
-    return len(url)
-
-
-async def main(log):
-    results = []
-    for url in ["a", "bb", "ccc"]:
-        results.append(await fetch(url, log))
-    return results
-"""
-
-LOOP_COMPREHENSION = """
-import asyncio
-
-
-async def fetch(url, log):
-    log.append(url)
-    await asyncio.sleep(0.1)
-    return url * 2
-
-
-async def main(log):
-    return [await fetch(u, log) for u in ["x", "y", "z"]]
-"""
-
-
-@pytest.mark.parametrize("program", [LOOP_APPEND, LOOP_COMPREHENSION], ids=["for-append", "comprehension"])
-def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str) -> None:
-    after = fixed(program)
-    assert "asyncio.gather(" in after and "*(" in after
-
-    before_result, before_log, before_time = run(program)
-    after_result, after_log, after_time = run(after)
-
-    assert after_result == before_result
-    assert after_log == before_log
-    assert before_time >= 0.3
-    assert after_time < 0.6 * before_time
-
+# -- guards -------------------------------------------------------------------
 
 # Each program below is one the rewrite would break. The tool must leave it
 # byte for byte as it is, and (the same program) it must run the same.
@@ -238,37 +182,25 @@ def test_gathering_the_same_connection_would_have_failed() -> None:
         asyncio.run(gathered())
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
+# -- behaviour ----------------------------------------------------------------
 
 
-def test_check_reports_unsafe_fix_and_fix_applies_it_only_when_asked(tmp_path: Path) -> None:
-    program = tmp_path / "app.py"
-    program.write_text(textwrap.dedent(THREE_INDEPENDENT))
+def test_three_independent_awaits_run_concurrently_with_the_same_values() -> None:
+    after = fixed(THREE_INDEPENDENT)
+    assert "asyncio.gather(" in after
 
-    checked = _cli("check", "--no-progress", "--output-format", "json", str(program), cwd=tmp_path)
-    assert checked.returncode == 1, checked.stderr
-    assert '"AM201"' in checked.stdout and '"unsafe"' in checked.stdout
+    before_result, before_log, before_time = run(THREE_INDEPENDENT)
+    after_result, after_log, after_time = run(after)
 
-    plain = _cli("fix", "--diff", "--no-progress", str(program), cwd=tmp_path)
-    assert plain.returncode == 0, plain.stderr
-    assert "gather" not in plain.stdout
-
-    unsafe = _cli("fix", "--diff", "--unsafe-fixes", "--no-progress", str(program), cwd=tmp_path)
-    assert unsafe.returncode == 0, unsafe.stderr
-    assert "+    a, b, c = await asyncio.gather(" in unsafe.stdout
-    assert program.read_text() == textwrap.dedent(THREE_INDEPENDENT)
+    assert after_result == before_result == ("A", "B", "C")
+    # gather starts its arguments in order.
+    assert after_log == before_log == ["a", "b", "c"]
+    assert before_time >= 0.3
+    assert after_time < 0.2
+    assert after_time < 0.6 * before_time
 
 
-def test_explain_await_in_loop_says_how_to_bound_concurrency() -> None:
-    explained = _cli("explain", "AM202", cwd=ROOT)
-    assert explained.returncode == 0, explained.stderr
-    assert "at once" in explained.stdout
-    assert "Semaphore" in explained.stdout
-
+# -- options ------------------------------------------------------------------
 
 CUSTOM_PRIMITIVE = """
 import asyncio

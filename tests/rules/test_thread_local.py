@@ -1,6 +1,6 @@
-"""AM401 across the files of one run: a ``threading.local`` that another file
-imports is reported without a fix, since rewriting it would leave the other
-file pointing at a name that no longer exists."""
+"""AM401 thread-local: which ``threading.local`` uses it reports (with or
+without a fix, and why) and which it leaves alone, what tasks and threads see
+before and after the rewrite, and a local that another file of the run imports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,166 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods import Options, Settings, check_paths
+from tests.helpers import fixed_by as _fixed
+from tests.helpers import fixture_findings as _findings
+from tests.helpers import printed as _run
 from tests.helpers import run_cli
+
+# -- findings and messages ----------------------------------------------------
+#
+# The fixture test proves the no-op files come out unchanged; these prove the
+# rule did not simply miss them where a report is owed, and stays quiet where
+# the code is not a pitfall.
+
+REPORTED_WITHOUT_FIX = [
+    "thread_local/noop_passed_to_call",
+    "thread_local/noop_returned",
+    "thread_local/noop_stored_elsewhere",
+    "thread_local/noop_del_attribute",
+    "thread_local/noop_subclass",
+    "thread_local/noop_instance_attribute",
+    "thread_local/noop_catches_attribute_error",
+    "thread_local/noop_dynamic_attribute_name",
+    "thread_local/noop_named_in_all",
+    "thread_local/noop_shadowed_getattr",
+    "thread_local/noop_case_pattern",
+    "thread_local/noop_catches_through_an_alias",
+]
+
+
+@pytest.mark.parametrize("case", REPORTED_WITHOUT_FIX)
+def test_unfixable_site_is_reported_without_a_fix(case: str) -> None:
+    findings = _findings(case)
+    assert findings, "the pitfall was not reported"
+    assert all(not f.fixable and not f.fixed for f in findings)
+
+
+def test_rebinding_through_global_is_reported_without_a_fix() -> None:
+    findings = _findings("thread_local/noop_rebound_through_global")
+    # The module-level local and the one made inside reset(): neither is fixable.
+    assert len(findings) == 2 and not any(f.fixable for f in findings)
+
+
+def test_explain_thread_local_says_what_an_unset_attribute_raises_after_the_fix() -> None:
+    from click.testing import CliRunner
+
+    from asyncmend import cli
+
+    result = CliRunner().invoke(cli.main, ["explain", "AM401"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "raised `AttributeError`" in text
+    assert "raises `LookupError`" in text
+    # ... and why code catching AttributeError is left alone.
+    assert "catches `AttributeError` around a use is therefore left alone" in text
+
+
+# -- guards -------------------------------------------------------------------
+
+NOT_REPORTED = [
+    "thread_local/noop_without_async_def",
+]
+
+
+@pytest.mark.parametrize("case", NOT_REPORTED)
+def test_site_that_is_not_the_pitfall_is_not_reported(case: str) -> None:
+    assert _findings(case) == []
+
+
+# -- behaviour ----------------------------------------------------------------
+#
+# The rewrite changes which values a task or a thread sees: each program is
+# fixed by the tool itself (``fix_source``), then the original and the fixed
+# text run in a fresh interpreter, and what they print is compared.
+
+TASKS_SHARE_A_LOCAL = '''\
+import asyncio
+import json
+import threading
+
+_request = threading.local()
+
+
+async def handle(user):
+    _request.user = user
+    # Every task sets its value before any of them reads it back.
+    await asyncio.sleep(0.05)
+    return _request.user
+
+
+async def main():
+    return await asyncio.gather(handle("alice"), handle("bob"), handle("carol"))
+
+
+print(json.dumps(asyncio.run(main())))
+'''
+
+
+def test_tasks_see_each_others_value_before_and_their_own_after(tmp_path: Path) -> None:
+    fixed = _fixed(TASKS_SHARE_A_LOCAL, "AM401")
+    assert "threading.local" not in fixed and "ContextVar" in fixed
+
+    before = _run(TASKS_SHARE_A_LOCAL, tmp_path, "before")
+    after = _run(fixed, tmp_path, "after")
+
+    # One thread runs all three tasks: the last writer wins for everyone.
+    assert before == ["carol", "carol", "carol"]
+    assert after == ["alice", "bob", "carol"]
+
+
+THREADS_USE_A_LOCAL = '''\
+import asyncio
+import json
+import threading
+import time
+
+_state = threading.local()
+
+
+def work(name, out):
+    seen_before = hasattr(_state, "name")
+    _state.name = name
+    _state.count = 0
+    for _ in range(3):
+        _state.count = _state.count + 1
+        time.sleep(0.01)
+    out[name] = [_state.name, getattr(_state, "count", -1), seen_before, hasattr(_state, "name")]
+
+
+async def unused():
+    await asyncio.sleep(0)
+
+
+out = {}
+threads = [threading.Thread(target=work, args=(n, out)) for n in ("t1", "t2", "t3")]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+# The main thread never set anything.
+out["main"] = [getattr(_state, "name", None), hasattr(_state, "name")]
+print(json.dumps(out, sort_keys=True))
+'''
+
+
+def test_plain_threads_keep_their_own_values_after_the_rewrite(tmp_path: Path) -> None:
+    fixed = _fixed(THREADS_USE_A_LOCAL, "AM401")
+    assert "threading.local" not in fixed
+
+    before = _run(THREADS_USE_A_LOCAL, tmp_path, "before")
+    after = _run(fixed, tmp_path, "after")
+
+    expected = {name: [name, 3, False, True] for name in ("t1", "t2", "t3")}
+    expected["main"] = [None, False]
+    assert before == expected
+    assert after == before
+
+
+# -- cross-file ---------------------------------------------------------------
+#
+# A ``threading.local`` that another file of the run imports is reported
+# without a fix, since rewriting it would leave the other file pointing at a
+# name that no longer exists.
 
 STATE = '''\
 import asyncio

@@ -1,0 +1,72 @@
+"""AM202 await-in-loop: a loop of independent awaits becomes one
+``asyncio.gather`` over the items; what ``explain`` advises; the fixed
+program computes the same values in item order, faster.
+
+The programs are fixed by the tool itself (``fix_source``, with AM201 as a
+run has it) and run in this process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.helpers import gathered as fixed
+from tests.helpers import run_cli_process as _cli
+from tests.helpers import run_main as run
+
+# -- findings and messages ----------------------------------------------------
+
+
+def test_explain_await_in_loop_says_how_to_bound_concurrency() -> None:
+    explained = _cli("explain", "AM202", cwd=ROOT)
+    assert explained.returncode == 0, explained.stderr
+    assert "at once" in explained.stdout
+    assert "Semaphore" in explained.stdout
+
+
+# -- behaviour ----------------------------------------------------------------
+
+LOOP_APPEND = """
+import asyncio
+
+
+async def fetch(url, log):
+    log.append(url)
+    await asyncio.sleep(0.1)
+    return len(url)
+
+
+async def main(log):
+    results = []
+    for url in ["a", "bb", "ccc"]:
+        results.append(await fetch(url, log))
+    return results
+"""
+
+LOOP_COMPREHENSION = """
+import asyncio
+
+
+async def fetch(url, log):
+    log.append(url)
+    await asyncio.sleep(0.1)
+    return url * 2
+
+
+async def main(log):
+    return [await fetch(u, log) for u in ["x", "y", "z"]]
+"""
+
+
+@pytest.mark.parametrize("program", [LOOP_APPEND, LOOP_COMPREHENSION], ids=["for-append", "comprehension"])
+def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str) -> None:
+    after = fixed(program)
+    assert "asyncio.gather(" in after and "*(" in after
+
+    before_result, before_log, before_time = run(program)
+    after_result, after_log, after_time = run(after)
+
+    assert after_result == before_result
+    assert after_log == before_log
+    assert before_time >= 0.3
+    assert after_time < 0.6 * before_time
