@@ -14,7 +14,6 @@ import click
 
 from . import codemods
 from .codemods import output
-from .codemods.output import docs
 from .codemods.source.cache import DEFAULT_CACHE_DIR
 from .codemods.source.discovery import parse_shard, read_path_list
 
@@ -260,6 +259,8 @@ def explain(code: str) -> None:
         known = ", ".join(r.CODE for r in codemods.rules())
         click.echo(f"error: unknown rule {code!r} (known: {known})", err=True)
         sys.exit(EXIT_ERROR)
+    from .codemods.output import docs
+
     click.echo(docs.explain(rule), nl=False)
 
 
@@ -339,7 +340,7 @@ def _progress(total: int, common: Common) -> Iterator[Callable[[int], object] | 
 def _style_for(stream: Any) -> output.Style:
     if stream.isatty():
         return click.style
-    return output.common.plain
+    return output.plain
 
 
 def _emit(done: codemods.Run, common: Common, *, fixing: bool, stream_err: bool = False) -> None:

@@ -30,9 +30,9 @@ from typing import Sequence
 ROOT = Path(__file__).resolve().parent.parent
 
 from asyncmend.codemods import RULES
+from asyncmend.codemods.screen.facts import Facts
 from asyncmend.codemods.settings import build_settings
 from asyncmend.codemods.source.text import SourceError, decode
-from asyncmend.codemods.screen.facts import Facts
 
 # What a check run decides: every rule, no fix applied.
 SETTINGS = build_settings(RULES, fix=False)
@@ -41,7 +41,6 @@ SETTINGS = build_settings(RULES, fix=False)
 def compare(path: str) -> tuple[set[str], set[str], str | None]:
     """(codes whose screen passes, codes that find something, error)."""
     import libcst as cst
-
     from asyncmend.codemods.cst.batch import run_rules
 
     data = Path(path).read_bytes()

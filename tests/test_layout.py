@@ -14,7 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from asyncmend.codemods import Rule, rules
 
 ROOT = Path(__file__).resolve().parent.parent

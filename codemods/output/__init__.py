@@ -11,10 +11,6 @@ from typing import Sequence
 
 from ..findings import FileResult
 from .common import SourceOf, Style, plain
-from .github import render_github
-from .json_report import render_json
-from .rdjson import render_rdjson, render_rdjsonl
-from .sarif import render_sarif
 from .text import error_line, fix_hunk, render_diff, render_text
 
 #: The names ``--output-format`` takes.
@@ -32,15 +28,26 @@ def render(
     style: Style = plain,
 ) -> str:
     """``results`` in the format ``fmt`` (one of :data:`FORMATS`)."""
+    # Each machine format is imported when asked for: most runs print text.
     if fmt == "json":
+        from .json_report import render_json
+
         return render_json(results, fixing=fixing)
     if fmt == "github":
+        from .github import render_github
+
         return render_github(results, fixing=fixing)
     if fmt == "sarif":
+        from .sarif import render_sarif
+
         return render_sarif(results, source_of, fixing=fixing)
     if fmt == "rdjson":
+        from .rdjson import render_rdjson
+
         return render_rdjson(results, source_of, fixing=fixing)
     if fmt == "rdjsonl":
+        from .rdjson import render_rdjsonl
+
         return render_rdjsonl(results, source_of, fixing=fixing)
     if fmt == "text":
         return render_text(results, fixing=fixing, style=style)
@@ -54,6 +61,8 @@ __all__ = [
     "Style",
     "error_line",
     "fix_hunk",
+    "plain",
     "render",
     "render_diff",
+    "render_text",
 ]

@@ -155,15 +155,6 @@ def utf16_column(lines: Sequence[str], line: int, column: int) -> int:
     return column + sum(1 for char in before if ord(char) > 0xFFFF)
 
 
-def _sarif_region(lines: Sequence[str], span: Span) -> dict[str, int]:
-    return {
-        "startLine": span.start_line,
-        "startColumn": utf16_column(lines, span.start_line, span.start_column),
-        "endLine": span.end_line,
-        "endColumn": utf16_column(lines, span.end_line, span.end_column),
-    }
-
-
 def line_hash(code: str, line_text: str) -> str:
     """Identifies a finding by its rule and its line's text (whitespace
     ignored), not its line number, so it survives edits elsewhere in the file."""

@@ -44,7 +44,6 @@ def _artifact_location(path: str) -> dict[str, str]:
     return {"uri": urllib.parse.quote(raw), "uriBaseId": "%SRCROOT%"}
 
 
-
 def _sarif_region(lines: Sequence[str], span: Span) -> dict[str, int]:
     return {
         "startLine": span.start_line,
@@ -52,7 +51,6 @@ def _sarif_region(lines: Sequence[str], span: Span) -> dict[str, int]:
         "endLine": span.end_line,
         "endColumn": utf16_column(lines, span.end_line, span.end_column),
     }
-
 
 
 def _rule_descriptor(rule: type[Rule], doc: str) -> dict[str, object]:
