@@ -8,14 +8,18 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from .analysis.dependence import (
     AST_FORBIDDEN,
     Related,
+    access_path,
     accesses,
     ast_accesses,
     ast_call_subject,
     ast_callee_name,
     ast_callee_receivers,
     ast_independent_call,
+    ast_modelled,
     ast_receivers,
     await_statement,
+    call_effects,
+    never_suspends,
     call_subjects,
     callee_name,
     callee_receivers,
@@ -25,12 +29,15 @@ from .analysis.dependence import (
     is_precondition,
     names_in,
     ordering_entries,
+    per_item,
     receivers,
 )
 from .analysis.gather import (
     CLEANUP_REASON,
     ORDER_COMMENT_REASON,
+    FUNCTION_ORDER_REASON,
     CleanupDepth,
+    FunctionComments,
     comments_speak_of_order,
     gather_call,
     line_comments,
@@ -40,6 +47,7 @@ from .analysis.gather import (
 from .analysis.names import DEFAULT_ORDERING_PRIMITIVES
 from .findings import Safety
 from .lazy import lazy_module
+from .model.facts import split_root
 from .rule import Rule
 from .screen.facts import Facts, awaits
 from .screen.facts import contains as screen_contains
@@ -205,7 +213,11 @@ class AwaitInLoop(CleanupDepth, Rule):
                 continue
             if screen_contains(call, (ast.NamedExpr,)) or not ast_independent_call(call, facts, primitives):
                 continue
-            if ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names:
+            # Where the project model sees the call, LibCST decides by it.
+            modelled = ast_modelled(facts, ctx, call, ast_accesses(call), items=names)
+            if not modelled and (
+                ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names
+            ):
                 continue
             if appended is not None:
                 reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
@@ -217,7 +229,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 if is_precondition(ast_callee_name(call)):
                     continue
                 subject = ast_call_subject(call, facts)
-                if subject is not None and subject not in names:
+                if not modelled and subject is not None and subject not in names:
                     continue
             return True
         return False
@@ -225,6 +237,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
         self._primitives = ordering_entries(self.option("ordering-primitives"))
+        self._comments = FunctionComments()
         # Each statement's block and index in it: what the loop itself cannot
         # see (which names hold a fresh list, whether a neighbour is an await
         # statement the result could be gathered with) is worked out from there.
@@ -358,7 +371,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 # A check per item, its result unused, stops at the first
                 # item that fails it: gathered, the checks of the others run on.
                 return updated_node
-            if call_subjects(call, self.scope(call)) - loop_names:
+            if self._model_verdict(call, loop_names) is None and call_subjects(call, self.scope(call)) - loop_names:
                 # Awaited for its effect, each call works on its first
                 # argument; when that is one object for every item
                 # (``await update_pipeline(hass, pipeline)``), the calls
@@ -402,6 +415,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "comments inside the loop would be lost"
         if not reason and comments_speak_of_order(line_comments(loop)):
             reason = ORDER_COMMENT_REASON
+        if not reason and self._comments.ask_for_order(self.scope(loop).function().node):
+            reason = FUNCTION_ORDER_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
@@ -478,6 +493,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = "comments inside the comprehension would be lost"
         elif self._statements and comments_speak_of_order(line_comments(self._statements[-1])):
             reason = ORDER_COMMENT_REASON
+        elif self._comments.ask_for_order(self.scope(comp).function().node):
+            reason = FUNCTION_ORDER_REASON
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)
@@ -516,7 +533,28 @@ class AwaitInLoop(CleanupDepth, Rule):
     # -- shared -------------------------------------------------------------
 
     def _independent(self, call: cst.Call, loop_names: frozenset[str]) -> bool:
-        """Whether each item's call can run beside the others."""
+        """Whether each item's call can run beside the others (by the
+        project model where it sees the call to its end, else by the
+        call's receivers)."""
+        if not self._movable(call):
+            return False
+        verdict = self._model_verdict(call, loop_names)
+        if verdict is not None:
+            return verdict
+        # The awaited call must be a plain function of the module or an
+        # import: a method of a shared object (``conn.execute(q)``) runs one
+        # operation at a time on it, and the items' own methods or the items
+        # themselves (``await hook(response)``, ``await trace.send(...)``,
+        # ``await site.stop()``) are callbacks and resources whose order
+        # their owners rely on.
+        if callee_receivers(call, self.scope):
+            return False
+        # Inside the arguments, only the item's own methods and objects are
+        # independent (``close(conn)`` for each ``conn``, not ``insert(conn, row)``).
+        return receivers(call, self.scope) <= loop_names
+
+    def _movable(self, call: cst.Call) -> bool:
+        """Whether the call may be moved into a generator expression at all."""
         if contains(call, forbidden()) or contains(call, (cst.NamedExpr,)):
             return False
         # Zero-argument super() does not work inside a generator expression.
@@ -529,19 +567,25 @@ class AwaitInLoop(CleanupDepth, Rule):
         # gathers is a different rewrite (and would not be idempotent).
         if self.scope(call).qualified_name(call.func) == "asyncio.gather":
             return False
-        if is_ordering(call, self.scope, self._primitives):
+        return not is_ordering(call, self.scope, self._primitives)
+
+    def _model_verdict(self, call: cst.Call, loop_names: frozenset[str]) -> bool | None:
+        """The project model's answer: whether the calls of the items are
+        independent and each suspends (a call that never does gains
+        nothing); ``None`` when the model cannot tell."""
+        if never_suspends(self.view, self.scope(call), call):
             return False
-        # The awaited call must be a plain function of the module or an
-        # import: a method of a shared object (``conn.execute(q)``) runs one
-        # operation at a time on it, and the items' own methods or the items
-        # themselves (``await hook(response)``, ``await trace.send(...)``,
-        # ``await site.stop()``) are callbacks and resources whose order
-        # their owners rely on.
-        if callee_receivers(call, self.scope):
+        effects = call_effects(self.view, self.scope(call), call, accesses(call), items=loop_names)
+        if effects is None:
+            return None
+        if effects.suspends is False:
             return False
-        # Inside the arguments, only the item's own methods and objects are
-        # independent (``close(conn)`` for each ``conn``, not ``insert(conn, row)``).
-        return receivers(call, self.scope) <= loop_names
+        receiver = None
+        if isinstance(call.func, cst.Attribute):
+            path = access_path(call.func.value)
+            if path is not None and split_root(path)[0] in loop_names:
+                receiver = "@" + path
+        return per_item(effects, loop_names, receiver)
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)
@@ -611,7 +655,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             except KeyError:
                 return self.scope(statement)
 
-        mine = await_statement(probe, scope_of, self._primitives)
+        mine = await_statement(probe, scope_of, self._primitives, self.view)
         if mine is None:
             return False
         related = self._relations()
@@ -620,7 +664,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             # statement only then: too uncertain to judge, so leave both.
             if _loop_candidate(neighbour):
                 return True
-            other = await_statement(neighbour, self.scope, self._primitives)
+            other = await_statement(neighbour, self.scope, self._primitives, self.view)
             if other is not None and not mine.depends_on(other, related) and not other.depends_on(mine, related):
                 return True
         return False

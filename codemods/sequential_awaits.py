@@ -17,7 +17,9 @@ from .analysis.dependence import (
 from .analysis.gather import (
     CLEANUP_REASON,
     ORDER_COMMENT_REASON,
+    FUNCTION_ORDER_REASON,
     CleanupDepth,
+    FunctionComments,
     comments_speak_of_order,
     gather_call,
     line_comments,
@@ -205,6 +207,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         self._names: frozenset[str] | None = None
         self._relations: Related | None = None
         self._nested_names: dict[cst.CSTNode, frozenset[str]] = {}
+        self._comments = FunctionComments()
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -228,7 +231,7 @@ class SequentialAwaits(CleanupDepth, Rule):
         # in the async function's own scope.
         if self.scope(body[0]).kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
             return updated_node
-        statements = [await_statement(stmt, self.scope, self._primitives) for stmt in body]
+        statements = [await_statement(stmt, self.scope, self._primitives, self.view) for stmt in body]
         if sum(statement is not None for statement in statements) < 2:
             return updated_node
         groups = runs(statements, self._related())
@@ -268,6 +271,8 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = CLEANUP_REASON
         elif comments_speak_of_order(c for m in members for c in line_comments(m.line)):
             reason = ORDER_COMMENT_REASON
+        elif self._comments.ask_for_order(scope.function().node):
+            reason = FUNCTION_ORDER_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif self._closure_reads(scope.node) & frozenset().union(*(m.access.write_roots for m in members)):

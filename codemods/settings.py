@@ -3,10 +3,11 @@ from the command line and ``[tool.asyncmend]``, and the per-file options."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -42,6 +43,28 @@ class Settings:
     # importing file) for a module-level name that another file imports
     # (see codemods.prepare). Rules refuse to rename such a name.
     imported_elsewhere: frozenset[tuple[str, str, str]] = frozenset()
+    # (pattern, codes): the rules not run on the files a pattern matches
+    # (``.gitignore`` syntax, relative to ``root``), as ruff's
+    # ``per-file-ignores``. ``None``: the default (see DEFAULT_PER_FILE_IGNORES).
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
+    # The directory the patterns are relative to (the configuration's).
+    root: str | None = None
+
+    def for_file(self, path: str) -> Settings:
+        """These settings for the file ``path``, less the rules its
+        per-file ignores switch off."""
+        patterns = self.per_file_ignores if self.per_file_ignores is not None else DEFAULT_PER_FILE_IGNORES
+        if not patterns or path in ("-", "<string>"):
+            return self
+        relative = os.path.relpath(os.path.abspath(path), self.root or os.getcwd()).replace(os.sep, "/")
+        off: set[str] = set()
+        for pattern, codes in patterns:
+            if _matches(pattern, relative):
+                off |= codes
+        if not off:
+            return self
+        select = (self.select if self.select is not None else _every_code()) - off
+        return replace(self, select=frozenset(select))
 
     def importers_of(self, filename: str, name: str) -> list[str]:
         """The other files of the run that import ``name`` from ``filename``."""
@@ -68,8 +91,40 @@ class Options:
     # Where check results are cached (see codemods.source.cache); None: no cache.
     # A run that writes or diffs never uses it.
     cache_dir: str | None = None
+    # The projects the run's files belong to (codemods.model.project.ProjectIndex):
+    # the rules see the modules around a file through them. None: found
+    # where a file needs one (see codemods.engine.files.project_for).
+    projects: tuple[Any, ...] | None = None
+    # Where the project model keeps what it read of each module (by its
+    # bytes, so any run may use it); None: nowhere.
+    model_cache_dir: str | None = None
 
 
+# Test files are sequences of steps (set up, act, check): gathering two of
+# them runs a check before what it checks. The gather rules skip them.
+TEST_FILES = ("test_*.py", "*_test.py", "conftest.py", "tests/", "test/")
+DEFAULT_PER_FILE_IGNORES: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (pattern, frozenset({"AM201", "AM202"})) for pattern in TEST_FILES
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _spec(pattern: str) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
+
+
+def _matches(pattern: str, relative: str) -> bool:
+    """``.gitignore`` matching: a pattern without a slash matches a name at
+    any depth; ``tests/`` matches every file under a ``tests`` directory."""
+    return bool(_spec(pattern).match_file(relative))
+
+
+def _every_code() -> frozenset[str]:
+    from .rule import rules
+
+    return frozenset(rule.CODE for rule in rules())
 
 
 def parse_target_version(value: str) -> tuple[int, int]:
@@ -159,7 +214,10 @@ def build_settings(
 # -- [tool.asyncmend] ---------------------------------------------------------
 
 # The keys every run understands; each rule adds the keys of its OPTIONS.
-CORE_KEYS = ("select", "ignore", "unsafe-fixes", "exclude", "target-version", "line-length")
+CORE_KEYS = (
+    "select", "ignore", "unsafe-fixes", "exclude", "target-version", "line-length",
+    "per-file-ignores", "extend-per-file-ignores",
+)
 
 
 @dataclass(frozen=True)
@@ -174,6 +232,10 @@ class FileConfig:
     target_version: tuple[int, int] | None = None
     line_length: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # pattern -> codes; ``per-file-ignores`` replaces the default,
+    # ``extend-per-file-ignores`` adds to it (as in ruff)
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
+    extend_per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -273,6 +335,17 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         for key, default in rule_options.items()
         if key in table
     }
+    def per_file(key: str) -> tuple[tuple[str, frozenset[str]], ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}{key}: expected a table of pattern = [codes]")
+        return tuple(
+            (str(pattern), frozenset(resolve_codes(_string_list(selectors, f"{where}{key}.{pattern}"), rules, f"{where}{key}.{pattern}")))
+            for pattern, selectors in value.items()
+        )
+
     return FileConfig(
         path=str(path),
         select=codes("select"),
@@ -282,6 +355,8 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         target_version=target,
         line_length=line_length,
         options=options,
+        per_file_ignores=per_file("per-file-ignores"),
+        extend_per_file_ignores=per_file("extend-per-file-ignores") or (),
     )
 
 
@@ -421,5 +496,11 @@ def resolve(
         target_version=target,
         line_length=line_length or config.line_length or DEFAULT_LINE_LENGTH,
         options=config.options,
+    )
+    base = config.per_file_ignores if config.per_file_ignores is not None else DEFAULT_PER_FILE_IGNORES
+    settings = replace(
+        settings,
+        per_file_ignores=(*base, *config.extend_per_file_ignores),
+        root=str(Path(config.path).parent) if config.path else str(cwd),
     )
     return settings, tuple(exclude) or tuple(config.exclude or ())

@@ -22,10 +22,12 @@ DROPPED_CALLS = b"""import asyncio
 
 
 async def fetch_a():
+    await asyncio.sleep(0.1)
     return 1
 
 
 async def fetch_b():
+    await asyncio.sleep(0.1)
     return 2
 
 

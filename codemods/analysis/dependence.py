@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from ..screen.facts import Context, Facts, scope_statements
+from ..model.facts import call_parts, paths_overlap, split_root
+from ..model.project import Effects, conflict
+from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains
 from ..screen.facts import walk as screen_walk
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from ..cst.scope import Scope
+    from ..model.project import ModuleView
 
     ScopeOf = Callable[[cst.CSTNode], Scope]
 else:
@@ -71,13 +74,6 @@ def _root(path: str) -> str:
         if index != -1:
             end = min(end, index)
     return path[:end]
-
-
-def paths_overlap(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return long.startswith(short) and long[len(short)] in ".["
 
 
 def depends_on(later: Access, earlier: Access) -> bool:
@@ -402,6 +398,9 @@ class AstAwaitStatement:
     access: Access
     receivers: frozenset[str]
     uncertain: bool = False
+    # The project model may decide this statement's dependences on LibCST
+    # (see AwaitStatement.effects).
+    modelled: bool = False
 
     def depends_on(self, earlier: AstAwaitStatement, related: AstRelated | None = None) -> bool:
         """Whether LibCST certainly finds the dependence too: as
@@ -410,6 +409,10 @@ class AstAwaitStatement:
         each name only itself)."""
         if depends_on(self.access, earlier.access):
             return True
+        if self.modelled and earlier.modelled:
+            # LibCST asks the project model, whose answer may be that they
+            # are independent: the file must reach it.
+            return False
         both = bool(self.receivers and earlier.receivers)
         if "?" in self.receivers or "?" in earlier.receivers:
             return both
@@ -479,7 +482,23 @@ def ast_await_statement(
         and not facts.certainly_in_a_function(c.func.id, ctx)
         for c in _ast_calls(call)
     )
-    return AstAwaitStatement(ast_accesses(statement), found, uncertain)
+    access = ast_accesses(statement)
+    return AstAwaitStatement(access, found, uncertain, ast_modelled(facts, ctx, call, access))
+
+
+def ast_modelled(
+    facts: Facts, ctx: Context, call: ast.Call, access: Access, items: frozenset[str] = frozenset()
+) -> bool:
+    """Whether the project model knows what the statement awaiting ``call``
+    may do (so that LibCST may decide by it); ``items`` as in :func:`call_effects`."""
+    view = facts.view
+    if view is None:
+        return False
+    func, args, kwargs, star_kwargs = call_parts(call)
+    effects = view.statement_effects(
+        context_qualname(ctx), func, args, kwargs, star_kwargs, access.reads, access.writes, items=items
+    )
+    return effects is not None
 
 
 class _NameUnion:
@@ -653,6 +672,108 @@ def access_path(expr: cst.BaseExpression) -> str | None:
         base = access_path(expr.value)
         return f"{base}[]" if base is not None else None
     return None
+
+
+def _callee_text(func: cst.BaseExpression) -> str:
+    """The callee as the project model's facts spell it (``self.m``,
+    ``super().m``; "?" for anything but a chain of names)."""
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+        inner = func.value
+        if isinstance(inner.func, cst.Name) and inner.func.value == "super" and not inner.args:
+            return f"super().{func.attr.value}"
+    parts: list[str] = []
+    while isinstance(func, cst.Attribute):
+        parts.append(func.attr.value)
+        func = func.value
+    if isinstance(func, cst.Name):
+        parts.append(func.value)
+        return ".".join(reversed(parts))
+    return "?"
+
+
+def _argument_path(value: cst.BaseExpression) -> str | None:
+    """An argument as the model's facts see it: its access path, ``None``
+    for a value made where it stands, "?" for an object of unknown origin."""
+    if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript)):
+        return access_path(value) or "?"
+    return None if isinstance(value, _fresh_values()) else "?"
+
+
+@functools.lru_cache(maxsize=None)
+def _fresh_values() -> tuple[type[cst.CSTNode], ...]:
+    return (
+        cst.BaseNumber, cst.BaseString, cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp,
+        cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.BinaryOperation, cst.UnaryOperation,
+        cst.Comparison, cst.BooleanOperation, cst.Lambda,
+    )
+
+
+def _described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | None], bool]:
+    """A call as the project model's facts spell one (see
+    :func:`codemods.model.facts.call_parts`, its ``ast`` twin)."""
+    args: list[str | None] = []
+    kwargs: dict[str, str | None] = {}
+    star_kwargs = False
+    for arg in call.args:
+        if arg.star == "**":
+            star_kwargs = True
+        elif arg.star == "*":
+            args.append("*")
+        elif arg.keyword is not None:
+            kwargs[arg.keyword.value] = _argument_path(arg.value)
+        else:
+            args.append(_argument_path(arg.value))
+    return _callee_text(call.func), args, kwargs, star_kwargs
+
+
+def call_effects(
+    view: ModuleView | None,
+    scope: Scope,
+    call: cst.Call,
+    access: Access,
+    items: frozenset[str] = frozenset(),
+) -> Effects | None:
+    """What the statement awaiting ``call`` (its reads and writes ``access``)
+    may do, by the project model; ``None`` when the model cannot tell.
+    ``items``: loop variables, a new object in each iteration (paths through
+    them are spelled ``@name...``)."""
+    if view is None:
+        return None
+    func, args, kwargs, star_kwargs = _described(call)
+    return view.statement_effects(
+        cst_scope.function_qualname(scope), func, args, kwargs, star_kwargs,
+        access.reads, access.writes, items=items,
+    )
+
+
+def never_suspends(view: ModuleView | None, scope: Scope, call: cst.Call) -> bool:
+    """Whether the project model shows that awaiting ``call`` never suspends
+    (so that running it beside others gains nothing)."""
+    if view is None:
+        return False
+    return view.statement_suspends(cst_scope.function_qualname(scope), *_described(call)) is False
+
+
+def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None) -> bool:
+    """Whether one iteration's call (``effects``, with the loop variables
+    ``items``) can run beside the others: it changes only its own item (the
+    item, or an attribute of it: a deeper object may be shared between
+    items), takes no lock shared between items, and is not a method of the
+    item the model cannot see into (``call_receiver``: the awaited call's
+    receiver, when it is a method)."""
+    own = {f"@{name}" for name in items}
+
+    def root(path: str) -> str:
+        return split_root(path)[0]
+
+    for path in effects.writes:
+        if root(path) not in own or path.count(".") + path.count("[") > 1:
+            return False
+    if any(root(lock) not in own for lock in effects.locks):
+        return False
+    if call_receiver is not None and any(receiver == call_receiver for receiver, _ in effects.external):
+        return False
+    return True
 
 
 def accesses(node: cst.CSTNode) -> Access:
@@ -1085,6 +1206,8 @@ class AwaitStatement:
     target: cst.BaseExpression | None
     access: Access
     receivers: frozenset[str]
+    # What the statement may do by the project model (None: not known).
+    effects: Effects | None = None
 
     def depends_on(self, earlier: AwaitStatement, related: Related | None = None) -> bool:
         if depends_on(self.access, earlier.access):
@@ -1097,6 +1220,10 @@ class AwaitStatement:
             return True
         if related is not None and _changes_alias(earlier.access, self.access, related):
             return True
+        if self.effects is not None and earlier.effects is not None:
+            # The model sees both calls to their ends: what each reads and
+            # writes decides, not the names of their receivers.
+            return conflict(earlier.effects, self.effects)
         # Methods of one object share hidden state, and most drivers allow
         # one operation at a time on a connection. A callee of unknown
         # receiver (``prepare = resp.prepare``, a nested coroutine changing
@@ -1195,9 +1322,12 @@ def await_statement(
     line: cst.BaseStatement,
     scope_of: ScopeOf,
     primitives: tuple[frozenset[str], frozenset[str]],
+    view: ModuleView | None = None,
 ) -> AwaitStatement | None:
     """The statement as a candidate for gathering, or ``None`` when it is not
-    of a gatherable shape or awaits an ordering primitive."""
+    of a gatherable shape, awaits an ordering primitive, or (by the project
+    model) awaits a call that never suspends: run at once with others, it
+    would gain nothing."""
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
     small = line.body[0]
@@ -1262,7 +1392,10 @@ def await_statement(
         # may call the function, which may change anything the other call
         # reads (a nonlocal, an object it closes over or is bound to).
         found |= {"?"}
-    return AwaitStatement(line, small, call, target, access, found)
+    effects = call_effects(view, scope, call, access)
+    if (effects is not None and effects.suspends is False) or never_suspends(view, scope, call):
+        return None
+    return AwaitStatement(line, small, call, target, access, found, effects)
 
 
 # Methods of builtin containers and futures that change their object: passed

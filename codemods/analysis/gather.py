@@ -223,19 +223,64 @@ class CleanupDepth:
 # server rate-limits us", "keep the order") means the author weighed running
 # the calls at once and chose not to, often for a reason the code does not
 # show. Rewritten, the comment would stand above a gather it argues against.
-_ORDER_COMMENT = re.compile(
-    r"gather|concurren|\bparallel|\bsequential|\bserial(?:ly)?\b"
-    r"|\bone (?:at a time|by one|after (?:the )?(?:other|another))\b"
-    r"|\bin (?:this |that |the same )?order\b(?! to\b)|\border (?:matters|is important)\b"
-    r"|\bkeep(?:s|ing)? (?:the |their |its |this )?order\b|\bin turn\b",
+# A comment that asks for order, or against running things at once: it
+# withholds every gather of its function (``# Avoid gather here since it
+# will be I/O bound anyways`` stood three lines below the run it meant).
+_AGAINST = re.compile(
+    r"\b(?:avoid\w*|no|not|don'?t|do not|never|without|instead of|rather than|cannot|can'?t)\b"
+    r"[^.;:]{0,40}?\b(?:gather\w*|concurren\w*|parallel\w*|simultaneous\w*|at (?:the same|one) time)"
+    r"|\bserial(?:ly|i[sz]ed?)?\b|\bsequential(?:ly)?\b|\bone at a time\b|\bone by one\b"
+    r"|\bin (?:this|that|the same|the right|strict|exactly this) order\b|\border (?:matters|is important)\b"
+    r"|\bkeep(?:s|ing)? (?:the |their |its |this )?order\b|\bin turn\b"
+    r"|\bmust\b[^.;:]{0,40}?\b(?:before|after|first|last)\b|\b(?:first|last)\b[^.;:]{0,40}?\b(?:before|after)\b",
     re.IGNORECASE,
 )
+# A comment at the run itself that speaks of gathering or of order at all,
+# unless it says the steps are independent (``# Three independent queries,
+# awaited one after the other``: it describes the pitfall).
+_SPEAKS_OF_ORDER = re.compile(
+    r"gather|concurren|\bparallel|\bone after (?:the )?(?:other|another)\b|\bin (?:this |that |the same )?order\b(?! to\b)",
+    re.IGNORECASE,
+)
+_INDEPENDENT = re.compile(r"\bindependent(?:ly)?\b", re.IGNORECASE)
 
 ORDER_COMMENT_REASON = "a comment here speaks of gathering or of order"
+FUNCTION_ORDER_REASON = "a comment in this function asks for order, or against running things at once"
 
 
 def comments_speak_of_order(comments: Iterable[cst.Comment | None]) -> bool:
-    return any(c is not None and _ORDER_COMMENT.search(c.value) for c in comments)
+    """Whether the comments of a run (its lines, the lines above it) ask for
+    its order or speak of gathering without calling its steps independent."""
+    for comment in comments:
+        if comment is None:
+            continue
+        text = comment.value
+        if _AGAINST.search(text) or (_SPEAKS_OF_ORDER.search(text) and not _INDEPENDENT.search(text)):
+            return True
+    return False
+
+
+def comments_ask_for_order(comments: Iterable[cst.Comment | None]) -> bool:
+    """Whether a comment elsewhere in the function asks for order or against
+    running things at once."""
+    return any(comment is not None and _AGAINST.search(comment.value) for comment in comments)
+
+
+class FunctionComments:
+    """Whether a comment anywhere in a function asks for order (see
+    :func:`comments_ask_for_order`), found once per function."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, bool] = {}
+
+    def ask_for_order(self, function: cst.CSTNode | None) -> bool:
+        if function is None:
+            return False
+        known = self._known.get(id(function))
+        if known is None:
+            comments = (node for node in cst_traversal.descendants(function) if isinstance(node, cst.Comment))
+            known = self._known[id(function)] = comments_ask_for_order(comments)
+        return known
 
 
 def line_comments(line: cst.BaseStatement) -> Iterator[cst.Comment | None]:

@@ -11,6 +11,7 @@ from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import CodeRange, PositionProvider, ProviderT
 
 from ..findings import Finding, Safety
+from ..model.project import ModuleView
 from ..screen.facts import Facts
 from ..settings import Settings
 from .scope import LexicalScopeProvider, Scope
@@ -56,6 +57,14 @@ class RuleCommand(VisitorBasedCodemodCommand, ABC):
         consult to skip an expensive analysis where they show it cannot
         apply; ``None`` when the rule runs on its own as a LibCST codemod."""
         return self.context.scratch.get(FACTS_KEY)
+
+    @property
+    def view(self) -> ModuleView | None:
+        """The project model as this file's analysis asks it (see
+        :mod:`codemods.model.project`); ``None`` when the rule runs on its
+        own as a LibCST codemod."""
+        facts = self.facts
+        return facts.view if facts is not None else None
 
     def option(self, key: str) -> Any:
         return self.settings.options.get(key, self.OPTIONS[key])

@@ -837,6 +837,43 @@ class ModuleDefinitions:
 
 # -- read and write sets of a statement ---------------------------------------
 
+def function_qualname(scope: Scope) -> str | None:
+    """The qualified name the project model gives the function ``scope``
+    is in (``f``, ``Class.method``, ``f.<locals>.inner``); ``None`` where
+    the model keeps no facts (a class inside a function, a lambda)."""
+    chain: list[tuple[ScopeKind, str]] = []
+    current: Scope | None = scope
+    while current is not None and current.kind is not ScopeKind.MODULE:
+        node = current.node
+        if current.kind in (ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION) and isinstance(node, cst.FunctionDef):
+            chain.append((current.kind, node.name.value))
+        elif current.kind is ScopeKind.CLASS and isinstance(node, cst.ClassDef):
+            chain.append((current.kind, node.name.value))
+        elif current.kind in (ScopeKind.LAMBDA, ScopeKind.HEADER):
+            return None
+        current = current.parent
+    return qualname_of(list(reversed(chain)))
+
+
+def qualname_of(chain: list[tuple[ScopeKind, str]]) -> str | None:
+    """``[(CLASS, "C"), (FUNCTION, "m")]`` -> "C.m" (see function_qualname)."""
+    if not chain or chain[-1][0] is ScopeKind.CLASS:
+        return None
+    name = ""
+    for index, (kind, part) in enumerate(chain):
+        if kind is ScopeKind.CLASS:
+            if index:
+                return None  # a class inside a function
+            name = part
+        elif not name:
+            name = part
+        elif chain[index - 1][0] is ScopeKind.CLASS:
+            name = f"{name}.{part}"
+        else:
+            name = f"{name}.<locals>.{part}"
+    return name
+
+
 def binding_kind(scope: Scope, name: str) -> ScopeKind | None:
     """The kind of scope that binds ``name`` as seen from ``scope`` (``None``
     when nothing in the file binds it): a name bound in a function is a

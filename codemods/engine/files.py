@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..findings import FileResult
+from ..model.project import Project, ProjectIndex, indexes_for
 from ..rule import Rule
 from ..rule import rules as all_rules
 from ..settings import Options
@@ -18,6 +19,52 @@ from .passes import process_bytes
 
 GENERATED_MARKER = b"@generated"
 
+# The model of each project of a run, made once per process (a worker keeps
+# what it read of the modules for every file it processes).
+_PROJECTS: dict[tuple[str, str | None], Project] = {}
+
+
+def project_for(options: Options, target: Target) -> Project | None:
+    """The project model ``target`` belongs to: that of the deepest project
+    root of the run above it (``options.projects``; when the run left them
+    to be found, the file's own, found here once per process); ``None`` for
+    standard input, whose rules then see that text alone."""
+    if target.stdin:
+        return None
+    indexes = options.projects
+    if indexes is None:
+        indexes = _found_indexes(target.path)
+    where = os.path.abspath(target.path)
+    best = None
+    for index in indexes:
+        root = index.root.rstrip(os.sep) + os.sep
+        if where.startswith(root) and (best is None or len(index.root) > len(best.root)):
+            best = index
+    if best is None:
+        return None
+    key = (best.root, options.model_cache_dir)
+    project = _PROJECTS.get(key)
+    if project is None:
+        cache = None
+        if options.model_cache_dir is not None:
+            from .. import __version__
+
+            fingerprint = run_fingerprint(__version__, None, purpose="model")
+            cache = Cache(Path(os.path.abspath(options.model_cache_dir)), fingerprint)
+        project = _PROJECTS[key] = Project(best, cache)
+    return project
+
+
+# Indexes found file by file (a run of one process that did not find them
+# for all its files at once), by the project root they cover.
+_FOUND: list[ProjectIndex] = []
+
+
+def _found_indexes(path: Path) -> list[ProjectIndex]:
+    where = os.path.abspath(path)
+    if not any(where.startswith(index.root.rstrip(os.sep) + os.sep) for index in _FOUND):
+        _FOUND.extend(indexes_for([Path(where)]))
+    return _FOUND
 
 
 def process_file(
@@ -49,7 +96,10 @@ def process_file(
             result.skipped, result.changed = hit.skipped, hit.changed
             return result
     try:
-        outcome = process_bytes(data, options, rules if rules is not None else all_rules(), target.display)
+        outcome = process_bytes(
+            data, options, rules if rules is not None else all_rules(), target.display,
+            project=project_for(options, target),
+        )
     except SourceError as exc:
         result.error = str(exc)
         if target.stdin:
@@ -77,10 +127,12 @@ def process_file(
 
 
 def _cache_key(cache: Cache, target: Target, options: Options, data: bytes) -> str:
-    # What other files import from this one changes its result (AM401):
-    # the same bytes at another path are another entry then.
+    # What other files import from this one changes its result (AM401), and
+    # so do the rules its path switches off: the same bytes at another path
+    # are another entry then.
     mentioned = any(entry[0] == target.display for entry in options.settings.imported_elsewhere)
-    return cache.key(data, target.display if mentioned else "")
+    ignored = options.settings.for_file(target.display) is not options.settings
+    return cache.key(data, target.display if mentioned or ignored else "")
 
 
 def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileResult | None] | None:

@@ -10,11 +10,13 @@ file with a candidate, and only with the rules whose screens passed.
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 from dataclasses import dataclass, replace
 from typing import Sequence
 
 from ..findings import Finding, SourceResult
+from ..model.project import Project, view_of
 from ..rule import Rule
 from ..rule import rules as registered_rules
 from ..screen.facts import Facts
@@ -41,11 +43,14 @@ def fix_source(
     *,
     rules: Sequence[type[Rule]] | None = None,
     filename: str = "<string>",
+    project: Project | None = None,
 ) -> SourceResult:
     """Run the rules on one source text and return its findings and fixed text.
 
     Raises :class:`SourceError` for input that is not valid Python, and for a
     fix whose output would not compile (nothing is then to be written).
+    ``project``: the model of the project around the text; without one, the
+    rules see the text's own functions only.
     """
     settings = settings or Settings()
     if isinstance(source, str):
@@ -59,7 +64,7 @@ def fix_source(
     text, encoding = decode(data)
     selected = [rule for rule in (rules if rules is not None else registered_rules()) if settings.runs(rule.CODE)]
     # Raises SourceError with the parser's message for invalid input.
-    return _run_on_text(data, text, encoding, selected, settings, filename, validate=True)
+    return _run_on_text(data, text, encoding, selected, settings, filename, validate=True, project=project)
 
 
 # Deeper than this, the Python-level analysis hits the recursion limit anyway.
@@ -122,11 +127,12 @@ def _run_on_text(
     tree: ast.Module | None = None,
     *,
     validate: bool = False,
+    project: Project | None = None,
 ) -> SourceResult:
     """The rules run on ``text`` until nothing changes. ``validate``: the
     text is not yet known to be valid Python (see :func:`_one_pass`)."""
     findings, current = _one_pass(
-        _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate
+        _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate, project=project
     )
     if current is None:
         return SourceResult(findings, data, data)
@@ -138,7 +144,9 @@ def _run_on_text(
             pass_settings = replace(settings, declined=frozenset(
                 (code, moved[line], column) for code, line, column in settings.declined if line in moved
             ))
-        more, following = _one_pass(_scanned(None, current, encoding), current, rules, pass_settings, filename)
+        more, following = _one_pass(
+            _scanned(None, current, encoding), current, rules, pass_settings, filename, project=project
+        )
         findings = _merge_findings(findings, more, text, current)
         if following is None:
             break
@@ -166,6 +174,7 @@ def _one_pass(
     tree: ast.Module | None = None,
     *,
     validate: bool = False,
+    project: Project | None = None,
 ) -> tuple[list[Finding], str | None]:
     """The findings of one run of the rules, and the fixed text (``None``
     when nothing changed).
@@ -185,6 +194,7 @@ def _one_pass(
     if tree is None:
         tree = parse_ast(text, filename)
     facts = Facts.of(tree)
+    facts.view_factory = functools.partial(view_of, project, filename, tree)
     if validate and facts.symbol_pass_needed:
         check_syntax(text, filename)
     candidates = [rule for rule in candidates if rule.screen(facts, settings)]
@@ -311,7 +321,9 @@ class Outcome:
     skipped: str | None = None
 
 
-def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> Outcome:
+def process_bytes(
+    data: bytes, options: Options, rules: Sequence[type[Rule]], display: str, *, project: Project | None = None
+) -> Outcome:
     text, encoding = decode(data)
     # The literal first: a multi-line pattern tries every line's start.
     checked = b"skip-file" in data and SKIP_FILE.search(data) is not None
@@ -319,8 +331,9 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
         check_syntax(text, display)  # a broken file is reported, skip-file or not
         if skip_file_comment(text):
             return Outcome([], data, skipped="skip-file")
-    selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
-    source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=not checked)
+    settings = options.settings.for_file(display)
+    selected = [rule for rule in rules if settings.runs(rule.CODE)]
+    source = _run_on_text(data, text, encoding, selected, settings, display, validate=not checked, project=project)
     outcome = Outcome(source.findings, source.output, source.changed)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")

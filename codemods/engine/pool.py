@@ -13,6 +13,7 @@ from ..findings import FileResult
 from ..settings import Options
 from ..source.discovery import Target
 from ..source.write import process_alive
+from ..model.project import indexes_for
 from .files import answered_by_cache, process_file
 
 if TYPE_CHECKING:
@@ -121,10 +122,11 @@ def process(
         return
     answered = answered_by_cache(targets, options)
     if answered is None:
-        yield from _pooled(targets, options, jobs, tell)
+        yield from _pooled(targets, with_projects(options, targets), jobs, tell)
         return
     tell(sum(answer is not None for answer in answered))
     misses = [target for target, answer in zip(targets, answered) if answer is None]
+    options = with_projects(options, misses)
     if len(misses) > 1:
         computed = _pooled(misses, options, jobs, tell)
     else:
@@ -132,6 +134,17 @@ def process(
         tell(len(misses))
     for answer in answered:
         yield answer if answer is not None else next(computed)
+
+
+def with_projects(options: Options, targets: Sequence[Target]) -> Options:
+    """``options`` with the projects of ``targets`` found, once, before the
+    workers start: each then has the model of the whole project, whichever
+    files (a shard, a list) it is given."""
+    if options.projects is not None or not targets:
+        return options
+    from dataclasses import replace
+
+    return replace(options, projects=indexes_for([t.path for t in targets if not t.stdin]))
 
 
 def _pooled(

@@ -19,7 +19,7 @@ import ast
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 # ``_fields`` of each node type that hold nodes, in the order of ``_fields``.
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -153,6 +153,24 @@ class Context:
 _MODULE = Context()
 
 
+def context_qualname(ctx: Context) -> str | None:
+    """The qualified name the project model gives the function ``ctx`` is
+    in (see :func:`codemods.cst.scope.function_qualname`)."""
+    if not ctx.defs:
+        return None
+    name = ""
+    for index, (function, owner) in enumerate(ctx.defs):
+        if owner is not None:
+            if index:
+                return None  # a class inside a function
+            name = f"{owner.name}.{function.name}"
+        elif not name:
+            name = function.name
+        else:
+            name = f"{name}.<locals>.{function.name}"
+    return name
+
+
 @dataclass
 class Facts:
     """What the screens ask about one file, gathered in one walk of its ``ast``."""
@@ -191,6 +209,11 @@ class Facts:
     globals: dict[ast.AST, set[str]] = field(default_factory=dict)
     # what the screens derive from these once per file (codemods.analysis.dependence.AstRelated)
     memo: dict[str, object] = field(default_factory=dict)
+    # Makes the project model as this file's analysis asks it
+    # (codemods.model.project.ModuleView): built on first use, as most
+    # files never ask.
+    view_factory: Callable[[], Any] | None = None
+    _view: Any = None
     # Whether the file holds a construct that CPython's symbol pass may
     # reject though its parser accepts it (see symbol_pass_needed).
     symbol_risk: bool = False
@@ -203,6 +226,13 @@ class Facts:
         if facts._futures and not _futures_in_place(tree, facts._futures):
             facts.symbol_risk = True
         return facts
+
+    @property
+    def view(self) -> Any:
+        """The project model for this file (``None`` when the engine has none)."""
+        if self._view is None and self.view_factory is not None:
+            self._view = self.view_factory()
+        return self._view
 
     @property
     def symbol_pass_needed(self) -> bool:

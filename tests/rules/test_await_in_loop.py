@@ -26,12 +26,14 @@ def test_explain_await_in_loop_says_how_to_bound_concurrency() -> None:
 
 # -- behaviour ----------------------------------------------------------------
 
+# The calls write nothing shared (a call that appended to a shared log
+# would be kept in its loop: gathered, the appends could come in another
+# order).
 LOOP_APPEND = """
 import asyncio
 
 
-async def fetch(url, log):
-    log.append(url)
+async def fetch(url):
     await asyncio.sleep(0.1)
     return len(url)
 
@@ -39,7 +41,7 @@ async def fetch(url, log):
 async def main(log):
     results = []
     for url in ["a", "bb", "ccc"]:
-        results.append(await fetch(url, log))
+        results.append(await fetch(url))
     return results
 """
 
@@ -47,14 +49,13 @@ LOOP_COMPREHENSION = """
 import asyncio
 
 
-async def fetch(url, log):
-    log.append(url)
+async def fetch(url):
     await asyncio.sleep(0.1)
     return url * 2
 
 
 async def main(log):
-    return [await fetch(u, log) for u in ["x", "y", "z"]]
+    return [await fetch(u) for u in ["x", "y", "z"]]
 """
 
 

@@ -1,0 +1,789 @@
+"""What one module says about itself, read from its stdlib ``ast``: its
+imports, classes and functions, and per function what it reads, writes,
+calls and awaits, in its own names (nothing here looks at another module).
+
+The project model (:mod:`.project`) resolves these names across modules and
+folds the facts of callees into summaries. The facts are plain data, kept
+in JSON in the cache by the module's bytes, so an unchanged module is never
+parsed again for them.
+
+Access paths: ``self.token`` for an attribute chain rooted at a name,
+``items[]`` for any item of ``items``. A path's root is a parameter, a
+module-level name, or an import; locals are followed only where they alias
+one of those (``client = self._client``).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+#: Bumped when the facts change shape: the cache keys include it.
+FACTS_FORMAT = 1
+
+# Methods that change the object they are called on (lists, dicts, sets).
+MUTATING_METHODS = frozenset(
+    {
+        "append", "extend", "insert", "remove", "pop", "clear", "update", "add", "discard",
+        "setdefault", "popitem", "sort", "reverse", "appendleft", "extendleft", "popleft",
+        "rotate", "difference_update", "intersection_update", "symmetric_difference_update",
+    }
+)
+# Builtins that read the caller's variables or run code: the function's
+# effects cannot be seen.
+_OPAQUE_CALLS = frozenset({"exec", "eval", "locals", "vars", "globals", "setattr", "delattr", "__import__"})
+
+
+@dataclass
+class CallFact:
+    """One call in a function's own body."""
+
+    # The callee as written: "name", "self.m", "mod.f", "self.a.m",
+    # "super().m"; "?" where it is not a name or an attribute chain.
+    func: str
+    # The access path of each positional argument (None: not a path; "*": a
+    # starred argument, after which positions are unknown).
+    args: list[str | None]
+    kwargs: dict[str, str | None]
+    star_kwargs: bool
+    awaited: bool
+    line: int
+
+
+@dataclass
+class FunctionFacts:
+    qualname: str
+    is_async: bool
+    # "function", "method", "classmethod", "staticmethod", "property"
+    kind: str
+    class_name: str | None
+    decorators: list[str]
+    params: list[str]
+    kwonly: list[str]
+    varargs: bool
+    # parameter or local -> the dotted name of its annotation or constructor
+    types: dict[str, str]
+    # local -> the access path it was bound to (``client = self._client``,
+    # ``for device in self.devices`` -> "self.devices[]"), or "?" for a local
+    # that may hold a shared object nobody here names (a call's result)
+    aliases: dict[str, str]
+    # locals that hold values made here (a literal, a new list, a new object)
+    fresh: list[str]
+    reads: list[str]
+    writes: list[str]
+    calls: list[CallFact]
+    # access paths of what it holds while it runs: ``async with self._lock``
+    locks: list[str]
+    # an ``await`` of something other than a call, ``async for``, ``async with``
+    suspends: bool
+    # it runs code or reads names that no analysis of names can follow
+    opaque: bool
+    generator: bool
+    # names of the functions nested in it (``qualname.<locals>.name``)
+    nested: list[str] = field(default_factory=list)
+
+    def resolve(self, path: str | None) -> str | None:
+        """``path`` (written in this function) with a leading local alias
+        replaced by what it aliases ("?" for a local that may hold any
+        object); ``None`` for a path rooted at a local holding a value made
+        here."""
+        if path is None:
+            return None
+        root, tail = split_root(path)
+        if root in self.aliases:
+            return self.aliases[root] + tail
+        if root in self.fresh:
+            return None
+        return path
+
+    def call(self, func: str, args: list[str | None], kwargs: dict[str, str | None],
+             star_kwargs: bool, awaited: bool) -> CallFact:
+        """A call written in this function (callee and arguments as access
+        paths, as :func:`access_path` spells them), in the terms of its facts."""
+        resolved = func
+        if func != "?" and not func.startswith("super()."):
+            root, tail = split_root(func)
+            if root in self.aliases:
+                resolved = self.aliases[root] + tail
+        return CallFact(
+            resolved,
+            [a if a in ("*", "?") else self.resolve(a) for a in args],
+            {k: (v if v == "?" else self.resolve(v)) for k, v in kwargs.items()},
+            star_kwargs,
+            awaited,
+            0,
+        )
+
+
+@dataclass
+class ClassFacts:
+    name: str
+    bases: list[str]
+    decorators: list[str]
+    # a metaclass, __getattr__ or __getattribute__: methods may not be what
+    # the class body says
+    dynamic: bool
+    methods: dict[str, str]
+    # attribute -> the dotted name of its type (``self.api = Api(...)``,
+    # ``api: Api``)
+    attribute_types: dict[str, str]
+
+
+@dataclass
+class ModuleFacts:
+    name: str
+    is_package: bool
+    # local name -> "module" (``import a.b as c``) or "module:attr" (``from``)
+    imports: dict[str, str]
+    star_imports: list[str]
+    functions: dict[str, FunctionFacts]
+    classes: dict[str, ClassFacts]
+    # module-level names bound by assignment (not def, class or import)
+    assigned: list[str]
+    # the module rebinds its own names in ways no reading of names follows
+    dynamic: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModuleFacts:
+        functions = {
+            name: FunctionFacts(**{**fn, "calls": [CallFact(**call) for call in fn["calls"]]})
+            for name, fn in data["functions"].items()
+        }
+        classes = {name: ClassFacts(**value) for name, value in data["classes"].items()}
+        return cls(**{**data, "functions": functions, "classes": classes})
+
+
+def dotted(expr: ast.expr) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name; ``None`` otherwise."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def access_path(expr: ast.expr) -> str | None:
+    """``self.a.b`` -> "self.a.b", ``d[k].x`` -> "d[].x"; ``None`` when the
+    chain does not start at a name."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = access_path(expr.value)
+        return f"{base}.{expr.attr}" if base is not None else None
+    if isinstance(expr, ast.Subscript):
+        base = access_path(expr.value)
+        return f"{base}[]" if base is not None else None
+    if isinstance(expr, ast.Starred):
+        return access_path(expr.value)
+    return None
+
+
+def _annotation_name(annotation: ast.expr | None) -> str | None:
+    """The class an annotation names: ``Api``, ``mod.Api``, ``Api | None``,
+    ``Optional[Api]``, ``"Api"``; ``None`` for anything else."""
+    if annotation is None:
+        return None
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [s for s in (annotation.left, annotation.right) if not (isinstance(s, ast.Constant) and s.value is None)]
+        return _annotation_name(sides[0]) if len(sides) == 1 else None
+    if isinstance(annotation, ast.Subscript) and dotted(annotation.value) in ("Optional", "typing.Optional"):
+        return _annotation_name(annotation.slice)
+    return dotted(annotation) if isinstance(annotation, (ast.Name, ast.Attribute)) else None
+
+
+def _constructor(value: ast.expr | None) -> str | None:
+    """``Api`` for ``Api(...)`` (a name that looks like a class), else ``None``."""
+    if isinstance(value, ast.Await):
+        return None
+    if isinstance(value, ast.Call):
+        name = dotted(value.func)
+        if name is not None and name.rsplit(".", 1)[-1][:1].isupper():
+            return name
+    return None
+
+
+def _callee_text(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+        inner = func.value
+        if isinstance(inner.func, ast.Name) and inner.func.id == "super" and not inner.args:
+            return f"super().{func.attr}"
+    return dotted(func) or "?"
+
+
+class _FunctionReader(ast.NodeVisitor):
+    """One pass over a function's own body (not the bodies nested in it)."""
+
+    def __init__(self, facts: FunctionFacts, local_names: set[str]) -> None:
+        self.facts = facts
+        self.locals = local_names
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+
+    # -- paths --------------------------------------------------------------
+
+    def _resolve(self, path: str | None) -> str | None:
+        """``path`` with a leading local alias replaced by what it aliases
+        ("?" for a local that may hold any object); ``None`` for a path
+        rooted at a local holding a value made here (a literal, a new list)."""
+        if path is None:
+            return None
+        return self.facts.resolve(path)
+
+    def _argument(self, expr: ast.expr) -> str | None:
+        """An argument as the callee will see it: its access path, ``None``
+        for a value made right here, "?" for an object of unknown origin."""
+        if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
+            path = access_path(expr)
+            return self._resolve(path) if path is not None else "?"
+        return None if isinstance(expr, _FRESH_VALUES) else "?"
+
+    def _read(self, expr: ast.expr) -> None:
+        path = self._resolve(access_path(expr))
+        if path is not None:
+            self.reads.add(path)
+
+    def _write(self, target: ast.expr) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._write(element)
+            return
+        if isinstance(target, ast.Starred):
+            self._write(target.value)
+            return
+        if isinstance(target, ast.Name):
+            # Rebinding a local or a parameter changes no object; a name
+            # declared ``global`` or ``nonlocal`` is not the function's own.
+            if target.id not in self.locals:
+                self.writes.add(target.id)
+            return
+        path = self._resolve(access_path(target))
+        if path is not None:
+            self.writes.add(path)
+        # The parts evaluated on the way: ``d[key(x)].y = 1`` reads ``x``.
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            self._parts(target.value)
+            if isinstance(target, ast.Subscript):
+                self.visit(target.slice)
+        else:
+            self.visit(target)
+
+    # -- statements and expressions -----------------------------------------
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._nested(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._nested(node)
+
+    def _nested(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for default in (*node.args.defaults, *node.args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        # What a lambda does happens when it is called: by someone we do not
+        # see. Its reads still count (over-approximating is safe).
+        for sub in ast.walk(node.body):
+            if isinstance(sub, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(getattr(sub, "ctx", None), ast.Load):
+                self._read(sub)
+            if isinstance(sub, ast.Call):
+                self.facts.opaque = self.facts.opaque or _callee_text(sub.func) in _OPAQUE_CALLS
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        return
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._write(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self._write(node.target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        self._read(node.target)
+        self._write(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._write(node.target)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._write(target)
+
+    def visit_For(self, node: ast.For) -> None:
+        self.visit(node.iter)
+        self._write(node.target)
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        self.facts.suspends = True
+        self.visit_For(node)  # type: ignore[arg-type]
+
+    def visit_With(self, node: ast.With) -> None:
+        self._with(node, awaited=False)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self.facts.suspends = True
+        self._with(node, awaited=True)
+
+    def _with(self, node: ast.With | ast.AsyncWith, *, awaited: bool) -> None:
+        for item in node.items:
+            held = self._resolve(access_path(item.context_expr))
+            if held is not None:
+                self.facts.locks.append(held)
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._write(item.optional_vars)
+        for statement in node.body:
+            self.visit(statement)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        if isinstance(node.value, ast.Call):
+            self._call(node.value, awaited=True)
+        else:
+            self.facts.suspends = True
+            self.visit(node.value)
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self.facts.generator = True
+        self.generic_visit(node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self.facts.generator = True
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._call(node, awaited=False)
+
+    def _call(self, node: ast.Call, *, awaited: bool) -> None:
+        func = _callee_text(node.func)
+        if func in _OPAQUE_CALLS or (func == "getattr" and not _literal_name(node, 1)):
+            self.facts.opaque = True
+        args: list[str | None] = []
+        for arg in node.args:
+            args.append("*" if isinstance(arg, ast.Starred) else self._argument(arg))
+        kwargs: dict[str, str | None] = {}
+        star_kwargs = False
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                star_kwargs = True
+            else:
+                kwargs[keyword.arg] = self._argument(keyword.value)
+        call = self.facts.call(func, [], {}, False, awaited)
+        if func != "?" and not func.startswith("super().") and "." in func:
+            receiver, method = func.rsplit(".", 1)
+            if method in MUTATING_METHODS:
+                owner = self._resolve(receiver)
+                if owner is not None:
+                    self.writes.add(owner)
+        resolved_func = call.func
+        self.facts.calls.append(
+            CallFact(resolved_func, args, kwargs, star_kwargs, awaited, getattr(node, "lineno", 0))
+        )
+        # The arguments are read, and what the callee expression evaluates
+        # on the way; the receiver of a method is not read as a whole (what
+        # the method reads of it is the callee's business, folded in later).
+        if isinstance(node.func, ast.Attribute):
+            self._parts(node.func.value)
+        elif not isinstance(node.func, ast.Name):
+            self.visit(node.func)
+        for arg in node.args:
+            self.visit(arg)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self._read(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self._read(node)
+            if node.attr in ("__dict__", "__class__"):
+                self.facts.opaque = True
+        self._parts(node.value)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self._read(node)
+        self._parts(node.value)
+        self.visit(node.slice)
+
+    def _parts(self, value: ast.expr) -> None:
+        """What an access chain evaluates on the way that is not the chain."""
+        if isinstance(value, ast.Attribute):
+            self._parts(value.value)
+        elif isinstance(value, ast.Subscript):
+            self._parts(value.value)
+            self.visit(value.slice)
+        elif not isinstance(value, ast.Name):
+            self.visit(value)
+
+
+# Expressions whose value is made where they stand: no one else holds it.
+_FRESH_VALUES = (
+    ast.Constant, ast.JoinedStr, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.SetComp,
+    ast.DictComp, ast.GeneratorExp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.Lambda,
+)
+
+
+def split_root(path: str) -> tuple[str, str]:
+    """``self.a[].b`` -> ("self", ".a[].b")."""
+    end = len(path)
+    for separator in (".", "["):
+        index = path.find(separator)
+        if index != -1:
+            end = min(end, index)
+    return path[:end], path[end:]
+
+
+def call_parts(call: ast.Call) -> tuple[str, list[str | None], dict[str, str | None], bool]:
+    """A call as written: the callee's text, each positional argument's
+    access path ("*" for a starred one, ``None`` for a value made right
+    there, "?" for another expression), the keyword arguments likewise, and
+    whether ``**kwargs`` is passed."""
+
+    def argument(expr: ast.expr) -> str | None:
+        if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
+            return access_path(expr) or "?"
+        return None if isinstance(expr, _FRESH_VALUES) else "?"
+
+    args = ["*" if isinstance(arg, ast.Starred) else argument(arg) for arg in call.args]
+    kwargs = {keyword.arg: argument(keyword.value) for keyword in call.keywords if keyword.arg is not None}
+    star_kwargs = any(keyword.arg is None for keyword in call.keywords)
+    return _callee_text(call.func), args, kwargs, star_kwargs
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    """Whether two access paths reach one value: equal, or one is a prefix
+    of the other (writing ``self.token`` changes ``self.token.value`` and
+    what reading ``self`` sees, not ``self.other``)."""
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return long.startswith(short) and long[len(short)] in ".["
+
+
+def _literal_name(call: ast.Call, index: int) -> bool:
+    return len(call.args) > index and isinstance(call.args[index], ast.Constant) and isinstance(call.args[index].value, str)
+
+
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[str]:
+    names = []
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        names.append(dotted(target) or "?")
+    return names
+
+
+def _parameters(args: ast.arguments) -> tuple[list[str], list[str]]:
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    return positional, [a.arg for a in args.kwonlyargs]
+
+
+def _local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+    """The names the function binds in its own scope, and those it declares
+    ``global`` or ``nonlocal`` (which are not its own)."""
+    bound: set[str] = set()
+    shared: set[str] = set()
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Global, ast.Nonlocal)):
+            shared.update(current.names)
+            continue
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(current.name)
+            continue
+        if isinstance(current, ast.Lambda):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            bound.add(current.id)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            for alias in current.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            bound.add(current.name)
+        stack.extend(ast.iter_child_nodes(current))
+    positional, kwonly = _parameters(node.args)
+    bound.update(positional, kwonly)
+    for extra in (node.args.vararg, node.args.kwarg):
+        if extra is not None:
+            bound.add(extra.arg)
+    return bound - shared, shared
+
+
+def _function_facts(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
+) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
+    decorators = _decorator_names(node)
+    kind = "function"
+    if class_name is not None:
+        kind = "method"
+        if "staticmethod" in decorators:
+            kind = "staticmethod"
+        elif "classmethod" in decorators:
+            kind = "classmethod"
+        elif "property" in decorators or any(d.endswith(".setter") or d.endswith("cached_property") for d in decorators):
+            kind = "property"
+    positional, kwonly = _parameters(node.args)
+    local_names, _ = _local_names(node)
+    types: dict[str, str] = {}
+    for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+        name = _annotation_name(arg.annotation)
+        if name is not None:
+            types[arg.arg] = name
+    facts = FunctionFacts(
+        qualname=qualname,
+        is_async=isinstance(node, ast.AsyncFunctionDef),
+        kind=kind,
+        class_name=class_name,
+        decorators=decorators,
+        params=positional,
+        kwonly=kwonly,
+        varargs=node.args.vararg is not None or node.args.kwarg is not None,
+        types=types,
+        aliases={},
+        fresh=[],
+        reads=[],
+        writes=[],
+        calls=[],
+        locks=[],
+        suspends=False,
+        opaque=False,
+        generator=False,
+    )
+    nested: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]] = []
+    # Aliases and types of locals first (a name bound once to a path or a
+    # constructor), so that uses before and after read the same.
+    assigned: dict[str, list[ast.expr]] = {}
+    # loop variable -> the items' path (``device`` -> "self.devices[]")
+    loop_targets: dict[str, str | None] = {}
+    for statement in _own_nodes(node):
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.comprehension)) and isinstance(statement.target, ast.Name):
+            items = access_path(statement.iter) if isinstance(statement.iter, (ast.Name, ast.Attribute, ast.Subscript)) else None
+            previous = loop_targets.get(statement.target.id, items)
+            loop_targets[statement.target.id] = f"{items}[]" if items is not None and previous == items else None
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            assigned.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            annotated = _annotation_name(statement.annotation)
+            if annotated is not None:
+                types.setdefault(statement.target.id, annotated)
+            if statement.value is not None:
+                assigned.setdefault(statement.target.id, []).append(statement.value)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
+            facts.nested.append(statement.name)
+    own_locals = local_names - set(facts.params)
+    fresh: set[str] = set()
+    for name in own_locals:
+        values = assigned.get(name)
+        if name in loop_targets:
+            # A loop variable is each item in turn: items of a container
+            # named by a path are that path's items; of anything else, of
+            # unknown origin.
+            items = loop_targets[name]
+            facts.aliases[name] = items if items is not None and values is None else "?"
+        elif values is None or len(values) != 1:
+            # Bound by a with, an except, or more than once: one of several
+            # values, any of which may be shared, unless all are made here.
+            if values and all(isinstance(v, _FRESH_VALUES) for v in values):
+                fresh.add(name)
+            else:
+                facts.aliases[name] = "?"
+        else:
+            value = values[0]
+            path = access_path(value) if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript)) else None
+            constructed = _constructor(value)
+            if path is not None:
+                facts.aliases[name] = path
+            elif constructed is not None:
+                types.setdefault(name, constructed)
+                fresh.add(name)
+            elif isinstance(value, _FRESH_VALUES):
+                fresh.add(name)
+            else:
+                facts.aliases[name] = "?"
+    # An alias of an alias is followed to its end; one of a local made here
+    # is such a local too (or, for the items of a container made here, of
+    # unknown origin: ``for d in [self.a, self.b]``).
+    for name in list(facts.aliases):
+        value = facts.aliases[name]
+        for _ in range(8):
+            root, tail = split_root(value)
+            if root in facts.aliases and facts.aliases[root] != value and root != name:
+                value = facts.aliases[root] + tail
+                continue
+            if root in own_locals and root not in facts.aliases:
+                value = "?" if tail.startswith("[]") or name in loop_targets else ""
+            break
+        else:
+            value = "?"
+        if value:
+            facts.aliases[name] = value
+        else:
+            del facts.aliases[name]
+            fresh.add(name)
+    facts.fresh = sorted(fresh | (own_locals - set(facts.aliases) - fresh))
+    reader = _FunctionReader(facts, local_names)
+    for statement in node.body:
+        reader.visit(statement)
+    facts.reads = sorted(reader.reads)
+    facts.writes = sorted(reader.writes)
+    return facts, nested
+
+
+def _own_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """Every node of the function's own body, not of the functions, lambdas
+    and classes in it (their definitions themselves are given)."""
+    stack: list[ast.AST] = list(reversed(node.body))
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+
+
+def _absolute(module: str, is_package: bool, level: int, target: str | None) -> str:
+    """The absolute name of ``from <level dots><target> import ...``."""
+    if not level:
+        return target or ""
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    parts = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    return ".".join([*parts, *([target] if target else [])])
+
+
+def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
+    """The facts of the module ``name`` whose ``ast`` is ``tree``."""
+    facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
+    assigned: set[str] = set()
+    pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]] = []
+    for statement in _module_statements(tree.body):
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname:
+                    facts.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    facts.imports[top] = top
+        elif isinstance(statement, ast.ImportFrom):
+            base = _absolute(name, is_package, statement.level, statement.module)
+            for alias in statement.names:
+                if alias.name == "*":
+                    facts.star_imports.append(base)
+                else:
+                    facts.imports[alias.asname or alias.name] = f"{base}:{alias.name}"
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            pending.append((statement, statement.name, None))
+        elif isinstance(statement, ast.ClassDef):
+            facts.classes[statement.name] = _class_facts(statement, pending)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        assigned.add(sub.id)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = dotted(statement.value.func)
+            if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
+                facts.dynamic = True
+    while pending:
+        node, qualname, class_name = pending.pop()
+        function, nested = _function_facts(node, qualname, class_name)
+        facts.functions[qualname] = function
+        pending.extend((inner, inner_name, None) for inner, inner_name in nested)
+    facts.assigned = sorted(assigned)
+    if any("globals" == (dotted(n.func) or "") for n in ast.walk(tree) if isinstance(n, ast.Call)):
+        facts.dynamic = True
+    return facts
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that run at module level, those under ``if``, ``try``
+    and ``with`` included."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try, ast.With)) or type(statement).__name__ == "TryStar":
+            for block in ("body", "orelse", "finalbody"):
+                yield from _module_statements(getattr(statement, block, []) or [])
+            for handler in getattr(statement, "handlers", []):
+                yield from _module_statements(handler.body)
+
+
+def _class_facts(
+    node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]]
+) -> ClassFacts:
+    bases = [dotted(base) or "?" for base in node.bases]
+    dynamic = any(keyword.arg == "metaclass" for keyword in node.keywords)
+    methods: dict[str, str] = {}
+    attribute_types: dict[str, str] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            qualname = f"{node.name}.{statement.name}"
+            methods[statement.name] = qualname
+            pending.append((statement, qualname, node.name))
+            if statement.name in ("__getattr__", "__getattribute__", "__init_subclass__"):
+                dynamic = True
+            for sub in ast.walk(statement):
+                target, value, annotation = None, None, None
+                if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                    target, value = sub.targets[0], sub.value
+                elif isinstance(sub, ast.AnnAssign):
+                    target, value, annotation = sub.target, sub.value, sub.annotation
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
+                    typed = _annotation_name(annotation) or _constructor(value)
+                    if typed is not None:
+                        attribute_types.setdefault(target.attr, typed)
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            typed = _annotation_name(statement.annotation)
+            if typed is not None:
+                attribute_types.setdefault(statement.target.id, typed)
+        elif isinstance(statement, ast.Assign):
+            # A method bound by assignment (``update = _update``) is not
+            # followed: the name stands for something the body rebinds.
+            for target in statement.targets:
+                if isinstance(target, ast.Name) and target.id in methods:
+                    dynamic = True
+    return ClassFacts(node.name, bases, _decorator_names(node), dynamic, methods, attribute_types)
+
+
+__all__ = [
+    "FACTS_FORMAT",
+    "CallFact",
+    "ClassFacts",
+    "FunctionFacts",
+    "ModuleFacts",
+    "access_path",
+    "dotted",
+    "module_facts",
+    "paths_overlap",
+    "split_root",
+]
