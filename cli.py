@@ -370,7 +370,7 @@ def _interactive(done: codemods.Run) -> list[codemods.FileResult]:
     try:
         question = next(questions)
         while True:
-            click.echo(output.fix_hunk(question.path, question.finding, question.lines, style))
+            click.echo(output.fix_hunk(question.path, question.finding, question.lines, style, together=question.together))
             key = click.prompt(prompt, type=click.Choice(list(ANSWERS)), show_choices=False)
             click.echo()
             question = questions.send(ANSWERS[key][1])

@@ -204,6 +204,9 @@ class Question:
     path: str
     finding: Finding
     lines: list[str]
+    # Other findings that share this fix (their fixes rewrite the same
+    # lines): the answer is theirs too.
+    together: tuple[Finding, ...] = ()
 
 
 #: The answers :func:`review` takes for a :class:`Question`.
@@ -240,21 +243,29 @@ def review(
         except (OSError, SourceError) as exc:
             plans.append((FileResult(result.path, error=f"cannot read: {exc}"), None, []))
             continue
-        declined = []
+        declined: list[Finding] = []
+        answered: set[int] = set()
         for finding in fixed:
+            if id(finding) in answered:
+                continue
+            together = tuple(
+                f for f in fixed
+                if f is not finding and f.fix and finding.fix and f.fix.edits and f.fix.edits == finding.fix.edits
+            )
+            answered.update(id(f) for f in together)
             if quitting:
-                declined.append(finding)
+                declined.extend((finding, *together))
                 continue
             if finding.code in whole_rule:
                 continue
-            answer = yield Question(result.path, finding, lines)
+            answer = yield Question(result.path, finding, lines, together)
             if answer == APPLY_RULE:
                 whole_rule.add(finding.code)
             elif answer == SKIP:
-                declined.append(finding)
+                declined.extend((finding, *together))
             elif answer == QUIT:
                 quitting = True
-                declined.append(finding)
+                declined.extend((finding, *together))
         plans.append((result, data, declined))
     return [
         result if data is None else _apply_accepted(result, data, settings, declined)

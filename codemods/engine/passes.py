@@ -19,7 +19,7 @@ from ..rule import Rule
 from ..rule import rules as registered_rules
 from ..screen.facts import Facts
 from ..settings import Options, Settings
-from ..source.edits import attach_edits, byte_diff, line_opcodes
+from ..source.edits import byte_diff, line_opcodes
 from ..source.noqa import SKIP_FILE, Suppressions, skip_file_comment
 from ..source.text import (
     SourceError,
@@ -329,5 +329,11 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
             # file must come out of the patch exactly as `fix` writes it.
             outcome.diff = byte_diff(display, data, source.output)
         if options.edits:
-            outcome.findings = attach_edits(source.findings, text, new_text)
+            from .own_fixes import attach_own_fixes
+
+            def rerun(settings: Settings) -> str:
+                output = _run_on_text(data, text, encoding, selected, settings, display).output
+                return output.decode(encoding).removeprefix("\ufeff")
+
+            outcome.findings = attach_own_fixes(source.findings, text, new_text, rerun, options.settings)
     return outcome

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..findings import FileResult, Finding, Safety
 from ..source.text import split_lines
-from .common import Style, merge_edits, plain, split_fix_edits
+from .common import Style, plain
 
 
 @dataclass(frozen=True)
@@ -98,31 +98,45 @@ def render_diff(results: Sequence[FileResult]) -> bytes:
 # -- interactive review -------------------------------------------------------
 
 
-def fix_hunk(path: str, finding: Finding, lines: Sequence[str], style: Style = plain, context: int = 2) -> str:
-    """One finding's fix as a diff hunk for review at a terminal: the edit at
-    the finding, then any edit it needs elsewhere (an import)."""
-    safety = "unsafe fix" if finding.safety is Safety.UNSAFE else "fix"
+def fix_hunk(
+    path: str,
+    finding: Finding,
+    lines: Sequence[str],
+    style: Style = plain,
+    context: int = 2,
+    together: Sequence[Finding] = (),
+) -> str:
+    """One finding's own fix as a diff for review at a terminal: exactly its
+    edits (the call site, the import it adds, what it leaves unused), in
+    line order. ``together``: other findings that share this fix (their
+    fixes rewrite the same lines), answered with it."""
+    import difflib
+
+    from ..source.edits import apply_edits, describe_edit
+
+    safety = "unsafe fix" if (finding.fix.applicability if finding.fix else finding.safety) is Safety.UNSAFE else "fix"
     out = [
         f"{style(path, bold=True)}:{finding.line}:{finding.column}: "
         f"{style(finding.code, fg='red', bold=True)} {finding.message} ({safety})"
     ]
-    own, shared = split_fix_edits(finding)
-    if not own:
-        out.append("  (its change is part of the fix of another finding on the same lines)")
-    edits = ([merge_edits(own, lines)] if own else []) + shared
-    for edit in edits:
-        after = [*lines[: edit.start_line - 1], *split_lines(edit.content), *lines[edit.end_line - 1 :]]
-        import difflib
-
-        diff = difflib.unified_diff(list(lines), after, n=context)
-        for line in list(diff)[2:]:  # no ---/+++ header: the path is above
-            line = line.rstrip("\r\n")
-            if line.startswith("@@"):
-                out.append(style(line, fg="cyan"))
-            elif line.startswith("+"):
-                out.append(style(line, fg="green"))
-            elif line.startswith("-"):
-                out.append(style(line, fg="red"))
-            else:
-                out.append(line)
+    for other in together:
+        out.append(f"  with {other.code} at line {other.line}: {other.message} (one fix: they rewrite the same lines)")
+    edits = finding.fix.edits if finding.fix else ()
+    after, _ = apply_edits(lines, edits)
+    diff = difflib.unified_diff(list(lines), after, n=context)
+    for line in list(diff)[2:]:  # no ---/+++ header: the path is above
+        line = line.rstrip("\r\n")
+        if line.startswith("@@"):
+            out.append(style(line, fg="cyan"))
+        elif line.startswith("+"):
+            out.append(style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(style(line, fg="red"))
+        else:
+            out.append(line)
+    if not edits:
+        out.append("  (this fix is possible only together with others; see below)")
+    for joint in finding.fix.joint if finding.fix else ():
+        at = ", ".join(f"{code} at line {line}" for code, line, _ in joint.findings)
+        out.append(f"  with the fix of {at} applied too, also: {describe_edit(joint.edit, lines)} at line {joint.edit.start_line}")
     return "\n".join(out) + "\n"

@@ -27,11 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..findings import Edit, Finding, Fix, Safety
+from ..findings import Edit, Finding, Fix, JointEdit, Safety
 
 DEFAULT_CACHE_DIR = ".asyncmend_cache"
 # Bumped when the entry format changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def _canonical(value: Any) -> Any:
@@ -182,6 +182,10 @@ def _finding(data: dict[str, Any]) -> Finding:
             applicability=Safety(fix["applicability"]),
             edits=tuple(Edit(**edit) for edit in fix["edits"]),
             message=fix["message"],
+            joint=tuple(
+                JointEdit(Edit(**joint["edit"]), tuple(tuple(key) for key in joint["findings"]))
+                for joint in fix["joint"]
+            ),
         )
     return Finding(**fields)
 
