@@ -105,6 +105,9 @@ class SourceResult:
     findings: list[Finding]
     source: bytes
     output: bytes
+    # The findings of ``output`` itself, at its own positions: what is left
+    # once the fixes are written (the findings above point into ``source``).
+    remaining: list[Finding] | None = None
 
     @property
     def changed(self) -> bool:

@@ -129,7 +129,8 @@ def _run_on_text(
         _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate
     )
     if current is None:
-        return SourceResult(findings, data, data)
+        return SourceResult(findings, data, data, findings)
+    remaining: list[Finding] | None = None
     for _ in range(MAX_FIX_PASSES - 1):
         pass_settings = settings
         if settings.declined:
@@ -141,11 +142,13 @@ def _run_on_text(
         more, following = _one_pass(_scanned(None, current, encoding), current, rules, pass_settings, filename)
         findings = _merge_findings(findings, more, text, current)
         if following is None:
+            # Nothing more to fix: this pass saw the output as it is.
+            remaining = [f for f in more if not f.fixed]
             break
         current = following
     if current == text:
-        return SourceResult(findings, data, data)
-    return SourceResult(findings, data, encode(current, encoding))
+        return SourceResult(findings, data, data, remaining)
+    return SourceResult(findings, data, encode(current, encoding), remaining)
 
 
 def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
@@ -309,6 +312,8 @@ class Outcome:
     changed: bool = False
     diff: str = ""
     skipped: str | None = None
+    # The findings of the output at its own positions (see SourceResult).
+    remaining: list[Finding] | None = None
 
 
 def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], display: str) -> Outcome:
@@ -321,7 +326,7 @@ def process_bytes(data: bytes, options: Options, rules: Sequence[type[Rule]], di
             return Outcome([], data, skipped="skip-file")
     selected = [rule for rule in rules if options.settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, options.settings, display, validate=not checked)
-    outcome = Outcome(source.findings, source.output, source.changed)
+    outcome = Outcome(source.findings, source.output, source.changed, remaining=source.remaining)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
         if options.diff:
