@@ -20,6 +20,7 @@ from ..rule import rules as registered_rules
 from ..screen.facts import Facts
 from ..settings import Options, Settings
 from ..source.edits import byte_diff, line_opcodes
+from .newer_syntax import parse_newer, verify_newer
 from ..source.noqa import SKIP_FILE, Suppressions, skip_file_comment
 from ..source.text import (
     SourceError,
@@ -183,10 +184,17 @@ def _one_pass(
     candidates = _prefiltered(data, rules)
     if not candidates:
         if validate:
-            check_syntax(text, filename)
+            try:
+                check_syntax(text, filename)
+            except SourceError as exc:
+                # Python newer than this interpreter is valid; anything else not.
+                parse_newer(text, exc)
         return [], None
     if tree is None:
-        tree = parse_ast(text, filename)
+        try:
+            tree = parse_ast(text, filename)
+        except SourceError as exc:
+            return _one_pass_newer(parse_newer(text, exc), text, candidates, settings, filename)
     facts = Facts.of(tree)
     if validate and facts.symbol_pass_needed:
         check_syntax(text, filename)
@@ -243,6 +251,29 @@ def _one_pass(
             f"internal error: the fix for {codes} would not compile ({reason}); file left unchanged"
         ) from None
     return findings, new_text
+
+
+def _one_pass_newer(
+    module: object, text: str, candidates: Sequence[type[Rule]], settings: Settings, filename: str
+) -> tuple[list[Finding], str | None]:
+    """:func:`_one_pass` for a file in syntax newer than this interpreter
+    (see :mod:`codemods.engine.newer_syntax`): LibCST alone, every rule
+    whose prefilter passed, the fix verified statement by statement."""
+    import libcst as cst
+
+    from ..cst.batch import run_rules
+
+    assert isinstance(module, cst.Module)
+    try:
+        new_module, findings = run_rules(
+            module, candidates, settings, filename=filename, suppressions=Suppressions(text), source=text
+        )
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+    if not any(finding.fixed for finding in findings) or new_module.code == text:
+        return findings, None
+    verify_newer(module, new_module, filename)
+    return findings, new_module.code
 
 
 def _compile_input(text: str, filename: str) -> None:
