@@ -353,7 +353,8 @@ def _run(paths: Sequence[str], options: codemods.Options, common: Common, resolv
         for ignored in (p for p in paths if p != "-"):
             _warn(common, f"ignoring {ignored} in favour of standard input (--stdin-filename)")
         paths = ("-",)
-    elif not paths and not listed:
+    elif not paths and common.files_from is None:
+        # An empty --files-from list (no file changed) is an empty run, not ".".
         paths = (".",)
     stdin = sys.stdin.buffer.read() if reads_stdin else None
     done = codemods.run(

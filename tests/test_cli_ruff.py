@@ -271,6 +271,13 @@ def test_the_cache_lives_beside_the_pyproject_in_use(tree: Path, monkeypatch: py
     assert not (project / "src" / ".asyncmend_cache").exists()
 
 
+def test_an_empty_files_from_list_is_an_empty_run_not_the_current_directory(tree: Path) -> None:
+    (tree / "m.py").write_text(SLEEPY)
+    (tree / "changed.txt").write_text("")
+    result = invoke("check", "--no-cache", "--files-from", "changed.txt")
+    assert result.exit_code == 0 and "m.py" not in result.stdout
+
+
 def test_a_run_that_finds_no_python_file_warns(tree: Path) -> None:
     (tree / "empty").mkdir()
     result = invoke("check", "empty")

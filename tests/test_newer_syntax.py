@@ -61,6 +61,8 @@ def test_invalid_python_is_still_an_error(tmp_path: Path) -> None:
         ("f'{\n  x}'\n", (3, 12)),
         ('f"""{\n  x}"""\n', None),
         ("f'{x!r}'\n", None),
+        ("f'{x:#x}'\n", None),
+        ("try:\n    pass\nexcept E, e:\n    pass\n", None),
         ("x: int = 1\n", None),
     ],
 )

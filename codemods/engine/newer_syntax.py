@@ -30,6 +30,11 @@ def parse_newer(text: str, error: SourceError) -> cst.Module:
     """``text`` parsed by LibCST when it is Python newer than this
     interpreter reads; otherwise ``error`` is raised again, naming the
     Python the file needs when LibCST can tell."""
+    message = str(error)
+    if any(word in message for word in _NOT_GRAMMAR) or _bracket_depth(text) > MAX_BRACKET_DEPTH:
+        # Not a question of grammar: and LibCST's native parser can overflow
+        # the C stack (a crash, not an exception) on deeply nested input.
+        raise error
     import libcst as cst
 
     try:
@@ -40,6 +45,26 @@ def parse_newer(text: str, error: SourceError) -> cst.Module:
     if needs is None or needs <= sys.version_info[:2]:
         raise error from None
     return module
+
+
+# Errors that no newer grammar explains.
+_NOT_GRAMMAR = ("nested", "too many", "NUL byte", "cannot decode", "null bytes")
+# Deeper than CPython's own parser goes (200 levels of brackets).
+MAX_BRACKET_DEPTH = 200
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of brackets in ``text``, strings and comments
+    counted too: an overestimate is only a file not tried with LibCST."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def needed_python(node: cst.CSTNode) -> tuple[int, int] | None:
@@ -66,15 +91,13 @@ def needed_python(node: cst.CSTNode) -> tuple[int, int] | None:
             quote = node.start.lstrip("rRfFbBuU")
             for part in node.parts:
                 if isinstance(part, cst.FormattedStringExpression):
-                    code = cst.Module([]).code_for_node(part)
-                    if quote[0] in code or "\\" in code or "#" in code or (len(quote) == 1 and "\n" in code):
+                    code = cst.Module([]).code_for_node(part.expression)
+                    whole = cst.Module([]).code_for_node(part)
+                    if quote[0] in code or "\\" in code or "#" in code or (len(quote) == 1 and "\n" in whole):
                         found.append((3, 12))
 
-        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-            # PEP 758: `except A, B:` without parentheses.
-            if isinstance(node.type, cst.Tuple) and not node.type.lpar:
-                found.append((3, 14))
-
+    # Not PEP 758's `except A, B:` (3.14): it reads as Python 2's
+    # `except E, e:`, far likelier what such a file is.
     node.visit(Finder())
     return max(found) if found else None
 
