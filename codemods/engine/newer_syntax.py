@@ -15,6 +15,7 @@ interpreter is not valid Python: it stays the parser's error.
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from collections import Counter
@@ -31,7 +32,11 @@ def parse_newer(text: str, error: SourceError) -> cst.Module:
     interpreter reads; otherwise ``error`` is raised again, naming the
     Python the file needs when LibCST can tell."""
     message = str(error)
-    if any(word in message for word in _NOT_GRAMMAR) or _bracket_depth(text) > MAX_BRACKET_DEPTH:
+    if (
+        any(word in message for word in _NOT_GRAMMAR)
+        or _MAY_BE_NEWER.search(text) is None
+        or _bracket_depth(text) > MAX_BRACKET_DEPTH
+    ):
         # Not a question of grammar: and LibCST's native parser can overflow
         # the C stack (a crash, not an exception) on deeply nested input.
         raise error
@@ -47,6 +52,12 @@ def parse_newer(text: str, error: SourceError) -> cst.Module:
     return module
 
 
+# What a file of newer syntax holds: a type statement, type parameters, an
+# f-string or t-string. A broken file without any is not tried with LibCST
+# (a quarter of a second to import, for a file that is an error anyway).
+_MAY_BE_NEWER = re.compile(
+    r"^[ \t]*type[ \t]+\w|\b(?:def|class)[ \t]+\w+[ \t]*\[|\b[rRbB]?[fFtT][rRbB]?['\"]", re.MULTILINE
+)
 # Errors that no newer grammar explains.
 _NOT_GRAMMAR = ("nested", "too many", "NUL byte", "cannot decode", "null bytes")
 # Deeper than CPython's own parser goes (200 levels of brackets).
