@@ -239,9 +239,8 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
         done.results = _interactive(done, common)
         _emit(done, common, resolved, fixing=True)
         _exit(done.results, common, findings_fail=True, fixing=True)
-    options = codemods.Options(
-        settings=settings, write=not diff, diff=diff, edits=fmt != "text", cache_dir=_cache_dir(resolved, common)
-    )
+    # No fix is shown after `fix` (what is left has none): no edits to compute.
+    options = codemods.Options(settings=settings, write=not diff, diff=diff, cache_dir=_cache_dir(resolved, common))
     done = _run(paths, options, common, resolved)
     results = done.results
     stdin_result = next((r for r in results if r.output is not None), None)
