@@ -6,6 +6,7 @@ Installed as ``asyncmend.cli`` (the ``asyncmend`` command runs :func:`main`).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -60,6 +61,13 @@ class Common:
     stdin_filename: str | None
     files_from: Any
     shard: tuple[int, int] | None
+    force_exclude: bool | None
+    exit_zero: bool
+    statistics: bool
+    show_fixes: bool
+    quiet: bool
+    color: str
+    no_cache: bool
 
 
 _COMMON_NAMES = tuple(Common.__dataclass_fields__)
@@ -105,6 +113,29 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
                       help="Process only the I-th of N stable parts of the files (by a "
                            "hash of each path), for a CI matrix; the json outputs of "
                            "the N shards together are the whole run."),
+        click.option("--force-exclude/--no-force-exclude", default=None,
+                      help="Apply --exclude (and the exclude config, the default excludes "
+                           "and @generated markers) to files named on the command line "
+                           "too, as pre-commit names them."),
+        click.option("--exit-zero", is_flag=True,
+                      help="Exit 0 even when there are findings (errors still exit 2)."),
+        click.option("--statistics", is_flag=True,
+                      help="Print how many findings of each rule instead of the findings "
+                           "(text or json)."),
+        click.option("--show-fixes", is_flag=True,
+                      help="check: show each finding's fix as a diff; fix: list what was "
+                           "fixed, per file and rule."),
+        click.option("-q", "--quiet", is_flag=True,
+                      help="Print the findings and errors only: no summary, no warnings, "
+                           "no progress bar."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                      show_default=True,
+                      help="Colour the text output: auto (on a terminal, unless NO_COLOR "
+                           "is set; FORCE_COLOR forces it), always or never."),
+        click.option("--no-cache", is_flag=True,
+                      help="Analyse every file again; do not read or write .asyncmend_cache/ "
+                           "(beside the pyproject.toml in use; results of unchanged files "
+                           "are otherwise reused)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -148,11 +179,9 @@ def _print_names_as_they_are() -> None:
 
 @main.command()
 @_shared_options
-@click.option("--no-cache", is_flag=True,
-              help="Analyse every file again; do not read or write .asyncmend_cache/ "
-                   "(results of unchanged files are otherwise reused).")
-def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
-    """Report findings in PATHS (files or directories; `-` reads standard input).
+def check(paths: tuple[str, ...], **kwargs: Any) -> None:
+    """Report findings in PATHS (files or directories; `-` reads standard
+    input; none: the current directory).
 
     Nothing is written. Exit status: 0 no findings, 1 findings, 2 errors.
 
@@ -160,16 +189,18 @@ def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
     Examples:
       asyncmend check src/
       asyncmend check --select AM1,AM3 --output-format json src/
-      cat app.py | asyncmend check --stdin-filename app.py -
+      cat app.py | asyncmend check --stdin-filename app.py
     """
     common = _common(kwargs)
     fmt = common.output_format
-    settings, exclude = _settings(paths, common, fix=False, preview=fmt != "text")
-    options = codemods.Options(settings=settings, edits=fmt != "text",
-                               cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
-    done = _run(paths, options, common, exclude)
-    _emit(done, common, fixing=False)
-    _exit(done.results, findings_fail=True)
+    _check_statistics(common)
+    shows_fixes = fmt != "text" or common.show_fixes
+    resolved = _settings(paths, common, fix=False, preview=shows_fixes)
+    cache = _cache_dir(resolved, common)
+    options = codemods.Options(settings=resolved.settings, edits=shows_fixes, cache_dir=cache, model_cache_dir=cache)
+    done = _run(paths, options, common, resolved)
+    _emit(done, common, resolved, fixing=False)
+    _exit(done.results, common, findings_fail=True)
 
 
 @main.command()
@@ -181,7 +212,8 @@ def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
               help="Show each fix as a diff hunk and ask: apply, skip, apply all of "
                    "this rule, or quit. Only accepted fixes are written.")
 def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool, **kwargs: Any) -> None:
-    """Apply fixes to PATHS in place (safe fixes; unsafe ones with --unsafe-fixes).
+    """Apply fixes to PATHS in place (safe fixes; unsafe ones with
+    --unsafe-fixes); none: the current directory.
 
     Each rewritten file is checked to parse and compile before it is written,
     atomically. With `-`, the fixed source goes to standard output.
@@ -197,17 +229,22 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
     common = _common(kwargs)
     if diff_check and not diff:
         raise click.UsageError("--check goes with --diff")
-    settings, exclude = _settings(paths, common, fix=True, preview=False)
+    _check_statistics(common)
+    resolved = _settings(paths, common, fix=True, preview=False)
+    settings = resolved.settings
     fmt = common.output_format
     if interactive:
-        if diff or "-" in paths or fmt != "text":
+        if diff or "-" in paths or common.stdin_filename or fmt != "text":
             _fail("--interactive works on files, with text output and without --diff")
-        done = _run(paths, codemods.Options(settings=settings, edits=True), common, exclude)
-        done.results = _interactive(done)
-        _emit(done, common, fixing=True)
-        _exit(done.results, findings_fail=True, fixing=True)
-    options = codemods.Options(settings=settings, write=not diff, diff=diff, edits=fmt != "text")
-    done = _run(paths, options, common, exclude)
+        cache = _cache_dir(resolved, common)
+        done = _run(paths, codemods.Options(settings=settings, edits=True, model_cache_dir=cache), common, resolved)
+        done.results = _interactive(done, common)
+        _emit(done, common, resolved, fixing=True)
+        _exit(done.results, common, findings_fail=True, fixing=True)
+    # No fix is shown after `fix` (what is left has none): no edits to compute.
+    cache = _cache_dir(resolved, common)
+    options = codemods.Options(settings=settings, write=not diff, diff=diff, cache_dir=cache, model_cache_dir=cache)
+    done = _run(paths, options, common, resolved)
     results = done.results
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
@@ -215,17 +252,21 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
         sys.stdout.flush()
         for result in results:
             if result.error is not None:
-                click.echo(output.error_line(result, _style_for(sys.stderr)), err=True)
+                click.echo(output.error_line(result, _style(common, sys.stderr)), err=True, color=_colour(common, sys.stderr))
+        if not common.quiet:
+            would = sum(f.fixed for r in results for f in r.findings)
+            files = sum(r.changed for r in results)
+            click.echo(f"Would fix {_count(would, 'finding')} in {_count(files, 'file')}.", err=True)
         if any(r.error for r in results):
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if diff_check and any(r.changed for r in results) else EXIT_OK)
     if stdin_result is not None:
         sys.stdout.buffer.write(stdin_result.output or b"")
         sys.stdout.flush()
-        _emit(done, common, fixing=True, stream_err=True)
+        _emit(done, common, resolved, fixing=True, stream_err=True)
     else:
-        _emit(done, common, fixing=True)
-    _exit(results, findings_fail=True, fixing=True)
+        _emit(done, common, resolved, fixing=True)
+    _exit(results, common, findings_fail=True, fixing=True)
 
 
 @main.command()
@@ -267,12 +308,10 @@ def explain(code: str) -> None:
 # -- helpers ------------------------------------------------------------------
 
 
-def _settings(
-    paths: Sequence[str], common: Common, *, fix: bool, preview: bool
-) -> tuple[codemods.Settings, tuple[str, ...]]:
-    """Command line over configuration file over defaults, and the exclude patterns."""
+def _settings(paths: Sequence[str], common: Common, *, fix: bool, preview: bool) -> codemods.Resolved:
+    """Command line over configuration file over defaults."""
     try:
-        return codemods.resolve_settings(
+        return codemods.configure(
             paths,
             fix=fix,
             preview_fixes=preview,
@@ -280,6 +319,7 @@ def _settings(
             ignore=common.ignore,
             unsafe_fixes=common.unsafe_fixes,
             exclude=common.exclude,
+            force_exclude=common.force_exclude,
             target_version=common.target_version,
             line_length=common.line_length,
             config_file=common.config_file,
@@ -289,31 +329,59 @@ def _settings(
         _fail(str(exc))
 
 
-def _run(
-    paths: Sequence[str], options: codemods.Options, common: Common, exclude: Sequence[str]
-) -> codemods.Run:
+def _check_statistics(common: Common) -> None:
+    if common.statistics and common.output_format not in ("text", "json"):
+        _fail("--statistics prints text or json")
+
+
+def _cache_dir(resolved: codemods.Resolved, common: Common) -> str | None:
+    """The cache beside the pyproject.toml in use (the project's root), as
+    ruff keeps its own; without one, in the current directory."""
+    if common.no_cache:
+        return None
+    root = resolved.project_root
+    return str(root / DEFAULT_CACHE_DIR) if root is not None else DEFAULT_CACHE_DIR
+
+
+def _run(paths: Sequence[str], options: codemods.Options, common: Common, resolved: codemods.Resolved) -> codemods.Run:
     listed: list[str] = []
     if common.files_from is not None:
-        if "-" in paths and common.files_from.name == "<stdin>":
+        if ("-" in paths or common.stdin_filename) and common.files_from.name == "<stdin>":
             raise click.UsageError("standard input cannot be both source (-) and --files-from -")
         listed = read_path_list(common.files_from.read())
-    elif not paths:
-        raise click.UsageError("give at least one path (a file, a directory, or - for stdin)")
-    stdin = sys.stdin.buffer.read() if "-" in paths else None
-    return codemods.run(
+    reads_stdin = "-" in paths or common.stdin_filename is not None
+    if common.stdin_filename is not None:
+        # As ruff: a --stdin-filename means the source is standard input.
+        for ignored in (p for p in paths if p != "-"):
+            _warn(common, f"ignoring {ignored} in favour of standard input (--stdin-filename)")
+        paths = ("-",)
+    elif not paths and common.files_from is None:
+        # An empty --files-from list (no file changed) is an empty run, not ".".
+        paths = (".",)
+    stdin = sys.stdin.buffer.read() if reads_stdin else None
+    done = codemods.run(
         paths,
         options,
-        exclude=exclude,
+        exclude=resolved.exclude,
+        force_exclude=resolved.force_exclude,
         stdin=stdin,
         stdin_filename=common.stdin_filename,
         listed=listed,
         shard=common.shard,
         jobs=common.jobs,
-        # Findings left after a fix point into the source as it was; keep it
-        # for the byte columns and fingerprints of the formats that need it.
-        keep_originals=common.output_format in output.SOURCE_FORMATS,
         progress=lambda total: _progress(total, common),
     )
+    for warning in done.warnings:
+        _warn(common, warning)
+    if not done.found and not any(r.error for r in done.results) and not reads_stdin:
+        named = ", ".join(p for p in [*paths, *listed] if p != "-") or "."
+        _warn(common, f"no Python files found in {named} (none there, or all excluded)")
+    return done
+
+
+def _warn(common: Common, message: str) -> None:
+    if not common.quiet:
+        click.echo(f"warning: {message}", err=True)
 
 
 def _shows_progress(total: int, common: Common) -> bool:
@@ -321,6 +389,7 @@ def _shows_progress(total: int, common: Common) -> bool:
     return (
         total >= PROGRESS_MIN_FILES
         and not common.no_progress
+        and not common.quiet
         and common.output_format == "text"
         and sys.stderr.isatty()
     )
@@ -337,21 +406,48 @@ def _progress(total: int, common: Common) -> Iterator[Callable[[int], object] | 
         yield bar.update
 
 
-def _style_for(stream: Any) -> output.Style:
-    if stream.isatty():
-        return click.style
-    return output.plain
+def _colour(common: Common, stream: Any) -> bool:
+    """Whether to colour ``stream``: --color always/never; auto colours a
+    terminal unless NO_COLOR is set, and FORCE_COLOR colours any stream."""
+    if common.color != "auto":
+        return common.color == "always"
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
-def _emit(done: codemods.Run, common: Common, *, fixing: bool, stream_err: bool = False) -> None:
+def _style(common: Common, stream: Any) -> output.Style:
+    return click.style if _colour(common, stream) else output.plain
+
+
+def _emit(
+    done: codemods.Run, common: Common, resolved: codemods.Resolved, *, fixing: bool, stream_err: bool = False
+) -> None:
     for result in done.results:
         if result.error is not None:
-            click.echo(output.error_line(result, _style_for(sys.stderr)), err=True)
+            click.echo(output.error_line(result, _style(common, sys.stderr)), err=True, color=_colour(common, sys.stderr))
     out = sys.stderr if stream_err else sys.stdout
-    text = output.render(
-        common.output_format, done.results, done.source_of, fixing=fixing, style=_style_for(out)
-    )
-    click.echo(text, nl=False, err=stream_err)
+    if common.statistics:
+        text = output.render_statistics(done.results, fixing=fixing, fmt=common.output_format)
+    else:
+        text = output.render(
+            common.output_format,
+            done.results,
+            done.source_of,
+            fixing=fixing,
+            style=_style(common, out),
+            hints=output.Hints(unsafe_fixes=resolved.unsafe_fixes, from_flag=resolved.unsafe_from_flag),
+            quiet=common.quiet,
+            show_fixes=common.show_fixes,
+        )
+    click.echo(text, nl=False, err=stream_err, color=_colour(common, out))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 ANSWERS = {
@@ -362,15 +458,16 @@ ANSWERS = {
 }
 
 
-def _interactive(done: codemods.Run) -> list[codemods.FileResult]:
+def _interactive(done: codemods.Run, common: Common) -> list[codemods.FileResult]:
     """Ask about each fix (see :func:`codemods.review`)."""
-    style = _style_for(sys.stdout)
+    style = _style(common, sys.stdout)
     prompt = ", ".join(f"[{key}] {meaning}" for key, (meaning, _) in ANSWERS.items())
     questions = codemods.review(done.results, done.settings)
     try:
         question = next(questions)
         while True:
-            click.echo(output.fix_hunk(question.path, question.finding, question.lines, style))
+            hunk = output.fix_hunk(question.path, question.finding, question.lines, style, together=question.together)
+            click.echo(hunk, color=_colour(common, sys.stdout))
             key = click.prompt(prompt, type=click.Choice(list(ANSWERS)), show_choices=False)
             click.echo()
             question = questions.send(ANSWERS[key][1])
@@ -378,11 +475,11 @@ def _interactive(done: codemods.Run) -> list[codemods.FileResult]:
         return list(stop.value)
 
 
-def _exit(results: list[codemods.FileResult], *, findings_fail: bool, fixing: bool = False) -> None:
+def _exit(results: list[codemods.FileResult], common: Common, *, findings_fail: bool, fixing: bool = False) -> None:
     if any(r.error is not None for r in results):
         sys.exit(EXIT_ERROR)
     open_findings = [f for r in results for f in r.findings if not (fixing and f.fixed)]
-    sys.exit(EXIT_FINDINGS if findings_fail and open_findings else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if findings_fail and open_findings and not common.exit_zero else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

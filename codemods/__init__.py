@@ -32,6 +32,7 @@ from .api import (
     Question,
     Run,
     check_paths,
+    configure,
     fix_source,
     prepare,
     resolve_settings,
@@ -41,7 +42,7 @@ from .api import (
 from .engine import default_jobs, process
 from .findings import Edit, FileResult, Finding, Fix, Safety, SourceResult
 from .rule import Rule, rule_for, rules
-from .settings import ConfigError, Options, Settings
+from .settings import ConfigError, Options, Resolved, Settings
 from .source.discovery import DiscoveryError, Target, discover
 from .source.text import SourceError
 
@@ -76,6 +77,7 @@ __all__ = [
     "Fix",
     "Options",
     "Question",
+    "Resolved",
     "Rule",
     "Run",
     "Safety",
@@ -84,6 +86,7 @@ __all__ = [
     "SourceResult",
     "Target",
     "check_paths",
+    "configure",
     "default_jobs",
     "discover",
     "fix_source",

@@ -13,16 +13,20 @@ Nothing here prints or exits.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Generator, Iterator, Sequence
 
+from pathspec import GitIgnoreSpec
+
 from .engine import crossfile_cache, default_jobs, process
+from .engine.files import project_for
 from .engine.passes import fix_source
 from .findings import FileResult, Finding
 from .rule import rules
-from .settings import Options, Settings, resolve
-from .source.discovery import Target, discover, in_shard
+from .settings import Options, Resolved, Settings, resolve, resolve_all
+from .source.discovery import Target, discover, force_excluded, in_shard
 from .source.text import SourceError, decode, split_lines
 from .source.write import write_atomic
 
@@ -57,6 +61,14 @@ def resolve_settings(
         config_file=config_file,
         stdin_filename=stdin_filename,
     )
+
+
+def configure(paths: Sequence[str], **kwargs: object) -> Resolved:
+    """What the command line (``kwargs``: the keywords of
+    :func:`resolve_settings`, and ``force_exclude``) and the configuration
+    file decide for a run, with the configuration file in use (see
+    :class:`~codemods.settings.Resolved`)."""
+    return resolve_all(rules(), paths, **kwargs)  # type: ignore[arg-type]
 
 
 def prepare(targets: Sequence[Target], options: Options) -> Options:
@@ -110,20 +122,21 @@ class Run:
     settings: Settings
     stdin_name: str | None = None
     stdin_data: bytes | None = None
-    # The bytes of each file before a fix wrote it (only when asked for).
-    originals: dict[str, bytes | None] = field(default_factory=dict)
+    # What discovery warns of (a dangling symbolic link), one line each.
+    warnings: list[str] = field(default_factory=list)
+    # How many files discovery found (before a shard was taken).
+    found: int = 0
     _decoded: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def source_of(self, path: str) -> str | None:
         """The text the findings of ``path`` refer to (``None`` when it
-        cannot be read): standard input's, the file's before a fix wrote it,
-        or the file's as it is."""
+        cannot be read): standard input's (after ``fix -``, the text given
+        back), or the file's as it is (after ``fix``, as written: what is
+        left is reported where it now stands)."""
         if path not in self._decoded:
             try:
                 if self.stdin_data is not None and path == self.stdin_name:
                     data = self.stdin_data
-                elif self.originals.get(path) is not None:
-                    data = self.originals[path]  # type: ignore[assignment]
                 else:
                     data = Path(path).read_bytes()
                 self._decoded[path] = decode(data)[0]
@@ -142,16 +155,17 @@ def run(
     listed: Sequence[str] = (),
     shard: tuple[int, int] | None = None,
     jobs: int | None = None,
-    keep_originals: bool = False,
     progress: Callable[[int], ContextManager[Callable[[int], object] | None]] | None = None,
+    force_exclude: bool = False,
 ) -> Run:
     """Process ``paths`` (files and directories; ``-`` is ``stdin``) and the
     ``listed`` paths, with ``options``.
 
     ``shard=(I, N)`` keeps the I-th of N stable parts of the files; what one
     file may rewrite depends on the others, so every file of the run is seen
-    before the shard is taken. ``keep_originals`` keeps each file's bytes
-    before a fix writes it. ``progress(total)``, when given, is entered
+    before the shard is taken. ``force_exclude`` leaves out named files
+    (and the file standard input stands for) that ``exclude`` or an
+    ``@generated`` marker would leave out of a walk. ``progress(total)``, when given, is entered
     once with the number of files; what it gives (or ``None``) is told of
     each ``n`` files done, in whatever order they finish.
     """
@@ -161,12 +175,30 @@ def run(
     stdin_name = None
     if stdin is not None:
         stdin_name = stdin_filename or "-"
-        stdin_targets.append(Target(Path(stdin_name), stdin_name, explicit=True, stdin=True, data=stdin))
-    targets, errors = discover(file_paths, exclude=exclude) if file_paths else ([], [])
+        excluded = force_exclude and stdin_filename is not None and force_excluded(
+            Path(os.path.abspath(stdin_filename)), GitIgnoreSpec.from_lines(list(exclude)), Path.cwd()
+        )
+        if excluded:
+            # Excluded, it is given back as it came (an editor replaces its
+            # buffer with what `fix -` prints).
+            results.append(FileResult(stdin_name, skipped="excluded", output=stdin))
+        else:
+            stdin_targets.append(
+                Target(Path(stdin_name), stdin_name, explicit=not force_exclude, stdin=True, data=stdin)
+            )
+    targets, found_errors = (
+        discover(file_paths, exclude=exclude, force_exclude=force_exclude) if file_paths else ([], [])
+    )
+    errors = [e for e in found_errors if not e.warning]
     options = prepare([*stdin_targets, *targets], options)
     outcome = Run(results, options.settings, stdin_name=stdin_name, stdin_data=stdin)
+    outcome.warnings = [f"{e.display}: {e.message}" for e in found_errors if e.warning]
+    outcome.found = len(targets) + len(stdin_targets)
     if stdin_targets:
         results.extend(process(stdin_targets, options, jobs=1))
+        if options.write and results[-1].output is not None:
+            # After `fix -`, findings point into the text given back.
+            outcome.stdin_data = results[-1].output
     if not file_paths:
         return outcome
     if shard is not None:
@@ -175,8 +207,6 @@ def run(
         targets = [t for t in targets if in_shard(t.display, *shard)]
         errors = [e for e in errors if in_shard(e.display, *shard)]
     results.extend(FileResult(e.display, error=e.message) for e in errors)
-    if keep_originals and options.write:
-        outcome.originals = {t.display: _read_or_none(t) for t in targets}
     jobs = jobs or default_jobs()
     if progress is None:
         results.extend(process(targets, options, jobs=jobs))
@@ -184,13 +214,6 @@ def run(
     with progress(len(targets)) as tell:
         results.extend(process(targets, options, jobs=jobs, progress=tell))
     return outcome
-
-
-def _read_or_none(target: Target) -> bytes | None:
-    try:
-        return target.read()
-    except OSError:
-        return None
 
 
 # -- fix --interactive ------------------------------------------------------------
@@ -204,6 +227,9 @@ class Question:
     path: str
     finding: Finding
     lines: list[str]
+    # Other findings that share this fix (their fixes rewrite the same
+    # lines): the answer is theirs too.
+    together: tuple[Finding, ...] = ()
 
 
 #: The answers :func:`review` takes for a :class:`Question`.
@@ -240,21 +266,29 @@ def review(
         except (OSError, SourceError) as exc:
             plans.append((FileResult(result.path, error=f"cannot read: {exc}"), None, []))
             continue
-        declined = []
+        declined: list[Finding] = []
+        answered: set[int] = set()
         for finding in fixed:
+            if id(finding) in answered:
+                continue
+            together = tuple(
+                f for f in fixed
+                if f is not finding and f.fix and finding.fix and f.fix.edits and f.fix.edits == finding.fix.edits
+            )
+            answered.update(id(f) for f in together)
             if quitting:
-                declined.append(finding)
+                declined.extend((finding, *together))
                 continue
             if finding.code in whole_rule:
                 continue
-            answer = yield Question(result.path, finding, lines)
+            answer = yield Question(result.path, finding, lines, together)
             if answer == APPLY_RULE:
                 whole_rule.add(finding.code)
             elif answer == SKIP:
-                declined.append(finding)
+                declined.extend((finding, *together))
             elif answer == QUIT:
                 quitting = True
-                declined.append(finding)
+                declined.extend((finding, *together))
         plans.append((result, data, declined))
     return [
         result if data is None else _apply_accepted(result, data, settings, declined)
@@ -266,13 +300,21 @@ def _apply_accepted(
     result: FileResult, data: bytes, settings: Settings, declined: list[Finding]
 ) -> FileResult:
     keys = frozenset((f.code, f.line, f.column) for f in declined)
+    # The same model and per-file settings as the run whose fixes were shown.
+    project = project_for(Options(settings=settings), Target(Path(result.path), result.path))
     try:
-        outcome = fix_source(data, replace(settings, declined=keys), filename=result.path)
+        outcome = fix_source(
+            data, replace(settings.for_file(result.path), declined=keys), filename=result.path, project=project
+        )
         if outcome.changed:
             write_atomic(Path(result.path), outcome.output, expected=data)
     except SourceError as exc:
-        return FileResult(result.path, error=str(exc))
-    return FileResult(result.path, findings=outcome.findings, changed=outcome.changed, written=outcome.changed)
+        return FileResult(result.path, findings=[replace(f, fixed=False) for f in result.findings], error=str(exc))
+    findings = outcome.findings
+    if outcome.remaining is not None:
+        # What is left, where it stands in the file as written.
+        findings = [f for f in findings if f.fixed] + outcome.remaining
+    return FileResult(result.path, findings=findings, changed=outcome.changed, written=outcome.changed)
 
 
 __all__ = [
@@ -283,6 +325,7 @@ __all__ = [
     "Question",
     "Run",
     "check_paths",
+    "configure",
     "fix_source",
     "prepare",
     "resolve_settings",

@@ -39,12 +39,31 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class JointEdit:
+    """An edit that completes the fixes of several findings once all of them
+    are applied, and belongs to none alone: the removal of an import that
+    each of those fixes leaves used by the others. ``findings`` names the
+    other findings, as (code, line, column)."""
+
+    edit: Edit
+    findings: tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
 class Fix:
+    """A finding's own fix: ``edits`` are exactly what this finding needs
+    (its call site, the import it adds, the line or import it leaves
+    unused), in line order; applied alone they give a program that compiles
+    with no undefined and no newly unused name. ``joint`` are the edits it
+    shares with other findings' fixes (see :class:`JointEdit`). All fixes of
+    a file applied together, joint edits included, give what ``fix`` writes.
+    Findings whose fixes rewrite the same lines share one fix, with the
+    boldest applicability among them."""
+
     applicability: Safety
-    # The edit at the finding itself, then any edit it needs elsewhere (an
-    # added import), each kept apart so that a reviewer can accept them one by one.
     edits: tuple[Edit, ...] = ()
     message: str = ""
+    joint: tuple[JointEdit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,10 +105,13 @@ class SourceResult:
     findings: list[Finding]
     source: bytes
     output: bytes
+    # The findings of ``output`` itself, at its own positions: what is left
+    # once the fixes are written (the findings above point into ``source``).
+    remaining: list[Finding] | None = None
 
     @property
     def changed(self) -> bool:
         return self.output != self.source
 
 
-__all__ = ["Edit", "FileResult", "Finding", "Fix", "Safety", "SourceResult"]
+__all__ = ["Edit", "FileResult", "Finding", "Fix", "JointEdit", "Safety", "SourceResult"]

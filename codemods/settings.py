@@ -88,8 +88,8 @@ class Options:
     write: bool = False  # write fixed files in place
     diff: bool = False  # compute a unified diff of each change
     edits: bool = False  # attach line edits to each fixed finding
-    # Where check results are cached (see codemods.source.cache); None: no cache.
-    # A run that writes or diffs never uses it.
+    # Where results are cached (see codemods.source.cache); None: no cache.
+    # A run that writes or diffs takes from it only files with nothing to change.
     cache_dir: str | None = None
     # The projects the run's files belong to (codemods.model.project.ProjectIndex):
     # the rules see the modules around a file through them. None: found
@@ -180,9 +180,10 @@ def build_settings(
     """Turn command-line and configuration choices into :class:`Settings`.
 
     ``fix``: the run writes or diffs fixes, so only safe fixes apply, plus
-    unsafe ones with ``unsafe_fixes`` or whose rule is named by code or slug
-    in ``select``. ``preview_fixes``: the run only reports, but computes every
-    fix so that it can show it (json, sarif, rdjson).
+    unsafe ones with ``unsafe_fixes`` (as in ruff, naming a rule in
+    ``select`` chooses which rules run, not how bold their fixes are).
+    ``preview_fixes``: the run only reports, but computes every fix so that
+    it can show it (json, sarif, rdjson).
     """
     from .findings import Safety
 
@@ -190,13 +191,11 @@ def build_settings(
     select = split_selectors(select)
     selected = resolve_codes(select or ["ALL"], rules, "--select")
     selected -= resolve_codes(split_selectors(ignore), rules, "--ignore")
-    named = {s.strip().upper() for s in select} | {s.strip().lower() for s in select}
     if fix:
         apply = {
             rule.CODE
             for rule in rules
-            if rule.SAFETY is Safety.SAFE
-            or (rule.SAFETY is Safety.UNSAFE and (unsafe_fixes or rule.CODE in named or rule.SLUG in named))
+            if rule.SAFETY is Safety.SAFE or (rule.SAFETY is Safety.UNSAFE and unsafe_fixes)
         }
     elif preview_fixes:
         apply = {rule.CODE for rule in rules if rule.SAFETY is not Safety.NONE}
@@ -215,7 +214,7 @@ def build_settings(
 
 # The keys every run understands; each rule adds the keys of its OPTIONS.
 CORE_KEYS = (
-    "select", "ignore", "unsafe-fixes", "exclude", "target-version", "line-length",
+    "select", "ignore", "unsafe-fixes", "exclude", "force-exclude", "target-version", "line-length",
     "per-file-ignores", "extend-per-file-ignores",
 )
 
@@ -229,6 +228,7 @@ class FileConfig:
     ignore: tuple[str, ...] | None = None
     unsafe_fixes: bool | None = None
     exclude: tuple[str, ...] | None = None
+    force_exclude: bool | None = None
     target_version: tuple[int, int] | None = None
     line_length: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -325,11 +325,12 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}line-length: expected a positive integer, got {value!r}")
         line_length = value
-    unsafe = None
-    if "unsafe-fixes" in table:
-        unsafe = table["unsafe-fixes"]
-        if not isinstance(unsafe, bool):
-            raise ConfigError(f"{where}unsafe-fixes: expected true or false, got {unsafe!r}")
+    flags: dict[str, bool | None] = {}
+    for key in ("unsafe-fixes", "force-exclude"):
+        flags[key] = table.get(key)
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"{where}{key}: expected true or false, got {table[key]!r}")
+    unsafe = flags["unsafe-fixes"]
     options = {
         key: _check_option(owners[key], key, table[key], default, f"{where}{key}")
         for key, default in rule_options.items()
@@ -352,6 +353,7 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         ignore=codes("ignore"),
         unsafe_fixes=unsafe,
         exclude=tuple(_string_list(table["exclude"], f"{where}exclude")) if "exclude" in table else None,
+        force_exclude=flags["force-exclude"],
         target_version=target,
         line_length=line_length,
         options=options,
@@ -432,7 +434,36 @@ def target_from_requires_python(spec: str) -> tuple[int, int] | None:
     return (3, minor)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """What the command line and the configuration file decide for a run."""
+
+    settings: Settings
+    exclude: tuple[str, ...]
+    # The configuration file in use (a pyproject.toml or --config FILE).
+    config_path: Path | None = None
+    unsafe_fixes: bool = False
+    # Whether --unsafe-fixes was on the command line (a hint then names it).
+    unsafe_from_flag: bool = False
+    force_exclude: bool = False
+
+    @property
+    def project_root(self) -> Path | None:
+        """The directory of the configuration in use: where the cache lives."""
+        return self.config_path.parent if self.config_path is not None else None
+
+
 def resolve(
+    rules: Iterable[type[Rule]],
+    paths: Iterable[str],
+    **kwargs: Any,
+) -> tuple[Settings, tuple[str, ...]]:
+    """The settings and exclude patterns of :func:`resolve_all`."""
+    resolved = resolve_all(rules, paths, **kwargs)
+    return resolved.settings, resolved.exclude
+
+
+def resolve_all(
     rules: Iterable[type[Rule]],
     paths: Iterable[str],
     *,
@@ -442,14 +473,14 @@ def resolve(
     ignore: Iterable[str] = (),
     unsafe_fixes: bool | None = None,
     exclude: Iterable[str] = (),
+    force_exclude: bool | None = None,
     target_version: str | None = None,
     line_length: int | None = None,
     config_file: str | None = None,
     stdin_filename: str | None = None,
     cwd: Path | None = None,
-) -> tuple[Settings, tuple[str, ...]]:
-    """Command-line values over the configuration file over the defaults;
-    returns the settings and the exclude patterns.
+) -> Resolved:
+    """Command-line values over the configuration file over the defaults.
 
     A ``--select`` on the command line replaces the file's ``select`` and
     ``ignore`` (naming a rule there runs it); otherwise the command line's
@@ -461,6 +492,7 @@ def resolve(
         path = cwd / config_file
         if not path.is_file():
             raise ConfigError(f"--config: no such file: {config_file}")
+        found: Path | None = Path(os.path.abspath(path))
         config = load_config(path, rules, explicit=True)
     else:
         # Source from stdin is configured as the file it stands for; a path
@@ -478,6 +510,7 @@ def resolve(
     if not select:
         select = list(config.select or ())
         ignore = [*(config.ignore or ()), *ignore]
+    from_flag = bool(unsafe_fixes)
     if unsafe_fixes is None:
         unsafe_fixes = bool(config.unsafe_fixes)
     if target_version is not None:
@@ -503,4 +536,11 @@ def resolve(
         per_file_ignores=(*base, *config.extend_per_file_ignores),
         root=str(Path(config.path).parent) if config.path else str(cwd),
     )
-    return settings, tuple(exclude) or tuple(config.exclude or ())
+    return Resolved(
+        settings=settings,
+        exclude=tuple(exclude) or tuple(config.exclude or ()),
+        config_path=found,
+        unsafe_fixes=unsafe_fixes,
+        unsafe_from_flag=from_flag,
+        force_exclude=bool(force_exclude if force_exclude is not None else config.force_exclude),
+    )

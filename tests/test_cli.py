@@ -272,10 +272,14 @@ def test_python_dash_m_cli_names_itself_asyncmend(tmp_path: Path) -> None:
     assert proc.stdout.startswith(b"Usage: asyncmend check ")
 
 
-def test_no_paths_is_a_usage_error() -> None:
-    result = invoke("check")
-    assert result.exit_code == 2
-    assert "give at least one path" in result.stderr
+def test_no_paths_means_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "service.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "--no-cache")
+    assert result.exit_code == 1
+    assert "service.py:5:5: AM101" in result.stdout
+    assert invoke("fix", "--no-cache").exit_code == 0
+    assert "await asyncio.sleep(1)" in (tmp_path / "service.py").read_text()
 
 
 # -- real processes -----------------------------------------------------------

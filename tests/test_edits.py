@@ -11,7 +11,8 @@ from asyncmend.codemods import RULES
 from asyncmend.codemods.findings import Edit
 from asyncmend.codemods.settings import Settings
 from asyncmend.codemods.settings import Options
-from asyncmend.codemods.source.text import decode
+from asyncmend.codemods.source.edits import EditConflict, apply_edits
+from asyncmend.codemods.source.text import decode, split_lines
 from asyncmend.codemods.engine.passes import process_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -21,16 +22,8 @@ CHANGING = sorted(
 )
 
 
-def _apply(text: str, edits: set[Edit]) -> str:
-    lines = text.splitlines(keepends=True)
-    # From the bottom up, so that earlier line numbers stay valid.
-    for edit in sorted(edits, key=lambda e: (e.start_line, e.end_line), reverse=True):
-        lines[edit.start_line - 1 : edit.end_line - 1] = edit.content.splitlines(keepends=True)
-    return "".join(lines)
-
-
 @pytest.mark.parametrize("before", CHANGING, ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
-def test_applying_each_distinct_edit_once_gives_the_fixed_file(before: Path) -> None:
+def test_every_fix_with_its_joint_edits_gives_the_fixed_file(before: Path) -> None:
     after = before.with_name(before.name.replace(".before.", ".after."))
     data = before.read_bytes()
     # The fixture's own options (``# asyncmend-test:``) shape its expected output.
@@ -41,23 +34,33 @@ def test_applying_each_distinct_edit_once_gives_the_fixed_file(before: Path) -> 
     options = Options(settings=fixture_settings, edits=True)
     outcome = process_bytes(data, options, RULES, before.name)
     fixed = [f for f in outcome.findings if f.fixed]
-    assert fixed and all(f.fix is not None and f.fix.edits for f in fixed)
+    assert fixed and all(f.fix is not None and (f.fix.edits or f.fix.joint) for f in fixed)
     edits = {edit for f in fixed for edit in f.fix.edits}  # type: ignore[union-attr]
+    edits |= {joint.edit for f in fixed for joint in f.fix.joint}  # type: ignore[union-attr]
     text, _ = decode(data)
     expected, _ = decode(after.read_bytes())
-    assert _apply(text, edits) == expected
+    expected = expected.removeprefix("\ufeff")
+    applied, _ = apply_edits(split_lines(text), edits, lambda e: expected.find(e.content))
+    assert "".join(applied) == expected
 
 
-def test_each_finding_owns_the_edit_on_its_own_line() -> None:
+def test_each_finding_owns_the_edit_on_its_own_line_and_the_import_it_needs() -> None:
     source = b"import time\n\n\nasync def f():\n    time.sleep(1)\n    time.sleep(2)\n"
     outcome = process_bytes(source, Options(settings=Settings(), edits=True), RULES, "m.py")
     first, second = outcome.findings
     assert first.fix is not None and second.fix is not None
-    assert first.fix.edits[0] == Edit(5, 6, "    await asyncio.sleep(1)\n")
-    assert second.fix.edits[0] == Edit(6, 7, "    await asyncio.sleep(2)\n")
-    # The import edit is shared and comes after each finding's own edit.
-    assert first.fix.edits[1:] == second.fix.edits[1:] == (Edit(1, 2, "import asyncio\n"),)
-    assert "needs `import asyncio`" in first.fix.message
+    assert first.fix.edits == (Edit(1, 1, "import asyncio\n"), Edit(5, 6, "    await asyncio.sleep(1)\n"))
+    assert second.fix.edits == (Edit(1, 1, "import asyncio\n"), Edit(6, 7, "    await asyncio.sleep(2)\n"))
+    assert first.fix.message == (
+        "Add `import asyncio`; replace `time.sleep(1)` with `await asyncio.sleep(1)`"
+    )
+
+
+def test_apply_edits_refuses_two_different_edits_of_one_line() -> None:
+    with pytest.raises(EditConflict):
+        apply_edits(["a\n", "b\n"], [Edit(1, 2, "x\n"), Edit(1, 2, "y\n")])
+    lines, origin = apply_edits(["a\n", "b\n"], [Edit(1, 2, "x\n"), Edit(1, 2, "x\n"), Edit(3, 3, "c\n")])
+    assert lines == ["x\n", "b\n", "c\n"] and origin == [Edit(1, 2, "x\n"), 1, Edit(3, 3, "c\n")]
 
 
 # -- line_opcodes: an alignment that rebuilds the new version exactly --------

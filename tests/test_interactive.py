@@ -83,11 +83,33 @@ def test_interactive_refuses_diff_and_stdin(project: Path) -> None:
 
 
 def test_hunk_is_coloured_when_styled() -> None:
-    result = fix_source(TWO, Settings())
-    from asyncmend.codemods.source.edits import attach_edits
+    from asyncmend.codemods import RULES, Options
+    from asyncmend.codemods.engine.passes import process_bytes
 
-    findings = attach_edits(result.findings, TWO, result.output.decode())
+    findings = process_bytes(TWO.encode(), Options(settings=Settings(), edits=True), RULES, "a.py").findings
     hunk = fix_hunk("a.py", findings[0], split_lines(TWO), click.style)
     assert click.style("+    await asyncio.sleep(1)", fg="green") in hunk
     assert click.style("-    time.sleep(1)", fg="red") in hunk
     assert click.unstyle(hunk) == fix_hunk("a.py", findings[0], split_lines(TWO))
+
+
+def test_each_hunk_shows_only_its_own_fix_in_line_order(tmp_path: Path) -> None:
+    """AM401's prompt showed AM301's helper, and `@@ -10` came before `@@ -2`."""
+    source = (Path(__file__).resolve().parent.parent / "examples" / "shop" / "handlers.py").read_text()
+    (tmp_path / "handlers.py").write_text(source)
+    _, output = interact_file(tmp_path, "handlers.py", "n\nn\nn\nn\n")
+    prompts = output.split(PROMPT)
+    am401 = next(part for part in prompts if "AM401" in part.split("\n(")[0] or ": AM401 " in part)
+    am401 = am401[am401.index(": AM401 "):]
+    assert "_keep_task" not in am401 and "_background_tasks" not in am401
+    starts = [int(line.split()[1].split(",")[0][1:]) for line in am401.splitlines() if line.startswith("@@")]
+    assert starts == sorted(starts) and len(starts) >= 2
+    am301 = next(part for part in prompts if ": AM301 " in part)
+    am301 = am301[am301.index(": AM301 "):]
+    assert "_keep_task" in am301 and "contextvars" not in am301
+    assert (tmp_path / "handlers.py").read_text() == source
+
+
+def interact_file(project: Path, name: str, answers: str) -> tuple[int, str]:
+    result = run_cli(["fix", "-i", "--unsafe-fixes", "-j", "1", name], project, input=answers)
+    return result.exit_code, result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -11,7 +12,7 @@ from ..model.project import Project, ProjectIndex, indexes_for
 from ..rule import Rule
 from ..rule import rules as all_rules
 from ..settings import Options
-from ..source.cache import Cache, CachedResult, run_fingerprint
+from ..source.cache import Cache, CachedResult, run_fingerprint, still_current
 from ..source.discovery import Target
 from ..source.text import SourceError
 from ..source.write import write_atomic
@@ -91,14 +92,16 @@ def process_file(
     if cache is not None:
         key = _cache_key(cache, target, options, data)
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None and not (hit.changed and _fixing(options)) and still_current(hit.depends):
             result.findings, result.error = hit.findings, hit.error
             result.skipped, result.changed = hit.skipped, hit.changed
             return result
+    project = project_for(options, target)
+    if project is not None:
+        project.used = set()
     try:
         outcome = process_bytes(
-            data, options, rules if rules is not None else all_rules(), target.display,
-            project=project_for(options, target),
+            data, options, rules if rules is not None else all_rules(), target.display, project=project,
         )
     except SourceError as exc:
         result.error = str(exc)
@@ -109,8 +112,14 @@ def process_file(
         if cache is not None:
             cache.put(key, CachedResult([], result.error, None, False))
         return result
-    if cache is not None:
-        cache.put(key, CachedResult(outcome.findings, None, outcome.skipped, outcome.changed))
+    if cache is not None and not (outcome.changed and _fixing(options)):
+        # A run that fixes keeps only what it need not do again: a file with
+        # nothing to change.
+        depends = {}
+        if project is not None and project.used:
+            own = os.path.abspath(target.path)
+            depends = {path: project.hashes[path] for path in sorted(project.used) if path != own}
+        cache.put(key, CachedResult(outcome.findings, None, outcome.skipped, outcome.changed, depends))
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped
     # Source read from standard input goes back to standard output, never to
@@ -120,7 +129,14 @@ def process_file(
             write_atomic(target.path, outcome.output, expected=data, stopped=stopped)
             result.written = True
         except SourceError as exc:
+            # Nothing was fixed: the findings stand as they were, unfixed.
             result.error = str(exc)
+            result.changed = False
+            result.findings = [replace(f, fixed=False) for f in outcome.findings]
+    if options.write and (result.written or target.stdin) and outcome.remaining is not None:
+        # What is left is reported where it now stands: in the file as
+        # written (or the text given back on standard output).
+        result.findings = [f for f in outcome.findings if f.fixed] + outcome.remaining
     if target.stdin:
         result.output = outcome.output
     return result
@@ -153,7 +169,7 @@ def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileR
             answers.append(None)
             continue
         hit = cache.get(_cache_key(cache, target, options, data))
-        if hit is None:
+        if hit is None or (hit.changed and _fixing(options)) or not still_current(hit.depends):
             answers.append(None)
             continue
         answers.append(FileResult(
@@ -167,10 +183,15 @@ def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileR
 _CACHES: dict[int, tuple[Options, Cache]] = {}
 
 
+def _fixing(options: Options) -> bool:
+    return options.write or options.diff
+
+
 def _cache_for(options: Options) -> Cache | None:
-    """The cache of a pure run (nothing written, no diff); ``None`` when the
-    run does not use one."""
-    if options.cache_dir is None or options.write or options.diff:
+    """The run's cache; ``None`` when it uses none. A run that writes or
+    diffs fixes is answered from it only for files with nothing to change
+    (its settings, which say which fixes apply, are in the key)."""
+    if options.cache_dir is None:
         return None
     known = _CACHES.get(id(options))
     if known is not None and known[0] is options:
@@ -187,7 +208,7 @@ def crossfile_cache(options: Options) -> Cache | None:
     """The cache of the look across the files of a pure run
     (:mod:`codemods.model.crossfile`): its answers for one file's bytes depend on
     the tool alone, not on the run's settings."""
-    if options.cache_dir is None or options.write or options.diff:
+    if options.cache_dir is None:
         return None
     from .. import __version__
 

@@ -21,7 +21,8 @@ from ..rule import Rule
 from ..rule import rules as registered_rules
 from ..screen.facts import Facts
 from ..settings import Options, Settings
-from ..source.edits import attach_edits, byte_diff, line_opcodes
+from ..source.edits import byte_diff, line_opcodes
+from .newer_syntax import parse_newer, verify_newer
 from ..source.noqa import SKIP_FILE, Suppressions, skip_file_comment
 from ..source.text import (
     SourceError,
@@ -135,7 +136,8 @@ def _run_on_text(
         _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate, project=project
     )
     if current is None:
-        return SourceResult(findings, data, data)
+        return SourceResult(findings, data, data, findings)
+    remaining: list[Finding] | None = None
     for _ in range(MAX_FIX_PASSES - 1):
         pass_settings = settings
         if settings.declined:
@@ -149,11 +151,13 @@ def _run_on_text(
         )
         findings = _merge_findings(findings, more, text, current)
         if following is None:
+            # Nothing more to fix: this pass saw the output as it is.
+            remaining = [f for f in more if not f.fixed]
             break
         current = following
     if current == text:
-        return SourceResult(findings, data, data)
-    return SourceResult(findings, data, encode(current, encoding))
+        return SourceResult(findings, data, data, remaining)
+    return SourceResult(findings, data, encode(current, encoding), remaining)
 
 
 def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
@@ -189,10 +193,17 @@ def _one_pass(
     candidates = _prefiltered(data, rules)
     if not candidates:
         if validate:
-            check_syntax(text, filename)
+            try:
+                check_syntax(text, filename)
+            except SourceError as exc:
+                # Python newer than this interpreter is valid; anything else not.
+                parse_newer(text, exc)
         return [], None
     if tree is None:
-        tree = parse_ast(text, filename)
+        try:
+            tree = parse_ast(text, filename)
+        except SourceError as exc:
+            return _one_pass_newer(parse_newer(text, exc), text, candidates, settings, filename)
     facts = Facts.of(tree)
     facts.view_factory = functools.partial(view_of, project, filename, tree)
     if validate and facts.symbol_pass_needed:
@@ -250,6 +261,29 @@ def _one_pass(
             f"internal error: the fix for {codes} would not compile ({reason}); file left unchanged"
         ) from None
     return findings, new_text
+
+
+def _one_pass_newer(
+    module: object, text: str, candidates: Sequence[type[Rule]], settings: Settings, filename: str
+) -> tuple[list[Finding], str | None]:
+    """:func:`_one_pass` for a file in syntax newer than this interpreter
+    (see :mod:`codemods.engine.newer_syntax`): LibCST alone, every rule
+    whose prefilter passed, the fix verified statement by statement."""
+    import libcst as cst
+
+    from ..cst.batch import run_rules
+
+    assert isinstance(module, cst.Module)
+    try:
+        new_module, findings = run_rules(
+            module, candidates, settings, filename=filename, suppressions=Suppressions(text), source=text
+        )
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+    if not any(finding.fixed for finding in findings) or new_module.code == text:
+        return findings, None
+    verify_newer(module, new_module, filename)
+    return findings, new_module.code
 
 
 def _compile_input(text: str, filename: str) -> None:
@@ -319,6 +353,8 @@ class Outcome:
     changed: bool = False
     diff: str = ""
     skipped: str | None = None
+    # The findings of the output at its own positions (see SourceResult).
+    remaining: list[Finding] | None = None
 
 
 def process_bytes(
@@ -334,7 +370,7 @@ def process_bytes(
     settings = options.settings.for_file(display)
     selected = [rule for rule in rules if settings.runs(rule.CODE)]
     source = _run_on_text(data, text, encoding, selected, settings, display, validate=not checked, project=project)
-    outcome = Outcome(source.findings, source.output, source.changed)
+    outcome = Outcome(source.findings, source.output, source.changed, remaining=source.remaining)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
         if options.diff:
@@ -342,5 +378,11 @@ def process_bytes(
             # file must come out of the patch exactly as `fix` writes it.
             outcome.diff = byte_diff(display, data, source.output)
         if options.edits:
-            outcome.findings = attach_edits(source.findings, text, new_text)
+            from .own_fixes import attach_own_fixes
+
+            def rerun(declining: Settings) -> str:
+                output = _run_on_text(data, text, encoding, selected, declining, display, project=project).output
+                return output.decode(encoding).removeprefix("\ufeff")
+
+            outcome.findings = attach_own_fixes(source.findings, text, new_text, rerun, settings)
     return outcome

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -289,6 +290,11 @@ class Project:
         self.index = index
         self.cache = cache
         self._facts: dict[str, ModuleFacts | None] = {}
+        # path -> hash of the bytes the facts of a module were read from
+        self.hashes: dict[str, str] = {}
+        # While a file is analysed: the files of the modules its questions
+        # read (see ModuleView), for the cache of its result.
+        self.used: set[str] | None = None
         self._effects: dict[tuple[str, str], Effects] = {}
         self._suspends: dict[tuple[str, str], bool | None] = {}
         self._in_progress: set[tuple[str, str]] = set()
@@ -301,6 +307,10 @@ class Project:
     def facts(self, module: str) -> ModuleFacts | None:
         if module not in self._facts:
             self._facts[module] = self._load(module)
+        if self.used is not None:
+            path = self.index.modules.get(module)
+            if path is not None and path in self.hashes:
+                self.used.add(path)
         return self._facts[module]
 
     def add(self, module: str, tree: ast.Module, is_package: bool) -> ModuleFacts:
@@ -317,6 +327,7 @@ class Project:
             data = Path(path).read_bytes()
         except OSError:
             return None
+        self.hashes[path] = hashlib.sha256(data).hexdigest()
         key = None
         if self.cache is not None:
             key = self.cache.key(data, f"facts:{FACTS_FORMAT}:{module}")
@@ -930,6 +941,8 @@ class ModuleView:
         # module must be made again from the text as it is now.
         self.project = Project(project.index, project.cache)
         self.project._facts = dict(project._facts)
+        self.project.hashes = project.hashes
+        self.project.used = project.used
         self.module = module
         self.facts = self.project.add(module, tree, is_package)
 

@@ -11,10 +11,10 @@ from typing import Sequence
 
 from ..findings import FileResult
 from .common import SourceOf, Style, plain
-from .text import error_line, fix_hunk, render_diff, render_text
+from .text import Hints, error_line, fix_hunk, render_diff, render_statistics, render_text
 
 #: The names ``--output-format`` takes.
-FORMATS = ("text", "json", "sarif", "github", "rdjson", "rdjsonl")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "rdjson", "rdjsonl")
 #: The formats that need each file's text.
 SOURCE_FORMATS = frozenset({"sarif", "rdjson", "rdjsonl"})
 
@@ -26,8 +26,13 @@ def render(
     *,
     fixing: bool,
     style: Style = plain,
+    hints: Hints = Hints(),
+    quiet: bool = False,
+    show_fixes: bool = False,
 ) -> str:
-    """``results`` in the format ``fmt`` (one of :data:`FORMATS`)."""
+    """``results`` in the format ``fmt`` (one of :data:`FORMATS`); the text
+    format's summary follows ``hints`` (none when ``quiet``), and
+    ``show_fixes`` shows each fix (or, when fixing, what was fixed)."""
     # Each machine format is imported when asked for: most runs print text.
     if fmt == "json":
         from .json_report import render_json
@@ -37,6 +42,14 @@ def render(
         from .github import render_github
 
         return render_github(results, fixing=fixing)
+    if fmt == "gitlab":
+        from .gitlab import render_gitlab
+
+        return render_gitlab(results, fixing=fixing)
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(results, fixing=fixing)
     if fmt == "sarif":
         from .sarif import render_sarif
 
@@ -50,12 +63,15 @@ def render(
 
         return render_rdjsonl(results, source_of, fixing=fixing)
     if fmt == "text":
-        return render_text(results, fixing=fixing, style=style)
+        return render_text(
+            results, fixing=fixing, style=style, hints=hints, quiet=quiet, show_fixes=show_fixes, source_of=source_of
+        )
     raise ValueError(f"unknown output format {fmt!r}")
 
 
 __all__ = [
     "FORMATS",
+    "Hints",
     "SOURCE_FORMATS",
     "SourceOf",
     "Style",
@@ -64,5 +80,6 @@ __all__ = [
     "plain",
     "render",
     "render_diff",
+    "render_statistics",
     "render_text",
 ]

@@ -88,21 +88,35 @@ def merge_edits(edits: Sequence[Edit], lines: Sequence[str]) -> Edit:
     return Edit(start, end, "".join(content))
 
 
-def split_fix_edits(finding: Finding) -> tuple[list[Edit], list[Edit]]:
-    """(the edits at the finding itself, the edits elsewhere such as imports).
+def touches(edit: Edit, finding: Finding) -> bool:
+    """Whether ``edit`` rewrites lines of ``finding`` itself."""
+    last = max(edit.start_line, edit.end_line - 1)
+    return finding.line <= last and edit.start_line <= finding.end_line
 
-    The same rule as :func:`codemods.source.edits.attach_edits` uses to hand a
-    hunk to a finding: the hunk touches the finding's lines.
-    """
-    own: list[Edit] = []
-    shared: list[Edit] = []
+
+def split_fix_edits(finding: Finding) -> tuple[list[Edit], list[Edit]]:
+    """A finding's own fix as (the edits at the finding itself, the edits
+    elsewhere: an import it adds, a line or import it leaves unused)."""
+    here: list[Edit] = []
+    elsewhere: list[Edit] = []
     for edit in finding.fix.edits if finding.fix else ():
-        last = max(edit.start_line, edit.end_line - 1)
-        if finding.line <= last and edit.start_line <= finding.end_line:
-            own.append(edit)
-        else:
-            shared.append(edit)
-    return own, shared
+        (here if touches(edit, finding) else elsewhere).append(edit)
+    return here, elsewhere
+
+
+def joint_edits(findings: Sequence[Finding]) -> dict[Edit, list[Finding]]:
+    """Each joint edit of ``findings`` (see :class:`~codemods.findings.JointEdit`)
+    with the findings whose fixes it completes."""
+    owners: dict[Edit, list[Finding]] = {}
+    for finding in findings:
+        for joint in finding.fix.joint if finding.fix else ():
+            owners.setdefault(joint.edit, []).append(finding)
+    return owners
+
+
+def fix_edits(finding: Finding) -> list[Edit]:
+    """A fix's own edits, in line order."""
+    return sorted(finding.fix.edits if finding.fix else (), key=lambda e: (e.start_line, e.end_line))
 
 
 def byte_column(lines: Sequence[str], line: int, column: int) -> int:
@@ -110,17 +124,6 @@ def byte_column(lines: Sequence[str], line: int, column: int) -> int:
     if not 1 <= line <= len(lines):
         return column
     return len(body_and_ending(lines[line - 1])[0][: column - 1].encode("utf-8")) + 1
-
-
-def describe_edit(edit: Edit, lines: Sequence[str]) -> str:
-    """``add `import asyncio``` / ``remove `import time``` / ``replace ...``."""
-    old = "".join(lines[edit.start_line - 1 : edit.end_line - 1]).strip()
-    new = edit.content.strip()
-    if not old:
-        return f"add `{new}`"
-    if not new:
-        return f"remove `{old}`"
-    return f"replace `{old}` with `{new}`"
 
 
 def help_uri(rule: type[Rule] | None, code: str) -> str:

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..findings import FileResult, Finding
+from ..findings import Edit, FileResult, Finding
 from .common import dumps
 
 
+def _edit_dict(edit: Edit) -> dict[str, object]:
+    return {
+        "location": {"line": edit.start_line, "column": 1},
+        "end_location": {"line": edit.end_line, "column": 1},
+        "content": edit.content,
+    }
+
+
 def finding_dict(path: str, finding: Finding) -> dict[str, object]:
+    """A finding as ruff's json gives one; its ``fix.edits`` are exactly its
+    own (valid applied alone), and ``fix.joint`` the edits that complete it
+    together with the fixes of the findings named there."""
     fix = None
     if finding.fixable:
         fix = {
-            "applicability": finding.safety.value,
-            "message": finding.fix.message if finding.fix else "",
-            "edits": [
+            "applicability": (finding.fix.applicability if finding.fix else finding.safety).value,
+            "message": finding.fix.message if finding.fix else None,
+            "edits": [_edit_dict(edit) for edit in (finding.fix.edits if finding.fix else ())],
+            "joint": [
                 {
-                    "location": {"line": edit.start_line, "column": 1},
-                    "end_location": {"line": edit.end_line, "column": 1},
-                    "content": edit.content,
+                    "with": [{"code": code, "line": line, "column": column} for code, line, column in joint.findings],
+                    "edits": [_edit_dict(joint.edit)],
                 }
-                for edit in (finding.fix.edits if finding.fix else ())
+                for joint in (finding.fix.joint if finding.fix else ())
             ],
         }
     return {
@@ -34,7 +45,6 @@ def finding_dict(path: str, finding: Finding) -> dict[str, object]:
         "end_column": finding.end_column,
         "fix": fix,
     }
-
 
 
 def render_json(results: Sequence[FileResult], *, fixing: bool = False) -> str:

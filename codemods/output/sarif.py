@@ -7,8 +7,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Sequence
 
-from ..findings import FileResult
+from ..findings import Edit, FileResult, Finding
 from ..rule import Rule, rules
+from ..source.edits import describe_edit
 from .common import (
     HOMEPAGE,
     TOOL_NAME,
@@ -18,10 +19,10 @@ from .common import (
     edit_span,
     fix_note,
     help_uri,
+    joint_edits,
     line_hash,
     lines_for,
     open_findings,
-    split_fix_edits,
     utf16_column,
 )
 
@@ -76,6 +77,42 @@ def rule_docs() -> dict[str, str]:
     return {rule.CODE: inspect.cleandoc(rule.__doc__ or "") for rule in rules()}
 
 
+def _fixes(
+    finding: Finding, location: dict[str, str], lines: Sequence[str], joint_owners: dict[Edit, list[Finding]]
+) -> list[dict[str, object]]:
+    """The finding's own fix; and, on the last of the findings a joint edit
+    completes, a second one: the same with the joint edits, for when the
+    fixes of the others are applied too."""
+    assert finding.fix is not None
+
+    def change(edits: Sequence[Edit]) -> dict[str, object]:
+        replacements = [
+            {"deletedRegion": _sarif_region(lines, span), "insertedContent": {"text": span.text}}
+            for span in (edit_span(edit, lines) for edit in sorted(edits, key=lambda e: (e.start_line, e.end_line)))
+        ]
+        return {"artifactLocation": location, "replacements": replacements}
+
+    description = f"{finding.fix.applicability.value} fix for {finding.code}"
+    if finding.fix.message:
+        description += f": {finding.fix.message}"
+    fixes: list[dict[str, object]] = []
+    own = list(finding.fix.edits)
+    if own:
+        fixes.append({"description": {"text": description}, "artifactChanges": [change(own)]})
+    completing = [
+        joint for joint in finding.fix.joint if max(joint_owners.get(joint.edit, [finding]), key=Finding.sort_key) is finding
+    ]
+    if completing:
+        others = sorted({key for joint in completing for key in joint.findings}, key=lambda k: (k[1], k[2]))
+        at = ", ".join(f"{line} ({code})" for code, line, _ in others)
+        fixes.append({
+            "description": {"text": f"{description}, with the fixes at lines {at} applied too: "
+                            + "; ".join(describe_edit(joint.edit, lines) for joint in completing)},
+            "artifactChanges": [change(own + [joint.edit for joint in completing])],
+        })
+    return fixes
+
+
 def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: bool = False) -> str:
     from .. import __version__
 
@@ -97,6 +134,7 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
         if not findings:
             continue
         lines = lines_for(result, source_of)
+        joint_owners = joint_edits(findings)
         seen: dict[str, int] = {}
         for finding in findings:
             line_text = lines[finding.line - 1] if finding.line <= len(lines) else ""
@@ -123,19 +161,8 @@ def render_sarif(results: Sequence[FileResult], source_of: SourceOf, *, fixing: 
             }
             if finding.code in index:
                 item["ruleIndex"] = index[finding.code]
-            if finding.fix is not None and finding.fix.edits:
-                own, shared = split_fix_edits(finding)
-                replacements = [
-                    {"deletedRegion": _sarif_region(lines, span), "insertedContent": {"text": span.text}}
-                    for span in (edit_span(edit, lines) for edit in sorted(own + shared, key=lambda e: e.start_line))
-                ]
-                item["fixes"] = [
-                    {
-                        "description": {"text": f"{finding.safety.value} fix for {finding.code}"
-                                        + (f" (adds `import {finding.needs_import}`)" if finding.needs_import else "")},
-                        "artifactChanges": [{"artifactLocation": location, "replacements": replacements}],
-                    }
-                ]
+            if finding.fix is not None and (finding.fix.edits or finding.fix.joint):
+                item["fixes"] = _fixes(finding, location, lines, joint_owners)
             sarif_results.append(item)
     docs = rule_docs()
     run: dict[str, object] = {

@@ -27,11 +27,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..findings import Edit, Finding, Fix, Safety
+from ..findings import Edit, Finding, Fix, JointEdit, Safety
 
 DEFAULT_CACHE_DIR = ".asyncmend_cache"
 # Bumped when the entry format changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def _canonical(value: Any) -> Any:
@@ -82,6 +82,35 @@ class CachedResult:
     error: str | None
     skipped: str | None
     changed: bool
+    # The other files the result was computed from (the modules the project
+    # model read), with a hash of their bytes then: a change in any of them
+    # makes the entry stale.
+    depends: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# (path, mtime_ns, size) -> hash of the file's bytes: a warm run checks the
+# same few dependencies for many files.
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def still_current(depends: dict[str, str]) -> bool:
+    """Whether every file a cached result depends on has the bytes it had."""
+    for path, digest in depends.items():
+        try:
+            status = os.stat(path)
+            key = (path, status.st_mtime_ns, status.st_size)
+            known = _HASHES.get(key)
+            if known is None:
+                known = _HASHES[key] = content_hash(Path(path).read_bytes())
+        except OSError:
+            return False
+        if known != digest:
+            return False
+    return True
 
 
 class Cache:
@@ -110,8 +139,9 @@ class Cache:
                 error=entry["error"],
                 skipped=entry["skipped"],
                 changed=bool(entry["changed"]),
+                depends={str(path): str(digest) for path, digest in entry.get("depends", {}).items()},
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             return None  # damaged or foreign: analyse the file again
 
     def put(self, key: str, result: CachedResult) -> None:
@@ -121,6 +151,7 @@ class Cache:
             "error": result.error,
             "skipped": result.skipped,
             "changed": result.changed,
+            "depends": result.depends,
         })
 
     def load(self, key: str) -> Any:
@@ -182,6 +213,10 @@ def _finding(data: dict[str, Any]) -> Finding:
             applicability=Safety(fix["applicability"]),
             edits=tuple(Edit(**edit) for edit in fix["edits"]),
             message=fix["message"],
+            joint=tuple(
+                JointEdit(Edit(**joint["edit"]), tuple(tuple(key) for key in joint["findings"]))
+                for joint in fix["joint"]
+            ),
         )
     return Finding(**fields)
 

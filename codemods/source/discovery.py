@@ -70,6 +70,9 @@ class Target:
 class DiscoveryError:
     display: str
     message: str
+    # A warning (a dangling symbolic link met while walking) reports, and
+    # fails nothing.
+    warning: bool = False
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -112,7 +115,8 @@ def _load_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
 
 
 def _repository_ignores(directory: Path) -> _Ignores:
-    """The .gitignore files from the repository root down to ``directory``."""
+    """The repository's ``.git/info/exclude`` and the .gitignore files from
+    its root down to ``directory`` (git gives the latter precedence)."""
     root = None
     for parent in [directory, *directory.parents]:
         if os.path.exists(parent / ".git"):  # False, not an error, where the user may not look
@@ -124,9 +128,29 @@ def _repository_ignores(directory: Path) -> _Ignores:
     for part in directory.relative_to(root).parts:
         chain.append(chain[-1] / part)
     ignores = _Ignores()
+    try:
+        exclude = (root / ".git" / "info" / "exclude").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # no such file, or .git is a worktree's file
+        exclude = ""
+    if exclude.strip():
+        ignores = _Ignores(((root, pathspec.GitIgnoreSpec.from_lines(exclude.splitlines())),))
     for step in chain:
         ignores = ignores.descend(step)
     return ignores
+
+
+def force_excluded(path: Path, excludes: pathspec.GitIgnoreSpec, cwd: Path) -> bool:
+    """Whether a file named on the command line is left out under
+    ``--force-exclude``: it, or a directory above it (below ``cwd``), matches
+    an exclude pattern or is one of the default excludes. A hook that names
+    files one by one (pre-commit) leaves them out as a walk would."""
+    rel = display_path(path, cwd)
+    parts = Path(rel).parts
+    if any(part in DEFAULT_EXCLUDES for part in parts[:-1]):
+        return True
+    if excludes.match_file(rel):
+        return True
+    return any(excludes.match_file("/".join(parts[:i]) + "/") for i in range(1, len(parts)))
 
 
 # What ``Path.exists()`` takes for "not there" (a symbolic link loop too).
@@ -139,12 +163,16 @@ def discover(
     exclude: Iterable[str] = (),
     respect_gitignore: bool = True,
     cwd: Path | None = None,
+    force_exclude: bool = False,
 ) -> tuple[list[Target], list[DiscoveryError]]:
     """Expand ``paths`` into targets, sorted by path and without duplicates.
 
-    A named file is always a target, whatever its name; a named directory is
-    walked for ``*.py`` files. Symbolic links met while walking are not
-    followed: a link can lead out of the tree or into a loop.
+    A named file is always a target, whatever its name (with
+    ``force_exclude``, unless the exclude patterns or an ``@generated``
+    marker leave it out, as they do while walking); a named directory is
+    walked for ``*.py`` files. A symbolic link to a file inside the named
+    directories is followed (a dangling one is a warning); a link to a
+    directory is not: it can lead out of the tree or into a loop.
     """
     cwd = cwd or Path.cwd()
     excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
@@ -171,12 +199,19 @@ def discover(
                 # empty report would read as a clean bill.
                 ignores = _Ignores().descend(path)
             for found in _walk(path, ignores, excludes, cwd, errors, respect_gitignore):
-                targets.setdefault(found, Target(found, display_path(found, cwd), explicit=False))
+                # One file reached twice (through a link) is processed once.
+                targets.setdefault(
+                    Path(os.path.realpath(found)), Target(found, display_path(found, cwd), explicit=False)
+                )
         elif not stat.S_ISREG(mode):
             # A FIFO or a device would block the run forever or never end.
             errors.append(DiscoveryError(str(raw), "not a regular file"))
+        elif force_exclude and force_excluded(path, excludes, cwd):
+            continue
         else:
-            targets[path] = Target(path, display_path(path, cwd), explicit=True)
+            targets[Path(os.path.realpath(path))] = Target(
+                path, display_path(path, cwd), explicit=not force_exclude
+            )
     return sorted(targets.values(), key=lambda t: t.display), errors
 
 
@@ -194,6 +229,7 @@ def _walk(
     entries = _entries(directory, cwd, errors)
     if entries is None:
         return
+    root = os.path.realpath(directory)
     pending: list[tuple[Iterator[os.DirEntry[str]], _Ignores]] = [(iter(entries), ignores)]
     while pending:
         remaining, ignores = pending[-1]
@@ -201,9 +237,13 @@ def _walk(
         if entry is None:
             pending.pop()
             continue
-        if entry.is_symlink():
-            continue
         path = Path(entry.path)
+        if entry.is_symlink():
+            if entry.name.endswith(".py") and _linked_file_inside(entry, root, cwd, errors):
+                rel = display_path(path, cwd)
+                if not (excludes.match_file(rel) or ignores.ignored(path, False)):
+                    yield path
+            continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
         except OSError:
@@ -222,6 +262,19 @@ def _walk(
                 pending.append((iter(inside), child))
         elif entry.is_file(follow_symlinks=False):
             yield path
+
+
+def _linked_file_inside(entry: os.DirEntry[str], root: str, cwd: Path, errors: list[DiscoveryError]) -> bool:
+    """Whether a symbolic link met while walking leads to a regular file
+    under ``root`` (the real path of the directory walked); a dangling link
+    is a warning."""
+    target = os.path.realpath(entry.path)
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        errors.append(DiscoveryError(display_path(Path(entry.path), cwd), "broken symbolic link; skipped", warning=True))
+        return False
+    return stat.S_ISREG(mode) and os.path.commonpath([root, target]) == root
 
 
 def _entries(directory: Path, cwd: Path, errors: list[DiscoveryError]) -> list[os.DirEntry[str]] | None:

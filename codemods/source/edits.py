@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
-from ..findings import Edit, Finding, Fix
+from ..findings import Edit
 from .text import split_lines
 
 # -- edits and diffs ----------------------------------------------------------
@@ -117,56 +116,90 @@ def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return run[::-1]
 
 
-def attach_edits(findings: list[Finding], before: str, after: str) -> list[Finding]:
-    """Give each fixed finding the line edits that make its fix.
+def line_edits(old: Sequence[str], new: Sequence[str]) -> list[Edit]:
+    """The hunks that turn the lines ``old`` into ``new``, as edits of ``old``."""
+    return [
+        Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
+        for tag, i1, i2, j1, j2 in line_opcodes(old, new)
+        if tag != "equal"
+    ]
 
-    Each changed hunk goes to the fixed findings whose lines it touches (split
-    line by line between them when it keeps the line count); hunks that
-    touch no finding (an added or removed import) go with every
-    fixed finding of the file, after its own edits. Applying each distinct
-    edit once to ``before`` gives exactly ``after``.
+
+def overlap(a: Edit, b: Edit) -> bool:
+    """Whether two edits of one text touch the same lines, so that they
+    cannot both apply (unless they are the same edit). An insertion at the
+    edge of a replaced range does not overlap it; two insertions at one
+    place do not either: they apply one after the other."""
+    a_insert, b_insert = a.start_line == a.end_line, b.start_line == b.end_line
+    if a_insert and b_insert:
+        return False
+    if a_insert:
+        return b.start_line < a.start_line < b.end_line
+    if b_insert:
+        return a.start_line < b.start_line < a.end_line
+    return a.start_line < b.end_line and b.start_line < a.end_line
+
+
+class EditConflict(ValueError):
+    """Two different edits of the same lines."""
+
+
+def apply_edits(
+    lines: Sequence[str], edits: Iterable[Edit], rank: Callable[[Edit], int] | None = None
+) -> tuple[list[str], list[int | Edit]]:
+    """``lines`` with each distinct edit applied once, and, for each line of
+    the result, the index of the line of ``lines`` it is, or the edit that
+    wrote it. Insertions at one place go in the order of ``rank``
+    (default: their text). Raises :class:`EditConflict` for overlapping edits.
     """
-    old = split_lines(before)
-    new = split_lines(after)
-    fixed = [f for f in findings if f.fixed]
-    own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
-    shared: list[Edit] = []
-    for tag, i1, i2, j1, j2 in line_opcodes(old, new):
-        if tag == "equal":
-            continue
-        first, last = i1 + 1, max(i1 + 1, i2)
-        touching = [f for f in fixed if f.line <= last and first <= f.end_line]
-        if tag == "replace" and i2 - i1 == j2 - j1 and len(touching) > 1:
-            # Adjacent lines fixed by different findings form one hunk; split
-            # it line by line so that each finding carries its own edit (a
-            # line no finding touches stays with the one before it).
-            owner = touching[0]
-            for offset in range(i2 - i1):
-                line = i1 + offset + 1
-                owner = next((f for f in touching if f.line <= line <= f.end_line), owner)
-                own[id(owner)].append(Edit(line, line + 1, new[j1 + offset]))
-            continue
-        edit = Edit(i1 + 1, i2 + 1, "".join(new[j1:j2]))
-        if not touching:
-            shared.append(edit)
-        # A hunk that cannot be split by line (two loops rewritten into
-        # fewer lines, side by side) belongs to each finding it touches:
-        # the fixes are entangled, and either suggestion applies both.
-        for finding in touching:
-            own[id(finding)].append(edit)
-    result = []
-    for finding in findings:
-        if finding.fixed:
-            edits = tuple(own[id(finding)] + shared)
-            finding = replace(finding, fix=Fix(finding.safety, edits, _fix_message(finding)))
-        result.append(finding)
-    return result
+    order = sorted(
+        set(edits),
+        key=lambda e: (e.start_line, e.end_line != e.start_line, rank(e) if rank else 0, e.content, e.end_line),
+    )
+    for first, second in zip(order, order[1:]):
+        if overlap(first, second) or first.end_line > second.start_line:
+            raise EditConflict(f"{first} and {second} change the same lines")
+    out: list[str] = []
+    origin: list[int | Edit] = []
+    position = 0  # 0-based index of the next line of ``lines`` to copy
+    for edit in order:
+        start = edit.start_line - 1
+        out.extend(lines[position:start])
+        origin.extend(range(position, start))
+        written = split_lines(edit.content)
+        out.extend(written)
+        origin.extend([edit] * len(written))
+        position = max(position, edit.end_line - 1)
+    out.extend(lines[position:])
+    origin.extend(range(position, len(lines)))
+    return out, origin
 
 
-def _fix_message(finding: Finding) -> str:
-    if finding.needs_import:
-        return f"needs `import {finding.needs_import}` (a separate edit at the top of the file)"
-    return ""
+def describe_edit(edit: Edit, lines: Sequence[str]) -> str:
+    """``add `import asyncio``` / ``remove `import time``` / ``replace `a`
+    with `b``` (one line each side), or which lines it rewrites."""
+    old_lines = lines[edit.start_line - 1 : edit.end_line - 1]
+    new_lines = split_lines(edit.content)
+    old = "".join(old_lines).strip()
+    new = edit.content.strip()
+    if not old:
+        return f"add `{new}`" if len(new_lines) == 1 else f"add {len(new_lines)} lines"
+    if not new:
+        return f"remove `{old}`" if len(old_lines) == 1 else f"remove lines {edit.start_line}-{edit.end_line - 1}"
+    if len(old_lines) == 1 and len(new_lines) == 1:
+        return f"replace `{old}` with `{new}`"
+    if len(old_lines) == 1:
+        return f"rewrite line {edit.start_line}"
+    return f"rewrite lines {edit.start_line}-{edit.end_line - 1}"
+
+
+def fix_message(edits: Sequence[Edit], lines: Sequence[str]) -> str:
+    """What a fix does, in one line: each edit described, in line order."""
+    described = [describe_edit(edit, lines) for edit in sorted(edits, key=lambda e: (e.start_line, e.end_line))]
+    if not described:
+        return ""
+    text = "; ".join(described)
+    return text[0].upper() + text[1:]
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

@@ -17,9 +17,19 @@ from .text import SourceError
 def write_atomic(
     path: Path, data: bytes, *, expected: bytes, stopped: Callable[[], bool] | None = None
 ) -> None:
-    """Replace ``path`` with ``data`` through a temporary file and a rename,
-    keeping its mode; refuse if the file changed since it was read.
-    ``stopped()`` tells a worker process that its run is gone."""
+    """Write ``data`` to ``path``, refusing if the file changed since it was
+    read (``expected``) or if this user may not write it. ``stopped()``
+    tells a worker process that its run is gone.
+
+    A file is replaced through a temporary file and a rename, keeping its
+    mode, so that a run killed mid-write leaves it whole. A file with other
+    hard links, or owned by another user, is written in place through the
+    same inode instead, as ruff and black write every file: a rename would
+    give it a new inode, leaving the other links with the old text and the
+    file with a new owner. A file this user cannot write (read-only, another
+    owner's) is an error for that file, left untouched, even where the
+    directory would let a rename replace it.
+    """
     if stopped is not None and stopped():
         # The run was killed: a worker left behind writes nothing more.
         raise SourceError("the run was stopped before this file was written; left as it is")
@@ -27,9 +37,15 @@ def write_atomic(
     try:
         if real.read_bytes() != expected:
             raise SourceError("changed on disk while asyncmend ran; left as it is")
-        mode = stat.S_IMODE(real.stat().st_mode)
+        info = real.stat()
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
+    if not os.access(real, os.W_OK):
+        raise SourceError("cannot write: Permission denied")
+    if info.st_nlink > 1 or (hasattr(os, "geteuid") and info.st_uid != os.geteuid()):
+        _write_in_place(real, data)
+        return
+    mode = stat.S_IMODE(info.st_mode)
     remove_stale_temporaries(real.parent)
     # The writer's pid in the name tells a later run whether the file is stale.
     try:
@@ -52,6 +68,18 @@ def write_atomic(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _write_in_place(real: Path, data: bytes) -> None:
+    """Overwrite ``real`` through its own inode (its links and owner stay)."""
+    try:
+        with open(real, "r+b") as handle:
+            handle.write(data)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise SourceError(f"cannot write: {exc.strerror or exc}") from None
 
 
 TEMP_SUFFIX = ".asyncmend.tmp"

@@ -1,0 +1,270 @@
+"""Each finding's own fix: exactly the edits that finding needs.
+
+A reviewer who accepts some suggestions and not others must get a program
+that works. Cutting the diff of the whole file into hunks and handing them
+out by line cannot give that: the line AM402 deletes and the import AM101
+leaves unused touch neither finding's lines, and which import becomes unused
+depends on which fixes are applied. So a finding's fix is what the rules
+write when that finding alone is fixed: they run again with every other
+fixed finding of the file declined (as ``fix --interactive`` declines
+them), and the difference from the original is its fix, with the import it
+adds and the import or line it leaves unused.
+
+Then the fixes are reconciled with what ``fix`` writes with all of them:
+
+- fixes that rewrite the same lines differently (two findings on one line,
+  a fix that needs another's) cannot be applied side by side: those findings
+  share one fix, what the rules write with exactly them fixed;
+- what is still missing once every fix is applied (an import that only the
+  fixes together leave unused; a rewrite that one fix makes possible for
+  another) is a joint edit of the findings that the rules need fixed to
+  write it: dropping any one of them, the edit goes.
+
+Applied alone, each finding's fix compiles (the rules' output is verified)
+with no undefined or newly unused name (the rules' own import handling);
+all of them together, joint edits included, give what ``fix`` writes. The
+cost is one more run of the rules per fixed finding of a file, and one per
+finding again when there are joint edits: only where a report shows fixes
+(json, sarif, rdjson, ``fix --interactive``), never for ``check`` text or
+``fix`` itself, and none for a file with a single fixed finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Sequence
+
+from ..findings import Edit, Finding, Fix, JointEdit, Safety
+from ..rule import Rule
+from ..settings import Settings
+from ..source.edits import EditConflict, apply_edits, fix_message, line_edits, line_opcodes, overlap
+from ..source.text import SourceError, split_lines
+
+Key = tuple[str, int, int]
+
+
+def key_of(finding: Finding) -> Key:
+    """What :attr:`Settings.declined` names a finding by."""
+    return (finding.code, finding.line, finding.column)
+
+
+def attach_own_fixes(
+    findings: list[Finding],
+    before: str,
+    after: str,
+    rerun: Callable[[Settings], str],
+    settings: Settings,
+) -> list[Finding]:
+    """``findings`` (of ``before``, which the rules rewrote into ``after``
+    with every fixed one) with each fixed finding's own :class:`Fix`.
+
+    ``rerun(settings)`` gives the text the rules write with ``settings``
+    (raising :class:`SourceError` when that text would not compile).
+    """
+    fixed = [f for f in findings if f.fixed]
+    if not fixed:
+        return findings
+    old, new = split_lines(before), split_lines(after)
+    if len(fixed) == 1:
+        return _with_fixes(findings, [(fixed, line_edits(old, new))], [], old)
+    runs: dict[frozenset[Key], list[str] | None] = {frozenset(map(key_of, fixed)): new}
+
+    def output_with(members: Sequence[Finding]) -> list[str] | None:
+        """The lines the rules write with only ``members`` fixed (``None``
+        when that output would not compile)."""
+        keys = frozenset(map(key_of, members))
+        if keys not in runs:
+            declined = frozenset(key_of(f) for f in fixed if key_of(f) not in keys) | settings.declined
+            try:
+                runs[keys] = split_lines(rerun(replace(settings, declined=declined)))
+            except SourceError:
+                runs[keys] = None
+        return runs[keys]
+
+    groups = [[finding] for finding in fixed]
+    edits: list[list[Edit] | None] = [_edits_of(old, output_with(group)) for group in groups]
+    while True:
+        groups, edits = _merge_conflicts(groups, edits, old, output_with)
+        rank = _insertion_rank(after)
+        lines, origin = apply_edits(old, [e for group_edits in edits for e in group_edits or ()], rank)
+        residual = [op for op in line_opcodes(lines, new) if op[0] != "equal"]
+        if not residual:
+            return _with_fixes(findings, list(zip(groups, edits)), [], old)  # type: ignore[arg-type]
+        needed = _needed_by(residual, fixed, new, output_with)
+        joint: list[tuple[Edit, list[Finding]]] = []
+        entangled: list[set[int]] = []
+        for op, owners in zip(residual, needed):
+            edit = _as_edit_of_original(op, origin, new, len(old))
+            if edit is None:
+                # It rewrites what a fix wrote: those fixes and the findings
+                # it needs are one fix.
+                members = {id(f) for f in owners}
+                entangled.append(
+                    _groups_writing(op, origin, edits)
+                    | {i for i, group in enumerate(groups) if any(id(f) in members for f in group)}
+                )
+            else:
+                joint.append((edit, owners))
+        if entangled:
+            before_merge = len(groups)
+            groups, edits = _merge(groups, edits, entangled, old, output_with)
+            if len(groups) == before_merge:
+                # Nothing left to tell apart: all of them are one fix.
+                groups, edits = _merge(groups, edits, [set(range(len(groups)))], old, output_with)
+            continue
+        return _with_fixes(findings, list(zip(groups, edits)), joint, old)  # type: ignore[arg-type]
+
+
+def _edits_of(old: list[str], output: list[str] | None) -> list[Edit] | None:
+    return None if output is None else line_edits(old, output)
+
+
+def _merge_conflicts(
+    groups: list[list[Finding]],
+    edits: list[list[Edit] | None],
+    old: list[str],
+    output_with: Callable[[Sequence[Finding]], list[str] | None],
+) -> tuple[list[list[Finding]], list[list[Edit] | None]]:
+    """Groups whose edits overlap (different edits of the same lines) made
+    one, until no two overlap. A group whose fix alone would not compile
+    joins every other: together they are what ``fix`` writes."""
+    while True:
+        broken = [i for i, group_edits in enumerate(edits) if group_edits is None]
+        if broken:
+            if len(groups) == 1:
+                raise SourceError("internal error: the fixes of this file cannot be told apart")
+            groups, edits = _merge(groups, edits, [set(range(len(groups)))], old, output_with)
+            continue
+        clash = _first_clash(edits)  # type: ignore[arg-type]
+        if clash is None:
+            return groups, edits
+        groups, edits = _merge(groups, edits, [set(clash)], old, output_with)
+
+
+def _first_clash(edits: list[list[Edit]]) -> tuple[int, int] | None:
+    for i in range(len(edits)):
+        for j in range(i + 1, len(edits)):
+            for a in edits[i]:
+                if any(a != b and overlap(a, b) for b in edits[j]):
+                    return i, j
+    return None
+
+
+def _merge(
+    groups: list[list[Finding]],
+    edits: list[list[Edit] | None],
+    merging: list[set[int]],
+    old: list[str],
+    output_with: Callable[[Sequence[Finding]], list[str] | None],
+) -> tuple[list[list[Finding]], list[list[Edit] | None]]:
+    """``groups`` with each set of indexes in ``merging`` made one (sets that
+    share an index are one set), their edits computed again."""
+    parent = list(range(len(groups)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for indexes in merging:
+        first, *rest = sorted(indexes)
+        for other in rest:
+            parent[find(other)] = find(first)
+    merged: dict[int, list[int]] = {}
+    for i in range(len(groups)):
+        merged.setdefault(find(i), []).append(i)
+    new_groups: list[list[Finding]] = []
+    new_edits: list[list[Edit] | None] = []
+    for indexes in merged.values():
+        if len(indexes) == 1:
+            new_groups.append(groups[indexes[0]])
+            new_edits.append(edits[indexes[0]])
+            continue
+        group = sorted((f for i in indexes for f in groups[i]), key=Finding.sort_key)
+        new_groups.append(group)
+        new_edits.append(_edits_of(old, output_with(group)))
+    return new_groups, new_edits
+
+
+def _insertion_rank(after: str) -> Callable[[Edit], int]:
+    """Insertions at one place in the order ``fix`` writes them."""
+
+    def rank(edit: Edit) -> int:
+        found = after.find(edit.content)
+        return found if found >= 0 else len(after)
+
+    return rank
+
+
+def _needed_by(
+    residual: list[tuple[str, int, int, int, int]],
+    fixed: list[Finding],
+    new: list[str],
+    output_with: Callable[[Sequence[Finding]], list[str] | None],
+) -> list[list[Finding]]:
+    """For each hunk still missing (lines ``j1:j2`` of the full fix), the
+    fixed findings without whose fix the rules do not write it: with all
+    the others fixed, the output differs from the full fix there."""
+    needed: list[list[Finding]] = [[] for _ in residual]
+    for finding in fixed:
+        output = output_with([f for f in fixed if f is not finding])
+        changed = [] if output is None else [op for op in line_opcodes(new, output) if op[0] != "equal"]
+        for index, (_, _, _, j1, j2) in enumerate(residual):
+            if output is None or any(i1 <= j2 and j1 <= i2 for _, i1, i2, _, _ in changed):
+                needed[index].append(finding)
+    # Where no single fix is needed (several would each do), all of them are.
+    return [owners if len(owners) > 1 else list(fixed) for owners in needed]
+
+
+def _as_edit_of_original(
+    op: tuple[str, int, int, int, int], origin: list[int | Edit], new: list[str], size: int
+) -> Edit | None:
+    """The hunk ``op`` (of the text with every fix applied) as an edit of the
+    original lines, or ``None`` when it touches a line some fix wrote."""
+    _, u1, u2, j1, j2 = op
+    content = "".join(new[j1:j2])
+    if u1 < u2:
+        sources = origin[u1:u2]
+        first = sources[0]
+        if not isinstance(first, int) or sources != list(range(first, first + len(sources))):
+            return None
+        return Edit(first + 1, first + len(sources) + 1, content)
+    # An insertion: before the original line that follows it.
+    if u1 < len(origin):
+        following = origin[u1]
+        return Edit(following + 1, following + 1, content) if isinstance(following, int) else None
+    return Edit(size + 1, size + 1, content)
+
+
+def _groups_writing(
+    op: tuple[str, int, int, int, int], origin: list[int | Edit], edits: list[list[Edit] | None]
+) -> set[int]:
+    """The groups whose edits wrote lines of the fixed text inside hunk ``op``
+    (or, for an insertion, right around it)."""
+    _, u1, u2, _, _ = op
+    around = origin[max(u1 - 1, 0) : u2 + 1] if u1 == u2 else origin[u1:u2]
+    writers = {edit for edit in around if isinstance(edit, Edit)}
+    return {index for index, group_edits in enumerate(edits) if writers & set(group_edits or ())}
+
+
+def _with_fixes(
+    findings: list[Finding],
+    groups: list[tuple[list[Finding], list[Edit]]],
+    joint: list[tuple[Edit, list[Finding]]],
+    old: list[str],
+) -> list[Finding]:
+    fixes: dict[int, Fix] = {}
+    for group, edits in groups:
+        ordered = tuple(sorted(edits, key=lambda e: (e.start_line, e.end_line)))
+        safety = Safety.UNSAFE if any(f.safety is Safety.UNSAFE for f in group) else Safety.SAFE
+        for finding in group:
+            shared = tuple(
+                JointEdit(edit, tuple(key_of(f) for f in owners if f is not finding))
+                for edit, owners in joint
+                if any(f is finding for f in owners)
+            )
+            fixes[id(finding)] = Fix(safety, ordered, fix_message(ordered, old), shared)
+    return [replace(f, fix=fixes[id(f)]) if id(f) in fixes else f for f in findings]
+
+
+__all__ = ["attach_own_fixes", "key_of"]
