@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from ..model.facts import call_parts, paths_overlap, split_root
-from ..model.project import Effects, conflict
+from ..model.project import REMOTE, Effects, conflict
 from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains
@@ -494,9 +494,9 @@ def ast_modelled(
     view = facts.view
     if view is None:
         return False
-    func, args, kwargs, star_kwargs = call_parts(call)
+    func, args, kwargs, star_kwargs, keys = call_parts(call)
     effects = view.statement_effects(
-        context_qualname(ctx), func, args, kwargs, star_kwargs, access.reads, access.writes, items=items
+        context_qualname(ctx), func, args, kwargs, star_kwargs, keys, access.reads, access.writes, items=items
     )
     return effects is not None
 
@@ -708,9 +708,17 @@ def _fresh_values() -> tuple[type[cst.CSTNode], ...]:
     )
 
 
-def _described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | None], bool]:
+def _described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | None], bool, list[str]]:
     """A call as the project model's facts spell one (see
     :func:`codemods.model.facts.call_parts`, its ``ast`` twin)."""
+    keys = [
+        path
+        for arg in call.args
+        for node in cst_traversal.descendants(arg.value)
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript))
+        for path in (access_path(node),)
+        if path is not None
+    ]
     args: list[str | None] = []
     kwargs: dict[str, str | None] = {}
     star_kwargs = False
@@ -723,7 +731,7 @@ def _described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | N
             kwargs[arg.keyword.value] = _argument_path(arg.value)
         else:
             args.append(_argument_path(arg.value))
-    return _callee_text(call.func), args, kwargs, star_kwargs
+    return _callee_text(call.func), args, kwargs, star_kwargs, keys
 
 
 def call_effects(
@@ -739,9 +747,9 @@ def call_effects(
     them are spelled ``@name...``)."""
     if view is None:
         return None
-    func, args, kwargs, star_kwargs = _described(call)
+    func, args, kwargs, star_kwargs, keys = _described(call)
     return view.statement_effects(
-        cst_scope.function_qualname(scope), func, args, kwargs, star_kwargs,
+        cst_scope.function_qualname(scope), func, args, kwargs, star_kwargs, keys,
         access.reads, access.writes, items=items,
     )
 
@@ -764,12 +772,19 @@ def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None)
     own = {f"@{name}" for name in items}
 
     def root(path: str) -> str:
-        return split_root(path)[0]
+        return split_root(path.removeprefix(REMOTE))[0]
 
     for path in effects.writes:
-        if root(path) not in own or path.count(".") + path.count("[") > 1:
+        inner = path.removeprefix(REMOTE)
+        if root(path) not in own:
+            return False
+        if not path.startswith(REMOTE) and inner.count(".") + inner.count("[") > 1:
             return False
     if any(root(lock) not in own for lock in effects.locks):
+        return False
+    if REMOTE in effects.reads and any(path.startswith(REMOTE) for path in effects.writes):
+        # One item's call changes its part of the remote side; another's
+        # reads all of it.
         return False
     if call_receiver is not None and any(receiver == call_receiver for receiver, _ in effects.external):
         return False

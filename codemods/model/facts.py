@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 1
+FACTS_FORMAT = 2
 
 # Methods that change the object they are called on (lists, dicts, sets).
 MUTATING_METHODS = frozenset(
@@ -49,6 +49,9 @@ class CallFact:
     star_kwargs: bool
     awaited: bool
     line: int
+    # Every access path read inside the arguments (``server.id`` in
+    # ``delete(where={"id": server.id})``): what the call is about.
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,7 +101,7 @@ class FunctionFacts:
         return path
 
     def call(self, func: str, args: list[str | None], kwargs: dict[str, str | None],
-             star_kwargs: bool, awaited: bool) -> CallFact:
+             star_kwargs: bool, awaited: bool, keys: Iterable[str] = ()) -> CallFact:
         """A call written in this function (callee and arguments as access
         paths, as :func:`access_path` spells them), in the terms of its facts."""
         resolved = func
@@ -113,6 +116,7 @@ class FunctionFacts:
             star_kwargs,
             awaited,
             0,
+            sorted({k for k in map(self.resolve, keys) if k is not None and not k.startswith("?")}),
         )
 
 
@@ -389,7 +393,8 @@ class _FunctionReader(ast.NodeVisitor):
                 star_kwargs = True
             else:
                 kwargs[keyword.arg] = self._argument(keyword.value)
-        call = self.facts.call(func, [], {}, False, awaited)
+        keys = arg_keys([*node.args, *(keyword.value for keyword in node.keywords)])
+        call = self.facts.call(func, [], {}, False, awaited, keys)
         if func != "?" and not func.startswith("super().") and "." in func:
             receiver, method = func.rsplit(".", 1)
             if method in MUTATING_METHODS:
@@ -398,7 +403,7 @@ class _FunctionReader(ast.NodeVisitor):
                     self.writes.add(owner)
         resolved_func = call.func
         self.facts.calls.append(
-            CallFact(resolved_func, args, kwargs, star_kwargs, awaited, getattr(node, "lineno", 0))
+            CallFact(resolved_func, args, kwargs, star_kwargs, awaited, getattr(node, "lineno", 0), call.keys)
         )
         # The arguments are read, and what the callee expression evaluates
         # on the way; the receiver of a method is not read as a whole (what
@@ -457,11 +462,23 @@ def split_root(path: str) -> tuple[str, str]:
     return path[:end], path[end:]
 
 
-def call_parts(call: ast.Call) -> tuple[str, list[str | None], dict[str, str | None], bool]:
+def arg_keys(values: Iterable[ast.expr]) -> list[str]:
+    """The access paths read anywhere inside ``values``."""
+    found = []
+    for value in values:
+        for node in ast.walk(value):
+            if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load):
+                path = access_path(node)
+                if path is not None:
+                    found.append(path)
+    return found
+
+
+def call_parts(call: ast.Call) -> tuple[str, list[str | None], dict[str, str | None], bool, list[str]]:
     """A call as written: the callee's text, each positional argument's
     access path ("*" for a starred one, ``None`` for a value made right
-    there, "?" for another expression), the keyword arguments likewise, and
-    whether ``**kwargs`` is passed."""
+    there, "?" for another expression), the keyword arguments likewise,
+    whether ``**kwargs`` is passed, and the paths read in the arguments."""
 
     def argument(expr: ast.expr) -> str | None:
         if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
@@ -471,7 +488,8 @@ def call_parts(call: ast.Call) -> tuple[str, list[str | None], dict[str, str | N
     args = ["*" if isinstance(arg, ast.Starred) else argument(arg) for arg in call.args]
     kwargs = {keyword.arg: argument(keyword.value) for keyword in call.keywords if keyword.arg is not None}
     star_kwargs = any(keyword.arg is None for keyword in call.keywords)
-    return _callee_text(call.func), args, kwargs, star_kwargs
+    keys = arg_keys([*call.args, *(keyword.value for keyword in call.keywords)])
+    return _callee_text(call.func), args, kwargs, star_kwargs, keys
 
 
 def paths_overlap(a: str, b: str) -> bool:

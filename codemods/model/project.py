@@ -770,20 +770,27 @@ class Project:
             return UNKNOWN
         # A library's object (a client, a device): what its methods do stays
         # in the library, and reaches state the project does not name (the
-        # device itself, a server). Reads of it commute with each other;
-        # anything else may change what any other library call observes
-        # (a command, then a refresh through another handle), so it writes
-        # REMOTE as well as its receiver.
+        # device itself, a server): REMOTE. Reads of it commute with each
+        # other. Any other call may change what any other library call
+        # observes (a command, then a refresh through another handle) ...
+        # unless the call says what it is about: its arguments read a
+        # parameter or a loop item (``delete(where={"id": server.id})``),
+        # and then it reaches that part of the remote side alone.
         external = frozenset({(receiver_path, method)})
         suspends = None if call.awaited else False
-        if is_read(method) and not single_operation(receiver):
-            return Effects(reads=frozenset({receiver_path, REMOTE}), external=external, suspends=suspends)
-        return Effects(
-            reads=frozenset({receiver_path, REMOTE}),
-            writes=frozenset({receiver_path, REMOTE}),
-            external=external,
-            suspends=suspends,
-        )
+        keys = {REMOTE + key for key in (own(k) for k in call.keys) if key is not None and not key.startswith(("g:", "?"))}
+        remote = frozenset(keys) if keys else frozenset({REMOTE})
+        if single_operation(receiver):
+            # One stream, one connection: one operation at a time on it.
+            return Effects(
+                reads=frozenset({receiver_path}) | remote,
+                writes=frozenset({receiver_path}) | remote,
+                external=external,
+                suspends=suspends,
+            )
+        if is_read(method):
+            return Effects(reads=frozenset({receiver_path}) | remote, external=external, suspends=suspends)
+        return Effects(reads=frozenset({receiver_path}) | remote, writes=remote, external=external, suspends=suspends)
 
     def _map(self, callee: Effects, target: _Target, own) -> Effects | None:  # type: ignore[no-untyped-def]
         """The callee's effects in the caller's terms; ``None`` when a path
@@ -792,6 +799,11 @@ class Project:
         assert callee_facts is not None
 
         def put(path: str) -> str | None | bool:
+            if path.startswith(REMOTE) and path != REMOTE:
+                # What a library call is about, in the caller's terms; about
+                # a value made at the call: about anything.
+                inner = put(path[len(REMOTE):])
+                return inner if inner is False else REMOTE + inner if isinstance(inner, str) and not inner.startswith("?") else REMOTE
             if not path.startswith("$"):
                 return path  # a global, or "?"
             head, tail = split_root(path)
@@ -953,6 +965,7 @@ class ModuleView:
         args: list[str | None],
         kwargs: dict[str, str | None],
         star_kwargs: bool,
+        keys: Iterable[str],
         reads: Iterable[str],
         writes: Iterable[str],
         *,
@@ -987,9 +1000,10 @@ class ModuleView:
             func = item(func) or func
             args = [item(a) for a in args]
             kwargs = {k: item(v) for k, v in kwargs.items()}
+            keys = [item(p) or p for p in keys]
             reads = [item(p) or p for p in reads]
             writes = [item(p) or p for p in writes]
-        call = function.call(func, args, kwargs, star_kwargs, True)
+        call = function.call(func, args, kwargs, star_kwargs, True, keys)
         effects = self.project.call_effects(self.module, qualname, call, function)
         if effects.unknown:
             return None
@@ -1008,7 +1022,13 @@ class ModuleView:
         )
 
     def statement_suspends(
-        self, qualname: str | None, func: str, args: list[str | None], kwargs: dict[str, str | None], star_kwargs: bool
+        self,
+        qualname: str | None,
+        func: str,
+        args: list[str | None],
+        kwargs: dict[str, str | None],
+        star_kwargs: bool,
+        keys: Iterable[str] = (),
     ) -> bool | None:
         """Whether the call an ``await CALL`` statement of ``qualname`` awaits
         may suspend; ``None`` when that cannot be told."""
@@ -1052,7 +1072,18 @@ def conflict(first: Effects, second: Effects) -> bool:
 
 
 def _meet(paths: frozenset[str], others: frozenset[str]) -> bool:
-    return any(paths_overlap(a, b) for a in paths for b in others)
+    return any(_overlap(a, b) for a in paths for b in others)
+
+
+def _overlap(a: str, b: str) -> bool:
+    remote_a, remote_b = a.startswith(REMOTE), b.startswith(REMOTE)
+    if remote_a or remote_b:
+        # The remote side: all of it (REMOTE alone) meets any part; parts
+        # meet where what they are about overlaps.
+        if not (remote_a and remote_b):
+            return False
+        return a == REMOTE or b == REMOTE or paths_overlap(a[len(REMOTE):], b[len(REMOTE):])
+    return paths_overlap(a, b)
 
 
 __all__ = [
