@@ -164,7 +164,9 @@ def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
     """
     common = _common(kwargs)
     fmt = common.output_format
-    settings, exclude = _settings(paths, common, fix=False, preview=fmt != "text")
+    # Every fix is computed (and checked to compile), also for text: a
+    # finding shows as fixable only if `fix` would fix it.
+    settings, exclude = _settings(paths, common, fix=False, preview=True)
     options = codemods.Options(settings=settings, edits=fmt != "text",
                                cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
     done = _run(paths, options, common, exclude)
