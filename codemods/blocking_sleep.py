@@ -99,7 +99,11 @@ class BlockingSleep(Rule):
     The same goes for what callers do around the coroutine (a lock held
     across the `await`, a check made before calling it, a handler for what
     `time.sleep` raises and `asyncio.sleep` does not): those need the
-    callers, which one coroutine does not show.
+    callers, which one coroutine does not show. Another file of the project
+    that patches the sleep (`mock.patch("retry.time.sleep")`) or reaches the
+    module's `import time` (`retry.time.monotonic()`, `from retry import
+    time`) holds the fix, or the removal of the import, back: see the
+    README's "Across files".
 
     ## Limits
 
@@ -127,6 +131,7 @@ class BlockingSleep(Rule):
     DESCRIPTION = "time.sleep() in async def blocks the event loop"
     PREFILTER = (b"sleep",)
     EQUIVALENTS = ("ASYNC251",)
+    REWRITES = ("time.sleep",)
 
     @classmethod
     def prefilter(cls, data: bytes) -> bool:
@@ -332,10 +337,11 @@ class BlockingSleep(Rule):
         held = original_node in self._in_sync_with
         annotated = original_node in self._annotated
         self_documenting = original_node in self._self_documenting
+        patchers = self._patched_by(original_node.func)
         fixable = (
             scope.await_allowed and alias is not None and simple_args
             and not ambiguous and not lazy and not awaited and not negative and not late
-            and not held and not annotated and not self_documenting
+            and not held and not annotated and not self_documenting and not patchers
         )
         # What a new suspension point would let other tasks see, asked last
         # (it maps the coroutine's nodes) and only of a sleep otherwise fixable.
@@ -347,6 +353,11 @@ class BlockingSleep(Rule):
             message += " (not fixed: an annotation is never rewritten)"
         elif self_documenting:
             message += " (not fixed: the call is in an f-string with `=`, which prints its text)"
+        elif patchers:
+            message += (
+                f" (not fixed: {', '.join(patchers)} may replace this `time.sleep` as this"
+                " module sees it, as a test's `mock.patch` does; after the fix it would not be called)"
+            )
         elif visible is not None:
             message += f" (not fixed: {visible})"
         elif not scope.await_allowed:
@@ -396,6 +407,17 @@ class BlockingSleep(Rule):
         if original_node in self._primaries and not lpar:
             lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
         return cst.Await(expression=call, lpar=lpar, rpar=rpar)
+
+    def _patched_by(self, func: cst.BaseExpression) -> list[str]:
+        """The other files of the project that replace the sleep ``func``
+        calls as this module sees it (``mock.patch("retry.time.sleep")``,
+        ``mock.patch("retry.sleep")``, or ``time.sleep`` itself in a test of
+        this module): see :mod:`codemods.model.crossfile`."""
+        filename = self.context.filename or ""
+        if isinstance(func, cst.Name):
+            # ``from time import sleep``: the module's own name for it.
+            return self.settings.importers_of(filename, func.value)
+        return self.settings.importers_of(filename, "time.sleep")
 
     def _suspension_visible(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
         """Why an ``await`` at ``call`` would show in what the coroutine

@@ -139,15 +139,17 @@ class ThreadLocal(Rule):
     lambda passed as one, or in a plain `def` either of them calls by name
     (at any depth: `query` passed, calling `connection()`), a `contextvars` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
-    `hasattr` is rewritten, and a `NAME` that another file of the same run
-    imports (`from mod import NAME`, `mod.NAME` after importing `mod`,
-    `pkg.mod.NAME`, a string such as `mock.patch("mod.NAME")`,
-    `importlib.import_module("mod").NAME`, or
+    `hasattr` is rewritten, and a `NAME` that another file of the same run,
+    or of the project around it, imports (`from mod import NAME`, `mod.NAME`
+    after importing `mod`, `pkg.mod.NAME`, a string such as
+    `mock.patch("mod.NAME")`, `importlib.import_module("mod").NAME`, or
     `"NAME"` in a file importing `mod`; a file that cannot be parsed and
-    mentions both counts too; modules are matched by their last name). A file outside the run
-    is not seen, and a `NAME` it imports would be left pointing at nothing:
-    the fix is unsafe for that reason too; review the diff. Only modules that
-    define an `async def` are checked.
+    mentions both counts too; modules are matched by their last name). The
+    project is the nearest directory above the run holding `.git`,
+    `pyproject.toml`, `setup.py`, `setup.cfg` or `tox.ini`; a file outside
+    it is not seen, and a `NAME` it imports would be left pointing at
+    nothing: the fix is unsafe for that reason too; review the diff. Only
+    modules that define an `async def` are checked.
     """
 
     CODE = "AM401"
@@ -157,6 +159,7 @@ class ThreadLocal(Rule):
     # Only modules that import threading are looked at (see screen); "local"
     # alone is in every file that says "locale" or "localhost".
     PREFILTER = (b"threading",)
+    REWRITES = ("threading.local",)
 
     @classmethod
     def prefilter(cls, data: bytes) -> bool:

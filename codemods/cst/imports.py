@@ -187,8 +187,16 @@ def place_new_imports(before: cst.Module, after: cst.Module) -> cst.Module:
 _Removal = tuple[str, "str | None", "str | None"]
 
 
-def remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cst.Module:
+def remove_unused_imports(
+    tree: cst.Module, requests: Sequence[_Removal], keep: frozenset[str] = frozenset()
+) -> cst.Module:
     """Drop each import a rule asked to drop, once nothing names what it binds.
+
+    ``keep`` names what another file reaches through this module
+    (``retry.time.monotonic()``, ``from retry import time``,
+    ``mock.patch("retry.time.sleep")``; see
+    :func:`codemods.model.crossfile.imported_elsewhere`): an import that
+    binds one of those stays, used here or not.
 
     LibCST's RemoveImportsVisitor decides per scope with its full scope and
     qualified-name analysis: over a few seconds on a 4,000-line file. Here
@@ -200,7 +208,7 @@ def remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cst
     name still used anywhere keeps every import of it; an unused import
     left behind is harmless, a used one removed is a ``NameError``.
     """
-    named: set[str] = set()
+    named: set[str] = set(keep)
     try:
         with warnings.catch_warnings():
             # The user's own invalid escapes and such are not our business.

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from asyncmend.codemods import Settings, fix_source
+from tests.helpers import run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -699,3 +700,294 @@ def test_a_sleep_whose_suspension_cannot_be_seen_is_fixed_and_does_the_same(name
     assert result.findings and all(f.fixed for f in result.findings)
     fixed = result.output.decode()
     assert _outcome(fixed, tmp_path, "fixed") == _outcome(source, tmp_path, "original")
+
+
+# -- what other files reach through the module ----------------------------------
+#
+# A project of a few files: ``retry.py`` sleeps in a coroutine; another file
+# reaches its ``time`` (or ``sleep``) through the module. ``main.py`` prints
+# what the program does. It is run, ``asyncmend fix .`` runs, it is run
+# again: the same output. And the rewrite AM101 made before it looked at the
+# other files (the sleep awaited, the import gone) changes that output, so
+# each case matters.
+
+RETRY = '''import time
+
+
+async def retry(operation, attempts=3, delay=0.5):
+    for attempt in range(attempts):
+        try:
+            return await operation()
+        except ConnectionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2 ** attempt)
+'''
+
+RETRY_FROM_SLEEP = RETRY.replace("import time\n", "from time import sleep\n").replace("time.sleep(", "sleep(")
+
+# What every main.py shares: a flaky operation that succeeds the third time.
+FLAKY = '''import asyncio
+import json
+import sys
+
+sys.dont_write_bytecode = True
+
+
+def flaky():
+    calls = []
+
+    async def operation():
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("reset")
+        return "ok"
+
+    return operation
+
+
+def run(coroutine):
+    try:
+        return asyncio.run(coroutine)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+'''
+
+REACHED: dict[str, dict[str, str]] = {
+    "mock_patch_module_time": {"retry.py": RETRY, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch("retry.time.sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, [list(call.args) for call in sleep.call_args_list]]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "monkeypatch_setattr_string": {"retry.py": RETRY, "main.py": FLAKY + '''
+import pytest
+
+import retry
+
+slept = []
+try:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr("retry.time.sleep", slept.append)
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, slept]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "patch_object_module_attribute": {"retry.py": RETRY, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch.object(retry.time, "sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, sleep.call_count]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "module_attribute_used": {"retry.py": RETRY, "main.py": FLAKY + '''
+import retry
+
+try:
+    print(json.dumps(retry.time.monotonic() > 0))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "from_module_import_time": {"retry.py": RETRY, "clock.py": "from retry import time\n", "main.py": FLAKY + '''
+try:
+    import clock
+
+    print(json.dumps(clock.time.monotonic() > 0))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "from_module_import_sleep": {"retry.py": RETRY_FROM_SLEEP, "main.py": FLAKY + '''
+try:
+    from retry import sleep
+
+    print(json.dumps(sleep.__name__))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "mock_patch_from_import_sleep": {"retry.py": RETRY_FROM_SLEEP, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch("retry.sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, sleep.call_count]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "time_sleep_patched_where_the_module_is_imported": {"retry.py": RETRY, "main.py": FLAKY + '''
+import time
+from unittest import mock
+
+import retry
+
+with mock.patch.object(time, "sleep") as sleep:
+    result = run(retry.retry(flaky(), delay=0.3))
+print(json.dumps([result, sleep.call_count]))
+'''},
+}
+
+
+def _project(root: Path, files: dict[str, str]) -> None:
+    root.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _main_output(root: Path) -> Any:
+    done = subprocess.run(
+        [sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _without_the_look(source: str) -> str:
+    """What AM101 wrote before it looked at other files: the sleep awaited
+    and the import that bound it gone."""
+    return _naive(source).replace("from time import sleep\n", "import asyncio\n").replace(
+        "import time\n", "import asyncio\n", 1
+    )
+
+
+@pytest.mark.parametrize("name", sorted(REACHED))
+def test_what_another_file_reaches_through_the_module_keeps_working(name: str, tmp_path: Path) -> None:
+    files = REACHED[name]
+    project = tmp_path / "project"
+    _project(project, files)
+    before = _main_output(project)
+    fixed = run_cli(["fix", "-j", "1", "."], project)
+    assert fixed.exit_code in (0, 1), fixed.output
+    assert _main_output(project) == before
+    # Without the look across files the program changes: the case matters.
+    naive = tmp_path / "naive"
+    _project(naive, {**files, "retry.py": _without_the_look(files["retry.py"])})
+    assert _main_output(naive) != before
+
+
+def test_a_sleep_another_file_patches_is_reported_with_that_file_and_not_fixed(tmp_path: Path) -> None:
+    _project(tmp_path, REACHED["mock_patch_module_time"])
+    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
+    assert "retry.py:11:13: AM101" in check.output
+    assert "(not fixed: main.py may replace this `time.sleep`" in check.output
+
+
+def test_an_import_another_file_reaches_stays_while_the_sleep_is_fixed(tmp_path: Path) -> None:
+    _project(tmp_path, REACHED["module_attribute_used"])
+    run_cli(["fix", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "retry.py").read_text() == (
+        "import asyncio\n" + RETRY.replace("time.sleep(", "await asyncio.sleep(")
+    )
+
+
+def test_a_test_of_the_project_outside_the_run_is_seen_too(tmp_path: Path) -> None:
+    # `fix src/retry.py` in a project whose tests patch it: the test is not
+    # in the run, but it is in the project (a pyproject.toml marks its root).
+    test = REACHED["mock_patch_module_time"]["main.py"].replace("import retry", "from src import retry")
+    _project(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "src/retry.py": RETRY,
+                        "tests/test_retry.py": test.replace('"retry.time.sleep"', '"src.retry.time.sleep"')})
+    run_cli(["fix", "src/retry.py"], tmp_path)
+    assert (tmp_path / "src" / "retry.py").read_text() == RETRY
+    # Without a project around it, only the files of the run are looked at.
+    (tmp_path / "pyproject.toml").unlink()
+    run_cli(["fix", "src/retry.py"], tmp_path)
+    assert "await asyncio.sleep" in (tmp_path / "src" / "retry.py").read_text()
+
+
+CONFTEST = '''import time
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+'''
+
+TEST_POLL = '''import asyncio
+import time
+
+import poll
+
+
+def test_polls_until_ready():
+    states = iter([False, False, True])
+
+    async def check():
+        return next(states)
+
+    started = time.monotonic()
+    assert asyncio.run(poll.poll_until_ready(check)) == "ready"
+    assert time.monotonic() - started < 5
+'''
+
+POLL = '''import time
+
+
+async def poll_until_ready(check, interval=30):
+    while not await check():
+        time.sleep(interval)
+    return "ready"
+'''
+
+
+def test_a_conftest_that_patches_time_sleep_holds_back_the_sleeps_below_it(tmp_path: Path) -> None:
+    # The test imports `poll`; the conftest.py above makes every sleep free.
+    # After a fix, the test would wait 30 seconds twice, for real.
+    _project(tmp_path, {"conftest.py": CONFTEST, "poll.py": POLL, "tests/test_poll.py": TEST_POLL})
+    check = run_cli(["check", "--no-cache", "-j", "1", "poll.py", "conftest.py"], tmp_path)
+    assert "(not fixed: conftest.py may replace this `time.sleep`" in check.output
+    run_cli(["fix", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "poll.py").read_text() == POLL
+
+
+def test_the_look_across_files_parses_only_what_may_reach_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncmend.codemods import Options, check_paths
+    from asyncmend.codemods.model import crossfile
+
+    project = tmp_path / "project"
+    _project(project, {
+        "retry.py": RETRY,
+        "test_retry.py": REACHED["mock_patch_module_time"]["main.py"],
+        # Files that import the module, or sleep, or both, and reach
+        # nothing of its own imports: their bytes rule them out.
+        **{f"user{n}.py": f"import retry\nimport time\n\n\nasync def go{n}():\n    await retry.retry(None)\n"
+           for n in range(20)},
+        **{f"other{n}.py": f"import asyncio\n\n\nasync def idle{n}():\n    await asyncio.sleep({n})\n"
+           for n in range(20)},
+    })
+    parsed: list[bytes] = []
+    real_parse = crossfile._parse
+
+    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
+        parsed.append(data)
+        return real_parse(data)
+
+    monkeypatch.setattr(crossfile, "_parse", counting_parse)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+
+    def fixable() -> list[bool]:
+        return [f.fixable for r in check_paths([str(project)], options) for f in r.findings if f.code == "AM101"]
+
+    assert fixable() == [False]
+    # The file a fix may rewrite, and the one that patches it.
+    assert sorted(parsed) == sorted([RETRY.encode(), REACHED["mock_patch_module_time"]["main.py"].encode()])
+    parsed.clear()
+    assert fixable() == [False]
+    assert parsed == []  # a warm run parses nothing

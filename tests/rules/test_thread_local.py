@@ -248,11 +248,21 @@ def test_the_same_local_is_fixed_when_no_other_file_imports_it(tmp_path: Path) -
     assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
 
 
-def test_an_importer_outside_the_run_is_not_seen(tmp_path: Path) -> None:
+def test_an_importer_outside_the_run_and_without_a_project_around_it_is_not_seen(tmp_path: Path) -> None:
     make_project(tmp_path, IMPORTERS["from_import"])
     fixed = run_cli(["fix", "--unsafe-fixes", "app/state.py"], tmp_path)
     assert fixed.exit_code == 0, fixed.output
     assert "contextvars" in (tmp_path / "app" / "state.py").read_text()
+
+
+def test_an_importer_outside_the_run_but_in_its_project_is_seen(tmp_path: Path) -> None:
+    # The nearest directory above the run with a project marker is its root.
+    make_project(tmp_path, IMPORTERS["from_import"])
+    (tmp_path / ".git").mkdir()
+    fixed = run_cli(["fix", "--unsafe-fixes", "app/state.py"], tmp_path)
+    assert fixed.exit_code == 1, fixed.output
+    assert "app/views.py" in fixed.output
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
 
 
 def test_worker_processes_and_shards_see_the_whole_run(tmp_path: Path) -> None:
