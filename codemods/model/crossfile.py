@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 Sources = Callable[[], Iterable[tuple[str, bytes]]]
 
+# A module's name comes from its file's, which need not be UTF-8: its bytes
+# back, as the file system gave them.
+_UTF8, _RAW = "utf-8", "surrogateescape"
+
 
 def imported_elsewhere(
     sources: Sources,
@@ -155,16 +159,16 @@ class _Look:
         self.defined = defined
         self.rewritten = rewritten
         keys = sorted({d.key for d in defined.values()})
-        self.keys = re.compile(rb"(?:" + rb"|".join(re.escape(key.encode()) for key in keys) + rb")(?!\w)")
+        self.keys = re.compile(rb"(?:" + rb"|".join(re.escape(key.encode(_UTF8, _RAW)) for key in keys) + rb")(?!\w)")
         words = {name for d in defined.values() for name in d.names} | {
             part for name in rewritten for part in name.split(".")
         }
-        self.words = {word: re.compile(re.escape(word.encode()) + rb"\b") for word in words}
+        self.words = {word: re.compile(re.escape(word.encode(_UTF8, _RAW)) + rb"\b") for word in words}
         self._patterns: dict[tuple[str, str | None], re.Pattern[bytes]] = {}
 
     def mentions(self, word: str, data: bytes) -> bool:
         # The substring first, at memchr speed; the word boundaries after.
-        return word.encode() in data and search_word(self.words[word], data) is not None
+        return word.encode(_UTF8, _RAW) in data and search_word(self.words[word], data) is not None
 
     def _near(self, module: str, name: str, data: bytes) -> bool:
         """Whether ``data`` shows ``module`` next to ``name`` (or a star
@@ -179,11 +183,11 @@ class _Look:
             return False
         # The module by name in a string: ``import_module("app.mod")``.
         return self.mentions(name, data) and re.search(
-            rb"['\"][\w.]*\b" + re.escape(module.encode()) + rb"['\"]", data
+            rb"['\"][\w.]*\b" + re.escape(module.encode(_UTF8, _RAW)) + rb"['\"]", data
         ) is not None
 
     def answer(self, display: str, data: bytes, cache: Cache | None, found: set[tuple[str, str, str]]) -> None:
-        keys = {match.group().decode() for match in _words(self.keys, data)}
+        keys = {match.group().decode(_UTF8, _RAW) for match in _words(self.keys, data)}
         here = PurePath(display).parent
         patches = [name for name in self.rewritten if _patches_near(name, data)]
         conftest = PurePath(display).name == "conftest.py"
@@ -203,7 +207,7 @@ class _Look:
                 continue
             for name, origin in defined.names.items():
                 near = self._near(defined.key, name, data) or (
-                    package and re.search(rb"from\s+\.+\s+import\b[^;]*\b" + re.escape(name.encode()), data)
+                    package and re.search(rb"from\s+\.+\s+import\b[^;]*\b" + re.escape(name.encode(_UTF8, _RAW)), data)
                 )
                 if not near:
                     continue
@@ -312,11 +316,11 @@ def _near_pattern(
     first, as a literal, for :func:`search_word`."""
     known = cache.get((module, name))
     if known is None:
-        m = re.escape(module.encode())
+        m = re.escape(module.encode(_UTF8, _RAW))
         if name is None:
             known = re.compile(m + _SPACE + rb"import\s*\*")
         else:
-            n = re.escape(name.encode())
+            n = re.escape(name.encode(_UTF8, _RAW))
             known = re.compile(
                 m + rb"(?:\s*\.\s*" + n + rb"\b"  # mod.NAME, "pkg.mod.NAME"
                 + rb"|\s*,\s*['\"]" + n + rb"['\"]"  # patch.object(mod, "NAME")
@@ -334,8 +338,8 @@ def _aliases(module: str, data: bytes) -> set[str]:
     if b" as" not in data:
         return set()
     return {
-        found.group(1).decode()
-        for found in re.finditer(re.escape(module.encode()) + rb"\s+as\s+(\w+)", data)
+        found.group(1).decode(_UTF8, _RAW)
+        for found in re.finditer(re.escape(module.encode(_UTF8, _RAW)) + rb"\s+as\s+(\w+)", data)
         if found.start() == 0 or data[found.start() - 1 : found.start()] in b" \t\n.,("
     }
 
@@ -346,12 +350,12 @@ def _may_call(name: str, data: bytes) -> bool:
     time as t``, ``nap(`` after ``from time import sleep as nap``."""
     module, _, function = name.rpartition(".")
     last = module.rpartition(".")[2]
-    if function.encode() not in data or last.encode() not in data:
+    if function.encode(_UTF8, _RAW) not in data or last.encode(_UTF8, _RAW) not in data:
         return False
-    spellings = [rb"\b" + re.escape(s.encode()) + rb"[\s\\]*\.[\s\\]*" + re.escape(function.encode())
+    spellings = [rb"\b" + re.escape(s.encode(_UTF8, _RAW)) + rb"[\s\\]*\.[\s\\]*" + re.escape(function.encode(_UTF8, _RAW))
                  for s in (last, *_aliases(last, data))]
-    if re.search(rb"\bfrom[\s\\]+" + re.escape(module.encode()) + rb"[\s\\]+import\b", data):
-        spellings += [rb"\b" + re.escape(s.encode()) for s in (function, *_aliases(function, data))]
+    if re.search(rb"\bfrom[\s\\]+" + re.escape(module.encode(_UTF8, _RAW)) + rb"[\s\\]+import\b", data):
+        spellings += [rb"\b" + re.escape(s.encode(_UTF8, _RAW)) for s in (function, *_aliases(function, data))]
     return re.search(rb"(?:" + rb"|".join(spellings) + rb")[\s\\]*\(", data) is not None
 
 
@@ -361,11 +365,11 @@ def _patches_near(name: str, data: bytes) -> bool:
     or as an object and an attribute (``setattr(time, "sleep", ...)``)."""
     module, _, attribute = name.rpartition(".")
     last = module.rpartition(".")[2]
-    if attribute.encode() not in data or last.encode() not in data:
+    if attribute.encode(_UTF8, _RAW) not in data or last.encode(_UTF8, _RAW) not in data:
         return False
-    a = re.escape(attribute.encode())
+    a = re.escape(attribute.encode(_UTF8, _RAW))
     return any(
-        re.search(rb"\b" + re.escape(spelling.encode()) + rb"\s*(?:\.\s*|,\s*['\"])" + a + rb"\b", data)
+        re.search(rb"\b" + re.escape(spelling.encode(_UTF8, _RAW)) + rb"\s*(?:\.\s*|,\s*['\"])" + a + rb"\b", data)
         for spelling in (last, *_aliases(last, data))
     )
 
