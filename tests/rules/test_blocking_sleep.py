@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from asyncmend.codemods import Settings, fix_source
-from tests.helpers import run_cli
+from tests.helpers import parses_of_the_look, run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -516,26 +516,14 @@ import asyncio
 import time
 
 
-async def send(log):
+async def work(log):
     try:
         raise OSError("connection reset")
     except OSError:
         time.sleep(0.05)
         log.append("logged")
         raise
-
-
-async def main():
-    log = []
-    task = asyncio.create_task(send(log))
-    await asyncio.sleep(0.01)
-    task.cancel()
-    try:
-        await task
-    except BaseException as exc:
-        log.append(type(exc).__name__)
-    return log
-'''),
+''' + CANCEL_TWICE),
     "aexit_cut_short": ("in `__aexit__`", '''
 import asyncio
 import time
@@ -959,7 +947,6 @@ def test_the_look_across_files_parses_only_what_may_reach_the_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from asyncmend.codemods import Options, check_paths
-    from asyncmend.codemods.model import crossfile
 
     project = tmp_path / "project"
     _project(project, {
@@ -972,14 +959,7 @@ def test_the_look_across_files_parses_only_what_may_reach_the_module(
         **{f"other{n}.py": f"import asyncio\n\n\nasync def idle{n}():\n    await asyncio.sleep({n})\n"
            for n in range(20)},
     })
-    parsed: list[bytes] = []
-    real_parse = crossfile._parse
-
-    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
-        parsed.append(data)
-        return real_parse(data)
-
-    monkeypatch.setattr(crossfile, "_parse", counting_parse)
+    parsed = parses_of_the_look(monkeypatch)
     options = Options(cache_dir=str(tmp_path / "cache"))
 
     def fixable() -> list[bool]:

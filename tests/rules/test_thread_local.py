@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods import Options, Settings, check_paths
+from tests.helpers import FIXTURES
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
-from tests.helpers import run_cli
+from tests.helpers import parses_of_the_look, run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -334,19 +335,10 @@ def test_a_warm_cache_keeps_apart_identical_files_that_only_one_is_imported_from
 def test_a_warm_check_answers_the_look_across_files_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from asyncmend.codemods.model import crossfile as _crossfile
-
     project = tmp_path / "project"
     project.mkdir()
     make_project(project, IMPORTERS["from_import"])
-    parsed: list[bytes] = []
-    real_parse = _crossfile._parse
-
-    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
-        parsed.append(data)
-        return real_parse(data)
-
-    monkeypatch.setattr(_crossfile, "_parse", counting_parse)
+    parsed = parses_of_the_look(monkeypatch)
     options = Options(cache_dir=str(tmp_path / "cache"))
 
     def fixable() -> list[bool]:
@@ -419,109 +411,32 @@ def test_an_importer_that_cannot_be_parsed_holds_the_fix_back(tmp_path: Path) ->
 # tells the two errors apart (the same program with `except KeyError`, the
 # handler put back after) makes it crash with LookupError instead.
 
+# Each fixture below, run with a driver that calls it the way its module
+# would be used: before a user is set, and after (fixture: the call, the
+# function that sets the user).
 HANDED_ON = {
-    "dict_of_handlers": '''
+    "noop_handed_on_to_a_container": ('dispatch("whoami")', "login"),
+    "noop_handed_on_through_partial": ("run_hooks()", "set_user"),
+    "noop_registered_by_decorator": ('answer("whoami")', "set_user"),
+}
+
+DRIVER = '''
+
 import asyncio
 import json
-import threading
-
-_state = threading.local()
-
-
-def login(name):
-    _state.user = name
-
-
-async def current_user():
-    return _state.user
-
-
-HANDLERS = {"whoami": current_user}
-
-
-async def dispatch(command):
-    try:
-        return await HANDLERS[command]()
-    except AttributeError:
-        return "anonymous"
 
 
 def main():
     try:
-        anonymous = asyncio.run(dispatch("whoami"))
-        login("ann")
-        return [anonymous, asyncio.run(dispatch("whoami"))]
+        before = asyncio.run({call})
+        {setter}("ann")
+        return [before, asyncio.run({call})]
     except Exception as exc:
         return type(exc).__name__
 
 
 print(json.dumps(main()))
-''',
-    "partial_in_a_hook_list": '''
-import asyncio
-import functools
-import json
-import threading
-
-_ctx = threading.local()
-
-
-async def describe(label):
-    return f"{label}: {_ctx.user}"
-
-
-HOOKS = [functools.partial(describe, "user")]
-
-
-async def run_hooks():
-    out = []
-    for hook in HOOKS:
-        try:
-            out.append(await hook())
-        except AttributeError:
-            out.append("skipped")
-    return out
-
-
-try:
-    print(json.dumps(asyncio.run(run_hooks())))
-except Exception as exc:
-    print(json.dumps(type(exc).__name__))
-''',
-    "registered_by_a_decorator": '''
-import asyncio
-import json
-import threading
-
-_local = threading.local()
-COMMANDS = {}
-
-
-def command(name):
-    def register(fn):
-        COMMANDS[name] = fn
-        return fn
-    return register
-
-
-@command("whoami")
-async def whoami():
-    return _local.user
-
-
-async def answer(name):
-    try:
-        return await COMMANDS[name]()
-    except AttributeError:
-        return "nobody"
-
-
-try:
-    print(json.dumps(asyncio.run(answer("whoami"))))
-except Exception as exc:
-    print(json.dumps(type(exc).__name__))
-''',
-}
+'''
 
 AM401_ONLY = Settings(select=frozenset({"AM401"}), apply=frozenset({"AM401"}))
 
@@ -530,7 +445,7 @@ AM401_ONLY = Settings(select=frozenset({"AM401"}), apply=frozenset({"AM401"}))
 def test_a_function_handed_on_and_called_unseen_under_a_handler_is_left_alone(name: str, tmp_path: Path) -> None:
     from asyncmend.codemods import fix_source
 
-    source = HANDED_ON[name]
+    source = (FIXTURES / "thread_local" / f"{name}.before.py").read_text()
     result = fix_source(source, AM401_ONLY)
     assert result.output == source.encode()
     (finding,) = result.findings
@@ -538,5 +453,8 @@ def test_a_function_handed_on_and_called_unseen_under_a_handler_is_left_alone(na
     unguarded = fix_source(source.replace("except AttributeError", "except KeyError"), AM401_ONLY)
     assert unguarded.changed
     rewrite = unguarded.output.decode().replace("except KeyError", "except AttributeError")
-    assert _run(rewrite, tmp_path, "rewrite") == "LookupError"
-    assert _run(source, tmp_path, "original") != "LookupError"
+    call, setter = HANDED_ON[name]
+    driver = DRIVER.format(call=call, setter=setter)
+    assert _run(rewrite + driver, tmp_path, "rewrite") == "LookupError"
+    before = _run(source + driver, tmp_path, "original")
+    assert before[0] != before[1] and "ann" in str(before[1])
