@@ -164,9 +164,10 @@ def check(paths: tuple[str, ...], no_cache: bool, **kwargs: Any) -> None:
     """
     common = _common(kwargs)
     fmt = common.output_format
-    # Every fix is computed (and checked to compile), also for text: a
-    # finding shows as fixable only if `fix` would fix it.
-    settings, exclude = _settings(paths, common, fix=False, preview=True)
+    # The fixes `fix` would apply with the same options are computed (and
+    # checked to compile) for the text output too: a finding shows as
+    # fixable only if `fix` would fix it. The machine formats carry every fix.
+    settings, exclude = _settings(paths, common, fix=fmt == "text", preview=fmt != "text")
     options = codemods.Options(settings=settings, edits=fmt != "text",
                                cache_dir=None if no_cache else DEFAULT_CACHE_DIR)
     done = _run(paths, options, common, exclude)
