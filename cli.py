@@ -195,7 +195,10 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
     fmt = common.output_format
     _check_statistics(common)
     shows_fixes = fmt != "text" or common.show_fixes
-    resolved = _settings(paths, common, fix=False, preview=shows_fixes)
+    # The fixes `fix` would apply with the same options are computed (and
+    # checked to compile) for the text output too: a finding shows as
+    # fixable only if `fix` would fix it. The machine formats carry every fix.
+    resolved = _settings(paths, common, fix=not shows_fixes, preview=shows_fixes)
     cache = _cache_dir(resolved, common)
     options = codemods.Options(settings=resolved.settings, edits=shows_fixes, cache_dir=cache, model_cache_dir=cache)
     done = _run(paths, options, common, resolved)

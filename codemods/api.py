@@ -71,16 +71,21 @@ def configure(paths: Sequence[str], **kwargs: object) -> Resolved:
     return resolve_all(rules(), paths, **kwargs)  # type: ignore[arg-type]
 
 
-def prepare(targets: Sequence[Target], options: Options) -> Options:
+def prepare(targets: Sequence[Target], options: Options, walked: Sequence[str] = ()) -> Options:
     """``options`` with what the rules must know about the other files of the
-    run, which one file's analysis cannot see: the module-level names that
-    another of ``targets`` imports (AM401 must not rename them).
+    run and of the project around it, which one file's analysis cannot see:
+    what another file reaches of a module through it (a name AM401 must not
+    rename, an import no fix may remove, a ``time.sleep`` a test patches
+    there; see :mod:`codemods.model.crossfile`).
 
-    Call it with every target of the run, before splitting them into shards.
+    Call it with every target of the run, before splitting them into shards;
+    ``walked``: the paths the run walked (a project inside one of them has no
+    file the run does not hold already).
     """
-    from .model.crossfile import imported_elsewhere
+    from .model.crossfile import imported_elsewhere, project_files
 
-    if not options.settings.runs("AM401"):
+    selected = [rule for rule in rules() if options.settings.runs(rule.CODE) and rule.REWRITES]
+    if not selected:
         return options
 
     def sources() -> Iterator[tuple[str, bytes]]:
@@ -90,7 +95,14 @@ def prepare(targets: Sequence[Target], options: Options) -> Options:
             except OSError:
                 continue  # reported when the file itself is processed
 
-    found = imported_elsewhere(sources, crossfile_cache(options))
+    on_disk = [target for target in targets if not target.stdin or target.display != "-"]
+    found = imported_elsewhere(
+        sources,
+        crossfile_cache(options),
+        rules=selected,
+        settings=options.settings,
+        project=project_files(on_disk, walked),
+    )
     if not found:
         return options
     return replace(options, settings=replace(options.settings, imported_elsewhere=found))
@@ -107,7 +119,7 @@ def check_paths(
     targets, errors = discover(paths, exclude=exclude)
     for error in errors:
         yield FileResult(error.display, error=error.message)
-    yield from process(targets, prepare(targets, options or Options()), jobs)
+    yield from process(targets, prepare(targets, options or Options(), paths), jobs)
 
 
 @dataclass
@@ -190,7 +202,7 @@ def run(
         discover(file_paths, exclude=exclude, force_exclude=force_exclude) if file_paths else ([], [])
     )
     errors = [e for e in found_errors if not e.warning]
-    options = prepare([*stdin_targets, *targets], options)
+    options = prepare([*stdin_targets, *targets], options, file_paths)
     outcome = Run(results, options.settings, stdin_name=stdin_name, stdin_data=stdin)
     outcome.warnings = [f"{e.display}: {e.message}" for e in found_errors if e.warning]
     outcome.found = len(targets) + len(stdin_targets)

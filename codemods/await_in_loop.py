@@ -125,8 +125,13 @@ class AwaitInLoop(CleanupDepth, Rule):
     interleave, the iterable is consumed before the first call runs, and when
     one call fails the others keep running and nothing is appended. Each
     call runs in a task with a copy of the caller's context, so a context
-    variable a call sets is not seen by the caller. Applied only with
-    `--unsafe-fixes`.
+    variable a call sets is not seen by the caller. `sys.exit()` or a
+    `KeyboardInterrupt` inside one of the calls no longer reaches the caller
+    as it did: in a task it stops the event loop at once, and the caller's
+    `except SystemExit` (or `except KeyboardInterrupt`, or `finally`) runs
+    only while the loop shuts down, too late to recover: the program still
+    exits, where before the handler caught it and the loop went on. Applied
+    only with `--unsafe-fixes`.
 
     ## Left alone
 

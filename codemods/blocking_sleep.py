@@ -14,11 +14,13 @@ from .screen.facts import Facts, has_async_def
 if TYPE_CHECKING:
     import libcst as cst
 
+    from .analysis import suspension
     from .cst import toolkit
     from .settings import Settings
 else:
     cst = lazy_module("libcst")
     toolkit = lazy_module(".cst.toolkit", __package__)
+    suspension = lazy_module(".analysis.suspension", __package__)
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,8 +70,40 @@ class BlockingSleep(Rule):
 
     ## Fix safety
 
-    Safe. The coroutine waits exactly as long as before and
-    computes the same result; only the other tasks now run during the wait.
+    Safe where the new suspension point cannot be seen. The coroutine waits
+    exactly as long as before and computes the same result; only the other
+    tasks now run during the wait. But a blocking sleep also kept every other
+    task out and no cancellation could land in it, so the `await` is a
+    break where there was none. Where the coroutine itself shows that the
+    break can be seen, the sleep is reported without a fix:
+
+    - **check-then-act**: shared state read before the sleep and changed
+      after it (`if balance >= amount: time.sleep(...); balance -= amount`).
+      Shared state is a global or `nonlocal` name, an attribute or item of
+      `self`, `cls`, another parameter or a module-level object, also
+      through a local alias of one (`queue = self.pending`); a change is an
+      assignment, a `del` or a call of a mutating method (`append`, `pop`,
+      `add`, `update`...). In a loop, what comes after the sleep also comes
+      before it. Two tasks could then both pass the check, and both act.
+    - **cleanup**: a sleep in a `finally` block, in `__aexit__`, or in an
+      `except` handler that may catch a cancellation (bare, `BaseException`,
+      `CancelledError`) or that does more after the sleep (a rollback, a
+      `raise`): a second cancellation would land in the `await` and skip
+      the rest, which the blocking sleep always let finish. A retry's
+      backoff, the last thing its handler does, is still fixed.
+    - **a thread lock held**: a sleep inside a plain `with`, or in a
+      coroutine that calls `.acquire()` without `await`: the lock would
+      stay held across the `await` while another task of the same thread
+      blocks on it for good (a deadlock), or re-enters it (an `RLock`).
+
+    The same goes for what callers do around the coroutine (a lock held
+    across the `await`, a check made before calling it, a handler for what
+    `time.sleep` raises and `asyncio.sleep` does not): those need the
+    callers, which one coroutine does not show. Another file of the project
+    that patches the sleep (`mock.patch("retry.time.sleep")`) or reaches the
+    module's `import time` (`retry.time.monotonic()`, `from retry import
+    time`) holds the fix, or the removal of the import, back: see the
+    README's "Across files".
 
     ## Limits
 
@@ -82,12 +116,13 @@ class BlockingSleep(Rule):
     a delay that is not a non-negative number literal in the body of a
     `try` whose handlers may catch `ValueError` (a negative delay raises
     it in `time.sleep` and returns at once from `asyncio.sleep`); a sleep
-    inside a plain `with` or in a coroutine that calls `.acquire()`
-    without `await` (either may hold a thread lock, which the `await`
-    would keep held while another task blocks on it). Not reported: a sleep in a nested
-    plain `def` or a lambda (it may run in a worker thread), a parameter or
-    local named `time` or `sleep`, and the `sleep` method of any other
-    object.
+    in a return annotation (an annotation is never rewritten) or in an
+    f-string with `=` (`f"{time.sleep(0)=}"` prints the call's text); the
+    sites of "Fix safety" above. Not reported: a sleep in a nested plain
+    `def` or a lambda (it may run in a worker thread), in an annotation that
+    is never evaluated (a local variable's, or any under `from __future__
+    import annotations`), a parameter or local named `time` or `sleep`, and
+    the `sleep` method of any other object.
     """
 
     CODE = "AM101"
@@ -96,6 +131,7 @@ class BlockingSleep(Rule):
     DESCRIPTION = "time.sleep() in async def blocks the event loop"
     PREFILTER = (b"sleep",)
     EQUIVALENTS = ("ASYNC251",)
+    REWRITES = ("time.sleep",)
 
     @classmethod
     def prefilter(cls, data: bytes) -> bool:
@@ -122,7 +158,17 @@ class BlockingSleep(Rule):
         # thread lock (``threading.Lock``), which an ``await`` would keep held
         # while another task of the same thread blocks on it for good.
         self._in_sync_with: set[cst.Call] = set()
+        # Calls in ``f"{...=}"``, which prints the call's text.
+        self._self_documenting: set[cst.Call] = set()
+        # Calls in an annotation, which no fix may touch; those never
+        # evaluated (a local variable's annotation) are not even reported.
+        self._annotated: set[cst.Call] = set()
+        self._unevaluated: set[cst.Call] = set()
+        # Each coroutine's nodes mapped to their parents, made when one of its
+        # sleeps could be fixed.
+        self._parents: dict[cst.FunctionDef, dict[cst.CSTNode, cst.CSTNode]] = {}
         self._module: cst.Module | None = None
+        self._deferred: bool | None = None
         self._typing_only: frozenset[str] | None = None
         self._tops: dict[cst.CSTNode, cst.BaseStatement] | None = None
 
@@ -135,6 +181,43 @@ class BlockingSleep(Rule):
             assert self._module is not None
             self._typing_only = toolkit.typing_only_imports(self._module)
         return name in self._typing_only
+
+    def _annotations_deferred(self) -> bool:
+        """Whether the module has ``from __future__ import annotations``:
+        then no annotation is evaluated."""
+        if self._deferred is None:
+            assert self._module is not None
+            self._deferred = any(
+                isinstance(small, cst.ImportFrom)
+                and isinstance(small.module, cst.Name)
+                and small.module.value == "__future__"
+                and not isinstance(small.names, cst.ImportStar)
+                and any(alias.evaluated_name == "annotations" for alias in small.names)
+                for statement in self._module.body
+                if isinstance(statement, cst.SimpleStatementLine)
+                for small in statement.body
+            )
+        return self._deferred
+
+    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
+        if toolkit.is_self_documenting(node):
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.expression, calls)
+            self._self_documenting.update(calls.calls)
+
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        calls = toolkit.OwnCalls()
+        toolkit.walk(node.annotation, calls)
+        self._annotated.update(calls.calls)
+        if self._annotations_deferred():
+            self._unevaluated.update(calls.calls)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        # The annotation of a name in a function is never evaluated.
+        if self.scope(node).kind in (toolkit.ScopeKind.FUNCTION, toolkit.ScopeKind.ASYNC_FUNCTION):
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.annotation, calls)
+            self._unevaluated.update(calls.calls)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Call):
@@ -207,7 +290,7 @@ class BlockingSleep(Rule):
         while owner.kind in (toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR, toolkit.ScopeKind.CLASS):
             assert owner.parent is not None
             owner = owner.parent
-        if owner.kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
+        if owner.kind is not toolkit.ScopeKind.ASYNC_FUNCTION or original_node in self._unevaluated:
             return updated_node
 
         # anyio.sleep works on every anyio backend, so anyio wins. A module
@@ -252,13 +335,32 @@ class BlockingSleep(Rule):
             and not _non_negative_literal(args[0].value)
         )
         held = original_node in self._in_sync_with
+        annotated = original_node in self._annotated
+        self_documenting = original_node in self._self_documenting
+        patchers = self._patched_by(original_node.func)
         fixable = (
             scope.await_allowed and alias is not None and simple_args
             and not ambiguous and not lazy and not awaited and not negative and not late
-            and not held
+            and not held and not annotated and not self_documenting and not patchers
         )
+        # What a new suspension point would let other tasks see, asked last
+        # (it maps the coroutine's nodes) and only of a sleep otherwise fixable.
+        assert isinstance(owner.node, cst.FunctionDef)
+        visible = self._suspension_visible(original_node, owner.node) if fixable else None
+        fixable = fixable and visible is None
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
-        if not scope.await_allowed:
+        if annotated:
+            message += " (not fixed: an annotation is never rewritten)"
+        elif self_documenting:
+            message += " (not fixed: the call is in an f-string with `=`, which prints its text)"
+        elif patchers:
+            message += (
+                f" (not fixed: {', '.join(patchers)} may replace this `time.sleep` as this"
+                " module sees it, as a test's `mock.patch` does; after the fix it would not be called)"
+            )
+        elif visible is not None:
+            message += f" (not fixed: {visible})"
+        elif not scope.await_allowed:
             message += " (not fixed here: `await` is not allowed in this position)"
         elif awaited:
             message += " (not fixed: the call is already awaited, which fails at run time)"
@@ -305,6 +407,39 @@ class BlockingSleep(Rule):
         if original_node in self._primaries and not lpar:
             lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
         return cst.Await(expression=call, lpar=lpar, rpar=rpar)
+
+    def _patched_by(self, func: cst.BaseExpression) -> list[str]:
+        """The other files of the project that replace the sleep ``func``
+        calls as this module sees it (``mock.patch("retry.time.sleep")``,
+        ``mock.patch("retry.sleep")``, or ``time.sleep`` itself in a test of
+        this module): see :mod:`codemods.model.crossfile`."""
+        filename = self.context.filename or ""
+        if isinstance(func, cst.Name):
+            # ``from time import sleep``: the module's own name for it.
+            return self.settings.importers_of(filename, func.value)
+        return self.settings.importers_of(filename, "time.sleep")
+
+    def _suspension_visible(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
+        """Why an ``await`` at ``call`` would show in what the coroutine
+        does (see :mod:`codemods.analysis.suspension`), or ``None``."""
+        parents = self._parents.get(function)
+        if parents is None:
+            parents = self._parents[function] = toolkit.ParentMap.of(function)
+        cleanup = suspension.cleanup_around(call, function, parents)
+        if cleanup is not None:
+            return (
+                f"the sleep is in {cleanup}, whose rest a cancellation arriving at the"
+                " `await` would skip; the blocking sleep always lets it finish"
+            )
+        conflict = suspension.check_then_act(call, function, parents, self.scope)
+        if conflict is not None:
+            read, written = (path.replace("[]", "[...]") for path in conflict)
+            changed = "changed after it" if read == written else f"`{written}` changed after it"
+            return (
+                f"`{read}` is read before the sleep and {changed}: another task"
+                " could change it during an `await` there (check-then-act)"
+            )
+        return None
 
     def _top_statement(self, node: cst.CSTNode) -> cst.BaseStatement | None:
         """The statement of the module's own body that holds ``node``."""

@@ -83,6 +83,13 @@ class Rule(metaclass=RuleMeta):
     # A file none of whose bytes contain one of these cannot hold a finding
     # (see prefilter).
     PREFILTER: ClassVar[tuple[bytes, ...]] = ()
+    # Qualified names of the functions whose calls the fix replaces
+    # (``time.sleep``). Another file of the project may reach them, or the
+    # imports the fix would leave unused, through the module
+    # (``mock.patch("retry.time.sleep")``): codemods.model.crossfile finds
+    # such files before the run, and rules and the shared import removal
+    # hold back what would break them (Settings.imported_elsewhere).
+    REWRITES: ClassVar[tuple[str, ...]] = ()
     # LibCST metadata the rule needs beyond RuleCommand's (positions and
     # scopes): provider classes, so only where LibCST is loaded.
     METADATA_DEPENDENCIES: ClassVar[tuple[Any, ...]] = ()

@@ -97,7 +97,12 @@ class SequentialAwaits(CleanupDepth, Rule):
     copy of the caller's context: a context variable one call sets is no
     longer seen by the next call or by the caller. A call that never
     suspends gains nothing and the gather adds a point where the caller can
-    be cancelled. Applied only with `--unsafe-fixes`.
+    be cancelled. `sys.exit()` or a `KeyboardInterrupt` inside one of the
+    calls no longer reaches the caller as it did: in a task it stops the event
+    loop at once, and the caller's `except SystemExit` (or `except
+    KeyboardInterrupt`, or `finally`) runs only while the loop shuts down,
+    too late to recover: the program still exits, where before the handler
+    caught it and the caller went on. Applied only with `--unsafe-fixes`.
 
     ## Left alone
 

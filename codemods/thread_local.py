@@ -103,7 +103,15 @@ class ThreadLocal(Rule):
     default). Code that catches `AttributeError` around a use is therefore
     left alone, and so is code catching `LookupError` there, or
     `AttributeError` around a call (in the module) of the function holding
-    the read; a caller in another module is not seen. A per-thread cache (`if not hasattr(NAME, "conn"): NAME.conn
+    the read. A function is also reached other than by name: one the module
+    hands on (stores in a container, `HANDLERS = {"whoami": current_user}`,
+    wraps in `functools.partial`, puts in a list of hooks, passes as an
+    argument, registers with a decorator) may be called by whoever holds it.
+    So where the module calls something it does not define inside such a
+    `try` (`HANDLERS[command]()`, `await hook()`, a function of another
+    module), every function it hands on counts as called there: nothing
+    tells which object such a call ends in. A caller in another module is
+    not seen. A per-thread cache (`if not hasattr(NAME, "conn"): NAME.conn
     = connect()`) becomes a per-context one: each task, and each call run
     through `asyncio.to_thread` or `copy_context().run`, starts from a copy
     of its creator's context, so a value it creates lazily is created again
@@ -139,15 +147,17 @@ class ThreadLocal(Rule):
     lambda passed as one, or in a plain `def` either of them calls by name
     (at any depth: `query` passed, calling `connection()`), a `contextvars` (or its alias) imported only below
     the declaration or meaning something else (a parameter) where a
-    `hasattr` is rewritten, and a `NAME` that another file of the same run
-    imports (`from mod import NAME`, `mod.NAME` after importing `mod`,
-    `pkg.mod.NAME`, a string such as `mock.patch("mod.NAME")`,
-    `importlib.import_module("mod").NAME`, or
+    `hasattr` is rewritten, and a `NAME` that another file of the same run,
+    or of the project around it, imports (`from mod import NAME`, `mod.NAME`
+    after importing `mod`, `pkg.mod.NAME`, a string such as
+    `mock.patch("mod.NAME")`, `importlib.import_module("mod").NAME`, or
     `"NAME"` in a file importing `mod`; a file that cannot be parsed and
-    mentions both counts too; modules are matched by their last name). A file outside the run
-    is not seen, and a `NAME` it imports would be left pointing at nothing:
-    the fix is unsafe for that reason too; review the diff. Only modules that
-    define an `async def` are checked.
+    mentions both counts too; modules are matched by their last name). The
+    project is the nearest directory above the run holding `.git`,
+    `pyproject.toml`, `setup.py`, `setup.cfg` or `tox.ini`; a file outside
+    it is not seen, and a `NAME` it imports would be left pointing at
+    nothing: the fix is unsafe for that reason too; review the diff. Only
+    modules that define an `async def` are checked.
     """
 
     CODE = "AM401"
@@ -157,6 +167,7 @@ class ThreadLocal(Rule):
     # Only modules that import threading are looked at (see screen); "local"
     # alone is in every file that says "locale" or "localhost".
     PREFILTER = (b"threading",)
+    REWRITES = ("threading.local",)
 
     @classmethod
     def prefilter(cls, data: bytes) -> bool:
@@ -337,8 +348,8 @@ class ThreadLocal(Rule):
                 self._called_under_handlers(parents)
             ):
                 plan.problem = (
-                    "a function reading it is called inside `try` or `with` that may tell"
-                    " `AttributeError` from `LookupError`"
+                    "a function reading it is called (or, handed on, may be called) inside"
+                    " `try` or `with` that may tell `AttributeError` from `LookupError`"
                 )
                 return
             plan.uses[node] = (kind, attr)
@@ -454,35 +465,8 @@ class ThreadLocal(Rule):
                     continue
                 self._passed.add(name)
             # A plain function whose object goes anywhere but into a call of
-            # it may be run by whoever receives it, as one passed is: bound
-            # to another name, put in a container, returned, handed to a
-            # decorator (``@atexit.register``, a decorator that runs it in a
-            # thread); a class's ``__call__`` runs wherever its instance goes.
-            defs = [n for n in parents if isinstance(n, cst.FunctionDef) and not n.asynchronous]
-            plain = {d.name.value for d in defs}
-            for d in defs:
-                if d.name.value == "__call__" or any(
-                    not (isinstance(dec.decorator, cst.Name) and dec.decorator.value in _PLAIN_DECORATORS)
-                    and self.scope(dec).qualified_name(dec.decorator) != "contextlib.contextmanager"
-                    for dec in d.decorators
-                ):
-                    self._passed.add(d.name.value)
-            definitions = (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias, cst.Arg)
-            for n in parents:
-                if not isinstance(n, cst.Name) or n.value not in plain:
-                    continue
-                parent = parents.get(n)
-                if isinstance(parent, definitions):
-                    continue  # a definition, or an argument: decided above
-                if isinstance(parent, cst.Call) and parent.func is n:
-                    continue
-                if isinstance(parent, cst.Attribute) and parent.attr is n:
-                    holder = parents.get(parent)
-                    if isinstance(holder, cst.Call) and holder.func is parent:
-                        continue
-                elif isinstance(parent, cst.Attribute):
-                    continue  # ``f.attr``: the object is not handed on
-                self._passed.add(n.value)
+            # it may be run by whoever receives it, as one passed is.
+            self._passed |= self._handed_on(parents, threads=True)
             # And the plain functions those call, by name, at any depth: a
             # worker thread runs them too (``query`` passed, calling
             # ``connection`` that keeps a per-thread connection).
@@ -493,6 +477,50 @@ class ThreadLocal(Rule):
                         self._passed.add(callee)
             _close(self._passed, self._call_graph(parents, plain=True))
         return self._passed
+
+    def _handed_on(self, parents: dict[cst.CSTNode, cst.CSTNode], *, threads: bool) -> set[str]:
+        """Names of the functions of the module whose object goes anywhere
+        but into a call of it: passed as an argument (``functools.partial(f)``,
+        ``submit(f)``), bound to another name, put in a container
+        (``HANDLERS = {"whoami": f}``, a list of hooks), returned, handed to a
+        decorator (``@atexit.register``, ``@registry.command("x")``); and a
+        class's ``__call__``, which runs wherever its instance goes. Whoever
+        holds the object may call it, unseen by name. ``staticmethod``,
+        ``classmethod`` and ``contextlib.contextmanager`` hand it to nobody
+        (a context manager's generator runs where the ``with`` is).
+
+        With ``threads``, for the question which functions a worker thread
+        may run: only plain ``def`` statements, and not those passed as an
+        argument (:meth:`_passed_names` decides those, by the call)."""
+        defs = [n for n in parents if isinstance(n, cst.FunctionDef) and not (threads and n.asynchronous)]
+        names = {d.name.value for d in defs}
+        handed: set[str] = set()
+        for d in defs:
+            if d.name.value == "__call__" or any(
+                not (isinstance(dec.decorator, cst.Name) and dec.decorator.value in _PLAIN_DECORATORS)
+                and self.scope(dec).qualified_name(dec.decorator) != "contextlib.contextmanager"
+                for dec in d.decorators
+            ):
+                handed.add(d.name.value)
+        definitions = (cst.FunctionDef, cst.ClassDef, cst.Param, cst.ImportAlias)
+        for n in parents:
+            if not isinstance(n, cst.Name) or n.value not in names:
+                continue
+            parent = parents.get(n)
+            if isinstance(parent, definitions):
+                continue
+            if isinstance(parent, cst.Arg) and (threads or parent.keyword is n):
+                continue  # decided by the call; or ``f(name=...)``, a keyword
+            if isinstance(parent, cst.Call) and parent.func is n:
+                continue
+            if isinstance(parent, cst.Attribute) and parent.attr is n:
+                holder = parents.get(parent)
+                if isinstance(holder, cst.Call) and holder.func is parent:
+                    continue
+            elif isinstance(parent, cst.Attribute):
+                continue  # ``f.attr``: the object is not handed on
+            handed.add(n.value)
+        return handed
 
     def _call_graph(
         self, parents: dict[cst.CSTNode, cst.CSTNode], plain: bool
@@ -554,12 +582,28 @@ class ThreadLocal(Rule):
         ``AttributeError`` and now ``LookupError``, would take another way."""
         if self._called is None:
             self._called = set()
+            defined = {n.name.value for n in parents if isinstance(n, (cst.FunctionDef, cst.ClassDef))}
+            unseen_caller = False
             for n in parents:
                 if not isinstance(n, cst.Call):
                     continue
                 name = _callee(n)
-                if name is not None and name not in self._called and self._handled_apart(n, parents):
+                if name in self._called or (unseen_caller and name not in defined):
+                    continue
+                if not self._handled_apart(n, parents):
+                    continue
+                if name is not None:
                     self._called.add(name)
+                if name not in defined:
+                    unseen_caller = True
+            # A call there of what the module does not define (``HANDLERS[
+            # cmd]()``, ``await hook()``, a function of another module) may
+            # reach any function the module hands on (puts in a container,
+            # passes, registers with a decorator): each of those is a
+            # possible callee of it. The sound rule, as nothing tells which
+            # object such a call ends in.
+            if unseen_caller:
+                self._called |= self._handed_on(parents, threads=False)
             # And what those call, at any depth: the error travels up to the
             # handler through every caller.
             _close(self._called, self._call_graph(parents, plain=False))

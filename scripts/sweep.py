@@ -178,6 +178,10 @@ def _check(path: str, settings: Settings, rules: Sequence[type[Rule]] | None) ->
             raise
         return FileOutcome(path, "crash", message=f"{type(exc).__name__}: {exc}")
     rewrites = Counter(f.code for f in first.findings if f.fixed)
+    # A fix that would not compile is declined and its finding says so.
+    broken = [f"{f.code} line {f.line}: {f.message}" for f in first.findings if "internal error" in f.message]
+    if broken:
+        return FileOutcome(path, "crash", rewrites, "; ".join(broken))
     if not first.changed:
         return FileOutcome(path, "unchanged", rewrites)
     problem = _compiles(first.output, path)

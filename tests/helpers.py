@@ -141,3 +141,19 @@ def run_main(source: str) -> tuple[Any, list[Any], float]:
     start = time.perf_counter()
     result = asyncio.run(namespace["main"](log))
     return result, log, time.perf_counter() - start
+
+
+def parses_of_the_look(monkeypatch: Any) -> list[bytes]:
+    """The bytes of each file the look across files (codemods.model.crossfile)
+    parses from now on, in order."""
+    from asyncmend.codemods.model import crossfile
+
+    parsed: list[bytes] = []
+    real_parse = crossfile._parse
+
+    def counting_parse(data: bytes) -> Any:
+        parsed.append(data)
+        return real_parse(data)
+
+    monkeypatch.setattr(crossfile, "_parse", counting_parse)
+    return parsed

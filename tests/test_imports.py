@@ -120,3 +120,15 @@ def test_a_future_import_sharing_its_line_stays_first_and_loses_no_semicolon() -
     output = fix_source(source, Settings()).output.decode()
     assert output.startswith("from __future__ import annotations\nimport asyncio\n"), output
     compile(output, "<fixed>", "exec")
+
+
+def test_an_import_another_file_reaches_stays_though_unused_here() -> None:
+    import libcst as cst
+
+    from asyncmend.codemods.cst.imports import remove_unused_imports
+
+    tree = cst.parse_module("import threading\nimport time\n\nx = 1\n")
+    requests = [("time", None, None), ("threading", None, None)]
+    assert remove_unused_imports(tree, requests).code == "x = 1\n"
+    # ``retry.time.monotonic()`` elsewhere: the module's ``time`` stays.
+    assert remove_unused_imports(tree, requests, keep=frozenset({"time"})).code == "import time\n\nx = 1\n"

@@ -77,14 +77,18 @@ def _fix(source: bytes | str, run: Settings = EVERY_FIX) -> bytes | None:
     """The fixed output, or ``None`` for input asyncmend rightly refuses.
 
     A refusal of a program that compiles is a defect only when asyncmend says
-    its own fix would not compile; LibCST may reject valid code that is newer
-    than its grammar, and that is reported, not a crash.
+    a rule failed; LibCST may reject valid code that is newer than its
+    grammar, and that is reported, not a crash. A fix that would not compile
+    is a defect too, which asyncmend reports as a finding without a fix.
     """
     try:
         result = fix_source(source, run)
     except SourceError as exc:
-        assert "internal error" not in str(exc), f"a fix broke the program: {exc}"
+        assert "internal error" not in str(exc), f"a rule failed: {exc}"
         return None
+    # A fix that would not compile is declined, and its finding says so.
+    broken = [f.message for f in result.findings if "internal error" in f.message]
+    assert not broken, f"a fix broke the program: {broken}"
     return result.output
 
 

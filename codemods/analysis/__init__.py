@@ -5,7 +5,9 @@
 - :mod:`.dependence`: what a statement reads and writes, and which awaited
   calls may run at once, on the stdlib ``ast`` (for the screens) and on
   LibCST (for the fixes), side by side;
-- :mod:`.gather`: writing an ``asyncio.gather(...)`` for AM201 and AM202.
+- :mod:`.gather`: writing an ``asyncio.gather(...)`` for AM201 and AM202;
+- :mod:`.suspension`: what a new suspension point lets other tasks see in
+  one coroutine (AM101).
 
 Importing these modules imports no LibCST (see :mod:`codemods.lazy`).
 """

@@ -187,7 +187,9 @@ def run_rules(
         tree = place_new_imports(tree, add_needed_imports(tree, requested))
     removals = context.scratch.get(RemoveImportsVisitor.CONTEXT_KEY)
     if removals:
-        tree = remove_unused_imports(tree, removals)
+        # An import another file reaches through this module stays.
+        reached = frozenset(name for path, name, _ in settings.imported_elsewhere if path == filename)
+        tree = remove_unused_imports(tree, removals, keep=reached)
     findings = _placed(context.scratch[FINDINGS_KEY], positions, suppressions)
     return tree, sorted(findings, key=Finding.sort_key)
 

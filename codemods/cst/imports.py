@@ -187,8 +187,16 @@ def place_new_imports(before: cst.Module, after: cst.Module) -> cst.Module:
 _Removal = tuple[str, "str | None", "str | None"]
 
 
-def remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cst.Module:
+def remove_unused_imports(
+    tree: cst.Module, requests: Sequence[_Removal], keep: frozenset[str] = frozenset()
+) -> cst.Module:
     """Drop each import a rule asked to drop, once nothing names what it binds.
+
+    ``keep`` names what another file reaches through this module
+    (``retry.time.monotonic()``, ``from retry import time``,
+    ``mock.patch("retry.time.sleep")``; see
+    :func:`codemods.model.crossfile.imported_elsewhere`): an import that
+    binds one of those stays, used here or not.
 
     LibCST's RemoveImportsVisitor decides per scope with its full scope and
     qualified-name analysis: over a few seconds on a 4,000-line file. Here
@@ -200,7 +208,7 @@ def remove_unused_imports(tree: cst.Module, requests: Sequence[_Removal]) -> cst
     name still used anywhere keeps every import of it; an unused import
     left behind is harmless, a used one removed is a ``NameError``.
     """
-    named: set[str] = set()
+    named: set[str] = set(keep)
     try:
         with warnings.catch_warnings():
             # The user's own invalid escapes and such are not our business.
@@ -301,15 +309,27 @@ def _marked_noqa(lines: list[str], node: ast.stmt) -> bool:
     return any("#" in line and "noqa" in line.lower() for line in lines[node.lineno - 1 : last])
 
 
+# What holds a sequence of statements lines, each with its leading lines.
+_Block = Any  # cst.Module | cst.IndentedBlock: both have ``body`` and ``footer``
+
+
 class _DropImports(cst.CSTTransformer):
     """Remove the aliases ``(module, object or None, bound name)`` from every
-    import statement; a statement left with none goes."""
+    import statement; a statement left with none goes.
+
+    A removed import takes only its own line: the comment lines above it
+    (a licence tag, a region marker, a note on the code below) are not the
+    import's, and pass to the statement that follows it.
+    """
 
     def __init__(self, unused: set[tuple[str, str | None, str]]) -> None:
         super().__init__()
         self.unused = unused
         self._first: cst.CSTNode | None = None
         self._first_removed = False
+        # The leading lines of each removed line that hold a comment, by the
+        # identity of the original line.
+        self._orphaned: dict[int, Sequence[cst.EmptyLine]] = {}
 
     def visit_Module(self, node: cst.Module) -> None:
         self._first = node.body[0] if node.body else None
@@ -333,7 +353,34 @@ class _DropImports(cst.CSTTransformer):
         names = [a for a in updated_node.names if self._keep(module, a.evaluated_name, a)]
         return self._with(updated_node, names)
 
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        return self._keep_comments(original_node, updated_node)
+
+    def _keep_comments(self, original_node: _Block, updated_node: _Block) -> _Block:
+        """``updated_node`` with the comment lines of its removed import lines
+        on the statement after each (or in the block's footer, after the last)."""
+        if not self._orphaned:
+            return updated_node
+        body = list(updated_node.body)
+        carried: list[cst.EmptyLine] = []
+        index = 0
+        for statement in original_node.body:
+            lines = self._orphaned.pop(id(statement), None)
+            if lines is not None:
+                carried.extend(lines)
+                continue
+            if carried and index < len(body):
+                body[index] = body[index].with_changes(leading_lines=[*carried, *body[index].leading_lines])
+                carried = []
+            index += 1
+        if not carried and body == list(updated_node.body):
+            return updated_node
+        return updated_node.with_changes(body=body, footer=[*carried, *updated_node.footer])
+
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        updated_node = self._keep_comments(original_node, updated_node)
         # The first statement gone (``import threading`` on line 1): the blank
         # lines that parted it from the next one would open the file.
         if not self._first_removed or not updated_node.body:
@@ -353,8 +400,11 @@ class _DropImports(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
-        if not updated_node.body and self._first is original_node:
-            self._first_removed = True
+        if not updated_node.body:
+            if self._first is original_node:
+                self._first_removed = True
+            if any(line.comment is not None for line in original_node.leading_lines):
+                self._orphaned[id(original_node)] = original_node.leading_lines
         # ``a; import time`` without the import: no semicolon left dangling.
         if updated_node.body and len(updated_node.body) < len(original_node.body):
             last = updated_node.body[-1]

@@ -31,6 +31,7 @@ from .traversal import (
     children,
     descendants,
     in_self_documenting_fstring,
+    is_self_documenting,
     reads_frame,
     walk,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "get_full_name_for_node",
     "in_self_documenting_fstring",
     "is_coroutine_function",
+    "is_self_documenting",
     "reads_frame",
     "typing_only_imports",
     "walk",

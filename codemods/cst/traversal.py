@@ -187,10 +187,17 @@ def in_self_documenting_fstring(node: cst.CSTNode, parents: Mapping[cst.CSTNode,
     rewrite of it would change the text the f-string prints."""
     parent = parents.get(node)
     while parent is not None and not isinstance(parent, cst.BaseStatement):
-        if isinstance(parent, cst.FormattedStringExpression) and parent.equal is not None:
+        if is_self_documenting(parent):
             return True
         parent = parents.get(parent)
     return False
+
+
+def is_self_documenting(node: cst.CSTNode) -> bool:
+    """Whether ``node`` is the ``{...=}`` of an f-string, which prints the
+    text of its expression (for a visitor that meets it on the way down,
+    with no map of parents: see :func:`in_self_documenting_fstring`)."""
+    return isinstance(node, cst.FormattedStringExpression) and node.equal is not None
 
 
 # What a field's value is, by its type: isinstance against CSTNode (an ABC)

@@ -13,7 +13,7 @@ import ast
 import functools
 import warnings
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..findings import Finding, SourceResult
 from ..model.project import Project, view_of
@@ -48,10 +48,11 @@ def fix_source(
 ) -> SourceResult:
     """Run the rules on one source text and return its findings and fixed text.
 
-    Raises :class:`SourceError` for input that is not valid Python, and for a
-    fix whose output would not compile (nothing is then to be written).
-    ``project``: the model of the project around the text; without one, the
-    rules see the text's own functions only.
+    Raises :class:`SourceError` for input that is not valid Python. A fix
+    whose output would not compile is not applied: its finding is reported
+    without a fix, saying so, and the other fixes stand. ``project``: the
+    model of the project around the text; without one, the rules see the
+    text's own functions only.
     """
     settings = settings or Settings()
     if isinstance(source, str):
@@ -132,32 +133,61 @@ def _run_on_text(
 ) -> SourceResult:
     """The rules run on ``text`` until nothing changes. ``validate``: the
     text is not yet known to be valid Python (see :func:`_one_pass`)."""
+    # Fixes found not to compile, by (code, line, column) of ``text``: each
+    # is declined, and its finding says why, in every later pass too.
+    broken: dict[tuple[str, int, int], str] = {}
     findings, current = _one_pass(
-        _scanned(data, text, encoding), text, rules, settings, filename, tree, validate=validate, project=project
+        _scanned(data, text, encoding), text, rules, settings, filename, tree,
+        validate=validate, broken=broken, project=project,
     )
-    if current is None:
-        return SourceResult(findings, data, data, findings)
-    remaining: list[Finding] | None = None
-    for _ in range(MAX_FIX_PASSES - 1):
-        pass_settings = settings
-        if settings.declined:
-            # A fix declined in review stays declined where the text moved.
-            moved = {old: new for new, old in _unchanged_lines(text, current).items()}
-            pass_settings = replace(settings, declined=frozenset(
-                (code, moved[line], column) for code, line, column in settings.declined if line in moved
-            ))
-        more, following = _one_pass(
-            _scanned(None, current, encoding), current, rules, pass_settings, filename, project=project
-        )
-        findings = _merge_findings(findings, more, text, current)
-        if following is None:
-            # Nothing more to fix: this pass saw the output as it is.
-            remaining = [f for f in more if not f.fixed]
-            break
-        current = following
-    if current == text:
+    # The findings of the output at its own positions: those of the last
+    # pass, which saw the output as it is.
+    remaining: list[Finding] | None = findings if current is None else None
+    if current is not None:
+        for _ in range(MAX_FIX_PASSES - 1):
+            declined = settings.declined | broken.keys()
+            pass_settings = settings
+            if declined:
+                # A fix declined (in review, or found broken) stays declined
+                # where the text moved.
+                moved = {old: new for new, old in _unchanged_lines(text, current).items()}
+                pass_settings = replace(settings, declined=frozenset(
+                    (code, moved[line], column) for code, line, column in declined if line in moved
+                ))
+            found: dict[tuple[str, int, int], str] = {}
+            more, following = _one_pass(
+                _scanned(None, current, encoding), current, rules, pass_settings, filename,
+                broken=found, project=project,
+            )
+            unchanged = _unchanged_lines(text, current)
+            broken.update(
+                ((code, unchanged[line], column), reason)
+                for (code, line, column), reason in found.items()
+                if line in unchanged
+            )
+            findings = _merge_findings(findings, more, text, current)
+            if following is None:
+                remaining = [f for f in more if not f.fixed]
+                break
+            current = following
+    if broken:
+        findings = [_unfixable(f, broken.get((f.code, f.line, f.column))) for f in findings]
+    if current is None or current == text:
         return SourceResult(findings, data, data, remaining)
     return SourceResult(findings, data, encode(current, encoding), remaining)
+
+
+def _unfixable(finding: Finding, reason: str | None) -> Finding:
+    """``finding`` reported without a fix when ``reason`` says its fix broke the file."""
+    if reason is None or "internal error" in finding.message:
+        return finding
+    return replace(
+        finding,
+        fixable=False,
+        fixed=False,
+        needs_import=None,
+        message=f"{finding.message} (not fixed: internal error: its fix would not compile: {reason})",
+    )
 
 
 def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
@@ -178,10 +208,16 @@ def _one_pass(
     tree: ast.Module | None = None,
     *,
     validate: bool = False,
+    broken: dict[tuple[str, int, int], str],
     project: Project | None = None,
 ) -> tuple[list[Finding], str | None]:
     """The findings of one run of the rules, and the fixed text (``None``
     when nothing changed).
+
+    When the fixed text would not compile, the fixes that break it are found
+    and declined (see :func:`_without_broken_fixes`), the others kept: one
+    finding that cannot be fixed never costs the file's other fixes. Their
+    places go into ``broken`` with the compiler's reason.
 
     ``validate`` raises :class:`SourceError` unless ``text`` is valid Python.
     A file no prefilter passes is checked with ``symtable`` alone; one that
@@ -228,39 +264,83 @@ def _one_pass(
         raise SourceError(f"syntax error (LibCST): {exc.message} (line {exc.raw_line}, column {exc.raw_column + 1})") from None
     except RecursionError:
         raise SourceError("too deeply nested for LibCST to parse") from None
-    try:
-        new_module, findings = run_rules(
-            module, candidates, settings, filename=filename, suppressions=Suppressions(text), facts=facts,
-            source=text,
-        )
-    except RecursionError:
-        raise SourceError("too deeply nested to analyse") from None
-    if not any(finding.fixed for finding in findings):
-        # Rules rewrite only what they report as fixed (Rule.report), so the
-        # tree is unchanged: skip generating its code again.
-        return findings, None
-    new_text = new_module.code
-    if new_text == text:
-        return findings, None
+    def attempt(declined: frozenset[tuple[str, int, int]]) -> tuple[list[Finding], str | None, str | None]:
+        """The findings, the fixed text (``None``: unchanged) and why that
+        text does not compile (``None``: it does), with ``declined`` declined."""
+        run = settings if not declined else replace(settings, declined=settings.declined | declined)
+        try:
+            new_module, findings = run_rules(
+                module, candidates, run, filename=filename, suppressions=Suppressions(text), facts=facts,
+                source=text,
+            )
+        except RecursionError:
+            raise SourceError("too deeply nested to analyse") from None
+        if not any(finding.fixed for finding in findings):
+            # Rules rewrite only what they report as fixed (Rule.report), so the
+            # tree is unchanged: skip generating its code again.
+            return findings, None, None
+        new_text = new_module.code
+        if new_text == text:
+            return findings, None, None
+        return findings, new_text, _compile_error(new_text, filename)
+
+    findings, new_text, error = attempt(frozenset())
+    if error is None:
+        return findings, new_text
+    # The parser accepts some invalid Python that only the compiler rejects
+    # ('return' or 'await' outside a function, 'break' outside a loop). Such a
+    # file never compiled: report the input, not the fix. (Compiled only here,
+    # on the way to an error, so valid files pay nothing.)
+    _compile_input(text, filename)
+    return _without_broken_fixes(findings, error, attempt, broken)
+
+
+def _without_broken_fixes(
+    findings: list[Finding],
+    error: str,
+    attempt: Callable[[frozenset[tuple[str, int, int]]], tuple[list[Finding], str | None, str | None]],
+    broken: dict[tuple[str, int, int], str],
+) -> tuple[list[Finding], str | None]:
+    """The findings and fixed text of the pass with every fix that breaks
+    the text declined; each goes into ``broken`` with the compiler's reason.
+
+    The fixes are taken in the order of the file. A bisection finds the
+    shortest run of them, from the first, that does not compile: its last
+    fix breaks the text (those before it compile together), and is declined.
+    Again with the rest, until the text compiles: a few passes of the rules
+    for each broken fix, paid only on the way to what was an error.
+    """
+    declined: frozenset[tuple[str, int, int]] = frozenset()
+    while error is not None:
+        applied = [(f.code, f.line, f.column) for f in findings if f.fixed]
+        good, bad = 0, len(applied)  # the first `good` compile; the first `bad` do not
+        culprit_error = error
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            _, _, problem = attempt(declined | frozenset(applied[middle:]))
+            if problem is None:
+                good = middle
+            else:
+                bad, culprit_error = middle, problem
+        culprit = applied[bad - 1]
+        broken[culprit] = culprit_error
+        declined |= {culprit}
+        findings, new_text, error = attempt(declined)
+    return findings, new_text
+
+
+def _compile_error(text: str, filename: str) -> str | None:
+    """Why ``text`` does not compile, without the file's name (results are
+    cached by the file's bytes, and the same bytes may stand under another
+    name); ``None`` when it compiles."""
     try:
         with warnings.catch_warnings():
             # The user's own invalid escapes and such were there before the fix.
             warnings.simplefilter("ignore")
-            compile(new_text, filename, "exec", dont_inherit=True)
+            compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        # The parser accepts some invalid Python that only the compiler
-        # rejects ('return' or 'await' outside a function, 'break' outside a
-        # loop). Such a file never compiled: report the input, not the fix.
-        # (Compiled only here, on the way to an error, so valid files pay nothing.)
-        _compile_input(text, filename)
-        codes = ", ".join(sorted({f.code for f in findings if f.fixed}))
-        # The message without the file's name: results are cached by the
-        # file's bytes, and the same bytes may stand under another name.
-        reason = parse_error_message(exc).removeprefix("syntax error: ")
-        raise SourceError(
-            f"internal error: the fix for {codes} would not compile ({reason}); file left unchanged"
-        ) from None
-    return findings, new_text
+        return parse_error_message(exc).removeprefix("syntax error: ")
+    return None
 
 
 def _one_pass_newer(

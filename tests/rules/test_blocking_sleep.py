@@ -5,6 +5,9 @@ program stops blocking the event loop and computes what the original did."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 
 from asyncmend.codemods import Settings, fix_source
+from tests.helpers import parses_of_the_look, run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -231,3 +235,739 @@ def test_fixed_handlers_sleep_concurrently_instead_of_one_after_another() -> Non
     # overlap and take about 0.1 s.
     assert elapsed_before >= 0.5
     assert elapsed_after < 0.6 * elapsed_before
+
+
+# -- a suspension the coroutine shows -------------------------------------------
+#
+# Each program below is run as written and as AM101 would rewrite it without
+# its guards (``time.sleep(`` -> ``await asyncio.sleep(``): the two do
+# different things, so the guard is not vacuous; AM101 leaves the file as it
+# was and says why. Each program runs in a fresh interpreter; its coroutine
+# runs in a daemon thread, so that a deadlock prints TIMEOUT after two
+# seconds instead of hanging the suite.
+
+OBSERVE = '''
+
+def _observe(main):
+    import json, os, sys, threading
+
+    box = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(main())
+        except BaseException as exc:
+            box["value"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(2)
+    print(json.dumps(box.get("value", "TIMEOUT")))
+    sys.stdout.flush()
+    os._exit(0)
+
+
+_observe(main)
+'''
+
+# Cancelled twice while it waits: the first cancellation starts the cleanup,
+# the second (an impatient shutdown) lands wherever the task can suspend.
+CANCEL_TWICE = '''
+
+async def main():
+    log = []
+    task = asyncio.create_task(work(log))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    task.cancel()
+    try:
+        await task
+    except BaseException as exc:
+        log.append(type(exc).__name__)
+    return log
+'''
+
+VISIBLE: dict[str, tuple[str, str]] = {
+    "global_check_then_act": ("`balance` is read before the sleep", '''
+import asyncio
+import time
+
+balance = 100
+
+
+async def withdraw(amount):
+    global balance
+    if balance >= amount:
+        time.sleep(0.01)
+        balance -= amount
+        return "ok"
+    return "refused"
+
+
+async def main():
+    results = await asyncio.gather(withdraw(80), withdraw(80))
+    return [results, balance]
+'''),
+    "nonlocal_check_then_act": ("`available` is read before the sleep", '''
+import asyncio
+import time
+
+
+def limiter(slots):
+    available = slots
+
+    async def take(name):
+        nonlocal available
+        if available > 0:
+            time.sleep(0.01)
+            available -= 1
+            return name
+        return None
+
+    return take
+
+
+async def main():
+    take = limiter(1)
+    return await asyncio.gather(take("a"), take("b"), take("c"))
+'''),
+    "self_attribute": ("`self.stock` is read before the sleep", '''
+import asyncio
+from time import sleep
+
+
+class Inventory:
+    def __init__(self):
+        self.stock = 1
+        self.orders = []
+
+    async def reserve(self, who):
+        if self.stock > 0:
+            sleep(0.01)
+            self.stock -= 1
+            self.orders.append(who)
+
+
+async def main():
+    inventory = Inventory()
+    await asyncio.gather(inventory.reserve("ann"), inventory.reserve("bob"))
+    return [inventory.stock, inventory.orders]
+'''),
+    "cls_attribute": ("`cls.seats` is read before the sleep", '''
+import asyncio
+import time as clock
+
+
+class Flight:
+    seats = 1
+
+    @classmethod
+    async def book(cls, who):
+        if cls.seats:
+            clock.sleep(0.01)
+            cls.seats -= 1
+            return f"{who} booked"
+        return f"{who} waitlisted"
+
+
+async def main():
+    return await asyncio.gather(Flight.book("ann"), Flight.book("bob"))
+'''),
+    "module_dict_item": ("`REMAINING[...]` is read before the sleep", '''
+import asyncio
+import time
+
+REMAINING = {"search": 1}
+
+
+async def spend(api):
+    if REMAINING[api] > 0:
+        time.sleep(0.01)
+        REMAINING[api] -= 1
+        return "allowed"
+    return "limited"
+
+
+async def main():
+    results = await asyncio.gather(spend("search"), spend("search"))
+    return [results, REMAINING]
+'''),
+    "module_object_attribute": ("`REGISTRY.names` is read before the sleep", '''
+import asyncio
+import time
+
+
+class Registry:
+    def __init__(self):
+        self.names = []
+
+
+REGISTRY = Registry()
+
+
+async def register(name):
+    if name in REGISTRY.names:
+        return "taken"
+    time.sleep(0.01)
+    REGISTRY.names.append(name)
+    return "created"
+
+
+async def main():
+    results = await asyncio.gather(register("ann"), register("ann"))
+    return [results, REGISTRY.names]
+'''),
+    "local_alias": ("`queue` is read before the sleep", '''
+import asyncio
+import time
+
+
+class Outbox:
+    def __init__(self):
+        self.pending = ["a"]
+        self.sent = []
+
+    async def flush_one(self):
+        queue = self.pending
+        if queue:
+            time.sleep(0.01)
+            self.sent.append(queue.pop())
+
+
+async def main():
+    outbox = Outbox()
+    try:
+        await asyncio.gather(outbox.flush_one(), outbox.flush_one())
+    except IndexError as exc:
+        return f"IndexError: {exc}"
+    return outbox.sent
+'''),
+    "loop_peek_then_pop": ("`PENDING` is read before the sleep", '''
+import asyncio
+import time
+
+PENDING = ["a", "b", "c"]
+DONE = []
+
+
+async def worker():
+    while PENDING:
+        job = PENDING[0]
+        time.sleep(0.005)
+        PENDING.pop(0)
+        DONE.append(job)
+
+
+async def main():
+    try:
+        await asyncio.gather(worker(), worker())
+    except IndexError as exc:
+        return [f"IndexError: {exc}", DONE]
+    return DONE
+'''),
+    "parameter_lost_update": ("`account.balance` is read before the sleep", '''
+import asyncio
+import time
+
+
+class Account:
+    balance = 100
+
+
+async def deposit(account, amount):
+    current = account.balance
+    time.sleep(0.01)
+    account.balance = current + amount
+
+
+async def main():
+    account = Account()
+    await asyncio.gather(deposit(account, 10), deposit(account, 20))
+    return account.balance
+'''),
+    "finally_cut_short": ("in a `finally` block", '''
+import asyncio
+import time
+
+
+async def work(log):
+    try:
+        await asyncio.sleep(10)
+    finally:
+        time.sleep(0.05)
+        log.append("flushed")
+''' + CANCEL_TWICE),
+    "cancellation_handler_cut_short": ("in an `except` handler", '''
+import asyncio
+import time
+
+
+async def work(log):
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        time.sleep(0.05)
+        log.append("rolled back")
+        raise
+''' + CANCEL_TWICE),
+    "handler_reraise_replaced": ("in an `except` handler", '''
+import asyncio
+import time
+
+
+async def work(log):
+    try:
+        raise OSError("connection reset")
+    except OSError:
+        time.sleep(0.05)
+        log.append("logged")
+        raise
+''' + CANCEL_TWICE),
+    "aexit_cut_short": ("in `__aexit__`", '''
+import asyncio
+import time
+
+
+class Session:
+    def __init__(self, log):
+        self.log = log
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        time.sleep(0.05)
+        self.log.append("closed")
+        return False
+
+
+async def work(log):
+    async with Session(log):
+        await asyncio.sleep(10)
+''' + CANCEL_TWICE),
+    "thread_lock_held": ("may hold a thread lock", '''
+import asyncio
+import threading
+import time
+
+LOCK = threading.Lock()
+
+
+async def step(n):
+    with LOCK:
+        time.sleep(0.01)
+        return n * 2
+
+
+async def main():
+    return await asyncio.gather(step(1), step(2))
+'''),
+    "self_documenting_fstring": ("an f-string with `=`", '''
+import asyncio
+import time
+
+
+async def main():
+    return f"{time.sleep(0)=}"
+'''),
+}
+
+
+def _naive(source: str) -> str:
+    for spelling in ("time.sleep(", "clock.sleep(", "sleep("):
+        if spelling in source.split("async def", 1)[1]:
+            head, tail = source.split("async def", 1)
+            return head + "async def" + tail.replace(spelling, "await asyncio.sleep(")
+    raise AssertionError("no sleep to rewrite")
+
+
+def _outcome(source: str, tmp_path: Path, name: str) -> Any:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source + OBSERVE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("name", sorted(VISIBLE))
+def test_a_sleep_whose_suspension_the_coroutine_shows_is_left_alone(name: str, tmp_path: Path) -> None:
+    reason, source = VISIBLE[name]
+    result = fix_source(source, APPLY)
+    assert result.output == source.encode()
+    (finding,) = result.findings
+    assert not finding.fixable and reason in finding.message
+    # What the rewrite without the guard would do differs: the guard matters.
+    assert _outcome(source, tmp_path, "original") != _outcome(_naive(source), tmp_path, "naive")
+
+
+# The same shapes where the new suspension cannot be seen: fixed, and the
+# fixed program does what the original did.
+NOT_VISIBLE: dict[str, str] = {
+    "shared_state_only_read": '''
+import asyncio
+import time
+
+SETTINGS = {"delay": 0.01}
+
+
+async def wait(name):
+    if SETTINGS["delay"] > 0:
+        time.sleep(SETTINGS["delay"])
+    return name
+
+
+async def main():
+    return await asyncio.gather(wait("a"), wait("b"))
+''',
+    "shared_state_changed_before_only": '''
+import asyncio
+import time
+
+
+class Poller:
+    def __init__(self):
+        self.polls = 0
+
+    async def poll(self):
+        self.polls += 1
+        time.sleep(0.01)
+        return "polled"
+
+
+async def main():
+    poller = Poller()
+    results = await asyncio.gather(poller.poll(), poller.poll())
+    return [results, poller.polls]
+''',
+    "retry_backoff_last_in_handler": '''
+import asyncio
+import time
+
+
+async def retry(operation, attempts=3):
+    for attempt in range(attempts):
+        try:
+            return await operation(attempt)
+        except ConnectionError:
+            time.sleep(0.01 * attempt)
+    return "gave up"
+
+
+async def main():
+    async def flaky(attempt):
+        if attempt < 2:
+            raise ConnectionError("reset")
+        return f"ok after {attempt}"
+
+    return await asyncio.gather(retry(flaky), retry(flaky))
+''',
+    "annotation_deferred_other_sleep_fixed": '''
+from __future__ import annotations
+import asyncio
+import time
+
+
+async def describe():
+    def inner() -> time.sleep(0.3):
+        return 1
+    return inner.__annotations__
+
+
+async def main():
+    time.sleep(0.01)
+    return await describe()
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_VISIBLE))
+def test_a_sleep_whose_suspension_cannot_be_seen_is_fixed_and_does_the_same(name: str, tmp_path: Path) -> None:
+    source = NOT_VISIBLE[name]
+    result = fix_source(source, APPLY)
+    assert result.findings and all(f.fixed for f in result.findings)
+    fixed = result.output.decode()
+    assert _outcome(fixed, tmp_path, "fixed") == _outcome(source, tmp_path, "original")
+
+
+# -- what other files reach through the module ----------------------------------
+#
+# A project of a few files: ``retry.py`` sleeps in a coroutine; another file
+# reaches its ``time`` (or ``sleep``) through the module. ``main.py`` prints
+# what the program does. It is run, ``asyncmend fix .`` runs, it is run
+# again: the same output. And the rewrite AM101 made before it looked at the
+# other files (the sleep awaited, the import gone) changes that output, so
+# each case matters.
+
+RETRY = '''import time
+
+
+async def retry(operation, attempts=3, delay=0.5):
+    for attempt in range(attempts):
+        try:
+            return await operation()
+        except ConnectionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2 ** attempt)
+'''
+
+RETRY_FROM_SLEEP = RETRY.replace("import time\n", "from time import sleep\n").replace("time.sleep(", "sleep(")
+
+# What every main.py shares: a flaky operation that succeeds the third time.
+FLAKY = '''import asyncio
+import json
+import sys
+
+sys.dont_write_bytecode = True
+
+
+def flaky():
+    calls = []
+
+    async def operation():
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("reset")
+        return "ok"
+
+    return operation
+
+
+def run(coroutine):
+    try:
+        return asyncio.run(coroutine)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+'''
+
+REACHED: dict[str, dict[str, str]] = {
+    "mock_patch_module_time": {"retry.py": RETRY, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch("retry.time.sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, [list(call.args) for call in sleep.call_args_list]]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "monkeypatch_setattr_string": {"retry.py": RETRY, "main.py": FLAKY + '''
+import pytest
+
+import retry
+
+slept = []
+try:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr("retry.time.sleep", slept.append)
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, slept]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "patch_object_module_attribute": {"retry.py": RETRY, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch.object(retry.time, "sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, sleep.call_count]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "module_attribute_used": {"retry.py": RETRY, "main.py": FLAKY + '''
+import retry
+
+try:
+    print(json.dumps(retry.time.monotonic() > 0))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "from_module_import_time": {"retry.py": RETRY, "clock.py": "from retry import time\n", "main.py": FLAKY + '''
+try:
+    import clock
+
+    print(json.dumps(clock.time.monotonic() > 0))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "from_module_import_sleep": {"retry.py": RETRY_FROM_SLEEP, "main.py": FLAKY + '''
+try:
+    from retry import sleep
+
+    print(json.dumps(sleep.__name__))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "mock_patch_from_import_sleep": {"retry.py": RETRY_FROM_SLEEP, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+try:
+    with mock.patch("retry.sleep") as sleep:
+        result = run(retry.retry(flaky()))
+    print(json.dumps([result, sleep.call_count]))
+except Exception as exc:
+    print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    "time_sleep_patched_where_the_module_is_imported": {"retry.py": RETRY, "main.py": FLAKY + '''
+import time
+from unittest import mock
+
+import retry
+
+with mock.patch.object(time, "sleep") as sleep:
+    result = run(retry.retry(flaky(), delay=0.3))
+print(json.dumps([result, sleep.call_count]))
+'''},
+}
+
+
+def _project(root: Path, files: dict[str, str]) -> None:
+    root.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _main_output(root: Path) -> Any:
+    done = subprocess.run(
+        [sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _without_the_look(source: str) -> str:
+    """What AM101 wrote before it looked at other files: the sleep awaited
+    and the import that bound it gone."""
+    return _naive(source).replace("from time import sleep\n", "import asyncio\n").replace(
+        "import time\n", "import asyncio\n", 1
+    )
+
+
+@pytest.mark.parametrize("name", sorted(REACHED))
+def test_what_another_file_reaches_through_the_module_keeps_working(name: str, tmp_path: Path) -> None:
+    files = REACHED[name]
+    project = tmp_path / "project"
+    _project(project, files)
+    before = _main_output(project)
+    fixed = run_cli(["fix", "-j", "1", "."], project)
+    assert fixed.exit_code in (0, 1), fixed.output
+    assert _main_output(project) == before
+    # Without the look across files the program changes: the case matters.
+    naive = tmp_path / "naive"
+    _project(naive, {**files, "retry.py": _without_the_look(files["retry.py"])})
+    assert _main_output(naive) != before
+
+
+def test_a_sleep_another_file_patches_is_reported_with_that_file_and_not_fixed(tmp_path: Path) -> None:
+    _project(tmp_path, REACHED["mock_patch_module_time"])
+    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
+    assert "retry.py:11:13: AM101" in check.output
+    assert "(not fixed: main.py may replace this `time.sleep`" in check.output
+
+
+def test_an_import_another_file_reaches_stays_while_the_sleep_is_fixed(tmp_path: Path) -> None:
+    _project(tmp_path, REACHED["module_attribute_used"])
+    run_cli(["fix", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "retry.py").read_text() == (
+        "import asyncio\n" + RETRY.replace("time.sleep(", "await asyncio.sleep(")
+    )
+
+
+def test_a_test_of_the_project_outside_the_run_is_seen_too(tmp_path: Path) -> None:
+    # `fix src/retry.py` in a project whose tests patch it: the test is not
+    # in the run, but it is in the project (a pyproject.toml marks its root).
+    test = REACHED["mock_patch_module_time"]["main.py"].replace("import retry", "from src import retry")
+    _project(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "src/retry.py": RETRY,
+                        "tests/test_retry.py": test.replace('"retry.time.sleep"', '"src.retry.time.sleep"')})
+    run_cli(["fix", "src/retry.py"], tmp_path)
+    assert (tmp_path / "src" / "retry.py").read_text() == RETRY
+    # Without a project around it, only the files of the run are looked at.
+    (tmp_path / "pyproject.toml").unlink()
+    run_cli(["fix", "src/retry.py"], tmp_path)
+    assert "await asyncio.sleep" in (tmp_path / "src" / "retry.py").read_text()
+
+
+CONFTEST = '''import time
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+'''
+
+TEST_POLL = '''import asyncio
+import time
+
+import poll
+
+
+def test_polls_until_ready():
+    states = iter([False, False, True])
+
+    async def check():
+        return next(states)
+
+    started = time.monotonic()
+    assert asyncio.run(poll.poll_until_ready(check)) == "ready"
+    assert time.monotonic() - started < 5
+'''
+
+POLL = '''import time
+
+
+async def poll_until_ready(check, interval=30):
+    while not await check():
+        time.sleep(interval)
+    return "ready"
+'''
+
+
+def test_a_conftest_that_patches_time_sleep_holds_back_the_sleeps_below_it(tmp_path: Path) -> None:
+    # The test imports `poll`; the conftest.py above makes every sleep free.
+    # After a fix, the test would wait 30 seconds twice, for real.
+    _project(tmp_path, {"conftest.py": CONFTEST, "poll.py": POLL, "tests/test_poll.py": TEST_POLL})
+    check = run_cli(["check", "--no-cache", "-j", "1", "poll.py", "conftest.py"], tmp_path)
+    assert "(not fixed: conftest.py may replace this `time.sleep`" in check.output
+    run_cli(["fix", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "poll.py").read_text() == POLL
+
+
+def test_the_look_across_files_parses_only_what_may_reach_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncmend.codemods import Options, check_paths
+
+    project = tmp_path / "project"
+    _project(project, {
+        "retry.py": RETRY,
+        "test_retry.py": REACHED["mock_patch_module_time"]["main.py"],
+        # Files that import the module, or sleep, or both, and reach
+        # nothing of its own imports: their bytes rule them out.
+        **{f"user{n}.py": f"import retry\nimport time\n\n\nasync def go{n}():\n    await retry.retry(None)\n"
+           for n in range(20)},
+        **{f"other{n}.py": f"import asyncio\n\n\nasync def idle{n}():\n    await asyncio.sleep({n})\n"
+           for n in range(20)},
+    })
+    parsed = parses_of_the_look(monkeypatch)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+
+    def fixable() -> list[bool]:
+        return [f.fixable for r in check_paths([str(project)], options) for f in r.findings if f.code == "AM101"]
+
+    assert fixable() == [False]
+    # The file a fix may rewrite, and the one that patches it.
+    assert sorted(parsed) == sorted([RETRY.encode(), REACHED["mock_patch_module_time"]["main.py"].encode()])
+    parsed.clear()
+    assert fixable() == [False]
+    assert parsed == []  # a warm run parses nothing

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods import Options, Settings, check_paths
+from tests.helpers import FIXTURES
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
-from tests.helpers import run_cli
+from tests.helpers import parses_of_the_look, run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -22,6 +23,9 @@ from tests.helpers import run_cli
 # the code is not a pitfall.
 
 REPORTED_WITHOUT_FIX = [
+    "thread_local/noop_handed_on_to_a_container",
+    "thread_local/noop_handed_on_through_partial",
+    "thread_local/noop_registered_by_decorator",
     "thread_local/noop_passed_to_call",
     "thread_local/noop_returned",
     "thread_local/noop_stored_elsewhere",
@@ -248,11 +252,21 @@ def test_the_same_local_is_fixed_when_no_other_file_imports_it(tmp_path: Path) -
     assert "_req_user = contextvars.ContextVar" in (tmp_path / "app" / "state.py").read_text()
 
 
-def test_an_importer_outside_the_run_is_not_seen(tmp_path: Path) -> None:
+def test_an_importer_outside_the_run_and_without_a_project_around_it_is_not_seen(tmp_path: Path) -> None:
     make_project(tmp_path, IMPORTERS["from_import"])
     fixed = run_cli(["fix", "--unsafe-fixes", "app/state.py"], tmp_path)
     assert fixed.exit_code == 0, fixed.output
     assert "contextvars" in (tmp_path / "app" / "state.py").read_text()
+
+
+def test_an_importer_outside_the_run_but_in_its_project_is_seen(tmp_path: Path) -> None:
+    # The nearest directory above the run with a project marker is its root.
+    make_project(tmp_path, IMPORTERS["from_import"])
+    (tmp_path / ".git").mkdir()
+    fixed = run_cli(["fix", "--unsafe-fixes", "app/state.py"], tmp_path)
+    assert fixed.exit_code == 1, fixed.output
+    assert "app/views.py" in fixed.output
+    assert (tmp_path / "app" / "state.py").read_text() == STATE
 
 
 def test_worker_processes_and_shards_see_the_whole_run(tmp_path: Path) -> None:
@@ -321,19 +335,10 @@ def test_a_warm_cache_keeps_apart_identical_files_that_only_one_is_imported_from
 def test_a_warm_check_answers_the_look_across_files_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from asyncmend.codemods.model import crossfile as _crossfile
-
     project = tmp_path / "project"
     project.mkdir()
     make_project(project, IMPORTERS["from_import"])
-    parsed: list[bytes] = []
-    real_parse = _crossfile._parse
-
-    def counting_parse(data: bytes):  # type: ignore[no-untyped-def]
-        parsed.append(data)
-        return real_parse(data)
-
-    monkeypatch.setattr(_crossfile, "_parse", counting_parse)
+    parsed = parses_of_the_look(monkeypatch)
     options = Options(cache_dir=str(tmp_path / "cache"))
 
     def fixable() -> list[bool]:
@@ -395,3 +400,61 @@ def test_an_importer_that_cannot_be_parsed_holds_the_fix_back(tmp_path: Path) ->
     fixed = run_cli(["fix", "--unsafe-fixes", "-j", "1", "."], tmp_path)
     assert fixed.exit_code == 2  # the broken file
     assert (tmp_path / "app" / "state.py").read_text() == STATE
+
+
+# -- functions reached other than by name -------------------------------------
+#
+# A function the module hands on (puts in a container, wraps in a partial,
+# registers with a decorator) is called by whoever holds it; a call the
+# module cannot resolve inside `except AttributeError` may be such a call.
+# Each program is left as it was; the rewrite AM401 makes where no handler
+# tells the two errors apart (the same program with `except KeyError`, the
+# handler put back after) makes it crash with LookupError instead.
+
+# Each fixture below, run with a driver that calls it the way its module
+# would be used: before a user is set, and after (fixture: the call, the
+# function that sets the user).
+HANDED_ON = {
+    "noop_handed_on_to_a_container": ('dispatch("whoami")', "login"),
+    "noop_handed_on_through_partial": ("run_hooks()", "set_user"),
+    "noop_registered_by_decorator": ('answer("whoami")', "set_user"),
+}
+
+DRIVER = '''
+
+import asyncio
+import json
+
+
+def main():
+    try:
+        before = asyncio.run({call})
+        {setter}("ann")
+        return [before, asyncio.run({call})]
+    except Exception as exc:
+        return type(exc).__name__
+
+
+print(json.dumps(main()))
+'''
+
+AM401_ONLY = Settings(select=frozenset({"AM401"}), apply=frozenset({"AM401"}))
+
+
+@pytest.mark.parametrize("name", sorted(HANDED_ON))
+def test_a_function_handed_on_and_called_unseen_under_a_handler_is_left_alone(name: str, tmp_path: Path) -> None:
+    from asyncmend.codemods import fix_source
+
+    source = (FIXTURES / "thread_local" / f"{name}.before.py").read_text()
+    result = fix_source(source, AM401_ONLY)
+    assert result.output == source.encode()
+    (finding,) = result.findings
+    assert not finding.fixable and "handed on, may be called" in finding.message
+    unguarded = fix_source(source.replace("except AttributeError", "except KeyError"), AM401_ONLY)
+    assert unguarded.changed
+    rewrite = unguarded.output.decode().replace("except KeyError", "except AttributeError")
+    call, setter = HANDED_ON[name]
+    driver = DRIVER.format(call=call, setter=setter)
+    assert _run(rewrite + driver, tmp_path, "rewrite") == "LookupError"
+    before = _run(source + driver, tmp_path, "original")
+    assert before[0] != before[1] and "ann" in str(before[1])

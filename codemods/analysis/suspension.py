@@ -1,0 +1,351 @@
+"""What a new suspension point lets other tasks see, within one coroutine.
+
+AM101 turns ``time.sleep(x)`` into ``await asyncio.sleep(x)``. Between two
+awaits a coroutine runs without a break: no other task of the loop runs, no
+cancellation arrives. The fix puts a break where there was none, and that can
+be seen in the coroutine itself in two ways:
+
+- **cleanup cut short**: in a ``finally``, an ``except`` handler or
+  ``__aexit__``, a cancellation (a second ``Ctrl-C``, a ``TaskGroup`` shutting
+  down) now lands in the sleep and skips the rest of the cleanup, which the
+  blocking sleep always let finish;
+- **check-then-act**: shared state (a global, a ``nonlocal``, an attribute
+  or item of ``self``, ``cls``, another parameter or a module-level object,
+  also through a local alias of one) read before the sleep and changed after
+  it. Another task may now change it in between, and the coroutine acts on
+  what it read (two withdrawals both pass ``if balance >= amount``).
+
+What callers do around the coroutine (a lock held across the ``await``, a
+check made before calling it) is the project model's to see; this module
+looks at one coroutine only.
+
+Importing this module imports no LibCST (see :mod:`codemods.lazy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from ..lazy import lazy_module
+from .dependence import access_path, accesses, paths_overlap
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from ..cst.scope import Scope
+else:
+    cst = lazy_module("libcst")
+cst_scope = lazy_module("..cst.scope", __package__)
+cst_traversal = lazy_module("..cst.traversal", __package__)
+
+# Methods that change the container they are called on: after the check,
+# ``PENDING.pop(0)`` or ``registry.USERNAMES.add(name)`` is the act.
+# (``set`` is left out: ``ContextVar.set`` changes nothing another task sees.)
+MUTATORS = frozenset(
+    {
+        "append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem",
+        "remove", "discard", "add", "update", "setdefault", "clear", "sort", "reverse",
+        "put_nowait", "get_nowait",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Regions:
+    """The parts of a coroutine that run before a site, after it, or both
+    (the site's own statement, and every loop around it)."""
+
+    before: tuple[cst.CSTNode, ...]
+    after: tuple[cst.CSTNode, ...]
+
+
+def cleanup_around(
+    call: cst.CSTNode, function: cst.FunctionDef, parents: dict[cst.CSTNode, cst.CSTNode]
+) -> str | None:
+    """The cleanup ``call`` stands in, as a reader would name it (``a
+    `finally` block``), or ``None``.
+
+    A ``finally`` and ``__aexit__`` are cleanup wherever the sleep stands in
+    them. An ``except`` handler is when it may catch a cancellation (bare,
+    ``BaseException``, ``CancelledError``: what runs there is the task's
+    cleanup), or when more of the handler follows the sleep (a rollback, a
+    ``raise`` that a ``CancelledError`` would replace). A retry's backoff,
+    the last thing its handler does, is not: a cancellation during it only
+    ends the task sooner, as at any other ``await``.
+    """
+    child: cst.CSTNode = call
+    node = parents.get(call)
+    while node is not None and node is not function:
+        if isinstance(node, cst.Finally):
+            return "a `finally` block"
+        if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            if child is node.body and (_may_catch_cancellation(node.type) or _followed(call, node, parents)):
+                return "an `except` handler"
+        child, node = node, parents.get(node)
+    if function.name.value == "__aexit__":
+        return "`__aexit__`"
+    return None
+
+
+# The exceptions a cancellation raises: asyncio's and concurrent.futures'
+# ``CancelledError``, trio's ``Cancelled``, and what catches them all.
+_CANCELLATION = frozenset({"CancelledError", "Cancelled", "BaseException"})
+
+
+def _may_catch_cancellation(handler: cst.BaseExpression | None) -> bool:
+    if handler is None:
+        return True
+    if isinstance(handler, cst.Tuple):
+        return any(_may_catch_cancellation(element.value) for element in handler.elements)
+    if isinstance(handler, cst.Name):
+        return handler.value in _CANCELLATION
+    if isinstance(handler, cst.Attribute):
+        return handler.attr.value in _CANCELLATION
+    return True  # an expression: anything
+
+
+def _followed(
+    call: cst.CSTNode, handler: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]
+) -> bool:
+    """Whether a statement of ``handler`` runs after the statement of
+    ``call`` (other than ``continue`` or ``pass``, which show nothing)."""
+    child: cst.CSTNode = call
+    node = parents.get(call)
+    while node is not None and child is not handler:
+        if isinstance(node, (cst.IndentedBlock, cst.SimpleStatementSuite, cst.SimpleStatementLine)):
+            rest = list(node.body)[_index(node.body, child) + 1 :]
+            if any(not _shows_nothing(statement) for statement in rest):
+                return True
+        elif isinstance(node, (cst.While, cst.For)):
+            return True  # the loop's next round runs after it
+        child, node = node, parents.get(node)
+    return False
+
+
+def _shows_nothing(statement: cst.CSTNode) -> bool:
+    small = statement.body if isinstance(statement, cst.SimpleStatementLine) else [statement]
+    return all(isinstance(part, (cst.Continue, cst.Pass)) for part in small)
+
+
+def check_then_act(
+    call: cst.CSTNode,
+    function: cst.FunctionDef,
+    parents: dict[cst.CSTNode, cst.CSTNode],
+    scope_of: Callable[[cst.CSTNode], Scope],
+) -> tuple[str, str] | None:
+    """A shared path the coroutine reads before ``call`` and one that
+    overlaps it, changed after ``call`` (the same, an item or attribute of it,
+    or what holds it); ``None`` when there is no such pair."""
+    regions = _regions(call, function, parents)
+    if regions is None:
+        return None
+    function_scope = scope_of(function.body).function()
+    shared = _SharedRoots(function, function_scope)
+    reads = {path for node in regions.before for path in _reads(node) if shared.counts(path)}
+    if not reads:
+        return None
+    for node in regions.after:
+        for written in sorted(_writes(node)):
+            if not shared.counts(written):
+                continue
+            for read in sorted(reads):
+                if paths_overlap(read, written):
+                    return read, written
+    return None
+
+
+class _SharedRoots:
+    """Which paths of a coroutine name state other tasks may hold too."""
+
+    def __init__(self, function: cst.FunctionDef, scope: Scope) -> None:
+        self._scope = scope
+        params = function.params
+        self._parameters = {
+            param.name.value
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params)
+        }
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self._parameters.add(star.name.value)
+        self._objects = set(self._parameters)
+        # A local bound to shared state is an alias of it (``d = self.cache``,
+        # ``for job in PENDING``); what it holds is shared, not the name.
+        bindings = list(_local_bindings(function.body))
+        changed = True
+        while changed:
+            changed = False
+            for name, value in bindings:
+                if name in self._objects or name in scope.globals or name in scope.nonlocals:
+                    continue
+                path = access_path(value)
+                if path is not None and self._root_kind(_root(path)) is not None:
+                    self._objects.add(name)
+                    changed = True
+
+    def _root_kind(self, root: str) -> str | None:
+        """``"name"``: the name itself is shared (a global, a ``nonlocal``, a
+        module-level object); ``"object"``: what it refers to may be (a
+        parameter, an alias); ``None``: a local value, or a builtin."""
+        scope = self._scope
+        if root in scope.globals or root in scope.nonlocals:
+            return "name"
+        owner = cst_scope.binding_scope(scope, root)
+        if owner is None:
+            return None
+        if owner is not scope:
+            return "name"
+        return "object" if root in self._objects else None
+
+    def counts(self, path: str) -> bool:
+        root = _root(path)
+        kind = self._root_kind(root)
+        if kind == "name":
+            return True
+        # The object a parameter refers to may be shared, not the parameter:
+        # passing ``self`` on reads none of its state. An alias exists to
+        # reach the shared object (``if queue:`` tests it).
+        return kind == "object" and (path != root or root not in self._parameters)
+
+
+def _root(path: str) -> str:
+    for index, char in enumerate(path):
+        if char in ".[":
+            return path[:index]
+    return path
+
+
+def _local_bindings(node: cst.CSTNode) -> Iterable[tuple[str, cst.BaseExpression]]:
+    """(name, value) of each plain ``name = value`` and ``for name in value``
+    of the coroutine, not of the functions and classes nested in it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                if isinstance(target.target, cst.Name):
+                    yield target.target.value, current.value
+        elif isinstance(current, (cst.AnnAssign, cst.NamedExpr)) and current.value is not None:
+            if isinstance(current.target, cst.Name):
+                yield current.target.value, current.value
+        elif isinstance(current, (cst.For, cst.CompFor)) and isinstance(current.target, cst.Name):
+            yield current.target.value, current.iter
+        elif isinstance(current, cst.WithItem) and current.asname is not None:
+            if isinstance(current.asname.name, cst.Name):
+                yield current.asname.name.value, current.item
+        stack.extend(cst_traversal.children(current))
+
+
+def _reads(node: cst.CSTNode) -> set[str]:
+    """What ``node`` reads, the object each method is called on included:
+    ``CACHE.get(key)`` reads ``CACHE``, which ``CACHE[key] = value`` changes."""
+    read = set(accesses(node).reads)
+    for child in cst_traversal.descendants(node):
+        if isinstance(child, cst.Call) and isinstance(child.func, cst.Attribute):
+            path = access_path(child.func.value)
+            if path is not None:
+                read.add(path)
+    return read
+
+
+def _writes(node: cst.CSTNode) -> set[str]:
+    """What ``node`` changes: assignment and ``del`` targets, and the
+    containers a mutating method is called on."""
+    written = set(accesses(node).writes)
+    for child in cst_traversal.descendants(node):
+        if (
+            isinstance(child, cst.Call)
+            and isinstance(child.func, cst.Attribute)
+            and child.func.attr.value in MUTATORS
+        ):
+            path = access_path(child.func.value)
+            if path is not None:
+                written.add(path)
+    return written
+
+
+def _regions(
+    call: cst.CSTNode, function: cst.FunctionDef, parents: dict[cst.CSTNode, cst.CSTNode]
+) -> _Regions | None:
+    """What of ``function`` may run before ``call`` and what after it,
+    statement by statement: the statements before and after in each block
+    around it, the headers of the statements around it (an ``if`` test is
+    before its body), with the exclusive branches (the ``else`` of the
+    ``if`` it is in, the other handlers of its ``try``) in neither. The
+    call's own statement and every loop around it run both before and after
+    (a loop comes round again)."""
+    before: list[cst.CSTNode] = []
+    after: list[cst.CSTNode] = []
+    child: cst.CSTNode = call
+    parent = parents.get(child)
+    # The statement that holds the call: its parts are on both sides.
+    while parent is not None and not isinstance(child, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        child, parent = parent, parents.get(parent)
+    if parent is None or child is function:
+        return None
+    # (A call in the header of an ``if`` or a ``while``: its body counts as
+    # on both sides too, an over-approximation that keeps this simple.)
+    before.append(child)
+    after.append(child)
+    while parent is not None and child is not function:
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            index = _index(parent.body, child)
+            before.extend(parent.body[:index])
+            after.extend(parent.body[index + 1 :])
+        elif isinstance(parent, cst.SimpleStatementSuite):
+            pass  # the statement line itself is on both sides already
+        elif isinstance(parent, (cst.While, cst.For)):
+            # A loop comes round again: all of it runs before and after.
+            loop_parts = _parts(parent, exclude=parent.orelse)
+            before.extend(loop_parts)
+            after.extend(loop_parts)
+            if parent.orelse is not None and child is not parent.orelse:
+                after.append(parent.orelse)
+        elif isinstance(parent, cst.If):
+            before.append(parent.test)
+        elif isinstance(parent, (cst.Try, cst.TryStar)):
+            if child is parent.body:
+                after.extend(parent.handlers)
+                after.extend(_present(parent.orelse, parent.finalbody))
+            elif child is parent.orelse:
+                before.append(parent.body)
+                after.extend(_present(parent.finalbody))
+            elif child is parent.finalbody:
+                before.extend(_present(parent.body, *parent.handlers, parent.orelse))
+            else:  # a handler
+                before.append(parent.body)
+                after.extend(_present(parent.finalbody))
+        elif isinstance(parent, (cst.With,)):
+            before.extend(item for item in parent.items)
+        elif isinstance(parent, cst.Match):
+            before.append(parent.subject)
+        elif isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and parent is not function:
+            return None  # not the coroutine's own code
+        child, parent = parent, parents.get(parent)
+    return _Regions(tuple(_own(before)), tuple(_own(after)))
+
+
+def _index(body: Iterable[cst.CSTNode], child: cst.CSTNode) -> int:
+    for index, statement in enumerate(body):
+        if statement is child:
+            return index
+    raise ValueError("not a statement of the block")
+
+
+def _present(*nodes: cst.CSTNode | None) -> list[cst.CSTNode]:
+    return [node for node in nodes if node is not None]
+
+
+def _parts(node: cst.CSTNode, exclude: cst.CSTNode | None) -> list[cst.CSTNode]:
+    return [part for part in cst_traversal.children(node) if part is not exclude]
+
+
+def _own(nodes: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
+    """The nodes, less the functions and classes defined among them (their
+    bodies do not run here)."""
+    return (node for node in nodes if not isinstance(node, (cst.FunctionDef, cst.ClassDef)))
+
+
+__all__ = ["MUTATORS", "check_then_act", "cleanup_around"]
