@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from ..screen.facts import Facts, search_word
 from ..source.discovery import Target, discover
 from ..source.text import SourceError, decode
+from .project import project_root
 
 if TYPE_CHECKING:
     from ..rule import Rule
@@ -253,12 +254,6 @@ class _Look:
         return any(origin == module for origin in defined.names.values())
 
 
-# What marks the root of a project: where its tests are run from. (A
-# ``setup.py`` counts only outside a package: Home Assistant's
-# ``homeassistant/setup.py`` is a module.)
-PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "tox.ini", "setup.py")
-
-
 def project_files(targets: Sequence[Target], walked: Sequence[str] = ()) -> Sources:
     """(display, bytes) of the ``*.py`` files of the project around
     ``targets``, as :func:`imported_elsewhere` takes them: the nearest
@@ -294,14 +289,7 @@ def _project_root(paths: Sequence[Path]) -> Path | None:
         common = Path(os.path.commonpath(directories))
     except ValueError:  # paths on different drives
         return None
-    for directory in (common, *common.parents):
-        package = os.path.exists(directory / "__init__.py")
-        if any(
-            os.path.exists(directory / marker) and not (marker == "setup.py" and package)
-            for marker in PROJECT_MARKERS
-        ):
-            return directory
-    return None
+    return project_root(common)
 
 
 # Space within one logical line: blanks, and backslash continuations.

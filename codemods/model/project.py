@@ -46,8 +46,10 @@ from .facts import (
 if TYPE_CHECKING:
     from ..source.cache import Cache
 
-#: The files whose directory is a project's root.
-ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+#: The files whose directory is a project's root: where its tests are run
+#: from. (A ``setup.py`` inside a package is a module: Home Assistant's
+#: ``homeassistant/setup.py``.)
+ROOT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "tox.ini", "setup.py")
 # Directories no project imports from.
 _SKIP_DIRS = frozenset(
     {
