@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..findings import FileResult
-from ..model.project import Project, ProjectIndex, indexes_for
+from ..model.project import DERIVED, Project, ProjectIndex, derived_current, indexes_for
 from ..rule import Rule
 from ..rule import rules as all_rules
 from ..settings import Options
@@ -45,7 +45,7 @@ def project_for(options: Options, target: Target) -> Project | None:
         return None
     key = (best.root, options.model_cache_dir)
     project = _PROJECTS.get(key)
-    if project is None:
+    if project is None or project.index is not best:
         cache = None
         if options.model_cache_dir is not None:
             from .. import __version__
@@ -56,9 +56,31 @@ def project_for(options: Options, target: Target) -> Project | None:
     return project
 
 
+def _current(depends: dict[str, str], options: Options, target: Target) -> bool:
+    """Whether a cached result's dependencies are as they were: the files
+    its questions read, and what it read of the whole project (the
+    subclasses of a class)."""
+    files = {path: digest for path, digest in depends.items() if not path.startswith(DERIVED)}
+    if not still_current(files):
+        return False
+    if len(files) == len(depends):
+        return True
+    project = project_for(options, target)
+    return project is not None and all(
+        derived_current(project.index, key, digest) for key, digest in depends.items() if key.startswith(DERIVED)
+    )
+
+
 # Indexes found file by file (a run of one process that did not find them
 # for all its files at once), by the project root they cover.
 _FOUND: list[ProjectIndex] = []
+
+
+def forget_projects() -> None:
+    """Start a run: the models and indexes of an earlier run in this process
+    (an editor's, a test's) may describe files that have changed since."""
+    _PROJECTS.clear()
+    _FOUND.clear()
 
 
 def _found_indexes(path: Path) -> list[ProjectIndex]:
@@ -92,13 +114,13 @@ def process_file(
     if cache is not None:
         key = _cache_key(cache, target, options, data)
         hit = cache.get(key)
-        if hit is not None and not (hit.changed and _fixing(options)) and still_current(hit.depends):
+        if hit is not None and not (hit.changed and _fixing(options)) and _current(hit.depends, options, target):
             result.findings, result.error = hit.findings, hit.error
             result.skipped, result.changed = hit.skipped, hit.changed
             return result
     project = project_for(options, target)
     if project is not None:
-        project.used = set()
+        project.used, project.derived = set(), {}
     try:
         outcome = process_bytes(
             data, options, rules if rules is not None else all_rules(), target.display, project=project,
@@ -119,6 +141,8 @@ def process_file(
         if project is not None and project.used:
             own = os.path.abspath(target.path)
             depends = {path: project.hashes[path] for path in sorted(project.used) if path != own}
+        if project is not None and project.derived:
+            depends.update(sorted(project.derived.items()))
         cache.put(key, CachedResult(outcome.findings, None, outcome.skipped, outcome.changed, depends))
     result.findings, result.changed, result.diff = outcome.findings, outcome.changed, outcome.diff
     result.skipped = outcome.skipped
@@ -169,7 +193,7 @@ def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileR
             answers.append(None)
             continue
         hit = cache.get(_cache_key(cache, target, options, data))
-        if hit is None or (hit.changed and _fixing(options)) or not still_current(hit.depends):
+        if hit is None or (hit.changed and _fixing(options)) or not _current(hit.depends, options, target):
             answers.append(None)
             continue
         answers.append(FileResult(

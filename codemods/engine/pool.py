@@ -14,7 +14,7 @@ from ..settings import Options
 from ..source.discovery import Target
 from ..source.write import process_alive
 from ..model.project import indexes_for
-from .files import answered_by_cache, process_file
+from .files import answered_by_cache, forget_projects, process_file
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -114,6 +114,7 @@ def process(
     result waits for those before it).
     """
     tell = progress or (lambda n: None)
+    forget_projects()
     if jobs <= 1 or len(targets) <= 1:
         for target in targets:
             result = _worker((target, options))

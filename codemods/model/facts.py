@@ -20,7 +20,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 2
+FACTS_FORMAT = 9
+#: The root of a callee ``new:pkg:Class.method``: a method of an object
+#: the call's own receiver expression makes (``Class(...).method()``).
+NEW = "new:"
+#: The root ``#i`` of a path through the value ``calls[i]`` returned
+#: (``_table(client).update(...)``, ``table = _table(client)``).
+RESULT = "#"
 
 # Methods that change the object they are called on (lists, dicts, sets).
 MUTATING_METHODS = frozenset(
@@ -73,6 +79,8 @@ class FunctionFacts:
     aliases: dict[str, str]
     # locals that hold values made here (a literal, a new list, a new object)
     fresh: list[str]
+    # names the function binds by its own imports, as ModuleFacts.imports
+    imports: dict[str, str]
     reads: list[str]
     writes: list[str]
     calls: list[CallFact]
@@ -85,6 +93,21 @@ class FunctionFacts:
     generator: bool
     # names of the functions nested in it (``qualname.<locals>.name``)
     nested: list[str] = field(default_factory=list)
+    # what each ``return`` gives back: an access path (in these terms), "#i"
+    # for the result of ``calls[i]``, ``None`` for a value made there, "?"
+    returns: list[str | None] = field(default_factory=list)
+    # What it reads and writes, and the calls it makes (``calls[late_calls:]``),
+    # from its first statement that may suspend on: run beside another call
+    # (a gather), what it does before that runs first, in the order the
+    # calls were started; what it does after may run between the other's
+    # steps.
+    late_reads: list[str] = field(default_factory=list)
+    late_writes: list[str] = field(default_factory=list)
+    late_calls: int = 0
+    # its body does nothing (``...``, ``pass``, a docstring, ``raise
+    # NotImplementedError``): a Protocol's or an abstract class's stand-in
+    # for the methods that override it
+    stub: bool = False
 
     def resolve(self, path: str | None) -> str | None:
         """``path`` (written in this function) with a leading local alias
@@ -147,6 +170,10 @@ class ModuleFacts:
     assigned: list[str]
     # the module rebinds its own names in ways no reading of names follows
     dynamic: bool
+    # the functions its ``globals()`` is handed to (``__getattr__ =
+    # partial(check_if_deprecated_constant, module_globals=globals())``):
+    # the module is dynamic unless none of them changes what it is given
+    globals_to: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,7 +231,40 @@ def _annotation_name(annotation: ast.expr | None) -> str | None:
         return _annotation_name(sides[0]) if len(sides) == 1 else None
     if isinstance(annotation, ast.Subscript) and dotted(annotation.value) in ("Optional", "typing.Optional"):
         return _annotation_name(annotation.slice)
+    if isinstance(annotation, ast.Subscript):
+        # ``dict[str, int]``, ``List[Api]``: a builtin container (the model
+        # knows its methods); any other generic says little of the class.
+        name = dotted(annotation.value)
+        return name if name is not None and name.rsplit(".", 1)[-1] in CONTAINER_GENERICS else None
     return dotted(annotation) if isinstance(annotation, (ast.Name, ast.Attribute)) else None
+
+
+# The generics that name a builtin container (``typing``'s aliases too).
+CONTAINER_GENERICS = frozenset(
+    {
+        "dict", "list", "set", "frozenset", "tuple", "Dict", "List", "Set", "FrozenSet", "Tuple",
+        "defaultdict", "DefaultDict", "OrderedDict", "deque", "Deque", "Counter",
+    }
+)
+# A literal's builtin type, for a local or an attribute bound to one.
+_LITERAL_TYPES = {
+    ast.Dict: "dict", ast.DictComp: "dict", ast.List: "list", ast.ListComp: "list",
+    ast.Set: "set", ast.SetComp: "set", ast.Tuple: "tuple", ast.JoinedStr: "str",
+}
+
+
+def _literal_type(value: ast.expr | None) -> str | None:
+    """``dict`` for ``{}``, ``list`` for ``[x for x in y]``, ``str`` for a
+    string; ``dict`` for ``dict()`` and the like; else ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, ast.Constant):
+        return type(value.value).__name__ if isinstance(value.value, (str, bytes, int, float)) else None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in (
+        "dict", "list", "set", "frozenset", "tuple", "str", "bytes", "bytearray"
+    ):
+        return value.func.id
+    return _LITERAL_TYPES.get(type(value))
 
 
 def _constructor(value: ast.expr | None) -> str | None:
@@ -219,10 +279,20 @@ def _constructor(value: ast.expr | None) -> str | None:
 
 
 def _callee_text(func: ast.expr) -> str:
+    """The callee as the facts spell it: ``self.m``, ``d[].m``, ``super().m``;
+    ``?.m`` for a method of a value of unknown origin (``f(x).m``); "?" for
+    any other expression."""
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
         inner = func.value
         if isinstance(inner.func, ast.Name) and inner.func.id == "super" and not inner.args:
             return f"super().{func.attr}"
+    if isinstance(func, ast.Attribute):
+        receiver = access_path(func.value)
+        if receiver is None:
+            made = _constructor(func.value)
+            # A method of an object made right there (``AESGCM(key).encrypt``).
+            receiver = NEW + made.replace(".", ":") if made is not None else "?"
+        return f"{receiver}.{func.attr}"
     return dotted(func) or "?"
 
 
@@ -234,6 +304,32 @@ class _FunctionReader(ast.NodeVisitor):
         self.locals = local_names
         self.reads: set[str] = set()
         self.writes: set[str] = set()
+        # What it reads and writes from its first statement that may
+        # suspend on (see FunctionFacts.late_reads).
+        self.late_reads: set[str] = set()
+        self.late_writes: set[str] = set()
+        self.late = False
+        # local -> the indexes of the calls whose results it is bound to
+        self.bound_to_calls: dict[str, list[int]] = {}
+        # calls already read as the receiver of a method call on them
+        self._done: set[int] = set()
+
+    def read_body(self, body: list[ast.stmt]) -> None:
+        """Read the function's body; from the first statement that holds an
+        ``await``, an ``async for`` or an ``async with`` on, what it does is
+        also late."""
+        for statement in body:
+            if not self.late and _may_suspend(statement):
+                self.late = True
+                self.facts.late_calls = len(self.facts.calls)
+            self.visit(statement)
+        if not self.late:
+            self.facts.late_calls = len(self.facts.calls)
+
+    def _wrote(self, path: str) -> None:
+        self.writes.add(path)
+        if self.late:
+            self.late_writes.add(path)
 
     # -- paths --------------------------------------------------------------
 
@@ -253,10 +349,37 @@ class _FunctionReader(ast.NodeVisitor):
             return self._resolve(path) if path is not None else "?"
         return None if isinstance(expr, _FRESH_VALUES) else "?"
 
+    def _result_of(self, expr: ast.expr | None) -> int | None:
+        """The index of the call whose result ``expr`` is (``f(x)``,
+        ``await f(x)``), visiting it; ``None`` for anything else."""
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+            awaited = True
+        else:
+            awaited = False
+        if isinstance(expr, ast.Call) and _constructor(expr) is None:
+            return self._call(expr, awaited=awaited)
+        return None
+
+    def visit_Return(self, node: ast.Return) -> None:
+        index = self._result_of(node.value)
+        if index is not None:
+            self.facts.returns.append(f"{RESULT}{index}")
+            return
+        if node.value is None or isinstance(node.value, _FRESH_VALUES) or _constructor(node.value) is not None:
+            if node.value is not None:
+                self.visit(node.value)
+            self.facts.returns.append(None)
+            return
+        self.visit(node.value)
+        self.facts.returns.append(self._argument(node.value))
+
     def _read(self, expr: ast.expr) -> None:
         path = self._resolve(access_path(expr))
         if path is not None:
             self.reads.add(path)
+            if self.late:
+                self.late_reads.add(path)
 
     def _write(self, target: ast.expr) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
@@ -270,11 +393,11 @@ class _FunctionReader(ast.NodeVisitor):
             # Rebinding a local or a parameter changes no object; a name
             # declared ``global`` or ``nonlocal`` is not the function's own.
             if target.id not in self.locals:
-                self.writes.add(target.id)
+                self._wrote(target.id)
             return
         path = self._resolve(access_path(target))
         if path is not None:
-            self.writes.add(path)
+            self._wrote(path)
         # The parts evaluated on the way: ``d[key(x)].y = 1`` reads ``x``.
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             self._parts(target.value)
@@ -311,7 +434,11 @@ class _FunctionReader(ast.NodeVisitor):
         return
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
+        index = self._result_of(node.value)
+        if index is None:
+            self.visit(node.value)
+        elif len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            self.bound_to_calls.setdefault(node.targets[0].id, []).append(index)
         for target in node.targets:
             self._write(target)
 
@@ -363,7 +490,8 @@ class _FunctionReader(ast.NodeVisitor):
 
     def visit_Await(self, node: ast.Await) -> None:
         if isinstance(node.value, ast.Call):
-            self._call(node.value, awaited=True)
+            if id(node.value) not in self._done:
+                self._call(node.value, awaited=True)
         else:
             self.facts.suspends = True
             self.visit(node.value)
@@ -377,10 +505,17 @@ class _FunctionReader(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._call(node, awaited=False)
+        if id(node) not in self._done:
+            self._call(node, awaited=False)
 
-    def _call(self, node: ast.Call, *, awaited: bool) -> None:
+    def _call(self, node: ast.Call, *, awaited: bool) -> int:
+        """Record the call (after the call its receiver is, if any); its index."""
+        self._done.add(id(node))
         func = _callee_text(node.func)
+        if func.startswith("?.") and isinstance(node.func, ast.Attribute):
+            inner = self._result_of(node.func.value)
+            if inner is not None:
+                func = f"{RESULT}{inner}.{node.func.attr}"
         if func in _OPAQUE_CALLS or (func == "getattr" and not _literal_name(node, 1)):
             self.facts.opaque = True
         args: list[str | None] = []
@@ -400,8 +535,9 @@ class _FunctionReader(ast.NodeVisitor):
             if method in MUTATING_METHODS:
                 owner = self._resolve(receiver)
                 if owner is not None:
-                    self.writes.add(owner)
+                    self._wrote(owner)
         resolved_func = call.func
+        index = len(self.facts.calls)
         self.facts.calls.append(
             CallFact(resolved_func, args, kwargs, star_kwargs, awaited, getattr(node, "lineno", 0), call.keys)
         )
@@ -416,6 +552,7 @@ class _FunctionReader(ast.NodeVisitor):
             self.visit(arg)
         for keyword in node.keywords:
             self.visit(keyword.value)
+        return index
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -571,6 +708,12 @@ def _function_facts(
         name = _annotation_name(arg.annotation)
         if name is not None:
             types[arg.arg] = name
+    # ``*args`` and ``**kwargs``: a tuple and a dict made for the call, of the
+    # caller's objects.
+    if node.args.vararg is not None:
+        types[node.args.vararg.arg] = "tuple"
+    if node.args.kwarg is not None:
+        types[node.args.kwarg.arg] = "dict"
     facts = FunctionFacts(
         qualname=qualname,
         is_async=isinstance(node, ast.AsyncFunctionDef),
@@ -583,6 +726,7 @@ def _function_facts(
         types=types,
         aliases={},
         fresh=[],
+        imports={},
         reads=[],
         writes=[],
         calls=[],
@@ -613,7 +757,19 @@ def _function_facts(
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
             facts.nested.append(statement.name)
-    own_locals = local_names - set(facts.params)
+    for statement in _own_nodes(node):
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                if alias.asname:
+                    facts.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    facts.imports[top] = top
+        elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+            for alias in statement.names:
+                if alias.name != "*":
+                    facts.imports[alias.asname or alias.name] = f"{statement.module}:{alias.name}"
+    own_locals = local_names - set(facts.params) - set(facts.imports)
     fresh: set[str] = set()
     for name in own_locals:
         values = assigned.get(name)
@@ -641,11 +797,75 @@ def _function_facts(
                 fresh.add(name)
             elif isinstance(value, _FRESH_VALUES):
                 fresh.add(name)
+                literal = _literal_type(value)
+                if literal is not None:
+                    types.setdefault(name, literal)
             else:
                 facts.aliases[name] = "?"
-    # An alias of an alias is followed to its end; one of a local made here
-    # is such a local too (or, for the items of a container made here, of
-    # unknown origin: ``for d in [self.a, self.b]``).
+                literal = _literal_type(value)
+                if literal is not None:
+                    types.setdefault(name, literal)
+    _settle(facts, own_locals, loop_targets, fresh)
+    reader = _FunctionReader(facts, local_names)
+    reader.read_body(node.body)
+    # A local bound once to a call's result is a path through that result
+    # (``table = _table(client)``): read again with that known.
+    results = {
+        name: indexes[0] for name, indexes in reader.bound_to_calls.items()
+        if len(indexes) == 1 and facts.aliases.get(name) == "?" and len(assigned.get(name, ())) == 1
+    }
+    if results:
+        for name, index in results.items():
+            facts.aliases[name] = f"{RESULT}{index}"
+        _settle(facts, own_locals, loop_targets, fresh)
+        for field_name in ("calls", "locks", "returns"):
+            getattr(facts, field_name).clear()
+        facts.suspends = facts.opaque = facts.generator = False
+        reader = _FunctionReader(facts, local_names)
+        reader.read_body(node.body)
+    facts.reads = sorted(reader.reads)
+    facts.writes = sorted(reader.writes)
+    facts.late_reads = sorted(reader.late_reads)
+    facts.late_writes = sorted(reader.late_writes)
+    facts.stub = _is_stub(node)
+    return facts, nested
+
+
+def _may_suspend(statement: ast.stmt) -> bool:
+    """Whether a statement holds an ``await``, ``async for`` or ``async
+    with`` of its own (not of a function defined in it)."""
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) and node is not statement:
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    for statement in body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and statement.value.value is Ellipsis:
+            continue
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if dotted(raised) == "NotImplementedError":
+                continue
+        return False
+    return True
+
+
+def _settle(facts: FunctionFacts, own_locals: set[str], loop_targets: dict[str, str | None], fresh: set[str]) -> None:
+    """Follow an alias of an alias to its end; one of a local made here is
+    such a local too (or, for the items of a container made here, of
+    unknown origin: ``for d in [self.a, self.b]``)."""
     for name in list(facts.aliases):
         value = facts.aliases[name]
         for _ in range(8):
@@ -664,12 +884,6 @@ def _function_facts(
             del facts.aliases[name]
             fresh.add(name)
     facts.fresh = sorted(fresh | (own_locals - set(facts.aliases) - fresh))
-    reader = _FunctionReader(facts, local_names)
-    for statement in node.body:
-        reader.visit(statement)
-    facts.reads = sorted(reader.reads)
-    facts.writes = sorted(reader.writes)
-    return facts, nested
 
 
 def _own_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
@@ -736,8 +950,38 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
         pending.extend((inner, inner_name, None) for inner, inner_name in nested)
     facts.assigned = sorted(assigned)
     if any("globals" == (dotted(n.func) or "") for n in ast.walk(tree) if isinstance(n, ast.Call)):
-        facts.dynamic = True
+        _read_globals_uses(tree, facts)
     return facts
+
+
+# Methods of the dict ``globals()`` gives that read it.
+_DICT_READS = frozenset({"keys", "values", "items", "get", "copy", "__contains__"})
+
+
+def _read_globals_uses(tree: ast.Module, facts: ModuleFacts) -> None:
+    """Set ``facts.dynamic`` where a use of ``globals()`` may rebind the
+    module's names; list the functions it is handed to."""
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and dotted(node.func) == "globals" and not node.args):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Attribute) and parent.attr in _DICT_READS:
+            continue  # ``globals().keys()``, ``globals().get(name)``
+        if isinstance(parent, ast.keyword):
+            parent = parents.get(id(parent))
+        if isinstance(parent, ast.Call) and node is not parent.func:
+            callee = dotted(parent.func)
+            if callee in ("functools.partial", "partial") and parent.args:
+                callee = dotted(parent.args[0])  # handed on when called
+            if callee is not None and callee not in ("exec", "eval"):
+                facts.globals_to.append(callee)
+                continue
+        facts.dynamic = True
+        return
 
 
 def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -766,6 +1010,12 @@ def _class_facts(
             pending.append((statement, qualname, node.name))
             if statement.name in ("__getattr__", "__getattribute__", "__init_subclass__"):
                 dynamic = True
+            # ``self.api = api`` with ``api: Api`` a parameter: of that class.
+            annotated = {
+                arg.arg: name
+                for arg in (*statement.args.posonlyargs, *statement.args.args, *statement.args.kwonlyargs)
+                if (name := _annotation_name(arg.annotation)) is not None
+            }
             for sub in ast.walk(statement):
                 target, value, annotation = None, None, None
                 if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
@@ -777,7 +1027,9 @@ def _class_facts(
                     and isinstance(target.value, ast.Name)
                     and target.value.id == "self"
                 ):
-                    typed = _annotation_name(annotation) or _constructor(value)
+                    typed = _annotation_name(annotation) or _constructor(value) or _literal_type(value)
+                    if typed is None and isinstance(value, ast.Name):
+                        typed = annotated.get(value.id)
                     if typed is not None:
                         attribute_types.setdefault(target.attr, typed)
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):

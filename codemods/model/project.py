@@ -25,15 +25,21 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import hashlib
 import os
+import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .facts import (
+    CONTAINER_GENERICS,
     FACTS_FORMAT,
+    NEW,
+    RESULT,
     CallFact,
     ClassFacts,
     FunctionFacts,
@@ -58,8 +64,17 @@ _SKIP_DIRS = frozenset(
         "venv", ".eggs",
     }
 )
+# ``def name``: the literal first, for the regex engine's fast search.
+_DEF = re.compile(rb"def[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+# ``class Name(bases):`` (bases may span lines) or ``class Name:``
+_CLASS = re.compile(rb"class[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\(([^)]*)\))?[ \t]*:")
+# An import of an event loop's library at the start of a line.
+_LOOP_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio)\b", re.MULTILINE)
 # How deep a summary follows calls; a deeper chain is unknown.
 MAX_DEPTH = 12
+# A method with more possible overrides than this in the project's
+# subclasses of its class is unknown when called on ``self`` or a parameter.
+MAX_OVERRIDES = 64
 # A project larger than this is indexed in part (its modules beyond are
 # unknown to the model).
 MAX_FILES = 200_000
@@ -77,12 +92,17 @@ def project_root(path: Path) -> Path | None:
 
 
 def import_root(path: Path) -> Path:
-    """The directory Python would import ``path`` from: the first one above
-    it that is not a package."""
+    """The directory Python would import ``path`` from: the one above the
+    highest package above it (a namespace package, a directory without
+    ``__init__.py``, may stand between packages), or its own directory."""
     directory = Path(os.path.abspath(path)).parent
-    while (directory / "__init__.py").is_file() and directory != directory.parent:
-        directory = directory.parent
-    return directory
+    top = None
+    for ancestor in (directory, *directory.parents):
+        if (ancestor / "__init__.py").is_file():
+            top = ancestor
+        elif top is not None and not (ancestor.parent / "__init__.py").is_file():
+            break
+    return top.parent if top is not None else directory
 
 
 def indexes_for(paths: Iterable[Path]) -> tuple[ProjectIndex, ...]:
@@ -123,6 +143,19 @@ class ProjectIndex:
     modules: Mapping[str, str]
     # file -> module name (the inverse of ``modules``)
     paths: Mapping[str, str] = field(default_factory=dict)
+    # The files of the project, in the order the two maps below number them.
+    files: tuple[str, ...] = ()
+    # A name some ``def`` binds -> the files that bind it (a method of a value
+    # of unknown origin whose name no ``def`` binds is a library's; an
+    # override of a method is in a file that defines its name).
+    defined: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # A class name -> (file, the last names of its bases) for each ``class``
+    # statement: where the subclasses of a class may be, read from the bytes
+    # (a superset: two classes may share a name).
+    classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]] = field(default_factory=dict)
+    # The event loops' libraries (asyncio, trio, anyio, curio) some module
+    # of the project imports.
+    loops: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, root: Path, *, packages_only: bool = False) -> ProjectIndex:
@@ -130,12 +163,21 @@ class ProjectIndex:
         those of ``root`` itself and of the packages in it)."""
         files: list[Path] = []
         for directory, dirnames, filenames in os.walk(root):
+            # Without a project around: the packages of ``root`` (a directory
+            # inside a package is a namespace package of it), not every
+            # directory below.
+            inside = not packages_only or os.path.isfile(os.path.join(directory, "__init__.py"))
             dirnames[:] = [
                 d for d in dirnames
                 if d not in _SKIP_DIRS and not d.startswith(".")
-                and (not packages_only or os.path.isfile(os.path.join(directory, d, "__init__.py")))
+                and (inside or os.path.isfile(os.path.join(directory, d, "__init__.py")))
             ]
-            files.extend(Path(directory) / name for name in filenames if name.endswith(".py"))
+            # Regular files only: a FIFO named ``x.py`` would block a read
+            # forever, a symlink loop fails one.
+            files.extend(
+                Path(directory) / name for name in filenames
+                if name.endswith(".py") and os.path.isfile(os.path.join(directory, name))
+            )
             if len(files) > MAX_FILES:
                 break
         packages: dict[Path, bool] = {}
@@ -146,21 +188,158 @@ class ProjectIndex:
                 known = packages[directory] = (directory / "__init__.py").is_file()
             return known
 
+        root = Path(os.path.abspath(root))
+        bases = (root, root / "src")
         modules: dict[str, str] = {}
+        primary: dict[str, str] = {}
         claimed: dict[str, int] = {}
         for path in files:
+            # As Python finds it from the first directory above that is not
+            # a package ...
             parts = [path.stem] if path.name != "__init__.py" else []
             directory = path.parent
             while is_package(directory) and directory != directory.parent:
                 parts.append(directory.name)
                 directory = directory.parent
-            if not parts:
-                continue
-            name = ".".join(reversed(parts))
-            claimed[name] = claimed.get(name, 0) + 1
-            modules[name] = str(path)
+            names = [".".join(reversed(parts))] if parts else []
+            # ... and from the project's root (or its src/): a package with a
+            # namespace package inside (a directory without __init__.py)
+            # is imported by the whole path.
+            if directory not in bases:
+                base = next((b for b in reversed(bases) if b in path.parents), None)
+                if base is not None:
+                    relative = path.relative_to(base).with_suffix("").parts
+                    relative = relative[:-1] if relative[-1] == "__init__" else relative
+                    if relative and all(part.isidentifier() for part in relative):
+                        names.insert(0, ".".join(relative))
+            for name in dict.fromkeys(names):
+                claimed[name] = claimed.get(name, 0) + 1
+                modules[name] = str(path)
+            if names:
+                primary[str(path)] = names[0]
         unique = {name: path for name, path in modules.items() if claimed[name] == 1}
-        return cls(str(root), unique, {path: name for name, path in unique.items()})
+        paths = {path: name for path, name in primary.items() if name in unique}
+        defined: dict[bytes, list[int]] = {}
+        classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
+        loops: set[bytes] = set()
+        for number, path in enumerate(files):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            for name in set(_DEF.findall(data)):
+                defined.setdefault(name, []).append(number)
+            for name, written in _CLASS.findall(data):
+                bases = tuple(
+                    base.split(b"[")[0].rsplit(b".", 1)[-1].strip().decode("ascii", "replace")
+                    for base in written.split(b",")
+                    if base.strip() and b"=" not in base
+                )
+                classes.setdefault(name, []).append((number, bases))
+            if b"import" in data:
+                loops.update(_LOOP_IMPORT.findall(data))
+
+        def text(name: bytes) -> str:
+            return name.decode("ascii", "replace")
+
+        return cls(
+            str(root),
+            unique,
+            paths,
+            tuple(map(str, files)),
+            {text(name): tuple(found) for name, found in defined.items()},
+            {text(name): tuple(found) for name, found in classes.items()},
+            frozenset(map(text, loops)),
+        )
+
+    @functools.cached_property
+    def _memo(self) -> dict[tuple[str, ...], object]:
+        return {}
+
+    @functools.cached_property
+    def packages(self) -> frozenset[str]:
+        """The first part of the name of each module of the project: an
+        import from any other is a library's."""
+        return frozenset(name.split(".")[0] for name in self.modules)
+
+    def _children(self) -> Mapping[str, list[tuple[str, int, tuple[str, ...]]]]:
+        """A base's last name -> (name, file, bases' last names) of each class
+        statement naming it among its bases."""
+        key = ("children",)
+        if key not in self._memo:
+            children: dict[str, list[tuple[str, int, tuple[str, ...]]]] = {}
+            for name, statements in self.classes.items():
+                for number, bases in statements:
+                    for base in set(bases):
+                        children.setdefault(base, []).append((name, number, bases))
+            self._memo[key] = children
+        return self._memo[key]  # type: ignore[return-value]
+
+    @property
+    def event_loop(self) -> str | None:
+        """"asyncio" when the project's modules import asyncio and no other
+        event loop's library; ``None`` when they import another (the code
+        of a module that imports none may run under it) or none."""
+        return "asyncio" if self.loops == {"asyncio"} else None
+
+    def subclassed(self, name: str) -> bool:
+        """Whether a class statement of the project names ``name`` among its bases."""
+        return name in self._children()
+
+    def override_candidates(self, class_name: str, method: str) -> tuple[frozenset[tuple[str, int]], str]:
+        """The class statements (name, file) that may define, or take from a
+        mixin, a ``method`` that overrides the class's own for its objects:
+        those of the classes that may descend from it (by name, through
+        the bases each class statement names) whose file defines a function
+        of that name, or one of whose other bases may; with a digest of
+        what the answer was read from."""
+        key = ("overrides", class_name, method)
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        children = self._children()
+        # The classes that may descend from it, by name ...
+        descendants: set[str] = {class_name}
+        statements: list[tuple[str, int, tuple[str, ...]]] = []
+        queue = [class_name]
+        while queue:
+            for child in children.get(queue.pop(), ()):
+                statements.append(child)
+                if child[0] not in descendants:
+                    descendants.add(child[0])
+                    queue.append(child[0])
+        # ... and those it descends from (their methods are the class's own).
+        ancestors: set[str] = {class_name}
+        queue = [class_name]
+        while queue:
+            for _, bases in self.classes.get(queue.pop(), ()):
+                for base in bases:
+                    if base not in ancestors:
+                        ancestors.add(base)
+                        queue.append(base)
+        definers = frozenset(self.defined.get(method, ()))
+        known = descendants | ancestors
+        mixins: dict[str, bool] = {}
+
+        def may_define(name: str) -> bool:
+            """A class of this name, or one of its bases, off the line from
+            the class down, may define ``method`` (a mixin's)."""
+            if name not in mixins:
+                mixins[name] = False
+                mixins[name] = any(
+                    number in definers or any(may_define(base) for base in bases if base not in known)
+                    for number, bases in self.classes.get(name, ())
+                )
+            return mixins[name]
+
+        candidates = frozenset(
+            (name, number) for name, number, bases in statements
+            if number in definers or any(may_define(base) for base in bases if base not in known)
+        )
+        digest = hashlib.sha256(
+            repr((sorted((n, self.files[f], b) for n, f, b in statements), sorted((n, self.files[f]) for n, f in candidates))).encode()
+        ).hexdigest()[:16]
+        self._memo[key] = (candidates, digest)
+        return candidates, digest
 
     def module_of(self, path: str | Path) -> str | None:
         return self.paths.get(os.path.abspath(path))
@@ -181,8 +360,17 @@ class Effects:
     suspends: bool | None = False
     # it does something the model cannot see
     unknown: bool = False
+    # What it reads and writes from the first point at which it may
+    # suspend on (``None``: all of it); what it does before runs, in a
+    # gather, before the calls after it start, as it would in a row.
+    late_reads: frozenset[str] | None = None
+    late_writes: frozenset[str] | None = None
+    # (Of a statement's call:) what evaluating its arguments reads, before
+    # the call starts: in a gather, before any of the calls starts.
+    arguments: frozenset[str] = frozenset()
 
     def __or__(self, other: Effects) -> Effects:
+        both_all = self.late_reads is None and self.late_writes is None and other.late_reads is None and other.late_writes is None
         return Effects(
             self.reads | other.reads,
             self.writes | other.writes,
@@ -190,13 +378,61 @@ class Effects:
             self.locks | other.locks,
             _either_suspends(self.suspends, other.suspends),
             self.unknown or other.unknown,
+            None if both_all else self.late.reads | other.late.reads,
+            None if both_all else self.late.writes | other.late.writes,
         )
+
+    @property
+    def late(self) -> Effects:
+        """What it may do from the first point at which it may suspend on."""
+        if self.late_reads is None and self.late_writes is None:
+            return self
+        return Effects(
+            self.reads if self.late_reads is None else self.late_reads,
+            self.writes if self.late_writes is None else self.late_writes,
+            self.external,
+            self.locks,
+            self.suspends,
+            self.unknown,
+        )
+
+    def all_early(self) -> Effects:
+        """The same effects, all of them before any suspension."""
+        return dataclasses.replace(self, late_reads=frozenset(), late_writes=frozenset())
+
+    def all_late(self) -> Effects:
+        """The same effects, all of them taken to come after a suspension."""
+        return dataclasses.replace(self, late_reads=None, late_writes=None)
 
 
 UNKNOWN = Effects(suspends=None, unknown=True)
+#: The answer for the awaited call of a statement that is a library's
+#: function (``await fetch(url)``, ``await registry.async_load(hass)``):
+#: unknown to the model, and left to the rule's own reading of the call's
+#: arguments. (Any other unknown is unknown: the rule keeps the order.)
+LEFT_TO_RULE = Effects(suspends=None, unknown=True)
+#: The start of a key of ``Project.derived`` (never a file's path).
+DERIVED = "\0"
+#: The root of a value a library gave back (``client = make_client(url)``):
+#: its methods are the library's.
+LIBRARY = "~"
 #: What the calls into libraries' objects reach beyond the project's names:
 #: the remote side (a device, a server, a database), one for all of them.
 REMOTE = "remote:"
+
+
+def override_key(class_name: str, method: str) -> str:
+    """The key of ``Project.derived`` for the overrides of a class's method."""
+    return f"{DERIVED}overrides:{class_name}:{method}"
+
+
+def derived_current(index: ProjectIndex, key: str, digest: str) -> bool:
+    """Whether what ``key`` of ``Project.derived`` was read from is as it was."""
+    kind, _, rest = key[len(DERIVED):].partition(":")
+    if kind == "overrides":
+        class_name, _, method = rest.partition(":")
+        return index.override_candidates(class_name, method)[1] == digest
+    return False
 
 
 def _either_suspends(a: bool | None, b: bool | None) -> bool | None:
@@ -219,6 +455,13 @@ READ_VERBS = frozenset(
         "browse", "scan", "resolve", "head", "peek", "iter", "recv",
     }
 )
+# Verbs of a call that acts on the one thing its arguments name (a row by
+# its id, a device by its address): calls of them about different things
+# commute. An add, a create, a send, a publish appends to what the remote
+# side keeps in order (messages, reactions, rows by their ids): not these.
+KEYED_VERBS = READ_VERBS | frozenset(
+    {"update", "set", "delete", "remove", "patch", "upsert", "unset", "invalidate", "expire", "refresh", "evict"}
+)
 # Receivers that are one stream or one connection: one operation at a time,
 # whatever the verb.
 SINGLE_OPERATION_WORDS = frozenset(
@@ -227,6 +470,11 @@ SINGLE_OPERATION_WORDS = frozenset(
         "cursor", "cur", "session", "tx", "txn", "transaction", "serial", "channel", "pipe",
         "pubsub", "protocol", "transport", "telnet", "ssh", "ser", "port",
     }
+)
+# The words of a class name that say one operation at a time (not
+# "session": aiohttp's ClientSession serves many requests at once).
+SINGLE_OPERATION_TYPE_WORDS = frozenset(
+    {"socket", "stream", "reader", "writer", "connection", "cursor", "transaction", "serial", "pipe", "transport"}
 )
 # Calls of the standard library and builtins that change nothing outside
 # their arguments' own values: they neither read nor write shared state.
@@ -240,8 +488,78 @@ PURE_CALLS = frozenset(
     }
 )
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+# Methods of builtin values (str, bytes, dict, list, set, numbers, hashes)
+# that change nothing: called on a value of unknown origin, they have no
+# effect the model need follow.
+PURE_METHODS = frozenset(
+    {
+        "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "join",
+        "startswith", "endswith", "replace", "format", "encode", "decode", "find", "rfind",
+        "index", "count", "isdigit", "isalpha", "isalnum", "isspace", "title", "capitalize",
+        "casefold", "partition", "rpartition", "zfill", "removeprefix", "removesuffix",
+        "items", "keys", "values", "get", "copy", "digest", "hexdigest", "isoformat",
+        "timestamp", "total_seconds", "astimezone", "strftime", "to_bytes", "bit_length",
+        "is_integer", "union", "intersection", "difference", "issubset", "issuperset",
+        "model_dump", "dict", "json", "model_dump_json", "as_dict", "to_dict",
+    }
+)
+# The methods of str and bytes that change nothing and that no remote
+# side answers (unlike ``get`` or ``json``).
+TEXT_METHODS = frozenset(
+    {
+        "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
+        "endswith", "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "title",
+        "capitalize", "casefold", "partition", "rpartition", "zfill", "removeprefix", "removesuffix",
+        "ljust", "rjust", "center", "expandtabs", "swapcase", "isidentifier", "isnumeric", "isdecimal",
+    }
+)
+# Modules of the standard library whose functions change what they are
+# given or the world outside the process: their calls are judged as a
+# library's. Any other module of the standard library is pure.
+_EFFECTFUL_STDLIB = frozenset(
+    {
+        "os", "shutil", "subprocess", "socket", "ssl", "asyncio", "threading", "multiprocessing",
+        "random", "heapq", "bisect", "io", "tempfile", "pathlib", "sqlite3", "signal", "sys",
+        "select", "selectors", "mmap", "fcntl", "pty", "tty", "termios", "webbrowser",
+        "urllib", "http", "smtplib", "ftplib", "poplib", "imaplib", "telnetlib", "logging",
+        "pickle", "shelve", "dbm", "zipfile", "tarfile", "gzip", "bz2", "lzma", "queue",
+        "contextvars", "decimal", "time", "gc", "atexit", "importlib", "builtins", "ctypes",
+    }
+)
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+# The builtin types whose methods the model knows (what each changes: its
+# own value, for those in _CHANGING_METHODS).
+_BUILTIN_TYPES = {
+    name: name for name in ("str", "bytes", "bytearray", "int", "float", "bool", "dict", "list", "set", "frozenset", "tuple")
+}
+_CHANGING_METHODS = frozenset(
+    {
+        "append", "extend", "insert", "pop", "popitem", "remove", "clear", "update", "setdefault",
+        "add", "discard", "sort", "reverse", "appendleft", "extendleft", "popleft", "rotate",
+        "difference_update", "intersection_update", "symmetric_difference_update", "__setitem__",
+        "__delitem__",
+    }
+)
+# Modules whose types an object of any class may be annotated with
+# (``Any``, ``Callable``, an ABC): the annotation says nothing of the class.
+_ABSTRACT_TYPES = frozenset({"typing", "typing_extensions", "collections", "abc", "types", "numbers"})
+
+
+def _pure_stdlib(root: str, facts: ModuleFacts | None, function: FunctionFacts) -> bool:
+    """Whether ``root`` (of ``root.function(...)``) is an import of a module
+    of the standard library whose functions change nothing."""
+    if facts is None:
+        return False
+    target = function.imports.get(root) or facts.imports.get(root)
+    if target is None:
+        return False
+    top = target.split(":")[0].split(".")[0]
+    return top in _STDLIB and top not in _EFFECTFUL_STDLIB
 # Builtin names: a read of one reads no shared state.
 _BUILTINS = frozenset(dir(builtins))
+_EXCEPTIONS = frozenset(
+    name for name in _BUILTINS if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)
+)
 
 
 def verb(method: str) -> str:
@@ -255,10 +573,20 @@ def is_read(method: str) -> bool:
     return verb(method) in READ_VERBS
 
 
-def single_operation(receiver: str) -> bool:
-    """Whether a receiver's name says it is one stream or one connection."""
+def single_operation(receiver: str, type_name: str = "") -> bool:
+    """Whether a receiver's name, or the name of the class it is declared
+    with (``device: RAVEnSerialDevice``), says it is one stream or one
+    connection."""
     last = receiver.replace("[]", "").rsplit(".", 1)[-1].lstrip("_").lower()
-    return any(word in SINGLE_OPERATION_WORDS for word in last.split("_"))
+    words = set(last.split("_"))
+    if not words.isdisjoint(SINGLE_OPERATION_WORDS):
+        return True
+    typed = {word.lower() for word in _WORDS.findall(type_name.rsplit(":", 1)[-1].rsplit(".", 1)[-1])}
+    return not typed.isdisjoint(SINGLE_OPERATION_TYPE_WORDS)
+
+
+# The words of a CamelCase name (``RAVEnSerialDevice``: RA, VEn, Serial, Device).
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+")
 
 
 def _is_logging(receiver: str, method: str) -> bool:
@@ -299,6 +627,12 @@ class Project:
         self.used: set[str] | None = None
         self._effects: dict[tuple[str, str], Effects] = {}
         self._suspends: dict[tuple[str, str], bool | None] = {}
+        self._returns: dict[tuple[str, str], str | None] = {}
+        self._override_memo: dict[tuple[str, str, str], list[tuple[str, str]] | None] = {}
+        # While a file is analysed: what its questions read that is derived
+        # from the whole project rather than one module (see
+        # ProjectIndex.override_candidates), key -> digest.
+        self.derived: dict[str, str] | None = None
         self._in_progress: set[tuple[str, str]] = set()
         # Set while a cycle of calls was cut: results depending on it are
         # not final until the cycle's head is done.
@@ -350,27 +684,6 @@ class Project:
             self.cache.store(key, facts.to_json())
         return facts
 
-    def uses_library(self, names: Iterable[str]) -> bool:
-        """Whether any module of the project imports one of ``names``
-        (checked on the bytes first: a module that does not spell the name
-        is not parsed)."""
-        words = [name.encode() for name in names]
-        for module, path in self.index.modules.items():
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                continue
-            if not any(word in data for word in words):
-                continue
-            facts = self.facts(module)
-            if facts is None:
-                continue
-            for target in facts.imports.values():
-                top = target.split(":")[0].split(".")[0]
-                if top in names:
-                    return True
-        return False
-
     # -- resolution -------------------------------------------------------------
 
     def _lookup(self, module: str, name: str, depth: int = 0) -> tuple[str, str, str] | None:
@@ -398,6 +711,18 @@ class Project:
         if f"{source}.{attribute}" in self.index.modules:
             return ("module", f"{source}.{attribute}", "")
         return self._lookup(source, attribute, depth + 1)
+
+    def _lookup_for(self, module: str, function: FunctionFacts, name: str) -> tuple[str, str, str] | None:
+        """:meth:`_lookup`, with the function's own imports first."""
+        target = function.imports.get(name)
+        if target is None:
+            return self._lookup(module, name)
+        source, _, attribute = target.partition(":")
+        if not attribute:
+            return ("module", source, "")
+        if f"{source}.{attribute}" in self.index.modules:
+            return ("module", f"{source}.{attribute}", "")
+        return self._lookup(source, attribute, 1)
 
     def _resolve_dotted(self, module: str, dotted: str) -> tuple[str, str, str] | None:
         """``mod.sub.func`` or ``Class`` as seen from ``module``."""
@@ -477,29 +802,76 @@ class Project:
     def _type_of(self, module: str, function: FunctionFacts, root: str) -> tuple[str, str] | None:
         """The project class of a name in ``function``: a parameter's
         annotation, a local's constructor, ``self``/``cls``."""
-        if function.class_name is not None and function.params and root == function.params[0] and function.kind in ("method", "property", "classmethod"):
-            return module, function.class_name
-        typed = function.types.get(root)
-        if typed is None:
-            return None
-        found = self._resolve_dotted(module, typed)
+        found = self._root_type(module, function, root)
         return (found[1], found[2]) if found is not None and found[0] == "class" else None
 
+    def _root_type(self, module: str, function: FunctionFacts, root: str) -> tuple[str, str, str] | None:
+        if function.class_name is not None and function.params and root == function.params[0] and function.kind in ("method", "property", "classmethod"):
+            return ("class", module, function.class_name)
+        typed = function.types.get(root)
+        return self._named_type(module, typed, function) if typed is not None else None
+
+    def _named_type(self, module: str, typed: str, function: FunctionFacts | None = None) -> tuple[str, str, str] | None:
+        """What a type's dotted name names, as seen from ``module``:
+        ("class", module, name) for a class of the project, ("library",
+        import, "") for one imported from outside it; ``None`` when that
+        cannot be told."""
+        found = self._resolve_dotted(module, typed)
+        if found is not None:
+            return found if found[0] == "class" else None
+        facts = self.facts(module)
+        if facts is None:
+            return None
+        last = typed.rsplit(".", 1)[-1]
+        if typed in _BUILTIN_TYPES or (last in CONTAINER_GENERICS and self._from_stdlib(facts, function, typed)):
+            return ("builtin", _BUILTIN_TYPES.get(typed, last.lower()), "")
+        target = (function.imports.get(typed.split(".")[0]) if function is not None else None) or facts.imports.get(typed.split(".")[0])
+        if target is None or target.split(":")[0].split(".")[0] in self.index.packages | _ABSTRACT_TYPES:
+            return None
+        if self.index.subclassed(typed.rsplit(".", 1)[-1]):
+            return None  # a project class may stand for it
+        return ("library", target, "")
+
     def _attribute_type(self, module: str, class_name: str, attribute: str) -> tuple[str, str] | None:
+        found = self._attribute_kind(module, class_name, attribute)
+        return (found[1], found[2]) if found is not None and found[0] == "class" else None
+
+    def _attribute_kind(self, module: str, class_name: str, attribute: str) -> tuple[str, str, str] | None:
+        """What the type an attribute of the class is declared with names
+        (see :meth:`_named_type`)."""
         mro = self._mro(module, class_name)
         for where, name in mro or ():
             if not where:
                 return None
             cls = self._class(where, name)
             if cls is not None and attribute in cls.attribute_types:
-                found = self._resolve_dotted(where, cls.attribute_types[attribute])
-                return (found[1], found[2]) if found is not None and found[0] == "class" else None
+                return self._named_type(where, cls.attribute_types[attribute])
         return None
 
+    def _receiver_type(self, module: str, function: FunctionFacts, receiver: str) -> tuple[str, str, str] | None:
+        """What the class of ``receiver`` (``self``, ``self.api``, ``param``)
+        is (see :meth:`_named_type`)."""
+        root, tail = split_root(receiver)
+        found = self._root_type(module, function, root)
+        for attribute in [part for part in tail.split(".") if part]:
+            if found is None or found[0] != "class" or "[" in attribute:
+                return None
+            found = self._attribute_kind(found[1], found[2], attribute)
+        return found
+
     def resolve(self, module: str, function: FunctionFacts, call: CallFact) -> _Target | None:
-        """The project function a call of ``function`` (in ``module``) runs,
-        with its parameters bound to the caller's paths; ``None`` when it
-        cannot be told."""
+        """The one project function a call of ``function`` (in ``module``)
+        runs, with its parameters bound to the caller's paths; ``None`` when
+        it cannot be told or may be one of several (see :meth:`targets`)."""
+        found = self.targets(module, function, call)
+        return found[0] if found is not None and len(found) == 1 else None
+
+    def targets(self, module: str, function: FunctionFacts, call: CallFact) -> list[_Target] | None:
+        """Every project function a call of ``function`` may run: one, or,
+        for a method of an object whose class is known only as a class it
+        is an instance of (``self``, an annotated parameter, an attribute),
+        that class's method and the overrides of it in the project's
+        subclasses. ``None`` when that cannot be told."""
         func = call.func
         if func == "?":
             return None
@@ -507,50 +879,116 @@ class Project:
             if function.class_name is None or not function.params:
                 return None
             found = self._method(module, function.class_name, func[len("super()."):], after=(module, function.class_name))
-            return self._bind(found, call, function.params[0]) if found else None
+            return self._one(found, call, function.params[0])
         head, _, rest = func.partition(".")
         if not rest:
             if head in function.nested:
-                return self._bind((module, f"{function.qualname}.<locals>.{head}"), call, None)
+                return self._one((module, f"{function.qualname}.<locals>.{head}"), call, None)
             if head in function.params or head in function.aliases:
                 return None  # a callable passed in: may be anything
-            found = self._lookup(module, head)
+            found = self._lookup_for(module, function, head)
             if found is None:
                 return None
             if found[0] == "function":
-                return self._bind((found[1], found[2]), call, None)
+                return self._one((found[1], found[2]), call, None)
             if found[0] == "class":
-                init = self._method(found[1], found[2], "__init__")
-                return self._bind(init, call, "") if init else None
+                return self._one(self._method(found[1], found[2], "__init__"), call, "")
             return None
         receiver, method = func.rsplit(".", 1)
-        # A method of an object whose class the model knows.
+        if receiver.startswith(NEW):
+            # ``Class(...).method()``: a new object of that very class.
+            made = self._resolve_dotted(module, receiver[len(NEW):].replace(":", "."))
+            if made is None or made[0] != "class":
+                return None
+            return self._one(self._method(made[1], made[2], method), call, "")
+        # A method of an object whose class the model knows, or one of its
+        # subclasses.
         owner = self._receiver_class(module, function, receiver)
         if owner is not None:
             found = self._method(owner[0], owner[1], method)
-            return self._bind(found, call, receiver) if found else None
+            overrides = self._overrides(owner[0], owner[1], method)
+            if found is None or overrides is None or self._is_protocol(owner[0], owner[1]):
+                return None
+            runs = [found, *(o for o in overrides if o != found)]
+            # A stub (``...``, ``raise NotImplementedError``) does nothing;
+            # when all are, what runs is a class the project does not hold.
+            live = [where for where in runs if not self._is_stub(where)]
+            if not live:
+                return None
+            bound = [self._bind(where, call, receiver) for where in live]
+            return None if any(target is None for target in bound) else bound  # type: ignore[return-value]
         # A function of an imported module (``helpers.fetch(x)``).
         found = self._resolve_dotted(module, func) if split_root(func)[0] not in function.params else None
         if found is not None and found[0] == "function":
             facts = self.facts(found[1])
             fn = facts.functions.get(found[2]) if facts else None
             if fn is not None and fn.kind in ("function", "staticmethod"):
-                return self._bind((found[1], found[2]), call, None)
+                return self._one((found[1], found[2]), call, None)
         return None
+
+    def _one(self, found: tuple[str, str] | None, call: CallFact, receiver: str | None) -> list[_Target] | None:
+        target = self._bind(found, call, receiver)
+        return [target] if target is not None else None
+
+    def _is_stub(self, where: tuple[str, str]) -> bool:
+        function = self.function(*where)
+        return function is not None and function.stub
+
+    def _is_protocol(self, module: str, class_name: str) -> bool:
+        """Whether the class is a Protocol: its implementations need not
+        name it as a base."""
+        cls = self._class(module, class_name)
+        return cls is not None and any(base.rsplit(".", 1)[-1] == "Protocol" for base in cls.bases)
+
+    def _overrides(self, module: str, class_name: str, method: str) -> list[tuple[str, str]] | None:
+        """The ``method`` each project subclass of the class runs, where that
+        is not the class's own: found from the bytes of the project (the
+        classes naming the class, or a subclass of it, as a base), and read
+        only where a file of a subclass, or of one of its other bases,
+        defines that name. ``None`` when a subclass cannot be read (a class
+        the module's facts do not hold, one whose methods may not be what
+        its body says) or there are too many to read."""
+        candidates, digest = self.index.override_candidates(class_name, method)
+        if self.derived is not None:
+            # A result that asked this is current while the classes that may
+            # override are: a subclass added in another file, or a ``def``
+            # of the name added to one, changes the answer.
+            self.derived[override_key(class_name, method)] = digest
+        key = (module, class_name, method)
+        if key in self._override_memo:
+            return self._override_memo[key]
+        self._override_memo[key] = None  # (a cycle of bases: unknown)
+        result = self._find_overrides(module, class_name, method, candidates)
+        self._override_memo[key] = result
+        return result
+
+    def _find_overrides(
+        self, module: str, class_name: str, method: str, candidates: frozenset[tuple[str, int]]
+    ) -> list[tuple[str, str]] | None:
+        if len(candidates) > MAX_OVERRIDES:
+            return None
+        found: list[tuple[str, str]] = []
+        for name, number in sorted(candidates, key=lambda c: (c[1], c[0])):
+            where = self.index.paths.get(self.index.files[number])
+            facts = self.facts(where) if where is not None else None
+            if facts is None or name not in facts.classes:
+                return None  # a subclass the model cannot read
+            mro = self._mro(where, name)  # type: ignore[arg-type]
+            if mro is None:
+                return None
+            if (module, class_name) not in mro:
+                continue  # another class of the same name
+            runs = self._method(where, name, method)  # type: ignore[arg-type]
+            if runs is None:
+                return None
+            if runs not in found:
+                found.append(runs)
+        return found
 
     def _receiver_class(self, module: str, function: FunctionFacts, receiver: str) -> tuple[str, str] | None:
         """The project class of ``receiver`` (``self``, ``self.api``, ``param``)."""
-        root, tail = split_root(receiver)
-        owner = self._type_of(module, function, root)
-        if owner is None:
-            return None
-        for attribute in [part for part in tail.split(".") if part]:
-            if "[" in attribute:
-                return None
-            owner = self._attribute_type(owner[0], owner[1], attribute)
-            if owner is None:
-                return None
-        return owner
+        found = self._receiver_type(module, function, receiver)
+        return (found[1], found[2]) if found is not None and found[0] == "class" else None
 
     def _bind(self, found: tuple[str, str] | None, call: CallFact, receiver: str | None) -> _Target | None:
         """Bind the callee's parameters to the call's argument paths.
@@ -636,23 +1074,49 @@ class Project:
         facts = self.facts(module)
         assert facts is not None
         params = function.params
-        if function.opaque or function.generator or facts.dynamic:
+        if function.opaque or function.generator or self._dynamic(module, facts, depth):
             return UNKNOWN
 
         def own(path: str) -> str | None:
             return self._own_path(module, facts, function, params, path)
 
-        reads = {p for p in (own(path) for path in function.reads) if p is not None}
-        writes = {p for p in (own(path) for path in function.writes) if p is not None}
-        locks = {p for p in (own(path) for path in function.locks) if p is not None}
-        result = Effects(frozenset(reads), frozenset(writes), frozenset(), frozenset(locks), function.suspends)
+        # (A value a library made, "~", is the library's: what is done to it
+        # here is not shared state the model follows.)
+        reads = {p for p in (own(path) for path in function.reads) if p is not None and not p.startswith(LIBRARY)}
+        writes = {p for p in (own(path) for path in function.writes) if p is not None and not p.startswith(LIBRARY)}
+        locks = {p for p in (own(path) for path in function.locks) if p is not None and not p.startswith(LIBRARY)}
+        late_reads = {p for p in map(own, function.late_reads) if p is not None and not p.startswith(LIBRARY)}
+        late_writes = {p for p in map(own, function.late_writes) if p is not None and not p.startswith(LIBRARY)}
+        result = Effects(
+            frozenset(reads), frozenset(writes), frozenset(), frozenset(locks), function.suspends,
+            late_reads=frozenset(late_reads), late_writes=frozenset(late_writes),
+        )
         if any(p == "?" or p.startswith("?") for p in writes):
             return UNKNOWN
-        for call in function.calls:
-            result = result | self._call_in(module, function, call, own, depth)
+        for index, call in enumerate(function.calls):
+            effects = self._call_in(module, function, call, own, depth)
+            # A call made before the first statement that may suspend is not
+            # awaited: it runs to its end there, all of it early. One made
+            # from that statement on: all of it late.
+            result = result | (effects.all_late() if index >= function.late_calls else effects.all_early())
             if result.unknown:
                 return UNKNOWN
         return result
+
+    def _dynamic(self, module: str, facts: ModuleFacts, depth: int) -> bool:
+        """Whether the module may rebind its own names: it does so itself,
+        or hands its ``globals()`` to a function that may change what it is
+        given (not one of the project that reads it alone)."""
+        if facts.dynamic:
+            return True
+        for name in facts.globals_to:
+            found = self._resolve_dotted(module, name)
+            if found is None or found[0] != "function":
+                return True
+            effects = self.effects(found[1], found[2], depth + 1)
+            if effects.unknown or any(path.startswith("$") for path in effects.writes):
+                return True
+        return False
 
     def _own_path(
         self, module: str, facts: ModuleFacts, function: FunctionFacts, params: list[str], path: str
@@ -666,12 +1130,15 @@ class Project:
             return "?" + tail
         if root.startswith("@"):
             return path  # a loop item of the caller's question
+        if root.startswith(RESULT):
+            base = self._result(module, function, int(root[len(RESULT):]))
+            return None if base is None else base + tail
         if root in params:
             return f"${params.index(root)}{tail}"
         if root in function.kwonly:
             return f"$k:{root}{tail}"
-        if root in facts.imports:
-            target = facts.imports[root]
+        if root in function.imports or root in facts.imports:
+            target = function.imports.get(root) or facts.imports[root]
             source, _, attribute = target.partition(":")
             if not attribute or f"{source}.{attribute}" in self.index.modules:
                 return None if not tail else f"g:{(source + '.' + attribute) if attribute else source}{tail}"
@@ -696,103 +1163,277 @@ class Project:
         head, _, rest = call.func.partition(".")
         if not rest and head in PURE_CALLS and head not in function.params and head not in function.aliases:
             return Effects()
-        target = self.resolve(module, function, call)
-        if target is not None:
-            callee = self.effects(target.module, target.qualname, depth + 1)
-            if callee.unknown:
-                return UNKNOWN
-            callee_facts = self.function(target.module, target.qualname)
-            suspends = callee.suspends if (callee_facts is not None and callee_facts.is_async and call.awaited) else False
-            if callee_facts is not None and callee_facts.is_async and not call.awaited:
-                # A coroutine made and not awaited here runs elsewhere (a
-                # task, a gather): what it does is not this call's alone.
-                return UNKNOWN
-            mapped = self._map(callee, target, own)
-            if mapped is None:
-                return UNKNOWN
-            return Effects(mapped.reads, mapped.writes, mapped.external, mapped.locks, suspends, False)
+        if not rest and (head in _EXCEPTIONS or head == "print") and self._is_builtin(module, function, head):
+            # A builtin exception made (to be raised), a line printed (as a
+            # log line is: no state a rule orders by).
+            return Effects()
+        if call.func == "super().__init__" and self._builtin_base_next(module, function):
+            # ``super().__init__(message)`` of an exception class: the
+            # builtin's, which sets the new object's own fields.
+            return Effects()
+        targets = self.targets(module, function, call)
+        if targets is not None:
+            # What any of the functions it may run does.
+            result = Effects()
+            for target in targets:
+                one = self._run(target, call, own, depth)
+                if one.unknown:
+                    return UNKNOWN
+                result = result | one
+            return result
         # Not in the project: a library's function or method.
         if call.func == "?":
             return UNKNOWN
+        facts = self.facts(module)
+        suspends = None if call.awaited else False
         if not rest:
-            facts = self.facts(module)
-            if top or facts is None or head not in facts.imports or head in facts.assigned:
+            if top and facts is not None and self._unbound(facts, function, head):
+                # A name the module binds nowhere (a builtin, or a sketch's
+                # undefined helper): nothing the model can see into, left to
+                # the rule as a library's function is.
+                return LEFT_TO_RULE
+            if facts is None or self._import_of(facts, function, head) is None or head in facts.assigned:
                 # A callable handed in, bound at run time, rebound, or not
-                # bound here at all: it may be anything. (The awaited call
-                # of a statement, a library function, is left to the rule's
-                # own reading of its arguments.)
+                # bound here at all: it may be anything.
                 return UNKNOWN
-            # A library function: it may change what it is given, unless
-            # its name says it reads.
-            args = [a for a in (*call.args, *call.kwargs.values()) if a not in (None, "*")]
-            mapped_args = {own(a) for a in args}
-            if "?" in mapped_args:
-                mapped_args.discard("?")
-            mapped_args.discard(None)  # type: ignore[arg-type]
-            return Effects(
-                reads=frozenset(mapped_args),  # type: ignore[arg-type]
-                writes=frozenset() if is_read(head) else frozenset(mapped_args),  # type: ignore[arg-type]
-                suspends=None if call.awaited else False,
-            )
+            if top:
+                # The awaited call of a statement, a library function: left
+                # to the rule's own reading of its arguments.
+                return LEFT_TO_RULE
+            return self._library_call(call, own, head, suspends)
         receiver, method = call.func.rsplit(".", 1)
-        receiver_path = own(receiver)
+        root = split_root(receiver)[0]
         if _is_logging(receiver, method):
             return Effects()
-        facts = self.facts(module)
-        if top and (receiver_path is None or (facts is not None and split_root(receiver)[0] in facts.imports)):
+        receiver_path = own(receiver)
+        typed = self._receiver_type(module, function, receiver) if not root.startswith(NEW) else None
+        if typed is not None and typed[0] == "builtin":
+            # A method of a str, a dict, a list: it changes the value itself
+            # or nothing, and reads what it is given.
+            mine = frozenset({receiver_path}) if receiver_path is not None else frozenset()
+            args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
+            reads = mine | {a for a in args if a is not None}
+            return Effects(reads=reads, writes=mine if method in _CHANGING_METHODS else frozenset())
+        if method in TEXT_METHODS and not call.awaited and method not in self.index.defined:
+            # ``name.upper()``, ``path.startswith(p)``: a text's own method
+            # (no method of the project has its name), which changes nothing.
+            return Effects(reads=frozenset({receiver_path}) if receiver_path is not None else frozenset())
+        if root in function.fresh and root not in function.types:
+            # A value made here by a literal or an expression (``parts =
+            # []``, ``text = a + b``): a builtin value of this call's own.
+            args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
+            return Effects(reads=frozenset(a for a in args if a is not None))
+        if root.startswith(NEW) or root in function.fresh or (receiver_path or "").startswith(LIBRARY):
+            # A library's object made right here (``AESGCM(key).encrypt(...)``,
+            # ``box = SecretBox(key)``): what its methods change is its own
+            # and the remote side's.
+            return self._library_object(call, own, "", method, receiver, suspends)
+        imported = facts is not None and self._import_of(facts, function, root) is not None
+        if top and (receiver_path is None or imported):
             # The awaited call of a statement is a function of a library
             # module (``registry.async_load(hass)``): left to the rule's own
             # reading of its arguments, as a bare library function is.
-            return UNKNOWN
-        if receiver_path is None:
-            # A module the project does not hold (``requests.get``), or a
-            # value made here (``[].append``): nothing shared changes, but
-            # what it is given may.
-            args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*")}
-            args.discard(None)  # type: ignore[arg-type]
-            if "?" in args and not is_read(method):
-                return UNKNOWN
-            args.discard("?")
-            return Effects(
-                reads=frozenset(args),  # type: ignore[arg-type]
-                writes=frozenset() if is_read(method) else frozenset(args),  # type: ignore[arg-type]
-                suspends=None if call.awaited else False,
-            )
+            return LEFT_TO_RULE
+        if receiver_path is None or imported:
+            if _pure_stdlib(root, facts, function):
+                # A function of the standard library that changes nothing but
+                # what it returns (``json.dumps``, ``base64.b64encode``).
+                return Effects(suspends=suspends)
+            return self._library_call(call, own, method, suspends)
         owner = self._receiver_class(module, function, receiver)
         if owner is not None:
             # An object of a project class whose MRO has no such method: a
             # callable stored on it (``self.update_method()``) may be
-            # anything; one a library base class defines is the library's.
+            # anything; one a library base class defines is the library's,
+            # unless a subclass of the project may override it. (One the
+            # project defines and the model could not pin down: unknown.)
             mro = self._mro(owner[0], owner[1])
-            if mro is None or all(where for where, _ in mro):
+            if mro is None or all(where for where, _ in mro) or self._method(owner[0], owner[1], method) is not None:
                 return UNKNOWN
-        if receiver_path.startswith("?") and not is_read(method):
-            # An object of unknown origin: a change of it may be a change
-            # of anything.
+            if self._overrides(owner[0], owner[1], method) != []:
+                return UNKNOWN
+        if receiver_path.startswith("?"):
+            if method in PURE_METHODS:
+                # ``s.lower()``, ``d.items()``: a builtin value's own method.
+                return Effects()
+            if method in self.index.defined:
+                # A value of unknown origin whose method may be the
+                # project's: what it changes may be anything.
+                return UNKNOWN
+            return self._library_object(call, own, "", method, receiver, suspends)
+        if owner is None and method in self.index.defined and not self._library_typed(module, function, receiver):
+            # An object of a class the model does not know (``self._script``
+            # bound from a parameter): a method of that name the project
+            # defines may be the one that runs.
             return UNKNOWN
-        # A library's object (a client, a device): what its methods do stays
-        # in the library, and reaches state the project does not name (the
-        # device itself, a server): REMOTE. Reads of it commute with each
-        # other. Any other call may change what any other library call
-        # observes (a command, then a refresh through another handle) ...
-        # unless the call says what it is about: its arguments read a
-        # parameter or a loop item (``delete(where={"id": server.id})``),
-        # and then it reaches that part of the remote side alone.
-        external = frozenset({(receiver_path, method)})
-        suspends = None if call.awaited else False
-        keys = {REMOTE + key for key in (own(k) for k in call.keys) if key is not None and not key.startswith(("g:", "?"))}
+        declared = typed[1] if typed is not None and typed[0] == "library" else ""
+        return self._library_object(call, own, receiver_path, method, receiver, suspends, declared)
+
+    def _run(self, target: _Target, call: CallFact, own, depth: int) -> Effects:  # type: ignore[no-untyped-def]
+        """What running ``target`` for ``call`` does, in the caller's terms."""
+        callee = self.effects(target.module, target.qualname, depth + 1)
+        if callee.unknown:
+            return UNKNOWN
+        callee_facts = self.function(target.module, target.qualname)
+        if callee_facts is not None and callee_facts.is_async and not call.awaited:
+            # A coroutine made and not awaited here runs elsewhere (a task,
+            # a gather): what it does is not this call's alone.
+            return UNKNOWN
+        suspends = callee.suspends if (callee_facts is not None and callee_facts.is_async and call.awaited) else False
+        mapped = self._map(callee, target, own)
+        if mapped is None:
+            return UNKNOWN
+        return dataclasses.replace(mapped, suspends=suspends, unknown=False)
+
+    def _result(self, module: str, function: FunctionFacts, index: int, depth: int = 0) -> str | None:
+        """The value ``function.calls[index]`` returned, in ``function``'s
+        terms: a path (``$0._client`` for ``self._get_client()``), ``None``
+        for a value the callee made, "~" for a value a library made, "?"
+        for one of unknown origin."""
+        if index >= len(function.calls) or depth > 4:
+            return "?"
+        call = function.calls[index]
+        target = self.resolve(module, function, call)
+        if target is None:
+            facts = self.facts(module)
+            root = split_root(call.func)[0]
+            if facts is not None and (self._import_of(facts, function, root) is not None or root.startswith(NEW)):
+                return LIBRARY  # what a library's function or object gives back
+            return "?"
+        callee = self.function(target.module, target.qualname)
+        if callee is None or callee.generator or (callee.is_async and not call.awaited):
+            return "?"  # a coroutine or a generator object, not its value
+        given = self.returns(target.module, target.qualname, depth + 1)
+        if given is None or given == LIBRARY or given.startswith("?"):
+            return given
+        head, tail = split_root(given)
+        if head.startswith("$") and head[1:].isdigit():
+            argument = target.bound.get(int(head[1:]))
+            if argument is None:
+                return None if int(head[1:]) in target.bound or not target.unmatched else "?"
+            if argument == "?":
+                return "?"
+            facts = self.facts(module)
+            assert facts is not None
+            mapped = self._own_path(module, facts, function, function.params, argument)
+            return None if mapped is None else mapped + tail
+        return given  # a global
+
+    def returns(self, module: str, qualname: str, depth: int = 0) -> str | None:
+        """What ``qualname`` gives back, in its own terms (see :meth:`_result`);
+        one answer for all its ``return`` statements, or "?"."""
+        key = (module, qualname)
+        if key in self._returns:
+            return self._returns[key]
+        self._returns[key] = "?"  # a recursion gives back what it gives back
+        function = self.function(module, qualname)
+        facts = self.facts(module)
+        answer: str | None = "?"
+        if function is not None and facts is not None and function.returns and not function.opaque:
+            found = set()
+            for value in function.returns:
+                if value is None:
+                    found.add(None)
+                elif value.startswith(RESULT):
+                    head, tail = split_root(value)
+                    base = self._result(module, function, int(head[len(RESULT):]), depth)
+                    found.add(None if base is None else base + tail)
+                else:
+                    found.add(self._own_path(module, facts, function, function.params, value))
+            answer = found.pop() if len(found) == 1 else "?"
+        self._returns[key] = answer
+        return answer
+
+    def _library_call(self, call: CallFact, own, name: str, suspends: bool | None) -> Effects:  # type: ignore[no-untyped-def]
+        """A function of a library module: it may change what it is given,
+        unless its name says it reads. (A value of unknown origin passed to
+        it is taken to be left as it is: libraries seldom change their
+        arguments, and assuming otherwise would leave nearly every function
+        unknown.)"""
+        args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
+        args = {a for a in args if a is not None and not a.startswith("?")}
+        return Effects(
+            reads=frozenset(args),
+            writes=frozenset() if is_read(name) else frozenset(args),
+            suspends=suspends,
+        )
+
+    def _library_object(  # type: ignore[no-untyped-def]
+        self, call: CallFact, own, receiver_path: str, method: str, receiver: str, suspends: bool | None,
+        declared: str = "",
+    ) -> Effects:
+        """A method of a library's object (a client, a device; ``receiver_path``
+        "" for one made here): what it does stays in the library, and reaches
+        state the project does not name (the device itself, a server): REMOTE.
+        Reads of it commute with each other. Any other call may change what
+        any other library call observes (a command, then a refresh through
+        another handle) ... unless the call says what it is about: its
+        arguments read a parameter or a loop item (``delete(where={"id":
+        server.id})``) and its verb acts on one thing it names (a read, an
+        update, a delete; not an add or a send, whose results the remote
+        side keeps in order), and then it reaches that part of the remote
+        side alone."""
+        external = frozenset({(receiver_path, method)}) if receiver_path else frozenset()
+        keys = {
+            REMOTE + key for key in (own(k) for k in call.keys)
+            if key is not None and not key.startswith(("g:", "?"))
+        } if verb(method) in KEYED_VERBS else set()
         remote = frozenset(keys) if keys else frozenset({REMOTE})
-        if single_operation(receiver):
+        mine = frozenset({receiver_path}) if receiver_path else frozenset()
+        if single_operation(receiver, declared):
             # One stream, one connection: one operation at a time on it.
-            return Effects(
-                reads=frozenset({receiver_path}) | remote,
-                writes=frozenset({receiver_path}) | remote,
-                external=external,
-                suspends=suspends,
-            )
+            return Effects(reads=mine | remote, writes=mine | remote, external=external, suspends=suspends)
         if is_read(method):
-            return Effects(reads=frozenset({receiver_path}) | remote, external=external, suspends=suspends)
-        return Effects(reads=frozenset({receiver_path}) | remote, writes=remote, external=external, suspends=suspends)
+            return Effects(reads=mine | remote, external=external, suspends=suspends)
+        return Effects(reads=mine | remote, writes=remote, external=external, suspends=suspends)
+
+    def _builtin_base_next(self, module: str, function: FunctionFacts) -> bool:
+        """Whether, after ``function``'s class, the next class of its MRO
+        that defines ``__init__`` is a builtin exception's or ``object``."""
+        if function.class_name is None:
+            return False
+        mro = self._mro(module, function.class_name)
+        if mro is None:
+            return False
+        for where, name in mro[1:]:
+            if not where:
+                return name in _EXCEPTIONS or name == "object"
+            cls = self._class(where, name)
+            if cls is None or "__init__" in cls.methods:
+                return False
+        return True  # object's
+
+    def _is_builtin(self, module: str, function: FunctionFacts, name: str) -> bool:
+        """Whether ``name`` in ``function`` is the builtin of that name."""
+        facts = self.facts(module)
+        return facts is not None and self._unbound(facts, function, name) and name in _BUILTINS
+
+    def _unbound(self, facts: ModuleFacts, function: FunctionFacts, name: str) -> bool:
+        """Whether no statement of the module binds ``name`` (nor a star
+        import may, nor the function itself)."""
+        return not (
+            facts.star_imports or name in facts.assigned or name in facts.functions or name in facts.classes
+            or self._import_of(facts, function, name) is not None or name in function.params
+            or name in function.aliases or name in function.fresh or name in function.nested
+            or name in function.kwonly
+        )
+
+    def _from_stdlib(self, facts: ModuleFacts, function: FunctionFacts | None, typed: str) -> bool:
+        """Whether a type's name is imported from ``typing`` or ``collections``."""
+        root = typed.split(".")[0]
+        target = (function.imports.get(root) if function is not None else None) or facts.imports.get(root)
+        return target is not None and target.split(":")[0] in ("typing", "typing_extensions", "collections")
+
+    def _library_typed(self, module: str, function: FunctionFacts, receiver: str) -> bool:
+        """Whether ``receiver`` is declared to be of a class imported from
+        outside the project (``self._session: aiohttp.ClientSession``)."""
+        found = self._receiver_type(module, function, receiver)
+        return found is not None and found[0] == "library"
+
+    def _import_of(self, facts: ModuleFacts, function: FunctionFacts, name: str) -> str | None:
+        """What an import binding ``name`` for ``function`` names (its own
+        import first, then the module's)."""
+        return function.imports.get(name) or facts.imports.get(name)
 
     def _map(self, callee: Effects, target: _Target, own) -> Effects | None:  # type: ignore[no-untyped-def]
         """The callee's effects in the caller's terms; ``None`` when a path
@@ -843,6 +1484,8 @@ class Project:
         reads, writes, locks = put_all(callee.reads), put_all(callee.writes), put_all(callee.locks)
         if reads is None or writes is None or locks is None:
             return None
+        late_reads = put_all(callee.late_reads) if callee.late_reads is not None else None
+        late_writes = put_all(callee.late_writes) if callee.late_writes is not None else None
         if any(w.startswith("?") for w in writes):
             return None
         external = set()
@@ -852,7 +1495,11 @@ class Project:
                 return None
             if mapped is not None:
                 external.add((mapped, method))
-        return Effects(reads, writes, frozenset(external), locks, callee.suspends, False)  # type: ignore[arg-type]
+        return Effects(
+            reads, writes, frozenset(external), locks, callee.suspends, False,  # type: ignore[arg-type]
+            late_reads if late_reads is not None else (reads if callee.late_writes is not None else None),
+            late_writes if late_writes is not None else (writes if callee.late_reads is not None else None),
+        )
 
     def suspends(self, module: str, qualname: str, depth: int = 0) -> bool | None:
         """Whether calling (and awaiting) ``qualname`` may suspend: it awaits
@@ -876,12 +1523,7 @@ class Project:
             for call in function.calls:
                 if not call.awaited:
                     continue
-                target = self.resolve(module, function, call)
-                if target is None:
-                    answer = None
-                    continue
-                callee = self.function(target.module, target.qualname)
-                found = self.suspends(target.module, target.qualname, depth + 1) if callee and callee.is_async else None
+                found = self._targets_suspend(module, function, call, depth + 1)
                 if found is True:
                     answer = True
                     break
@@ -890,18 +1532,27 @@ class Project:
         self._suspends[key] = answer
         return answer
 
+    def _targets_suspend(self, module: str, function: FunctionFacts, call: CallFact, depth: int = 0) -> bool | None:
+        """Whether awaiting ``call`` may suspend, over every function it may run."""
+        targets = self.targets(module, function, call)
+        if targets is None:
+            return None
+        answer: bool | None = False
+        for target in targets:
+            callee = self.function(target.module, target.qualname)
+            found = self.suspends(target.module, target.qualname, depth) if callee and callee.is_async else None
+            if found is True:
+                return True
+            if found is None:
+                answer = None
+        return answer
+
     def call_suspends(self, module: str, qualname: str, call: CallFact, function: FunctionFacts | None = None) -> bool | None:
         """Whether awaiting ``call`` (made in ``qualname``) may suspend."""
         function = function or self.function(module, qualname)
         if function is None:
             return None
-        target = self.resolve(module, function, call)
-        if target is None:
-            return None
-        callee = self.function(target.module, target.qualname)
-        if callee is None or not callee.is_async:
-            return None
-        return self.suspends(target.module, target.qualname)
+        return self._targets_suspend(module, function, call)
 
     # -- what the rules ask -----------------------------------------------------
 
@@ -916,21 +1567,30 @@ class Project:
         function = function or self.function(module, qualname)
         if function is None:
             return UNKNOWN
+        return self._call_in(module, function, call, self.caller_terms(module, function), 0, top=True)
+
+    def caller_terms(self, module: str, function: FunctionFacts):  # type: ignore[no-untyped-def]
+        """A path of ``function`` in the terms a rule asks in: its
+        parameters by name, ``self.x``, globals as ``g:module.NAME``, the
+        value a call gave back followed to where it comes from; ``None``
+        for a value made here or one a library made, "?" for one of
+        unknown origin."""
         params = function.params
         facts = self.facts(module)
         assert facts is not None
 
         def own(path: str) -> str | None:
             mapped = self._own_path(module, facts, function, params, path)
-            if mapped is None or not mapped.startswith("$"):
+            if mapped is None or mapped.startswith(LIBRARY):
+                return None
+            if not mapped.startswith("$"):
                 return mapped
             head, tail = split_root(mapped)
             if head.startswith("$k:"):
                 return head[3:] + tail
             return params[int(head[1:])] + tail
 
-        return self._call_in(module, function, call, own, 0, top=True)
-
+        return own
 
 
 def view_of(project: Project | None, filename: str, tree: ast.Module) -> ModuleView:
@@ -957,6 +1617,7 @@ class ModuleView:
         self.project._facts = dict(project._facts)
         self.project.hashes = project.hashes
         self.project.used = project.used
+        self.project.derived = project.derived
         self.module = module
         self.facts = self.project.add(module, tree, is_package)
 
@@ -975,8 +1636,9 @@ class ModuleView:
     ) -> Effects | None:
         """What an ``await CALL`` statement of ``qualname`` may do: the call's
         effects, and the statement's own reads and writes (its arguments,
-        its target), all in the function's terms; ``None`` when the model
-        cannot tell (then a rule decides as it would without it).
+        its target), all in the function's terms; :data:`UNKNOWN` when the
+        model cannot tell; ``None`` when the call is a library's function
+        (see :data:`LEFT_TO_RULE`), or the statement is not in a function.
 
         ``items``: loop variables, each a different object in each
         iteration; a path through one is spelled ``@name...``.
@@ -1007,20 +1669,32 @@ class ModuleView:
             writes = [item(p) or p for p in writes]
         call = function.call(func, args, kwargs, star_kwargs, True, keys)
         effects = self.project.call_effects(self.module, qualname, call, function)
-        if effects.unknown:
+        if effects is LEFT_TO_RULE:
             return None
-        own_reads = {function.resolve(path) for path in reads}
-        own_writes = {function.resolve(path) for path in writes}
+        if effects.unknown:
+            return UNKNOWN
+        own = self.project.caller_terms(self.module, function)
+        own_reads = {own(path) for path in map(function.resolve, reads) if path is not None}
+        # (A bare name the statement assigns is a local rebound, which the
+        # rule's own reading of names orders; not a change of what it held.)
+        own_writes = {own(path) for path in map(function.resolve, writes) if path is not None and split_root(path)[1]}
         own_reads.discard(None)
         own_writes.discard(None)
         if any(path.startswith("?") for path in own_writes):  # type: ignore[union-attr]
-            return None
+            return UNKNOWN
+        own_reads = {p for p in own_reads if not p.startswith("?")}  # type: ignore[union-attr]
+        late = effects.late
+        # (The statement's target is assigned when a gather is done: late.)
         return Effects(
-            effects.reads | {p for p in own_reads if not p.startswith("?")},  # type: ignore[union-attr]
+            effects.reads | own_reads,  # type: ignore[operator]
             effects.writes | own_writes,  # type: ignore[operator]
             effects.external,
             effects.locks,
             effects.suspends,
+            late_reads=late.reads,
+            late_writes=late.writes | own_writes,  # type: ignore[operator]
+            # (A bare name evaluated is its binding, which no callee changes.)
+            arguments=frozenset(p for p in own_reads if split_root(p)[1]),  # type: ignore[union-attr]
         )
 
     def statement_suspends(
@@ -1062,6 +1736,17 @@ class ModuleView:
         return self.project.call_effects(self.module, qualname, call)
 
 
+def gather_conflict(earlier: Effects, later: Effects) -> bool:
+    """Whether two awaited calls, the ``earlier`` one's statement first,
+    may not run in one gather. Gathered, the later's arguments are read
+    before the earlier starts; the earlier runs to its first suspension
+    before the later starts, as in a row; from then on, the two may run
+    in turns."""
+    if earlier.unknown or later.unknown:
+        return True
+    return conflict(earlier.late, later) or _meet(earlier.writes, later.arguments)
+
+
 def conflict(first: Effects, second: Effects) -> bool:
     """Whether two calls may not run at once: one writes what the other
     reads or writes (paths overlap when one is a prefix of the other), or
@@ -1096,6 +1781,7 @@ __all__ = [
     "READ_VERBS",
     "UNKNOWN",
     "conflict",
+    "gather_conflict",
     "is_read",
     "project_root",
     "single_operation",
