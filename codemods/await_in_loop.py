@@ -133,52 +133,51 @@ class AwaitInLoop(CleanupDepth, Rule):
     exits, where before the handler caught it and the loop went on. Applied
     only with `--unsafe-fixes`.
 
+    ## How it decides
+
+    By the project model, as AM201 does (see the README's "The project
+    model"): each item's call may run beside the others when what it
+    writes is its own item's (the item, or an attribute of it), it holds no
+    lock the items share, and it reads nothing another item's call writes.
+    A library's call about each item by a verb that acts on one thing
+    (`get`, `update`, `delete`) reaches that item's part of the remote
+    side; an add, a create or a send keeps its order. A call the model
+    cannot see to its end keeps the loop as it is. Where the awaited call
+    is a library's function, the rule reads the call itself: a method of a
+    shared object (`conn.execute(q)`), a method of the items or the items
+    themselves (`await hook(response)`), a connection-like argument passed
+    to every call, or a first argument that is one object for every item,
+    keeps the order.
+
     ## Left alone
 
-    A loop whose body is more than that one statement, with
-    `break`, `continue` or `else`; `async for`; a call that reads the
-    list being appended to (also under another name: `seen = results`,
-    `box.items = results`; a list declared `global` or `nonlocal`, or
-    used by a nested function or lambda, which any call may read), a call given what the iterable is made of
-    (`for key in tokens: await handle(key, tokens)`, also under another
-    name, `src = Source(tokens)`: it may advance the iterator) or anything else the loop changes (loop-carried
-    dependence such as `acc = await step(acc, i)`); an awaited call that is
-    not a plain function of the module or an import: a method of a shared
-    object (`conn.execute(q)`: one operation at a time per connection), a
-    method of the items (`site.stop()`, `trace.send_...()`) or the items
-    themselves (`await hook(response)`, `await task()`), whose owners rely
-    on their order; bookkeeping calls (`record_*`, `log_*`, `emit_*`...);
-    console prompts and prints (`ainput`, `prompt`, `aprint`...);
-    a check per item whose result is unused (`await ensure_readable(p)`:
-    the loop stops at the first item that fails it); a call awaited for its
-    effect whose first argument is one object for every item (`await
-    update_pipeline(hass, pipeline)`: each call changes it in turn; with
-    keyword arguments, any argument that is not a loop variable);
-    a connection, session, cursor or stream passed to every
-    call (`await insert(conn, row)`), told by its name; ordering primitives (`asyncio.sleep`, `queue.get`...,
-    option `ordering-primitives`); a call containing `await`, `yield`,
-    a lambda, `super()` or `locals()`, `vars()`, `eval`, `exec`
-    (inside a generator expression they see its own variables); a
-    comprehension in an `f"{...=}"` field, whose text is printed.
+    A loop whose body is more than that one statement, with `break`,
+    `continue` or `else`; `async for`; a call that reads the list being
+    appended to (also under another name), a call given what the iterable
+    is made of, or anything else the loop changes (`acc = await step(acc,
+    i)`); bookkeeping calls, console prompts, and checks per item whose
+    result is unused; ordering primitives (option `ordering-primitives`);
+    a call that never suspends; a call containing `await`, `yield`, a
+    lambda, `super()` or `locals()`; a comprehension in an `f"{...=}"`
+    field, whose text is printed.
 
-    Reported without a fix: a loop variable read after the loop, in a
-    loop around it or by a generator expression made before it (which
-    runs when iterated), or declared `global` or `nonlocal`, or in a
-    coroutine that calls `locals()`, `vars()`, `eval` or `exec` (the
-    rewrite no longer binds it); an `append` to a name not shown to hold a list
-    created as `[]` earlier in the same block; comments inside the loop; a
-    comment above it that speaks of gathering or of order (`# No gather
-    here because...`, `# one at a time`); a
-    rewrite that would stand next to an independent await statement (AM201
-    would then find a new run); a loop inside a `try` (its body or
-    `else`) or `with` block (the cleanup would run while other calls still run) or in an `except`
-    or `finally` block (cleanup steps keep their order); a module that
-    imports trio or anyio, or does not import asyncio itself.
+    Reported without a fix: a loop variable read after the loop, in a loop
+    around it or by a generator expression made before it, or declared
+    `global` or `nonlocal`, or in a coroutine that calls `locals()`,
+    `vars()`, `eval` or `exec`; an `append` to a name not shown to hold a
+    list created as `[]` earlier in the same block; comments inside the
+    loop; a comment above it, or the function's docstring, that speaks of
+    gathering or of order; a rewrite that would stand next to an
+    independent await statement (AM201 would then find a new run); a loop
+    inside a `try`, `with`, `except` or `finally` block; a module that
+    imports trio or anyio, or imports no event loop's library in a project
+    that does not run asyncio alone.
 
     ## Limits
 
-    The rules see names, not objects: state shared through
-    globals or closures, or cleanup in a caller, is not seen.
+    Cleanup in a caller that would run while a call still runs is not
+    seen. What a call does before its first suspension is not yet told
+    apart here as AM201 tells it: a shared write there keeps the loop.
     """
 
     CODE = "AM202"
@@ -583,6 +582,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         effects = call_effects(self.view, self.scope(call), call, accesses(call), items=loop_names)
         if effects is None:
             return None
+        if effects.unknown:
+            return False
         if effects.suspends is False:
             return False
         receiver = None
@@ -595,15 +596,18 @@ class AwaitInLoop(CleanupDepth, Rule):
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)
         alias = scope.module_alias("asyncio")
-        reason = reason or no_fix_reason(scope)
+        reason = reason or no_fix_reason(scope, self.view)
         if not reason and self.in_cleanup_block:
             reason = CLEANUP_REASON
         message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"
         if reason:
             message += f" (not fixed: {reason})"
-        if not self.report(node, message, fixable=not reason):
+        needs_import = "asyncio" if alias is not None and alias[1] else None
+        if not self.report(node, message, fixable=not reason, needs_import=needs_import):
             return None
         assert alias is not None
+        if needs_import:
+            toolkit.AddImportsVisitor.add_needed_import(self.context, needs_import)
         return alias[0]
 
     def _read_after(self, loop: cst.For, names: frozenset[str]) -> bool:

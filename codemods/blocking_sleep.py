@@ -6,6 +6,7 @@ import builtins
 import functools
 from typing import TYPE_CHECKING
 
+from .analysis.event_loop import module_event_loop
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -296,14 +297,13 @@ class BlockingSleep(Rule):
         # anyio.sleep works on every anyio backend, so anyio wins. A module
         # that imports both trio and asyncio (a bridge) gives no way to tell
         # which loop runs this coroutine: reported, not fixed.
-        ambiguous = False
-        if scope.imports_any(("anyio",)):
-            library = "anyio"
-        elif scope.imports_any(("trio",)):
-            library = "trio"
-            ambiguous = scope.imports_any(("asyncio",))
-        else:
-            library = "asyncio"
+        # A module that imports none of them runs under the project's loop;
+        # with no project around, asyncio's. One of a project that also
+        # runs trio or anyio may run under either: reported, not fixed.
+        loop = module_event_loop(scope, self.view)
+        library = loop.library if loop is not None else "asyncio"
+        ambiguous = loop.ambiguous if loop is not None else False
+        other_loop = loop is None and self.view is not None and bool(self.view.project.index.loops - {"asyncio"})
         alias = scope.module_alias(library)
         # An import of the module below the def of the coroutine may not have
         # run yet when it is called (``aio.run(main())`` above a late ``import
@@ -340,7 +340,7 @@ class BlockingSleep(Rule):
         patchers = self._patched_by(original_node.func)
         fixable = (
             scope.await_allowed and alias is not None and simple_args
-            and not ambiguous and not lazy and not awaited and not negative and not late
+            and not ambiguous and not other_loop and not lazy and not awaited and not negative and not late
             and not held and not annotated and not self_documenting and not patchers
         )
         # What a new suspension point would let other tasks see, asked last
@@ -376,6 +376,8 @@ class BlockingSleep(Rule):
             )
         elif ambiguous:
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
+        elif other_loop:
+            message += " (not fixed: the module imports no event loop's library, and the project runs trio or anyio too)"
         elif typing_only:
             message += f" (not fixed: `{library}` is imported only for type checking)"
         elif conditional:

@@ -104,82 +104,58 @@ class SequentialAwaits(CleanupDepth, Rule):
     too late to recover: the program still exits, where before the handler
     caught it and the caller went on. Applied only with `--unsafe-fixes`.
 
+    ## How it decides
+
+    By the project model (see the README's "The project model"): for each
+    awaited call, the functions it may run across the project (a method
+    called on `self` or on a parameter is the class's or any override in
+    the project's subclasses), what they read and write, what they do
+    before they first suspend, and whether they suspend at all. Two calls
+    are gathered when neither writes what the other reads or writes, with
+    two allowances that keep the program's order: what a call does before
+    it first suspends still runs before the next call starts, and the
+    arguments of every call are read before any starts. A call the model
+    cannot see to its end (a callable handed in, a class it cannot read,
+    a method of an object of unknown class the project also defines) keeps
+    its place. Calls into libraries are judged by their verb: reads of a
+    device or a server (`get_`, `fetch_`, `list_`) run together; any other
+    call may change what the next one reads, unless it names a different
+    thing (`delete(where={"id": item.id})` for each item); an add, a create
+    or a send keeps its order. A receiver named or declared as one
+    connection, stream, socket or serial port takes one operation at a time.
+
     ## Left alone
 
-    A statement that reads or rebinds a name or attribute
-    path an earlier one binds (`self.token = await login()` then
-    `await fetch(self.token)`), or an object an earlier one assigns into
-    under another name (`view = box`; `box.value = await compute()`
-    then `await render(view)`); ordering primitives, which are sequencing
-    rather than work (`asyncio.sleep`, `asyncio.wait`, `Event.wait`,
-    `Lock.acquire`, `Queue.get/put/join`, `drain`, `wait_closed` and
-    the trio/anyio equivalents; option `ordering-primitives`); bookkeeping
-    calls, told by a word of their name (`record_connection_count`,
-    `log_failure`, `emit_event`: quick, and their order is what they
-    record); console prompts and prints (`ainput`, `prompt`,
-    `getpass`, `aprint`: a person answers them in the order they are
-    asked); a check awaited for its own sake, its result unused
-    (`await assert_mta()`, `await check_config_schema(config)`: told by
-    the first word of its name, it must pass before the next call starts);
-    a call awaited for its effect, its result unused, beside another call
-    given its first argument (`await async_setup_registry(hass)` then
-    `await process_config(hass, config)`; `await login(client)` then
-    `await fetch(client)`): it works on that object as a method works on
-    its receiver (when the first argument is passed by keyword or through
-    `*args`, or the call goes into a worker thread, on every argument);
-    two calls on
-    the same receiver (`conn.execute(a)` then `conn.execute(b)`, or
-    `self.connect()` then `self.authenticate()`), since most drivers allow
-    one operation at a time and methods of one object share state; a class
-    or object from `from x import y` is such a receiver too
-    (`Tortoise.init()` then `Tortoise.generate_schemas()`), only a module
-    from `import x` is not; a connection, session, cursor, transaction,
-    socket or stream passed to both calls, told by its name (`get_user(db,
-    uid)` then `get_orders(db, uid)`; `conn`, `db_session`, `ws`...);
-    objects
-    derived from one another count as one (`cursor = await db.execute(...)`
-    then `await cursor.fetchone()` and `await db.commit()`); a callable
-    held in a local or parameter (`prepare = resp.prepare`), in a
-    module-level name assigned a value (`send = channel.send`), or
-    reached by a call (`getattr(doc, action)()`) may be a method of
-    anything, and keeps its place beside any call; a method of `self` after an await that assigned on
-    `self`; two calls into worker threads (`asyncio.to_thread`,
-    `run_in_executor`), whose functions were written to run one after
-    another; a write to a global, a nonlocal or an attribute of an object
-    that is not local to the coroutine (also under a local name: `cfg =
-    settings`, `for service in SERVICES`; a class attribute through
-    `cls` in a classmethod or `self.__class__`), which any callee may
-    read; calls
-    containing `await`, `yield`, a lambda, `super()` or `locals()`,
-    `vars()`, `eval`, `exec` (which read names unseen); statements
-    carrying a tool comment such as `# type: ignore`.
+    A statement that reads or rebinds a name or attribute path an earlier
+    one binds (`self.token = await login()` then `await fetch(self.token)`),
+    or an object an earlier one assigns into under another name; ordering
+    primitives (`asyncio.sleep`, `asyncio.wait`, `Event.wait`,
+    `Lock.acquire`, `Queue.get/put/join`, `drain`, `wait_closed` and the
+    trio/anyio equivalents; option `ordering-primitives`); bookkeeping
+    calls, console prompts and checks awaited for their own sake, told by a
+    word of their name; a call that never suspends (it gains nothing);
+    calls containing `await`, `yield`, a lambda, `super()` or `locals()`;
+    targets annotated `Final`; statements carrying a tool comment such as
+    `# type: ignore`. Where a library's function is awaited (the model does
+    not see into it), the rule reads the call as before: two calls on one
+    receiver, or sharing a connection-like argument, keep their order.
 
-    Reported without a fix: runs inside a `try` (its body or `else`)
-    or `with` block (when one call fails, gather raises at once while the
-    others keep running, so
-    the `finally`, `except` or `__aexit__` would clean up under them)
-    or inside an `except` or `finally` block (cleanup steps, whose order
-    is meant); runs with a comment that speaks of gathering or of order
-    (`# No gather here because...`, `# one at a time`, `# keep the
-    order`): the author chose the order, often for a reason the code does
-    not show; runs that assign a name a nested function, lambda or generator expression of the
-    coroutine reads (a call may run it before the name is bound);
-    modules that import trio or anyio (`gather` is asyncio's; use a nursery
-    or task group); and modules that do not import asyncio themselves, since
-    library code that supports trio reaches it only indirectly.
+    Reported without a fix: runs inside a `try`, `with`, `except` or
+    `finally` block (when one call fails, gather raises at once while the
+    others keep running, so cleanup would run under them); runs with a
+    comment that speaks of gathering or of order, or in a function whose
+    comments or docstring ask for order (`# one at a time`, "the requests
+    are sent serially"); runs that assign a name a nested function reads;
+    modules that import trio or anyio; and modules that import no event
+    loop's library in a project that does not run asyncio alone.
 
     ## Limits
 
-    Only runs in one block of the `async def` itself. The
-    analysis sees names, not objects: two plain functions sharing an argument
-    whose name does not say it is a connection (`fetch(client, "/a")`,
-    `fetch(client, "/b")`, the common good case) are taken to be
-    independent when both results are used, even where one changes the
-    object the other reads; a call awaited for its effect is taken to work
-    on its first argument only (`send_mail(mailer, user)` beside
-    `send_sms(sms, user)` is gathered); state shared through globals or
-    closures is not seen; nor is cleanup in a caller that would run while a
-    call still runs.
+    Only runs in one block of the `async def` itself. Cleanup in a caller
+    that would run while a call still runs is not seen. The model reads a
+    library's calls by their names: a device that serializes its requests
+    without saying so in a name, a type or a comment is taken to answer
+    reads at once.
     """
 
     CODE = "AM201"
@@ -269,7 +245,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             "`asyncio.gather()` would run them concurrently"
         )
         alias = scope.module_alias("asyncio")
-        reason = no_fix_reason(scope)
+        reason = no_fix_reason(scope, self.view)
         if reason:
             pass
         elif self.in_cleanup_block:
@@ -291,10 +267,13 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = "another fix changed these statements"
         if reason:
             message += f" (not fixed: {reason})"
-        if not self.report(members[0].small, message, fixable=not reason):
+        needs_import = "asyncio" if alias is not None and alias[1] else None
+        if not self.report(members[0].small, message, fixable=not reason, needs_import=needs_import):
             return None
         assert alias is not None and updated is not None
         name = alias[0]
+        if needs_import:
+            toolkit.AddImportsVisitor.add_needed_import(self.context, needs_import)
         lines = [u for u in updated if isinstance(u, cst.SimpleStatementLine)]
         return self._build(members, lines, name)
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from ..model.facts import call_parts, paths_overlap, split_root
-from ..model.project import REMOTE, Effects, conflict
+from ..model.facts import NEW, call_parts, paths_overlap, split_root
+from ..model.project import REMOTE, Effects, conflict, gather_conflict
 from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains
@@ -135,6 +135,9 @@ def is_console_io(name: str) -> bool:
 # the check has passed, and runs on (and may hang) after it failed. Told by
 # the first word of the callee's name; a check whose result is used
 # (``stock = await check_stock(cart)``) is a query like any other.
+# Annotations that bind a name where it is declared (``Final``): such an
+# assignment cannot become a declaration and a combined assignment.
+_QUALIFIERS = frozenset({"Final", "ClassVar"})
 _PRECONDITION_WORDS = frozenset({"assert", "check", "ensure", "validate", "verify", "require", "expect"})
 
 
@@ -436,6 +439,8 @@ def ast_awaited_call(statement: ast.stmt) -> ast.Call | None:
     elif isinstance(statement, ast.AnnAssign):
         if statement.value is None or not isinstance(statement.target, ast.Name):
             return None
+        if any(getattr(n, "id", getattr(n, "attr", None)) in _QUALIFIERS for n in ast.walk(statement.annotation)):
+            return None
         value = statement.value
     else:
         return None
@@ -498,7 +503,7 @@ def ast_modelled(
     effects = view.statement_effects(
         context_qualname(ctx), func, args, kwargs, star_kwargs, keys, access.reads, access.writes, items=items
     )
-    return effects is not None
+    return effects is not None and not effects.unknown
 
 
 class _NameUnion:
@@ -681,14 +686,29 @@ def _callee_text(func: cst.BaseExpression) -> str:
         inner = func.value
         if isinstance(inner.func, cst.Name) and inner.func.value == "super" and not inner.args:
             return f"super().{func.attr.value}"
+    if isinstance(func, cst.Attribute):
+        receiver = access_path(func.value)
+        if receiver is None:
+            made = _constructor_name(func.value)
+            receiver = NEW + made.replace(".", ":") if made is not None else "?"
+        return f"{receiver}.{func.attr.value}"
+    return func.value if isinstance(func, cst.Name) else "?"
+
+
+def _constructor_name(value: cst.BaseExpression) -> str | None:
+    """``Api`` for ``Api(...)`` (a name that looks like a class): the
+    LibCST twin of ``codemods.model.facts._constructor``."""
+    if not isinstance(value, cst.Call):
+        return None
     parts: list[str] = []
+    func = value.func
     while isinstance(func, cst.Attribute):
         parts.append(func.attr.value)
         func = func.value
-    if isinstance(func, cst.Name):
-        parts.append(func.value)
-        return ".".join(reversed(parts))
-    return "?"
+    if not isinstance(func, cst.Name):
+        return None
+    parts.append(func.value)
+    return ".".join(reversed(parts)) if parts[0][:1].isupper() else None
 
 
 def _argument_path(value: cst.BaseExpression) -> str | None:
@@ -742,7 +762,9 @@ def call_effects(
     items: frozenset[str] = frozenset(),
 ) -> Effects | None:
     """What the statement awaiting ``call`` (its reads and writes ``access``)
-    may do, by the project model; ``None`` when the model cannot tell.
+    may do, by the project model: unknown effects when the model cannot
+    tell; ``None`` for a library's function, left to the rule's reading of
+    the call's arguments.
     ``items``: loop variables, a new object in each iteration (paths through
     them are spelled ``@name...``)."""
     if view is None:
@@ -1235,10 +1257,15 @@ class AwaitStatement:
             return True
         if related is not None and _changes_alias(earlier.access, self.access, related):
             return True
+        if any(effects is not None and effects.unknown for effects in (self.effects, earlier.effects)):
+            # The model cannot tell what one of them does: in order.
+            return True
         if self.effects is not None and earlier.effects is not None:
             # The model sees both calls to their ends: what each reads and
-            # writes decides, not the names of their receivers.
-            return conflict(earlier.effects, self.effects)
+            # writes decides, not the names of their receivers. Gathered,
+            # what the earlier does before it first suspends still runs
+            # before the later starts; what it does after may not.
+            return gather_conflict(earlier.effects, self.effects)
         # Methods of one object share hidden state, and most drivers allow
         # one operation at a time on a connection. A callee of unknown
         # receiver (``prepare = resp.prepare``, a nested coroutine changing
@@ -1355,6 +1382,10 @@ def await_statement(
         target, value = small.targets[0].target, small.value
     elif isinstance(small, cst.AnnAssign):
         if small.value is None or not isinstance(small.target, cst.Name):
+            return None
+        if any(name in _QUALIFIERS for name in names_in(small.annotation.annotation)):
+            # ``x: Final = await f()``: a ``Final`` name must be bound where
+            # it is declared; the declaration cannot stand apart.
             return None
         target, value = small.target, small.value
     else:

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from .dependence import names_in
+from .event_loop import module_event_loop
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from ..cst.scope import Scope
+    from ..model.project import ModuleView
 else:
     cst = lazy_module("libcst")
 cst_scope = lazy_module("..cst.scope", __package__)
@@ -112,22 +114,24 @@ def render(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
-def no_fix_reason(scope: Scope) -> str:
+def no_fix_reason(scope: Scope, view: ModuleView | None = None) -> str:
     """Why a gather cannot be written here, or ``""``.
 
-    A module that does not import asyncio itself may well run under trio
+    A module that imports no event loop's library may well run under trio
     (httpx, httpcore, starlette and anyio's own code reach their event loop
     only through relative imports): adding ``import asyncio`` and a gather
-    there would tie it to one event loop, so such a module is reported only.
+    there would tie it to one event loop, unless the project it belongs to
+    runs asyncio alone (see :mod:`.event_loop`).
     """
-    if scope.imports_any(("trio", "anyio")):
+    loop = module_event_loop(scope, view)
+    if loop is not None and loop.library != "asyncio":
         return "gather is asyncio's; in trio or anyio code use a nursery or task group"
     alias = scope.module_alias("asyncio")
     if alias is None and scope.lookup("asyncio") == "asyncio":
         return "`asyncio` is imported only under a condition here"
     if alias is None:
         return "the name `asyncio` is taken here"
-    if alias[1]:
+    if alias[1] and loop is None:
         return "the module does not import asyncio, and may run under another event loop"
     return ""
 
@@ -245,7 +249,9 @@ _SPEAKS_OF_ORDER = re.compile(
 _INDEPENDENT = re.compile(r"\bindependent(?:ly)?\b", re.IGNORECASE)
 
 ORDER_COMMENT_REASON = "a comment here speaks of gathering or of order"
-FUNCTION_ORDER_REASON = "a comment in this function asks for order, or against running things at once"
+FUNCTION_ORDER_REASON = (
+    "a comment or the docstring of this function asks for order, or against running things at once"
+)
 
 
 def comments_speak_of_order(comments: Iterable[cst.Comment | None]) -> bool:
@@ -267,8 +273,10 @@ def comments_ask_for_order(comments: Iterable[cst.Comment | None]) -> bool:
 
 
 class FunctionComments:
-    """Whether a comment anywhere in a function asks for order (see
-    :func:`comments_ask_for_order`), found once per function."""
+    """Whether a comment anywhere in a function, or its docstring, asks for
+    order (see :func:`comments_ask_for_order`): "Rainbird devices can only
+    reliably handle a single request at a time, so the requests are sent
+    serially." Found once per function."""
 
     def __init__(self) -> None:
         self._known: dict[int, bool] = {}
@@ -279,7 +287,10 @@ class FunctionComments:
         known = self._known.get(id(function))
         if known is None:
             comments = (node for node in cst_traversal.descendants(function) if isinstance(node, cst.Comment))
-            known = self._known[id(function)] = comments_ask_for_order(comments)
+            docstring = function.get_docstring() if isinstance(function, cst.FunctionDef) else None
+            known = self._known[id(function)] = bool(docstring and _AGAINST.search(docstring)) or comments_ask_for_order(
+                comments
+            )
         return known
 
 

@@ -24,7 +24,7 @@ THREE_INDEPENDENT = """
 import asyncio
 
 
-async def fetch(name, log):
+async def fetch(name, log: list):
     log.append(name)
     await asyncio.sleep(0.1)
     return name.upper()
@@ -63,6 +63,23 @@ def test_check_reports_unsafe_fix_and_fix_applies_it_only_when_asked(tmp_path: P
 # Each program below is one the rewrite would break. The tool must leave it
 # byte for byte as it is, and (the same program) it must run the same.
 GUARDED = {
+    # The shared list is written after the first suspension: gathered, the
+    # second call's append would come first.
+    "shared-write-after-suspension": """
+import asyncio
+
+
+async def fetch(name, log: list):
+    await asyncio.sleep(0.02 if name == "a" else 0)
+    log.append(name)
+    return name
+
+
+async def main(log):
+    a = await fetch("a", log)
+    b = await fetch("b", log)
+    return a, b
+""",
     "dependent-pair": """
 import asyncio
 
@@ -154,6 +171,7 @@ EXPECTED = {
     "sleep-then-call": True,
     "same-connection": ("create a", "create b"),
     "event-wait": "set",
+    "shared-write-after-suspension": ("a", "b"),
 }
 
 
@@ -167,6 +185,19 @@ def test_order_dependent_pairs_are_left_unchanged_and_run_the_same(name: str) ->
     again, again_log, _ = run(after)
     assert result == again == EXPECTED[name]
     assert log == again_log
+
+
+def test_gathering_a_write_after_suspension_would_have_reordered_it() -> None:
+    """Why the model tells what a call does before its first suspension from
+    what it does after: only the first part keeps its order in a gather."""
+    source = textwrap.dedent(GUARDED["shared-write-after-suspension"])
+    by_hand = source.replace(
+        '    a = await fetch("a", log)\n    b = await fetch("b", log)\n',
+        '    a, b = await asyncio.gather(fetch("a", log), fetch("b", log))\n',
+    )
+    assert by_hand != source
+    assert run(source)[1] == ["a", "b"]
+    assert run(by_hand)[1] == ["b", "a"]
 
 
 def test_gathering_the_same_connection_would_have_failed() -> None:

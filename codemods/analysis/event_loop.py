@@ -1,0 +1,50 @@
+"""Which event loop a module's coroutines run under: what a fix that writes
+``asyncio.sleep`` or ``asyncio.gather`` must know before it adds ``import
+asyncio`` (AM101, AM201, AM202).
+
+A module's own imports decide first (anyio's calls work on every anyio
+backend, so anyio wins; trio next). A module that imports none of them runs
+under whatever loop its callers start: the project's, when the project's
+modules import asyncio and no other loop's library (see
+:attr:`codemods.model.project.ProjectIndex.event_loop`).
+
+Importing this module imports no LibCST (see :mod:`codemods.lazy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..cst.scope import Scope
+    from ..model.project import ModuleView
+
+
+@dataclass(frozen=True)
+class EventLoop:
+    # "asyncio", "trio" or "anyio"
+    library: str
+    # told by the module's own imports (not the project's)
+    own: bool
+    # the module imports trio and asyncio both: which loop runs a given
+    # coroutine cannot be told
+    ambiguous: bool = False
+
+
+def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None:
+    """The event loop the module's coroutines run under; ``None`` when the
+    module imports none and the project does not tell (no project, one
+    that imports trio or anyio, or none at all)."""
+    if scope.imports_any(("anyio",)):
+        return EventLoop("anyio", True)
+    if scope.imports_any(("trio",)):
+        return EventLoop("trio", True, ambiguous=scope.imports_any(("asyncio",)))
+    if scope.imports_any(("asyncio",)):
+        return EventLoop("asyncio", True)
+    if view is not None and view.project.index.event_loop == "asyncio":
+        return EventLoop("asyncio", False)
+    return None
+
+
+__all__ = ["EventLoop", "module_event_loop"]
