@@ -225,11 +225,3 @@ def test_a_rule_option_in_pyproject_changes_what_fix_writes(tmp_path: Path) -> N
         # One error naming the key, before any file is read; not one per file.
         one_line_error(run_cli(["fix", "a.py"], tmp_path), "pyproject.toml: tool.asyncmend.task-helper", bad)
     assert (tmp_path / "a.py").read_text() == source
-
-
-def test_the_planned_blocking_call_rule_has_no_configuration_key_yet(tmp_path: Path) -> None:
-    # AM102 is not implemented: its key is refused like any unknown one, so a
-    # configuration written for it fails loudly instead of doing nothing.
-    write(tmp_path / "a.py", SLEEPY)
-    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nblocking-calls = ["requests.get"]\n')
-    one_line_error(run_cli(["check", "a.py"], tmp_path), "tool.asyncmend.blocking-calls", "unknown key")
