@@ -1,0 +1,1116 @@
+"""AM102 blocking-call: blocking I/O (network, processes, files, the terminal)
+inside ``async def``."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+
+from .findings import Safety
+from .lazy import lazy_module
+from .rule import Rule
+from .screen.facts import Context, Facts, has_async_def, scope_statements
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .cst import toolkit
+    from .cst.scope import Scope
+    from .settings import Settings
+else:
+    cst = lazy_module("libcst")
+    toolkit = lazy_module(".cst.toolkit", __package__)
+
+
+# -- what blocks --------------------------------------------------------------
+#
+# Each kind names what the call waits for and the asynchronous way to do it,
+# which the message gives.
+
+HTTP = (
+    "makes a blocking HTTP request, which stalls the event loop; use an async client"
+    " (`aiohttp`, `httpx.AsyncClient`)"
+)
+NETWORK = "waits for the network and stalls the event loop; use `loop.getaddrinfo()` or `asyncio.open_connection()`"
+PROCESS = "waits for a process and stalls the event loop; use `asyncio.create_subprocess_exec()`"
+SHELL = "waits for a process and stalls the event loop; use `asyncio.create_subprocess_shell()`"
+CHILD = (
+    "waits for a child process and stalls the event loop; use `asyncio.create_subprocess_exec()`"
+    " and `await proc.wait()`"
+)
+FILE = (
+    "does blocking file I/O, which stalls the event loop; use `anyio.Path` / `anyio.open_file()`"
+    " or `aiofiles`"
+)
+TERMINAL = "waits for the terminal and stalls the event loop; read stdin through an `asyncio.StreamReader`"
+LISTED = "blocks the event loop (listed in the `blocking-calls` option)"
+
+# Why a blocking call is reported without a fix, whatever its site.
+OPENS_FILE = (
+    "it returns a file whose reads and writes block as well; move the whole file handling"
+    " into a function run with `asyncio.to_thread()`"
+)
+LAZY = "it returns an iterator that does its I/O as it is consumed, on the loop again"
+STARTS_PROCESS = (
+    "it starts the process and returns, but talking to it blocks; `asyncio.create_subprocess_exec()`"
+    " gives a process whose pipes can be awaited"
+)
+FILE_METHOD = (
+    "a method of a file object; move the whole file handling into a function run with"
+    " `asyncio.to_thread()`"
+)
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """What a blocking function or method is: its kind (the message) and,
+    when it is reported without a fix wherever it stands, why."""
+
+    kind: str
+    no_fix: str | None = None
+
+
+_HTTP_VERBS = ("get", "options", "head", "post", "put", "patch", "delete", "request")
+
+#: Functions that block, by qualified name (through the file's imports; a
+#: name the file never binds is taken as written, as flake8-async does).
+FUNCTIONS: dict[str, Blocking] = {
+    **{f"{module}.{verb}": Blocking(HTTP) for module in ("requests", "httpx", "httpx2") for verb in _HTTP_VERBS},
+    "requests.api.request": Blocking(HTTP),
+    "urllib3.request": Blocking(HTTP),
+    "urllib.request.urlopen": Blocking(HTTP),
+    "urllib.request.urlretrieve": Blocking(HTTP),
+    # As written in code that does not show its import (flake8-async's spellings).
+    "request.urlopen": Blocking(HTTP),
+    "urlopen": Blocking(HTTP),
+    **{
+        f"socket.{name}": Blocking(NETWORK)
+        for name in (
+            "create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
+            "gethostbyaddr", "getnameinfo", "getfqdn",
+        )
+    },
+    **{
+        f"subprocess.{name}": Blocking(PROCESS)
+        for name in ("run", "call", "check_call", "check_output")
+    },
+    "subprocess.getoutput": Blocking(SHELL),
+    "subprocess.getstatusoutput": Blocking(SHELL),
+    "subprocess.Popen": Blocking(PROCESS, STARTS_PROCESS),
+    "os.system": Blocking(SHELL),
+    "os.popen": Blocking(SHELL, STARTS_PROCESS),
+    "os.posix_spawn": Blocking(PROCESS),
+    "os.posix_spawnp": Blocking(PROCESS),
+    **{f"os.spawn{suffix}": Blocking(PROCESS) for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")},
+    **{f"os.{name}": Blocking(CHILD) for name in ("wait", "wait3", "wait4", "waitid", "waitpid")},
+    "open": Blocking(FILE, OPENS_FILE),
+    "builtins.open": Blocking(FILE, OPENS_FILE),
+    "io.open": Blocking(FILE, OPENS_FILE),
+    "io.open_code": Blocking(FILE, OPENS_FILE),
+    "os.fdopen": Blocking(FILE, OPENS_FILE),
+    # The os.path functions that touch the disk (join, dirname, normpath...
+    # only compute on strings).
+    **{
+        f"os.path.{name}": Blocking(FILE)
+        for name in (
+            "exists", "lexists", "isfile", "isdir", "islink", "ismount", "isjunction",
+            "realpath", "getatime", "getctime", "getmtime", "getsize", "samefile", "sameopenfile",
+        )
+    },
+    **{
+        f"os.{name}": Blocking(FILE)
+        for name in (
+            "stat", "lstat", "listdir", "remove", "unlink", "rename", "replace", "mkdir",
+            "makedirs", "rmdir", "removedirs",
+        )
+    },
+    "os.scandir": Blocking(FILE, LAZY),
+    "os.walk": Blocking(FILE, LAZY),
+    "glob.glob": Blocking(FILE),
+    "glob.iglob": Blocking(FILE, LAZY),
+    **{
+        f"shutil.{name}": Blocking(FILE)
+        for name in ("copy", "copy2", "copyfile", "copytree", "move", "rmtree")
+    },
+    "input": Blocking(TERMINAL),
+    "builtins.input": Blocking(TERMINAL),
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A class whose instances the rule follows through a function: which of
+    their methods block (``None``: any method), and whether one instance
+    may be used by several coroutines at once (a client), so that only one
+    made and kept in the coroutine is fixed."""
+
+    kind: str
+    methods: Mapping[str, Blocking] | None
+    shared: bool = True
+    no_fix: str | None = None
+
+
+def _methods(kind: str, names: Iterable[str], no_fix: Iterable[str] = (), why: str = LAZY) -> dict[str, Blocking]:
+    lazy = set(no_fix)
+    return {name: Blocking(kind, why if name in lazy else None) for name in (*names, *lazy)}
+
+
+_FILE = Kind(FILE, None, no_fix=FILE_METHOD)
+_HTTPX = Kind(
+    HTTP,
+    _methods(HTTP, ("close", "delete", "get", "head", "options", "patch", "post", "put", "request", "send", "stream")),
+)
+# A urllib3 pool: any method, but ``request`` only with a literal HTTP verb
+# (see _blocking_method).
+_POOL = Kind(HTTP, None)
+_SESSION = Kind(HTTP, _methods(HTTP, (*_HTTP_VERBS, "send")))
+_POPEN = Kind(PROCESS, _methods(PROCESS, ("wait", "communicate")))
+_PATH = Kind(
+    FILE,
+    {
+        **_methods(
+            FILE,
+            (
+                "read_text", "write_text", "read_bytes", "write_bytes", "exists", "is_file", "is_dir",
+                "is_symlink", "is_mount", "stat", "lstat", "mkdir", "touch", "unlink", "rmdir",
+                "rename", "replace", "samefile", "chmod",
+            ),
+            ("iterdir", "glob", "rglob", "walk"),
+        ),
+        "open": Blocking(FILE, OPENS_FILE),
+    },
+    shared=False,
+)
+_CONNECTION = Kind(
+    HTTP, _methods(HTTP, ("request", "getresponse", "connect", "send", "putrequest", "endheaders"))
+)
+_SOCKET = Kind(
+    NETWORK,
+    _methods(
+        NETWORK,
+        (
+            "connect", "accept", "recv", "recv_into", "recvfrom", "recvfrom_into",
+            "send", "sendall", "sendto", "sendfile",
+        ),
+    ),
+)
+
+_URLLIB3_POOLS = (
+    "urllib3.HTTPConnectionPool",
+    "urllib3.HTTPSConnectionPool",
+    "urllib3.PoolManager",
+    "urllib3.ProxyManager",
+    "urllib3.connectionpool.ConnectionPool",
+    "urllib3.connectionpool.HTTPConnectionPool",
+    "urllib3.connectionpool.HTTPSConnectionPool",
+    "urllib3.poolmanager.PoolManager",
+    "urllib3.poolmanager.ProxyManager",
+    "urllib3.request.RequestMethods",
+)
+
+#: The classes the rule follows, by qualified name.
+KINDS: dict[str, Kind] = {
+    **{f"io.{name}": _FILE for name in ("TextIOWrapper", "BufferedReader", "BufferedWriter", "BufferedRandom")},
+    "httpx.Client": _HTTPX,
+    "httpx2.Client": _HTTPX,
+    **{name: _POOL for name in _URLLIB3_POOLS},
+    "requests.Session": _SESSION,
+    "requests.sessions.Session": _SESSION,
+    "subprocess.Popen": _POPEN,
+    "pathlib.Path": _PATH,
+    "pathlib.PosixPath": _PATH,
+    "pathlib.WindowsPath": _PATH,
+    "http.client.HTTPConnection": _CONNECTION,
+    "http.client.HTTPSConnection": _CONNECTION,
+    "socket.socket": _SOCKET,
+}
+
+#: Calls that make an instance of a followed class, beside the classes themselves.
+MAKERS: dict[str, str] = {
+    "open": "io.TextIOWrapper",
+    "builtins.open": "io.TextIOWrapper",
+    "io.open": "io.TextIOWrapper",
+    "os.fdopen": "io.TextIOWrapper",
+    "requests.session": "requests.Session",
+    "urllib3.connection_from_url": "urllib3.HTTPConnectionPool",
+    "socket.create_connection": "socket.socket",
+}
+# Methods of a path that give a path.
+_PATH_TO_PATH = frozenset(
+    {"with_name", "with_suffix", "with_stem", "joinpath", "absolute", "resolve", "expanduser", "relative_to"}
+)
+_VERBS = frozenset({"get", "options", "head", "post", "put", "patch", "delete", "trace", "connect"})
+# Builtins that call a function given to them at once, on the loop: a lambda
+# handed to them runs there (one handed to anything else may well run in an
+# executor, which is the cure).
+_EAGER_CALLERS = frozenset({"sorted", "min", "max", "map", "filter"})
+_OPTIONAL = frozenset({"typing.Optional", "Optional", "typing_extensions.Optional"})
+_UNION = frozenset({"typing.Union", "Union", "typing_extensions.Union"})
+_ENTRY = re.compile(r"!?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?")
+
+
+@dataclass(frozen=True)
+class Table:
+    """The blocking functions and followed classes of a run: the built-in
+    ones as the ``blocking-calls`` option extends or trims them."""
+
+    functions: Mapping[str, Blocking]
+    kinds: Mapping[str, Kind]
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> Table:
+        functions = dict(FUNCTIONS)
+        kinds = dict(KINDS)
+        for raw in entries:
+            entry = raw.strip()
+            remove = entry.startswith("!")
+            name = entry.lstrip("!")
+            owner, _, method = name.rpartition(".")
+            if remove:
+                prefix = name[:-2] if name.endswith(".*") else None
+                for key in list(functions):
+                    if key == name or (prefix is not None and key.startswith(prefix + ".")):
+                        del functions[key]
+                for key, kind in list(kinds.items()):
+                    if key == name or (prefix is not None and (key == prefix or key.startswith(prefix + "."))):
+                        del kinds[key]
+                    elif key == owner and kind.methods is not None and method in kind.methods:
+                        kinds[key] = Kind(
+                            kind.kind, {m: b for m, b in kind.methods.items() if m != method}, kind.shared, kind.no_fix
+                        )
+            elif owner in kinds:
+                kind = kinds[owner]
+                if kind.methods is not None and method not in kind.methods:
+                    methods = {**kind.methods, method: Blocking(LISTED)}
+                    kinds[owner] = Kind(kind.kind, methods, kind.shared, kind.no_fix)
+            else:
+                # A built-in entry keeps what it knows (``open`` is not fixed).
+                functions.setdefault(name, Blocking(LISTED))
+        return cls(functions, kinds)
+
+
+_TABLES: dict[tuple[str, ...], Table] = {}
+
+
+def table(entries: Iterable[str] | str) -> Table:
+    # A fixture's or a test's option arrives as one string: "a.b, !c.d".
+    if isinstance(entries, str):
+        entries = entries.replace(",", " ").split()
+    key = tuple(entries)
+    found = _TABLES.get(key)
+    if found is None:
+        found = _TABLES[key] = Table.of(key)
+    return found
+
+
+# -- the screen (stdlib ast) --------------------------------------------------
+
+
+def _spelling(expr: ast.expr) -> str | None:
+    """``a.b.c`` for the expression ``a.b.c``; None for anything else."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+def _names(facts: Facts, expr: ast.expr) -> set[str]:
+    """Every qualified name ``expr`` may have: through an import, or as written."""
+    names = set(facts.qualnames(expr))
+    spelled = _spelling(expr)
+    if spelled is not None:
+        names.add(spelled)
+    return names
+
+
+def _in_coroutine(ctx: Context) -> bool:
+    """Inside an ``async def`` (through comprehensions and class bodies), or
+    in a lambda directly inside one."""
+    if ctx.kind == "async":
+        return True
+    return ctx.kind == "lambda" and bool(ctx.defs) and isinstance(ctx.defs[-1][0], ast.AsyncFunctionDef)
+
+
+def _annotated_kind(facts: Facts, annotation: ast.expr | None, kinds: Mapping[str, Kind]) -> bool:
+    if annotation is None:
+        return False
+    return any(
+        not _names(facts, node).isdisjoint(kinds)
+        for node in ast.walk(annotation)
+        if isinstance(node, (ast.Name, ast.Attribute))
+    )
+
+
+def _may_follow(facts: Facts, expr: ast.expr, names: set[str], makers: set[str], pathlib: bool) -> bool:
+    """Whether ``expr`` may be an instance of a followed class, as the
+    LibCST half sees it (a superset): a name in ``names``, a call of a class
+    or a maker, or a path made from a path."""
+    if isinstance(expr, ast.Name):
+        return expr.id in names
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if not _names(facts, func).isdisjoint(makers):
+            return True
+        return (
+            pathlib
+            and isinstance(func, ast.Attribute)
+            and (func.attr in _PATH_TO_PATH or func.attr == "open")
+            and _may_follow(facts, func.value, names, makers, pathlib)
+        )
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+        return pathlib and _may_follow(facts, expr.left, names, makers, pathlib)
+    if isinstance(expr, ast.Attribute) and expr.attr == "parent":
+        return pathlib and _may_follow(facts, expr.value, names, makers, pathlib)
+    return False
+
+
+def _followed_names(facts: Facts, found: Table, makers: set[str], pathlib: bool) -> set[str]:
+    """Names that may hold an instance of a followed class somewhere: from
+    an annotation, or bound to such a value (a superset of what the LibCST
+    half follows)."""
+    names: set[str] = set()
+    functions = [f for f in facts.locals if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for function in functions:
+        args = function.args
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if _annotated_kind(facts, arg.annotation, found.kinds):
+                names.add(arg.arg)
+    bodies = [facts.tree.body, *(f.body for f in functions)]
+    bodies += [cls.body for classes in facts.classes.values() for cls in classes]
+    for body in bodies:
+        for statement in scope_statements(body):
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and _annotated_kind(facts, statement.annotation, found.kinds)
+            ):
+                names.add(statement.target.id)
+    grew = True
+    while grew:
+        grew = False
+        for name, values in facts.assigned.items():
+            if name not in names and any(_may_follow(facts, v, names, makers, pathlib) for v in values):
+                names.add(name)
+                grew = True
+    return names
+
+
+def screen_blocking(facts: Facts, found: Table) -> bool:
+    """Whether the file may hold a blocking call in a coroutine."""
+    methods: list[ast.Call] = []
+    for call, ctx in facts.calls:
+        if not _in_coroutine(ctx):
+            continue
+        if not _names(facts, call.func).isdisjoint(found.functions):
+            return True
+        if isinstance(call.func, ast.Attribute):
+            methods.append(call)
+    if not methods:
+        return False
+    roots = {origin.split(".")[0] for origins in facts.imports.values() for origin in origins}
+    pathlib = "pathlib" in roots
+    makers = set(found.kinds) | set(MAKERS)
+    followed: set[str] | None = None
+    for call in methods:
+        func = call.func
+        assert isinstance(func, ast.Attribute)
+        if func.attr == "request" and "urllib3" in roots:
+            return True
+        receiver = func.value
+        if isinstance(receiver, ast.Name):
+            if followed is None:
+                followed = _followed_names(facts, found, makers, pathlib)
+            if receiver.id in followed:
+                return True
+        elif _may_follow(facts, receiver, set(), makers, pathlib):
+            return True
+    return False
+
+
+# -- the rule -----------------------------------------------------------------
+
+
+class BlockingCall(Rule):
+    """Blocking I/O inside a coroutine freezes the whole event loop.
+
+    ## Example
+
+    ```diff
+     import requests
+    +import asyncio
+
+     async def send_receipt(address, order):
+    -    requests.post(MAIL_API, json={"to": address, "order": order})
+    +    await asyncio.to_thread(requests.post, MAIL_API, json={"to": address, "order": order})
+    ```
+
+    ## Why is this bad
+
+    Every task of an event loop runs on one thread. A call that waits for
+    the network, a process, the disk or the terminal holds that thread for as
+    long as it waits: no other request is served, no timeout fires, no
+    heartbeat is sent. One `requests.get` to a slow server stalls the whole
+    service for its duration.
+
+    Reported, inside the body of an `async def`:
+
+    - network: the HTTP functions of `requests`, `httpx`, `httpx2`,
+      `urllib3.request`, `urllib.request.urlopen` / `urlretrieve`; the
+      blocking `socket` functions (`create_connection`, `getaddrinfo`,
+      `gethostbyname`...); the request methods of a `requests.Session`, an
+      `httpx.Client`, a urllib3 pool (any method; `request` only with a
+      literal HTTP verb), an `http.client.HTTPConnection` and a
+      `socket.socket`; in a module that imports urllib3, any
+      `x.request("GET", ...)` with a literal HTTP verb;
+    - processes: `subprocess.run` / `call` / `check_call` / `check_output` /
+      `getoutput` / `getstatusoutput` / `Popen`, `Popen.wait` /
+      `communicate`, `os.system`, `os.popen`, `os.posix_spawn[p]`,
+      `os.spawn*`, `os.wait*`;
+    - files: `open()` (`io.open`, `os.fdopen`) and any method of a file
+      object; the `read_text` / `write_text` / `read_bytes` /
+      `write_bytes` / `open` / `exists` / `stat` / `mkdir`... methods of a
+      `pathlib.Path`; the `os.path` functions that touch the disk
+      (`exists`, `isfile`, `getsize`, `realpath`...; not `join`, `dirname`
+      or `normpath`, which only compute on strings); `os.stat`,
+      `os.listdir`, `os.scandir`, `os.walk`, `os.remove`, `os.rename`,
+      `os.makedirs`... ; `glob.glob`, `shutil.copy` / `move` / `rmtree`...;
+    - the terminal: `input()`.
+
+    Names are resolved through the module's imports (`import requests as
+    r`, `from subprocess import run`, `from os import path`); a name the
+    module never binds is taken as written (`os.system()` in a snippet
+    without its import). An object is followed from its annotation
+    (`client: httpx.Client`, `f: TextIOWrapper | None`) and from the call
+    that made it (`s = requests.Session()`, `with open(p) as f`, `p =
+    Path(base) / "x"`, `f = g` copying one), as the code reads from top
+    to bottom: a function sees the module's names as they were where it is
+    defined. This covers what flake8-async's ASYNC210, 211, 212, 220, 221,
+    222, 230, 231, 232, 240 and 250 report, and more.
+
+    The option `blocking-calls` extends the list: `"mylib.fetch"` adds a
+    function (by qualified name), `"pathlib.Path.resolve"` a method of a
+    class the rule follows; `"!os.path.exists"` removes an entry, and
+    `"!os.path.*"` every entry under a name.
+
+    ## Fix
+
+    The call runs in a worker thread: `fn(*args, **kwargs)` becomes `await
+    asyncio.to_thread(fn, *args, **kwargs)`, wherever its result is used or
+    dropped, and `import asyncio` is added where missing (an `import asyncio
+    as aio` is reused). Better still is the asynchronous library the message
+    names (`aiohttp` or `httpx.AsyncClient`, `asyncio.create_subprocess_exec`,
+    `anyio.Path` or `aiofiles`): that rewrite is left to you.
+
+    ## Fix safety
+
+    Unsafe. Other tasks now run while the call waits, and may change what
+    its arguments refer to; the call runs in another thread, where a library
+    that is not thread-safe may misbehave; cancelling the coroutine no
+    longer waits for the call but leaves it running in its thread; and a
+    `CancelledError` can now arrive at this point, which a bare `except:`
+    around it would swallow.
+
+    ## Limits
+
+    Reported without a fix: `open()` and the other calls that return a
+    file (its reads and writes would still block: move the whole file
+    handling into a function run with `asyncio.to_thread`), a `with` item
+    (the block works on what it opens), any method of a file object; calls
+    that return an iterator doing its I/O as it is consumed (`os.scandir`,
+    `os.walk`, `glob.iglob`, `Path.iterdir` / `glob`); `subprocess.Popen`
+    and `os.popen` (talking to the process blocks, not starting it); a
+    method of a client, session, pool, process, connection or socket that is
+    not made in the coroutine itself and used there only through its
+    methods (another coroutine may use it at the same time, and a
+    `requests.Session` is not safe to use from several threads at once); a
+    likely urllib3 call on an object the rule cannot see; a call in a
+    comprehension (each item would wait in turn), in a generator expression
+    or a class body (no `await` there), in a lambda that `sorted`, `min`,
+    `max`, `map`, `filter` or a `.sort()` calls at once; a call inside a
+    plain `with` whose context manager may be a thread lock (anything but
+    a file, session, client... the rule knows) or in a coroutine that calls
+    `.acquire()` without `await` (another task would block on the held lock
+    while this one waits); a call in `f"{...=}"`, which prints its text;
+    in a module that imports trio or anyio (`trio.to_thread.run_sync` /
+    `anyio.to_thread.run_sync` are the cure there); where `asyncio` names
+    something else.
+
+    Not reported: a call under `await` (an async API of the same name); a
+    call in a nested plain `def` or in any other lambda (that is how work
+    is handed to an executor, `loop.run_in_executor(None, lambda:
+    open(p).read())`, and it may run in a thread); a name that is a
+    parameter or a local; the `get` of any other object; `time.sleep`
+    (AM101); `os.path.join`, `dirname`, `normpath`, `relpath` and the other
+    functions that only compute on strings. An object stored on `self`, in
+    a container or returned by a function is not followed; a name rebound to
+    something else keeps the kind it had (as in flake8-async).
+    """
+
+    CODE = "AM102"
+    SLUG = "blocking-call"
+    SAFETY = Safety.UNSAFE
+    DESCRIPTION = "blocking I/O (network, processes, files, input) in async def blocks the event loop"
+    OPTIONS = {"blocking-calls": ()}
+    EQUIVALENTS = (
+        "ASYNC210", "ASYNC211", "ASYNC212", "ASYNC220", "ASYNC221", "ASYNC222",
+        "ASYNC230", "ASYNC231", "ASYNC232", "ASYNC240", "ASYNC250",
+    )
+
+    @classmethod
+    def prefilter(cls, data: bytes) -> bool:
+        # The option may name any function: only a coroutine is certain to be needed.
+        return has_async_def(data)
+
+    @classmethod
+    def screen(cls, facts: Facts, settings: Settings) -> bool:
+        return screen_blocking(facts, table(settings.options.get("blocking-calls", ())))
+
+    @classmethod
+    def check_option(cls, key: str, value: object) -> str | None:
+        bad = [entry for entry in value if not _ENTRY.fullmatch(entry.strip())]  # type: ignore[attr-defined]
+        if bad:
+            return f"not a dotted name (or !name, !name.*): {', '.join(map(repr, bad))}"
+        return None
+
+    def __init__(self, context: cst.codemod.CodemodContext) -> None:
+        super().__init__(context)
+        self._table = table(self.option("blocking-calls"))
+        self._offload = Offload(self)
+        # What each name holds, as the code reads top to bottom: one mapping
+        # per def, lambda or class being visited, copied from the one around
+        # it where it starts (qualified class names; UNTYPED for a name
+        # annotated or bound as something else).
+        self._kinds: list[dict[str, str]] = [{}]
+        # Which of those mappings are a class body's (not visible from the
+        # functions defined in it).
+        self._class_frames: list[bool] = [False]
+        # Lambdas that a builtin calls at once (``sorted(xs, key=lambda x: ...)``).
+        self._eager: set[cst.Lambda] = set()
+        # Per coroutine: names only ever used as the receiver of an
+        # attribute (never handed on), computed on first need.
+        self._kept: dict[cst.CSTNode, frozenset[str]] = {}
+
+    # -- what each name holds -------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._offload.visit_function(node)
+        # A class body's names are not visible from the functions inside it.
+        outer = max(i for i, is_class in enumerate(self._class_frames) if not is_class)
+        kinds = dict(self._kinds[outer])
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            annotation = param.annotation.annotation if param.annotation is not None else None
+            kinds[param.name.value] = self._annotated(annotation)
+        for param in (params.star_arg, params.star_kwarg):
+            if isinstance(param, cst.Param):
+                kinds[param.name.value] = UNTYPED
+        self._push(kinds)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
+        self._pop()
+        return updated_node
+
+    def _push(self, kinds: dict[str, str], is_class: bool = False) -> None:
+        self._kinds.append(kinds)
+        self._class_frames.append(is_class)
+
+    def _pop(self) -> None:
+        self._kinds.pop()
+        self._class_frames.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        kinds = dict(self._kinds[-1])
+        params = node.params
+        every = (*params.posonly_params, *params.params, *params.kwonly_params, params.star_arg, params.star_kwarg)
+        for param in every:
+            if isinstance(param, cst.Param):
+                kinds[param.name.value] = UNTYPED
+        self._push(kinds)
+
+    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.BaseExpression:
+        self._pop()
+        return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._push(dict(self._kinds[-1]), is_class=True)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self._pop()
+        return updated_node
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        if len(original_node.targets) == 1:
+            target = original_node.targets[0].target
+            if isinstance(target, cst.Name):
+                kind = self._kind_of(original_node.value)
+                # Bound to something else, a name keeps the kind it had, as
+                # in flake8-async: such code is rare, and the fix of a method
+                # call on it asks for a name bound once.
+                if kind is not None:
+                    self._kinds[-1][target.value] = kind
+        return updated_node
+
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+        target = original_node.target
+        if isinstance(target, cst.Name):
+            self._kinds[-1][target.value] = self._annotated(original_node.annotation.annotation)
+        return updated_node
+
+    def leave_WithItem(self, original_node: cst.WithItem, updated_node: cst.WithItem) -> cst.WithItem:
+        if original_node.asname is not None and isinstance(original_node.asname.name, cst.Name):
+            kind = self._kind_of(original_node.item)
+            if kind is not None:
+                self._kinds[-1][original_node.asname.name.value] = kind
+        return updated_node
+
+    def _annotated(self, annotation: cst.BaseExpression | None) -> str:
+        """The followed class an annotation names (``X``, ``X | None``,
+        ``Optional[X]``), or UNTYPED."""
+        if annotation is None:
+            return UNTYPED
+        scope = self.scope(annotation)
+        annotation = _unwrap_optional(scope, annotation)
+        if annotation is None:
+            return UNTYPED
+        name = resolve(scope, annotation)
+        return name if name in self._table.kinds else UNTYPED
+
+    def _kind_of(self, expr: cst.BaseExpression) -> str | None:
+        """The followed class of the value of ``expr``, or None."""
+        if isinstance(expr, cst.Name):
+            kind = self._kinds[-1].get(expr.value)
+            return kind if kind is not None and kind != UNTYPED else None
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            name = resolve(self.scope(expr), func)
+            if name is not None:
+                if name in self._table.kinds:
+                    return name
+                if name in MAKERS and MAKERS[name] in self._table.kinds:
+                    return MAKERS[name]
+            if isinstance(func, cst.Attribute) and self._is_path(func.value):
+                if func.attr.value in _PATH_TO_PATH:
+                    return "pathlib.Path"
+                if func.attr.value == "open":
+                    return "io.TextIOWrapper"
+            return None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
+            return "pathlib.Path" if self._is_path(expr.left) else None
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "parent":
+            return "pathlib.Path" if self._is_path(expr.value) else None
+        return None
+
+    def _is_path(self, expr: cst.BaseExpression) -> bool:
+        kind = self._kind_of(expr)
+        return kind is not None and self._table.kinds[kind] is _PATH
+
+    # -- sites ----------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._offload.visit_call(node)
+        func = node.func
+        eager = (
+            isinstance(func, cst.Name)
+            and func.value in _EAGER_CALLERS
+            and self.scope(node).lookup(func.value) is toolkit.UNBOUND
+        ) or (isinstance(func, cst.Attribute) and func.attr.value == "sort")
+        if eager:
+            self._eager.update(arg.value for arg in node.args if isinstance(arg.value, cst.Lambda))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._offload.visit_primary(node.value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self._offload.visit_primary(node.value)
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self._offload.visit_await(node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self._offload.visit_with(node, self._not_a_lock)
+
+    def _not_a_lock(self, item: cst.BaseExpression) -> bool:
+        """Whether a ``with`` item is visibly no thread lock: a file, a
+        session, a client... of the rule's own tables."""
+        if not isinstance(item, cst.Call):
+            return False
+        return resolve(self.scope(item), item.func) in self._table.functions or self._kind_of(item) is not None
+
+    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
+        self._offload.visit_fstring_expression(node)
+
+    def leave_FormattedStringExpression(
+        self, original_node: cst.FormattedStringExpression, updated_node: cst.FormattedStringExpression
+    ) -> cst.FormattedStringExpression:
+        self._offload.leave_fstring_expression(original_node)
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        scope = self.scope(original_node)
+        site = self._offload.site(original_node, scope, self._eager)
+        if site is None:
+            return updated_node
+        found = self._blocking(original_node, scope)
+        if found is None:
+            return updated_node
+        blocking, shared_receiver = found
+        spelled = _short(original_node.func)
+        message = f"`{spelled}()` {blocking.kind}"
+        problem = blocking.no_fix
+        if problem is None and shared_receiver is not None:
+            problem = (
+                f"`{shared_receiver}` may be shared with other coroutines, and the library may not"
+                " be safe to use from several threads at once"
+            )
+        return self._offload.finish(original_node, updated_node, scope, site, message, problem)
+
+    def _blocking(self, call: cst.Call, scope: Scope) -> tuple[Blocking, str | None] | None:
+        """What blocks in ``call`` and, for a method of an object that may be
+        shared with other coroutines, the object's name; None when the call
+        does not block."""
+        func = call.func
+        name = resolve(scope, func)
+        if name is not None and name in self._table.functions:
+            return self._table.functions[name], None
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        receiver = func.value
+        kind_name = self._kind_of(receiver)
+        kind = self._table.kinds.get(kind_name) if kind_name is not None else None
+        if isinstance(receiver, cst.Call) and resolve(scope, receiver.func) in self._table.functions:
+            return None  # ``open(p).read()``: reported once, at the ``open``
+        if kind is not None:
+            if kind is _POOL and method == "request" and not _literal_verb(call):
+                return None
+            if kind.methods is None:
+                blocking = Blocking(kind.kind, kind.no_fix)
+            elif method in kind.methods:
+                blocking = kind.methods[method]
+            else:
+                return None
+            shared = None
+            if kind.shared and not self._kept_here(scope, receiver):
+                shared = _short(receiver)
+            return blocking, shared
+        if method == "request" and _literal_verb(call) and scope.imports_any(("urllib3",)):
+            # flake8-async's ASYNC211: most likely a urllib3 pool or connection.
+            return Blocking(HTTP, f"what `{_short(receiver)}` is cannot be seen"), None
+        return None
+
+    def _kept_here(self, scope: Scope, receiver: cst.BaseExpression) -> bool:
+        """Whether ``receiver`` is made right there (``requests.Session().get``)
+        or is a name bound once, in this coroutine, to a new object, and used
+        there only through its attributes: no other coroutine can reach it."""
+        if isinstance(receiver, cst.Call):
+            return True
+        if not isinstance(receiver, cst.Name):
+            return False
+        function = scope.function()
+        owner = toolkit.bound_once(scope, receiver.value)
+        if owner is None or owner is not function or function.node is None:
+            return False
+        kept = self._kept.get(function.node)
+        if kept is None:
+            kept = self._kept[function.node] = _kept_names(function.node)
+        return receiver.value in kept
+
+
+UNTYPED = "<untyped>"
+
+
+def resolve(scope: Scope, expr: cst.BaseExpression) -> str | None:
+    """The qualified name of ``expr`` through the module's imports; for a
+    name the module never binds, as written (``os.system`` in a snippet
+    without ``import os``, ``open``); None for a local, a parameter or a
+    call result."""
+    name = scope.qualified_name(expr)
+    if name is not None:
+        return name
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if isinstance(expr, cst.Name) and scope.lookup(expr.value) is toolkit.UNBOUND:
+        return ".".join([expr.value, *reversed(parts)])
+    return None
+
+
+def _unwrap_optional(scope: Scope, annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``X`` for ``X``, ``X | None``, ``None | X``, ``Optional[X]`` and
+    ``Union[X, None]``; None for any other union."""
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        left, right = annotation.left, annotation.right
+        if _is_none(right) and not _is_none(left) and not isinstance(left, cst.BinaryOperation):
+            return left
+        if _is_none(left) and not _is_none(right) and not isinstance(right, cst.BinaryOperation):
+            return right
+        return None
+    if isinstance(annotation, cst.Subscript):
+        name = resolve(scope, annotation.value)
+        elements = [
+            element.slice.value for element in annotation.slice if isinstance(element.slice, cst.Index)
+        ]
+        if name in _OPTIONAL and len(elements) == 1:
+            return elements[0]
+        if name in _UNION and len(elements) == 2:
+            others = [element for element in elements if not _is_none(element)]
+            return others[0] if len(others) == 1 else None
+    return annotation
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _literal_verb(call: cst.Call) -> bool:
+    """Whether the first positional argument is a string naming an HTTP verb."""
+    first = next((arg for arg in call.args if arg.keyword is None and not arg.star), None)
+    if first is None or not isinstance(first.value, cst.SimpleString):
+        return False
+    value = first.value.evaluated_value
+    return isinstance(value, str) and value.lower() in _VERBS
+
+
+def _short(expr: cst.BaseExpression) -> str:
+    """How the message names a callee or a receiver: its code, or only
+    ``….method`` when that is long."""
+    code = cst.Module([]).code_for_node(expr)
+    if len(code) <= 40 and "\n" not in code:
+        return code
+    if isinstance(expr, cst.Attribute):
+        return f"….{expr.attr.value}"
+    return code.split("\n")[0][:37] + "…"
+
+
+def _kept_names(function: cst.CSTNode) -> frozenset[str]:
+    """Names of ``function`` never handed on: every use of them is an
+    assignment target, a ``with ... as`` target or the object of an
+    attribute (``session.get``), never an argument, a value or a return;
+    and not a parameter (the caller has the object too)."""
+    parents = toolkit.ParentMap.of(function)
+    seen: set[str] = set()
+    handed_on: set[str] = set()
+    for node, parent in parents.items():
+        if not isinstance(node, cst.Name):
+            continue
+        if _in_nested_function(node, function, parents):
+            handed_on.add(node.value)  # a closure may run in another task
+            continue
+        if isinstance(parent, cst.Attribute):
+            if parent.attr is node:
+                continue
+            seen.add(node.value)
+            continue
+        if isinstance(parent, (cst.AssignTarget, cst.AsName)):
+            seen.add(node.value)
+            continue
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Arg, cst.ImportAlias)) and (
+            getattr(parent, "name", None) is node or getattr(parent, "keyword", None) is node
+        ):
+            continue  # a def's name or a keyword's name
+        handed_on.add(node.value)
+    return frozenset(seen - handed_on)
+
+
+def _in_nested_function(node: cst.CSTNode, function: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
+    parent = parents.get(node)
+    while parent is not None and parent is not function:
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+            return True
+        parent = parents.get(parent)
+    return False
+
+
+# -- running a call in a thread (shared by the rules that offload a call) -----
+
+
+@dataclass
+class Site:
+    """Where a call stands, as it decides whether it can be offloaded."""
+
+    # Why no ``await`` can stand there, or the call is not offloaded there.
+    problem: str | None
+
+
+class Offload:
+    """What a rule that rewrites a call in a coroutine to ``await
+    asyncio.to_thread(fn, *args, **kwargs)`` must know about the call's
+    site, gathered as the tree is visited; the rule forwards its visit hooks
+    (a batched traversal calls one method per rule)."""
+
+    def __init__(self, rule: object) -> None:
+        self._rule = rule
+        # Calls that are the primary of a trailer (``requests.get(u).json()``):
+        # ``await`` before them needs parentheses.
+        self._primaries: set[cst.BaseExpression] = set()
+        self._awaited: set[cst.Call] = set()
+        # Calls that are a ``with`` item: the block works on what they open.
+        self._with_items: set[cst.BaseExpression] = set()
+        # Calls inside a plain ``with`` (a thread lock may be held), or in a
+        # coroutine that calls ``.acquire()`` without ``await``.
+        self._held: set[cst.Call] = set()
+        self._fstring_equals = 0
+        self._in_fstring_equals: set[cst.Call] = set()
+
+    def visit_primary(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Call):
+            self._primaries.add(node)
+
+    def visit_call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Call):
+            self._primaries.add(node.func)
+        if self._fstring_equals:
+            self._in_fstring_equals.add(node)
+
+    def visit_await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self._awaited.add(node.expression)
+
+    def visit_with(self, node: cst.With, not_a_lock: Callable[[cst.BaseExpression], bool]) -> None:
+        self._with_items.update(item.item for item in node.items)
+        if node.asynchronous is None and not all(not_a_lock(item.item) for item in node.items):
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.body, calls)
+            self._held.update(calls.calls)
+
+    def visit_function(self, node: cst.FunctionDef) -> None:
+        # ``lock.acquire()`` without ``await`` takes a thread lock (an asyncio
+        # lock's acquire is awaited): the coroutine may hold it at any call.
+        if node.asynchronous is not None:
+            calls = toolkit.OwnCalls()
+            toolkit.walk(node.body, calls)
+            if any(
+                isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
+                for call in calls.calls - calls.awaited
+            ):
+                self._held.update(calls.calls)
+
+    def visit_fstring_expression(self, node: cst.FormattedStringExpression) -> None:
+        if node.equal is not None:
+            self._fstring_equals += 1
+
+    def leave_fstring_expression(self, node: cst.FormattedStringExpression) -> None:
+        if node.equal is not None:
+            self._fstring_equals -= 1
+
+    def site(self, call: cst.Call, scope: Scope, eager: set[cst.Lambda]) -> Site | None:
+        """Where ``call`` stands if that is in a coroutine: its own body, a
+        comprehension, generator expression or class body in it, or a lambda
+        in it that a builtin calls at once; None elsewhere, and for a call
+        under ``await``."""
+        if call in self._awaited:
+            return None
+        owner = scope
+        while owner.kind in (
+            toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR, toolkit.ScopeKind.CLASS
+        ):
+            assert owner.parent is not None
+            owner = owner.parent
+        problem = None
+        if owner.kind is toolkit.ScopeKind.LAMBDA:
+            if owner.node not in eager:
+                return None
+            problem = "`await` is not allowed in a lambda"
+            assert owner.parent is not None
+            owner = owner.parent
+            while owner.kind in (toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR):
+                assert owner.parent is not None
+                owner = owner.parent
+        if owner.kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
+            return None
+        if problem is not None:
+            pass
+        elif scope.kind is toolkit.ScopeKind.GENERATOR:
+            problem = "`await` would make the generator expression asynchronous"
+        elif scope.kind is toolkit.ScopeKind.CLASS:
+            problem = "`await` is not allowed in a class body"
+        elif scope.kind is toolkit.ScopeKind.COMPREHENSION:
+            problem = (
+                "in a comprehension each item would wait for its thread in turn; run the whole"
+                " loop in one thread, or gather the calls"
+            )
+        return Site(problem)
+
+    def finish(
+        self,
+        original: cst.Call,
+        updated: cst.Call,
+        scope: Scope,
+        site: Site,
+        message: str,
+        problem: str | None,
+    ) -> cst.BaseExpression:
+        """Report ``original`` with ``message`` and, where nothing stands
+        against it, rewrite it to ``await asyncio.to_thread(...)``."""
+        rule = self._rule
+        settings = rule.settings  # type: ignore[attr-defined]
+        alias = scope.module_alias("asyncio")
+        problem = problem or site.problem
+        if problem is not None:
+            pass
+        elif original in self._with_items:
+            problem = (
+                "a `with` block works on what the call returns; move the whole block into a"
+                " function run with `asyncio.to_thread()`"
+            )
+        elif scope.imports_any(("trio", "anyio")):
+            library = "anyio" if scope.imports_any(("anyio",)) else "trio"
+            problem = f"the module uses {library}, whose cure is `await {library}.to_thread.run_sync(...)`"
+        elif original in self._held:
+            problem = (
+                "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
+                " that another task would then block on while this one waits"
+            )
+        elif original in self._in_fstring_equals:
+            problem = "the call is in an f-string with `=`, which prints its text"
+        elif settings.target_version < (3, 9):
+            problem = "`asyncio.to_thread()` needs Python 3.9"
+        elif alias is None:
+            problem = "`asyncio` names something else here"
+        if problem is not None:
+            message += f" (not fixed: {problem})"
+        else:
+            message += ", or run it in a thread: `await asyncio.to_thread(...)`"
+        if not rule.report(  # type: ignore[attr-defined]
+            original,
+            message,
+            fixable=problem is None,
+            needs_import="asyncio" if alias is not None and alias[1] else None,
+        ):
+            return updated
+        assert alias is not None
+        name, needs_import = alias
+        if needs_import:
+            toolkit.AddImportsVisitor.add_needed_import(rule.context, "asyncio")  # type: ignore[attr-defined]
+        return to_thread(updated, name, primary=original in self._primaries)
+
+
+def to_thread(call: cst.Call, asyncio_name: str, *, primary: bool) -> cst.Await:
+    """``await asyncio.to_thread(fn, *args)`` for ``fn(*args)``; in
+    parentheses where it is the primary of a trailer (``.json()``)."""
+    before = call.whitespace_before_args
+    if call.args:
+        after: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+        if isinstance(before, cst.ParenthesizedWhitespace):
+            # One argument a line: the function on a line of its own, with no
+            # copy of a comment that follows the parenthesis.
+            after = before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=())
+        comma: cst.Comma | cst.MaybeSentinel = cst.Comma(whitespace_after=after)
+    else:
+        comma = cst.MaybeSentinel.DEFAULT
+    offloaded = cst.Call(
+        func=cst.Attribute(value=cst.Name(asyncio_name), attr=cst.Name("to_thread")),
+        args=[cst.Arg(value=call.func, comma=comma), *call.args],
+        whitespace_before_args=before,
+    )
+    lpar, rpar = list(call.lpar), list(call.rpar)
+    if primary and not lpar:
+        lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
+    return cst.Await(expression=offloaded, lpar=lpar, rpar=rpar)
