@@ -6,12 +6,13 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
+from .analysis.offload import ThreadOffload, called_names, in_coroutine, resolve, short
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
-from .screen.facts import Context, Facts, has_async_def, scope_statements
+from .screen.facts import Facts, has_async_def, scope_statements
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -242,12 +243,6 @@ _PATH_TO_PATH = frozenset(
     {"with_name", "with_suffix", "with_stem", "joinpath", "absolute", "resolve", "expanduser", "relative_to"}
 )
 _VERBS = frozenset({"get", "options", "head", "post", "put", "patch", "delete", "trace", "connect"})
-# Builtins that call a function given to them at once, on the loop: a lambda
-# handed to them runs there (one handed to anything else may well run in an
-# executor, which is the cure).
-_EAGER_CALLERS = frozenset({"sorted", "min", "max", "map", "filter"})
-_OPTIONAL = frozenset({"typing.Optional", "Optional", "typing_extensions.Optional"})
-_UNION = frozenset({"typing.Union", "Union", "typing_extensions.Union"})
 _ENTRY = re.compile(r"!?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?")
 
 
@@ -308,40 +303,11 @@ def table(entries: Iterable[str] | str) -> Table:
 # -- the screen (stdlib ast) --------------------------------------------------
 
 
-def _spelling(expr: ast.expr) -> str | None:
-    """``a.b.c`` for the expression ``a.b.c``; None for anything else."""
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
-
-
-def _names(facts: Facts, expr: ast.expr) -> set[str]:
-    """Every qualified name ``expr`` may have: through an import, or as written."""
-    names = set(facts.qualnames(expr))
-    spelled = _spelling(expr)
-    if spelled is not None:
-        names.add(spelled)
-    return names
-
-
-def _in_coroutine(ctx: Context) -> bool:
-    """Inside an ``async def`` (through comprehensions and class bodies), or
-    in a lambda directly inside one."""
-    if ctx.kind == "async":
-        return True
-    return ctx.kind == "lambda" and bool(ctx.defs) and isinstance(ctx.defs[-1][0], ast.AsyncFunctionDef)
-
-
 def _annotated_kind(facts: Facts, annotation: ast.expr | None, kinds: Mapping[str, Kind]) -> bool:
     if annotation is None:
         return False
     return any(
-        not _names(facts, node).isdisjoint(kinds)
+        not called_names(facts, node).isdisjoint(kinds)
         for node in ast.walk(annotation)
         if isinstance(node, (ast.Name, ast.Attribute))
     )
@@ -355,7 +321,7 @@ def _may_follow(facts: Facts, expr: ast.expr, names: set[str], makers: set[str],
         return expr.id in names
     if isinstance(expr, ast.Call):
         func = expr.func
-        if not _names(facts, func).isdisjoint(makers):
+        if not called_names(facts, func).isdisjoint(makers):
             return True
         return (
             pathlib
@@ -405,9 +371,9 @@ def screen_blocking(facts: Facts, found: Table) -> bool:
     """Whether the file may hold a blocking call in a coroutine."""
     methods: list[ast.Call] = []
     for call, ctx in facts.calls:
-        if not _in_coroutine(ctx):
+        if not in_coroutine(ctx):
             continue
-        if not _names(facts, call.func).isdisjoint(found.functions):
+        if not called_names(facts, call.func).isdisjoint(found.functions):
             return True
         if isinstance(call.func, ast.Attribute):
             methods.append(call)
@@ -436,7 +402,7 @@ def screen_blocking(facts: Facts, found: Table) -> bool:
 # -- the rule -----------------------------------------------------------------
 
 
-class BlockingCall(Rule):
+class BlockingCall(ThreadOffload, Rule):
     """Blocking I/O inside a coroutine freezes the whole event loop.
 
     ## Example
@@ -581,125 +547,26 @@ class BlockingCall(Rule):
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
         self._table = table(self.option("blocking-calls"))
-        self._offload = Offload(self)
-        # What each name holds, as the code reads top to bottom: one mapping
-        # per def, lambda or class being visited, copied from the one around
-        # it where it starts (qualified class names; UNTYPED for a name
-        # annotated or bound as something else).
-        self._kinds: list[dict[str, str]] = [{}]
-        # Which of those mappings are a class body's (not visible from the
-        # functions defined in it).
-        self._class_frames: list[bool] = [False]
-        # Lambdas that a builtin calls at once (``sorted(xs, key=lambda x: ...)``).
-        self._eager: set[cst.Lambda] = set()
         # Per coroutine: names only ever used as the receiver of an
         # attribute (never handed on), computed on first need.
         self._kept: dict[cst.CSTNode, frozenset[str]] = {}
 
-    # -- what each name holds -------------------------------------------------
+    # -- the objects the rule follows (see ThreadOffload) -----------------------
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._offload.visit_function(node)
-        # A class body's names are not visible from the functions inside it.
-        outer = max(i for i, is_class in enumerate(self._class_frames) if not is_class)
-        kinds = dict(self._kinds[outer])
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            annotation = param.annotation.annotation if param.annotation is not None else None
-            kinds[param.name.value] = self._annotated(annotation)
-        for param in (params.star_arg, params.star_kwarg):
-            if isinstance(param, cst.Param):
-                kinds[param.name.value] = UNTYPED
-        self._push(kinds)
+    def followed(self, name: str) -> bool:
+        return name in self._table.kinds
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        self._pop()
-        return updated_node
+    def made_by(self, name: str) -> str | None:
+        return MAKERS.get(name)
 
-    def _push(self, kinds: dict[str, str], is_class: bool = False) -> None:
-        self._kinds.append(kinds)
-        self._class_frames.append(is_class)
-
-    def _pop(self) -> None:
-        self._kinds.pop()
-        self._class_frames.pop()
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        kinds = dict(self._kinds[-1])
-        params = node.params
-        every = (*params.posonly_params, *params.params, *params.kwonly_params, params.star_arg, params.star_kwarg)
-        for param in every:
-            if isinstance(param, cst.Param):
-                kinds[param.name.value] = UNTYPED
-        self._push(kinds)
-
-    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.BaseExpression:
-        self._pop()
-        return updated_node
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._push(dict(self._kinds[-1]), is_class=True)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
-        self._pop()
-        return updated_node
-
-    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        if len(original_node.targets) == 1:
-            target = original_node.targets[0].target
-            if isinstance(target, cst.Name):
-                kind = self._kind_of(original_node.value)
-                # Bound to something else, a name keeps the kind it had, as
-                # in flake8-async: such code is rare, and the fix of a method
-                # call on it asks for a name bound once.
-                if kind is not None:
-                    self._kinds[-1][target.value] = kind
-        return updated_node
-
-    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
-        target = original_node.target
-        if isinstance(target, cst.Name):
-            self._kinds[-1][target.value] = self._annotated(original_node.annotation.annotation)
-        return updated_node
-
-    def leave_WithItem(self, original_node: cst.WithItem, updated_node: cst.WithItem) -> cst.WithItem:
-        if original_node.asname is not None and isinstance(original_node.asname.name, cst.Name):
-            kind = self._kind_of(original_node.item)
-            if kind is not None:
-                self._kinds[-1][original_node.asname.name.value] = kind
-        return updated_node
-
-    def _annotated(self, annotation: cst.BaseExpression | None) -> str:
-        """The followed class an annotation names (``X``, ``X | None``,
-        ``Optional[X]``), or UNTYPED."""
-        if annotation is None:
-            return UNTYPED
-        scope = self.scope(annotation)
-        annotation = _unwrap_optional(scope, annotation)
-        if annotation is None:
-            return UNTYPED
-        name = resolve(scope, annotation)
-        return name if name in self._table.kinds else UNTYPED
-
-    def _kind_of(self, expr: cst.BaseExpression) -> str | None:
-        """The followed class of the value of ``expr``, or None."""
-        if isinstance(expr, cst.Name):
-            kind = self._kinds[-1].get(expr.value)
-            return kind if kind is not None and kind != UNTYPED else None
-        if isinstance(expr, cst.Call):
-            func = expr.func
-            name = resolve(self.scope(expr), func)
-            if name is not None:
-                if name in self._table.kinds:
-                    return name
-                if name in MAKERS and MAKERS[name] in self._table.kinds:
-                    return MAKERS[name]
-            if isinstance(func, cst.Attribute) and self._is_path(func.value):
-                if func.attr.value in _PATH_TO_PATH:
-                    return "pathlib.Path"
-                if func.attr.value == "open":
-                    return "io.TextIOWrapper"
-            return None
+    def derived(self, expr: cst.BaseExpression) -> str | None:
+        """A path from a path: ``base / "x"``, ``p.parent``,
+        ``p.with_suffix(".txt")``; a file from ``p.open()``."""
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and self._is_path(expr.func.value):
+            if expr.func.attr.value in _PATH_TO_PATH:
+                return "pathlib.Path"
+            if expr.func.attr.value == "open":
+                return "io.TextIOWrapper"
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
             return "pathlib.Path" if self._is_path(expr.left) else None
         if isinstance(expr, cst.Attribute) and expr.attr.value == "parent":
@@ -707,60 +574,25 @@ class BlockingCall(Rule):
         return None
 
     def _is_path(self, expr: cst.BaseExpression) -> bool:
-        kind = self._kind_of(expr)
+        kind = self.kind_of(expr)
         return kind is not None and self._table.kinds[kind] is _PATH
 
-    # -- sites ----------------------------------------------------------------
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self._offload.visit_call(node)
-        func = node.func
-        eager = (
-            isinstance(func, cst.Name)
-            and func.value in _EAGER_CALLERS
-            and self.scope(node).lookup(func.value) is toolkit.UNBOUND
-        ) or (isinstance(func, cst.Attribute) and func.attr.value == "sort")
-        if eager:
-            self._eager.update(arg.value for arg in node.args if isinstance(arg.value, cst.Lambda))
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self._offload.visit_primary(node.value)
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        self._offload.visit_primary(node.value)
-
-    def visit_Await(self, node: cst.Await) -> None:
-        self._offload.visit_await(node)
-
-    def visit_With(self, node: cst.With) -> None:
-        self._offload.visit_with(node, self._not_a_lock)
-
-    def _not_a_lock(self, item: cst.BaseExpression) -> bool:
-        """Whether a ``with`` item is visibly no thread lock: a file, a
-        session, a client... of the rule's own tables."""
-        if not isinstance(item, cst.Call):
-            return False
-        return resolve(self.scope(item), item.func) in self._table.functions or self._kind_of(item) is not None
-
-    def visit_FormattedStringExpression(self, node: cst.FormattedStringExpression) -> None:
-        self._offload.visit_fstring_expression(node)
-
-    def leave_FormattedStringExpression(
-        self, original_node: cst.FormattedStringExpression, updated_node: cst.FormattedStringExpression
-    ) -> cst.FormattedStringExpression:
-        self._offload.leave_fstring_expression(original_node)
-        return updated_node
+    def not_a_lock(self, item: cst.BaseExpression) -> bool:
+        # ``with open(p) as f:`` holds a file, not a lock.
+        return super().not_a_lock(item) or (
+            isinstance(item, cst.Call) and resolve(self.scope(item), item.func) in self._table.functions
+        )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         scope = self.scope(original_node)
-        site = self._offload.site(original_node, scope, self._eager)
+        site = self.site(original_node, scope)
         if site is None:
             return updated_node
         found = self._blocking(original_node, scope)
         if found is None:
             return updated_node
         blocking, shared_receiver = found
-        spelled = _short(original_node.func)
+        spelled = short(original_node.func)
         message = f"`{spelled}()` {blocking.kind}"
         problem = blocking.no_fix
         if problem is None and shared_receiver is not None:
@@ -768,7 +600,7 @@ class BlockingCall(Rule):
                 f"`{shared_receiver}` may be shared with other coroutines, and the library may not"
                 " be safe to use from several threads at once"
             )
-        return self._offload.finish(original_node, updated_node, scope, site, message, problem)
+        return self.offload(original_node, updated_node, scope, site, message, problem)
 
     def _blocking(self, call: cst.Call, scope: Scope) -> tuple[Blocking, str | None] | None:
         """What blocks in ``call`` and, for a method of an object that may be
@@ -782,7 +614,7 @@ class BlockingCall(Rule):
             return None
         method = func.attr.value
         receiver = func.value
-        kind_name = self._kind_of(receiver)
+        kind_name = self.kind_of(receiver)
         kind = self._table.kinds.get(kind_name) if kind_name is not None else None
         if isinstance(receiver, cst.Call) and resolve(scope, receiver.func) in self._table.functions:
             return None  # ``open(p).read()``: reported once, at the ``open``
@@ -797,11 +629,11 @@ class BlockingCall(Rule):
                 return None
             shared = None
             if kind.shared and not self._kept_here(scope, receiver):
-                shared = _short(receiver)
+                shared = short(receiver)
             return blocking, shared
         if method == "request" and _literal_verb(call) and scope.imports_any(("urllib3",)):
             # flake8-async's ASYNC211: most likely a urllib3 pool or connection.
-            return Blocking(HTTP, f"what `{_short(receiver)}` is cannot be seen"), None
+            return Blocking(HTTP, f"what `{short(receiver)}` is cannot be seen"), None
         return None
 
     def _kept_here(self, scope: Scope, receiver: cst.BaseExpression) -> bool:
@@ -822,53 +654,6 @@ class BlockingCall(Rule):
         return receiver.value in kept
 
 
-UNTYPED = "<untyped>"
-
-
-def resolve(scope: Scope, expr: cst.BaseExpression) -> str | None:
-    """The qualified name of ``expr`` through the module's imports; for a
-    name the module never binds, as written (``os.system`` in a snippet
-    without ``import os``, ``open``); None for a local, a parameter or a
-    call result."""
-    name = scope.qualified_name(expr)
-    if name is not None:
-        return name
-    parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if isinstance(expr, cst.Name) and scope.lookup(expr.value) is toolkit.UNBOUND:
-        return ".".join([expr.value, *reversed(parts)])
-    return None
-
-
-def _unwrap_optional(scope: Scope, annotation: cst.BaseExpression) -> cst.BaseExpression | None:
-    """``X`` for ``X``, ``X | None``, ``None | X``, ``Optional[X]`` and
-    ``Union[X, None]``; None for any other union."""
-    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
-        left, right = annotation.left, annotation.right
-        if _is_none(right) and not _is_none(left) and not isinstance(left, cst.BinaryOperation):
-            return left
-        if _is_none(left) and not _is_none(right) and not isinstance(right, cst.BinaryOperation):
-            return right
-        return None
-    if isinstance(annotation, cst.Subscript):
-        name = resolve(scope, annotation.value)
-        elements = [
-            element.slice.value for element in annotation.slice if isinstance(element.slice, cst.Index)
-        ]
-        if name in _OPTIONAL and len(elements) == 1:
-            return elements[0]
-        if name in _UNION and len(elements) == 2:
-            others = [element for element in elements if not _is_none(element)]
-            return others[0] if len(others) == 1 else None
-    return annotation
-
-
-def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
-
-
 def _literal_verb(call: cst.Call) -> bool:
     """Whether the first positional argument is a string naming an HTTP verb."""
     first = next((arg for arg in call.args if arg.keyword is None and not arg.star), None)
@@ -876,17 +661,6 @@ def _literal_verb(call: cst.Call) -> bool:
         return False
     value = first.value.evaluated_value
     return isinstance(value, str) and value.lower() in _VERBS
-
-
-def _short(expr: cst.BaseExpression) -> str:
-    """How the message names a callee or a receiver: its code, or only
-    ``….method`` when that is long."""
-    code = cst.Module([]).code_for_node(expr)
-    if len(code) <= 40 and "\n" not in code:
-        return code
-    if isinstance(expr, cst.Attribute):
-        return f"….{expr.attr.value}"
-    return code.split("\n")[0][:37] + "…"
 
 
 def _kept_names(function: cst.CSTNode) -> frozenset[str]:
@@ -926,191 +700,3 @@ def _in_nested_function(node: cst.CSTNode, function: cst.CSTNode, parents: Mappi
             return True
         parent = parents.get(parent)
     return False
-
-
-# -- running a call in a thread (shared by the rules that offload a call) -----
-
-
-@dataclass
-class Site:
-    """Where a call stands, as it decides whether it can be offloaded."""
-
-    # Why no ``await`` can stand there, or the call is not offloaded there.
-    problem: str | None
-
-
-class Offload:
-    """What a rule that rewrites a call in a coroutine to ``await
-    asyncio.to_thread(fn, *args, **kwargs)`` must know about the call's
-    site, gathered as the tree is visited; the rule forwards its visit hooks
-    (a batched traversal calls one method per rule)."""
-
-    def __init__(self, rule: object) -> None:
-        self._rule = rule
-        # Calls that are the primary of a trailer (``requests.get(u).json()``):
-        # ``await`` before them needs parentheses.
-        self._primaries: set[cst.BaseExpression] = set()
-        self._awaited: set[cst.Call] = set()
-        # Calls that are a ``with`` item: the block works on what they open.
-        self._with_items: set[cst.BaseExpression] = set()
-        # Calls inside a plain ``with`` (a thread lock may be held), or in a
-        # coroutine that calls ``.acquire()`` without ``await``.
-        self._held: set[cst.Call] = set()
-        self._fstring_equals = 0
-        self._in_fstring_equals: set[cst.Call] = set()
-
-    def visit_primary(self, node: cst.BaseExpression) -> None:
-        if isinstance(node, cst.Call):
-            self._primaries.add(node)
-
-    def visit_call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Call):
-            self._primaries.add(node.func)
-        if self._fstring_equals:
-            self._in_fstring_equals.add(node)
-
-    def visit_await(self, node: cst.Await) -> None:
-        if isinstance(node.expression, cst.Call):
-            self._awaited.add(node.expression)
-
-    def visit_with(self, node: cst.With, not_a_lock: Callable[[cst.BaseExpression], bool]) -> None:
-        self._with_items.update(item.item for item in node.items)
-        if node.asynchronous is None and not all(not_a_lock(item.item) for item in node.items):
-            calls = toolkit.OwnCalls()
-            toolkit.walk(node.body, calls)
-            self._held.update(calls.calls)
-
-    def visit_function(self, node: cst.FunctionDef) -> None:
-        # ``lock.acquire()`` without ``await`` takes a thread lock (an asyncio
-        # lock's acquire is awaited): the coroutine may hold it at any call.
-        if node.asynchronous is not None:
-            calls = toolkit.OwnCalls()
-            toolkit.walk(node.body, calls)
-            if any(
-                isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
-                for call in calls.calls - calls.awaited
-            ):
-                self._held.update(calls.calls)
-
-    def visit_fstring_expression(self, node: cst.FormattedStringExpression) -> None:
-        if node.equal is not None:
-            self._fstring_equals += 1
-
-    def leave_fstring_expression(self, node: cst.FormattedStringExpression) -> None:
-        if node.equal is not None:
-            self._fstring_equals -= 1
-
-    def site(self, call: cst.Call, scope: Scope, eager: set[cst.Lambda]) -> Site | None:
-        """Where ``call`` stands if that is in a coroutine: its own body, a
-        comprehension, generator expression or class body in it, or a lambda
-        in it that a builtin calls at once; None elsewhere, and for a call
-        under ``await``."""
-        if call in self._awaited:
-            return None
-        owner = scope
-        while owner.kind in (
-            toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR, toolkit.ScopeKind.CLASS
-        ):
-            assert owner.parent is not None
-            owner = owner.parent
-        problem = None
-        if owner.kind is toolkit.ScopeKind.LAMBDA:
-            if owner.node not in eager:
-                return None
-            problem = "`await` is not allowed in a lambda"
-            assert owner.parent is not None
-            owner = owner.parent
-            while owner.kind in (toolkit.ScopeKind.COMPREHENSION, toolkit.ScopeKind.GENERATOR):
-                assert owner.parent is not None
-                owner = owner.parent
-        if owner.kind is not toolkit.ScopeKind.ASYNC_FUNCTION:
-            return None
-        if problem is not None:
-            pass
-        elif scope.kind is toolkit.ScopeKind.GENERATOR:
-            problem = "`await` would make the generator expression asynchronous"
-        elif scope.kind is toolkit.ScopeKind.CLASS:
-            problem = "`await` is not allowed in a class body"
-        elif scope.kind is toolkit.ScopeKind.COMPREHENSION:
-            problem = (
-                "in a comprehension each item would wait for its thread in turn; run the whole"
-                " loop in one thread, or gather the calls"
-            )
-        return Site(problem)
-
-    def finish(
-        self,
-        original: cst.Call,
-        updated: cst.Call,
-        scope: Scope,
-        site: Site,
-        message: str,
-        problem: str | None,
-    ) -> cst.BaseExpression:
-        """Report ``original`` with ``message`` and, where nothing stands
-        against it, rewrite it to ``await asyncio.to_thread(...)``."""
-        rule = self._rule
-        settings = rule.settings  # type: ignore[attr-defined]
-        alias = scope.module_alias("asyncio")
-        problem = problem or site.problem
-        if problem is not None:
-            pass
-        elif original in self._with_items:
-            problem = (
-                "a `with` block works on what the call returns; move the whole block into a"
-                " function run with `asyncio.to_thread()`"
-            )
-        elif scope.imports_any(("trio", "anyio")):
-            library = "anyio" if scope.imports_any(("anyio",)) else "trio"
-            problem = f"the module uses {library}, whose cure is `await {library}.to_thread.run_sync(...)`"
-        elif original in self._held:
-            problem = (
-                "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
-                " that another task would then block on while this one waits"
-            )
-        elif original in self._in_fstring_equals:
-            problem = "the call is in an f-string with `=`, which prints its text"
-        elif settings.target_version < (3, 9):
-            problem = "`asyncio.to_thread()` needs Python 3.9"
-        elif alias is None:
-            problem = "`asyncio` names something else here"
-        if problem is not None:
-            message += f" (not fixed: {problem})"
-        else:
-            message += ", or run it in a thread: `await asyncio.to_thread(...)`"
-        if not rule.report(  # type: ignore[attr-defined]
-            original,
-            message,
-            fixable=problem is None,
-            needs_import="asyncio" if alias is not None and alias[1] else None,
-        ):
-            return updated
-        assert alias is not None
-        name, needs_import = alias
-        if needs_import:
-            toolkit.AddImportsVisitor.add_needed_import(rule.context, "asyncio")  # type: ignore[attr-defined]
-        return to_thread(updated, name, primary=original in self._primaries)
-
-
-def to_thread(call: cst.Call, asyncio_name: str, *, primary: bool) -> cst.Await:
-    """``await asyncio.to_thread(fn, *args)`` for ``fn(*args)``; in
-    parentheses where it is the primary of a trailer (``.json()``)."""
-    before = call.whitespace_before_args
-    if call.args:
-        after: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
-        if isinstance(before, cst.ParenthesizedWhitespace):
-            # One argument a line: the function on a line of its own, with no
-            # copy of a comment that follows the parenthesis.
-            after = before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=())
-        comma: cst.Comma | cst.MaybeSentinel = cst.Comma(whitespace_after=after)
-    else:
-        comma = cst.MaybeSentinel.DEFAULT
-    offloaded = cst.Call(
-        func=cst.Attribute(value=cst.Name(asyncio_name), attr=cst.Name("to_thread")),
-        args=[cst.Arg(value=call.func, comma=comma), *call.args],
-        whitespace_before_args=before,
-    )
-    lpar, rpar = list(call.lpar), list(call.rpar)
-    if primary and not lpar:
-        lpar, rpar = [cst.LeftParen()], [cst.RightParen()]
-    return cst.Await(expression=offloaded, lpar=lpar, rpar=rpar)
