@@ -61,10 +61,12 @@ def in_coroutine(ctx: Context) -> bool:
 
 
 def literal(expr: ast.expr) -> bool:
-    """A constant, or a constant's ``.encode()``: a value whose size the
-    code shows to be small."""
+    """A constant, a constant's ``.encode()``, or a tuple, list or set of
+    them: a value whose size the code shows to be small."""
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "encode":
         expr = expr.func.value
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        return all(literal(element) for element in expr.elts)
     return isinstance(expr, ast.Constant)
 
 
@@ -127,7 +129,15 @@ def literal_node(expr: cst.BaseExpression) -> bool:
     """The LibCST twin of :func:`literal`."""
     if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "encode":
         expr = expr.func.value
-    return isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float))
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+        return all(
+            isinstance(element, cst.Element) and literal_node(element.value) for element in expr.elements
+        )
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "True", "False")
+    return isinstance(
+        expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)
+    )
 
 
 @dataclass
@@ -392,10 +402,12 @@ class ThreadOffload:
         site: Site,
         message: str,
         problem: str | None,
+        advice: str = ", or run it in a thread: `await asyncio.to_thread(...)`",
     ) -> cst.BaseExpression:
         """Report ``original`` with ``message`` and, where nothing stands
         against it (``problem`` is the rule's own reason), rewrite it to
-        ``await asyncio.to_thread(...)``."""
+        ``await asyncio.to_thread(...)``; ``advice`` ends the message of a
+        finding that is fixed."""
         alias = scope.module_alias("asyncio")
         problem = problem or site.problem
         if problem is not None:
@@ -422,7 +434,7 @@ class ThreadOffload:
         if problem is not None:
             message += f" (not fixed: {problem})"
         else:
-            message += ", or run it in a thread: `await asyncio.to_thread(...)`"
+            message += advice
         if not self.report(  # type: ignore[attr-defined]
             original,
             message,
