@@ -151,20 +151,22 @@ def table(options: Mapping[str, object]) -> Table:
     return found
 
 
-def _argument(args: list[ast.expr], keywords: list[ast.keyword], where: tuple[int | None, str | None]) -> ast.expr | None:
+def _argument(call: ast.Call, where: tuple[int | None, str | None]) -> ast.expr | None:
+    """The ast twin of _argument_node."""
     position, keyword = where
-    for item in keywords:
+    for item in call.keywords:
         if item.arg == keyword:
             return item.value
-    if position is not None and position < len(args) and not any(isinstance(a, ast.Starred) for a in args[: position + 1]):
-        return args[position]
-    return None
+    args = call.args
+    if position is None or position >= len(args) or any(isinstance(a, ast.Starred) for a in args[: position + 1]):
+        return None
+    return args[position]
 
 
 def _light_on_ast(call: ast.Call, heavy: Heavy) -> bool:
     """The screen's twin of CpuBound._light: only what is certain on the ast."""
     if heavy.data is not None:
-        value = _argument(call.args, call.keywords, heavy.data)
+        value = _argument(call, heavy.data)
         return value is not None and literal(value)
     if heavy.constants:
         return not call.keywords and all(literal(arg) for arg in call.args)
