@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .analysis.offload import ThreadOffload, called_names, in_coroutine, resolve, short
+from .analysis.offload import ThreadOffload, called_names, in_coroutine, kept_names, resolve, short
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -159,6 +159,8 @@ def _methods(kind: str, names: Iterable[str], no_fix: Iterable[str] = (), why: s
 
 
 _FILE = Kind(FILE, None, no_fix=FILE_METHOD)
+# The methods of a file that do no I/O (its descriptor, its capabilities).
+_FILE_NO_IO = frozenset({"fileno", "readable", "writable", "seekable", "isatty"})
 _HTTPX = Kind(
     HTTP,
     _methods(HTTP, ("close", "delete", "get", "head", "options", "patch", "post", "put", "request", "send", "stream")),
@@ -487,7 +489,8 @@ class BlockingCall(ThreadOffload, Rule):
     Reported without a fix: `open()` and the other calls that return a
     file (its reads and writes would still block: move the whole file
     handling into a function run with `asyncio.to_thread`), a `with` item
-    (the block works on what it opens), any method of a file object; calls
+    (the block works on what it opens), any method of a file object but
+    `fileno`, `readable`, `writable`, `seekable` and `isatty`; calls
     that return an iterator doing its I/O as it is consumed (`os.scandir`,
     `os.walk`, `glob.iglob`, `Path.iterdir` / `glob`); `subprocess.Popen`
     and `os.popen` (talking to the process blocks, not starting it); a
@@ -503,8 +506,9 @@ class BlockingCall(ThreadOffload, Rule):
     a file, session, client... the rule knows) or in a coroutine that calls
     `.acquire()` without `await` (another task would block on the held lock
     while this one waits); a call in `f"{...=}"`, which prints its text;
-    in a module that imports trio or anyio (`trio.to_thread.run_sync` /
-    `anyio.to_thread.run_sync` are the cure there); where `asyncio` names
+    in a module that imports trio or anyio, or is part of one (its path
+    lies in a `trio` or `anyio` package): `trio.to_thread.run_sync` /
+    `anyio.to_thread.run_sync` are the cure there; where `asyncio` names
     something else.
 
     Not reported: a call under `await` (an async API of the same name); a
@@ -621,11 +625,15 @@ class BlockingCall(ThreadOffload, Rule):
         if kind is not None:
             if kind is _POOL and method == "request" and not _literal_verb(call):
                 return None
+            if kind is _FILE and method in _FILE_NO_IO:
+                return None
             if kind.methods is None:
                 blocking = Blocking(kind.kind, kind.no_fix)
             elif method in kind.methods:
                 blocking = kind.methods[method]
             else:
+                return None
+            if kind is _SOCKET and self._non_blocking(scope, receiver):
                 return None
             shared = None
             if kind.shared and not self._kept_here(scope, receiver):
@@ -635,6 +643,23 @@ class BlockingCall(ThreadOffload, Rule):
             # flake8-async's ASYNC211: most likely a urllib3 pool or connection.
             return Blocking(HTTP, f"what `{short(receiver)}` is cannot be seen"), None
         return None
+
+    def _non_blocking(self, scope: Scope, receiver: cst.BaseExpression) -> bool:
+        """Whether the function calls ``receiver.setblocking(...)`` or
+        ``receiver.settimeout(...)``: a socket made non-blocking (for the
+        loop's own ``sock_*`` calls or an ``add_writer``) never blocks, and
+        one with a timeout is not followed either."""
+        function = scope.function().node
+        if function is None:
+            return False
+        text = toolkit.get_full_name_for_node(receiver)
+        return any(
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("setblocking", "settimeout")
+            and toolkit.get_full_name_for_node(node.func.value) == text
+            for node in toolkit.descendants(function)
+        )
 
     def _kept_here(self, scope: Scope, receiver: cst.BaseExpression) -> bool:
         """Whether ``receiver`` is made right there (``requests.Session().get``)
@@ -650,7 +675,7 @@ class BlockingCall(ThreadOffload, Rule):
             return False
         kept = self._kept.get(function.node)
         if kept is None:
-            kept = self._kept[function.node] = _kept_names(function.node)
+            kept = self._kept[function.node] = kept_names(function.node)
         return receiver.value in kept
 
 
@@ -661,42 +686,3 @@ def _literal_verb(call: cst.Call) -> bool:
         return False
     value = first.value.evaluated_value
     return isinstance(value, str) and value.lower() in _VERBS
-
-
-def _kept_names(function: cst.CSTNode) -> frozenset[str]:
-    """Names of ``function`` never handed on: every use of them is an
-    assignment target, a ``with ... as`` target or the object of an
-    attribute (``session.get``), never an argument, a value or a return;
-    and not a parameter (the caller has the object too)."""
-    parents = toolkit.ParentMap.of(function)
-    seen: set[str] = set()
-    handed_on: set[str] = set()
-    for node, parent in parents.items():
-        if not isinstance(node, cst.Name):
-            continue
-        if _in_nested_function(node, function, parents):
-            handed_on.add(node.value)  # a closure may run in another task
-            continue
-        if isinstance(parent, cst.Attribute):
-            if parent.attr is node:
-                continue
-            seen.add(node.value)
-            continue
-        if isinstance(parent, (cst.AssignTarget, cst.AsName)):
-            seen.add(node.value)
-            continue
-        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Arg, cst.ImportAlias)) and (
-            getattr(parent, "name", None) is node or getattr(parent, "keyword", None) is node
-        ):
-            continue  # a def's name or a keyword's name
-        handed_on.add(node.value)
-    return frozenset(seen - handed_on)
-
-
-def _in_nested_function(node: cst.CSTNode, function: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
-    parent = parents.get(node)
-    while parent is not None and parent is not function:
-        if isinstance(parent, (cst.FunctionDef, cst.Lambda)):
-            return True
-        parent = parents.get(parent)
-    return False

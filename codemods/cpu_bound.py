@@ -251,7 +251,8 @@ class CpuBound(ThreadOffload, Rule):
     `sorted`, `min`, `max`, `map`, `filter` or `.sort()` calls at once; a
     `with` item; a call inside a plain `with` that may hold a thread lock,
     or in a coroutine that calls `.acquire()` without `await`; in
-    `f"{...=}"`; in a module that imports trio or anyio; where `asyncio`
+    `f"{...=}"`; in a module that imports trio or anyio, or is part of
+    one (its path lies in a `trio` or `anyio` package); where `asyncio`
     names something else. Not reported: a call under `await`, in a nested
     plain `def` or another lambda (it may run in a worker already), a name
     that is a parameter or a local. A project function whose body loops

@@ -11,8 +11,9 @@ Importing this module imports no LibCST (see :mod:`codemods.lazy`).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..lazy import lazy_module
 from ..screen.facts import Context, Facts
@@ -409,6 +410,7 @@ class ThreadOffload:
         ``await asyncio.to_thread(...)``; ``advice`` ends the message of a
         finding that is fixed."""
         alias = scope.module_alias("asyncio")
+        backend = other_backend(scope, self.context.filename)  # type: ignore[attr-defined]
         problem = problem or site.problem
         if problem is not None:
             pass
@@ -417,9 +419,8 @@ class ThreadOffload:
                 "a `with` block works on what the call returns; move the whole block into a"
                 " function run with `asyncio.to_thread()`"
             )
-        elif scope.imports_any(("trio", "anyio")):
-            library = "anyio" if scope.imports_any(("anyio",)) else "trio"
-            problem = f"the module uses {library}, whose cure is `await {library}.to_thread.run_sync(...)`"
+        elif backend is not None:
+            problem = f"the module uses {backend}, whose cure is `await {backend}.to_thread.run_sync(...)`"
         elif original in self._held:
             problem = (
                 "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
@@ -447,6 +448,74 @@ class ThreadOffload:
         if needs_import:
             toolkit.AddImportsVisitor.add_needed_import(self.context, "asyncio")  # type: ignore[attr-defined]
         return to_thread(updated, name, primary=original in self._primaries)
+
+
+def kept_names(function: cst.CSTNode) -> frozenset[str]:
+    """Names of ``function`` whose object it never hands on: every use is a
+    binding (``x = ...``, ``with ... as x``), ``await x``, or goes through an
+    attribute that is called, read further, indexed or assigned
+    (``x.get(u)``, ``x.headers.update(h)``, ``x.verify = False``), never
+    the object or a bound method of it as an argument, a value, a return
+    (``to_thread(x.get, u)``, ``add_writer(fd, x.set_result)``); not a
+    parameter (the caller has the object too), nor used in a nested
+    function (which may run as another task)."""
+    parents = toolkit.ParentMap.of(function)
+    seen: set[str] = set()
+    handed_on: set[str] = set()
+    for node, parent in parents.items():
+        if not isinstance(node, cst.Name):
+            continue
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            continue  # ``other.x``: not the name
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.Arg, cst.ImportAlias)) and (
+            getattr(parent, "name", None) is node or getattr(parent, "keyword", None) is node
+        ):
+            continue  # a def's name or a keyword's name
+        if _in_nested_function(node, function, parents):
+            handed_on.add(node.value)
+        elif isinstance(parent, (cst.AssignTarget, cst.AsName)) or (
+            isinstance(parent, cst.Await) and parent.expression is node
+        ):
+            seen.add(node.value)
+        elif isinstance(parent, cst.Attribute) and _attribute_used_in_place(parent, parents):
+            seen.add(node.value)
+        else:
+            handed_on.add(node.value)
+    return frozenset(seen - handed_on)
+
+
+def _attribute_used_in_place(attribute: cst.Attribute, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> bool:
+    """``x.a`` called, read further, indexed or assigned to right there,
+    rather than handed on as a value."""
+    holder = parents.get(attribute)
+    if isinstance(holder, cst.Call):
+        return holder.func is attribute
+    if isinstance(holder, (cst.Attribute, cst.Subscript)):
+        return holder.value is attribute
+    return isinstance(holder, (cst.AssignTarget, cst.AugAssign)) and holder.target is attribute
+
+
+def _in_nested_function(
+    node: cst.CSTNode, function: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]
+) -> bool:
+    parent = parents.get(node)
+    while parent is not None and parent is not function:
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+            return True
+        parent = parents.get(parent)
+    return False
+
+
+def other_backend(scope: Scope, filename: str | None) -> str | None:
+    """"anyio" or "trio" when the module runs on that library rather than on
+    asyncio alone: it imports it, or it is part of it (its path lies in a
+    package of that name: anyio's own modules import their siblings
+    relatively)."""
+    parts = set(re.split(r"[\\/]", filename or "")[:-1])
+    for library in ("anyio", "trio"):
+        if scope.imports_any((library,)) or library in parts:
+            return library
+    return None
 
 
 def to_thread(call: cst.Call, asyncio_name: str, *, primary: bool) -> cst.Await:
@@ -490,8 +559,10 @@ __all__ = [
     "ThreadOffload",
     "called_names",
     "in_coroutine",
+    "kept_names",
     "literal",
     "literal_node",
+    "other_backend",
     "resolve",
     "short",
     "spelling",

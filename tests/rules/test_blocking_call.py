@@ -279,6 +279,37 @@ def test_a_with_block_of_a_file_holds_no_lock_and_its_other_calls_are_fixed() ->
     assert 'await asyncio.to_thread(requests.post, u, data="x")' in result.output.decode()
 
 
+def test_a_socket_made_non_blocking_is_not_reported() -> None:
+    # The loop's own pattern (anyio, asyncio internals): connect() returns at
+    # once, raising BlockingIOError, and the coroutine awaits writability.
+    findings = findings_of(
+        """
+        import socket
+
+        async def connect(loop, path):
+            raw = socket.socket(socket.AF_UNIX)
+            raw.setblocking(False)
+            raw.connect(path)
+            blocking = socket.socket(socket.AF_UNIX)
+            blocking.connect(path)
+        """,
+        "AM102",
+    )
+    assert [f.line for f in findings] == [9]
+
+
+def test_a_module_of_anyio_or_trio_itself_is_reported_without_a_fix() -> None:
+    # anyio's modules import their siblings relatively; asyncio.to_thread
+    # would tie them to one backend.
+    source = "import os\n\n\nasync def setup(path):\n    os.unlink(path)\n"
+    settings = Settings(select=frozenset({"AM102"}), apply=frozenset({"AM102"}))
+    inside = fix_source(source, settings, filename="site-packages/anyio/_core/_sockets.py")
+    assert [(f.fixable, f.fixed) for f in inside.findings] == [(False, False)]
+    assert "the module uses anyio" in inside.findings[0].message
+    outside = fix_source(source, settings, filename="src/service/sockets.py")
+    assert [f.fixed for f in outside.findings] == [True]
+
+
 def test_target_older_than_3_9_is_not_fixed() -> None:
     settings = Settings(select=frozenset({"AM102"}), apply=frozenset({"AM102"}), target_version=(3, 8))
     result = fix_source("import os\n\nasync def f(p):\n    os.remove(p)\n", settings)
