@@ -7,7 +7,7 @@ import ast
 from typing import TYPE_CHECKING, Callable
 
 from .analysis.names import TASK_FACTORIES
-from .analysis.offload import called_names, resolve, unwrap_optional
+from .analysis.offload import called_names, kept_names, other_backend, resolve, unwrap_optional
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -151,10 +151,16 @@ class UnboundedWait(Rule):
     says timeout or deadline; an `await` of a task or future the same
     function cancels (`task.cancel(); await task` is cleanup) or checks with
     `.done()`; a gather in a function that cancels anything. Reported
-    without a fix: a `queue.get()` or `event.wait()` inside a `while` loop (a
-    consumer waiting for work: a timeout there must be handled, not raised);
-    any wait in a module that imports trio or anyio (`anyio.fail_after` is
-    the cure there); where `asyncio` names something else. Tasks held in a
+    without a fix: a task or future that others may hold (a parameter, an
+    attribute, a global, one handed to a call or stored anywhere, its
+    `set_result` given as a callback): `wait_for` would cancel it for them
+    on timeout, and a future a function hands on is a wait it implements,
+    whose timeout belongs to its caller; a `queue.get()` or `event.wait()`
+    inside a `while` loop (a consumer waiting for work: a timeout there must
+    be handled, not raised);
+    any wait in a module that imports trio or anyio, or is part of one
+    (`anyio.fail_after` is the cure there); where `asyncio` names something
+    else. Tasks held in a
     dict, a set or another object's attribute are not followed.
     """
 
@@ -202,6 +208,7 @@ class UnboundedWait(Rule):
         # (owning scope's node, name) -> the one value or annotation bound.
         self._bindings: dict[cst.CSTNode | None, dict[str, cst.BaseExpression | None]] = {}
         self._attributes: dict[cst.ClassDef, dict[str, set[str | None]]] = {}
+        self._kept: dict[cst.CSTNode, frozenset[str]] = {}
 
     # -- where the await stands -------------------------------------------------
 
@@ -261,7 +268,7 @@ class UnboundedWait(Rule):
         found = self._unbounded(original_node.expression, scope, frame)
         if found is None:
             return updated_node
-        kind, what = found
+        kind, what, shared = found
         message = (
             f"`await {what}` has no timeout: if it never completes, this coroutine waits for ever;"
             " bound it with `asyncio.timeout()` or `asyncio.wait_for()`"
@@ -274,7 +281,13 @@ class UnboundedWait(Rule):
                 "a consumer waiting for work in a `while` loop: a timeout there must be handled,"
                 " not raised"
             )
-        elif scope.imports_any(("trio", "anyio")):
+        elif shared:
+            problem = (
+                "the task or future is handed on or shared (a parameter, an attribute, a global, an"
+                " argument): `wait_for` would cancel it for every other holder on timeout"
+                " (`asyncio.shield` keeps it alive)"
+            )
+        elif other_backend(scope, self.context.filename) is not None:
             problem = "the module uses trio or anyio, whose cure is `with anyio.fail_after(...)`"
         elif alias is None:
             problem = "`asyncio` names something else here"
@@ -309,44 +322,66 @@ class UnboundedWait(Rule):
         )
         return updated_node.with_changes(expression=bounded)
 
-    def _unbounded(self, expr: cst.BaseExpression, scope: Scope, frame: _Frame) -> tuple[str, str] | None:
-        """(kind, text) of an awaited expression that waits without bound."""
+    def _unbounded(self, expr: cst.BaseExpression, scope: Scope, frame: _Frame) -> tuple[str, str, bool] | None:
+        """(kind, text, shared) of an awaited expression that waits without
+        bound; ``shared``: a task or future others may hold, which a
+        ``wait_for`` would cancel for them."""
         if isinstance(expr, (cst.Name, cst.Attribute)) and self._holds(expr, scope) == TASK:
             text = _code(expr)
             if text in frame.cancelled or text in frame.checked:
                 return None
-            return TASK, text
+            return TASK, text, not self._kept_here(expr, scope)
         if not isinstance(expr, cst.Call):
             return None
         func = expr.func
         if isinstance(func, cst.Attribute) and not expr.args:
             kind = self._holds(func.value, scope)
             if kind in _WAITS and _WAITS[kind] == func.attr.value:
-                return kind, f"{_code(func.value)}.{func.attr.value}()"
+                return kind, f"{_code(func.value)}.{func.attr.value}()", False
             return None
-        if resolve(scope, func) in _GATHER and not frame.cancelled and self._gathers_tasks(expr, scope):
-            return TASK, f"{_code(func)}(...)"
+        if resolve(scope, func) in _GATHER and not frame.cancelled:
+            tasks = self._gathered_tasks(expr, scope)
+            if tasks:
+                # The gather was made for these tasks: only whether they were
+                # made here matters (a timeout cancels the gather and them).
+                shared = any(toolkit.bound_once(scope, task.value) is not scope.function() for task in tasks)
+                return TASK, f"{_code(func)}(...)", shared
         return None
 
-    def _gathers_tasks(self, call: cst.Call, scope: Scope) -> bool:
+    def _gathered_tasks(self, call: cst.Call, scope: Scope) -> list[cst.Name]:
+        """The names of the tasks (or lists of tasks) among a gather's
+        arguments; empty when it gathers none."""
+        found: list[cst.Name] = []
         for arg in call.args:
-            if arg.keyword is not None:
+            if arg.keyword is not None or not isinstance(arg.value, cst.Name):
                 continue
             if not arg.star and self._holds(arg.value, scope) == TASK:
-                return True
-            if arg.star == "*" and isinstance(arg.value, cst.Name):
+                found.append(arg.value)
+            elif arg.star == "*":
                 value = self._value(arg.value, scope)
                 if isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
                     if self._makes(value.elt, scope) == TASK:
-                        return True
+                        found.append(arg.value)
                 elif isinstance(value, (cst.List, cst.Tuple, cst.Set)):
                     if any(
                         isinstance(e, cst.Element)
                         and TASK in (self._makes(e.value, scope), self._holds(e.value, scope))
                         for e in value.elements
                     ):
-                        return True
-        return False
+                        found.append(arg.value)
+        return found
+
+    def _kept_here(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Whether ``expr`` is a name this coroutine binds and never hands on."""
+        function = scope.function()
+        if not isinstance(expr, cst.Name) or function.node is None:
+            return False
+        if toolkit.bound_once(scope, expr.value) is not function:
+            return False
+        kept = self._kept.get(function.node)
+        if kept is None:
+            kept = self._kept[function.node] = kept_names(function.node)
+        return expr.value in kept
 
     # -- what a name or attribute holds -------------------------------------------
 

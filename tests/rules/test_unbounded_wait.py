@@ -28,6 +28,12 @@ def test_without_a_timeout_option_the_rule_reports_and_says_which_key_fixes_it()
     assert "set `unbounded-wait-timeout` to a number of seconds" in finding.message
 
 
+def test_task_or_future_others_hold_is_reported_without_a_fix() -> None:
+    findings = fixture_findings("unbounded_wait/noop_shared_tasks")
+    assert [(f.line, f.fixable) for f in findings] == [(13, False), (17, False), (23, False), (29, False)]
+    assert all("handed on or shared" in f.message for f in findings)
+
+
 def test_consumer_loop_and_anyio_module_are_reported_without_a_fix() -> None:
     findings = fixture_findings("unbounded_wait/noop_consumer_loop_and_anyio")
     assert [(f.line, f.fixable) for f in findings] == [(10, False), (15, False)]
@@ -195,29 +201,36 @@ import json
 import time
 
 
+EVENTS = []
+
+
 async def job(delay):
-    await asyncio.sleep(delay)
+    try:
+        await asyncio.sleep(delay)
+    except asyncio.CancelledError:
+        EVENTS.append("job cancelled")
+        raise
     return f"done after {delay}"
 
 
-async def handle(delay, started):
+async def handle(delay):
     task = asyncio.create_task(job(delay))
-    started.append(task)
     try:
         return await task
     except TimeoutError:
+        EVENTS.append("handle saw TimeoutError")
         return "timed out"
 
 
 async def main(delay):
+    EVENTS.clear()
     started = time.perf_counter()
-    tasks = []
     try:
-        outcome = await asyncio.wait_for(handle(delay, tasks), 1.0)
+        outcome = await asyncio.wait_for(handle(delay), 1.0)
     except TimeoutError:
         outcome = "hung until the caller gave up"
     await asyncio.sleep(0)  # let a cancellation land
-    return [outcome, tasks[0].cancelled(), round(time.perf_counter() - started, 1)]
+    return [outcome, list(EVENTS), round(time.perf_counter() - started, 1)]
 
 
 print(json.dumps([asyncio.run(main(0.05)), asyncio.run(main(60))]))
@@ -232,10 +245,10 @@ def test_fixed_wait_gives_up_after_the_timeout_where_the_original_hangs(tmp_path
     quick_after, slow_after = printed(fixed, tmp_path, "fixed")
 
     # A task that finishes in time: the same result, nothing cancelled.
-    assert quick_before == quick_after == ["done after 0.05", False, 0.1]
+    assert quick_before == quick_after == ["done after 0.05", [], 0.1]
     # A task that never finishes: the original waits until its caller's
     # deadline (1 s) cancels it, and the task with it; the fixed one stops
-    # at 0.3 s by itself, handles the TimeoutError (its caller never sees
-    # one), and its task is cancelled there.
-    assert slow_before == ["hung until the caller gave up", True, 1.0]
-    assert slow_after == ["timed out", True, 0.3]
+    # at 0.3 s by itself: its task is cancelled, and handle() (not its
+    # caller) sees the TimeoutError and handles it.
+    assert slow_before == ["hung until the caller gave up", ["job cancelled"], 1.0]
+    assert slow_after == ["timed out", ["job cancelled", "handle saw TimeoutError"], 0.3]
