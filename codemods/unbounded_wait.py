@@ -156,8 +156,8 @@ class UnboundedWait(Rule):
     `set_result` given as a callback): `wait_for` would cancel it for them
     on timeout, and a future a function hands on is a wait it implements,
     whose timeout belongs to its caller; a `queue.get()` or `event.wait()`
-    inside a `while` loop (a consumer waiting for work: a timeout there must
-    be handled, not raised);
+    inside a `while` loop or an `__anext__` (a consumer waiting for work: a
+    timeout there must be handled, not raised);
     any wait in a module that imports trio or anyio, or is part of one
     (`anyio.fail_after` is the cure there); where `asyncio` names something
     else. Tasks held in a
@@ -214,6 +214,8 @@ class UnboundedWait(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         frame = _Frame()
+        if node.name.value == "__anext__":
+            frame.loops = 1  # each call is one turn of the consumer's ``async for``
         calls = toolkit.OwnCalls()
         toolkit.walk(node.body, calls)
         for call in calls.calls:
@@ -278,8 +280,8 @@ class UnboundedWait(Rule):
         problem = None
         if kind in (EVENT, QUEUE) and frame.loops:
             problem = (
-                "a consumer waiting for work in a `while` loop: a timeout there must be handled,"
-                " not raised"
+                "a consumer waiting for work (in a `while` loop or an `__anext__`): a timeout there"
+                " must be handled, not raised"
             )
         elif shared:
             problem = (
