@@ -4,11 +4,20 @@ inside ``async def``."""
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .analysis.offload import ThreadOffload, called_names, in_coroutine, kept_names, resolve, short
+from .analysis.offload import (
+    ThreadOffload,
+    called_names,
+    entries,
+    entries_problem,
+    in_coroutine,
+    kept_names,
+    removes,
+    resolve,
+    short,
+)
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -245,7 +254,6 @@ _PATH_TO_PATH = frozenset(
     {"with_name", "with_suffix", "with_stem", "joinpath", "absolute", "resolve", "expanduser", "relative_to"}
 )
 _VERBS = frozenset({"get", "options", "head", "post", "put", "patch", "delete", "trace", "connect"})
-_ENTRY = re.compile(r"!?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?")
 
 
 @dataclass(frozen=True)
@@ -257,26 +265,20 @@ class Table:
     kinds: Mapping[str, Kind]
 
     @classmethod
-    def of(cls, entries: Iterable[str]) -> Table:
+    def of(cls, option: Iterable[str]) -> Table:
         functions = dict(FUNCTIONS)
         kinds = dict(KINDS)
-        for raw in entries:
-            entry = raw.strip()
-            remove = entry.startswith("!")
+        for entry in option:
             name = entry.lstrip("!")
             owner, _, method = name.rpartition(".")
-            if remove:
-                prefix = name[:-2] if name.endswith(".*") else None
-                for key in list(functions):
-                    if key == name or (prefix is not None and key.startswith(prefix + ".")):
-                        del functions[key]
+            if entry.startswith("!"):
+                functions = {key: value for key, value in functions.items() if not removes(entry, key)}
                 for key, kind in list(kinds.items()):
-                    if key == name or (prefix is not None and (key == prefix or key.startswith(prefix + "."))):
+                    if removes(entry, key):
                         del kinds[key]
                     elif key == owner and kind.methods is not None and method in kind.methods:
-                        kinds[key] = Kind(
-                            kind.kind, {m: b for m, b in kind.methods.items() if m != method}, kind.shared, kind.no_fix
-                        )
+                        methods = {m: b for m, b in kind.methods.items() if m != method}
+                        kinds[key] = Kind(kind.kind, methods, kind.shared, kind.no_fix)
             elif owner in kinds:
                 kind = kinds[owner]
                 if kind.methods is not None and method not in kind.methods:
@@ -291,11 +293,8 @@ class Table:
 _TABLES: dict[tuple[str, ...], Table] = {}
 
 
-def table(entries: Iterable[str] | str) -> Table:
-    # A fixture's or a test's option arrives as one string: "a.b, !c.d".
-    if isinstance(entries, str):
-        entries = entries.replace(",", " ").split()
-    key = tuple(entries)
+def table(option: Iterable[str] | str) -> Table:
+    key = entries(option)
     found = _TABLES.get(key)
     if found is None:
         found = _TABLES[key] = Table.of(key)
@@ -543,10 +542,7 @@ class BlockingCall(ThreadOffload, Rule):
 
     @classmethod
     def check_option(cls, key: str, value: object) -> str | None:
-        bad = [entry for entry in value if not _ENTRY.fullmatch(entry.strip())]  # type: ignore[attr-defined]
-        if bad:
-            return f"not a dotted name (or !name, !name.*): {', '.join(map(repr, bad))}"
-        return None
+        return entries_problem(value)  # type: ignore[arg-type]
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

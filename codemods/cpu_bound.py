@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .analysis.offload import ThreadOffload, called_names, in_coroutine, literal, literal_node, resolve, short
+from .analysis.offload import (
+    ThreadOffload,
+    called_names,
+    entries_problem,
+    in_coroutine,
+    literal,
+    literal_node,
+    removes,
+    resolve,
+    short,
+)
+from .analysis.offload import entries as option_entries
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -102,7 +112,6 @@ METHODS: dict[str, Mapping[str, Heavy]] = {
     "argon2.PasswordHasher": {"hash": _always(PASSWORD), "verify": _always(PASSWORD)},
 }
 
-_ENTRY = re.compile(r"!?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?")
 _OPTIONS = ("gil-releasing-calls", "cpu-bound-calls")
 
 
@@ -117,14 +126,9 @@ class Table:
     def of(cls, releasing: Iterable[str], holding: Iterable[str]) -> Table:
         functions = dict(FUNCTIONS)
         for entries, releases_gil in ((releasing, True), (holding, False)):
-            for raw in entries:
-                entry = raw.strip()
+            for entry in entries:
                 if entry.startswith("!"):
-                    name = entry[1:]
-                    prefix = name[:-2] if name.endswith(".*") else None
-                    for key in list(functions):
-                        if key == name or (prefix is not None and key.startswith(prefix + ".")):
-                            del functions[key]
+                    functions = {key: value for key, value in functions.items() if not removes(entry, key)}
                 else:
                     functions.setdefault(entry, Heavy(LISTED, releases_gil, constants=True))
         return cls(functions)
@@ -133,17 +137,10 @@ class Table:
 _TABLES: dict[tuple[tuple[str, ...], tuple[str, ...]], Table] = {}
 
 
-def _entries(value: Iterable[str] | str) -> tuple[str, ...]:
-    # A fixture's or a test's option arrives as one string: "a.b, !c.d".
-    if isinstance(value, str):
-        return tuple(value.replace(",", " ").split())
-    return tuple(value)
-
-
 def table(options: Mapping[str, object]) -> Table:
     key = (
-        _entries(options.get("gil-releasing-calls", ())),  # type: ignore[arg-type]
-        _entries(options.get("cpu-bound-calls", ())),  # type: ignore[arg-type]
+        option_entries(options.get("gil-releasing-calls", ())),  # type: ignore[arg-type]
+        option_entries(options.get("cpu-bound-calls", ())),  # type: ignore[arg-type]
     )
     found = _TABLES.get(key)
     if found is None:
@@ -288,10 +285,7 @@ class CpuBound(ThreadOffload, Rule):
 
     @classmethod
     def check_option(cls, key: str, value: object) -> str | None:
-        bad = [entry for entry in value if not _ENTRY.fullmatch(entry.strip())]  # type: ignore[attr-defined]
-        if bad:
-            return f"not a dotted name (or !name, !name.*): {', '.join(map(repr, bad))}"
-        return None
+        return entries_problem(value)  # type: ignore[arg-type]
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)

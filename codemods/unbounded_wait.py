@@ -7,7 +7,7 @@ import ast
 from typing import TYPE_CHECKING, Callable
 
 from .analysis.names import TASK_FACTORIES
-from .analysis.offload import called_names, kept_names, other_backend, resolve, unwrap_optional
+from .analysis.offload import called_names, kept_names, other_backend, report_fix, resolve, unwrap_optional
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -295,19 +295,9 @@ class UnboundedWait(Rule):
             problem = "`asyncio` names something else here"
         elif seconds <= 0:
             problem = "set `unbounded-wait-timeout` to a number of seconds to have it fixed"
-        if problem is not None:
-            message += f" (not fixed: {problem})"
-        if not self.report(
-            original_node,
-            message,
-            fixable=problem is None,
-            needs_import="asyncio" if alias is not None and alias[1] else None,
-        ):
+        name = report_fix(self, original_node, message, problem, alias)
+        if name is None:
             return updated_node
-        assert alias is not None
-        name, needs_import = alias
-        if needs_import:
-            toolkit.AddImportsVisitor.add_needed_import(self.context, "asyncio")
         timeout = str(int(seconds)) if seconds.is_integer() else repr(seconds)
         bounded = cst.Call(
             func=cst.Attribute(value=cst.Name(name), attr=cst.Name("wait_for")),

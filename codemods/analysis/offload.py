@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..lazy import lazy_module
 from ..screen.facts import Context, Facts
@@ -69,6 +69,39 @@ def literal(expr: ast.expr) -> bool:
     if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
         return all(literal(element) for element in expr.elts)
     return isinstance(expr, ast.Constant)
+
+
+# -- option entries (plain data) -------------------------------------------------
+#
+# AM102's ``blocking-calls`` and AM103's ``gil-releasing-calls`` /
+# ``cpu-bound-calls`` extend a built-in list: ``"mylib.fetch"`` adds an
+# entry, ``"!name"`` removes one, ``"!name.*"`` every entry under a name.
+
+_ENTRY = re.compile(r"!?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?")
+
+
+def entries(value: Iterable[str] | str) -> tuple[str, ...]:
+    """The entries of such an option (a fixture or a test gives it as one
+    string: ``"a.b, !c.d"``)."""
+    if isinstance(value, str):
+        return tuple(value.replace(",", " ").split())
+    return tuple(entry.strip() for entry in value)
+
+
+def entries_problem(value: Iterable[str]) -> str | None:
+    """Why a list of entries is not valid (for ``Rule.check_option``)."""
+    bad = [entry for entry in value if not _ENTRY.fullmatch(entry.strip())]
+    return f"not a dotted name (or !name, !name.*): {', '.join(map(repr, bad))}" if bad else None
+
+
+def removes(entry: str, key: str) -> bool:
+    """Whether the removal ``entry`` (``!name`` or ``!name.*``) removes the
+    entry ``key``."""
+    name = entry[1:]
+    if name.endswith(".*"):
+        prefix = name[:-2]
+        return key == prefix or key.startswith(prefix + ".")
+    return key == name
 
 
 # -- the LibCST half ----------------------------------------------------------
@@ -432,21 +465,9 @@ class ThreadOffload:
             problem = "`asyncio.to_thread()` needs Python 3.9"
         elif alias is None:
             problem = "`asyncio` names something else here"
-        if problem is not None:
-            message += f" (not fixed: {problem})"
-        else:
-            message += advice
-        if not self.report(  # type: ignore[attr-defined]
-            original,
-            message,
-            fixable=problem is None,
-            needs_import="asyncio" if alias is not None and alias[1] else None,
-        ):
+        name = report_fix(self, original, message if problem is not None else message + advice, problem, alias)
+        if name is None:
             return updated
-        assert alias is not None
-        name, needs_import = alias
-        if needs_import:
-            toolkit.AddImportsVisitor.add_needed_import(self.context, "asyncio")  # type: ignore[attr-defined]
         return to_thread(updated, name, primary=original in self._primaries)
 
 
@@ -518,6 +539,28 @@ def other_backend(scope: Scope, filename: str | None) -> str | None:
     return None
 
 
+def report_fix(
+    rule: Any, node: cst.CSTNode, message: str, problem: str | None, alias: tuple[str, bool] | None
+) -> str | None:
+    """Report ``node`` (why it is not fixed, if ``problem``); when its fix
+    is to be applied, the name ``asyncio`` goes by there (``alias``, from
+    ``Scope.module_alias``), its import requested where missing."""
+    if problem is not None:
+        message += f" (not fixed: {problem})"
+    if not rule.report(
+        node,
+        message,
+        fixable=problem is None,
+        needs_import="asyncio" if alias is not None and alias[1] else None,
+    ):
+        return None
+    assert alias is not None
+    name, needs_import = alias
+    if needs_import:
+        toolkit.AddImportsVisitor.add_needed_import(rule.context, "asyncio")
+    return name
+
+
 def to_thread(call: cst.Call, asyncio_name: str, *, primary: bool) -> cst.Await:
     """``await asyncio.to_thread(fn, *args)`` for ``fn(*args)``; in
     parentheses where it is the primary of a trailer (``.json()``)."""
@@ -558,11 +601,15 @@ __all__ = [
     "Site",
     "ThreadOffload",
     "called_names",
+    "entries",
+    "entries_problem",
     "in_coroutine",
     "kept_names",
     "literal",
     "literal_node",
     "other_backend",
+    "removes",
+    "report_fix",
     "resolve",
     "short",
     "spelling",

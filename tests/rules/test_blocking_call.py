@@ -13,7 +13,7 @@ import pytest
 from asyncmend.codemods import Settings, fix_source
 from asyncmend.codemods.blocking_call import BlockingCall
 from asyncmend.codemods.settings import ConfigError, load_config, resolve
-from tests.helpers import findings_of, fixed_by, fixture_findings, printed
+from tests.helpers import TICKING, findings_of, fixed_by, fixture_findings, printed
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -365,33 +365,8 @@ def test_option_from_the_configuration_file_reaches_the_rule(tmp_path: Path) -> 
 #
 # Each program runs as written and as AM102 rewrites it, in a fresh
 # interpreter. A ticker task counts how often it runs while ``work()`` waits:
-# a blocking call starves it (no tick at all), the fixed call lets it run.
-# Both print what ``work()`` returned (or raised) and the ticks.
-
-HARNESS = '''
-
-async def _ticker(counter):
-    while True:
-        await asyncio.sleep(0.005)
-        counter[0] += 1
-
-
-async def _measure():
-    counter = [0]
-    ticker = asyncio.create_task(_ticker(counter))
-    await asyncio.sleep(0.001)
-    before = counter[0]
-    try:
-        result = await work()
-    except Exception as exc:
-        result = ["raised", type(exc).__name__, str(exc)]
-    during = counter[0] - before
-    ticker.cancel()
-    return result, during
-
-
-print(json.dumps(asyncio.run(_measure())))
-'''
+# a blocking call starves it (no tick at all), the fixed call lets it run
+# (tests.helpers.TICKING).
 
 # A blocking library of the program's own, named in the option: it reads a
 # context variable the coroutine set, so the output shows which value the
@@ -469,8 +444,8 @@ def test_fixed_program_lets_other_tasks_run_and_computes_the_same(name: str, tmp
     fixed = fixed_by(source, "AM102", **options)
     assert "asyncio.to_thread(" in fixed
 
-    result_before, ticks_before = printed(source + HARNESS, tmp_path, "original")
-    result_after, ticks_after = printed(fixed + HARNESS, tmp_path, "fixed")
+    result_before, ticks_before = printed(source + TICKING, tmp_path, "original")
+    result_after, ticks_after = printed(fixed + TICKING, tmp_path, "fixed")
 
     assert result_after == result_before
     assert ticks_before == 0

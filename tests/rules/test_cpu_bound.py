@@ -12,7 +12,7 @@ import pytest
 
 from asyncmend.codemods.cpu_bound import CpuBound
 from asyncmend.codemods.settings import ConfigError, load_config
-from tests.helpers import findings_of, fixed_by, fixture_findings, printed
+from tests.helpers import TICKING, findings_of, fixed_by, fixture_findings, printed
 
 # -- findings and messages ----------------------------------------------------
 
@@ -176,8 +176,9 @@ def test_option_entry_that_is_not_a_dotted_name_is_a_configuration_error(tmp_pat
 # -- behaviour ----------------------------------------------------------------
 #
 # The original and the fixed program run in a fresh interpreter. A ticker
-# task counts how often it runs while ``work()`` derives keys: the original
-# never lets it run; the fixed one does, and derives the same keys.
+# task counts how often it runs while ``work()`` derives keys
+# (tests.helpers.TICKING): the original never lets it run; the fixed one
+# does, and derives the same keys.
 
 PROGRAM = '''
 import asyncio
@@ -191,26 +192,6 @@ async def work():
         key = hashlib.pbkdf2_hmac("sha256", b"secret", salt, 300_000)
         keys.append(key.hex())
     return keys
-
-
-async def _ticker(counter):
-    while True:
-        await asyncio.sleep(0.005)
-        counter[0] += 1
-
-
-async def _measure():
-    counter = [0]
-    ticker = asyncio.create_task(_ticker(counter))
-    await asyncio.sleep(0.001)
-    before = counter[0]
-    result = await work()
-    during = counter[0] - before
-    ticker.cancel()
-    return result, during
-
-
-print(json.dumps(asyncio.run(_measure())))
 '''
 
 
@@ -218,8 +199,8 @@ def test_fixed_key_derivation_lets_other_tasks_run_and_derives_the_same_keys(tmp
     fixed = fixed_by(PROGRAM, "AM103")
     assert fixed.count("await asyncio.to_thread(hashlib.pbkdf2_hmac,") == 1
 
-    keys_before, ticks_before = printed(PROGRAM, tmp_path, "original")
-    keys_after, ticks_after = printed(fixed, tmp_path, "fixed")
+    keys_before, ticks_before = printed(PROGRAM + TICKING, tmp_path, "original")
+    keys_after, ticks_after = printed(fixed + TICKING, tmp_path, "fixed")
 
     assert keys_after == keys_before
     assert len(set(keys_before)) == 2
