@@ -4,6 +4,7 @@ inside ``async def``."""
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -14,6 +15,8 @@ from .analysis.offload import (
     entries_problem,
     in_coroutine,
     kept_names,
+    last_parts,
+    may_name,
     removes,
     resolve,
     short,
@@ -21,7 +24,7 @@ from .analysis.offload import (
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
-from .screen.facts import Facts, has_async_def, scope_statements
+from .screen.facts import Context, Facts, has_async_def, scope_statements
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -264,6 +267,14 @@ class Table:
     functions: Mapping[str, Blocking]
     kinds: Mapping[str, Kind]
 
+    @functools.cached_property
+    def last_parts(self) -> frozenset[str]:
+        return last_parts(self.functions)
+
+    @functools.cached_property
+    def kind_parts(self) -> frozenset[str]:
+        return last_parts(self.kinds)
+
     @classmethod
     def of(cls, option: Iterable[str]) -> Table:
         functions = dict(FUNCTIONS)
@@ -304,98 +315,138 @@ def table(option: Iterable[str] | str) -> Table:
 # -- the screen (stdlib ast) --------------------------------------------------
 
 
-def _annotated_kind(facts: Facts, annotation: ast.expr | None, kinds: Mapping[str, Kind]) -> bool:
+def _annotated_kind(facts: Facts, annotation: ast.expr | None, found: Table, aliases: frozenset[str]) -> bool:
+    """Whether ``annotation`` may name a followed class. ``aliases``: the
+    names an import binds to one (``from io import TextIOWrapper as F``)."""
     if annotation is None:
         return False
+    if isinstance(annotation, ast.Name):
+        # Most annotations: one name, which must be a class's own or an alias.
+        if annotation.id not in found.kind_parts and annotation.id not in aliases:
+            return False
     return any(
-        not called_names(facts, node).isdisjoint(kinds)
+        not called_names(facts, node).isdisjoint(found.kinds)
         for node in ast.walk(annotation)
         if isinstance(node, (ast.Name, ast.Attribute))
     )
 
 
-def _may_follow(facts: Facts, expr: ast.expr, names: set[str], makers: set[str], pathlib: bool) -> bool:
-    """Whether ``expr`` may be an instance of a followed class, as the
-    LibCST half sees it (a superset): a name in ``names``, a call of a class
-    or a maker, or a path made from a path."""
-    if isinstance(expr, ast.Name):
-        return expr.id in names
-    if isinstance(expr, ast.Call):
-        func = expr.func
-        if not called_names(facts, func).isdisjoint(makers):
-            return True
-        return (
-            pathlib
-            and isinstance(func, ast.Attribute)
-            and (func.attr in _PATH_TO_PATH or func.attr == "open")
-            and _may_follow(facts, func.value, names, makers, pathlib)
+class _Followed:
+    """Which names may hold an instance of a followed class where a call
+    stands (a superset of what the LibCST half follows): a parameter of the
+    function around it, or of one around that, annotated with such a class;
+    a name annotated so in those functions, the class body around the call
+    or the module; a name bound to such a value anywhere."""
+
+    def __init__(self, facts: Facts, found: Table, makers: set[str], pathlib: bool) -> None:
+        self.facts, self.found, self.makers, self.pathlib = facts, found, makers, pathlib
+        self.aliases = frozenset(
+            name for name, origins in facts.imports.items() if not origins.isdisjoint(found.kinds)
         )
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
-        return pathlib and _may_follow(facts, expr.left, names, makers, pathlib)
-    if isinstance(expr, ast.Attribute) and expr.attr == "parent":
-        return pathlib and _may_follow(facts, expr.value, names, makers, pathlib)
-    return False
+        self._annotated: dict[int, set[str]] = {}
+        self._bound: dict[str, bool] = {}
+        self._everywhere: set[str] | None = None
 
+    def holds(self, name: str, ctx: Context) -> bool:
+        return self._bound_to(name) or any(name in self._annotated_in(body) for body in self._bodies(ctx))
 
-def _followed_names(facts: Facts, found: Table, makers: set[str], pathlib: bool) -> set[str]:
-    """Names that may hold an instance of a followed class somewhere: from
-    an annotation, or bound to such a value (a superset of what the LibCST
-    half follows)."""
-    names: set[str] = set()
-    functions = [f for f in facts.locals if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    for function in functions:
-        args = function.args
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-            if _annotated_kind(facts, arg.annotation, found.kinds):
-                names.add(arg.arg)
-    bodies = [facts.tree.body, *(f.body for f in functions)]
-    bodies += [cls.body for classes in facts.classes.values() for cls in classes]
-    for body in bodies:
-        for statement in scope_statements(body):
-            if (
-                isinstance(statement, ast.AnnAssign)
-                and isinstance(statement.target, ast.Name)
-                and _annotated_kind(facts, statement.annotation, found.kinds)
-            ):
-                names.add(statement.target.id)
-    grew = True
-    while grew:
-        grew = False
-        for name, values in facts.assigned.items():
-            if name not in names and any(_may_follow(facts, v, names, makers, pathlib) for v in values):
-                names.add(name)
-                grew = True
-    return names
+    def _bodies(self, ctx: Context) -> list[ast.AST]:
+        bodies: list[ast.AST] = [self.facts.tree, *(function for function, _ in ctx.defs)]
+        if ctx.class_node is not None:
+            bodies.append(ctx.class_node)
+        return bodies
+
+    def _annotated_in(self, node: ast.AST) -> set[str]:
+        """The names a module, class or function annotates with a followed
+        class (its parameters and its own ``name: T`` statements)."""
+        found = self._annotated.get(id(node))
+        if found is None:
+            found = set()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+                    if _annotated_kind(self.facts, arg.annotation, self.found, self.aliases):
+                        found.add(arg.arg)
+            for statement in scope_statements(node.body):  # type: ignore[attr-defined]
+                if (
+                    isinstance(statement, ast.AnnAssign)
+                    and isinstance(statement.target, ast.Name)
+                    and _annotated_kind(self.facts, statement.annotation, self.found, self.aliases)
+                ):
+                    found.add(statement.target.id)
+            self._annotated[id(node)] = found
+        return found
+
+    def _bound_to(self, name: str) -> bool:
+        """Whether some ``name = value`` or ``with value as name`` of the
+        file binds it to a followed value, or copies a name that may hold one."""
+        known = self._bound.get(name)
+        if known is None:
+            self._bound[name] = False  # a cycle of copies holds nothing
+            known = self._bound[name] = any(self.may_follow(value) for value in self.facts.assigned.get(name, ()))
+        return known
+
+    def _annotated_anywhere(self) -> set[str]:
+        """The names any module, class or function body of the file
+        annotates with a followed class (for ``f = ff``: where ``ff`` was
+        annotated is not followed here)."""
+        if self._everywhere is None:
+            facts = self.facts
+            bodies: list[ast.AST] = [facts.tree, *(f for f in facts.locals if hasattr(f, "body"))]
+            bodies += [cls for classes in facts.classes.values() for cls in classes]
+            self._everywhere = set().union(*(self._annotated_in(body) for body in bodies))
+        return self._everywhere
+
+    def may_follow(self, expr: ast.expr) -> bool:
+        """Whether ``expr`` may be an instance of a followed class: a name
+        bound or annotated so, a call of a class or a maker, a path made
+        from a path."""
+        if isinstance(expr, ast.Name):
+            return self._bound_to(expr.id) or expr.id in self._annotated_anywhere()
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if not called_names(self.facts, func).isdisjoint(self.makers):
+                return True
+            return (
+                self.pathlib
+                and isinstance(func, ast.Attribute)
+                and (func.attr in _PATH_TO_PATH or func.attr == "open")
+                and self.may_follow(func.value)
+            )
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            return self.pathlib and self.may_follow(expr.left)
+        if isinstance(expr, ast.Attribute) and expr.attr == "parent":
+            return self.pathlib and self.may_follow(expr.value)
+        return False
 
 
 def screen_blocking(facts: Facts, found: Table) -> bool:
     """Whether the file may hold a blocking call in a coroutine."""
-    methods: list[ast.Call] = []
+    methods: list[tuple[ast.Call, Context]] = []
+    last = found.last_parts
     for call, ctx in facts.calls:
         if not in_coroutine(ctx):
             continue
-        if not called_names(facts, call.func).isdisjoint(found.functions):
+        if may_name(call.func, last) and not called_names(facts, call.func).isdisjoint(found.functions):
             return True
         if isinstance(call.func, ast.Attribute):
-            methods.append(call)
+            methods.append((call, ctx))
     if not methods:
         return False
     roots = {origin.split(".")[0] for origins in facts.imports.values() for origin in origins}
     pathlib = "pathlib" in roots
     makers = set(found.kinds) | set(MAKERS)
-    followed: set[str] | None = None
-    for call in methods:
+    followed = _Followed(facts, found, makers, pathlib)
+    for call, ctx in methods:
         func = call.func
         assert isinstance(func, ast.Attribute)
         if func.attr == "request" and "urllib3" in roots:
             return True
         receiver = func.value
         if isinstance(receiver, ast.Name):
-            if followed is None:
-                followed = _followed_names(facts, found, makers, pathlib)
-            if receiver.id in followed:
+            if followed.holds(receiver.id, ctx):
                 return True
-        elif _may_follow(facts, receiver, set(), makers, pathlib):
+        elif followed.may_follow(receiver):
             return True
     return False
 

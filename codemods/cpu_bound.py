@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -12,7 +13,9 @@ from .analysis.offload import (
     entries_problem,
     in_coroutine,
     literal,
+    last_parts,
     literal_node,
+    may_name,
     removes,
     resolve,
     short,
@@ -121,6 +124,10 @@ class Table:
     extend or trim them."""
 
     functions: Mapping[str, Heavy]
+
+    @functools.cached_property
+    def last_parts(self) -> frozenset[str]:
+        return last_parts(self.functions)
 
     @classmethod
     def of(cls, releasing: Iterable[str], holding: Iterable[str]) -> Table:
@@ -270,17 +277,20 @@ class CpuBound(ThreadOffload, Rule):
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
-        functions = table(settings.options).functions
+        found = table(settings.options)
+        functions, last = found.functions, found.last_parts
         argon2 = any(origin.split(".")[0] == "argon2" for origins in facts.imports.values() for origin in origins)
         for call, ctx in facts.calls:
             if not in_coroutine(ctx):
+                continue
+            if argon2 and isinstance(call.func, ast.Attribute) and call.func.attr in ("hash", "verify"):
+                return True
+            if not may_name(call.func, last):
                 continue
             for name in called_names(facts, call.func):
                 heavy = functions.get(name)
                 if heavy is not None and not _light_on_ast(call, heavy):
                     return True
-            if argon2 and isinstance(call.func, ast.Attribute) and call.func.attr in ("hash", "verify"):
-                return True
         return False
 
     @classmethod

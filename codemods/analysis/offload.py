@@ -53,6 +53,19 @@ def called_names(facts: Facts, expr: ast.expr) -> set[str]:
     return names
 
 
+def last_parts(names: Iterable[str]) -> frozenset[str]:
+    """The last part of each qualified name (``get`` of ``requests.get``)."""
+    return frozenset(name.rsplit(".", 1)[-1] for name in names)
+
+
+def may_name(func: ast.expr, last: frozenset[str]) -> bool:
+    """Whether the callee ``func`` may have one of the qualified names whose
+    last parts are ``last``: a cheap test before :func:`called_names`. An
+    attribute ends with its own name; a bare name may be an alias
+    (``from subprocess import run as sh``)."""
+    return not isinstance(func, ast.Attribute) or func.attr in last
+
+
 def in_coroutine(ctx: Context) -> bool:
     """Inside an ``async def`` (through comprehensions and class bodies), or
     in a lambda directly inside one."""
@@ -605,6 +618,8 @@ __all__ = [
     "entries_problem",
     "in_coroutine",
     "kept_names",
+    "last_parts",
+    "may_name",
     "literal",
     "literal_node",
     "other_backend",
