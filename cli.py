@@ -285,7 +285,11 @@ def rules() -> None:
     width = max(len(rule.SLUG) for rule in every)
     click.echo(f"{'code':<6} {'slug':<{width}} {'fix':<6} summary")
     for rule in every:
-        click.echo(f"{rule.CODE:<6} {rule.SLUG:<{width}} {rule.SAFETY.value:<6} {rule.DESCRIPTION}")
+        summary = f"(opt-in) {rule.DESCRIPTION}" if rule.OPT_IN else rule.DESCRIPTION
+        click.echo(f"{rule.CODE:<6} {rule.SLUG:<{width}} {rule.SAFETY.value:<6} {summary}")
+    opt_in = [rule.CODE for rule in every if rule.OPT_IN]
+    if opt_in:
+        click.echo(f"\n(opt-in) runs only when selected by code or slug: --select {','.join(opt_in)}")
 
 
 @main.command()

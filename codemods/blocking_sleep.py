@@ -7,6 +7,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from .analysis.event_loop import module_event_loop
+from .analysis.offload import calls_after_thread_acquire
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
@@ -243,17 +244,7 @@ class BlockingSleep(Rule):
             self._in_sync_with.update(calls.calls)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        # ``lock.acquire()`` without ``await`` takes a thread lock (an asyncio
-        # lock's acquire is awaited): the coroutine may hold it at any of its
-        # sleeps, as inside a plain ``with``.
-        if node.asynchronous is not None:
-            calls = toolkit.OwnCalls()
-            toolkit.walk(node.body, calls)
-            if any(
-                isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire"
-                for call in calls.calls - calls.awaited
-            ):
-                self._in_sync_with.update(calls.calls)
+        self._in_sync_with.update(calls_after_thread_acquire(node))
 
     def visit_Try(self, node: cst.Try) -> None:
         self._visit_try(node)

@@ -77,8 +77,8 @@ class Rule(metaclass=RuleMeta):
     # their defaults; the LibCST half reads the effective value with
     # ``self.option(key)``.
     OPTIONS: ClassVar[Mapping[str, Any]] = {}
-    # An opt-in rule runs only when named in ``select`` (by code, slug, or a
-    # prefix that names it alone).
+    # An opt-in rule runs only when ``select`` names it by its code or slug:
+    # not by default, nor under ``ALL`` or a prefix (settings.resolve_codes).
     OPT_IN: ClassVar[bool] = False
     # A file none of whose bytes contain one of these cannot hold a finding
     # (see prefilter).

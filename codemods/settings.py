@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 class Settings:
     """What one run does, as the rules see it. Picklable for worker processes."""
 
-    # Codes of the rules to run; ``None`` runs all.
+    # Codes of the rules to run; ``None`` runs every rule that is not opt-in.
     select: frozenset[str] | None = None
     # Codes whose fixes this run applies; ``None`` applies every fix (the
     # behaviour of a rule run alone as a LibCST codemod).
@@ -77,7 +77,22 @@ class Settings:
         return (code, line, column) in self.declined
 
     def runs(self, code: str) -> bool:
-        return self.select is None or code in self.select
+        if self.select is None:
+            return code not in _opt_in_codes()
+        return code in self.select
+
+
+def _opt_in_codes() -> frozenset[str]:
+    """The codes of the registered opt-in rules (see ``Rule.OPT_IN``)."""
+    global _OPT_IN
+    if _OPT_IN is None:
+        from .rule import rules
+
+        _OPT_IN = frozenset(rule.CODE for rule in rules() if rule.OPT_IN)
+    return _OPT_IN
+
+
+_OPT_IN: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,29 +150,46 @@ def parse_target_version(value: str) -> tuple[int, int]:
     return (3, int(match.group(1)))
 
 
-def resolve_codes(selectors: Iterable[str], rules: Iterable[type[Rule]], option: str) -> set[str]:
+def resolve_codes(
+    selectors: Iterable[str], rules: Iterable[type[Rule]], option: str, *, selecting: bool = False
+) -> set[str]:
     """Codes named by selectors: a code (``AM201``), a prefix (``AM2``, ``AM``,
-    ``ALL``) or a slug (``sequential-awaits``)."""
+    ``ALL``) or a slug (``sequential-awaits``).
+
+    ``selecting``: the selectors choose what runs (``select``, not
+    ``ignore``), so an opt-in rule is chosen only by its own code or slug,
+    never by ``ALL`` or a prefix (ruff's ``explicit-preview-rules``): a new
+    opt-in rule does not start running under an existing ``select = ["AM3"]``.
+    """
     rules = list(rules)
     codes: set[str] = set()
     for raw in selectors:
         selector = raw.strip()
         if not selector:
             continue
-        upper = selector.upper()
+        upper, lower = selector.upper(), selector.lower()
         if upper == "ALL":
             matched = {rule.CODE for rule in rules}
         else:
-            matched = {
-                rule.CODE
-                for rule in rules
-                if rule.CODE.startswith(upper) or rule.SLUG == selector.lower()
-            }
+            matched = {rule.CODE for rule in rules if rule.CODE.startswith(upper) or rule.SLUG == lower}
         if not matched:
             known = ", ".join(sorted(rule.CODE for rule in rules))
             raise ConfigError(f"{option}: unknown rule {selector!r} (known: {known})")
+        if selecting:
+            opt_in = {rule.CODE for rule in rules if rule.OPT_IN and rule.CODE in matched}
+            named = {code for code in opt_in if code == upper or _slug(rules, code) == lower}
+            matched -= opt_in - named
+            if not matched:
+                raise ConfigError(
+                    f"{option}: {selector!r} names only opt-in rules, which run only when named"
+                    f" by code or slug: {', '.join(sorted(opt_in))}"
+                )
         codes |= matched
     return codes
+
+
+def _slug(rules: list[type[Rule]], code: str) -> str:
+    return next(rule.SLUG for rule in rules if rule.CODE == code)
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -189,7 +221,7 @@ def build_settings(
 
     rules = list(rules)
     select = split_selectors(select)
-    selected = resolve_codes(select or ["ALL"], rules, "--select")
+    selected = resolve_codes(select or ["ALL"], rules, "--select", selecting=True)
     selected -= resolve_codes(split_selectors(ignore), rules, "--ignore")
     if fix:
         apply = {
@@ -305,7 +337,7 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         if key not in table:
             return None
         value = _string_list(table[key], f"{where}{key}")
-        resolve_codes(value, rules, f"{where}{key}")
+        resolve_codes(value, rules, f"{where}{key}", selecting=key == "select")
         return tuple(value)
 
     target = None

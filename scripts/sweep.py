@@ -2,8 +2,9 @@
 
 The corpus is code nobody here wrote: the standard library of the running
 interpreter and pinned async packages installed from PyPI into a temporary
-directory. Every file goes through the engine with every rule and every fix
-(the settings ``fix --unsafe-fixes`` builds), in memory: nothing is written.
+directory. Every file goes through the engine with every rule (the opt-in ones
+too) and every fix (the settings ``fix --unsafe-fixes`` builds), in memory:
+nothing is written.
 For each file:
 
 - nothing but a ``SourceError`` for bad input may escape, and an engine
@@ -140,9 +141,17 @@ class SweepReport:
         return "\n".join(out) + "\n"
 
 
+# What an opt-in rule needs before it fixes anything: AM304 bounds a wait
+# only with a configured timeout.
+OPT_IN_OPTIONS = {"unbounded-wait-timeout": 30.0}
+
+
 def fix_unsafe_settings(rules: Sequence[type[Rule]] = RULES) -> Settings:
-    """Exactly what ``asyncmend fix --unsafe-fixes`` runs with."""
-    return build_settings(rules, fix=True, unsafe_fixes=True)
+    """What ``asyncmend fix --unsafe-fixes --select <every rule>`` runs with:
+    the opt-in rules included, with the options their fixes need."""
+    return build_settings(
+        rules, select=[rule.CODE for rule in rules], fix=True, unsafe_fixes=True, options=OPT_IN_OPTIONS
+    )
 
 
 def _compiles(data: bytes, path: str) -> str | None:

@@ -122,6 +122,36 @@ def run_cli_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Appended to a program whose ``async def work()`` is under test (the program
+# imports asyncio and json): prints what work() returned (or raised) and how
+# often a ticker task ran meanwhile, every 5 ms. Code that blocks the event
+# loop starves the ticker (0); code that yields lets it run.
+TICKING = '''
+
+async def _ticker(counter):
+    while True:
+        await asyncio.sleep(0.005)
+        counter[0] += 1
+
+
+async def _measure():
+    counter = [0]
+    ticker = asyncio.create_task(_ticker(counter))
+    await asyncio.sleep(0.001)
+    before = counter[0]
+    try:
+        result = await work()
+    except Exception as exc:
+        result = ["raised", type(exc).__name__, str(exc)]
+    during = counter[0] - before
+    ticker.cancel()
+    return result, during
+
+
+print(json.dumps(asyncio.run(_measure())))
+'''
+
+
 # AM201 and AM202 both gather; their specs fix with both, as a run would.
 GATHER_RULES = frozenset({"AM201", "AM202"})
 

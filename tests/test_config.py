@@ -114,7 +114,8 @@ def test_unsafe_fixes_and_line_length_from_pyproject_and_command_line_wins(tmp_p
     settings, _ = resolve(RULES, ["."], fix=True, cwd=tmp_path)
     assert settings.line_length == 72
     assert resolve(RULES, ["."], fix=True, line_length=100, cwd=tmp_path)[0].line_length == 100
-    unsafe = [rule.CODE for rule in RULES if rule.SAFETY is Safety.UNSAFE]
+    # An opt-in rule is not in the default selection, so none of its fixes apply.
+    unsafe = [rule.CODE for rule in RULES if rule.SAFETY is Safety.UNSAFE and not rule.OPT_IN]
     if not unsafe:
         pytest.skip("no rule with an unsafe fix to apply")
     assert set(unsafe) <= settings.apply
@@ -227,9 +228,91 @@ def test_a_rule_option_in_pyproject_changes_what_fix_writes(tmp_path: Path) -> N
     assert (tmp_path / "a.py").read_text() == source
 
 
-def test_the_planned_blocking_call_rule_has_no_configuration_key_yet(tmp_path: Path) -> None:
-    # AM102 is not implemented: its key is refused like any unknown one, so a
-    # configuration written for it fails loudly instead of doing nothing.
-    write(tmp_path / "a.py", SLEEPY)
-    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nblocking-calls = ["requests.get"]\n')
-    one_line_error(run_cli(["check", "a.py"], tmp_path), "tool.asyncmend.blocking-calls", "unknown key")
+# -- opt-in rules -------------------------------------------------------------
+
+
+class OptInRule(Rule):
+    """A rule declared only in this test, opt-in, beside a default one of the
+    same group (AM99x), to check how selectors treat opt-in rules."""
+
+    CODE = "AM998"
+    SLUG = "test-opt-in"
+    SAFETY = Safety.UNSAFE
+    OPT_IN = True
+
+
+@pytest.mark.parametrize(
+    "selectors, selected",
+    [
+        ([], {"AM999"}),
+        (["ALL"], {"AM999"}),
+        (["AM"], {"AM999"}),
+        (["AM99"], {"AM999"}),
+        (["AM998"], {"AM998"}),
+        (["am998"], {"AM998"}),
+        (["test-opt-in"], {"AM998"}),
+        (["AM9", "AM998"], {"AM998", "AM999"}),
+    ],
+)
+def test_opt_in_rule_runs_only_when_named_by_code_or_slug(selectors: list[str], selected: set[str]) -> None:
+    from asyncmend.codemods.settings import build_settings
+
+    settings = build_settings([OptionRule, OptInRule], select=selectors)
+    assert settings.select == selected
+
+
+def test_ignore_by_prefix_still_reaches_an_opt_in_rule() -> None:
+    from asyncmend.codemods.settings import build_settings
+
+    settings = build_settings([OptionRule, OptInRule], select=["AM998", "AM999"], ignore=["AM99"])
+    assert settings.select == frozenset()
+
+
+class LoneOptInRule(Rule):
+    """An opt-in rule alone in its group (AM89x)."""
+
+    CODE = "AM897"
+    SLUG = "test-lone-opt-in"
+    SAFETY = Safety.NONE
+    OPT_IN = True
+
+
+def test_prefix_naming_only_opt_in_rules_is_an_error_saying_how_to_select_them() -> None:
+    from asyncmend.codemods.settings import build_settings
+
+    rules = [OptionRule, OptInRule, LoneOptInRule]
+    with pytest.raises(ConfigError, match=r"--select: 'AM8' names only opt-in rules.*: AM897"):
+        build_settings(rules, select=["AM8"])
+    assert build_settings(rules, select=["AM897"]).select == {"AM897"}
+
+
+def test_config_select_follows_the_same_opt_in_rule(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nselect = ["ALL"]\n')
+    settings, _ = resolve([OptionRule, OptInRule], ["."], fix=False, cwd=tmp_path)
+    assert settings.select == {"AM999"}
+    write(tmp_path / "pyproject.toml", '[tool.asyncmend]\nselect = ["ALL", "test-opt-in"]\n')
+    settings, _ = resolve([OptionRule, OptInRule], ["."], fix=False, cwd=tmp_path)
+    assert settings.select == {"AM998", "AM999"}
+
+
+def test_settings_without_a_selection_leave_registered_opt_in_rules_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asyncmend.codemods import Settings, rule, settings
+
+    monkeypatch.setattr(rule, "_RULES", (*rule.rules(), OptInRule))
+    monkeypatch.setattr(settings, "_OPT_IN", None)
+    assert not Settings().runs("AM998")
+    assert Settings().runs("AM101")
+    assert Settings(select=frozenset({"AM998"})).runs("AM998")
+
+
+def test_rules_command_marks_opt_in_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from asyncmend.codemods import rule
+
+    monkeypatch.setattr(rule, "_RULES", (*rule.rules(), OptInRule))
+    lines = run_cli(["rules"], tmp_path).stdout.splitlines()
+    row = next(line for line in lines if line.startswith("AM998"))
+    assert row.split()[:4] == ["AM998", "test-opt-in", "unsafe", "(opt-in)"]
+    assert not any("(opt-in)" in line for line in lines if line.startswith("AM1"))
+    opt_in = ",".join(sorted([*(r.CODE for r in rule.rules() if r.OPT_IN)]))
+    assert "AM998" in opt_in
+    assert lines[-1] == f"(opt-in) runs only when selected by code or slug: --select {opt_in}"

@@ -50,7 +50,7 @@ def facts_line(rule: type[Rule]) -> str:
     """Fix safety, opt-in, and the codes of the same check elsewhere."""
     parts = [f"Fix: {rule.SAFETY.value}"]
     if rule.OPT_IN:
-        parts.append("Opt-in: runs only when selected")
+        parts.append(f"Opt-in: runs only when selected by its code or slug (`--select {rule.CODE}`)")
     if rule.EQUIVALENTS:
         parts.append(f"Same check as {', '.join(rule.EQUIVALENTS)} (honoured in `# noqa`)")
     return ". ".join(parts) + "."
