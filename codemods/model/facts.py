@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 9
+FACTS_FORMAT = 10
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -170,9 +170,9 @@ class ModuleFacts:
     assigned: list[str]
     # the module rebinds its own names in ways no reading of names follows
     dynamic: bool
-    # the functions its ``globals()`` is handed to (``__getattr__ =
-    # partial(check_if_deprecated_constant, module_globals=globals())``):
-    # the module is dynamic unless none of them changes what it is given
+    # the functions its ``globals()`` is handed to, with the parameter
+    # (``check_if_deprecated_constant:module_globals``, ``f:0``): the
+    # module is dynamic unless none of them changes what it is given
     globals_to: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -971,14 +971,25 @@ def _read_globals_uses(tree: ast.Module, facts: ModuleFacts) -> None:
         parent = parents.get(id(node))
         if isinstance(parent, ast.Attribute) and parent.attr in _DICT_READS:
             continue  # ``globals().keys()``, ``globals().get(name)``
-        if isinstance(parent, ast.keyword):
+        keyword = None
+        if isinstance(parent, ast.keyword) and parent.arg is not None:
+            keyword = parent.arg
             parent = parents.get(id(parent))
         if isinstance(parent, ast.Call) and node is not parent.func:
             callee = dotted(parent.func)
-            if callee in ("functools.partial", "partial") and parent.args:
-                callee = dotted(parent.args[0])  # handed on when called
-            if callee is not None and callee not in ("exec", "eval"):
-                facts.globals_to.append(callee)
+            args = list(parent.args)
+            if callee in ("functools.partial", "partial") and args:
+                callee = dotted(args.pop(0))  # handed on when called
+            where = keyword if keyword is not None else (
+                str(args.index(node)) if node in args and not any(isinstance(a, ast.Starred) for a in args) else None
+            )
+            if callee is not None and callee not in ("exec", "eval") and where is not None:
+                # (``partial`` binds it where given; the call of the
+                # partial adds arguments before it only for a keyword.)
+                if keyword is None and dotted(parent.func) in ("functools.partial", "partial"):
+                    facts.dynamic = True
+                    return
+                facts.globals_to.append(f"{callee}:{where}")
                 continue
         facts.dynamic = True
         return

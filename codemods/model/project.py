@@ -1109,13 +1109,44 @@ class Project:
         given (not one of the project that reads it alone)."""
         if facts.dynamic:
             return True
-        for name in facts.globals_to:
+        for handed in facts.globals_to:
+            name, _, where = handed.rpartition(":")
             found = self._resolve_dotted(module, name)
-            if found is None or found[0] != "function":
+            if found is None or found[0] != "function" or self._changes_parameter(found[1], found[2], where, depth):
                 return True
-            effects = self.effects(found[1], found[2], depth + 1)
-            if effects.unknown or any(path.startswith("$") for path in effects.writes):
+        return False
+
+    def _changes_parameter(self, module: str, qualname: str, where: str, depth: int) -> bool:
+        """Whether a function may change the object given as its parameter
+        ``where`` (a position or a name): it writes through it, calls a
+        method that changes a dict or a list on it, binds it to another
+        name, or hands it to a function that may."""
+        function = self.function(module, qualname)
+        if function is None or function.opaque or depth > MAX_DEPTH:
+            return True
+        names = [*function.params, *function.kwonly]
+        name = names[int(where)] if where.isdigit() and int(where) < len(function.params) else where
+        if name not in names:
+            return True
+        if any(split_root(path)[0] == name for path in function.writes):
+            return True
+        if any(split_root(path)[0] == name for path in function.aliases.values()):
+            return True
+        for call in function.calls:
+            root, tail = split_root(call.func)
+            if root == name and tail.count(".") == 1 and tail[1:] in _CHANGING_METHODS:
                 return True
+            if call.func in PURE_CALLS and self._is_builtin(module, function, call.func):
+                continue  # ``list(module_globals)``: read, a copy made
+            given = [(str(i), a) for i, a in enumerate(call.args)] + list(call.kwargs.items())
+            for key, argument in given:
+                if argument is not None and split_root(argument)[0] == name:
+                    target = self.resolve(module, function, call)
+                    if target is None:
+                        return True
+                    index = next((i for i, a in target.bound.items() if a == argument), None)
+                    if index is None or self._changes_parameter(target.module, target.qualname, str(index), depth + 1):
+                        return True
         return False
 
     def _own_path(
@@ -1762,6 +1793,12 @@ def _meet(paths: frozenset[str], others: frozenset[str]) -> bool:
     return any(_overlap(a, b) for a in paths for b in others)
 
 
+def paths_meet(paths: frozenset[str], others: frozenset[str]) -> bool:
+    """Whether a path of one set overlaps one of the other (the remote
+    side's parts as :func:`conflict` compares them)."""
+    return _meet(paths, others)
+
+
 def _overlap(a: str, b: str) -> bool:
     remote_a, remote_b = a.startswith(REMOTE), b.startswith(REMOTE)
     if remote_a or remote_b:
@@ -1781,6 +1818,7 @@ __all__ = [
     "READ_VERBS",
     "UNKNOWN",
     "conflict",
+    "paths_meet",
     "gather_conflict",
     "is_read",
     "project_root",
