@@ -173,11 +173,16 @@ class AwaitInLoop(CleanupDepth, Rule):
     imports trio or anyio, or imports no event loop's library in a project
     that does not run asyncio alone.
 
+    A call may change shared state before it first suspends (an append to
+    a shared log): the gather starts the calls in the items' order, each
+    running to its first suspension before the next starts, so those
+    changes keep their order, unless a call reads that state after it
+    suspends or an item's arguments read it.
+
     ## Limits
 
     Cleanup in a caller that would run while a call still runs is not
-    seen. What a call does before its first suspension is not yet told
-    apart here as AM201 tells it: a shared write there keeps the loop.
+    seen.
     """
 
     CODE = "AM202"

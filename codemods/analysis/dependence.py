@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from ..model.facts import NEW, call_parts, paths_overlap, split_root
-from ..model.project import REMOTE, Effects, conflict, gather_conflict
+from ..model.project import REMOTE, Effects, conflict, gather_conflict, paths_meet
 from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains
@@ -796,12 +796,22 @@ def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None)
     def root(path: str) -> str:
         return split_root(path.removeprefix(REMOTE))[0]
 
-    for path in effects.writes:
+    # From its first suspension on, a call may run between the others'
+    # steps: there it changes its own item alone. Before, the calls run one
+    # after another in the items' order, as in the loop: a change of shared
+    # state there keeps its order, unless a call reads that state after it
+    # suspends, or an item's arguments (all read before the first call
+    # starts) read it.
+    late = effects.late
+    for path in late.writes:
         inner = path.removeprefix(REMOTE)
         if root(path) not in own:
             return False
         if not path.startswith(REMOTE) and inner.count(".") + inner.count("[") > 1:
             return False
+    shared = frozenset(path for path in effects.writes if root(path) not in own)
+    if shared and (paths_meet(shared, late.reads | late.writes) or paths_meet(shared, effects.arguments)):
+        return False
     if any(root(lock) not in own for lock in effects.locks):
         return False
     if REMOTE in effects.reads and any(path.startswith(REMOTE) for path in effects.writes):

@@ -59,7 +59,27 @@ async def main(log):
 """
 
 
-@pytest.mark.parametrize("program", [LOOP_APPEND, LOOP_COMPREHENSION], ids=["for-append", "comprehension"])
+# Each call writes the shared log before it first suspends, and only then.
+LOG_BEFORE_SUSPENDING = """
+import asyncio
+
+
+async def fetch(name, log: list):
+    log.append(name)
+    await asyncio.sleep(0.1)
+    return name.upper()
+
+
+async def main(log):
+    return [await fetch(u, log) for u in ["x", "y", "z"]]
+"""
+
+
+@pytest.mark.parametrize(
+    "program",
+    [LOOP_APPEND, LOOP_COMPREHENSION, LOG_BEFORE_SUSPENDING],
+    ids=["for-append", "comprehension", "shared-write-before-suspending"],
+)
 def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str) -> None:
     after = fixed(program)
     assert "asyncio.gather(" in after and "*(" in after
