@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods import RULES
-from asyncmend.codemods.findings import Edit
+from asyncmend.codemods.findings import Edit, Finding, Safety
 from asyncmend.codemods.settings import Settings
 from asyncmend.codemods.settings import Options
 from asyncmend.codemods.source.text import decode
@@ -68,7 +68,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from asyncmend.codemods.source.edits import line_opcodes  # noqa: E402
+from asyncmend.codemods.source.edits import attach_edits, line_opcodes  # noqa: E402
 
 _LINES = st.lists(st.sampled_from(["\n", "pass\n", "x = 1\n", "y = 2\n", "def f():\n", "    return 1\n"]), max_size=40)
 
@@ -99,3 +99,60 @@ def test_line_opcodes_stay_fast_on_a_file_of_many_equal_lines() -> None:
     equal = sum(i2 - i1 for tag, i1, i2, _, _ in opcodes if tag == "equal")
     # Every line of the old version but the last def and its body is kept.
     assert equal == len(a) - 2
+
+
+def test_each_of_many_findings_owns_the_edit_on_its_own_line() -> None:
+    # Hunks are handed to findings by a sweep down the file: every one of
+    # many findings must still get exactly its own line, and the import edit.
+    count = 300
+    source = "import time\n" + "".join(
+        f"\nasync def f{n}(client):\n    await client.get({n})\n    time.sleep({n})\n" for n in range(count)
+    )
+    outcome = process_bytes(source.encode(), Options(settings=Settings(), edits=True), RULES, "m.py")
+    assert len(outcome.findings) == count
+    for n, finding in enumerate(outcome.findings):
+        assert finding.fix is not None
+        assert finding.fix.edits == (
+            Edit(finding.line, finding.line + 1, f"    await asyncio.sleep({n})\n"),
+            Edit(1, 2, "import asyncio\n"),
+        )
+
+
+_SPANS = st.lists(st.tuples(st.integers(1, 30), st.integers(0, 4)), max_size=8)
+
+
+def _attach_by_looking_at_every_finding(findings: list[Finding], a: list[str], b: list[str]) -> list[tuple[Edit, ...]]:
+    """Each fixed finding's edits, the hunk's findings found by looking at
+    every finding for every hunk (what the sweep of attach_edits must match)."""
+    fixed = [f for f in findings if f.fixed]
+    own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
+    shared: list[Edit] = []
+    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
+        if tag == "equal":
+            continue
+        first, last = i1 + 1, max(i1 + 1, i2)
+        touching = [f for f in fixed if f.line <= last and first <= f.end_line]
+        if tag == "replace" and i2 - i1 == j2 - j1 and len(touching) > 1:
+            owner = touching[0]
+            for offset in range(i2 - i1):
+                line = i1 + offset + 1
+                owner = next((f for f in touching if f.line <= line <= f.end_line), owner)
+                own[id(owner)].append(Edit(line, line + 1, b[j1 + offset]))
+            continue
+        edit = Edit(i1 + 1, i2 + 1, "".join(b[j1:j2]))
+        if not touching:
+            shared.append(edit)
+        for finding in touching:
+            own[id(finding)].append(edit)
+    return [tuple(own[id(f)] + shared) for f in fixed]
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(_LINES, _LINES, _SPANS)
+def test_hunks_go_to_the_findings_whose_lines_they_touch(a: list[str], b: list[str], spans: list[tuple[int, int]]) -> None:
+    findings = [
+        Finding("AM101", "blocking-sleep", "m", line, 1, line + extra, 2, True, Safety.SAFE, fixed=True)
+        for line, extra in spans
+    ]
+    attached = attach_edits(findings, "".join(a), "".join(b))
+    assert [f.fix.edits for f in attached if f.fix is not None] == _attach_by_looking_at_every_finding(findings, a, b)
