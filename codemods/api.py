@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Generator, Iterator, Sequence
 
-from .engine import crossfile_cache, default_jobs, process
+from .engine import crossfile_cache, process
 from .engine.passes import fix_source
 from .findings import FileResult, Finding
 from .rule import rules
@@ -177,7 +177,7 @@ def run(
     results.extend(FileResult(e.display, error=e.message) for e in errors)
     if keep_originals and options.write:
         outcome.originals = {t.display: _read_or_none(t) for t in targets}
-    jobs = jobs or default_jobs()
+    # No number given: one process per core, if the run is worth a pool.
     if progress is None:
         results.extend(process(targets, options, jobs=jobs))
         return outcome
