@@ -401,6 +401,49 @@ def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> N
     assert checked > 2000
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_positions_asked_one_at_a_time_generate_each_statement_at_most_twice(
+    newline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A finding placed as it is reported (the file has a # noqa) asks for
+    # one node at a time: the second node asked for in a statement has the
+    # whole statement placed, so a class of many findings is not generated
+    # once per finding. Every range is still PositionProvider's.
+    import ast
+    from collections import Counter
+
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from asyncmend.codemods.cst import positions as positions_module
+
+    generated: Counter[int] = Counter()
+    place_in = positions_module.PositionsOnDemand._place_in
+
+    def counted(self, anchor, nodes, **kwargs):  # type: ignore[no-untyped-def]
+        generated[id(anchor)] += 1
+        return place_in(self, anchor, nodes, **kwargs)
+
+    monkeypatch.setattr(positions_module.PositionsOnDemand, "_place_in", counted)
+    fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
+    checked = 0
+    for source in [*_AWKWARD, *fixtures]:
+        source = source.replace("\n", newline)
+        module = cst.parse_module(source)
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        full = wrapper.resolve(PositionProvider)
+        positions = positions_module.PositionsOnDemand(wrapper, source, ast.parse(source))
+        walker = _EveryNodeDeferred(positions)
+        module.visit(walker)
+        generated.clear()
+        for node in walker.deferred:
+            if node in full:
+                assert positions[node] == full[node], (newline, type(node).__name__, source[:40])
+                checked += 1
+        assert positions._passes == 0, "a node needed the whole module"
+        assert max(generated.values(), default=0) <= 2
+    assert checked > 2000
+
+
 def test_positions_from_a_statement_the_source_does_not_confirm_are_not_used() -> None:
     # An ast whose lines do not match the source (here: of the source with
     # two more lines at the top) puts every statement at the wrong line. The
