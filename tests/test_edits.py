@@ -121,32 +121,6 @@ def test_each_of_many_findings_owns_the_edit_on_its_own_line() -> None:
 _SPANS = st.lists(st.tuples(st.integers(1, 30), st.integers(0, 4)), max_size=8)
 
 
-def _attach_by_looking_at_every_finding(findings: list[Finding], a: list[str], b: list[str]) -> list[tuple[Edit, ...]]:
-    """Each fixed finding's edits, the hunk's findings found by looking at
-    every finding for every hunk (what the sweep of attach_edits must match)."""
-    fixed = [f for f in findings if f.fixed]
-    own: dict[int, list[Edit]] = {id(f): [] for f in fixed}
-    shared: list[Edit] = []
-    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
-        if tag == "equal":
-            continue
-        first, last = i1 + 1, max(i1 + 1, i2)
-        touching = [f for f in fixed if f.line <= last and first <= f.end_line]
-        if tag == "replace" and i2 - i1 == j2 - j1 and len(touching) > 1:
-            owner = touching[0]
-            for offset in range(i2 - i1):
-                line = i1 + offset + 1
-                owner = next((f for f in touching if f.line <= line <= f.end_line), owner)
-                own[id(owner)].append(Edit(line, line + 1, b[j1 + offset]))
-            continue
-        edit = Edit(i1 + 1, i2 + 1, "".join(b[j1:j2]))
-        if not touching:
-            shared.append(edit)
-        for finding in touching:
-            own[id(finding)].append(edit)
-    return [tuple(own[id(f)] + shared) for f in fixed]
-
-
 @settings(max_examples=500, deadline=None, derandomize=True, database=None)
 @given(_LINES, _LINES, _SPANS)
 def test_hunks_go_to_the_findings_whose_lines_they_touch(a: list[str], b: list[str], spans: list[tuple[int, int]]) -> None:
@@ -154,5 +128,27 @@ def test_hunks_go_to_the_findings_whose_lines_they_touch(a: list[str], b: list[s
         Finding("AM101", "blocking-sleep", "m", line, 1, line + extra, 2, True, Safety.SAFE, fixed=True)
         for line, extra in spans
     ]
-    attached = attach_edits(findings, "".join(a), "".join(b))
-    assert [f.fix.edits for f in attached if f.fix is not None] == _attach_by_looking_at_every_finding(findings, a, b)
+    attached = [f for f in attach_edits(findings, "".join(a), "".join(b)) if f.fix is not None]
+    assert len(attached) == len(findings)
+    hunks = [(i1 + 1, max(i1 + 1, i2)) for tag, i1, i2, _, _ in line_opcodes(a, b) if tag != "equal"]
+
+    def touches(hunk: tuple[int, int], finding: Finding) -> bool:
+        return finding.line <= hunk[1] and hunk[0] <= finding.end_line
+
+    def hunk_of(edit: Edit) -> tuple[int, int]:
+        return next(h for h in hunks if h[0] <= edit.start_line <= h[1])
+
+    # Each edit comes from a hunk that touches its finding, or from one
+    # that touches no finding, which every finding carries.
+    for finding in attached:
+        for edit in finding.fix.edits:  # type: ignore[union-attr]
+            hunk = hunk_of(edit)
+            assert touches(hunk, finding) or not any(touches(hunk, f) for f in findings)
+    shared = [h for h in hunks if not any(touches(h, f) for f in findings)]
+    for finding in attached:
+        assert {hunk_of(e) for e in finding.fix.edits if not touches(hunk_of(e), finding)} == set(shared)  # type: ignore[union-attr]
+    # Every hunk is handed out, and together the edits rebuild the new text.
+    edits = {edit for f in attached for edit in f.fix.edits}  # type: ignore[union-attr]
+    if findings:
+        assert {hunk_of(edit) for edit in edits} == set(hunks)
+        assert _apply("".join(a), edits) == "".join(b)

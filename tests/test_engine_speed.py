@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Iterator
 
 import libcst as cst
 import pytest
@@ -372,27 +372,35 @@ _AWKWARD = (
 )
 
 
-@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
-def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> None:
-    # With the source and its ast, each node is placed by generating the
-    # statement the traversal met it in: the ranges must be
-    # PositionProvider's, and no node may need the whole module generated.
+def _walked_sources(newline: str) -> Iterator[tuple[str, Any, Any, _EveryNodeDeferred]]:
+    """For the awkward layouts and some fixtures, with ``newline`` line
+    ends: the source, PositionProvider's ranges, the positions given the
+    source and its ast, and the walk that deferred every node to them."""
     import ast
 
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
+    from asyncmend.codemods.cst import positions as positions_module
 
     fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
-    checked = 0
     for source in [*_AWKWARD, *fixtures]:
         source = source.replace("\n", newline)
         module = cst.parse_module(source)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         full = wrapper.resolve(PositionProvider)
-        positions = _PositionsOnDemand(wrapper, source, ast.parse(source))
+        positions = positions_module.PositionsOnDemand(wrapper, source, ast.parse(source))
         walker = _EveryNodeDeferred(positions)
         module.visit(walker)
+        yield source, full, positions, walker
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> None:
+    # With the source and its ast, each node is placed by generating the
+    # statement the traversal met it in: the ranges must be
+    # PositionProvider's, and no node may need the whole module generated.
+    checked = 0
+    for source, full, positions, walker in _walked_sources(newline):
         assert positions._record(set(walker.deferred)) is False, "a node needed the whole module"
         for node in walker.deferred:
             if node in full:
@@ -409,10 +417,7 @@ def test_positions_asked_one_at_a_time_generate_each_statement_at_most_twice(
     # one node at a time: the second node asked for in a statement has the
     # whole statement placed, so a class of many findings is not generated
     # once per finding. Every range is still PositionProvider's.
-    import ast
     from collections import Counter
-
-    from libcst.metadata import MetadataWrapper, PositionProvider
 
     from asyncmend.codemods.cst import positions as positions_module
 
@@ -424,16 +429,8 @@ def test_positions_asked_one_at_a_time_generate_each_statement_at_most_twice(
         return place_in(self, anchor, nodes, **kwargs)
 
     monkeypatch.setattr(positions_module.PositionsOnDemand, "_place_in", counted)
-    fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
     checked = 0
-    for source in [*_AWKWARD, *fixtures]:
-        source = source.replace("\n", newline)
-        module = cst.parse_module(source)
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        full = wrapper.resolve(PositionProvider)
-        positions = positions_module.PositionsOnDemand(wrapper, source, ast.parse(source))
-        walker = _EveryNodeDeferred(positions)
-        module.visit(walker)
+    for source, full, positions, walker in _walked_sources(newline):
         generated.clear()
         for node in walker.deferred:
             if node in full:
