@@ -539,3 +539,33 @@ def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
         assert _nesting_depth(tree) == reference(tree), source[:80]
         depths.add(_nesting_depth(tree))
     assert len(depths) > 5
+
+
+def test_the_cycle_collector_is_paused_during_a_pass_and_restored_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Full collections walk every node of a large tree again and again; a
+    # pass runs without them, and leaves the collector as it found it,
+    # also when the file is rejected.
+    import gc
+
+    from asyncmend.codemods.engine import passes
+
+    during: list[bool] = []
+    parse_ast = passes.parse_ast
+
+    def spied(text: str, filename: str):  # type: ignore[no-untyped-def]
+        during.append(gc.isenabled())
+        return parse_ast(text, filename)
+
+    monkeypatch.setattr(passes, "parse_ast", spied)
+    assert gc.isenabled()
+    assert fix_source(SLEEPY, Settings()).findings
+    assert during == [False, False] and gc.isenabled()  # the fixed text is a second pass
+    with pytest.raises(SourceError):
+        fix_source("import time\nasync def f(:\n    time.sleep(1)\n", Settings())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fix_source(SLEEPY, Settings())
+        assert not gc.isenabled()  # the caller's choice stands
+    finally:
+        gc.enable()
