@@ -313,9 +313,10 @@ def asyncmend_has(env: Env, option: str) -> bool:
 
 
 def precommit_files(corpus: Corpus) -> tuple[list[str], list[str]]:
-    """The two largest files of ``corpus`` with a finding, and the two
-    largest that hold ``async def`` and no finding (paths relative to its
-    root), found by an untimed run of asyncmend over it."""
+    """Two files of ``corpus`` with a finding, and two that hold ``async
+    def`` and no finding (paths relative to its root): in each group the
+    two nearest its median size, the files of a typical commit. The
+    findings come from an untimed run of asyncmend over the corpus."""
     assert corpus.env is not None
     out = subprocess.run(
         [corpus.env.asyncmend, "check", "--no-progress", "--no-cache", "--output-format", "json", "."],
@@ -326,13 +327,20 @@ def precommit_files(corpus: Corpus) -> tuple[list[str], list[str]]:
     except (ValueError, KeyError, TypeError):
         sys.exit(f"error: asyncmend check --output-format json on {corpus.root} gave no findings list:\n"
                  + out.stderr[-2000:])
-    by_size = sorted(python_files(corpus.root), key=lambda path: -path.stat().st_size)
-    relative = [path.relative_to(corpus.root).as_posix() for path in by_size]
-    with_findings = [path for path in relative if path in found][:2]
-    clean = [
-        path for path, full in zip(relative, by_size) if path not in found and b"async def" in full.read_bytes()
-    ][:2]
-    return with_findings, clean
+    by_size = sorted(python_files(corpus.root), key=lambda path: (path.stat().st_size, path))
+    with_findings, clean = [], []
+    for path in by_size:
+        relative = path.relative_to(corpus.root).as_posix()
+        if relative in found:
+            with_findings.append(relative)
+        elif b"async def" in path.read_bytes():
+            clean.append(relative)
+    return _middle_two(with_findings), _middle_two(clean)
+
+
+def _middle_two(paths: list[str]) -> list[str]:
+    middle = max(len(paths) // 2 - 1, 0)
+    return paths[middle : middle + 2]
 
 
 def model_switch(switch: str | None) -> tuple[list[str], dict[str, str]] | None:
