@@ -61,6 +61,12 @@ _COMMANDS = {
 }
 
 
+def _beside_python(name: str) -> str:
+    """``name`` from the running interpreter's environment, if it has it."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else name
+
+
 def module_text(count: int) -> str:
     """The source of a module of ``count`` coroutines."""
     return _HEADER.format(count=count) + "".join(_FUNCTION.format(n=n) for n in range(count))
@@ -80,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated counts to time (needs --out)")
     parser.add_argument("--out", type=Path, help="directory for the generated files")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--asyncmend", default="asyncmend", help="the asyncmend executable to time")
+    parser.add_argument("--asyncmend", default=_beside_python("asyncmend"), help="the asyncmend executable to time")
     parser.add_argument("--commands", default="check",
                         help="which of check, json (check --output-format json), diff (fix --diff) to time")
     args = parser.parse_args(argv)
