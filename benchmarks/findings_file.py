@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-# Seven lines a function, the shape the cost was first reported on.
+# Six lines a function (the file the cost was first reported on had seven:
+# 28,000 lines for 4,000 coroutines).
 _FUNCTION = '''
 async def handler_{n}(client, request):
     user = await client.fetch_user(request.user_id)
