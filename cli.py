@@ -89,7 +89,8 @@ def _shared_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--output-format", default="text", show_default=True, callback=_check_format,
                       metavar="|".join(output.FORMATS), help="How findings are printed."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                      help="Worker processes. Default: one per core."),
+                      help="Worker processes. Default: one per core, for a run large "
+                           "enough to gain from them (a few files run in one process)."),
         click.option("--exclude", multiple=True, metavar="GLOB",
                       help="Skip files and directories matching this .gitignore-style "
                            "pattern while walking directories. Repeatable."),

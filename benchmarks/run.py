@@ -3,13 +3,19 @@
 Run it from a virtual environment that has the project, ruff and fixit
 installed (see benchmarks/README.md)::
 
-    python benchmarks/run.py                   # the whole benchmark
-    python benchmarks/run.py --reps 1 --sizes 1 --corpus async   # a quick look
+    python benchmarks/run.py --venv homeassistant=/tmp/venv313   # the whole benchmark
+    python benchmarks/run.py --reps 1 --sizes 1 --corpus async --no-fixit   # a quick look
 
-Corpora: the running interpreter's standard library, and a set of async
-packages installed from PyPI at the pinned versions below. Each corpus is
-copied into a scratch directory (so every tool sees the same files, and the
-growth runs can use 2 and 4 copies of it).
+Corpora: the running interpreter's standard library; a set of async
+packages installed from PyPI at the pinned versions below; home-assistant,
+from its wheel at the pinned version below. Home-assistant needs Python 3.13
+to parse, so asyncmend and the parser floor run on it from a 3.13
+environment given with ``--venv homeassistant=DIR`` (a virtual environment
+with asyncmend installed); the table says which Python ran each corpus.
+Each corpus is copied into a scratch directory (so every tool sees the same
+files, and the growth runs can use 2 and 4 copies of it). A generated file
+whose findings grow with its length (``findings_file.py``) shows how one
+file's cost grows with its findings.
 
 Every measurement runs the tool in a fresh process under a small wrapper that
 reports wall time and the largest resident set of any process of the run
@@ -29,9 +35,13 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
+
+# The generator of the findings-heavy file sits beside this script.
+from findings_file import module_text
 
 # Real async code, at fixed versions so runs on different days compare.
 # --no-deps: the corpus is exactly these packages.
@@ -42,12 +52,38 @@ ASYNC_PACKAGES = (
     "anyio==4.16.0",
     "redis==8.1.0",
 )
+# The newest home-assistant of the package index the benchmark was written
+# against; its wheel holds the whole application (integrations included).
+HOMEASSISTANT = "homeassistant==2025.4.4"
+CORPORA = ("stdlib", "async", "homeassistant")
+# The Python a corpus needs for every file to parse.
+NEEDS_PYTHON = {"homeassistant": (3, 13)}
+# The corpora also run as 2 and 4 copies (--sizes); home-assistant is large
+# enough as it is.
+GROWTH_CORPORA = {"stdlib", "async"}
 # Directories no tool should see twice or at all: installer metadata, caches.
 SKIP_DIRS = {"site-packages", "__pycache__", "bin"}
 FLOOR = "CPython parser alone -j 2 (floor)"
 FLOOR_J1 = "CPython parser alone -j 1 (floor)"
 FLOOR_SCRIPT = str(Path(__file__).with_name("parser_floor.py"))
+RUFF = "ruff ASYNC,RUF006"
 RUFF_ARGS = ("check", "--select", "ASYNC,RUF006", "--no-cache", "--exit-zero", "--quiet")
+COLD_J2 = "asyncmend check -j 2 (cold)"
+COLD_J1 = "asyncmend check -j 1 (cold)"
+WARM = "asyncmend check -j 2 (warm cache)"
+NO_MODEL = "asyncmend check -j 2 (cold, project model off)"
+PRECOMMIT_CLEAN = "pre-commit: check 2 files, no finding"
+PRECOMMIT_FOUND = "pre-commit: check 2 files with findings"
+GEN_CHECK = "asyncmend check -j 1 (cold)"
+GEN_FIX = "asyncmend fix --diff -j 1"
+
+# The targets (benchmarks/README.md says where they come from).
+COLD_OVER_FLOOR = 2.0  # cold check -j 2 / parser floor -j 2, stdlib and async
+WARM_OVER_RUFF = 2.0
+PRECOMMIT_SECONDS = 0.150
+OVER_FIXIT = 100.0  # lines/s
+PEAK_MB = 200.0
+FINDINGS_GROWTH = 8.0  # largest generated file / smallest, check wall
 
 # Runs ``argv`` in a fresh interpreter so that RUSAGE_CHILDREN covers this one
 # command only; prints wall seconds, peak RSS (KiB) and the exit status.
@@ -62,12 +98,23 @@ print(json.dumps({"wall": wall, "rss_kib": rss, "status": proc.returncode,
 """
 
 
+@dataclass(frozen=True)
+class Env:
+    """Where asyncmend and the parser floor run from for a corpus."""
+
+    python: str
+    asyncmend: str
+    version: str
+
+
 @dataclass
 class Corpus:
     name: str
     root: Path
     files: int
     lines: int
+    env: Env | None = None  # set for the corpora asyncmend runs on
+    kind: str = ""  # "stdlib", "async", "homeassistant" or "findings"
 
 
 @dataclass
@@ -76,9 +123,13 @@ class Command:
     argv: list[str]
     cwd: Path
     corpus: Corpus
-    # Extrapolated entries ran on a sample: lines/s is comparable, wall is scaled.
+    # The files it ran on when not the whole corpus (fixit's sample, a
+    # pre-commit run's files); ``scaled``: its wall time is scaled from them
+    # to the whole corpus by lines/s.
     sample: Corpus | None = None
+    scaled: bool = False
     setup: list[str] | None = None  # run before each repetition, untimed
+    env: dict[str, str] | None = None  # added to the environment
     walls: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     statuses: set[int] = field(default_factory=set)
@@ -97,9 +148,14 @@ class Command:
         return self.measured.lines / self.wall
 
     @property
-    def full_wall(self) -> float:
-        """Wall time for the whole corpus (scaled from the sample if any)."""
-        return self.corpus.lines / self.lines_per_s
+    def shown_wall(self) -> float:
+        """Wall time as the table shows it: scaled to the whole corpus if
+        ``scaled``, else as measured."""
+        return self.corpus.lines / self.lines_per_s if self.scaled else self.wall
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss_kib) / 1024
 
 
 def tool(name: str) -> str:
@@ -113,17 +169,33 @@ def tool(name: str) -> str:
     return found
 
 
-def compile_bytecode() -> None:
+def environment(venv: Path | None) -> Env:
+    """The running environment, or the virtual environment ``venv``."""
+    if venv is None:
+        python, asyncmend = sys.executable, tool("asyncmend")
+    else:
+        python, asyncmend = str(venv / "bin" / "python"), str(venv / "bin" / "asyncmend")
+        for path in (python, asyncmend):
+            if not Path(path).exists():
+                sys.exit(f"error: {path} does not exist (a virtual environment with asyncmend installed?)")
+    version = subprocess.run(
+        [python, "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    return Env(python, asyncmend, version)
+
+
+def compile_bytecode(env: Env) -> None:
     """Compile asyncmend's modules to bytecode, as ``pip install`` does for
     an installed package. An editable install under PYTHONDONTWRITEBYTECODE
     (set on some machines) never writes it, so every timed run would compile
     the package again (20 ms of a 100 ms warm run): not what users run."""
     found = subprocess.run(
-        [sys.executable, "-c", "from asyncmend import cli, codemods; print(cli.__file__); print(codemods.__file__)"],
+        [env.python, "-c", "from asyncmend import cli, codemods; print(cli.__file__); print(codemods.__file__)"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
     sources = [found[0], str(Path(found[1]).parent)]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], check=True)
+    subprocess.run([env.python, "-m", "compileall", "-q", *sources], check=True)
 
 
 def python_files(root: Path) -> list[Path]:
@@ -141,17 +213,19 @@ def copy_tree(files: Sequence[Path], source: Path, dest: Path) -> None:
         shutil.copyfile(path, target)
 
 
-def measure_corpus(name: str, root: Path) -> Corpus:
+def measure_corpus(name: str, root: Path, kind: str = "", env: Env | None = None) -> Corpus:
     files = python_files(root)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
-    return Corpus(name, root, len(files), lines)
+    return Corpus(name, root, len(files), lines, env, kind)
 
 
-def build_corpora(work: Path, which: Sequence[str], sizes: Sequence[int]) -> dict[tuple[str, int], Corpus]:
-    sources: dict[str, Path] = {}
-    if "stdlib" in which:
-        sources["stdlib"] = Path(sysconfig.get_paths()["stdlib"])
-    if "async" in which:
+def corpus_source(name: str, work: Path, given: dict[str, Path]) -> Path:
+    """Where the files of corpus ``name`` come from (built in ``work`` once)."""
+    if name in given:
+        return given[name]
+    if name == "stdlib":
+        return Path(sysconfig.get_paths()["stdlib"])
+    if name == "async":
         installed = work / "pypi"
         if not installed.exists():
             print(f"installing {', '.join(ASYNC_PACKAGES)} ...", file=sys.stderr)
@@ -160,17 +234,47 @@ def build_corpora(work: Path, which: Sequence[str], sizes: Sequence[int]) -> dic
                  "--target", str(installed), *ASYNC_PACKAGES],
                 check=True,
             )
-        sources["async"] = installed
+        return installed
+    unpacked = work / "homeassistant-wheel"
+    if not unpacked.exists():
+        print(f"downloading {HOMEASSISTANT} ...", file=sys.stderr)
+        wheels = work / "wheels"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+             "--python-version", "3.13", "--dest", str(wheels), HOMEASSISTANT],
+            check=True,
+        )
+        (wheel,) = wheels.glob("homeassistant-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(unpacked)
+    return unpacked
+
+
+def build_corpora(
+    work: Path, which: Sequence[str], sizes: Sequence[int], envs: dict[str, Env], given: dict[str, Path]
+) -> dict[tuple[str, int], Corpus]:
     corpora = {}
-    for name, source in sources.items():
+    for name in which:
+        source = corpus_source(name, work, given)
         files = python_files(source)
-        for size in sizes:
+        for size in sizes if name in GROWTH_CORPORA else [1]:
             root = work / f"{name}-x{size}"
             if not root.exists():
                 for copy in range(size):
                     copy_tree(files, source, root / f"copy{copy}")
-            corpora[name, size] = measure_corpus(f"{name} x{size}", root)
+            corpora[name, size] = measure_corpus(f"{name} x{size}", root, name, envs[name])
     return corpora
+
+
+def findings_corpora(work: Path, counts: Sequence[int], env: Env) -> list[Corpus]:
+    """One directory per size, holding one generated file of ``count`` coroutines."""
+    out = []
+    for count in counts:
+        root = work / f"findings-{count}"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / f"findings_{count}.py").write_text(module_text(count))
+        out.append(measure_corpus(f"generated file, {count} coroutines", root, "findings", env))
+    return out
 
 
 def fixit_sample(corpus: Corpus, work: Path, max_lines: int) -> Corpus:
@@ -187,10 +291,11 @@ def fixit_sample(corpus: Corpus, work: Path, max_lines: int) -> Corpus:
 def run_once(command: Command) -> None:
     if command.setup:
         subprocess.run(command.setup, cwd=command.cwd, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, **(command.env or {})})
     out = subprocess.run(
         [sys.executable, "-c", _WRAPPER, str(command.cwd), *command.argv],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env={**os.environ, **(command.env or {})},
     )
     data = json.loads(out.stdout)
     command.walls.append(data["wall"])
@@ -202,35 +307,85 @@ def run_once(command: Command) -> None:
         command.note = f"exit {data['status']}: {data['stderr'].strip().splitlines()[-1:]}"
 
 
-def asyncmend_has(option: str) -> bool:
-    helptext = subprocess.run([tool("asyncmend"), "check", "--help"],
-                              capture_output=True, text=True).stdout
+def asyncmend_has(env: Env, option: str) -> bool:
+    helptext = subprocess.run([env.asyncmend, "check", "--help"], capture_output=True, text=True).stdout
     return option in helptext
 
 
+def precommit_files(corpus: Corpus) -> tuple[list[str], list[str]]:
+    """Two files of ``corpus`` with a finding, and two that hold ``async
+    def`` and no finding (paths relative to its root): in each group the
+    two nearest its median size, the files of a typical commit. The
+    findings come from an untimed run of asyncmend over the corpus."""
+    assert corpus.env is not None
+    out = subprocess.run(
+        [corpus.env.asyncmend, "check", "--no-progress", "--no-cache", "--output-format", "json", "."],
+        cwd=corpus.root, capture_output=True, text=True,
+    )
+    try:
+        found = {Path(finding["path"]).as_posix() for finding in json.loads(out.stdout)}
+    except (ValueError, KeyError, TypeError):
+        sys.exit(f"error: asyncmend check --output-format json on {corpus.root} gave no findings list:\n"
+                 + out.stderr[-2000:])
+    by_size = sorted(python_files(corpus.root), key=lambda path: (path.stat().st_size, path))
+    with_findings, clean = [], []
+    for path in by_size:
+        relative = path.relative_to(corpus.root).as_posix()
+        if relative in found:
+            with_findings.append(relative)
+        elif b"async def" in path.read_bytes():
+            clean.append(relative)
+    return _middle_two(with_findings), _middle_two(clean)
+
+
+def _middle_two(paths: list[str]) -> list[str]:
+    middle = max(len(paths) // 2 - 1, 0)
+    return paths[middle : middle + 2]
+
+
+def model_switch(switch: str | None) -> tuple[list[str], dict[str, str]] | None:
+    """``--flag`` (an option of ``check``) or ``NAME=VALUE`` (an environment
+    variable) that turns the project model off; ``None`` when not given."""
+    if not switch:
+        return None
+    if switch.startswith("-"):
+        return switch.split(), {}
+    name, _, value = switch.partition("=")
+    return [], {name: value}
+
+
 def commands_for(corpus: Corpus, work: Path, *, fixit_lines: int, with_fixit: bool,
-                 growth_only: bool) -> list[Command]:
-    am = [tool("asyncmend")]
+                 growth_only: bool, model_off: tuple[list[str], dict[str, str]] | None) -> list[Command]:
+    assert corpus.env is not None
+    env = corpus.env
+    am = [env.asyncmend]
     # The corpus directory is the working directory, so a cache lands in it.
     target = ["."]
     # The default text output: json also computes every fix to show it.
     common = ["--no-progress"]
-    cache = asyncmend_has("--no-cache")
+    cache = asyncmend_has(env, "--no-cache")
     no_cache = ["--no-cache"] if cache else []
+    floor = [env.python, FLOOR_SCRIPT]
+    if corpus.kind == "findings":
+        # One file: the pool has nothing to share out.
+        return [
+            Command(RUFF, [tool("ruff"), *RUFF_ARGS, *target], corpus.root, corpus),
+            Command(GEN_CHECK, [*am, "check", "-j", "1", *common, *no_cache, *target], corpus.root, corpus),
+            Command(GEN_FIX, [*am, "fix", "--diff", "-j", "1", *common, *target], corpus.root, corpus),
+            Command(FLOOR_J1, [*floor, "-j", "1", *target], corpus.root, corpus),
+        ]
     cmds = [
-        Command("ruff ASYNC,RUF006", [tool("ruff"), *RUFF_ARGS, *target], corpus.root, corpus),
-        Command("asyncmend check -j 2 (cold)", [*am, "check", "-j", "2", *common, *no_cache, *target],
-                corpus.root, corpus),
+        Command(RUFF, [tool("ruff"), *RUFF_ARGS, *target], corpus.root, corpus),
+        Command(COLD_J2, [*am, "check", "-j", "2", *common, *no_cache, *target], corpus.root, corpus),
     ]
     if growth_only:
         return cmds
     cmds += [
         # No tool: CPython's parser alone, on the files any asyncio rule needs,
         # on 2 processes and on 1 (what -j 2 can gain on this machine).
-        Command(FLOOR, [sys.executable, FLOOR_SCRIPT, "-j", "2", *target], corpus.root, corpus),
-        Command(FLOOR_J1, [sys.executable, FLOOR_SCRIPT, "-j", "1", *target], corpus.root, corpus),
-        Command("asyncmend check -j 1 (cold)", [*am, "check", "-j", "1", *common, *no_cache, *target],
-                corpus.root, corpus),
+        Command(FLOOR, [*floor, "-j", "2", *target], corpus.root, corpus),
+        Command(FLOOR_J1, [*floor, "-j", "1", *target], corpus.root, corpus),
+        Command(COLD_J1, [*am, "check", "-j", "1", *common, *no_cache, *target], corpus.root, corpus),
         Command("asyncmend fix --diff --unsafe-fixes -j 2",
                 [*am, "fix", "--diff", "--unsafe-fixes", "-j", "2", "--no-progress", *target],
                 corpus.root, corpus),
@@ -238,12 +393,23 @@ def commands_for(corpus: Corpus, work: Path, *, fixit_lines: int, with_fixit: bo
     if cache:
         # An untimed run of the same command first, so the cache is warm.
         warm = [*am, "check", "-j", "2", *common, *target]
-        cmds.append(Command("asyncmend check -j 2 (warm cache)", warm, corpus.root, corpus,
-                            setup=warm))
+        cmds.append(Command(WARM, warm, corpus.root, corpus, setup=warm))
+    if model_off is not None:
+        extra, variables = model_off
+        cmds.append(Command(NO_MODEL, [*am, "check", "-j", "2", *common, *no_cache, *extra, *target],
+                            corpus.root, corpus, env=variables))
+    # What a pre-commit hook runs: asyncmend on the files of a commit, with
+    # the default -j; cold, as the files of a commit have just changed.
+    for label, paths in zip((PRECOMMIT_FOUND, PRECOMMIT_CLEAN), precommit_files(corpus)):
+        if paths:
+            lines = sum((corpus.root / path).read_bytes().count(b"\n") for path in paths)
+            files = Corpus(label, corpus.root, len(paths), lines)
+            cmds.append(Command(label, [*am, "check", *common, *no_cache, *paths], corpus.root, corpus,
+                                sample=files, note="files: " + ", ".join(paths)))
     if with_fixit:
         sample = fixit_sample(corpus, work, fixit_lines)
         cmds.append(Command("fixit lint (sample, extrapolated)",
-                            [tool("fixit"), "lint", "."], sample.root, corpus, sample=sample))
+                            [tool("fixit"), "lint", "."], sample.root, corpus, sample=sample, scaled=True))
     return cmds
 
 
@@ -251,106 +417,204 @@ def fmt_row(cols: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cols, widths)))
 
 
-def report(groups: list[tuple[Corpus, list[Command]]]) -> str:
+def report(groups: list[tuple[Corpus, list[Command]]], model_note: str) -> str:
     header = ["corpus / command", "files", "lines", "wall s", "lines/s", "peak RSS MB", "x ruff"]
     rows: list[list[str]] = []
     notes: list[str] = []
     for corpus, cmds in groups:
-        ruff = next(c for c in cmds if c.label.startswith("ruff"))
-        rows.append([f"{corpus.name}", str(corpus.files), str(corpus.lines), "", "", "", ""])
+        ruff = next(c for c in cmds if c.label == RUFF)
+        python = f" (asyncmend and the floor on Python {corpus.env.version})" if corpus.env else ""
+        rows.append([f"{corpus.name}{python}", str(corpus.files), str(corpus.lines), "", "", "", ""])
+        by = {c.label: c for c in cmds}
         for c in cmds:
             measured = c.measured
-            wall = f"{c.full_wall:.2f}" + ("*" if c.sample else "")
+            wall = c.shown_wall
             rows.append([
-                "  " + c.label, str(measured.files), str(measured.lines), wall,
-                f"{c.lines_per_s:,.0f}", f"{max(c.rss_kib) / 1024:.0f}",
-                f"{c.full_wall / ruff.wall:.1f}",
+                "  " + c.label, str(measured.files), str(measured.lines),
+                f"{wall:.2f}*" if c.scaled else f"{wall:.3f}" if wall < 1 else f"{wall:.2f}",
+                f"{c.lines_per_s:,.0f}", f"{c.peak_mb:.0f}", f"{wall / ruff.wall:.1f}",
             ])
             if c.note:
                 notes.append(f"{corpus.name} / {c.label}: {c.note}")
-        ratios = ratio_lines(cmds)
-        notes.extend(f"{corpus.name}: {r}" for r in ratios)
+        if corpus.kind != "findings" and COLD_J1 in by:
+            # Its own line, measured or not, so that the model's cost stays in view.
+            if NO_MODEL in by:
+                cost = by[COLD_J2].wall - by[NO_MODEL].wall
+                rows.append(["  project model cost (cold -j 2, with - without)", "", "", f"{cost:+.3f}",
+                             "", "", ""])
+            else:
+                rows.append(["  project model cost", "", "", "n/a", "", "", ""])
+                notes.append(f"{corpus.name} / project model cost: {model_note}")
+        notes.extend(f"{corpus.name}: {r}" for r in ratio_lines(corpus, cmds))
+    notes.extend(growth_lines(groups))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [fmt_row(header, widths), fmt_row(["-" * w for w in widths], widths)]
     lines += [fmt_row(r, widths) for r in rows]
     lines.append("")
-    lines.append("* fixit ran on the sample in the files/lines columns; its wall time is "
-                 "extrapolated to the whole corpus from lines/s.")
+    labels = {c.label for _, cmds in groups for c in cmds}
+    if any(label.startswith("fixit") for label in labels):
+        lines.append("* fixit ran on the sample in the files/lines columns; its wall time is "
+                     "extrapolated to the whole corpus from lines/s.")
+    if labels & {PRECOMMIT_CLEAN, PRECOMMIT_FOUND}:
+        lines.append("Pre-commit rows run on the files in their files/lines columns (default -j, "
+                     "no cache); their x ruff is against ruff on the whole corpus.")
     lines.append("Peak RSS is the largest single process of the run (ru_maxrss).")
     lines += notes
     return "\n".join(lines)
 
 
-def ratio_lines(cmds: list[Command]) -> list[str]:
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def ratio_lines(corpus: Corpus, cmds: list[Command]) -> list[str]:
     by = {c.label: c for c in cmds}
-    ruff = by["ruff ASYNC,RUF006"]
+    ruff = by[RUFF]
     out = []
-    for label, target in (("asyncmend check -j 2 (cold)", 10.0), ("asyncmend check -j 1 (cold)", 10.0),
-                          ("asyncmend check -j 2 (warm cache)", 2.0)):
-        if label in by:
-            r = by[label].wall / ruff.wall
-            out.append(f"{label} / ruff = {r:.1f}x (target <= {target:g}x: "
-                       f"{'met' if r <= target else 'MISSED'})")
-    j1, j2 = by.get("asyncmend check -j 1 (cold)"), by.get("asyncmend check -j 2 (cold)")
-    if j1 and j2:
-        out.append(f"-j 1 / -j 2 speed-up = {j1.wall / j2.wall:.2f} (target close to 2)")
+    if corpus.kind == "findings":
+        return out
     floor, floor_j1 = by.get(FLOOR), by.get(FLOOR_J1)
+    j1, j2 = by.get(COLD_J1), by.get(COLD_J2)
+    if j2:
+        out.append(f"{COLD_J2} / ruff = {j2.wall / ruff.wall:.1f}x")
     if floor and j2:
-        out.append(f"parser floor / ruff = {floor.wall / ruff.wall:.1f}x; asyncmend check -j 2 (cold) / "
-                   f"parser floor = {j2.wall / floor.wall:.1f}x")
-    if floor and floor_j1:
-        out.append(f"parser floor -j 1 / -j 2 speed-up = {floor_j1.wall / floor.wall:.2f} "
-                   "(what 2 processes gain on this machine with no tool at all)")
+        r = j2.wall / floor.wall
+        target = (f"target <= {COLD_OVER_FLOOR:g}x: {_verdict(r <= COLD_OVER_FLOOR)}"
+                  if corpus.kind in ("stdlib", "async") else "no target set on this corpus")
+        out.append(f"{COLD_J2} / parser floor -j 2 = {r:.2f}x ({target}); "
+                   f"the parser floor / ruff = {floor.wall / ruff.wall:.1f}x")
+    if floor_j1 and j1:
+        out.append(f"{COLD_J1} / parser floor -j 1 = {j1.wall / floor_j1.wall:.2f}x")
+    if j1 and j2:
+        out.append(f"-j 1 / -j 2 speed-up = {j1.wall / j2.wall:.2f}"
+                   + (f" (the parser floor's own: {floor_j1.wall / floor.wall:.2f})" if floor and floor_j1 else ""))
+    if WARM in by:
+        r = by[WARM].wall / ruff.wall
+        out.append(f"{WARM} / ruff = {r:.1f}x (target <= {WARM_OVER_RUFF:g}x: {_verdict(r <= WARM_OVER_RUFF)})")
+    for label in (PRECOMMIT_CLEAN, PRECOMMIT_FOUND):
+        if label in by:
+            wall = by[label].wall
+            out.append(f"{label}: {wall * 1000:.0f} ms (target < {PRECOMMIT_SECONDS * 1000:.0f} ms: "
+                       f"{_verdict(wall < PRECOMMIT_SECONDS)})")
+    if NO_MODEL in by and j2:
+        cost = j2.wall - by[NO_MODEL].wall
+        out.append(f"project model: cold check -j 2 {j2.wall:.2f} s with it, {by[NO_MODEL].wall:.2f} s "
+                   f"without: {cost:+.2f} s ({cost / by[NO_MODEL].wall:+.0%})")
     fixit = next((c for c in cmds if c.label.startswith("fixit")), None)
     if fixit and j2:
         r = j2.lines_per_s / fixit.lines_per_s
         out.append(f"asyncmend -j 2 lines/s / fixit lines/s = {r:.0f}x "
-                   f"(target >= 100x: {'met' if r >= 100 else 'MISSED'})")
-    am = [c for c in cmds if c.label.startswith("asyncmend")]
+                   f"(target >= {OVER_FIXIT:g}x: {_verdict(r >= OVER_FIXIT)})")
+    am = [c for c in cmds if c.label.startswith(("asyncmend", "pre-commit"))]
     if am:
-        peak = max(max(c.rss_kib) for c in am) / 1024
-        out.append(f"asyncmend peak RSS {peak:.0f} MB (target <= 200 MB: "
-                   f"{'met' if peak <= 200 else 'MISSED'})")
+        peak = max(c.peak_mb for c in am)
+        out.append(f"asyncmend peak RSS {peak:.0f} MB (target <= {PEAK_MB:g} MB: {_verdict(peak <= PEAK_MB)})")
+    return out
+
+
+def growth_lines(groups: list[tuple[Corpus, list[Command]]]) -> list[str]:
+    """How one file's cost grows with its findings: the largest generated
+    file against the smallest."""
+    found = [(corpus, {c.label: c for c in cmds}) for corpus, cmds in groups if corpus.kind == "findings"]
+    if len(found) < 2:
+        return []
+    (small, first), (large, last) = found[0], found[-1]
+    out = []
+    for label in (GEN_CHECK, GEN_FIX):
+        r = last[label].wall / first[label].wall
+        target = f" (target <= {FINDINGS_GROWTH:g}x: {_verdict(r <= FINDINGS_GROWTH)})" if label == GEN_CHECK else ""
+        out.append(f"generated files: {label}, {large.lines} lines / {small.lines} lines = {r:.1f}x{target}")
+    peak = max(last[label].peak_mb for label in (GEN_CHECK, GEN_FIX))
+    out.append(f"generated file of {large.lines} lines: asyncmend peak RSS {peak:.0f} MB "
+               f"(target < {PEAK_MB:g} MB: {_verdict(peak < PEAK_MB)}); "
+               f"the parser floor alone {last[FLOOR_J1].peak_mb:.0f} MB")
+    return out
+
+
+def named_paths(values: Sequence[str], option: str) -> dict[str, Path]:
+    """``NAME=PATH`` values of a repeatable option."""
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or name not in CORPORA:
+            sys.exit(f"error: {option} takes CORPUS=PATH with CORPUS one of {', '.join(CORPORA)}: {value!r}")
+        out[name] = Path(path).resolve()
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default="stdlib,async", help="stdlib,async (default: both)")
-    parser.add_argument("--sizes", default="1,2,4", help="corpus copies for the growth runs")
+    parser.add_argument("--corpus", default=",".join(CORPORA), help="of stdlib,async,homeassistant (default: all)")
+    parser.add_argument("--sizes", default="1,2,4", help="corpus copies for the growth runs (stdlib, async)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per command (median)")
     parser.add_argument("--fixit-lines", type=int, default=15000,
                         help="about how many lines of each corpus fixit lints (it is slow)")
     parser.add_argument("--no-fixit", action="store_true")
+    parser.add_argument("--findings-sizes", default="500,4000",
+                        help="coroutines of the generated findings-heavy files ('' for none)")
+    parser.add_argument("--venv", action="append", default=[], metavar="CORPUS=DIR",
+                        help="run asyncmend and the parser floor on CORPUS from this virtual environment "
+                             "(homeassistant needs Python 3.13)")
+    parser.add_argument("--corpus-dir", action="append", default=[], metavar="CORPUS=DIR",
+                        help="take CORPUS's files from DIR rather than building it")
+    parser.add_argument("--model-switch", metavar="SWITCH",
+                        help="what turns the project model off: an option of check (--flag) or an "
+                             "environment variable (NAME=VALUE); adds a row without the model")
     parser.add_argument("--work", type=Path, help="scratch directory (kept; default: a temporary one)")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     args = parser.parse_args(argv)
 
     which = [c.strip() for c in args.corpus.split(",") if c.strip()]
+    unknown = set(which) - set(CORPORA)
+    if unknown:
+        parser.error(f"unknown corpus: {', '.join(sorted(unknown))}")
     sizes = sorted({int(s) for s in args.sizes.split(",")} | {1})
+    counts = sorted({int(s) for s in args.findings_sizes.split(",") if s.strip()})
+    venvs = named_paths(args.venv, "--venv")
+    given = named_paths(args.corpus_dir, "--corpus-dir")
+    default_env = environment(None)
+    envs = {name: environment(venvs[name]) if name in venvs else default_env for name in which}
+    for name in which:
+        needed = NEEDS_PYTHON.get(name)
+        running = tuple(int(part) for part in envs[name].version.split(".")[:2])
+        if needed and running < needed:
+            parser.error(f"{name} needs Python {'.'.join(map(str, needed))} to parse; asyncmend would run on "
+                         f"{envs[name].version}: pass --venv {name}=DIR (a virtual environment of Python "
+                         f"{'.'.join(map(str, needed))} with asyncmend installed)")
+    model_off = model_switch(args.model_switch)
+    model_note = (
+        "not measured: asyncmend has no switch here that turns the project model off "
+        "(give it with --model-switch to add a row without the model)"
+    )
     work = args.work or Path(tempfile.mkdtemp(prefix="asyncmend-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        compile_bytecode()
-        corpora = build_corpora(work, which, sizes)
+        for env in {*envs.values(), default_env}:
+            compile_bytecode(env)
+        corpora = build_corpora(work, which, sizes, envs, given)
         groups: list[tuple[Corpus, list[Command]]] = []
-        for (name, size), corpus in sorted(corpora.items()):
-            cmds = commands_for(corpus, work, fixit_lines=args.fixit_lines,
-                                with_fixit=not args.no_fixit, growth_only=size != 1)
+        for (name, size), corpus in sorted(corpora.items(), key=lambda item: (CORPORA.index(item[0][0]), item[0][1])):
+            cmds = commands_for(corpus, work, fixit_lines=args.fixit_lines, with_fixit=not args.no_fixit,
+                                growth_only=size != 1, model_off=model_off)
             groups.append((corpus, cmds))
+        for corpus in findings_corpora(work, counts, default_env):
+            groups.append((corpus, commands_for(corpus, work, fixit_lines=0, with_fixit=False,
+                                                growth_only=False, model_off=None)))
         for rep in range(args.reps):
             for corpus, cmds in groups:
                 for command in cmds:
                     print(f"[{rep + 1}/{args.reps}] {corpus.name}: {command.label}", file=sys.stderr)
                     run_once(command)
-        print(f"asyncmend benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        versions = sorted({env.version for env in envs.values()} | {default_env.version})
+        print(f"asyncmend benchmark: Python {', '.join(versions)}, {os.cpu_count()} cores, "
               f"{args.reps} repetitions, medians")
-        print(report(groups))
+        print(report(groups, model_note))
         if args.json:
             args.json.write_text(json.dumps([
                 {"corpus": corpus.name, "files": corpus.files, "lines": corpus.lines,
+                 "python": corpus.env.version if corpus.env else None,
                  "runs": [{"label": c.label, "walls": c.walls, "rss_kib": c.rss_kib,
-                           "sample_lines": c.sample.lines if c.sample else None}
+                           "sample_lines": c.sample.lines if c.sample else None, "argv": c.argv}
                           for c in cmds]}
                 for corpus, cmds in groups
             ], indent=2))

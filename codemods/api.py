@@ -20,7 +20,7 @@ from typing import Callable, ContextManager, Generator, Iterator, Sequence
 
 from pathspec import GitIgnoreSpec
 
-from .engine import crossfile_cache, default_jobs, process
+from .engine import crossfile_cache, process
 from .engine.files import project_for
 from .engine.passes import fix_source
 from .findings import FileResult, Finding
@@ -219,7 +219,7 @@ def run(
         targets = [t for t in targets if in_shard(t.display, *shard)]
         errors = [e for e in errors if in_shard(e.display, *shard)]
     results.extend(FileResult(e.display, error=e.message) for e in errors)
-    jobs = jobs or default_jobs()
+    # No number given: one process per core, if the run is worth a pool.
     if progress is None:
         results.extend(process(targets, options, jobs=jobs))
         return outcome

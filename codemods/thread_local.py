@@ -208,7 +208,14 @@ class ThreadLocal(Rule):
             isinstance(n, cst.FunctionDef) and n.asynchronous for n in parents
         ):
             return
-        taken = {n.value for n in parents if isinstance(n, cst.Name)}
+        # Each name's nodes, in the order of the module: the uses of a
+        # declaration are looked up here rather than found by a walk of the
+        # whole module per declaration.
+        names: dict[str, list[cst.Name]] = {}
+        for n in parents:
+            if isinstance(n, cst.Name):
+                names.setdefault(n.value, []).append(n)
+        taken = set(names)
         strings: set[str] = set()
         for n in parents:
             if isinstance(n, cst.SimpleString):
@@ -252,7 +259,7 @@ class ThreadLocal(Rule):
             elif plan.name in global_names:
                 plan.problem = f"`{plan.name}` is rebound through `global`"
             else:
-                self._collect_uses(plan, parents)
+                self._collect_uses(plan, parents, names.get(plan.name, []))
             if plan.problem is None and not plan.attributes:
                 plan.problem = "no attribute of it is used"
             self._plans.append(plan)
@@ -291,12 +298,13 @@ class ThreadLocal(Rule):
             return _Plan(name, line, call, problem=f"`{name}` is bound more than once")
         return _Plan(name, line, call)
 
-    def _collect_uses(self, plan: _Plan, parents: dict[cst.CSTNode, cst.CSTNode]) -> None:
+    def _collect_uses(
+        self, plan: _Plan, parents: dict[cst.CSTNode, cst.CSTNode], named: list[cst.Name]
+    ) -> None:
+        """``named``: the module's ``Name`` nodes of ``plan.name``, in order."""
         module_scope = self.scope(plan.statement)
         declaration = parents.get(plan.call)
-        for n in parents:
-            if not (isinstance(n, cst.Name) and n.value == plan.name):
-                continue
+        for n in named:
             parent = parents[n]
             if isinstance(parent, cst.AssignTarget) and parents.get(parent) is declaration:
                 continue  # the declaration itself

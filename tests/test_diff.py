@@ -77,3 +77,47 @@ def test_diff_check_exits_1_when_there_is_a_diff_and_0_when_not(tmp_path: Path) 
     assert asyncmend("fix", "--diff", "pkg/crlf.py", cwd=tmp_path).returncode == 0
     # --check alone is a usage error.
     assert asyncmend("fix", "--check", "untouched.py", cwd=tmp_path).returncode == 2
+
+
+# -- the diff of a file with many fixes -----------------------------------------
+
+from asyncmend.codemods.source import edits  # noqa: E402
+
+
+def _many_changes(count: int) -> tuple[str, str]:
+    """A file of ``count`` functions alike but for their names, each of
+    whose bodies one fix rewrites (the shape on which difflib's matcher
+    takes quadratic time), and an import added at the top."""
+    body = "    user = await client.get(1)\n\n    time.sleep(1)\n    return user\n\n"
+    before = "import time\n\n" + "".join(f"async def f{n}(client):\n{body}" for n in range(count))
+    after = "import asyncio\n\n" + "".join(
+        f"async def f{n}(client):\n{body.replace('time.sleep', 'await asyncio.sleep')}" for n in range(count)
+    )
+    return before, after
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize("count", [3, 400], ids=["difflib's alignment", "past difflib's budget"])
+def test_the_diff_of_many_fixes_applies_to_give_the_fixed_file(tmp_path: Path, count: int) -> None:
+    before, after = _many_changes(count)
+    changes = count + 1
+    lines = before.count("\n") + after.count("\n")
+    # The two cases take the two ways of aligning the lines.
+    assert (changes * lines > edits.DIFFLIB_BUDGET) == (count == 400)
+    (tmp_path / "m.py").write_text(before)
+    git("init", "-q", cwd=tmp_path)
+    (tmp_path / "fix.patch").write_text(edits.unified_diff("m.py", before, after))
+    applied = git("apply", "fix.patch", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stderr.decode()
+    assert (tmp_path / "m.py").read_text() == after
+
+
+def test_the_diff_is_difflibs_own_within_its_budget() -> None:
+    import difflib
+
+    before, after = _many_changes(3)
+    # A blank line added beside blank lines: difflib and line_opcodes would
+    # each show a different one of them as added.
+    after = after.replace("import asyncio\n\n", "import asyncio\n\n\n")
+    expected = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), "a/m.py", "b/m.py"))
+    assert edits.unified_diff("m.py", before, after) == expected

@@ -102,3 +102,4 @@ def test_line_opcodes_stay_fast_on_a_file_of_many_equal_lines() -> None:
     equal = sum(i2 - i1 for tag, i1, i2, _, _ in opcodes if tag == "equal")
     # Every line of the old version but the last def and its body is kept.
     assert equal == len(a) - 2
+

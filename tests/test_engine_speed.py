@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Iterator
 
 import libcst as cst
 import pytest
@@ -372,32 +372,72 @@ _AWKWARD = (
 )
 
 
-@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
-def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> None:
-    # With the source and its ast, each node is placed by generating the
-    # statement the traversal met it in: the ranges must be
-    # PositionProvider's, and no node may need the whole module generated.
+def _walked_sources(newline: str) -> Iterator[tuple[str, Any, Any, _EveryNodeDeferred]]:
+    """For the awkward layouts and some fixtures, with ``newline`` line
+    ends: the source, PositionProvider's ranges, the positions given the
+    source and its ast, and the walk that deferred every node to them."""
     import ast
 
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from asyncmend.codemods.cst.positions import PositionsOnDemand as _PositionsOnDemand
+    from asyncmend.codemods.cst import positions as positions_module
 
     fixtures = [decode(p.read_bytes())[0] for p in sorted(Path(__file__).parent.joinpath("fixtures").glob("*/*.before.py"))[::6]]
-    checked = 0
     for source in [*_AWKWARD, *fixtures]:
         source = source.replace("\n", newline)
         module = cst.parse_module(source)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         full = wrapper.resolve(PositionProvider)
-        positions = _PositionsOnDemand(wrapper, source, ast.parse(source))
+        positions = positions_module.PositionsOnDemand(wrapper, source, ast.parse(source))
         walker = _EveryNodeDeferred(positions)
         module.visit(walker)
+        yield source, full, positions, walker
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_positions_placed_statement_by_statement_match_libcst(newline: str) -> None:
+    # With the source and its ast, each node is placed by generating the
+    # statement the traversal met it in: the ranges must be
+    # PositionProvider's, and no node may need the whole module generated.
+    checked = 0
+    for source, full, positions, walker in _walked_sources(newline):
         assert positions._record(set(walker.deferred)) is False, "a node needed the whole module"
         for node in walker.deferred:
             if node in full:
                 assert positions[node] == full[node], (newline, type(node).__name__, source[:40])
                 checked += 1
+    assert checked > 2000
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_positions_asked_one_at_a_time_generate_each_statement_at_most_twice(
+    newline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A finding placed as it is reported (the file has a # noqa) asks for
+    # one node at a time: the second node asked for in a statement has the
+    # whole statement placed, so a class of many findings is not generated
+    # once per finding. Every range is still PositionProvider's.
+    from collections import Counter
+
+    from asyncmend.codemods.cst import positions as positions_module
+
+    generated: Counter[int] = Counter()
+    place_in = positions_module.PositionsOnDemand._place_in
+
+    def counted(self, anchor, nodes, **kwargs):  # type: ignore[no-untyped-def]
+        generated[id(anchor)] += 1
+        return place_in(self, anchor, nodes, **kwargs)
+
+    monkeypatch.setattr(positions_module.PositionsOnDemand, "_place_in", counted)
+    checked = 0
+    for source, full, positions, walker in _walked_sources(newline):
+        generated.clear()
+        for node in walker.deferred:
+            if node in full:
+                assert positions[node] == full[node], (newline, type(node).__name__, source[:40])
+                checked += 1
+        assert positions._passes == 0, "a node needed the whole module"
+        assert max(generated.values(), default=0) <= 2
     assert checked > 2000
 
 
@@ -499,3 +539,33 @@ def test_nesting_depth_counts_as_ast_iter_child_nodes_would() -> None:
         assert _nesting_depth(tree) == reference(tree), source[:80]
         depths.add(_nesting_depth(tree))
     assert len(depths) > 5
+
+
+def test_the_cycle_collector_is_paused_during_a_pass_and_restored_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Full collections walk every node of a large tree again and again; a
+    # pass runs without them, and leaves the collector as it found it,
+    # also when the file is rejected.
+    import gc
+
+    from asyncmend.codemods.engine import passes
+
+    during: list[bool] = []
+    parse_ast = passes.parse_ast
+
+    def spied(text: str, filename: str):  # type: ignore[no-untyped-def]
+        during.append(gc.isenabled())
+        return parse_ast(text, filename)
+
+    monkeypatch.setattr(passes, "parse_ast", spied)
+    assert gc.isenabled()
+    assert fix_source(SLEEPY, Settings()).findings
+    assert during == [False, False] and gc.isenabled()  # the fixed text is a second pass
+    with pytest.raises(SourceError):
+        fix_source("import time\nasync def f(:\n    time.sleep(1)\n", Settings())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fix_source(SLEEPY, Settings())
+        assert not gc.isenabled()  # the caller's choice stands
+    finally:
+        gc.enable()

@@ -179,3 +179,67 @@ def test_progress_counts_every_file_once_and_results_keep_their_order(tmp_path: 
         results = list(process(targets, options, jobs=jobs, progress=counted.append))
         assert [r.path for r in results] == [t.display for t in targets]
         assert sum(counted) == len(targets)
+
+
+# -- the default: a pool only for a run worth one -------------------------------
+
+from asyncmend.codemods.engine import pool  # noqa: E402
+from asyncmend.codemods.source.discovery import Target  # noqa: E402
+
+
+def _targets(*contents: bytes) -> list[Target]:
+    return [Target(Path(f"m{i}.py"), f"m{i}.py", data=data) for i, data in enumerate(contents)]
+
+
+def _plain(size: int) -> bytes:
+    return b"x = 1\n" * (size // 6)
+
+
+def _candidate(size: int) -> bytes:
+    # Past the prefilters (async def, await, time.sleep): an ast at least.
+    return b"async def f():\n    await g()\n    time.sleep(1)\n" * (size // 48)
+
+
+def test_a_few_files_are_not_worth_a_pool() -> None:
+    assert not pool.worth_a_pool(_targets(*[_candidate(5_000)] * 4), Options(), 2)
+
+
+def test_many_bytes_are_worth_a_pool_whatever_they_hold() -> None:
+    # 8 MB of files no prefilter passes: a second of decoding and syntax
+    # checks, half of which a second process takes over.
+    assert pool.worth_a_pool(_targets(*[_plain(1_000_000)] * 8), Options(), 2)
+
+
+def test_bytes_past_the_prefilters_weigh_more_than_bytes_that_are_not() -> None:
+    # The same sizes: too little work if only syntax-checked, enough if
+    # parsed and screened.
+    assert not pool.worth_a_pool(_targets(*[_plain(400_000)] * 4), Options(), 2)
+    assert pool.worth_a_pool(_targets(*[_candidate(400_000)] * 4), Options(), 2)
+    # Rules not selected do not count: their prefilters are not asked.
+    only_threads = Options(settings=Settings(select=frozenset({"AM401"})))
+    assert not pool.worth_a_pool(_targets(*[_candidate(400_000)] * 4), only_threads, 2)
+
+
+def test_one_large_file_is_not_worth_a_pool() -> None:
+    # A file is never split between processes: the pool would take as long.
+    assert not pool.worth_a_pool(_targets(_candidate(3_000_000), _candidate(1_000)), Options(), 2)
+
+
+def test_the_default_runs_a_few_files_in_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "default_jobs", lambda: 2)
+    pools: list[int] = []
+    started = pool._pooled
+
+    def counted(targets, options, jobs, tell):  # type: ignore[no-untyped-def]
+        pools.append(len(targets))
+        return started(targets, options, jobs, tell)
+
+    monkeypatch.setattr(pool, "_pooled", counted)
+    _files(tmp_path, {})
+    targets, _ = discover([tmp_path])
+    results = list(process(targets, Options(settings=Settings()), jobs=None))
+    assert pools == [] and len(results) == 30
+    assert all(any(f.code == "AM101" for f in r.findings) for r in results)
+    # A number asked for is the number used, small run or not.
+    list(process(targets, Options(settings=Settings()), jobs=2))
+    assert pools == [30]

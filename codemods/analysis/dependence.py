@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from ..model.facts import NEW, call_parts, paths_overlap, split_root
-from ..model.project import REMOTE, Effects, conflict, gather_conflict, paths_meet
+from ..model.project import REMOTE, Effects, gather_conflict, paths_meet
 from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains

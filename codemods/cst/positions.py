@@ -57,6 +57,8 @@ class PositionsOnDemand:
         self._anchors: list[_Anchor] = []
         self._path: list[int] = []
         self._anchor_of: dict[cst.CSTNode, int] = {}
+        # Anchors generated for some of their nodes already (see _place_in).
+        self._generated: set[int] = set()
         self._line_offsets: list[int] | None = None
 
     def statement_ids(self) -> dict[int, int] | None:
@@ -117,7 +119,8 @@ class PositionsOnDemand:
             else:
                 by_anchor.setdefault(anchor, []).append(node)
         for anchor, nodes in by_anchor.items():
-            self._place_in(self._anchors[anchor], nodes)
+            self._place_in(self._anchors[anchor], nodes, everything=anchor in self._generated)
+            self._generated.add(anchor)
             rest.update(node for node in nodes if node not in self._computed)
         if not rest:
             return False
@@ -134,9 +137,17 @@ class PositionsOnDemand:
             pass
         return True
 
-    def _place_in(self, anchor: _Anchor, nodes: list[cst.CSTNode]) -> None:
+    def _place_in(self, anchor: _Anchor, nodes: list[cst.CSTNode], *, everything: bool = False) -> None:
         """Place ``nodes`` by generating ``anchor``'s statement alone, if it
-        is where the ``ast`` says and holds them all."""
+        is where the ``ast`` says and holds them all.
+
+        ``everything``: record every node of the statement, not only
+        ``nodes``. A second look into the same statement does: the nodes
+        of a statement asked for one at a time (a file with a ``# noqa``
+        places each finding as it is reported) would otherwise generate it
+        once per finding, a cost that grows with the square of the findings
+        of a large class.
+        """
         if anchor.node is None:
             return
         module = self._wrapper.module
@@ -148,8 +159,8 @@ class PositionsOnDemand:
         )
         for indent in anchor.indents:
             state.increase_indent(indent)
-        state.wanted = set(nodes)
-        state.remaining = len(nodes)
+        state.wanted = {anchor.statement} if everything else set(nodes)
+        state.remaining = len(state.wanted)
         state.anchor = anchor.statement
         state.stop_when_placed = False  # the whole statement, to compare with the source
         anchor.statement._codegen(state)
@@ -160,7 +171,7 @@ class PositionsOnDemand:
         shift = anchor.node.lineno - state.anchor_line
         if not self._stands_at("".join(state.tokens), 1 + shift):
             return
-        for node in nodes:
+        for node in placed._computed if everything else nodes:
             found = placed._computed[node]
             self._computed[node] = CodeRange(
                 CodePosition(found.start.line + shift, found.start.column),

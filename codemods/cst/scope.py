@@ -60,6 +60,10 @@ class Scope:
     # Of the module scope: the first name of every module an import of the
     # file names, in any scope (``def main(): import trio`` included).
     imported_anywhere: set[str] = field(default_factory=set)
+    # Of the module scope, built at its first use by module_alias (the
+    # scopes are complete by then): what module_alias asks of every binding
+    # and every statement, answered per finding without a walk.
+    _aliases: _ModuleAliases | None = field(default=None, init=False, repr=False)
 
     # -- structure ----------------------------------------------------------
 
@@ -165,14 +169,12 @@ class Scope:
         something else, or bound to the module only where it may not run.
         """
         top = self.module
-        candidates = [
-            name
-            for name, origins in top.bindings.items()
-            if set(origins) == {module}
-        ]
-        candidates.sort(key=lambda name: (name != module, name))
+        aliases = top._aliases
+        if aliases is None:
+            aliases = top._aliases = _ModuleAliases(top)
+        candidates = sorted(aliases.bound_only_to.get(module, ()), key=lambda name: (name != module, name))
         for name in candidates:
-            if self.lookup(name) == module and _imported_first(top.node, name, module, before):
+            if self.lookup(name) == module and aliases.imported_first(name, module, before):
                 return name, False
         if self.lookup(module) is UNBOUND:
             return module, True
@@ -184,20 +186,39 @@ class Scope:
         return not self.module.imported_anywhere.isdisjoint(prefixes)
 
 
-def _imported_first(
-    module: cst.CSTNode | None, name: str, imported: str, before: cst.CSTNode | None
-) -> bool:
-    """Whether a statement of ``module``'s own body, above ``before`` when
-    given, is ``import imported`` binding ``name``."""
-    if not isinstance(module, cst.Module):
-        return False
-    for statement in module.body:
-        if statement is before:
+class _ModuleAliases:
+    """What :meth:`Scope.module_alias` asks of a module, found in one look:
+    each module's names (those every binding of which imports it), and the
+    first statement of the module's own body that runs ``import module``
+    binding a name. Asked per finding, a walk of the bindings and of the
+    body up to the finding made a file's cost grow with the square of its
+    findings."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.bound_only_to: dict[str, list[str]] = {}
+        for name, origins in scope.bindings.items():
+            distinct = set(origins)
+            if len(distinct) == 1:
+                (origin,) = distinct
+                if origin is not None:
+                    self.bound_only_to.setdefault(origin, []).append(name)
+        self._index: dict[int, int] = {}
+        self._first: dict[tuple[str, str], int] = {}
+        body = scope.node.body if isinstance(scope.node, cst.Module) else None
+        self._known = body is not None
+        for index, statement in enumerate(body or ()):
+            self._index[id(statement)] = index
+            for line in _run_at_import(statement):
+                for bound in _imported_names(line):
+                    self._first.setdefault(bound, index)
+
+    def imported_first(self, name: str, imported: str, before: cst.CSTNode | None) -> bool:
+        """Whether a statement of the module's own body, above ``before``
+        when given, is ``import imported`` binding ``name``."""
+        first = self._first.get((name, imported))
+        if not self._known or first is None:
             return False
-        for line in _run_at_import(statement):
-            if _imports(line, name, imported):
-                return True
-    return False
+        return before is None or first < self._index.get(id(before), len(self._index))
 
 
 def _run_at_import(statement: cst.BaseStatement) -> Iterator[cst.SimpleStatementLine]:
@@ -222,20 +243,19 @@ def _dotted_or_none(expr: cst.BaseExpression) -> str | None:
         return None
 
 
-def _imports(statement: cst.SimpleStatementLine, name: str, imported: str) -> bool:
-    """Whether ``statement`` holds ``import imported`` binding ``name``."""
+def _imported_names(statement: cst.SimpleStatementLine) -> Iterator[tuple[str, str]]:
+    """``(name, module)`` for each ``import module`` of ``statement`` that
+    binds ``name`` to that module (``import a.b`` binds no name to ``a.b``)."""
     for small in statement.body:
         if not isinstance(small, cst.Import):
             continue
         for alias in small.names:
             dotted = _dotted(alias.name)
             if alias.asname is not None:
-                bound = alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
-                if bound == name and dotted == imported:
-                    return True
-            elif dotted == imported == name:
-                return True
-    return False
+                if isinstance(alias.asname.name, cst.Name):
+                    yield alias.asname.name.value, dotted
+            elif "." not in dotted:
+                yield dotted, dotted
 
 
 def target_names(target: cst.BaseExpression) -> Iterator[cst.Name]:

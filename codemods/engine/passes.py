@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import gc
 import warnings
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar, cast
 
 from ..findings import Finding, SourceResult
 from ..model.project import Project, view_of
@@ -199,6 +200,34 @@ def _scanned(data: bytes | None, text: str, encoding: str) -> bytes:
     return data if data is not None else encode(text, encoding)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _without_cycle_collection(function: _F) -> _F:
+    """``function`` run with the cyclic garbage collector paused.
+
+    A file that reaches LibCST makes a tree of a few hundred objects a line,
+    and each full collection during its analysis walks all of them again: a
+    fifth of the CPU of a 24,000-line file, and a share that grows with the
+    file. Its trees are freed by reference counting; the few cycles made
+    meanwhile wait for the next collection, after the pass (measured: the
+    same peak RSS).
+    """
+
+    @functools.wraps(function)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return cast(_F, paused)
+
+
+@_without_cycle_collection
 def _one_pass(
     data: bytes,
     text: str,

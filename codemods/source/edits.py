@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..findings import Edit
 from .text import split_lines
@@ -202,6 +202,11 @@ def fix_message(edits: Sequence[Edit], lines: Sequence[str]) -> str:
     return text[0].upper() + text[1:]
 
 
+# A few hundredths of a second of difflib's matching at worst: the diffs of
+# nearly every file are difflib's own (see unified_diff).
+DIFFLIB_BUDGET = 1_000_000
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     """A diff that ``git apply`` and ``patch -p1`` accept, CRLF and missing
     final newlines included.
@@ -209,22 +214,73 @@ def unified_diff(path: str, before: str, after: str) -> str:
     Lines end at LF only, as git and patch see them (a CR stays part of its
     line). For a byte-exact patch of a file in any encoding, pass its bytes
     decoded as latin-1 (see :func:`byte_diff`).
-    """
-    import difflib
 
-    lines = difflib.unified_diff(
-        _lf_lines(before),
-        _lf_lines(after),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
-    )
-    out = []
-    for line in lines:
-        if line.endswith("\n"):
-            out.append(line)
-        else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+    The hunks are ``difflib.unified_diff``'s: its grouping and headers, three
+    lines of context. Its matcher looks for the longest match first, and
+    again on each side of it: with many changes in a long file of repeated
+    lines it takes quadratic time (twenty seconds for a 24,000-line file
+    with 4,000 fixes). Where that search would cost more than
+    :data:`DIFFLIB_BUDGET` line comparisons, the lines are aligned by
+    :func:`line_opcodes` instead, which may show an added line on the other
+    side of an equal blank line, never a different change.
+    """
+    old, new = _lf_lines(before), _lf_lines(after)
+    opcodes = line_opcodes(old, new)
+    changes = sum(1 for opcode in opcodes if opcode[0] != "equal")
+    if changes * (len(old) + len(new)) <= DIFFLIB_BUDGET:
+        import difflib
+
+        opcodes = difflib.SequenceMatcher(None, old, new).get_opcodes()
+    out: list[str] = []
+    for group in _grouped_opcodes(opcodes, context=3):
+        if not out:
+            out += [f"--- a/{path}\n", f"+++ b/{path}\n"]
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_unified_range(first[1], last[2])} +{_unified_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in old[i1:i2]]
+                continue
+            if tag in ("replace", "delete"):
+                out += ["-" + line for line in old[i1:i2]]
+            if tag in ("replace", "insert"):
+                out += ["+" + line for line in new[j1:j2]]
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+
+def _grouped_opcodes(opcodes: list[Opcode], context: int) -> Iterator[list[Opcode]]:
+    """The hunks of ``opcodes``, each with up to ``context`` equal lines
+    around its changes, as ``SequenceMatcher.get_grouped_opcodes`` makes them."""
+    codes = list(opcodes) or [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        # A long run of equal lines ends one hunk and starts the next.
+        if tag == "equal" and i2 - i1 > 2 * context:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group
+
+
+def _unified_range(start: int, stop: int) -> str:
+    """A hunk header's range, as ``difflib`` writes it (1-based; ``n,0``
+    for an empty range, which names the line before it)."""
+    beginning = start + 1
+    length = stop - start
+    if length == 1:
+        return f"{beginning}"
+    if not length:
+        beginning -= 1
+    return f"{beginning},{length}"
 
 
 def _lf_lines(text: str) -> list[str]:
