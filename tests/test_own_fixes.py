@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods import RULES, Options, Settings
+from asyncmend.codemods.engine import own_fixes
 from asyncmend.codemods.engine.passes import process_bytes
 from asyncmend.codemods.findings import Edit, Finding
 from asyncmend.codemods.source.text import decode, split_lines
@@ -219,3 +220,39 @@ def test_fixes_of_the_same_line_are_one_fix_shared_by_both_findings() -> None:
     first, second = outcome.findings
     assert first.fix == second.fix
     assert first.fix is not None and Edit(5, 6, "    await asyncio.sleep(1); await asyncio.sleep(2)\n") in first.fix.edits
+
+
+def test_a_file_of_many_fixes_is_given_a_bounded_number_of_fixes_each_standing_alone() -> None:
+    # Past MAX_GROUPS findings, neighbours share one fix: the rules run a
+    # bounded number of times, not twice per finding.
+    count = 3 * own_fixes.MAX_GROUPS
+    text = "import time\n" + "".join(f"\n\nasync def f{n}():\n    time.sleep({n})\n" for n in range(count))
+    runs = []
+    real = own_fixes.attach_own_fixes
+
+    def counting(findings, before, after, rerun, settings):  # type: ignore[no-untyped-def]
+        def counted(declining: Settings) -> str:
+            runs.append(declining)
+            return rerun(declining)
+
+        return real(findings, before, after, counted, settings)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(own_fixes, "attach_own_fixes", counting)
+        outcome = process_bytes(text.encode(), Options(settings=EVERY_FIX, edits=True), RULES, "m.py")
+    fixed = [f for f in outcome.findings if f.fixed]
+    assert len(fixed) == count
+    assert len(runs) <= 2 * own_fixes.MAX_GROUPS
+    distinct = {f.fix.edits for f in fixed if f.fix is not None}
+    assert len(distinct) == own_fixes.MAX_GROUPS
+    expected = outcome.output.decode("utf-8")
+    allowed = problems(text) | problems(expected)
+    for index in (0, count // 2, count - 1):
+        result = review(text, fixed, (index,))
+        compile(result, "m.py", "exec", dont_inherit=True)
+        assert not problems(result) - allowed
+        # Its neighbours' sleeps are fixed with it, and no other.
+        sharing = [f for f in fixed if f.fix.edits == fixed[index].fix.edits]  # type: ignore[union-attr]
+        assert len(sharing) == 3
+        assert result.count("await asyncio.sleep(") == len(sharing)
+    assert review(text, fixed, tuple(range(count))) == expected

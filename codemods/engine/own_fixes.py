@@ -27,6 +27,13 @@ cost is one more run of the rules per fixed finding of a file, and one per
 finding again when there are joint edits: only where a report shows fixes
 (json, sarif, rdjson, ``fix --interactive``), never for ``check`` text or
 ``fix`` itself, and none for a file with a single fixed finding.
+
+A file with more than :data:`MAX_GROUPS` fixed findings (a generated module,
+a codebase never fixed before) would make that cost grow with the square of
+its findings; there the findings start in :data:`MAX_GROUPS` groups of
+neighbours, each group one fix shared by its members, so that the runs stay
+at most twice :data:`MAX_GROUPS` and the cost linear in the file. Each fix
+still stands alone; it is only coarser.
 """
 
 from __future__ import annotations
@@ -35,12 +42,14 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from ..findings import Edit, Finding, Fix, JointEdit, Safety
-from ..rule import Rule
 from ..settings import Settings
-from ..source.edits import EditConflict, apply_edits, fix_message, line_edits, line_opcodes, overlap
+from ..source.edits import apply_edits, fix_message, line_edits, line_opcodes, overlap
 from ..source.text import SourceError, split_lines
 
 Key = tuple[str, int, int]
+
+#: The most fixes a file's findings are given separately (see above).
+MAX_GROUPS = 8
 
 
 def key_of(finding: Finding) -> Key:
@@ -81,7 +90,7 @@ def attach_own_fixes(
                 runs[keys] = None
         return runs[keys]
 
-    groups = [[finding] for finding in fixed]
+    groups = _neighbours(fixed, MAX_GROUPS)
     edits: list[list[Edit] | None] = [_edits_of(old, output_with(group)) for group in groups]
     while True:
         groups, edits = _merge_conflicts(groups, edits, old, output_with)
@@ -90,7 +99,7 @@ def attach_own_fixes(
         residual = [op for op in line_opcodes(lines, new) if op[0] != "equal"]
         if not residual:
             return _with_fixes(findings, list(zip(groups, edits)), [], old)  # type: ignore[arg-type]
-        needed = _needed_by(residual, fixed, new, output_with)
+        needed = _needed_by(residual, groups, new, output_with)
         joint: list[tuple[Edit, list[Finding]]] = []
         entangled: list[set[int]] = []
         for op, owners in zip(residual, needed):
@@ -113,6 +122,14 @@ def attach_own_fixes(
                 groups, edits = _merge(groups, edits, [set(range(len(groups)))], old, output_with)
             continue
         return _with_fixes(findings, list(zip(groups, edits)), joint, old)  # type: ignore[arg-type]
+
+
+def _neighbours(fixed: list[Finding], most: int) -> list[list[Finding]]:
+    """``fixed`` as at most ``most`` groups of findings next to each other in
+    the file: one finding each when there are few enough."""
+    ordered = sorted(fixed, key=Finding.sort_key)
+    size = -(-len(ordered) // most)  # ceiling division
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
 def _edits_of(old: list[str], output: list[str] | None) -> list[Edit] | None:
@@ -198,22 +215,23 @@ def _insertion_rank(after: str) -> Callable[[Edit], int]:
 
 def _needed_by(
     residual: list[tuple[str, int, int, int, int]],
-    fixed: list[Finding],
+    groups: list[list[Finding]],
     new: list[str],
     output_with: Callable[[Sequence[Finding]], list[str] | None],
 ) -> list[list[Finding]]:
     """For each hunk still missing (lines ``j1:j2`` of the full fix), the
     fixed findings without whose fix the rules do not write it: with all
-    the others fixed, the output differs from the full fix there."""
-    needed: list[list[Finding]] = [[] for _ in residual]
-    for finding in fixed:
-        output = output_with([f for f in fixed if f is not finding])
+    the other groups fixed, the output differs from the full fix there."""
+    needed: list[list[list[Finding]]] = [[] for _ in residual]
+    for group in groups:
+        output = output_with([f for other in groups if other is not group for f in other])
         changed = [] if output is None else [op for op in line_opcodes(new, output) if op[0] != "equal"]
         for index, (_, _, _, j1, j2) in enumerate(residual):
             if output is None or any(i1 <= j2 and j1 <= i2 for _, i1, i2, _, _ in changed):
-                needed[index].append(finding)
+                needed[index].append(group)
     # Where no single fix is needed (several would each do), all of them are.
-    return [owners if len(owners) > 1 else list(fixed) for owners in needed]
+    everyone = [f for group in groups for f in group]
+    return [[f for group in owners for f in group] if len(owners) > 1 else everyone for owners in needed]
 
 
 def _as_edit_of_original(
