@@ -45,6 +45,7 @@ from .facts import (
 
 if TYPE_CHECKING:
     from ..source.cache import Cache
+    from .callers import Callers
 
 #: The files whose directory is a project's root: where its tests are run
 #: from. (A ``setup.py`` inside a package is a module: Home Assistant's
@@ -303,6 +304,9 @@ class Project:
         # Set while a cycle of calls was cut: results depending on it are
         # not final until the cycle's head is done.
         self._cut: set[tuple[str, str]] = set()
+        # What the byte scans of the project's files found, for the run
+        # (see codemods.model.callers): a question -> the modules.
+        self.mentions: dict[str, tuple[str, ...]] = {}
 
     # -- modules ----------------------------------------------------------------
 
@@ -916,20 +920,40 @@ class Project:
         function = function or self.function(module, qualname)
         if function is None:
             return UNKNOWN
-        params = function.params
+        caller = function
+        return self._call_in(module, function, call, lambda path: self.caller_path(module, caller, path), 0, top=True)
+
+    def caller_path(self, module: str, function: FunctionFacts, path: str) -> str | None:
+        """``path``, read or written in ``function`` of ``module``, in the
+        terms of :meth:`call_effects`: its parameters by name, a global as
+        ``g:module.NAME``, "?" for an object of unknown origin; ``None`` for
+        what no caller can see."""
         facts = self.facts(module)
         assert facts is not None
+        params = function.params
+        mapped = self._own_path(module, facts, function, params, path)
+        if mapped is None or not mapped.startswith("$"):
+            return mapped
+        head, tail = split_root(mapped)
+        if head.startswith("$k:"):
+            return head[3:] + tail
+        return params[int(head[1:])] + tail
 
-        def own(path: str) -> str | None:
-            mapped = self._own_path(module, facts, function, params, path)
-            if mapped is None or not mapped.startswith("$"):
-                return mapped
-            head, tail = split_root(mapped)
-            if head.startswith("$k:"):
-                return head[3:] + tail
-            return params[int(head[1:])] + tail
+    def lookup(self, module: str, dotted: str) -> tuple[str, str, str] | None:
+        """What ``dotted`` (``name``, ``mod.func``, ``Class.method``) is as
+        ``module`` sees it: ("function" | "class" | "module", its module,
+        its qualname); ``None`` where the model cannot tell (a name rebound,
+        or not of the project)."""
+        return self._resolve_dotted(module, dotted)
 
-        return self._call_in(module, function, call, own, 0, top=True)
+    def as_written(self, module: str, class_name: str) -> bool:
+        """Whether the methods of the class, and of the classes of the
+        project it inherits from, are what their bodies say: none has a
+        metaclass, ``__getattr__``, ``__getattribute__``,
+        ``__init_subclass__``, a method rebound in its body or a decorator
+        other than ``dataclass`` and ``final``. (A base outside the project
+        is not seen.)"""
+        return self._mro(module, class_name) is not None
 
 
 
@@ -957,8 +981,20 @@ class ModuleView:
         self.project._facts = dict(project._facts)
         self.project.hashes = project.hashes
         self.project.used = project.used
+        self.project.mentions = project.mentions
         self.module = module
         self.facts = self.project.add(module, tree, is_package)
+        self._callers: Callers | None = None
+
+    @property
+    def callers(self) -> Callers:
+        """Who calls the functions of the project, as this text sees them
+        (see :mod:`codemods.model.callers`)."""
+        if self._callers is None:
+            from .callers import Callers
+
+            self._callers = Callers(self)
+        return self._callers
 
     def statement_effects(
         self,
