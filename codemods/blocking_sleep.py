@@ -98,14 +98,43 @@ class BlockingSleep(Rule):
       stay held across the `await` while another task of the same thread
       blocks on it for good (a deadlock), or re-enters it (an `RLock`).
 
-    The same goes for what callers do around the coroutine (a lock held
-    across the `await`, a check made before calling it, a handler for what
-    `time.sleep` raises and `asyncio.sleep` does not): those need the
-    callers, which one coroutine does not show. Another file of the project
-    that patches the sleep (`mock.patch("retry.time.sleep")`) or reaches the
-    module's `import time` (`retry.time.monotonic()`, `from retry import
-    time`) holds the fix, or the removal of the import, back: see the
-    README's "Across files".
+    - **a deadline**: a sleep inside an `async with` that sets one
+      (`asyncio.timeout()`, `anyio.fail_after()`...): a coroutine that never
+      suspended could not be timed out, the fixed one would be.
+
+    The callers see the new suspension too, and the project model finds
+    them: every function of the project, in any module, whose call the
+    model resolves to the coroutine (by name, a method through `self`, a
+    typed parameter or attribute, `super()`), and the wrapper of a decorator
+    the project defines; then their callers, up through every caller that
+    awaits (or gathers) the call. The sleep is reported without a fix where
+    one of them
+
+    - holds a thread lock across the call: a plain `with` (`with db.LOCK:`,
+      an `RLock`, a `Semaphore`), a plain `.acquire()`, or a decorator whose
+      wrapper does (`@synchronized(lock)`);
+    - waits for it under a deadline: `asyncio.wait_for(coro(), ...)`, an
+      `async with asyncio.timeout()` (or `anyio.fail_after()`) around it;
+    - hands the coroutine to a function of the project that drives it with
+      `.send()` or `.throw()`, without an event loop;
+    - awaits it in a `finally`, in `__aexit__` or in an `except` handler
+      that is cleanup (as above);
+    - reads shared state before the call (or anywhere in a loop around it)
+      that the call changes (`if wallet.balance >= price: await
+      wallet.debit(price)`);
+    - catches, around the call, what `time.sleep` raises and
+      `asyncio.sleep` does not (or raises otherwise), where the delay is not
+      a non-negative number literal: `ValueError` (a negative delay, NaN),
+      `OverflowError` (a huge one), `TypeError` (an odd type), also through
+      `except Exception`, a bare `except`, `contextlib.suppress(...)` or
+      `pytest.raises(...)`. An exception class of a library or of the
+      project is not one of those (unless the module binds its name by
+      assignment, an alias).
+
+    Another file of the project that patches the sleep
+    (`mock.patch("retry.time.sleep")`) or reaches the module's `import time`
+    (`retry.time.monotonic()`, `from retry import time`) holds the fix, or
+    the removal of the import, back: see the README's "Across files".
 
     ## Limits
 
@@ -116,11 +145,21 @@ class BlockingSleep(Rule):
     (the name does not exist at run time) or imported only below the
     coroutine's `def` (it may run first); a call already under `await`;
     a delay that is not a non-negative number literal in the body of a
-    `try` whose handlers may catch `ValueError` (a negative delay raises
-    it in `time.sleep` and returns at once from `asyncio.sleep`); a sleep
-    in a return annotation (an annotation is never rewritten) or in an
-    f-string with `=` (`f"{time.sleep(0)=}"` prints the call's text); the
-    sites of "Fix safety" above. Not reported: a sleep in a nested plain
+    `try` whose handlers may catch `ValueError`, `OverflowError` or
+    `TypeError` (a negative delay raises `ValueError` in `time.sleep` and
+    returns at once from `asyncio.sleep`); a sleep in a return annotation
+    (an annotation is never rewritten) or in an f-string with `=`
+    (`f"{time.sleep(0)=}"` prints the call's text); the sites of "Fix
+    safety" above.
+
+    Unknown stays unknown: a caller the model cannot resolve is not seen,
+    and the sleep is fixed as if it were not there: a method called on an
+    untyped parameter (`wallet.debit()` with `wallet` of no annotation), a
+    coroutine reached through a dict or a callback, called from a function
+    that imports its module inside its body, or from code at module level;
+    a coroutine made and kept for later, or run as a task (whoever awaits
+    the task is not followed); callers more than 8 calls up, or beyond the
+    first 500 call sites. Not reported: a sleep in a nested plain
     `def` or a lambda (it may run in a worker thread), in an annotation that
     is never evaluated (a local variable's, or any under `from __future__
     import annotations`), a parameter or local named `time` or `sleep`, and
@@ -154,8 +193,12 @@ class BlockingSleep(Rule):
         self._primaries: set[cst.Call] = set()
         # Calls already under ``await`` (broken code: ``await time.sleep(0)``).
         self._awaited: set[cst.Call] = set()
-        # Calls in the body of a ``try`` whose handlers may catch ValueError.
+        # Calls in the body of a ``try`` whose handlers may catch what
+        # time.sleep raises and asyncio.sleep does not.
         self._catching: set[cst.Call] = set()
+        # Calls in the body of an ``async with`` that sets a deadline
+        # (``asyncio.timeout()``), which a blocking sleep never let fire.
+        self._timed: set[cst.Call] = set()
         # Calls in the body of a plain ``with``: its context manager may be a
         # thread lock (``threading.Lock``), which an ``await`` would keep held
         # while another task of the same thread blocks on it for good.
@@ -238,10 +281,15 @@ class BlockingSleep(Rule):
             self._awaited.add(node.expression)
 
     def visit_With(self, node: cst.With) -> None:
-        if node.asynchronous is None:
+        timed = node.asynchronous is not None and any(
+            isinstance(item.item, cst.Call)
+            and suspension.is_timeout_manager(toolkit.get_full_name_for_node(item.item.func) or "")
+            for item in node.items
+        )
+        if node.asynchronous is None or timed:
             calls = toolkit.OwnCalls()
             toolkit.walk(node.body, calls)
-            self._in_sync_with.update(calls.calls)
+            (self._timed if timed else self._in_sync_with).update(calls.calls)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._in_sync_with.update(calls_after_thread_acquire(node))
@@ -254,22 +302,23 @@ class BlockingSleep(Rule):
 
     def _visit_try(self, node: cst.Try | cst.TryStar) -> None:
         # time.sleep raises ValueError for a negative delay, where
-        # asyncio.sleep returns at once: a handler that may catch it sees the
-        # difference.
-        if any(self._may_catch_value_error(handler.type) for handler in node.handlers):
+        # asyncio.sleep returns at once (and OverflowError, TypeError where
+        # it returns or raises otherwise): a handler that may catch one
+        # sees the difference.
+        if any(self._may_catch_sleep_error(handler.type) for handler in node.handlers):
             calls = toolkit.OwnCalls()
             toolkit.walk(node.body, calls)
             self._catching.update(calls.calls)
 
-    def _may_catch_value_error(self, handler: cst.BaseExpression | None) -> bool:
+    def _may_catch_sleep_error(self, handler: cst.BaseExpression | None) -> bool:
         if handler is None:
             return True
         if isinstance(handler, cst.Tuple):
-            return any(self._may_catch_value_error(element.value) for element in handler.elements)
+            return any(self._may_catch_sleep_error(element.value) for element in handler.elements)
         if isinstance(handler, cst.Name) and self.scope(handler).lookup(handler.value) is toolkit.UNBOUND:
             known = getattr(builtins, handler.value, None)
             if isinstance(known, type) and issubclass(known, BaseException):
-                return issubclass(ValueError, known)
+                return any(issubclass(error, known) for error in suspension.SLEEP_ERRORS)
         return True  # a type the module does not show
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -320,24 +369,25 @@ class BlockingSleep(Rule):
         awaited = original_node in self._awaited
         # A negative delay raises with time.sleep and returns at once with
         # asyncio.sleep: only a handler that may catch the error tells them apart.
-        negative = (
-            simple_args
-            and original_node in self._catching
-            and not _non_negative_literal(args[0].value)
-        )
+        raises = simple_args and not _non_negative_literal(args[0].value)
+        negative = raises and original_node in self._catching
         held = original_node in self._in_sync_with
+        timed = original_node in self._timed
         annotated = original_node in self._annotated
         self_documenting = original_node in self._self_documenting
         patchers = self._patched_by(original_node.func)
         fixable = (
             scope.await_allowed and alias is not None and simple_args
             and not ambiguous and not other_loop and not lazy and not awaited and not negative and not late
-            and not held and not annotated and not self_documenting and not patchers
+            and not held and not timed and not annotated and not self_documenting and not patchers
         )
         # What a new suspension point would let other tasks see, asked last
-        # (it maps the coroutine's nodes) and only of a sleep otherwise fixable.
+        # (it maps the coroutine's nodes, then asks for its callers) and only
+        # of a sleep otherwise fixable.
         assert isinstance(owner.node, cst.FunctionDef)
         visible = self._suspension_visible(original_node, owner.node) if fixable else None
+        if fixable and visible is None:
+            visible = suspension.seen_by_callers(self.view, toolkit.function_qualname(owner), raises)
         fixable = fixable and visible is None
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if annotated:
@@ -357,8 +407,14 @@ class BlockingSleep(Rule):
             message += " (not fixed: the call is already awaited, which fails at run time)"
         elif negative:
             message += (
-                " (not fixed: a negative delay raises `ValueError` in `time.sleep()`, which a"
-                f" handler here may catch, but returns at once from `{library}.sleep()`)"
+                " (not fixed: a negative delay raises `ValueError` in `time.sleep()` (a huge one"
+                " `OverflowError`, an odd type `TypeError`), which a handler here may catch,"
+                f" but returns at once from `{library}.sleep()`)"
+            )
+        elif timed:
+            message += (
+                " (not fixed: inside an `async with` that sets a deadline, which the new `await`"
+                " would let fire)"
             )
         elif held:
             message += (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .analysis.names import EXECUTOR_LOOP_GETTERS
 from .findings import Safety
 from .lazy import lazy_module
+from .model.facts import dotted
 from .rule import Rule
 from .screen.facts import Facts
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
     from .cst import toolkit
     from .cst.scope import Scope
+    from .model.facts import ModuleFacts
+    from .model.project import ModuleView
     from .settings import Settings
 else:
     cst = lazy_module("libcst")
@@ -102,10 +105,27 @@ class ExecutorContext(Rule):
     is fixed only with an `asyncio` / `contextvars` import above it. A
     call that already passes
     `something.run` as the function is taken as already carrying a
-    context. Other files are
-    not looked at: a module-level pool that another module rebinds
-    (`workers.POOL = ProcessPoolExecutor()`) is still taken for the thread
-    pool it was bound to here.
+    context.
+
+    Across files, the project model follows the worker (a function of the
+    project, named or a method through `self` or a typed attribute) into
+    its module, and every function of the project it calls, at any depth:
+    a call is reported without a fix where one of them changes the decimal
+    context (`getcontext().prec = 4`, `getcontext().traps[...] = True`,
+    `setcontext(...)`; a `localcontext()` restores it and is fine), whose
+    object the copy shares with the caller, or sets a module-level
+    `ContextVar` of a module that imports `contextvars` (a worker thread
+    keeps the value for its next call, a copied context does not). A
+    `run_in_executor(None, ...)` is reported without a fix where another
+    module of the project gives `set_default_executor` anything but a
+    plain thread pool made there or bound once to a name (a pool with an
+    `initializer` may set what the worker reads, which a copied context
+    would not show). Unknown stays unknown: a worker the model cannot
+    resolve (a lambda, `functools.partial`, a parameter) is judged by its
+    caller's module alone, and so is a function of a library; a
+    `set_default_executor` at module level of another module, and a
+    module-level pool that another module rebinds
+    (`workers.POOL = ProcessPoolExecutor()`) are not seen.
     """
 
     CODE = "AM402"
@@ -416,6 +436,8 @@ class ExecutorContext(Rule):
             # The copy shares the caller's decimal context object: a worker's
             # getcontext().prec = 3 would change the caller's precision.
             problem = "the module uses `decimal`, whose context the copy would share"
+        if problem is None:
+            problem = _worker_problem(self.view, toolkit.function_qualname(scope), fn, executor == "none")
         if problem is None and to_thread and not _droppable(original_node):
             problem = "a comment would be lost with the executor argument"
         fixable = problem is None and alias is not None
@@ -508,6 +530,161 @@ class ExecutorContext(Rule):
         return updated_node.with_changes(
             body=updated_node.body.with_changes(body=updated_body)
         )
+
+
+# -- what the project model shows of the worker and the default executor ---------
+
+# Functions that change the decimal context of the thread they run in (a
+# ``localcontext()`` restores it on the way out).
+_DECIMAL_SETTERS = frozenset({"decimal.getcontext", "decimal.setcontext"})
+
+
+def _worker_problem(view: ModuleView | None, qualname: str | None, fn: cst.BaseExpression, default: bool) -> str | None:
+    """Why running ``fn`` in a copy of the caller's context would change
+    what the program does, as the project model shows it; ``None`` when it
+    shows nothing (or cannot see the worker). ``default``: the call runs on
+    the loop's default executor."""
+    if view is None:
+        return None
+    from .model.callers import Callers
+
+    callers: Callers = view.callers
+    if default:
+        installer = _default_installer(view)
+        if installer is not None:
+            return (
+                f"the module `{installer}` installs a default executor that may not be a plain"
+                " thread pool (an initializer may set what the worker reads)"
+            )
+    target = _worker(view, qualname, toolkit.get_full_name_for_node(fn))
+    if target is None:
+        return None
+    worker = f"the worker `{target[0]}.{target[1]}`"
+    for module, function in callers.callees(*target):
+        facts = view.project.facts(module)
+        assert facts is not None
+        who = worker if (module, function.qualname) == target else f"{worker} calls `{module}.{function.qualname}`, which"
+        variables = _context_variables(facts)
+        for call in function.calls:
+            name = _absolute(facts.imports, call.func)
+            if name in _DECIMAL_SETTERS:
+                return (
+                    f"{who} changes the decimal context through `{name.rpartition('.')[2]}()`: a"
+                    " copied context shares the caller's decimal context, where the worker thread"
+                    " had its own"
+                )
+            receiver, _, method = call.func.rpartition(".")
+            if method == "set" and receiver in variables:
+                return (
+                    f"{who} sets the context variable `{receiver}`: a worker thread keeps the value"
+                    " for its next call, a copied context would not"
+                )
+    return None
+
+
+def _worker(view: ModuleView, qualname: str | None, fn: str | None) -> tuple[str, str] | None:
+    """(module, qualname) of the project function ``fn`` (as written in
+    ``qualname``, or at module level) names; ``None`` when the model
+    cannot tell."""
+    if not fn:
+        return None
+    function = view.facts.functions.get(qualname) if qualname is not None else None
+    if function is not None:
+        target = view.project.resolve(view.module, function, function.call(fn, [], {}, False, False))
+        return (target.module, target.qualname) if target is not None else None
+    found = view.project.lookup(view.module, fn)
+    if found is None or found[0] != "function":
+        return None
+    return found[1], found[2]
+
+
+def _context_variables(facts: ModuleFacts) -> frozenset[str]:
+    """The module-level names of a module that may hold a ``ContextVar``:
+    all it binds by assignment, if it imports ``contextvars`` at all."""
+    if not any(target.split(":")[0].split(".")[0] == "contextvars" for target in facts.imports.values()):
+        return frozenset()
+    return frozenset(facts.assigned)
+
+
+def _default_installer(view: ModuleView) -> str | None:
+    """Another module of the project that gives ``set_default_executor``
+    anything but a plain thread pool (one made right there, without an
+    initializer): its name."""
+    for module in view.callers.calling("set_default_executor"):
+        if module == view.module:
+            continue  # the module's own call is read from its text
+        facts = view.project.facts(module)
+        imports = facts.imports if facts is not None else {}
+        if view.callers.answer(module, "installs another executor", lambda tree: _installs_other(tree, imports)):
+            return module
+    return None
+
+
+def _installs_other(tree: ast.Module | None, imports: dict[str, str]) -> bool:
+    """Whether a module gives ``set_default_executor`` anything but a plain
+    thread pool: one made there, or bound once to a name in the same
+    function or at module level, without an initializer. A module that does
+    not parse may."""
+    if tree is None:
+        return True
+    module_values = _bound_once(tree)
+    for scope in ast.walk(tree):
+        if not isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        values = module_values if isinstance(scope, ast.Module) else _bound_once(scope)
+        for node in _own_nodes(scope):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "set_default_executor"):
+                continue
+            pool = node.args[0] if len(node.args) == 1 and not node.keywords else None
+            if isinstance(pool, ast.Name):
+                pool = values.get(pool.id, module_values.get(pool.id))
+            if not (
+                isinstance(pool, ast.Call)
+                and _absolute(imports, dotted(pool.func) or "") in _THREAD_POOLS
+                and len(pool.args) < 3
+                and not any(isinstance(arg, ast.Starred) for arg in pool.args)
+                and all(keyword.arg not in (None, "initializer") for keyword in pool.keywords)
+            ):
+                return True
+    return False
+
+
+def _own_nodes(scope: ast.AST) -> list[ast.AST]:
+    """The nodes of a module or function, not of the functions in it."""
+    found: list[ast.AST] = []
+    todo = list(ast.iter_child_nodes(scope))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        found.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _bound_once(scope: ast.AST) -> dict[str, ast.expr]:
+    """The names a module or function binds once, by ``name = value``, to
+    their value (a name bound otherwise or again is left out)."""
+    stores: Counter[str] = Counter()
+    values: dict[str, ast.expr] = {}
+    for node in _own_nodes(scope):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            stores[node.id] += 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            stores.update({name: 2 for name in node.names})
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = node.value
+    return {name: value for name, value in values.items() if stores[name] == 1}
+
+
+def _absolute(imports: dict[str, str], dotted: str) -> str:
+    """``dotted`` (``decimal.getcontext``, ``getcontext``) with its first
+    name read through the module's imports."""
+    root, _, rest = dotted.partition(".")
+    target = imports.get(root)
+    if target is None:
+        return dotted
+    return ".".join(part for part in (target.replace(":", "."), rest) if part)
 
 
 def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:

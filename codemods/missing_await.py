@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from .cst import toolkit
+    from .model.project import ModuleView
     from .settings import Settings
 else:
     cst = lazy_module("libcst")
@@ -80,9 +81,26 @@ class MissingAwait(Rule):
     `from ... import *` or stores an attribute of that name on any object
     (the module object may be one), any name in a module that calls `exec`
     or `eval`, touches a `__dict__` or `vars(obj)`, assigns a dunder
-    attribute or spells the name in a string. Not seen: a
-    subclass in another module that overrides the `async def` with a plain
-    method (that breaks every awaiting caller of the base class as well).
+    attribute or spells the name in a string.
+
+    Across files, the project model shows what other modules do to the
+    `async def`, and the call is reported without a fix where a base class
+    of another module (at any depth) has a metaclass, `__init_subclass__`,
+    `__getattr__`, `__getattribute__` or a decorator (any of them may turn
+    the `async def` into a plain function); where the class is bound again
+    at module level (`Greeter = make_sync(Greeter)`, the decorator in all
+    but syntax) or handed, in its module, to a function of the project that
+    may change it (`compat.make_sync(Greeter)`: a function whose effects
+    the model cannot see, or that writes to what it is given); where a
+    subclass anywhere in the project binds the name to a plain method, to
+    something else, or may not be what its body says; and where another
+    module may replace an attribute of that name on some object:
+    `greeter.Greeter.greet = ...`, `notifier.send_email = ...`,
+    `job.on_done = ...`, `setattr(events, "log_event", ...)`,
+    `mock.patch.object(Mailer, "send", ...)`, `mock.patch("app.Mailer.send")`
+    (by the name alone: the object is not resolved). Unknown stays unknown:
+    a base class of a library, and a class handed to a function of a
+    library or by another module, are not followed.
     """
 
     CODE = "AM302"
@@ -196,6 +214,12 @@ class MissingAwait(Rule):
                 fixable=False,
             )
             return updated_node
+        unseen = self._replaced_unseen(call, scope) if scope.await_allowed else None
+        if unseen is not None:
+            self.report(
+                call, f"{what}: calling it without `await` does nothing; add `await` (not fixed: {unseen})", fixable=False
+            )
+            return updated_node
         if scope.await_allowed:
             if self.report(call, f"{what}: calling it without `await` does nothing; add `await`"):
                 return updated_node.with_changes(
@@ -213,6 +237,102 @@ class MissingAwait(Rule):
             fixable=False,
         )
         return updated_node
+
+
+    # -- what the project model shows -------------------------------------------
+
+    def _replaced_unseen(self, call: cst.Call, scope: toolkit.Scope) -> str | None:
+        """Why the ``async def`` that ``call`` names in this module may be
+        something else when it runs, as the project model shows it: a class
+        it inherits from (in another module) with a metaclass,
+        ``__init_subclass__``, ``__getattribute__`` or a decorator; the
+        class bound again or handed to a function that may change it; a
+        subclass that overrides the method with something else; another
+        module that replaces an attribute of its name. ``None`` when the
+        model shows none of these (or does not run: a codemod alone)."""
+        view = self.view
+        func = call.func
+        if view is None or isinstance(func, cst.Name) and toolkit.binding_kind(scope, func.value) is not toolkit.ScopeKind.MODULE:
+            return None  # a nested function: nothing outside reaches it
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            name = func.attr.value
+            owner = self._class_of(scope, func.value.value)
+            if owner is None:
+                return None  # a class in a function: the model keeps no facts of it
+            problem = self._class_problem(view, owner, name)
+            if problem is not None:
+                return problem
+        elif isinstance(func, cst.Name):
+            name = func.value
+        else:
+            return None
+        elsewhere = view.callers.replacing(name)
+        if elsewhere:
+            more = f" and {len(elsewhere) - 1} more" if len(elsewhere) > 1 else ""
+            return f"the module `{elsewhere[0]}`{more} may replace `{name}` (an attribute of a module, a class or an object)"
+        return None
+
+    def _class_problem(self, view: ModuleView, owner: str, name: str) -> str | None:
+        project = view.project
+        if owner in view.facts.assigned:
+            return f"`{owner}` is bound again at module level, to what may replace its methods"
+        if not project.as_written(view.module, owner):
+            return (
+                f"a class `{owner}` inherits from may not be what its body says: a metaclass,"
+                " `__init_subclass__`, `__getattribute__` or a decorator may replace its methods"
+            )
+        handed = self._class_handed_on(view, owner)
+        if handed is not None:
+            return f"`{owner}` is handed to `{handed}()`, which may change its methods"
+        for module, cls in view.callers.subclasses(view.module, owner):
+            qualname = cls.methods.get(name)
+            method = project.function(module, qualname) if qualname is not None else None
+            if name in cls.assigned or (method is not None and not method.is_async) or not project.as_written(module, cls.name):
+                return f"the subclass `{module}.{cls.name}` may bind `{name}` to something other than an `async def`"
+        return None
+
+    def _class_of(self, scope: toolkit.Scope, receiver: str) -> str | None:
+        """The module-level class of the method whose first parameter is
+        ``receiver``."""
+        method = toolkit.binding_scope(scope, receiver)
+        owner = method.parent if method is not None else None
+        if owner is None or owner.kind is not toolkit.ScopeKind.CLASS or owner.parent is None:
+            return None
+        if owner.parent.kind is not toolkit.ScopeKind.MODULE or not isinstance(owner.node, cst.ClassDef):
+            return None
+        return owner.node.name.value
+
+    def _class_handed_on(self, view: ModuleView, owner: str) -> str | None:
+        """The project function this module hands the class ``owner`` to
+        (``compat.make_sync(Greeter)``, at module level or in a function)
+        that may change it: what it does is not known, or it writes to what
+        it is given. A library's function is not followed."""
+        assert self._module is not None
+        project = view.project
+        calls = toolkit.OwnCalls()
+        toolkit.walk(self._module, calls)
+        handed = [
+            (None, toolkit.get_full_name_for_node(c.func))
+            for c in calls.calls
+            if any(isinstance(arg.value, cst.Name) and arg.value.value == owner for arg in c.args)
+        ]
+        for function in view.facts.functions.values():
+            handed.extend((function, c.func) for c in function.calls if owner in c.args or owner in c.kwargs.values())
+        for function, callee in handed:
+            if not callee:
+                continue
+            if function is not None:
+                target = project.resolve(view.module, function, function.call(callee, [owner], {}, False, False))
+                found = (target.module, target.qualname) if target is not None else None
+            else:
+                looked = project.lookup(view.module, callee)
+                found = (looked[1], looked[2]) if looked is not None and looked[0] == "function" else None
+            if found is None:
+                continue
+            effects = project.effects(*found)
+            if effects.unknown or any(path.startswith("$") for path in effects.writes):
+                return callee
+        return None
 
 
 def _public(qualified: str) -> str:

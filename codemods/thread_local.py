@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from .cst import toolkit
     from .cst.scope import Scope
+    from .model.project import ModuleView
     from .settings import Settings
 else:
     cst = lazy_module("libcst")
@@ -110,8 +111,20 @@ class ThreadLocal(Rule):
     So where the module calls something it does not define inside such a
     `try` (`HANDLERS[command]()`, `await hook()`, a function of another
     module), every function it hands on counts as called there: nothing
-    tells which object such a call ends in. A caller in another module is
-    not seen. A per-thread cache (`if not hasattr(NAME, "conn"): NAME.conn
+    tells which object such a call ends in. Across files, the project model
+    follows the callers of each function holding a read (by name, a method
+    through `self` or a typed attribute) into every module of the project,
+    at any depth up; a caller that calls it inside a `try` (or `with
+    suppress(...)`) that may tell `AttributeError` from `LookupError`
+    leaves the local alone. So does a call in another module that the
+    model cannot name (`registry.COMMANDS[name]()`,
+    `getattr(commands, "cmd_" + name)()`) inside such a `try`, where a
+    function on the way up is handed on (registered by a decorator, put in
+    a container) or that module imports the reading function's module as
+    an object. There, an exception class of a library or of the project is
+    taken for a class of its own, neither of the two. A caller the model
+    cannot resolve (a method of an untyped parameter) is not seen. A
+    per-thread cache (`if not hasattr(NAME, "conn"): NAME.conn
     = connect()`) becomes a per-context one: each task, and each call run
     through `asyncio.to_thread` or `copy_context().run`, starts from a copy
     of its creator's context, so a value it creates lazily is created again
@@ -199,6 +212,8 @@ class ThreadLocal(Rule):
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self._passed: set[str] | None = None
         self._called: set[str] | None = None
+        # function qualname -> why a handler of another module sees its reads
+        self._elsewhere: dict[str, str | None] = {}
 
     # -- analysis (over the whole original module, before any rewrite) -------
 
@@ -359,6 +374,10 @@ class ThreadLocal(Rule):
                     "a function reading it is called (or, handed on, may be called) inside"
                     " `try` or `with` that may tell `AttributeError` from `LookupError`"
                 )
+                return
+            elsewhere = self._caught_elsewhere(n, parents) if self._raises(node, kind) else None
+            if elsewhere is not None:
+                plan.problem = elsewhere
                 return
             plan.uses[node] = (kind, attr)
             if attr not in plan.attributes:
@@ -616,6 +635,66 @@ class ThreadLocal(Rule):
             # handler through every caller.
             _close(self._called, self._call_graph(parents, plain=False))
         return self._called
+
+    def _caught_elsewhere(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
+        """Why a read at ``node`` would raise into a handler of another
+        module that tells ``AttributeError`` from ``LookupError``, as the
+        project model shows it: a caller of the function holding it (at any
+        depth up, through the callers the model resolves) calls it inside
+        such a ``try``; or a call there that the model cannot name
+        (``COMMANDS[name]()``, ``getattr(commands, name)()``) may reach it,
+        because a function on the way is handed on (registered by a
+        decorator, stored) or its module is imported there as an object."""
+        view = self.view
+        qualname = toolkit.function_qualname(self.scope(node))
+        if view is None or qualname is None:
+            return None
+        if qualname not in self._elsewhere:
+            self._elsewhere[qualname] = self._find_elsewhere(view, qualname, parents)
+        return self._elsewhere[qualname]
+
+    def _find_elsewhere(self, view: ModuleView, qualname: str, parents: dict[cst.CSTNode, cst.CSTNode]) -> str | None:
+        from .model.callers import CallSite, module_aliases
+
+        callers = view.callers
+        chain = {(view.module, qualname)}
+        for site in callers.up(view.module, qualname, lambda site: True):
+            chain.add((site.module, site.caller.qualname))
+            # The module's own callers are read from its text (above).
+            if site.module != view.module and site.tells_apart(AttributeError, LookupError, module_aliases(view, site.module)):
+                return (
+                    f"{site.where(view.module)} calls a function reading it inside `try` or `with` that may"
+                    " tell `AttributeError` from `LookupError`"
+                )
+        handed = self._handed_on(parents, threads=False)
+        reachable = {
+            (where, name) for where, name in chain
+            if where == view.module and name.rsplit(".", 1)[-1] in handed
+            or any(d not in _PLAIN_DECORATORS for d in getattr(view.project.function(where, name), "decorators", ()))
+        }
+        for module in callers.scan(
+            "handles:AttributeError|LookupError", rb"\b(?:AttributeError|LookupError)\b", (b"AttributeError", b"LookupError")
+        ):
+            facts = view.project.facts(module)
+            if module == view.module or facts is None:
+                continue
+            imported = {_imported_module(view, target) for target in facts.imports.values()}
+            aliases = module_aliases(view, module)
+            for function in facts.functions.values():
+                for call in function.calls:
+                    if not call.func.startswith("?") or not CallSite(module, function, call).tells_apart(
+                        AttributeError, LookupError, aliases
+                    ):
+                        continue
+                    for where, name in sorted(chain):
+                        if (where, name) in reachable or where in imported:
+                            return (
+                                f"`{module}.{function.qualname}` (line {call.line}) calls what the model"
+                                " cannot name inside `try` or `with` that may tell `AttributeError` from"
+                                f" `LookupError`, which may reach `{where}.{name}` (handed on, or through"
+                                " its module)"
+                            )
+        return None
 
     def _handled_apart(self, node: cst.CSTNode, parents: dict[cst.CSTNode, cst.CSTNode]) -> bool:
         """Whether the ``try`` blocks around ``node`` in its function may
@@ -1000,6 +1079,15 @@ def _loses_comment(node: cst.CSTNode, kind: str) -> bool:
             return True
         todo.extend(current.children)
     return False
+
+
+def _imported_module(view: ModuleView, target: str) -> str:
+    """The module an import binds (``pkg.mod`` for ``import pkg.mod`` or
+    ``from pkg import mod``), or "" for a name from a module."""
+    source, _, attribute = target.partition(":")
+    if not attribute:
+        return source
+    return f"{source}.{attribute}" if f"{source}.{attribute}" in view.project.index.modules else ""
 
 
 def _callee(call: cst.Call) -> str | None:

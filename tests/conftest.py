@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+# The fixtures are programs for the rules to read, some of them a project
+# with its own tests: never collected as tests of asyncmend.
+collect_ignore_glob = ["fixtures/*"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -18,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from asyncmend import cli
 from asyncmend.codemods import RULES, Finding, Settings, fix_source
+from asyncmend.codemods.model.project import Project, ProjectIndex
 from asyncmend.codemods.source.text import split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,12 +99,36 @@ def findings_of(source: str, code: str, **options: str) -> list[Finding]:
 
 def fixture_findings(case: str) -> list[Finding]:
     """What the rule of ``<slug>/<case>`` reports in its ``.before.py``, with
-    its fix applied."""
+    its fix applied (and its project, where it has companion modules)."""
     slug = case.split("/")[0]
     code = next(rule.CODE for rule in RULES if rule.SLUG.replace("-", "_") == slug)
-    source = (FIXTURES / f"{case}.before.py").read_bytes()
+    before = FIXTURES / f"{case}.before.py"
+    source = before.read_bytes()
     settings = Settings(select=frozenset({code}), apply=frozenset({code}))
-    return fix_source(source, settings).findings
+    with tempfile.TemporaryDirectory() as root:
+        filename, project = fixture_project(before, source.decode("utf-8"), Path(root))
+        return fix_source(source, settings, filename=filename, project=project).findings
+
+
+FIXTURE_OPTIONS = re.compile(r"^# asyncmend-test: (.*)$", re.MULTILINE)
+
+
+def fixture_project(before: Path, source: str, root: Path) -> tuple[str, Project | None]:
+    """The file name to run a fixture as, and its project: the modules of
+    the folder ``<case>/`` beside it, copied to ``root``, with the fixture
+    among them as the module its options line names (``module=NAME``); for
+    a fixture without that folder, its own path and no project."""
+    companions = before.with_name(before.name[: -len(".before.py")])
+    if not companions.is_dir():
+        return str(before), None
+    match = FIXTURE_OPTIONS.search(source)
+    names = dict(item.strip().partition("=")[::2] for item in match.group(1).split(",")) if match else {}
+    assert "module" in names, f"{before.name}: a fixture with companion modules names its own (module=...)"
+    shutil.copytree(companions, root, dirs_exist_ok=True)
+    path = root / f"{names['module'].replace('.', '/')}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+    return str(path), Project(ProjectIndex.build(root))
 
 
 def printed(source: str, tmp_path: Path, name: str) -> Any:
@@ -187,3 +215,86 @@ def parses_of_the_look(monkeypatch: Any) -> list[bytes]:
 
     monkeypatch.setattr(crossfile, "_parse", counting_parse)
     return parsed
+
+
+# -- programs of several modules: what a rule sees across files ----------------
+
+# What a program's main.py ends with: main() (through asyncio.run for a
+# coroutine function) in a daemon thread, its result printed as JSON, or
+# "TIMEOUT" after two seconds: a deadlock never hangs the suite.
+OBSERVE_MAIN = """
+
+def _observe(main):
+    import asyncio, json, os, sys, threading
+
+    box = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(main()) if asyncio.iscoroutinefunction(main) else main()
+        except BaseException as exc:
+            box["value"] = f"{type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(2)
+    print(json.dumps(box.get("value", "TIMEOUT")))
+    sys.stdout.flush()
+    os._exit(0)
+
+
+_observe(main)
+"""
+
+
+def write_project(root: Path, files: dict[str, str]) -> None:
+    """The files of a program, by path below ``root``."""
+    root.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def project_output(root: Path) -> Any:
+    """What the program's main.py printed, as JSON."""
+    done = subprocess.run(
+        [sys.executable, "-B", "main.py"], cwd=root, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def guarded_across_files(
+    tmp_path: Path, files: dict[str, str], target: str, naive: Sequence[tuple[str, str]], reason: str, *options: str
+) -> None:
+    """``fix`` (with ``options``) leaves the program ``files`` as it was and
+    reports why at ``target``, in whose text ``reason`` appears; and the
+    rewrite without the guard (``naive``: (old, new) replacements in
+    ``target``) makes the program do something else: the guard matters."""
+    project = tmp_path / "project"
+    write_project(project, files)
+    before = project_output(project)
+    done = run_cli(["fix", "--no-cache", "-j", "1", *options, "."], project)
+    assert {name: (project / name).read_text() for name in files} == files, done.output
+    assert reason in done.output, done.output
+    assert project_output(project) == before
+    text = files[target]
+    for old, new in naive:
+        assert old in text, old
+        text = text.replace(old, new)
+    naive_project = tmp_path / "naive"
+    write_project(naive_project, {**files, target: text})
+    assert project_output(naive_project) != before
+
+
+def fixed_across_files(tmp_path: Path, files: dict[str, str], target: str, *options: str) -> str:
+    """``fix`` (with ``options``) rewrites ``target`` of the program
+    ``files``, and the program does what it did; the fixed text."""
+    project = tmp_path / "project"
+    write_project(project, files)
+    before = project_output(project)
+    run_cli(["fix", "--no-cache", "-j", "1", *options, "."], project)
+    fixed = (project / target).read_text()
+    assert fixed != files[target]
+    assert project_output(project) == before
+    return fixed

@@ -5,11 +5,16 @@ without an ``.after.py`` (by convention named ``noop_*``) must come out
 unchanged. Each output must compile, and a second run must change nothing.
 A fixture may set options on a line ``# asyncmend-test: key=value, ...``
 (``target-version``, ``line-length``, or a rule option).
+
+What a rule sees across files is a fixture too: a folder ``<case>/`` beside
+``<case>.before.py`` holds the other modules of its project (a caller, a
+base class), and ``module=NAME`` on the options line names the module the
+fixture is in that project; the rules then run with the project model of
+those files.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -18,10 +23,11 @@ import pytest
 from asyncmend.codemods import RULES, Settings, fix_source
 from asyncmend.codemods.settings import parse_target_version
 from asyncmend.codemods.source.text import decode
+from tests.helpers import FIXTURE_OPTIONS as _OPTIONS
+from tests.helpers import fixture_project
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULES_BY_SLUG = {rule.SLUG.replace("-", "_"): rule for rule in RULES}
-_OPTIONS = re.compile(r"^# asyncmend-test: (.*)$", re.MULTILINE)
 
 
 def _cases() -> list[Path]:
@@ -43,7 +49,7 @@ def _settings(rule_code: str, source: str) -> Settings:
                 kwargs["target_version"] = parse_target_version(value)
             elif key == "line-length":
                 kwargs["line_length"] = int(value)
-            else:
+            elif key != "module":
                 options[key] = value
     return Settings(options=options, **kwargs)
 
@@ -58,7 +64,7 @@ def test_every_rule_has_fixtures() -> None:
 
 
 @pytest.mark.parametrize("before", _cases(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
-def test_fixture(before: Path, update_fixtures: bool) -> None:
+def test_fixture(before: Path, update_fixtures: bool, tmp_path: Path) -> None:
     rule = RULES_BY_SLUG[before.parent.name]
     after = before.with_name(before.name.replace(".before.", ".after."))
     source = before.read_bytes()
@@ -68,8 +74,9 @@ def test_fixture(before: Path, update_fixtures: bool) -> None:
     first = text.splitlines()[0] if text else ""
     assert first.startswith("#"), f"{before.name} must start with a comment saying what it checks"
     settings = _settings(rule.CODE, text)
+    filename, project = fixture_project(before, text, tmp_path)
 
-    result = fix_source(source, settings, filename=str(before))
+    result = fix_source(source, settings, filename=filename, project=project)
 
     if update_fixtures:
         if result.changed:
@@ -84,7 +91,7 @@ def test_fixture(before: Path, update_fixtures: bool) -> None:
     # The output compiles (fix_source already refuses one that does not) and
     # is a fixed point.
     compile(result.output, str(after), "exec", dont_inherit=True)
-    again = fix_source(result.output, settings, filename=str(after))
+    again = fix_source(result.output, settings, filename=filename, project=project)
     assert again.output == result.output, "a second run changed the output"
     assert not [f for f in again.findings if f.fixable], "the fix left a fixable finding"
 

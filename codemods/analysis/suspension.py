@@ -15,9 +15,15 @@ be seen in the coroutine itself in two ways:
   it. Another task may now change it in between, and the coroutine acts on
   what it read (two withdrawals both pass ``if balance >= amount``).
 
-What callers do around the coroutine (a lock held across the ``await``, a
-check made before calling it) is the project model's to see; this module
-looks at one coroutine only.
+The callers show it too, each one up to where the new ``await`` stops being
+seen (:func:`seen_by_callers`, on the project model's reverse calls, at any
+depth through the callers that await it): a caller that holds a thread lock
+across the ``await`` (``with lock:``, ``lock.acquire()``, a decorator whose
+wrapper does), waits for it under a timeout (``asyncio.wait_for``, ``async
+with asyncio.timeout()``), which can now fire, drives it without a loop
+(``coro.send(None)``), awaits it in its cleanup, or reads shared state before
+the call that the call changes; and a caller that catches what
+``time.sleep`` raises where ``asyncio.sleep`` does not.
 
 Importing this module imports no LibCST (see :mod:`codemods.lazy`).
 """
@@ -28,12 +34,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..lazy import lazy_module
+from ..model.facts import split_root
 from .dependence import access_path, accesses, paths_overlap
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from ..cst.scope import Scope
+    from ..model.callers import CallSite
+    from ..model.project import ModuleView
 else:
     cst = lazy_module("libcst")
 cst_scope = lazy_module("..cst.scope", __package__)
@@ -348,4 +357,137 @@ def _own(nodes: Iterable[cst.CSTNode]) -> Iterable[cst.CSTNode]:
     return (node for node in nodes if not isinstance(node, (cst.FunctionDef, cst.ClassDef)))
 
 
-__all__ = ["MUTATORS", "check_then_act", "cleanup_around"]
+# -- what the callers see -------------------------------------------------------
+
+#: What ``time.sleep`` raises where ``asyncio.sleep`` does not (or raises
+#: with another message): ValueError for a negative or NaN delay,
+#: OverflowError for a huge one, TypeError for an odd type.
+SLEEP_ERRORS: tuple[type[BaseException], ...] = (ValueError, OverflowError, TypeError)
+# Calls that wait for a coroutine with a deadline, and context managers that
+# set one: a coroutine that never suspended could not be stopped by it.
+_TIMEOUT_CALLS = frozenset({"wait_for"})
+_TIMEOUT_MANAGERS = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at", "CancelScope"})
+# Calls that run what they are given as the caller's own await does: what
+# it raises reaches the caller there, and the caller waits there.
+_AWAITED_WITH = frozenset({"gather", "shield"})
+
+
+def is_timeout_manager(text: str) -> bool:
+    """Whether a context manager (as :attr:`CallFact.withs` spells it, or
+    its callee) sets a deadline for what runs in it."""
+    name = text.removeprefix("async ").removesuffix("()").rsplit(".", 1)[-1]
+    return name in _TIMEOUT_MANAGERS or "timeout" in name.lower()
+
+
+def seen_by_callers(view: ModuleView | None, qualname: str | None, raises: bool) -> str | None:
+    """Why a caller of the coroutine ``qualname`` (of the module ``view``
+    analyses) would see a new suspension point in it, or, with ``raises``,
+    that ``time.sleep`` raises what ``asyncio.sleep`` does not; ``None``
+    when no caller the model resolves shows either. A caller that awaits it
+    (or gathers it) is itself suspended there now: its callers are asked too."""
+    if view is None or qualname is None:
+        return None
+    callers = view.callers
+
+    def passes_on(site: CallSite) -> bool:
+        return site.caller.is_async and _awaited(site)
+
+    for site in callers.up(view.module, qualname, passes_on):
+        reason = _shown_at(view, site, raises)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _awaited(site: CallSite) -> bool:
+    return site.call.awaited or site.call.outer.rsplit(".", 1)[-1] in _AWAITED_WITH
+
+
+def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
+    call, caller = site.call, site.caller
+    where = site.where(view.module)
+    outer = call.outer.rsplit(".", 1)[-1]
+    if outer in _TIMEOUT_CALLS:
+        return f"{where} waits for it under `{call.outer}()`, whose timeout the new `await` would let fire"
+    if call.outer and not _awaited(site) and _drives(view, site):
+        return f"{where} hands it to `{call.outer}()`, which runs it with `.send()`, without an event loop"
+    if not _awaited(site):
+        return None  # a task, or somewhere the model does not follow
+    if raises:
+        from ..model.callers import module_aliases
+
+        for error in SLEEP_ERRORS:
+            handler = site.catches(error, module_aliases(view, site.module))
+            if handler is not None:
+                named = "" if handler == f"`{error.__name__}`" else f" (with {handler})"
+                return (
+                    f"{where} catches `{error.__name__}` around the call{named}, which"
+                    " `time.sleep()` and `asyncio.sleep()` raise differently for such a delay"
+                )
+    for manager in call.withs:
+        if not manager.startswith("async "):
+            return (
+                f"{where} holds `{manager}` across the call: a thread lock would stay held"
+                " while another task blocks on it"
+            )
+        if is_timeout_manager(manager):
+            return f"{where} runs it under `{manager.removeprefix('async ')}`, whose timeout the new `await` would let fire"
+    if any(c.func.rsplit(".", 1)[-1] == "acquire" and not c.awaited for c in caller.calls):
+        return f"{where} takes a lock with a plain `.acquire()`, which may be held across the call"
+    if call.cleanup or caller.qualname.rsplit(".", 1)[-1] == "__aexit__":
+        kind = {"finally": "a `finally` block", "except": "an `except` handler"}.get(call.cleanup, "`__aexit__`")
+        return (
+            f"{where} awaits it in {kind}, whose rest a cancellation arriving at the new"
+            " `await` would skip"
+        )
+    if not site.wrapper:
+        conflict = _checked_then_changed(view, site)
+        if conflict is not None:
+            return (
+                f"{where} reads `{conflict}` before the call, which the call changes: another task"
+                " could change it during the new `await` (check-then-act)"
+            )
+    return None
+
+
+def _drives(view: ModuleView, site: CallSite) -> bool:
+    """Whether the function the coroutine is handed to (``run_sync(coro)``)
+    is one of the project's that calls ``.send()`` or ``.throw()`` on a
+    parameter: it runs the coroutine itself, and one that suspends fails."""
+    from ..model.facts import CallFact
+
+    project = view.project
+    target = project.resolve(site.module, site.caller, CallFact(site.call.outer, [], {}, False, False, 0))
+    function = project.function(target.module, target.qualname) if target is not None else None
+    if function is None:
+        return False
+    return any(
+        c.func.rsplit(".", 1)[-1] in ("send", "throw") and split_root(c.func)[0] in function.params
+        for c in function.calls
+    )
+
+
+def _checked_then_changed(view: ModuleView, site: CallSite) -> str | None:
+    """A path of shared state the caller reads before the call (or
+    anywhere in a loop around it) that the call may change, in the
+    caller's terms; ``None`` when there is none or the model cannot tell
+    what the call changes."""
+    project = view.project
+    caller, call = site.caller, site.call
+    effects = project.call_effects(site.module, caller.qualname, call, caller)
+    if effects.unknown or not effects.writes:
+        return None
+    last = call.until or call.line
+    for path, line in sorted(caller.read_lines.items()):
+        # Passing an object on reads none of its state.
+        if line > last or path in caller.params or path.startswith("?"):
+            continue
+        mapped = project.caller_path(site.module, caller, path)
+        if mapped is None or mapped.startswith("?"):
+            continue
+        if any(paths_overlap(mapped, written) for written in effects.writes):
+            return path.replace("[]", "[...]")
+    return None
+
+
+__all__ = ["MUTATORS", "SLEEP_ERRORS", "check_then_act", "cleanup_around", "is_timeout_manager", "seen_by_callers"]

@@ -22,6 +22,7 @@ from .scope import (
     binding_kind,
     binding_scope,
     bound_once,
+    function_qualname,
     is_coroutine_function,
     typing_only_imports,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "bound_once",
     "children",
     "descendants",
+    "function_qualname",
     "get_full_name_for_node",
     "in_self_documenting_fstring",
     "is_coroutine_function",

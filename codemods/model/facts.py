@@ -11,16 +11,24 @@ Access paths: ``self.token`` for an attribute chain rooted at a name,
 ``items[]`` for any item of ``items``. A path's root is a parameter, a
 module-level name, or an import; locals are followed only where they alias
 one of those (``client = self._client``).
+
+Each call also keeps where it stands in its function (:class:`CallFact`):
+the handlers an exception it raises meets, the context managers held around
+it, whether it is cleanup, the call it is an argument of. That is what a
+caller shows a callee (:mod:`.callers`): a ``with lock:`` held across an
+``await``, an ``except ValueError`` around it.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import contextlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 10
+FACTS_FORMAT = 11
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -58,6 +66,25 @@ class CallFact:
     # Every access path read inside the arguments (``server.id`` in
     # ``delete(where={"id": server.id})``): what the call is about.
     keys: list[str] = field(default_factory=list)
+    # Where the call stands in its function (see :func:`call_context`):
+    # the handlers an exception of it meets, in that order, each the dotted
+    # names it catches ("*" for a bare ``except``, "?" for what no name
+    # spells; a ``with suppress(...)`` or ``with pytest.raises(...)`` is
+    # one too);
+    handlers: list[list[str]] = field(default_factory=list)
+    # the context managers held around it, innermost first: a path
+    # (``self._lock``), a call (``asyncio.timeout()``), "?" for anything
+    # else, "async " before one of an ``async with``;
+    withs: list[str] = field(default_factory=list)
+    # "finally" or "except" where it is cleanup that a cancellation at a
+    # new ``await`` in it would cut short (see :func:`call_context`);
+    cleanup: str = ""
+    # the callee (as written) of the call it is an argument of:
+    # ``asyncio.wait_for`` for ``wait_for(fetch(), 1)``;
+    outer: str = ""
+    # the last line whose reads may come before it: the end of the
+    # outermost loop around it (a loop comes round again); 0: its own line.
+    until: int = 0
 
 
 @dataclass
@@ -108,6 +135,8 @@ class FunctionFacts:
     # NotImplementedError``): a Protocol's or an abstract class's stand-in
     # for the methods that override it
     stub: bool = False
+    # the first line on which each path of ``reads`` is read
+    read_lines: dict[str, int] = field(default_factory=dict)
 
     def resolve(self, path: str | None) -> str | None:
         """``path`` (written in this function) with a leading local alias
@@ -155,6 +184,8 @@ class ClassFacts:
     # attribute -> the dotted name of its type (``self.api = Api(...)``,
     # ``api: Api``)
     attribute_types: dict[str, str]
+    # names the class body binds other than by ``def`` (``flush = None``)
+    assigned: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -176,7 +207,15 @@ class ModuleFacts:
     globals_to: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        # Most calls stand nowhere special: what they would say is the
+        # default, which from_json restores.
+        for function in data["functions"].values():
+            for call in function["calls"]:
+                for key in _CALL_CONTEXT:
+                    if not call[key]:
+                        del call[key]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModuleFacts:
@@ -186,6 +225,11 @@ class ModuleFacts:
         }
         classes = {name: ClassFacts(**value) for name, value in data["classes"].items()}
         return cls(**{**data, "functions": functions, "classes": classes})
+
+
+# The fields of a CallFact that say where it stands (left out of the JSON
+# when empty).
+_CALL_CONTEXT = ("keys", "handlers", "withs", "cleanup", "outer", "until")
 
 
 def dotted(expr: ast.expr) -> str | None:
@@ -313,6 +357,17 @@ class _FunctionReader(ast.NodeVisitor):
         self.bound_to_calls: dict[str, list[int]] = {}
         # calls already read as the receiver of a method call on them
         self._done: set[int] = set()
+        self.read_lines: dict[str, int] = {}
+        # Where the statement being read stands (see CallFact), innermost
+        # last: the handlers of each ``try`` (or ``with suppress``) whose
+        # body it is in, the context managers held, the cleanup it is in.
+        self._handlers: list[list[list[str]]] = []
+        self._withs: list[str] = []
+        self._cleanup: list[str] = []
+        # id of an argument expression -> the callee it is passed to
+        self._outer: dict[int, str] = {}
+        # the end line of the outermost loop around it
+        self._loop_end = 0
 
     def read_body(self, body: list[ast.stmt]) -> None:
         """Read the function's body; from the first statement that holds an
@@ -380,6 +435,9 @@ class _FunctionReader(ast.NodeVisitor):
             self.reads.add(path)
             if self.late:
                 self.late_reads.add(path)
+            line = getattr(expr, "lineno", 0)
+            if line and line < self.read_lines.get(path, line + 1):
+                self.read_lines[path] = line
 
     def _write(self, target: ast.expr) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
@@ -463,8 +521,50 @@ class _FunctionReader(ast.NodeVisitor):
     def visit_For(self, node: ast.For) -> None:
         self.visit(node.iter)
         self._write(node.target)
-        for statement in (*node.body, *node.orelse):
+        with self._loop(node):
+            for statement in (*node.body, *node.orelse):
+                self.visit(statement)
+
+    def visit_While(self, node: ast.While) -> None:
+        with self._loop(node):
+            self.generic_visit(node)
+
+    @contextlib.contextmanager
+    def _loop(self, node: ast.For | ast.While) -> Iterator[None]:
+        """Inside a loop, what comes after a call comes before it too."""
+        outermost = not self._loop_end
+        if outermost:
+            self._loop_end = getattr(node, "end_lineno", None) or 0
+        try:
+            yield
+        finally:
+            if outermost:
+                self._loop_end = 0
+
+    def visit_Try(self, node: ast.Try) -> None:
+        self._try(node)
+
+    def visit_TryStar(self, node: ast.AST) -> None:
+        self._try(node)  # type: ignore[arg-type]
+
+    def _try(self, node: ast.Try) -> None:
+        self._handlers.append([_caught(handler.type) for handler in node.handlers])
+        for statement in node.body:
             self.visit(statement)
+        self._handlers.pop()
+        for handler in node.handlers:
+            if handler.type is not None:
+                self.visit(handler.type)
+            for index, statement in enumerate(handler.body):
+                self._cleanup.append("except" if _cut_short(handler, index) else "")
+                self.visit(statement)
+                self._cleanup.pop()
+        for statement in node.orelse:
+            self.visit(statement)
+        self._cleanup.append("finally")
+        for statement in node.finalbody:
+            self.visit(statement)
+        self._cleanup.pop()
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
         self.facts.suspends = True
@@ -478,6 +578,8 @@ class _FunctionReader(ast.NodeVisitor):
         self._with(node, awaited=True)
 
     def _with(self, node: ast.With | ast.AsyncWith, *, awaited: bool) -> None:
+        managers: list[str] = []
+        handlers: list[list[list[str]]] = []
         for item in node.items:
             held = self._resolve(access_path(item.context_expr))
             if held is not None:
@@ -485,8 +587,17 @@ class _FunctionReader(ast.NodeVisitor):
             self.visit(item.context_expr)
             if item.optional_vars is not None:
                 self._write(item.optional_vars)
+            managers.append(("async " if awaited else "") + _manager_text(item.context_expr))
+            caught = _suppressed(item.context_expr)
+            if caught:
+                handlers.append([caught])
+        # A later item is entered inside the earlier ones: innermost last.
+        self._withs.extend(managers)
+        self._handlers.extend(handlers)
         for statement in node.body:
             self.visit(statement)
+        del self._withs[len(self._withs) - len(managers) :]
+        del self._handlers[len(self._handlers) - len(handlers) :]
 
     def visit_Await(self, node: ast.Await) -> None:
         if isinstance(node.value, ast.Call):
@@ -538,9 +649,19 @@ class _FunctionReader(ast.NodeVisitor):
                     self._wrote(owner)
         resolved_func = call.func
         index = len(self.facts.calls)
+        line = getattr(node, "lineno", 0)
         self.facts.calls.append(
-            CallFact(resolved_func, args, kwargs, star_kwargs, awaited, getattr(node, "lineno", 0), call.keys)
+            CallFact(
+                resolved_func, args, kwargs, star_kwargs, awaited, line, call.keys,
+                handlers=[entry for level in reversed(self._handlers) for entry in level],
+                withs=self._withs[::-1],
+                cleanup=next((kind for kind in reversed(self._cleanup) if kind), ""),
+                outer=self._outer.pop(id(node), ""),
+                until=self._loop_end if self._loop_end > line else 0,
+            )
         )
+        for value in (*node.args, *(keyword.value for keyword in node.keywords)):
+            self._outer[id(value)] = func
         # The arguments are read, and what the callee expression evaluates
         # on the way; the receiver of a method is not read as a whole (what
         # the method reads of it is the callee's business, folded in later).
@@ -580,6 +701,61 @@ class _FunctionReader(ast.NodeVisitor):
             self.visit(value.slice)
         elif not isinstance(value, ast.Name):
             self.visit(value)
+
+
+def _caught(handler: ast.expr | None) -> list[str]:
+    """What an ``except`` clause names: ["*"] for a bare one."""
+    if handler is None:
+        return ["*"]
+    items = handler.elts if isinstance(handler, ast.Tuple) else [handler]
+    return [dotted(item) or "?" for item in items]
+
+
+# The exceptions a cancellation raises (asyncio's and concurrent.futures'
+# ``CancelledError``, trio's ``Cancelled``) and what catches them all.
+_CANCELLATION = frozenset({"CancelledError", "Cancelled", "BaseException"})
+
+
+def _cut_short(handler: ast.ExceptHandler, index: int) -> bool:
+    """Whether a second cancellation landing at a new ``await`` in
+    statement ``index`` of ``handler`` would cut cleanup short: the handler
+    may catch a cancellation (what runs there is the task's cleanup), or
+    more of it follows (a rollback, a ``raise``). A retry's backoff, the
+    last simple statement of its handler, is no cleanup."""
+    caught = _caught(handler.type)
+    if any(name == "*" or name == "?" or name.rsplit(".", 1)[-1] in _CANCELLATION for name in caught):
+        return True
+    statement = handler.body[index]
+    if not isinstance(statement, (ast.Expr, ast.Return, ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        return True  # a block: what follows inside it is not looked at
+    return any(not isinstance(rest, (ast.Pass, ast.Continue)) for rest in handler.body[index + 1 :])
+
+
+def _manager_text(manager: ast.expr) -> str:
+    """A context manager as :attr:`CallFact.withs` spells it."""
+    if isinstance(manager, ast.Call):
+        return f"{dotted(manager.func) or '?'}()"
+    return access_path(manager) or "?"
+
+
+_BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+)
+
+
+def _suppressed(manager: ast.expr) -> list[str]:
+    """What a context manager handles of its body's exceptions, as an
+    ``except`` clause would name it: every argument of a ``suppress(...)``,
+    the builtin exceptions named to a call such as ``pytest.raises(...)``."""
+    if not isinstance(manager, ast.Call):
+        return []
+    names = []
+    for arg in manager.args:
+        for item in arg.elts if isinstance(arg, ast.Tuple) else [arg]:
+            names.append(dotted(item) or "?")
+    if (dotted(manager.func) or "").rsplit(".", 1)[-1] == "suppress":
+        return names
+    return [name for name in names if name in _BUILTIN_EXCEPTIONS]
 
 
 # Expressions whose value is made where they stand: no one else holds it.
@@ -827,6 +1003,7 @@ def _function_facts(
     facts.writes = sorted(reader.writes)
     facts.late_reads = sorted(reader.late_reads)
     facts.late_writes = sorted(reader.late_writes)
+    facts.read_lines = {path: reader.read_lines[path] for path in facts.reads if path in reader.read_lines}
     facts.stub = _is_stub(node)
     return facts, nested
 
@@ -1014,6 +1191,7 @@ def _class_facts(
     dynamic = any(keyword.arg == "metaclass" for keyword in node.keywords)
     methods: dict[str, str] = {}
     attribute_types: dict[str, str] = {}
+    assigned: list[str] = []
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             qualname = f"{node.name}.{statement.name}"
@@ -1053,7 +1231,12 @@ def _class_facts(
             for target in statement.targets:
                 if isinstance(target, ast.Name) and target.id in methods:
                     dynamic = True
-    return ClassFacts(node.name, bases, _decorator_names(node), dynamic, methods, attribute_types)
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            assigned.extend(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+    return ClassFacts(
+        node.name, bases, _decorator_names(node), dynamic, methods, attribute_types, sorted(set(assigned))
+    )
 
 
 __all__ = [

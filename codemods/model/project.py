@@ -51,6 +51,7 @@ from .facts import (
 
 if TYPE_CHECKING:
     from ..source.cache import Cache
+    from .callers import Callers
 
 #: The files whose directory is a project's root: where its tests are run
 #: from. (A ``setup.py`` inside a package is a module: Home Assistant's
@@ -637,6 +638,9 @@ class Project:
         # Set while a cycle of calls was cut: results depending on it are
         # not final until the cycle's head is done.
         self._cut: set[tuple[str, str]] = set()
+        # What the byte scans of the project's files found, for the run
+        # (see codemods.model.callers): a question -> the modules.
+        self.mentions: dict[str, tuple[str, ...]] = {}
 
     # -- modules ----------------------------------------------------------------
 
@@ -1623,6 +1627,28 @@ class Project:
 
         return own
 
+    def caller_path(self, module: str, function: FunctionFacts, path: str) -> str | None:
+        """``path``, read or written in ``function`` of ``module``, in the
+        terms of :meth:`call_effects` (see :meth:`caller_terms`)."""
+        return self.caller_terms(module, function)(path)
+
+    def lookup(self, module: str, dotted: str) -> tuple[str, str, str] | None:
+        """What ``dotted`` (``name``, ``mod.func``, ``Class.method``) is as
+        ``module`` sees it: ("function" | "class" | "module", its module,
+        its qualname); ``None`` where the model cannot tell (a name rebound,
+        or not of the project)."""
+        return self._resolve_dotted(module, dotted)
+
+    def as_written(self, module: str, class_name: str) -> bool:
+        """Whether the methods of the class, and of the classes of the
+        project it inherits from, are what their bodies say: none has a
+        metaclass, ``__getattr__``, ``__getattribute__``,
+        ``__init_subclass__``, a method rebound in its body or a decorator
+        other than ``dataclass`` and ``final``. (A base outside the project
+        is not seen.)"""
+        return self._mro(module, class_name) is not None
+
+
 
 def view_of(project: Project | None, filename: str, tree: ast.Module) -> ModuleView:
     """The model as the analysis of ``filename`` (whose ``ast`` is ``tree``)
@@ -1649,8 +1675,20 @@ class ModuleView:
         self.project.hashes = project.hashes
         self.project.used = project.used
         self.project.derived = project.derived
+        self.project.mentions = project.mentions
         self.module = module
         self.facts = self.project.add(module, tree, is_package)
+        self._callers: Callers | None = None
+
+    @property
+    def callers(self) -> Callers:
+        """Who calls the functions of the project, as this text sees them
+        (see :mod:`codemods.model.callers`)."""
+        if self._callers is None:
+            from .callers import Callers
+
+            self._callers = Callers(self)
+        return self._callers
 
     def statement_effects(
         self,

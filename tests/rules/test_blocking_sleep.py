@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from asyncmend.codemods import Settings, fix_source
-from tests.helpers import parses_of_the_look, run_cli
+from tests.helpers import (
+    OBSERVE_MAIN,
+    fixed_across_files,
+    guarded_across_files,
+    parses_of_the_look,
+    project_output,
+    run_cli,
+    write_project,
+)
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -829,21 +837,6 @@ print(json.dumps([result, sleep.call_count]))
 }
 
 
-def _project(root: Path, files: dict[str, str]) -> None:
-    root.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
-def _main_output(root: Path) -> Any:
-    done = subprocess.run(
-        [sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def _without_the_look(source: str) -> str:
     """What AM101 wrote before it looked at other files: the sleep awaited
     and the import that bound it gone."""
@@ -856,26 +849,26 @@ def _without_the_look(source: str) -> str:
 def test_what_another_file_reaches_through_the_module_keeps_working(name: str, tmp_path: Path) -> None:
     files = REACHED[name]
     project = tmp_path / "project"
-    _project(project, files)
-    before = _main_output(project)
+    write_project(project, files)
+    before = project_output(project)
     fixed = run_cli(["fix", "-j", "1", "."], project)
     assert fixed.exit_code in (0, 1), fixed.output
-    assert _main_output(project) == before
+    assert project_output(project) == before
     # Without the look across files the program changes: the case matters.
     naive = tmp_path / "naive"
-    _project(naive, {**files, "retry.py": _without_the_look(files["retry.py"])})
-    assert _main_output(naive) != before
+    write_project(naive, {**files, "retry.py": _without_the_look(files["retry.py"])})
+    assert project_output(naive) != before
 
 
 def test_a_sleep_another_file_patches_is_reported_with_that_file_and_not_fixed(tmp_path: Path) -> None:
-    _project(tmp_path, REACHED["mock_patch_module_time"])
+    write_project(tmp_path, REACHED["mock_patch_module_time"])
     check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
     assert "retry.py:11:13: AM101" in check.output
     assert "(not fixed: main.py may replace this `time.sleep`" in check.output
 
 
 def test_an_import_another_file_reaches_stays_while_the_sleep_is_fixed(tmp_path: Path) -> None:
-    _project(tmp_path, REACHED["module_attribute_used"])
+    write_project(tmp_path, REACHED["module_attribute_used"])
     run_cli(["fix", "-j", "1", "."], tmp_path)
     assert (tmp_path / "retry.py").read_text() == (
         "import asyncio\n" + RETRY.replace("time.sleep(", "await asyncio.sleep(")
@@ -886,7 +879,7 @@ def test_a_test_of_the_project_outside_the_run_is_seen_too(tmp_path: Path) -> No
     # `fix src/retry.py` in a project whose tests patch it: the test is not
     # in the run, but it is in the project (a pyproject.toml marks its root).
     test = REACHED["mock_patch_module_time"]["main.py"].replace("import retry", "from src import retry")
-    _project(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "src/retry.py": RETRY,
+    write_project(tmp_path, {"pyproject.toml": "[project]\nname = 'demo'\n", "src/retry.py": RETRY,
                         "tests/test_retry.py": test.replace('"retry.time.sleep"', '"src.retry.time.sleep"')})
     run_cli(["fix", "src/retry.py"], tmp_path)
     assert (tmp_path / "src" / "retry.py").read_text() == RETRY
@@ -936,7 +929,7 @@ async def poll_until_ready(check, interval=30):
 def test_a_conftest_that_patches_time_sleep_holds_back_the_sleeps_below_it(tmp_path: Path) -> None:
     # The test imports `poll`; the conftest.py above makes every sleep free.
     # After a fix, the test would wait 30 seconds twice, for real.
-    _project(tmp_path, {"conftest.py": CONFTEST, "poll.py": POLL, "tests/test_poll.py": TEST_POLL})
+    write_project(tmp_path, {"conftest.py": CONFTEST, "poll.py": POLL, "tests/test_poll.py": TEST_POLL})
     check = run_cli(["check", "--no-cache", "-j", "1", "poll.py", "conftest.py"], tmp_path)
     assert "(not fixed: conftest.py may replace this `time.sleep`" in check.output
     run_cli(["fix", "-j", "1", "."], tmp_path)
@@ -949,7 +942,7 @@ def test_the_look_across_files_parses_only_what_may_reach_the_module(
     from asyncmend.codemods import Options, check_paths
 
     project = tmp_path / "project"
-    _project(project, {
+    write_project(project, {
         "retry.py": RETRY,
         "test_retry.py": REACHED["mock_patch_module_time"]["main.py"],
         # Files that import the module, or sleep, or both, and reach
@@ -971,3 +964,378 @@ def test_the_look_across_files_parses_only_what_may_reach_the_module(
     parsed.clear()
     assert fixable() == [False]
     assert parsed == []  # a warm run parses nothing
+
+
+# -- what the callers see -------------------------------------------------------
+#
+# Each program below runs as written and as AM101 would rewrite its sleep
+# without looking at the callers (``time.sleep(`` -> ``await
+# asyncio.sleep(``): the two do different things. AM101 finds the caller
+# (in the module or another one, one or two calls up, or a decorator's
+# wrapper), leaves the program as it was and says why. A deadlock prints
+# TIMEOUT (see OBSERVE_MAIN).
+
+NAIVE_SLEEP = [("time.sleep(", "await asyncio.sleep(")]
+
+SEEN_BY_CALLERS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "lock_held_by_a_caller_of_another_module": ("`service.save` (line 6) holds `db.LOCK`", "db.py", {
+        "db.py": '''import asyncio
+import threading
+import time
+
+LOCK = threading.Lock()
+TABLE = []
+
+
+async def insert(row):
+    time.sleep(0.01)  # the driver is synchronous
+    TABLE.append(row)
+''',
+        "service.py": '''import db
+
+
+async def save(row):
+    with db.LOCK:
+        await db.insert(row)
+    return f"saved {row}"
+''',
+        "main.py": '''import asyncio
+
+import service
+
+
+async def main():
+    return await asyncio.gather(service.save("x"), service.save("y"))
+''' + OBSERVE_MAIN}),
+    "semaphore_taken_two_calls_up_with_acquire": ("takes a lock with a plain `.acquire()`", "convert.py", {
+        "convert.py": '''import asyncio
+import threading
+import time
+
+SLOTS = threading.Semaphore(1)
+
+
+async def convert(doc):
+    time.sleep(0.01)  # the converter is single-threaded
+    return doc.upper()
+
+
+async def convert_all(docs):
+    return [await convert(doc) for doc in docs]
+
+
+async def convert_limited(docs):
+    SLOTS.acquire()
+    try:
+        return await convert_all(docs)
+    finally:
+        SLOTS.release()
+''',
+        "main.py": '''import asyncio
+
+import convert
+
+
+async def main():
+    return await asyncio.gather(convert.convert_limited(["a"]), convert.convert_limited(["b"]))
+''' + OBSERVE_MAIN}),
+    "rlock_of_a_decorator_in_another_module": ("the wrapper of the decorator `locks.synchronized`", "section.py", {
+        "locks.py": '''import functools
+
+
+def synchronized(lock):
+    def decorate(fn):
+        @functools.wraps(fn)
+        async def wrapper(*args, **kwargs):
+            with lock:
+                return await fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+''',
+        "section.py": '''import asyncio
+import threading
+import time
+
+from locks import synchronized
+
+LOCK = threading.RLock()
+
+
+@synchronized(LOCK)
+async def critical(name, trace):
+    trace.append(f"{name} enter")
+    time.sleep(0.01)  # mutate the shared file
+    trace.append(f"{name} leave")
+''',
+        "main.py": '''import asyncio
+
+import section
+
+
+async def main():
+    trace = []
+    await asyncio.gather(section.critical("a", trace), section.critical("b", trace))
+    return trace
+''' + OBSERVE_MAIN}),
+    "negative_delay_caught_by_a_caller_of_another_module": ("`jobs.send_reminder` (line 6) catches `ValueError`", "throttle.py", {
+        "throttle.py": '''import asyncio
+import time
+
+
+async def pause_until(when):
+    time.sleep(when - time.monotonic())
+''',
+        "jobs.py": '''import throttle
+
+
+async def send_reminder(user, when):
+    try:
+        await throttle.pause_until(when)
+    except ValueError:
+        return f"reminder for {user} is stale, dropped"
+    return f"reminder sent to {user}"
+''',
+        "main.py": '''import time
+
+import jobs
+
+
+async def main():
+    return await jobs.send_reminder("ann", time.monotonic() - 5)
+''' + OBSERVE_MAIN}),
+    "huge_delay_caught_two_calls_up": ("`client.fetch` (line 6) catches `OverflowError`", "http_retry.py", {
+        "http_retry.py": '''import asyncio
+import time
+
+
+async def honour_retry_after(headers):
+    time.sleep(float(headers["Retry-After"]))
+
+
+async def retry(headers):
+    await honour_retry_after(headers)
+    return "retried"
+''',
+        "client.py": '''import http_retry
+
+
+async def fetch(headers):
+    try:
+        return await http_retry.retry(headers)
+    except OverflowError:
+        return "server asked for an absurd delay; giving up"
+''',
+        "main.py": '''import client
+
+
+async def main():
+    return await client.fetch({"Retry-After": "1e20"})
+''' + OBSERVE_MAIN}),
+    "odd_delay_caught_by_a_broad_handler": ("`api.call` (line 6) catches `ValueError` around the call (with `Exception`)", "backoff.py", {
+        "backoff.py": '''import asyncio
+import time
+
+
+async def wait(headers):
+    time.sleep(headers.get("Retry-After"))
+''',
+        "api.py": '''import backoff
+
+
+async def call(headers):
+    try:
+        await backoff.wait(headers)
+    except Exception as exc:
+        return f"bad Retry-After: {exc}"
+    return "ok"
+''',
+        "main.py": '''import api
+
+
+async def main():
+    return await api.call({})
+''' + OBSERVE_MAIN}),
+    "timeout_of_a_caller_of_another_module": ("waits for it under `asyncio.wait_for()`", "fetcher.py", {
+        "fetcher.py": '''import asyncio
+import time
+
+
+async def fetch_config():
+    time.sleep(0.1)  # read from the slow config server
+    return {"debug": False}
+''',
+        "app.py": '''import asyncio
+
+import fetcher
+
+
+async def load():
+    try:
+        return await asyncio.wait_for(fetcher.fetch_config(), timeout=0.05)
+    except asyncio.TimeoutError:
+        return "fell back to defaults"
+''',
+        "main.py": '''import app
+
+
+async def main():
+    return await app.load()
+''' + OBSERVE_MAIN}),
+    "driven_without_a_loop_by_another_module": ("hands it to `syncrun.run_sync()`", "settings.py", {
+        "settings.py": '''import asyncio
+import time
+
+
+async def load():
+    time.sleep(0.01)  # let the config file settle
+    return {"debug": True}
+''',
+        "syncrun.py": '''def run_sync(coro):
+    """Run a coroutine that never suspends, without an event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise RuntimeError("coroutine suspended; use the async API")
+''',
+        "facade.py": '''import settings
+import syncrun
+
+
+def load_settings():
+    return syncrun.run_sync(settings.load())
+''',
+        "main.py": '''import facade
+
+
+def main():
+    return facade.load_settings()
+''' + OBSERVE_MAIN}),
+    "cleanup_of_a_caller_of_another_module": ("`worker.consume` (line 10) awaits it in a `finally` block", "storage.py", {
+        "storage.py": '''import asyncio
+import time
+
+
+async def flush(log):
+    time.sleep(0.05)  # write the journal
+    log.append("flushed")
+''',
+        "worker.py": '''import asyncio
+
+import storage
+
+
+async def consume(log):
+    try:
+        await asyncio.sleep(10)
+    finally:
+        await storage.flush(log)
+''',
+        "main.py": '''import asyncio
+
+import worker
+
+
+async def main():
+    log = []
+    task = asyncio.create_task(worker.consume(log))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    task.cancel()
+    try:
+        await task
+    except BaseException as exc:
+        log.append(type(exc).__name__)
+    return log
+''' + OBSERVE_MAIN}),
+    "checked_by_a_caller_changed_by_the_callee": ("reads `wallet.balance` before the call", "ledger.py", {
+        "ledger.py": '''import asyncio
+import time
+
+
+class Wallet:
+    def __init__(self, balance):
+        self.balance = balance
+
+    async def debit(self, amount):
+        time.sleep(0.01)  # persist the transaction
+        self.balance -= amount
+''',
+        "shop.py": '''from ledger import Wallet
+
+
+async def buy(wallet: Wallet, price, item):
+    if wallet.balance < price:
+        return f"{item}: declined"
+    await wallet.debit(price)
+    return f"{item}: bought"
+''',
+        "main.py": '''import asyncio
+
+import ledger
+import shop
+
+
+async def main():
+    wallet = ledger.Wallet(50)
+    results = await asyncio.gather(shop.buy(wallet, 40, "lamp"), shop.buy(wallet, 40, "chair"))
+    return [results, wallet.balance]
+''' + OBSERVE_MAIN}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEN_BY_CALLERS))
+def test_a_sleep_whose_callers_see_the_new_suspension_is_left_alone(name: str, tmp_path: Path) -> None:
+    reason, target, files = SEEN_BY_CALLERS[name]
+    guarded_across_files(tmp_path, files, target, NAIVE_SLEEP, reason)
+
+
+def test_a_sleep_whose_callers_show_nothing_is_fixed_and_does_the_same(tmp_path: Path) -> None:
+    files = {
+        "poll.py": '''import asyncio
+import time
+
+
+async def poll(delay):
+    time.sleep(delay)
+    return "polled"
+''',
+        "client.py": '''import asyncio
+
+import poll
+
+
+class ClientError(Exception):
+    pass
+
+
+async def once(delay):
+    try:
+        return await poll.poll(delay)
+    except (ClientError, KeyError):
+        return "failed"
+
+
+async def guarded(lock, delay):
+    async with lock:
+        return await poll.poll(delay)
+''',
+        "main.py": '''import asyncio
+
+import client
+import poll
+
+
+async def main():
+    lock = asyncio.Lock()
+    gathered = await asyncio.gather(client.once(0.01), client.guarded(lock, 0.01), poll.poll(0))
+    task = await asyncio.create_task(poll.poll(0.01))
+    return [gathered, task]
+''' + OBSERVE_MAIN,
+    }
+    fixed = fixed_across_files(tmp_path, files, "poll.py")
+    assert "await asyncio.sleep(delay)" in fixed

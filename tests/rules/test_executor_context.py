@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import OBSERVE_MAIN, fixed_across_files, guarded_across_files
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
@@ -21,6 +22,9 @@ from tests.helpers import printed as _run
 REPORTED_WITHOUT_FIX = [
     "executor_context/noop_unknown_executor",
     "executor_context/noop_closure_pool",
+    "executor_context/noop_worker_in_another_module_changes_the_decimal_context",
+    "executor_context/noop_worker_in_another_module_sets_a_context_variable",
+    "executor_context/noop_default_executor_installed_by_another_module",
 ]
 
 
@@ -106,3 +110,201 @@ def test_worker_sees_the_callers_context_variable_only_after_the_fix(tmp_path: P
 
     assert before == ["unset", "unset", "unset"]
     assert after == ["default", "future", "pool"]
+
+
+# -- what the worker does, in other modules -------------------------------------
+#
+# Each program runs as written and as AM402 would rewrite it without looking
+# at the worker's module: the two print different things. AM402 follows the
+# worker into its module (and what it calls) and the default executor into
+# the module that installs it, leaves the program as it was and says why.
+
+PRICING = """import decimal
+from decimal import Decimal
+
+
+def exact_sum(values):
+    return str(sum(Decimal(v) for v in values))
+
+
+def rounded_total(prices):
+    # Reports are rounded to four significant digits.
+    decimal.getcontext().prec = 4
+    return str(sum(Decimal(p) for p in prices))
+"""
+
+RUN_APP = """import app
+
+
+async def main():
+    return await app.run()
+""" + OBSERVE_MAIN
+
+WORKER_IN_ANOTHER_MODULE: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {
+    "decimal_precision_set_by_the_worker": (
+        "the worker `pricing.rounded_total` changes the decimal context",
+        [("await loop.run_in_executor(None, ", "await asyncio.to_thread(")],
+        {"pricing.py": PRICING, "main.py": RUN_APP, "app.py": """import asyncio
+
+import pricing
+
+
+async def run():
+    loop = asyncio.get_running_loop()
+    before = pricing.exact_sum(["1.000001", "2.000001"])
+    total = await loop.run_in_executor(None, pricing.rounded_total, ["1.23456", "2.34567"])
+    after = pricing.exact_sum(["1.000001", "2.000001"])
+    return [before, total, after]
+"""}),
+    "decimal_rounding_set_by_a_helper_in_a_third_module": (
+        "the worker `settlement.settle` calls `money.to_cents`, which changes the decimal context",
+        [("import asyncio\n", "import asyncio\nimport contextvars\n"),
+         ("run_in_executor(POOL, ", "run_in_executor(POOL, contextvars.copy_context().run, ")],
+        {"money.py": """import decimal
+from decimal import Decimal
+
+
+def to_cents(amount):
+    decimal.getcontext().rounding = decimal.ROUND_DOWN  # the bank truncates
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
+def share(total, parts):
+    return str(Decimal(total) / parts)
+""", "settlement.py": """import money
+
+
+def settle(amounts):
+    return [str(money.to_cents(a)) for a in amounts]
+""", "main.py": RUN_APP, "app.py": """import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import money
+import settlement
+
+POOL = ThreadPoolExecutor(max_workers=1)
+
+
+async def run():
+    loop = asyncio.get_running_loop()
+    before = money.share("2", 3)
+    cents = await loop.run_in_executor(POOL, settlement.settle, ["1.239", "4.561"])
+    after = money.share("2", 3)
+    return [before, cents, after]
+"""}),
+    "context_variable_kept_by_the_worker_thread": (
+        "the worker `db.query` sets the context variable `_CONNECTION`",
+        [("import asyncio\n", "import asyncio\nimport contextvars\n"),
+         ("run_in_executor(DB_THREAD, ", "run_in_executor(DB_THREAD, contextvars.copy_context().run, ")],
+        {"db.py": """import contextvars
+
+_CONNECTION = contextvars.ContextVar("connection")
+OPENED = []
+
+
+def query(sql):
+    try:
+        conn = _CONNECTION.get()
+    except LookupError:
+        conn = f"conn-{len(OPENED) + 1}"
+        OPENED.append(conn)
+        _CONNECTION.set(conn)
+    return f"{conn}: {sql}"
+""", "main.py": RUN_APP, "app.py": """import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import db
+
+DB_THREAD = ThreadPoolExecutor(max_workers=1)
+
+
+async def run():
+    loop = asyncio.get_running_loop()
+    first = await loop.run_in_executor(DB_THREAD, db.query, "select 1")
+    second = await loop.run_in_executor(DB_THREAD, db.query, "select 2")
+    return [first, second, len(db.OPENED)]
+"""}),
+    "default_executor_with_an_initializer_installed_elsewhere": (
+        "the module `setup` installs a default executor",
+        [("await loop.run_in_executor(None, ", "await asyncio.to_thread(")],
+        {"calc.py": """from decimal import Decimal
+
+
+def ratio(a, b):
+    return str(Decimal(a) / Decimal(b))
+""", "setup.py": """import asyncio
+import decimal
+from concurrent.futures import ThreadPoolExecutor
+
+
+def _init_worker():
+    decimal.getcontext().prec = 6
+
+
+def install():
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=1, initializer=_init_worker)
+    )
+""", "main.py": RUN_APP, "app.py": """import asyncio
+
+import calc
+import setup
+
+
+async def run():
+    setup.install()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, calc.ratio, "1", "3")
+"""}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORKER_IN_ANOTHER_MODULE))
+def test_a_worker_whose_contexts_a_copy_would_change_is_left_alone(name: str, tmp_path: Path) -> None:
+    reason, naive, files = WORKER_IN_ANOTHER_MODULE[name]
+    guarded_across_files(tmp_path, files, "app.py", naive, reason)
+
+
+def test_a_worker_in_another_module_that_changes_no_context_is_fixed_and_does_the_same(tmp_path: Path) -> None:
+    files = {
+        "report.py": """import contextvars
+import decimal
+
+USER = contextvars.ContextVar("user", default="anonymous")
+
+
+def rounded_total(rows):
+    with decimal.localcontext() as ctx:
+        ctx.prec = 4
+        return str(sum(decimal.Decimal(r) for r in rows))
+
+
+def current_user():
+    return USER.get()
+""",
+        "boot.py": """import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+
+def install():
+    executor = ThreadPoolExecutor(thread_name_prefix="worker", max_workers=2)
+    asyncio.get_running_loop().set_default_executor(executor)
+""",
+        "main.py": RUN_APP,
+        "app.py": """import asyncio
+
+import boot
+import report
+
+
+async def run():
+    boot.install()
+    report.USER.set("ann")
+    loop = asyncio.get_running_loop()
+    total = await loop.run_in_executor(None, report.rounded_total, ["1.23456", "2.34567"])
+    exact = str(sum(report.decimal.Decimal(r) for r in ["1.000001", "2.000001"]))
+    return [total, exact]
+""",
+    }
+    fixed = fixed_across_files(tmp_path, files, "app.py")
+    assert "await asyncio.to_thread(report.rounded_total," in fixed

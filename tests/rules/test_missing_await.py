@@ -11,6 +11,11 @@ import gc
 import warnings
 from typing import Any
 
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import OBSERVE_MAIN, fixture_findings, guarded_across_files, project_output, run_cli, write_project
 from tests.helpers import findings_of as _findings
 from tests.helpers import fixed_by as _fixed
 
@@ -157,3 +162,254 @@ def test_missing_await_saves_nothing_before_the_fix_and_saves_after() -> None:
         gc.collect()
     assert namespace["saved"] == ["book"]
     assert not any("was never awaited" in str(w.message) for w in caught)
+
+
+# -- what other modules do to the coroutine ----------------------------------------
+#
+# Each program runs as written and with the `await` AM302 would add without
+# looking at other modules: the awaited call is a plain function there, and
+# the program fails. AM302 follows the class's bases, what the class is
+# handed to, its subclasses and the stores of other modules, leaves the
+# program as it was and says why.
+
+TO_COMPLETION = """import inspect
+
+
+def run_to_completion(method):
+    def blocking(*args, **kwargs):
+        coro = method(*args, **kwargs)
+        try:
+            coro.send(None)
+        except StopIteration as stop:
+            return stop.value
+        raise RuntimeError(f"{method.__name__} suspended")
+
+    blocking.__name__ = method.__name__
+    return blocking
+"""
+
+GREETER = """import asyncio
+{imports}
+
+class Greeter({base}):
+    def __init__(self):
+        self.log = []
+
+    async def on_greet(self, name):
+        self.log.append(f"hello {{name}}")
+
+    async def run(self, name):
+        self.on_greet(name)
+        return self.log
+{after}"""
+
+RUN_GREETER = """import greeter
+
+
+async def main():
+    return await greeter.Greeter().run("ann")
+""" + OBSERVE_MAIN
+
+AWAIT_ON_GREET = [("        self.on_greet(name)", "        await self.on_greet(name)")]
+
+REPLACED_ELSEWHERE: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {
+    "metaclass_of_a_base_in_another_module": ("a class `Greeter` inherits from may not be what its body says", AWAIT_ON_GREET, {
+        "greeter.py": GREETER.format(imports="from service import Service\n", base="Service", after=""),
+        "service.py": TO_COMPLETION + """
+
+class ServiceMeta(type):
+    def __new__(mcls, name, bases, namespace):
+        for key, value in list(namespace.items()):
+            if key.startswith("on_") and inspect.iscoroutinefunction(value):
+                namespace[key] = run_to_completion(value)
+        return super().__new__(mcls, name, bases, namespace)
+
+
+class Service(metaclass=ServiceMeta):
+    pass
+""", "main.py": RUN_GREETER}),
+    "init_subclass_of_a_base_in_another_module": ("a class `Greeter` inherits from may not be what its body says", AWAIT_ON_GREET, {
+        "greeter.py": GREETER.format(imports="from plugin import Plugin\n", base="Plugin", after=""),
+        "plugin.py": TO_COMPLETION + """
+
+class Plugin:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for key, value in list(vars(cls).items()):
+            if key.startswith("on_") and inspect.iscoroutinefunction(value):
+                setattr(cls, key, run_to_completion(value))
+""", "main.py": RUN_GREETER}),
+    "class_rebound_by_a_call": ("`Greeter` is bound again at module level", AWAIT_ON_GREET, {
+        "greeter.py": GREETER.format(imports="import compat\n", base="", after="\n\nGreeter = compat.make_sync(Greeter)\n"),
+        "compat.py": TO_COMPLETION + """
+
+def make_sync(cls):
+    for key, value in list(vars(cls).items()):
+        if key.startswith("on_") and inspect.iscoroutinefunction(value):
+            setattr(cls, key, run_to_completion(value))
+    return cls
+""", "main.py": RUN_GREETER}),
+    "class_changed_in_place_by_a_call": ("`Greeter` is handed to `compat.make_sync()`", AWAIT_ON_GREET, {
+        "greeter.py": GREETER.format(imports="import compat\n", base="", after="\n\ncompat.make_sync(Greeter)\n"),
+        "compat.py": TO_COMPLETION + """
+
+def make_sync(cls):
+    for key, value in list(vars(cls).items()):
+        if key.startswith("on_") and inspect.iscoroutinefunction(value):
+            setattr(cls, key, run_to_completion(value))
+""", "main.py": RUN_GREETER}),
+    "method_overridden_by_a_subclass_of_another_module": (
+        "the subclass `memory_repo.MemoryRepository` may bind `flush`",
+        [("        self.flush()", "        await self.flush()")],
+        {"repo_base.py": """import asyncio
+
+
+class Repository:
+    def __init__(self):
+        self.items = []
+        self.flushes = 0
+
+    async def flush(self):
+        await asyncio.sleep(0)  # write to the database
+        self.flushes += 1
+
+    async def save(self, item):
+        self.items.append(item)
+        self.flush()
+""", "memory_repo.py": """from repo_base import Repository
+
+
+class MemoryRepository(Repository):
+    def flush(self):
+        self.flushes += 1
+""", "main.py": """from memory_repo import MemoryRepository
+
+
+async def main():
+    repo = MemoryRepository()
+    await repo.save("x")
+    return [repo.items, repo.flushes]
+""" + OBSERVE_MAIN}),
+    "method_replaced_on_the_class_by_another_module": ("the module `patches` may replace `on_greet`", AWAIT_ON_GREET, {
+        "greeter.py": GREETER.format(imports="", base="", after=""),
+        "patches.py": """import greeter
+
+
+def _offline_greet(self, name):
+    self.log.append(f"hello {name} (offline)")
+
+
+greeter.Greeter.on_greet = _offline_greet
+""", "main.py": "import patches  # noqa: F401\n" + RUN_GREETER}),
+    "module_function_wrapped_by_setattr_in_another_module": (
+        "the module `bootstrap` may replace `log_event`",
+        [("    log_event(", "    await log_event(")],
+        {"events.py": """import asyncio
+
+LOG = []
+
+
+async def log_event(message):
+    LOG.append(message)
+
+
+async def handle(request):
+    log_event(f"handled {request}")
+    return "200 OK"
+""", "syncify.py": TO_COMPLETION + """
+
+def syncify(module, *names):
+    for name in names:
+        setattr(module, name, run_to_completion(getattr(module, name)))
+""", "bootstrap.py": """import events
+from syncify import syncify
+
+syncify(events, "log_event")
+""", "main.py": """import bootstrap  # noqa: F401
+import events
+
+
+async def main():
+    return [await events.handle("GET /"), events.LOG]
+""" + OBSERVE_MAIN}),
+    "hook_injected_on_an_instance_by_another_module": (
+        "the module `wiring` may replace `on_done`",
+        [("        self.on_done()", "        await self.on_done()")],
+        {"jobs.py": """import asyncio
+
+
+class Job:
+    def __init__(self, name):
+        self.name = name
+        self.events = []
+
+    async def on_done(self):
+        \"\"\"Override or inject to be told when the job is done.\"\"\"
+
+    async def run(self):
+        self.events.append(f"{self.name} ran")
+        self.on_done()
+        return self.events
+""", "wiring.py": """from jobs import Job
+
+
+def build(name):
+    job = Job(name)
+    job.on_done = lambda: job.events.append(f"{name} notified")
+    return job
+""", "main.py": """import wiring
+
+
+async def main():
+    return await wiring.build("backup").run()
+""" + OBSERVE_MAIN}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPLACED_ELSEWHERE))
+def test_a_coroutine_another_module_may_turn_into_a_plain_function_is_left_alone(name: str, tmp_path: Path) -> None:
+    reason, naive, files = REPLACED_ELSEWHERE[name]
+    target = next(path for path in sorted(files) if naive[0][0] in files[path])
+    guarded_across_files(tmp_path, files, target, naive, reason)
+
+
+def test_a_coroutine_whose_base_subclasses_and_stores_show_nothing_is_awaited(tmp_path: Path) -> None:
+    files = {
+        "greeter.py": GREETER.format(imports="from service import Service\n", base="Service", after=""),
+        "service.py": """class Service:
+    async def stop(self):
+        pass
+""",
+        "loud.py": """from greeter import Greeter
+
+
+class LoudGreeter(Greeter):
+    async def on_greet(self, name):
+        self.log.append(f"HELLO {name.upper()}")
+""",
+        "main.py": """import greeter
+import loud
+
+
+async def main():
+    return [await greeter.Greeter().run("ann"), await loud.LoudGreeter().run("bob")]
+""" + OBSERVE_MAIN,
+    }
+    project = tmp_path / "project"
+    write_project(project, files)
+    # Without `await` the hook never runs; with it, it does what it says.
+    assert project_output(project) == [[], []]
+    run_cli(["fix", "--no-cache", "-j", "1", "."], project)
+    assert "        await self.on_greet(name)" in (project / "greeter.py").read_text()
+    assert project_output(project) == [["hello ann"], ["HELLO BOB"]]
+
+
+@pytest.mark.parametrize("case", [
+    "missing_await/noop_base_in_another_module_rewrites_methods",
+    "missing_await/noop_class_rebound_or_changed_by_a_call",
+    "missing_await/noop_subclass_in_another_module_overrides",
+    "missing_await/noop_replaced_from_another_module",
+])
+def test_a_call_other_modules_may_change_is_reported_without_a_fix(case: str) -> None:
+    findings = fixture_findings(case)
+    assert findings and all(not f.fixable and "(not fixed: " in f.message for f in findings)

@@ -14,7 +14,7 @@ from tests.helpers import FIXTURES
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
-from tests.helpers import parses_of_the_look, run_cli
+from tests.helpers import OBSERVE_MAIN, guarded_across_files, parses_of_the_look, run_cli
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -38,6 +38,10 @@ REPORTED_WITHOUT_FIX = [
     "thread_local/noop_shadowed_getattr",
     "thread_local/noop_case_pattern",
     "thread_local/noop_catches_through_an_alias",
+    "thread_local/noop_caller_in_another_module_catches",
+    "thread_local/noop_caller_two_calls_up_in_another_module_catches",
+    "thread_local/noop_registered_and_called_from_another_module",
+    "thread_local/noop_dispatched_through_the_module_object",
 ]
 
 
@@ -458,3 +462,135 @@ def test_a_function_handed_on_and_called_unseen_under_a_handler_is_left_alone(na
     assert _run(rewrite + driver, tmp_path, "rewrite") == "LookupError"
     before = _run(source + driver, tmp_path, "original")
     assert before[0] != before[1] and "ann" in str(before[1])
+
+
+# -- callers in other modules ------------------------------------------------------
+#
+# Each program runs as written and as AM401 rewrites its module when it
+# looks at that module alone: a read of an unset attribute raised
+# AttributeError, which a handler in another module took; the ContextVar
+# raises LookupError, which passes it. AM401 follows the callers of the
+# function holding the read into other modules (by name, at any depth up,
+# or through a call the model cannot name that may reach a function handed
+# on or its module), leaves the program as it was and says why.
+
+CAUGHT_IN_ANOTHER_MODULE: dict[str, tuple[str, str, dict[str, str]]] = {
+    "caller_catches_one_call_up": ("`api.profile` (line 6) calls a function reading it", "auth.py", {
+        "auth.py": """import threading
+
+_request = threading.local()
+
+
+def login(name):
+    _request.user = name
+
+
+async def current_user():
+    return _request.user
+""", "api.py": """import auth
+
+
+async def profile():
+    try:
+        user = await auth.current_user()
+    except AttributeError:
+        user = "guest"
+    return f"profile of {user}"
+""", "main.py": """import api
+
+
+async def main():
+    return await api.profile()
+""" + OBSERVE_MAIN}),
+    "caller_catches_two_calls_up": ("`views.home` (line 6) calls a function reading it", "session.py", {
+        "session.py": """import threading
+
+_session = threading.local()
+
+
+def user_name():
+    return _session.user
+
+
+async def greeting():
+    return f"hello {user_name()}"
+""", "views.py": """import session
+
+
+async def home():
+    try:
+        return await session.greeting()
+    except AttributeError:
+        return "hello stranger"
+""", "main.py": """import views
+
+
+async def main():
+    return await views.home()
+""" + OBSERVE_MAIN}),
+    "registered_by_a_decorator_called_from_a_dict": ("which may reach `tools.whoami`", "tools.py", {
+        "registry.py": """COMMANDS = {}
+
+
+def command(name):
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+""", "tools.py": """import threading
+
+import registry
+
+_local = threading.local()
+
+
+@registry.command("whoami")
+async def whoami():
+    return _local.user
+""", "bot.py": """import registry
+import tools  # noqa: F401 - registers the commands
+
+
+async def answer(name):
+    try:
+        return await registry.COMMANDS[name]()
+    except AttributeError:
+        return "nobody"
+""", "main.py": """import bot
+
+
+async def main():
+    return await bot.answer("whoami")
+""" + OBSERVE_MAIN}),
+    "dispatched_through_the_module_object": ("which may reach `commands.cmd_whoami`", "commands.py", {
+        "commands.py": """import threading
+
+_local = threading.local()
+
+
+async def cmd_whoami():
+    return f"you are {_local.user}"
+""", "router.py": """import commands
+
+
+async def route(name):
+    try:
+        return await getattr(commands, "cmd_" + name)()
+    except AttributeError:
+        return "unknown command, or not logged in"
+""", "main.py": """import router
+
+
+async def main():
+    return await router.route("whoami")
+""" + OBSERVE_MAIN}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CAUGHT_IN_ANOTHER_MODULE))
+def test_a_local_whose_reads_a_handler_of_another_module_sees_is_left_alone(name: str, tmp_path: Path) -> None:
+    reason, target, files = CAUGHT_IN_ANOTHER_MODULE[name]
+    # The rewrite of the module looked at alone.
+    alone = _fixed(files[target], "AM401")
+    guarded_across_files(tmp_path, files, target, [(files[target], alone)], reason, "--unsafe-fixes")

@@ -1,0 +1,374 @@
+"""Who calls a function of the project: the model's calls read backwards.
+
+A rule that changes what a function does when it is called (AM101 adds a
+point where it suspends, AM401 the exception a read raises) must know what
+its callers do around the call: hold a thread lock across the ``await``,
+wait for it under a timeout, catch what it raises, clean up with it. The
+project model resolves calls forwards (:meth:`Project.resolve`); this module
+reads them backwards, lazily, for the few functions a rule asks about:
+
+1. a byte scan of the project's files for a call of the function's name
+   (``name(``), once per run and name;
+2. the facts of the modules that pass it (cached by their bytes, as every
+   module's facts are), and in them the calls of that name the model
+   resolves to the function, with where each stands (:class:`CallSite`);
+3. the decorators of the function that the project defines: a wrapper
+   nested in one calls what it wraps (``fn(*args)``, under its ``with lock``).
+
+Unknown stays unknown: a call the model cannot resolve (a method of an
+untyped parameter, a function taken from a dict) is no call site here, and
+code at module level is no function; a rule then decides as it would
+without the model. The model makes a rule surer, never bolder.
+
+The results' cache: an answer names the files whose facts it read
+(``Project.used``), so a change in a caller makes it stale. A file that did
+not call the function and now does is not seen by a cached answer; ``fix``
+never takes a file with something to change from the cache, so that can
+withhold a fix, never make one.
+
+Importing this module imports no LibCST.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from ..source.cache import content_hash
+from .facts import CallFact, ClassFacts, FunctionFacts, split_root
+
+if TYPE_CHECKING:
+    from .project import ModuleView
+
+# How many calls up (or down) a question follows, and how many call sites
+# it reads at most: beyond, it is not looked at (unknown, as without the
+# model). A sleep in a method that half a project calls stays affordable.
+MAX_DEPTH = 8
+MAX_SITES = 500
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call of a function in a function of the project."""
+
+    module: str
+    caller: FunctionFacts
+    call: CallFact
+    # The call is a decorator's wrapper calling what it wraps.
+    wrapper: bool = False
+
+    def where(self, here: str) -> str:
+        """The caller as a message names it: ``jobs.send_reminder`` (line 5),
+        the wrapper of the decorator ``locks.synchronized`` (line 9); its
+        module is left out where it is ``here``, the module analysed."""
+        module = "" if self.module == here else f"{self.module}."
+        if self.wrapper:
+            decorator = self.caller.qualname.split(".<locals>.", 1)[0]
+            return f"the wrapper of the decorator `{module}{decorator}` (line {self.call.line})"
+        return f"`{module}{self.caller.qualname}` (line {self.call.line})"
+
+    def catches(self, error: type[BaseException], aliases: frozenset[str] = frozenset()) -> str | None:
+        """The first handler around the call that may catch ``error`` (as
+        its ``except`` spells it), or ``None``. ``aliases``: the names the
+        caller's module binds by assignment, which may stand for any class."""
+        for handler in self.call.handlers:
+            for name in handler:
+                if _may_catch(name, error, aliases):
+                    return "a bare `except`" if name == "*" else f"`{name}`"
+        return None
+
+    def tells_apart(self, first: type[BaseException], second: type[BaseException], aliases: frozenset[str] = frozenset()) -> bool:
+        """Whether the handlers around the call may treat ``first`` and
+        ``second`` differently: not the same handler takes both."""
+        for handler in self.call.handlers:
+            takes = [any(_may_catch(name, error, aliases) for name in handler) for error in (first, second)]
+            if takes[0] != takes[1]:
+                return True
+            if takes[0]:
+                return False
+        return False
+
+
+def _may_catch(name: str, error: type[BaseException], aliases: frozenset[str]) -> bool:
+    """Whether ``except <name>`` may catch an exception of exactly the class
+    ``error`` (a builtin). A bare handler or an expression may; a builtin
+    class by its rules (also spelled ``asyncio.TimeoutError``); any other
+    name is a class of its own (a library's or the project's exception),
+    which ``error`` is not, unless the module binds it by assignment (it
+    may be an alias: ``Retry = ValueError``)."""
+    if name in ("*", "?"):
+        return True
+    known = getattr(builtins, name.rsplit(".", 1)[-1], None)
+    if isinstance(known, type) and issubclass(known, BaseException):
+        return issubclass(error, known)
+    return split_root(name)[0] in aliases
+
+
+class Callers:
+    """The reverse call graph of the project as one module's analysis sees
+    it (its own module from the text being analysed): found lazily, per
+    function asked about."""
+
+    def __init__(self, view: ModuleView) -> None:
+        self.view = view
+        self.project = view.project
+        self._sites: dict[tuple[str, str], list[CallSite]] = {}
+
+    # -- the byte scans ----------------------------------------------------------
+
+    def scan(self, question: str, pattern: bytes, words: tuple[bytes, ...]) -> tuple[str, ...]:
+        """The modules of the project whose bytes hold one of ``words`` (a
+        scan at memchr speed) and match ``pattern``, and the module being
+        analysed: once per run and question."""
+        found = self.project.mentions.get(question)
+        if found is None:
+            compiled = re.compile(pattern)
+            hits = []
+            for module, path in sorted(self.project.index.modules.items()):
+                data = _read(path)
+                if data is not None and any(word in data for word in words) and compiled.search(data):
+                    hits.append(module)
+            found = self.project.mentions[question] = tuple(hits)
+        return tuple(sorted({*found, self.view.module}))
+
+    def calling(self, name: str, *, method: bool = False) -> tuple[str, ...]:
+        """The modules that may call something named ``name`` (with
+        ``method``, as an attribute: ``x.name(``, ``super().name(``)."""
+        word = name.encode()
+        if method:
+            return self.scan(f"method:{name}", rb"\.\s*" + re.escape(word) + rb"\s*\(", (word,))
+        # (Not its ``def``: every module of a plug-in system defines its
+        # ``setup(``.)
+        return self.scan(f"call:{name}", rb"(?<!def )\b" + re.escape(word) + rb"\s*\(", (word,))
+
+    # -- callers -----------------------------------------------------------------
+
+    def of(self, module: str, qualname: str) -> list[CallSite]:
+        """The calls of ``qualname`` of ``module`` that the model resolves,
+        in the functions of the project, and the calls of it that wrappers
+        of its decorators make."""
+        key = (module, qualname)
+        sites = self._sites.get(key)
+        if sites is None:
+            sites = self._sites[key] = self._find(module, qualname)
+        return sites
+
+    def _find(self, module: str, qualname: str) -> list[CallSite]:
+        function = self.project.function(module, qualname)
+        if function is None:
+            return []
+        name = qualname.rsplit(".", 1)[-1]
+        # A nested function is called by name only in the one around it; a
+        # method only as an attribute.
+        if "<locals>" in qualname:
+            candidates: tuple[str, ...] = (module,)
+        else:
+            candidates = self.calling(name, method=function.class_name is not None)
+        sites = []
+        for candidate in candidates:
+            facts = self.project.facts(candidate)
+            if facts is None:
+                continue
+            for caller in facts.functions.values():
+                for call in caller.calls:
+                    if call.func != name and not call.func.endswith(f".{name}"):
+                        continue
+                    target = self.project.resolve(candidate, caller, call)
+                    if target is not None and (target.module, target.qualname) == (module, qualname):
+                        sites.append(CallSite(candidate, caller, call))
+        sites.extend(self._wrapped(module, function))
+        return sites
+
+    def _wrapped(self, module: str, function: FunctionFacts) -> Iterator[CallSite]:
+        """The calls of ``function`` that the wrappers of its decorators
+        make: in a function nested in a decorator the project defines, a
+        call of a parameter of a function around it (``fn(*args)`` inside
+        ``def decorate(fn): async def wrapper(...)``)."""
+        for decorator in function.decorators:
+            found = self.project.lookup(module, decorator)
+            if found is None or found[0] != "function":
+                continue
+            where = found[1]
+            todo: list[tuple[str, frozenset[str]]] = [(found[2], frozenset())]
+            while todo:
+                qualname, outer = todo.pop()
+                inner = self.project.function(where, qualname)
+                if inner is None:
+                    continue
+                for call in inner.calls:
+                    root = split_root(call.func)[0]
+                    if root in outer and root not in inner.params and root not in inner.aliases:
+                        yield CallSite(where, inner, call, wrapper=True)
+                own = outer | set(inner.params) | set(inner.kwonly)
+                todo.extend((f"{qualname}.<locals>.{name}", own) for name in inner.nested)
+
+    def up(self, module: str, qualname: str, follow: Callable[[CallSite], bool]) -> Iterator[CallSite]:
+        """Every call site of ``qualname`` of ``module`` and, for each site
+        where ``follow(site)``, those of its caller, and so on (breadth
+        first, each function once, at most :data:`MAX_DEPTH` calls up and
+        :data:`MAX_SITES` sites)."""
+        seen = {(module, qualname)}
+        level = [(module, qualname)]
+        budget = MAX_SITES
+        for _ in range(MAX_DEPTH):
+            following = []
+            for key in level:
+                for site in self.of(*key):
+                    budget -= 1
+                    if budget < 0:
+                        return
+                    yield site
+                    caller = (site.module, site.caller.qualname)
+                    if caller not in seen and follow(site):
+                        seen.add(caller)
+                        following.append(caller)
+            if not following:
+                return
+            level = following
+
+    # -- what is called ------------------------------------------------------------
+
+    def callees(self, module: str, qualname: str) -> Iterator[tuple[str, FunctionFacts]]:
+        """``qualname`` of ``module`` and every function of the project it
+        calls that the model resolves, at any depth (at most
+        :data:`MAX_DEPTH`), each once."""
+        seen = {(module, qualname)}
+        level = [(module, qualname)]
+        for _ in range(MAX_DEPTH):
+            following = []
+            for where, name in level:
+                function = self.project.function(where, name)
+                if function is None:
+                    continue
+                yield where, function
+                for call in function.calls:
+                    target = self.project.resolve(where, function, call)
+                    if target is not None and (target.module, target.qualname) not in seen:
+                        seen.add((target.module, target.qualname))
+                        following.append((target.module, target.qualname))
+            if not following:
+                return
+            level = following
+
+    # -- classes -----------------------------------------------------------------
+
+    def subclasses(self, module: str, class_name: str) -> Iterator[tuple[str, ClassFacts]]:
+        """The classes of the project that inherit from ``class_name`` of
+        ``module``, at any depth, found by the bases the model resolves."""
+        seen = {(module, class_name)}
+        level = [(module, class_name)]
+        for _ in range(MAX_DEPTH):
+            following = []
+            for _, name in level:
+                word = name.encode()
+                for candidate in self.scan(f"word:{name}", rb"\b" + re.escape(word) + rb"\b", (word,)):
+                    facts = self.project.facts(candidate)
+                    for cls in facts.classes.values() if facts is not None else ():
+                        if (candidate, cls.name) in seen:
+                            continue
+                        for base in cls.bases:
+                            found = self.project.lookup(candidate, base)
+                            if found is not None and found[0] == "class" and (found[1], found[2]) in level:
+                                seen.add((candidate, cls.name))
+                                following.append((candidate, cls.name))
+                                yield candidate, cls
+                                break
+            if not following:
+                return
+            level = following
+
+    # -- attributes replaced ----------------------------------------------------------
+
+    def replacing(self, name: str) -> list[str]:
+        """The other modules of the project that may replace an attribute
+        called ``name`` on some object (a module, a class, an instance):
+        ``obj.name = ...``, ``setattr(obj, "name", ...)``,
+        ``mock.patch.object(obj, "name", ...)``, a dotted string ending in
+        it (``mock.patch("app.Greeter.name")``), anywhere in the module. A
+        module this interpreter cannot parse may."""
+        word = re.escape(name.encode())
+        return [
+            module
+            for module in self.scan(
+                f"replace:{name}", rb"\b" + word + rb"\b(?:\s*=[^=]|['\"])|['\"]" + word + rb"['\"]", (name.encode(),)
+            )
+            # The module's own stores are the rule's to read, in its text.
+            if module != self.view.module and self.answer(module, f"replaces:{name}", lambda tree: _replaces(tree, name))
+        ]
+
+    def answer(self, module: str, question: str, compute: Callable[[ast.Module | None], bool]) -> bool:
+        """``compute`` of the ``ast`` of the module's file on disk (``None``
+        when it does not parse), or what the cache holds for ``question`` on
+        its bytes. The file counts as read for the results' cache."""
+        path = self.project.index.modules.get(module)
+        data = _read(path) if path is not None else None
+        if path is None or data is None:
+            return False
+        cache = self.project.cache
+        key = cache.key(data, question) if cache is not None else None
+        known = cache.load(key) if cache is not None and key is not None else None
+        if not isinstance(known, bool):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree: ast.Module | None = ast.parse(data)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None
+            known = compute(tree)
+            if cache is not None and key is not None:
+                cache.store(key, known)
+        if self.project.used is not None:
+            self.project.hashes.setdefault(path, content_hash(data))
+            self.project.used.add(path)
+        return known
+
+
+def _read(path: str) -> bytes | None:
+    """The bytes of a regular file; ``None`` for anything else (a FIFO
+    named ``x.py`` would block the run for ever) or a file that cannot be
+    read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
+def _replaces(tree: ast.Module | None, name: str) -> bool:
+    """Whether a module may replace an attribute ``name`` (see
+    :meth:`Callers.replacing`)."""
+    if tree is None:
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for part in ast.walk(target):
+                    if isinstance(part, ast.Attribute) and part.attr == name and isinstance(part.ctx, ast.Store):
+                        return True
+        elif isinstance(node, ast.Call) and len(node.args) >= 2:
+            second = node.args[1]
+            if isinstance(second, ast.Constant) and second.value == name:
+                return True
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.endswith(f".{name}") and all(part.isidentifier() for part in node.value.split(".")):
+                return True
+    return False
+
+
+def module_aliases(view: ModuleView, module: str) -> frozenset[str]:
+    """The names ``module`` binds at module level by assignment, as
+    :meth:`CallSite.catches` takes them."""
+    facts = view.project.facts(module)
+    return frozenset(facts.assigned) if facts is not None else frozenset()
+
+
+__all__ = ["MAX_DEPTH", "CallSite", "Callers", "module_aliases"]
