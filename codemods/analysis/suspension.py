@@ -474,7 +474,10 @@ def _checked_then_changed(view: ModuleView, site: CallSite) -> str | None:
     what the call changes."""
     project = view.project
     caller, call = site.caller, site.call
-    effects = project.call_effects(site.module, caller.qualname, call, caller)
+    if site.maybe is not None:
+        effects = project.effects_if_runs(site.module, caller, call, site.maybe)
+    else:
+        effects = project.call_effects(site.module, caller.qualname, call, caller)
     if effects.unknown or not effects.writes:
         return None
     last = call.until or call.line

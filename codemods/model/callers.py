@@ -63,6 +63,9 @@ class CallSite:
     call: CallFact
     # The call is a decorator's wrapper calling what it wraps.
     wrapper: bool = False
+    # A method call on an object whose class the model cannot tell: it may
+    # run this method (module, qualname), or another class's of that name.
+    maybe: tuple[str, str] | None = None
 
     def where(self, here: str) -> str:
         """The caller as a message names it: ``jobs.send_reminder`` (line 5),
@@ -180,9 +183,18 @@ class Callers:
                 for call in caller.calls:
                     if call.func != name and not call.func.endswith(f".{name}"):
                         continue
-                    target = self.project.resolve(candidate, caller, call)
-                    if target is not None and (target.module, target.qualname) == (module, qualname):
-                        sites.append(CallSite(candidate, caller, call))
+                    targets = self.project.targets(candidate, caller, call)
+                    if targets is not None:
+                        if any((t.module, t.qualname) == (module, qualname) for t in targets):
+                            sites.append(CallSite(candidate, caller, call))
+                    elif (
+                        function.class_name is not None
+                        and call.func.endswith(f".{name}")
+                        and self.project.may_be_instance(candidate, caller, call.func[: -len(name) - 1])
+                    ):
+                        # ``wallet.debit(price)`` with ``wallet`` untyped: a
+                        # safe rule must count it as a caller.
+                        sites.append(CallSite(candidate, caller, call, maybe=(module, qualname)))
         sites.extend(self._wrapped(module, function))
         return sites
 

@@ -728,10 +728,18 @@ class Project:
             return ("module", f"{source}.{attribute}", "")
         return self._lookup(source, attribute, 1)
 
-    def _resolve_dotted(self, module: str, dotted: str) -> tuple[str, str, str] | None:
-        """``mod.sub.func`` or ``Class`` as seen from ``module``."""
+    def _resolve_dotted(
+        self, module: str, dotted: str, function: FunctionFacts | None = None
+    ) -> tuple[str, str, str] | None:
+        """``mod.sub.func`` or ``Class`` as seen from ``module`` (from inside
+        ``function``, when given: its own imports first, its locals not)."""
         head, *rest = dotted.split(".")
-        found = self._lookup(module, head)
+        if function is None:
+            found = self._lookup(module, head)
+        elif head in function.params or head in function.aliases or head in function.fresh:
+            return None  # a local value of that name, not the module's
+        else:
+            found = self._lookup_for(module, function, head)
         while found is not None and rest:
             kind, where, qualname = found
             part = rest.pop(0)
@@ -901,7 +909,7 @@ class Project:
         receiver, method = func.rsplit(".", 1)
         if receiver.startswith(NEW):
             # ``Class(...).method()``: a new object of that very class.
-            made = self._resolve_dotted(module, receiver[len(NEW):].replace(":", "."))
+            made = self._resolve_dotted(module, receiver[len(NEW):].replace(":", "."), function)
             if made is None or made[0] != "class":
                 return None
             return self._one(self._method(made[1], made[2], method), call, "")
@@ -922,7 +930,7 @@ class Project:
             bound = [self._bind(where, call, receiver) for where in live]
             return None if any(target is None for target in bound) else bound  # type: ignore[return-value]
         # A function of an imported module (``helpers.fetch(x)``).
-        found = self._resolve_dotted(module, func) if split_root(func)[0] not in function.params else None
+        found = self._resolve_dotted(module, func, function)
         if found is not None and found[0] == "function":
             facts = self.facts(found[1])
             fn = facts.functions.get(found[2]) if facts else None
@@ -1603,6 +1611,29 @@ class Project:
         if function is None:
             return UNKNOWN
         return self._call_in(module, function, call, self.caller_terms(module, function), 0, top=True)
+
+    def effects_if_runs(
+        self, module: str, function: FunctionFacts, call: CallFact, target: tuple[str, str]
+    ) -> Effects:
+        """What ``call`` (a method call in ``function`` of ``module`` whose
+        receiver the model cannot type) does if it runs the method ``target``
+        (module, qualname), in the caller's terms: how a safe rule asks about
+        a caller that may be calling the function it changes."""
+        bound = self._bind(target, call, call.func.rsplit(".", 1)[0])
+        if bound is None:
+            return UNKNOWN
+        return self._run(bound, call, self.caller_terms(module, function), 0)
+
+    def may_be_instance(self, module: str, function: FunctionFacts, receiver: str) -> bool:
+        """Whether ``receiver`` (``wallet``, ``self.repo``) may be an object
+        of any class of the project: the model cannot tell its type, and it
+        is no module, library or builtin value."""
+        if receiver.startswith(NEW):
+            return False  # a new object of a class the model knows or not at all
+        if self._receiver_type(module, function, receiver) is not None:
+            return False  # typed: ``targets`` answered for it
+        found = self._resolve_dotted(module, receiver, function)
+        return found is None or found[0] != "module"
 
     def caller_terms(self, module: str, function: FunctionFacts):  # type: ignore[no-untyped-def]
         """A path of ``function`` in the terms a rule asks in: its
