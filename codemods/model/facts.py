@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 11
+FACTS_FORMAT = 12
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"

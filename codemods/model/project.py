@@ -66,7 +66,9 @@ _SKIP_DIRS = frozenset(
     }
 )
 # ``def name``: the literal first, for the regex engine's fast search.
-_DEF = re.compile(rb"def[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+# An indented ``def`` (a method, or a function nested in one): a module's
+# own functions are no object's methods.
+_DEF = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 # ``class Name(bases):`` (bases may span lines) or ``class Name:``
 _CLASS = re.compile(rb"class[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\(([^)]*)\))?[ \t]*:")
 # An import of an event loop's library at the start of a line.
@@ -146,9 +148,9 @@ class ProjectIndex:
     paths: Mapping[str, str] = field(default_factory=dict)
     # The files of the project, in the order the two maps below number them.
     files: tuple[str, ...] = ()
-    # A name some ``def`` binds -> the files that bind it (a method of a value
-    # of unknown origin whose name no ``def`` binds is a library's; an
-    # override of a method is in a file that defines its name).
+    # A name some indented ``def`` binds -> the files that bind it (a method
+    # of a value of unknown origin whose name no method has is a library's;
+    # an override of a method is in a file that defines its name).
     defined: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     # A class name -> (file, the last names of its bases) for each ``class``
     # statement: where the subclasses of a class may be, read from the bytes
@@ -454,6 +456,9 @@ READ_VERBS = frozenset(
         "get", "fetch", "list", "read", "load", "query", "search", "describe", "count", "find",
         "lookup", "download", "retrieve", "info", "status", "stat", "exists", "is", "has",
         "browse", "scan", "resolve", "head", "peek", "iter", "recv",
+        # the DB-API's and asyncpg's reads, and a stream's, in one word
+        "fetchone", "fetchall", "fetchmany", "fetchrow", "fetchval", "readline", "readlines",
+        "readexactly", "readuntil",
     }
 )
 # Verbs of a call that acts on the one thing its arguments name (a row by
