@@ -192,7 +192,13 @@ class DanglingTask(Rule):
 
     Safe. The task starts at the same moment, with the same
     arguments, on the same loop; the only change is that it can no longer
-    disappear before it finishes.
+    disappear before it finishes. That change is the point of the fix, and
+    code that relied on the opposite sees it: a task that waits for ever on
+    a future nobody else holds now stays pending instead of being
+    collected (a test that asserts no task is left pending after
+    `gc.collect()`, a `weakref.finalize` on an object only that task
+    holds), and the module gains a set of pending tasks (a check that
+    forbids module-level mutable state).
 
     ## Limits
 
