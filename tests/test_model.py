@@ -482,3 +482,56 @@ def test_a_shard_sees_the_whole_project(tmp_path: Path, jobs: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "gather" not in result.output
+
+
+# -- imports inside a function ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("imports", "call"),
+    [
+        ("import app.store", "app.store.save"),
+        ("from app import store", "store.save"),
+        ("from . import store", "store.save"),
+        ("from .store import save as _", "_"),
+    ],
+)
+def test_a_call_through_an_import_inside_the_function_reaches_the_callee(tmp_path: Path, imports: str, call: str) -> None:
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "app/__init__.py": "",
+        "app/store.py": """
+            ROWS = []
+
+            async def save(row):
+                ROWS.append(row)
+        """,
+        "app/views.py": f"""
+            async def handle(row):
+                {imports}
+                await {call}(row)
+        """,
+    })
+    effects = call_effects(tmp_path, "app.views", "handle", call)
+    assert not effects.unknown
+    assert "g:app.store.ROWS" in effects.writes
+
+
+def test_a_local_value_named_like_an_imported_module_is_not_that_module(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "app/__init__.py": "",
+        "app/store.py": "async def save(row):\n    pass\n",
+        "app/views.py": """
+            from app import store
+
+            async def handle(row, stores):
+                for store in stores:
+                    await store.save(row)
+        """,
+    })
+    project = Project(ProjectIndex.build(tmp_path))
+    function = project.function("app.views", "handle")
+    assert function is not None
+    (call,) = function.calls
+    assert project.targets("app.views", function, call) is None

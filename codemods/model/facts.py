@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 12
+FACTS_FORMAT = 13
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -865,7 +865,7 @@ def _local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str]
 
 
 def _function_facts(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
+    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None, module: str, is_package: bool
 ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
     decorators = _decorator_names(node)
     kind = "function"
@@ -934,17 +934,8 @@ def _function_facts(
             nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
             facts.nested.append(statement.name)
     for statement in _own_nodes(node):
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.asname:
-                    facts.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    facts.imports[top] = top
-        elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
-            for alias in statement.names:
-                if alias.name != "*":
-                    facts.imports[alias.asname or alias.name] = f"{statement.module}:{alias.name}"
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            _bind_import(statement, facts.imports, module, is_package)
     own_locals = local_names - set(facts.params) - set(facts.imports)
     fresh: set[str] = set()
     for name in own_locals:
@@ -1086,26 +1077,39 @@ def _absolute(module: str, is_package: bool, level: int, target: str | None) -> 
     return ".".join([*parts, *([target] if target else [])])
 
 
+def _bind_import(
+    statement: ast.Import | ast.ImportFrom,
+    imports: dict[str, str],
+    module: str,
+    is_package: bool,
+    star_imports: list[str] | None = None,
+) -> None:
+    """Record the names an import statement of ``module`` binds: a module
+    as its name, a name from a module as ``module:name``."""
+    if isinstance(statement, ast.Import):
+        for alias in statement.names:
+            if alias.asname:
+                imports[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                imports[top] = top
+        return
+    base = _absolute(module, is_package, statement.level, statement.module)
+    for alias in statement.names:
+        if alias.name != "*":
+            imports[alias.asname or alias.name] = f"{base}:{alias.name}"
+        elif star_imports is not None:
+            star_imports.append(base)
+
+
 def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
     """The facts of the module ``name`` whose ``ast`` is ``tree``."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]] = []
     for statement in _module_statements(tree.body):
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.asname:
-                    facts.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    facts.imports[top] = top
-        elif isinstance(statement, ast.ImportFrom):
-            base = _absolute(name, is_package, statement.level, statement.module)
-            for alias in statement.names:
-                if alias.name == "*":
-                    facts.star_imports.append(base)
-                else:
-                    facts.imports[alias.asname or alias.name] = f"{base}:{alias.name}"
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            _bind_import(statement, facts.imports, name, is_package, facts.star_imports)
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             pending.append((statement, statement.name, None))
         elif isinstance(statement, ast.ClassDef):
@@ -1122,7 +1126,7 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
                 facts.dynamic = True
     while pending:
         node, qualname, class_name = pending.pop()
-        function, nested = _function_facts(node, qualname, class_name)
+        function, nested = _function_facts(node, qualname, class_name, name, is_package)
         facts.functions[qualname] = function
         pending.extend((inner, inner_name, None) for inner, inner_name in nested)
     facts.assigned = sorted(assigned)
