@@ -15,6 +15,7 @@ import click
 
 from . import codemods
 from .codemods import output
+from .codemods.output.common import count
 from .codemods.source.cache import DEFAULT_CACHE_DIR
 from .codemods.source.discovery import parse_shard, read_path_list
 
@@ -259,7 +260,7 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
         if not common.quiet:
             would = sum(f.fixed for r in results for f in r.findings)
             files = sum(r.changed for r in results)
-            click.echo(f"Would fix {_count(would, 'finding')} in {_count(files, 'file')}.", err=True)
+            click.echo(f"Would fix {count(would, 'finding')} in {count(files, 'file')}.", err=True)
         if any(r.error for r in results):
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if diff_check and any(r.changed for r in results) else EXIT_OK)
@@ -447,10 +448,6 @@ def _emit(
             show_fixes=common.show_fixes,
         )
     click.echo(text, nl=False, err=stream_err, color=_colour(common, out))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 ANSWERS = {

@@ -22,6 +22,11 @@ def plain(text: str, **_: object) -> str:
     return text
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 fix``, ``2 fixes``: ``n`` and the noun in the number it takes."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
