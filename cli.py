@@ -228,6 +228,10 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
               help="With --verify: stop a run of CMD after SECONDS and count it as failing. "
                    "Default: five times the unchanged tree's run, at least 60 s (that "
                    "run itself has no limit).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Write a Markdown report for a pull request to FILE: a summary per rule, "
+                   "then each finding's rule, place and outcome (applied, dropped by the "
+                   "tests and why, unsafe and not applied, no fix and why).")
 def fix(
     paths: tuple[str, ...],
     diff: bool,
@@ -235,6 +239,7 @@ def fix(
     interactive: bool,
     verify_command: str | None,
     verify_timeout: float | None,
+    report_file: str | None,
     **kwargs: Any,
 ) -> None:
     """Apply fixes to PATHS in place (safe fixes; unsafe ones with
@@ -250,15 +255,17 @@ def fix(
       asyncmend fix --diff src/            review first
       asyncmend fix src/                   then apply
       asyncmend fix --unsafe-fixes --select AM201 src/
-      asyncmend fix --unsafe-fixes --verify "pytest -x -q" src/
+      asyncmend fix --unsafe-fixes --verify "pytest -x -q" --report report.md src/
     """
     common = _common(kwargs)
     if diff_check and not diff:
         raise click.UsageError("--check goes with --diff")
     if verify_timeout is not None and verify_command is None:
         raise click.UsageError("--verify-timeout goes with --verify")
-    if verify_command is not None and (interactive or "-" in paths or common.stdin_filename):
-        raise click.UsageError("--verify works on files, without --interactive")
+    if (verify_command is not None or report_file is not None) and (
+        interactive or "-" in paths or common.stdin_filename
+    ):
+        raise click.UsageError("--verify and --report work on files, without --interactive")
     _check_statistics(common)
     resolved = _settings(paths, common, fix=True, preview=False)
     settings = resolved.settings
@@ -274,12 +281,15 @@ def fix(
     # No fix is shown after `fix` (what is left has none): no edits to compute.
     cache = _cache_dir(resolved, common)
     options = codemods.Options(settings=settings, write=not diff, diff=diff, cache_dir=cache, model_cache_dir=cache)
+    verification = None
     if verify_command is not None:
         # Each finding's own fix, nothing written: the tests decide which are.
         options = codemods.Options(settings=settings, edits=True, cache_dir=cache, model_cache_dir=cache)
     done = _run(paths, options, common, resolved)
     if verify_command is not None:
-        done.results, _ = _verify(done, verify_command, verify_timeout, diff, common, resolved)
+        done.results, verification = _verify(done, verify_command, verify_timeout, diff, common, resolved)
+    if report_file is not None:
+        _write_report(report_file, done.results, diff, resolved, verification)
     results = done.results
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
@@ -529,6 +539,23 @@ def _status_line(common: Common) -> Callable[[str | None], None]:
             sys.stderr.flush()
 
     return show
+
+
+def _write_report(
+    path: str,
+    results: list[codemods.FileResult],
+    diff: bool,
+    resolved: codemods.Resolved,
+    verification: codemods.Verification | None,
+) -> None:
+    from .codemods.output.report import render_report
+
+    text = render_report(results, diff=diff, unsafe_fixes=resolved.unsafe_fixes, verification=verification)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        _fail(f"--report: cannot write {path}: {exc.strerror or exc}")
 
 
 ANSWERS = {

@@ -175,7 +175,7 @@ def test_twenty_fixes_two_break_the_tests_keeps_eighteen_names_each_failing_test
     before_digest = tree_digest(project)
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", runner_command(log, project), "."],
+        ["fix", "-j", "1", "--no-cache", "--verify", runner_command(log, project), "--report", str(tmp_path / "report.md"), "."],
         project,
     )
 
@@ -204,6 +204,13 @@ def test_twenty_fixes_two_break_the_tests_keeps_eighteen_names_each_failing_test
     assert "test_service.Ordering.test_m3_step_0_finishes_before_other_tasks" in result.output
     assert "Fixed 18 findings in 5 files; 2 left." in result.output
     assert f"{len(runs)} runs" in result.output
+    report = (tmp_path / "report.md").read_text()
+    assert "| AM101 blocking-sleep | 20 | 18 | 2 | 0 | 0 | 0 |" in report
+    dropped = [line for line in report.splitlines() if "dropped by the tests" in line and line.startswith("| `")]
+    assert len(dropped) == 2
+    assert "`service/m1.py:16:5`" in dropped[0] and "test_m1_step_2_finishes_before_other_tasks` fails" in dropped[0]
+    assert "fails: AssertionError: 'step_2' != 'other' |" in dropped[0]
+    assert "`service/m3.py:6:5`" in dropped[1] and "test_m3_step_0_finishes_before_other_tasks` fails" in dropped[1]
 
 
 def test_fixes_the_tests_accept_are_written_exactly_as_fix_writes_them(tmp_path: Path) -> None:
@@ -231,13 +238,13 @@ def test_a_failing_baseline_exits_2_with_the_last_lines_and_writes_nothing(tmp_p
     (tmp_path / "check.py").write_text("print('collecting')\nprint('test_login FAILED: expected 200, got 500')\nraise SystemExit(3)\n")
     before = snapshot(tmp_path)
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "--report", "r.md", "."], tmp_path)
 
     assert result.exit_code == 2
     assert "fails (exit status 3) on the unchanged tree" in result.output
     assert "test_login FAILED: expected 200, got 500" in result.output
     assert "nothing was written" in result.output
-    assert snapshot(tmp_path) == before
+    assert snapshot(tmp_path) == before  # no fix, no report
 
 
 def test_a_command_that_is_not_found_exits_2_and_writes_nothing(tmp_path: Path) -> None:
@@ -308,18 +315,26 @@ def test_a_failure_that_does_not_come_back_is_a_flake_and_blames_no_fix(tmp_path
 
 
 def test_with_diff_the_kept_fixes_are_printed_and_nothing_is_written(tmp_path: Path) -> None:
+    report = tmp_path.parent / f"{tmp_path.name}-report.md"
     (tmp_path / "app.py").write_text(steps_module(("step_0", "tick")))
     (tmp_path / "check.py").write_text(
         "import inspect, sys\nimport app\nsys.exit('await' in inspect.getsource(app.tick))\n"
     )
     before = snapshot(tmp_path)
 
-    result = run_cli(["fix", "--diff", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "."], tmp_path)
+    result = run_cli(
+        ["fix", "--diff", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "--report", str(report), "."],
+        tmp_path,
+    )
 
     assert result.exit_code == 0
     assert "+    await asyncio.sleep(0)\n     log.append('step_0')" in result.output
     assert "log.append('tick')" not in result.output  # its fix fails the tests
     assert snapshot(tmp_path) == before
+    # Nothing was written: the dropped finding is where the file has it.
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| `app.py:")]
+    assert rows[0].startswith("| `app.py:5:5` |") and rows[0].endswith("| in the diff |")
+    assert rows[1].startswith("| `app.py:10:5` |") and "| dropped by the tests: the tests fail: exit status 1 |" in rows[1]
 
 
 def test_a_file_edited_while_the_tests_run_stops_the_write_of_every_file(tmp_path: Path) -> None:
