@@ -10,6 +10,7 @@ the run fails or is interrupted.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import os
 import random
@@ -33,32 +34,35 @@ PYTHON = shlex.quote(sys.executable)
 STEPS = ("step_0", "step_1", "step_2", "step_3")
 MODULES = ("m0", "m1", "m2", "m3", "m4")
 
-# The project's test runner: it logs each run (where it ran, and a digest of
-# the user's tree as it was at that moment), then runs the unittest suite.
-RUNNER = '''\
-import hashlib, os, sys, unittest
 
-log_file, user_tree = sys.argv[1], sys.argv[2]
-
-
-def digest(root):
+def tree_digest(root: Path) -> str:
+    """A digest of every file under ``root`` but ``.git``: the runner below
+    logs it for the user's tree at each run."""
     total = hashlib.sha256()
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(files):
             path = os.path.join(folder, name)
-            total.update(path.encode() + b"\\0")
-            with open(path, "rb") as handle:
-                total.update(handle.read())
+            total.update(path.encode() + b"\0")
+            total.update(Path(path).read_bytes())
     return total.hexdigest()
 
 
+# The project's test runner: it logs each run (where it ran, and a digest of
+# the user's tree as it was at that moment), then runs the unittest suite.
+RUNNER = (
+    "import hashlib, os, sys, unittest\nfrom pathlib import Path\n\n\n"
+    + inspect.getsource(tree_digest)
+    + """
+
+log_file, user_tree = sys.argv[1], sys.argv[2]
 with open(log_file, "a") as log:
-    log.write(f"{os.getcwd()}\\t{digest(user_tree)}\\n")
+    log.write(f"{os.getcwd()}\\t{tree_digest(user_tree)}\\n")
 suite = unittest.defaultTestLoader.discover(".")
 result = unittest.TextTestRunner(verbosity=1).run(suite)
 sys.exit(not result.wasSuccessful())
-'''
+"""
+)
 
 
 def steps_module(names: tuple[str, ...] = STEPS) -> str:
@@ -128,18 +132,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
         else:
             found[str(path.relative_to(root)) + "/"] = b""
     return found
-
-
-def tree_digest(root: Path) -> str:
-    """What the runner logs: the digest of the tree less ``.git``."""
-    total = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != ".git")
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            total.update(path.encode() + b"\0")
-            total.update(Path(path).read_bytes())
-    return total.hexdigest()
 
 
 def twenty_steps(root: Path) -> None:
