@@ -458,7 +458,7 @@ def test_a_flake_that_stops_one_failing_run_is_not_the_test_named_for_the_fix(tm
     assert counter.read_text() == "xxx"  # the unchanged tree, the fix, the fix again
     assert (
         "(not fixed: its fix fails the tests: test_b.py::test_step_1_blocks_other_tasks: AssertionError: assert "
-        "['other', 'step_1'] == ['step_1', 'other'] (an earlier run failed on test_a.py::test_network: "
+        "['other', 'step_1'] == ['step_1', 'other'] (its other failing run failed on test_a.py::test_network: "
         "AssertionError: ConnectionResetError: peer went away" in " ".join(result.output.split())
     )
 
@@ -670,14 +670,29 @@ def test_every_failing_test_is_read_in_order() -> None:
     assert failing_tests(output) == [RunFailure("t.py::A::test_x", "KeyError: 'a'"), RunFailure("t.py::test_y", "OSError: port in use")]
 
 
-def test_a_dropped_fix_names_a_test_both_its_failing_runs_share_else_the_retrys_and_the_other() -> None:
-    flake, broken, other = "FAILED t.py::test_net - ConnectionError", "FAILED t.py::test_order - assert 1 == 2", "FAILED t.py::test_z - boom"
+def test_a_dropped_fix_names_the_test_its_failing_runs_share_else_the_one_not_a_flake() -> None:
+    flake, broken = "FAILED t.py::test_net - ConnectionError", "FAILED t.py::test_order - assert 1 == 2"
     same = [CommandRun(1, 0.1, broken), CommandRun(1, 0.1, broken)]
     assert blame(same) == RunFailure("t.py::test_order", "assert 1 == 2")
     # Without -x both runs list every failure: the one they share is named.
-    assert blame([CommandRun(1, 0.1, f"{flake}\n{broken}"), CommandRun(1, 0.1, f"{other}\n{broken}")]).test == "t.py::test_order"
-    # With -x the flake stopped the first run early.
-    told = blame([CommandRun(1, 0.1, flake), CommandRun(1, 0.1, broken)])
-    assert told == RunFailure("t.py::test_order", "assert 1 == 2 (an earlier run failed on t.py::test_net: ConnectionError instead)")
+    both = [CommandRun(1, 0.1, f"{flake}\n{broken}"), CommandRun(1, 0.1, f"FAILED t.py::test_z - boom\n{broken}")]
+    assert blame(both).test == "t.py::test_order"
+    # With -x the flake stopped one run sooner: the other run got past it.
+    stopped_early = CommandRun(1, 0.1, f"{flake}\n1 failed, 3 passed in 0.2s\n")
+    went_further = CommandRun(1, 0.1, f"{broken}\n1 failed, 9 passed in 0.4s\n")
+    for runs in ([stopped_early, went_further], [went_further, stopped_early]):
+        assert blame(runs) == RunFailure(
+            "t.py::test_order", "assert 1 == 2 (its other failing run failed on t.py::test_net: ConnectionError instead)"
+        )
+    # A test that failed in a run without this fix is a flake, not told.
+    assert blame([CommandRun(1, 0.1, broken), CommandRun(1, 0.1, flake)], innocent={"t.py::test_net"}) == RunFailure(
+        "t.py::test_order", "assert 1 == 2"
+    )
     timed_out = CommandRun(None, 3.0, "", timeout=3.0)
     assert blame([timed_out, timed_out]) == RunFailure(None, "timed out after 3 s")
+
+
+def test_how_far_a_run_got_is_read_from_pytest_and_unittest() -> None:
+    assert CommandRun(1, 0.1, PYTEST_OUTPUT).reached == 2
+    assert CommandRun(1, 0.1, UNITTEST_OUTPUT).reached == 2
+    assert CommandRun(1, 0.1, "make: *** [check] Error 1\n").reached is None

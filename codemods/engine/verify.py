@@ -32,7 +32,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Generic, Protocol, Sequence, TypeVar
+from typing import AbstractSet, Callable, Generic, Protocol, Sequence, TypeVar
 
 from ..findings import Edit, FileResult, Finding, RunFailure, Verification
 from ..source.edits import EditConflict, byte_diff
@@ -91,6 +91,13 @@ class CommandRun:
     @property
     def failure(self) -> RunFailure:
         return self.failures[0]
+
+    @property
+    def reached(self) -> int | None:
+        """How many tests ran, as far as its output tells (pytest's tests
+        passed, unittest's tests run); ``None`` when it does not."""
+        found = _PYTEST_PASSED.findall(self.output) or _UNITTEST_RAN.findall(self.output)
+        return int(found[-1]) if found else None
 
     def last_lines(self, count: int = TAIL_LINES) -> list[str]:
         return [line.rstrip() for line in self.output.rstrip().splitlines()[-count:]]
@@ -152,6 +159,10 @@ def _signal_group(pid: int, signum: int) -> None:
 _PYTEST_SUMMARY = re.compile(r"^(?:FAILED|ERROR) (?P<test>.+?)(?: - (?P<message>.*))?$")
 # pytest's section of a failure: "_____ test_b _____", its message on "E " lines.
 _PYTEST_SECTION = re.compile(r"^_{3,} (?P<test>.+?) _{3,}$")
+# The last line of pytest's report: "1 failed, 235 passed, 3 warnings in 4.1s".
+_PYTEST_PASSED = re.compile(r"\b(\d+) passed\b.* in [\d.]+s", re.MULTILINE)
+# unittest's: "Ran 12 tests in 0.004s".
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
 # unittest: "FAIL: test_b (module.Case.test_b)" (Python 3.11+) or "(module.Case)".
 _UNITTEST_HEADER = re.compile(r"^(?:FAIL|ERROR): (?P<name>\S+) \((?P<where>[^)]*)\)")
 
@@ -208,20 +219,26 @@ def _pytest_sections(lines: list[str]) -> dict[str, str]:
     return sections
 
 
-def blame(runs: Sequence[CommandRun]) -> RunFailure:
+def blame(runs: Sequence[CommandRun], innocent: AbstractSet[str | None] = frozenset()) -> RunFailure:
     """What to tell of a fix that ``runs`` blame (the failing run that
-    pointed at it and its retry): a test that failed in each of them; else
-    the retry's first failure and the other's. With ``-x`` a flaky test
-    stops a run before the one a fix breaks, so one run may name the flake."""
-    latest = runs[-1]
-    earlier = [{failure.test for failure in run.failures} for run in runs[:-1]]
-    shared = [f for f in latest.failures if f.test is not None and all(f.test in tests for tests in earlier)]
-    if shared:
-        return shared[0]
-    first, other = latest.failure, runs[0].failure
-    if first == other:
-        return first
-    return RunFailure(first.test, f"{first.message} (an earlier run failed on {other} instead)")
+    pointed at it and its retry). A test that failed in each of them is
+    named. Else one run named a flake: with ``-x`` a flaky test stops a run
+    before the test the fix breaks. The flake is a test that also failed in
+    a run without this fix (``innocent``: those tests), or else the one of
+    the run that stopped sooner: the other run got past it. The failure
+    named is told with the other's, which may be the real one."""
+    tests = [{failure.test for failure in run.failures} for run in runs]
+    everywhere = [f for f in runs[-1].failures if f.test is not None and all(f.test in named for named in tests)]
+    if everywhere:
+        return everywhere[0]
+    # The run that got furthest first; where no run tells, the latest.
+    order = sorted(range(len(runs)), key=lambda i: (runs[i].reached or 0, i), reverse=True)
+    firsts = [runs[i].failure for i in order]
+    chosen = next((f for f in firsts if f.test is None or f.test not in innocent), firsts[0])
+    other = next((f for f in firsts if f != chosen and (f.test is None or f.test not in innocent)), None)
+    if other is None:
+        return chosen
+    return RunFailure(chosen.test, f"{chosen.message} (its other failing run failed on {other} instead)")
 
 
 def _unittest_message(block: list[str]) -> str:
@@ -258,11 +275,17 @@ R = TypeVar("R", bound=_Run)
 @dataclass
 class Bisection(Generic[R]):
     """What :func:`bisect` found: the fixes kept (their set passed a run of
-    its own) and each dropped fix with the failing runs that blamed it (the
-    run that pointed at it and its retry)."""
+    its own), each dropped fix with the failing runs that blamed it (the
+    run that pointed at it and its retry), and every run with its fixes."""
 
     kept: list[int]
     dropped: dict[int, tuple[R, ...]]
+    runs: list[tuple[tuple[int, ...], R]]
+
+    def failed_without(self, fix: int) -> list[R]:
+        """The runs that failed without ``fix``: what they name is no
+        evidence against it."""
+        return [run for fixes, run in self.runs if fix not in fixes and not run.passed]
 
 
 def bisect(count: int, attempt: Callable[[tuple[int, ...], str], R], name: Callable[[int], str]) -> Bisection[R]:
@@ -272,36 +295,43 @@ def bisect(count: int, attempt: Callable[[tuple[int, ...], str], R], name: Calla
     line); ``name(i)`` names fix ``i``. The tests are known to pass with no
     fix applied."""
     dropped: dict[int, tuple[R, ...]] = {}
+    history: list[tuple[tuple[int, ...], R]] = []
+
+    def attempt_and_note(fixes: tuple[int, ...], step: str) -> R:
+        run = attempt(fixes, step)
+        history.append((fixes, run))
+        return run
+
     passed: set[tuple[int, ...]] = {()}
     good = 0  # this many leading fixes of `live` are known to pass together
     first = True
     while True:
         live = tuple(i for i in range(count) if i not in dropped)
         if live in passed:
-            return Bisection(list(live), dropped)
+            return Bisection(list(live), dropped, history)
         if first:
             what = f"all {len(live)} fixes" if len(live) > 1 else "the one fix"
         else:
             what = f"the {len(live)} fixes left" if len(live) > 1 else "the one fix left"
-        run = attempt(live, what)
-        runs = [run]
+        run = attempt_and_note(live, what)
+        tries = [run]
         if not run.passed and first:
             # Most test suites pass with every fix: before a whole bisection,
             # make sure this failure is no flake.
-            again = attempt(live, f"{what}, again (a failing run is retried once)")
+            again = attempt_and_note(live, f"{what}, again (a failing run is retried once)")
             if again.passed:
-                return Bisection(list(live), dropped)
-            runs.append(again)
+                return Bisection(list(live), dropped, history)
+            tries.append(again)
         first = False
         if run.passed:
-            return Bisection(list(live), dropped)
+            return Bisection(list(live), dropped, history)
         # The failing runs of the first `size` fixes of `live`, by size.
-        failing: dict[int, list[R]] = {len(live): runs}
+        failing: dict[int, list[R]] = {len(live): tries}
         while True:
             bad = min(size for size in failing if size > good)
             if bad - good > 1:
                 middle = (good + bad) // 2
-                trial = attempt(live[:middle], f"bisecting: the first {middle} of {len(live)} fixes")
+                trial = attempt_and_note(live[:middle], f"bisecting: the first {middle} of {len(live)} fixes")
                 if trial.passed:
                     good = middle
                     passed.add(live[:middle])
@@ -310,13 +340,15 @@ def bisect(count: int, attempt: Callable[[tuple[int, ...], str], R], name: Calla
                 continue
             culprit = live[bad - 1]
             if len(failing[bad]) == 1:
-                again = attempt(live[:bad], f"before dropping {name(culprit)}, again (a failing run is retried once)")
+                again = attempt_and_note(
+                    live[:bad], f"before dropping {name(culprit)}, again (a failing run is retried once)"
+                )
                 if again.passed:
                     passed.add(live[:bad])
                     del failing[bad]
                     good = bad
                     if good == len(live):
-                        return Bisection(list(live), dropped)
+                        return Bisection(list(live), dropped, history)
                     continue
                 failing[bad].append(again)
             dropped[culprit] = tuple(failing[bad])
@@ -430,7 +462,10 @@ def verify_fixes(
             found = _search(command, root, cwd, files, units, timeout, tell)
         finally:
             verification.seconds = time.monotonic() - started
-        failures = {i: blame(runs) for i, runs in found.dropped.items()}
+        failures = {
+            i: blame(runs, {f.test for run in found.failed_without(i) for f in run.failures})
+            for i, runs in found.dropped.items()
+        }
         verification.kept = sum(len(units[i].findings) for i in found.kept)
         final = _versions(files, units, tuple(found.kept))
         with interrupts_deferred(then_raise=False):
@@ -466,7 +501,7 @@ def _search(
             where = scratch.where(cwd.relative_to(root)) if inside(cwd, root) else scratch.tree
             env = _environment(where)
             tell("the unchanged tree")
-            baseline = _baseline(
+            baseline, flakes = _baseline(
                 command, where, env, timeout, lambda: tell("the unchanged tree, again (a failing run is retried once)")
             )
             limit = timeout if timeout is not None else max(MIN_TIMEOUT, TIMEOUT_FACTOR * baseline.seconds)
@@ -479,7 +514,10 @@ def _search(
                 tell(step)
                 return run_command(command, where, env, limit)
 
-            return bisect(len(units), attempt, lambda i: units[i].name(files))
+            found = bisect(len(units), attempt, lambda i: units[i].name(files))
+            # What failed on the unchanged tree fails without any fix.
+            found.runs[:0] = [((), run) for run in flakes]
+            return found
     except ScratchError as exc:
         raise VerifyError(f"cannot use a scratch copy of the project: {exc}") from None
 
@@ -517,14 +555,17 @@ def _environment(where: Path) -> dict[str, str]:
 
 def _baseline(
     command: str, where: Path, env: dict[str, str], timeout: float | None, retrying: Callable[[], None]
-) -> CommandRun:
-    """The run on the unchanged tree; :class:`VerifyError` unless it passes."""
+) -> tuple[CommandRun, list[CommandRun]]:
+    """The run on the unchanged tree that passed, and the failing run
+    before it, if any (a flake); :class:`VerifyError` unless one passes."""
     run = run_command(command, where, env, timeout)
+    flakes: list[CommandRun] = []
     if run.returncode is not None and run.returncode not in NOT_FOUND and not run.passed:
         retrying()
+        flakes.append(run)
         run = run_command(command, where, env, timeout)
     if run.passed:
-        return run
+        return run, flakes
     if run.returncode in NOT_FOUND:
         raise VerifyError(
             f"the test command cannot be run (exit status {run.returncode}, not found or not executable): "
