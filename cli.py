@@ -262,6 +262,9 @@ def fix(
         raise click.UsageError("--check goes with --diff")
     if verify_timeout is not None and verify_command is None:
         raise click.UsageError("--verify-timeout goes with --verify")
+    if verify_command is not None and not verify_command.strip():
+        # The shell runs an empty command and succeeds: every fix would pass.
+        raise click.UsageError("--verify needs the project's test command")
     if (verify_command is not None or report_file is not None) and (
         interactive or "-" in paths or common.stdin_filename
     ):

@@ -251,6 +251,16 @@ def test_a_command_that_is_not_found_exits_2_and_writes_nothing(tmp_path: Path) 
     assert snapshot(tmp_path) == before
 
 
+def test_an_empty_command_is_a_usage_error_not_a_run_that_passes(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(steps_module(("step_0",)))
+
+    result = run_cli(["fix", "--no-cache", "--verify", " ", "."], tmp_path)
+
+    assert result.exit_code == 2
+    assert "--verify needs the project's test command" in result.output
+    assert (tmp_path / "app.py").read_text() == steps_module(("step_0",))
+
+
 def test_a_baseline_that_times_out_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(steps_module(("step_0",)))
     before = snapshot(tmp_path)
