@@ -473,6 +473,30 @@ def test_a_flake_that_stops_one_failing_run_is_not_the_test_named_for_the_fix(tm
     )
 
 
+def test_a_test_that_failed_on_the_unchanged_tree_cannot_cost_a_fix_by_failing_twice_again(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(steps_module(("step_0",)))
+    counter = tmp_path.parent / f"{tmp_path.name}-count"
+    # Fails on the first run of the unchanged tree, and on both runs with
+    # the fix, which breaks nothing: retried once alone, the fix would go.
+    (tmp_path / "test_a.py").write_text(textwrap.dedent(f'''\
+        import pathlib
+
+        def test_network():
+            count = pathlib.Path({str(counter)!r})
+            count.write_text(count.read_text() + "x" if count.exists() else "x")
+            assert len(count.read_text()) not in (1, 3, 4), "ConnectionResetError: peer went away"
+    '''))
+
+    result = run_cli(
+        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} -m pytest -q -x -p no:cacheprovider", "."], tmp_path
+    )
+
+    assert result.exit_code == 0, result.output
+    assert counter.read_text() == "xxxxx"  # twice the unchanged tree, three times the fix
+    assert (tmp_path / "app.py").read_bytes() == without(steps_module(("step_0",)))
+    assert "5 runs" in result.output
+
+
 @pytest.mark.parametrize(
     ("signum", "status", "told"),
     [(signal.SIGINT, 130, "interrupted: nothing was written"),

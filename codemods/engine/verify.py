@@ -16,7 +16,9 @@ until what is left passes. That costs about ``log2(n) + 2`` runs of the
 command for each breaking fix among ``n``: a fix that only breaks together
 with another is found too (the later of the two is dropped). A run that
 fails is retried once before a fix is blamed for it, so that a flaky test
-costs a run, not a fix.
+costs a run, not a fix; and a run that fails only on tests known to be
+flaky (they failed on the unchanged tree, or with fixes that then passed)
+is made again, up to :data:`FLAKY_RERUNS` times, before it counts.
 
 Nothing here prints; steps are told to ``progress`` as they start.
 """
@@ -52,6 +54,9 @@ NOT_FOUND = (126, 127)
 TAIL_BYTES = 256 * 1024
 # How many last lines of a failing baseline to show.
 TAIL_LINES = 15
+# How many more times a run is made when it fails only on tests known to
+# be flaky (they failed on the unchanged tree, or with fixes that then passed).
+FLAKY_RERUNS = 2
 
 
 class VerifyError(Exception):
@@ -459,11 +464,11 @@ def verify_fixes(
 
     with stops_as_interrupts():
         try:
-            found = _search(command, root, cwd, files, units, timeout, tell)
+            found, flaky = _search(command, root, cwd, files, units, timeout, tell)
         finally:
             verification.seconds = time.monotonic() - started
         failures = {
-            i: blame(runs, {f.test for run in found.failed_without(i) for f in run.failures})
+            i: blame(runs, flaky | {f.test for run in found.failed_without(i) for f in run.failures if f.test})
             for i, runs in found.dropped.items()
         }
         verification.kept = sum(len(units[i].findings) for i in found.kept)
@@ -489,10 +494,11 @@ def _search(
     units: Sequence[_Unit],
     timeout: float | None,
     tell: Callable[[str], None],
-) -> Bisection[CommandRun]:
+) -> tuple[Bisection[CommandRun], set[str]]:
     """In a scratch copy of ``root``: the run on the unchanged tree (see
     :func:`_baseline`), then the bisection over ``units``; ``tell(step)``
-    before each run."""
+    before each run. Returns what the bisection found and the tests known
+    to be flaky."""
     try:
         with scratch_copy(root) as scratch:
             # What the copy lacks of the files to fix (ignored by git) or has
@@ -506,18 +512,34 @@ def _search(
             )
             limit = timeout if timeout is not None else max(MIN_TIMEOUT, TIMEOUT_FACTOR * baseline.seconds)
             current = {f.relative: f.data for f in files}
+            flaky = {failure.test for run in flakes for failure in run.failures if failure.test is not None}
+            failed: dict[tuple[int, ...], CommandRun] = {}
 
             def attempt(chosen: tuple[int, ...], step: str) -> CommandRun:
                 wanted = _versions(files, units, chosen)
                 scratch.write({path: data for path, data in wanted.items() if current[path] != data})
                 current.update(wanted)
                 tell(step)
-                return run_command(command, where, env, limit)
+                run = run_command(command, where, env, limit)
+                for _ in range(FLAKY_RERUNS):
+                    # A run that stopped at a test known to be flaky tells
+                    # nothing of these fixes (with -x it ran no further).
+                    named = {failure.test for failure in run.failures}
+                    if run.passed or None in named or not named <= flaky:
+                        break
+                    tell(f"{step}, again (it failed only on tests known to be flaky)")
+                    run = run_command(command, where, env, limit)
+                if run.passed and chosen in failed:
+                    # These fixes failed once and passed now: what failed then is flaky.
+                    flaky.update(failure.test for failure in failed.pop(chosen).failures if failure.test is not None)
+                elif not run.passed:
+                    failed[chosen] = run
+                return run
 
             found = bisect(len(units), attempt, lambda i: units[i].name(files))
             # What failed on the unchanged tree fails without any fix.
             found.runs[:0] = [((), run) for run in flakes]
-            return found
+            return found, flaky
     except ScratchError as exc:
         raise VerifyError(f"cannot use a scratch copy of the project: {exc}") from None
 
