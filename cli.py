@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -15,6 +17,7 @@ import click
 
 from . import codemods
 from .codemods import output
+from .codemods.output.common import count, duration
 from .codemods.source.cache import DEFAULT_CACHE_DIR
 from .codemods.source.discovery import parse_shard, read_path_list
 
@@ -215,7 +218,31 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
 @click.option("-i", "--interactive", is_flag=True,
               help="Show each fix as a diff hunk and ask: apply, skip, apply all of "
                    "this rule, or quit. Only accepted fixes are written.")
-def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool, **kwargs: Any) -> None:
+@click.option("--verify", "verify_command", metavar="CMD",
+              help="Keep only the fixes the project's tests accept: run CMD (through "
+                   "the shell, in a scratch copy of the project) on the unchanged tree, "
+                   "then with the fixes; drop each fix that makes it fail, found by "
+                   "bisection (a failing run is retried once first); write the rest once "
+                   "they have passed. A failure on the unchanged tree exits 2, writing "
+                   "nothing.")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="With --verify: stop a run of CMD after SECONDS and count it as failing. "
+                   "Default: five times the unchanged tree's run, at least 60 s (that "
+                   "run itself has no limit).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Write a Markdown report for a pull request to FILE: a summary per rule, "
+                   "then each finding's rule, place and outcome (applied, dropped by the "
+                   "tests and why, unsafe and not applied, no fix and why).")
+def fix(
+    paths: tuple[str, ...],
+    diff: bool,
+    diff_check: bool,
+    interactive: bool,
+    verify_command: str | None,
+    verify_timeout: float | None,
+    report_file: str | None,
+    **kwargs: Any,
+) -> None:
     """Apply fixes to PATHS in place (safe fixes; unsafe ones with
     --unsafe-fixes); none: the current directory.
 
@@ -229,10 +256,20 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
       asyncmend fix --diff src/            review first
       asyncmend fix src/                   then apply
       asyncmend fix --unsafe-fixes --select AM201 src/
+      asyncmend fix --unsafe-fixes --verify "pytest -x -q" --report report.md src/
     """
     common = _common(kwargs)
     if diff_check and not diff:
         raise click.UsageError("--check goes with --diff")
+    if verify_timeout is not None and verify_command is None:
+        raise click.UsageError("--verify-timeout goes with --verify")
+    if verify_command is not None and not verify_command.strip():
+        # The shell runs an empty command and succeeds: every fix would pass.
+        raise click.UsageError("--verify needs the project's test command")
+    if (verify_command is not None or report_file is not None) and (
+        interactive or "-" in paths or common.stdin_filename
+    ):
+        raise click.UsageError("--verify and --report work on files, without --interactive")
     _check_statistics(common)
     resolved = _settings(paths, common, fix=True, preview=False)
     settings = resolved.settings
@@ -248,7 +285,15 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
     # No fix is shown after `fix` (what is left has none): no edits to compute.
     cache = _cache_dir(resolved, common)
     options = codemods.Options(settings=settings, write=not diff, diff=diff, cache_dir=cache, model_cache_dir=cache)
+    verification = None
+    if verify_command is not None:
+        # Each finding's own fix, nothing written: the tests decide which are.
+        options = codemods.Options(settings=settings, edits=True, cache_dir=cache, model_cache_dir=cache)
     done = _run(paths, options, common, resolved)
+    if verify_command is not None:
+        done.results, verification = _verify(done, verify_command, verify_timeout, diff, common, resolved)
+    if report_file is not None:
+        _write_report(report_file, done.results, diff, resolved, verification)
     results = done.results
     stdin_result = next((r for r in results if r.output is not None), None)
     if diff:
@@ -260,7 +305,7 @@ def fix(paths: tuple[str, ...], diff: bool, diff_check: bool, interactive: bool,
         if not common.quiet:
             would = sum(f.fixed for r in results for f in r.findings)
             files = sum(r.changed for r in results)
-            click.echo(f"Would fix {_count(would, 'finding')} in {_count(files, 'file')}.", err=True)
+            click.echo(f"Would fix {count(would, 'finding')} in {count(files, 'file')}.", err=True)
         if any(r.error for r in results):
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if diff_check and any(r.changed for r in results) else EXIT_OK)
@@ -454,8 +499,71 @@ def _emit(
     click.echo(text, nl=False, err=stream_err, color=_colour(common, out))
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _verify(
+    done: codemods.Run, command: str, timeout: float | None, diff: bool, common: Common, resolved: codemods.Resolved
+) -> tuple[list[codemods.FileResult], codemods.Verification]:
+    """``fix --verify``: the fixes of ``done`` that the tests accept, written
+    (or, with --diff, diffed); a step line on a terminal's stderr."""
+    status = _status_line(common)
+    try:
+        verified = codemods.verify_fixes(
+            done.results, command, config_root=resolved.project_root, timeout=timeout, diff=diff,
+            progress=lambda step: status(f"verify: run {step.run}: {step.text}"),
+        )
+    except codemods.VerifyError as exc:
+        status(None)
+        _fail(f"--verify: {exc}")
+    except KeyboardInterrupt as exc:
+        # The shell's status for a process a signal stopped: 128 + its number.
+        signum = getattr(exc, "signum", signal.SIGINT)
+        status(None)
+        how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        click.echo(f"{how}: nothing was written", err=True)
+        sys.exit(128 + signum)
+    status(None)
+    check = verified.verification
+    if not check.runs:
+        _warn(common, f"nothing to verify with `{command}`: no fix to apply")
+    elif not common.quiet:
+        dropped = len(check.dropped)
+        click.echo(
+            f"Verified with `{command}`: {count(check.runs, 'run')} in {duration(check.seconds)}; "
+            f"kept {count(check.kept, 'fix', 'fixes')}, dropped {dropped} that "
+            f"{'makes' if dropped == 1 else 'make'} the tests fail.",
+            err=True,
+        )
+    return verified.results, check
+
+
+def _status_line(common: Common) -> Callable[[str | None], None]:
+    """A one-line status on a terminal's stderr, rewritten in place
+    (``None`` clears it); nothing elsewhere, or with -q or --no-progress."""
+    shown = not common.quiet and not common.no_progress and sys.stderr.isatty()
+
+    def show(text: str | None) -> None:
+        if shown:
+            width = max(20, shutil.get_terminal_size().columns - 1)
+            sys.stderr.write("\r\x1b[K" + (text or "")[:width])
+            sys.stderr.flush()
+
+    return show
+
+
+def _write_report(
+    path: str,
+    results: list[codemods.FileResult],
+    diff: bool,
+    resolved: codemods.Resolved,
+    verification: codemods.Verification | None,
+) -> None:
+    from .codemods.output.report import render_report
+
+    text = render_report(results, diff=diff, unsafe_fixes=resolved.unsafe_fixes, verification=verification)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        _fail(f"--report: cannot write {path}: {exc.strerror or exc}")
 
 
 ANSWERS = {

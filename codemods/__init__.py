@@ -7,7 +7,8 @@ The public API (installed as ``asyncmend.codemods``):
   (by code, slug or an equivalent code), :class:`Rule` (their base);
 - running them: :func:`run` (paths, standard input, shards, as the command
   line does), :func:`check_paths`, :func:`fix_source` (one source text),
-  :func:`review` (the interactive apply), :func:`resolve_settings`;
+  :func:`review` (the interactive apply), :func:`verify_fixes` (keep the
+  fixes the project's tests accept), :func:`resolve_settings`;
 - the data: :class:`Settings`, :class:`Options`, :class:`FileResult`,
   :class:`Finding`, :class:`Fix`, :class:`Edit`, :class:`Safety`.
 
@@ -40,7 +41,8 @@ from .api import (
     run,
 )
 from .engine import default_jobs, process
-from .findings import Edit, FileResult, Finding, Fix, Safety, SourceResult
+from .engine.verify import Step, Verified, VerifyError, verify_fixes
+from .findings import Edit, FileResult, Finding, Fix, RunFailure, Safety, SourceResult, Verification
 from .rule import Rule, rule_for, rules
 from .settings import ConfigError, Options, Resolved, Settings
 from .source.discovery import DiscoveryError, Target, discover
@@ -80,11 +82,16 @@ __all__ = [
     "Resolved",
     "Rule",
     "Run",
+    "RunFailure",
     "Safety",
     "Settings",
     "SourceError",
     "SourceResult",
+    "Step",
     "Target",
+    "Verification",
+    "Verified",
+    "VerifyError",
     "check_paths",
     "configure",
     "default_jobs",
@@ -97,4 +104,5 @@ __all__ = [
     "rule_for",
     "rules",
     "run",
+    "verify_fixes",
 ]

@@ -114,4 +114,41 @@ class SourceResult:
         return self.output != self.source
 
 
-__all__ = ["Edit", "FileResult", "Finding", "Fix", "JointEdit", "Safety", "SourceResult"]
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run of the project's test command failed: the first failing
+    test its output names (``None`` when it names none) and that test's
+    message (else the command's last line, or that it timed out)."""
+
+    test: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.test}: {self.message}" if self.test else self.message
+
+
+@dataclass
+class Verification:
+    """What ``fix --verify`` did: the test command, how many times it ran
+    and for how long in all, and the findings whose fixes it dropped, by
+    (path, code, line, column) as the run reports them, with the failure
+    each fix caused."""
+
+    command: str
+    runs: int = 0
+    seconds: float = 0.0
+    kept: int = 0
+    dropped: dict[tuple[str, str, int, int], RunFailure] = field(default_factory=dict)
+
+
+__all__ = [
+    "Edit",
+    "FileResult",
+    "Finding",
+    "Fix",
+    "JointEdit",
+    "RunFailure",
+    "Safety",
+    "SourceResult",
+    "Verification",
+]

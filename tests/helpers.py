@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -36,6 +37,37 @@ def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) ->
         return CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
     finally:
         os.chdir(old)
+
+
+def with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
+    """Run the CLI with a pseudo-terminal as stderr and a pipe as stdout:
+    (exit status, stdout, what the terminal showed)."""
+    import pty  # not on every platform
+
+    controller, terminal = pty.openpty()
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the other end closed
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    env = dict(os.environ)
+    try:
+        done = subprocess.run([sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=terminal, stdin=subprocess.DEVNULL, timeout=300)
+    finally:
+        os.close(terminal)
+    reader.join(timeout=10)
+    os.close(controller)
+    return done.returncode, done.stdout, bytes(shown)
 
 
 CODECS = {"utf-8": "utf-8", "utf-16": "utf-16-le"}

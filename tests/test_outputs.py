@@ -21,7 +21,7 @@ from asyncmend.codemods.findings import Finding, Safety
 from asyncmend.codemods.findings import FileResult
 from asyncmend.codemods.output.common import line_hash
 from asyncmend.codemods.output.github import render_github
-from tests.helpers import apply_replacements, run_cli
+from tests.helpers import apply_replacements, run_cli, with_terminal_stderr
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -308,54 +308,21 @@ def test_progress_bar_never_in_machine_formats(monkeypatch: pytest.MonkeyPatch, 
     assert cli._shows_progress(10_000, dataclasses.replace(common, output_format="text"))
 
 
-def _with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, bytes, bytes]:
-    """Run the CLI with a pseudo-terminal as stderr and a pipe as stdout:
-    (exit status, stdout, what the terminal showed)."""
-    import pty
-    import sys
-    import threading
-
-    controller, terminal = pty.openpty()
-    shown = bytearray()
-
-    def read() -> None:
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the other end closed
-                return
-            if not chunk:
-                return
-            shown.extend(chunk)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    env = dict(os.environ)
-    try:
-        done = subprocess.run([sys.executable, "-m", "asyncmend.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=terminal, stdin=subprocess.DEVNULL, timeout=300)
-    finally:
-        os.close(terminal)
-    reader.join(timeout=10)
-    os.close(controller)
-    return done.returncode, done.stdout, bytes(shown)
-
-
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 def test_progress_bar_is_drawn_on_a_terminal_for_long_text_runs_only(tmp_path: Path) -> None:
     from asyncmend import cli
 
     for number in range(cli.PROGRESS_MIN_FILES):
         (tmp_path / f"m{number}.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
-    code, out, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", "."], tmp_path)
+    code, out, shown = with_terminal_stderr(["check", "-j", "1", "--no-cache", "."], tmp_path)
     assert code == 1
     assert b"100%" in shown and b"asyncmend" in shown, shown[-500:]
     assert b"%" not in out and b"Found 50 findings." in out
     for args in (["--no-progress"], ["--output-format", "json"], ["--output-format", "sarif"]):
-        code, out, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", *args, "."], tmp_path)
+        code, out, shown = with_terminal_stderr(["check", "-j", "1", "--no-cache", *args, "."], tmp_path)
         assert code == 1 and b"100%" not in shown, args
     # A short run draws none.
-    code, _, shown = _with_terminal_stderr(["check", "-j", "1", "--no-cache", "m1.py", "m2.py"], tmp_path)
+    code, _, shown = with_terminal_stderr(["check", "-j", "1", "--no-cache", "m1.py", "m2.py"], tmp_path)
     assert code == 1 and shown == b""
 
 

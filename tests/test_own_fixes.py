@@ -15,6 +15,7 @@ import pytest
 
 from asyncmend.codemods import RULES, Options, Settings
 from asyncmend.codemods.engine import own_fixes
+from asyncmend.codemods.engine.own_fixes import apply_own_fixes, fix_units, key_of
 from asyncmend.codemods.engine.passes import process_bytes
 from asyncmend.codemods.findings import Edit, Finding
 from asyncmend.codemods.source.text import decode, split_lines
@@ -256,3 +257,24 @@ def test_a_file_of_many_fixes_is_given_a_bounded_number_of_fixes_each_standing_a
         assert len(sharing) == 3
         assert result.count("await asyncio.sleep(") == len(sharing)
     assert review(text, fixed, tuple(range(count))) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_own_fixes_applied_together_give_what_fix_writes_and_any_subset_stands_alone(name: str) -> None:
+    """What `fix --verify` tests and writes: the own fixes of a set of
+    findings, applied at once (joint edits where all their findings are)."""
+    text = CASES[name]
+    outcome = process_bytes(text.encode("utf-8"), Options(settings=EVERY_FIX, edits=True), RULES, "case.py")
+    fixed = [f for f in outcome.findings if f.fixed]
+    lines = split_lines(text)
+    every = frozenset(key_of(f) for f in fixed)
+    assert "".join(apply_own_fixes(lines, outcome.findings, every)[0]) == outcome.output.decode("utf-8")
+    units = fix_units(outcome.findings)
+    assert sorted(f.sort_key() for unit in units for f in unit) == sorted(f.sort_key() for f in fixed)
+    allowed = problems(text) | problems(outcome.output.decode("utf-8"))
+    # Applied at once, the order they were chosen in does not count.
+    for subset in sorted({tuple(sorted(order)) for order in orders(len(units), name)}):
+        chosen = frozenset(key_of(f) for i in subset for f in units[i])
+        result = "".join(apply_own_fixes(lines, outcome.findings, chosen)[0])
+        compile(result, "case.py", "exec", dont_inherit=True)
+        assert not problems(result) - allowed, sorted(chosen)

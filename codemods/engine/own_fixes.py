@@ -39,7 +39,7 @@ still stands alone; it is only coarser.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import AbstractSet, Callable, Sequence
 
 from ..findings import Edit, Finding, Fix, JointEdit, Safety
 from ..settings import Settings
@@ -285,4 +285,46 @@ def _with_fixes(
     return [replace(f, fix=fixes[id(f)]) if id(f) in fixes else f for f in findings]
 
 
-__all__ = ["attach_own_fixes", "key_of"]
+def fix_units(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """The fixes of one file's ``findings`` as units that can be applied or
+    left out alone, in the order of the file: findings that share one fix
+    (it rewrites the same lines for all of them) are one unit, every other
+    fixed finding is a unit of its own."""
+    units: list[list[Finding]] = []
+    by_edits: dict[tuple[Edit, ...], list[Finding]] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        if not finding.fixed or finding.fix is None:
+            continue
+        edits = finding.fix.edits
+        # A fix with no edits of its own is possible only with others (its
+        # joint edits): no other finding shares it.
+        if edits and edits in by_edits:
+            by_edits[edits].append(finding)
+            continue
+        unit = [finding]
+        units.append(unit)
+        if edits:
+            by_edits[edits] = unit
+    return units
+
+
+def apply_own_fixes(
+    lines: Sequence[str], findings: Sequence[Finding], chosen: AbstractSet[Key]
+) -> tuple[list[str], list[int | Edit]]:
+    """``lines`` (the text the fixes of ``findings`` are edits of) with the
+    own fixes of the findings named in ``chosen``, as a reviewer who accepts
+    exactly those suggestions has it: their edits, and each joint edit once
+    every finding it completes is chosen. Returns the lines and, for each,
+    the index of the original line it is or the edit that wrote it (see
+    :func:`~codemods.source.edits.apply_edits`). With every fixed finding
+    chosen, that is what ``fix`` writes."""
+    edits: list[Edit] = []
+    for finding in findings:
+        if finding.fix is None or key_of(finding) not in chosen:
+            continue
+        edits.extend(finding.fix.edits)
+        edits.extend(joint.edit for joint in finding.fix.joint if chosen.issuperset(joint.findings))
+    return apply_edits(lines, edits)
+
+
+__all__ = ["apply_own_fixes", "attach_own_fixes", "fix_units", "key_of"]

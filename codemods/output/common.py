@@ -22,6 +22,17 @@ def plain(text: str, **_: object) -> str:
     return text
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 fix``, ``2 fixes``: ``n`` and the noun in the number it takes."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def duration(seconds: float) -> str:
+    """``4.2 s``, ``3 min 5 s``."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..findings import FileResult, Finding, Safety
 from ..source.text import split_lines
-from .common import SourceOf, Style, plain
+from .common import SourceOf, Style, count, plain
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def fixed_enumeration(results: Sequence[FileResult]) -> list[str]:
             out.append(f"- {result.path}:")
             out.extend(f"    {n} × {code} ({slug})" for (code, slug), n in sorted(counts.items()))
     total = sum(finding.fixed for result in results for finding in result.findings)
-    return ([f"Fixed {_count(total, 'finding')}:"] + out) if out else []
+    return ([f"Fixed {count(total, 'finding')}:"] + out) if out else []
 
 
 def fix_diff(finding: Finding, lines: Sequence[str], style: Style = plain, context: int = 1) -> list[str]:
@@ -130,11 +130,11 @@ def summary_line(summary: Summary, *, fixing: bool, hints: Hints = Hints()) -> s
     if fixing:
         left = summary.findings - summary.fixed
         parts.append(
-            f"Fixed {_count(summary.fixed, 'finding')} in {_count(summary.changed, 'file')}"
+            f"Fixed {count(summary.fixed, 'finding')} in {count(summary.changed, 'file')}"
             f"; {left} left."
         )
     elif summary.findings:
-        parts.append(f"Found {_count(summary.findings, 'finding')}.")
+        parts.append(f"Found {count(summary.findings, 'finding')}.")
     else:
         parts.append("No findings.")
     if hints.unsafe_fixes and not fixing:
@@ -148,7 +148,7 @@ def summary_line(summary: Summary, *, fixing: bool, hints: Hints = Hints()) -> s
             where = "`--unsafe-fixes`" if fixing else "`asyncmend fix --unsafe-fixes`"
             parts.append(f"{summary.fixable_unsafe} more fixable with {where}.")
     if summary.errors:
-        parts.append(f"{_count(summary.errors, 'file')} could not be processed.")
+        parts.append(f"{count(summary.errors, 'file')} could not be processed.")
     return " ".join(parts)
 
 
@@ -175,8 +175,6 @@ def render_statistics(results: Sequence[FileResult], *, fixing: bool, fmt: str =
     )
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def render_diff(results: Sequence[FileResult]) -> bytes:
