@@ -31,6 +31,7 @@ from asyncmend.codemods.findings import RunFailure
 from tests.helpers import run_cli, with_terminal_stderr
 
 PYTHON = shlex.quote(sys.executable)
+PYTEST_X = f"{PYTHON} -m pytest -q -x -p no:cacheprovider"
 STEPS = ("step_0", "step_1", "step_2", "step_3")
 MODULES = ("m0", "m1", "m2", "m3", "m4")
 
@@ -436,13 +437,24 @@ def test_pytest_as_the_command_names_the_failing_test_by_its_node_id(tmp_path: P
     (tmp_path / "app.py").write_text(steps_module(("step_1",)))
     (tmp_path / "test_app.py").write_text(BLOCKING_TEST)
 
-    result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} -m pytest -q -x -p no:cacheprovider", "."], tmp_path
-    )
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 1
     assert "fails the tests: test_app.py::test_step_1_blocks_other_tasks: AssertionError: assert [" in result.output
     assert "async def step_1(log):\n    time.sleep(0)" in (tmp_path / "app.py").read_text()
+
+
+def flaky_test(counter: Path, *, failing_runs: tuple[int, ...]) -> str:
+    """A pytest test that fails on the runs numbered ``failing_runs``
+    (counting them in the file ``counter``), as a network test may."""
+    return textwrap.dedent(f'''\
+        import pathlib
+
+        def test_network():
+            count = pathlib.Path({str(counter)!r})
+            count.write_text(count.read_text() + "x" if count.exists() else "x")
+            assert len(count.read_text()) not in {failing_runs!r}, "ConnectionResetError: peer went away"
+    ''')
 
 
 def test_a_flake_that_stops_one_failing_run_is_not_the_test_named_for_the_fix(tmp_path: Path) -> None:
@@ -450,19 +462,10 @@ def test_a_flake_that_stops_one_failing_run_is_not_the_test_named_for_the_fix(tm
     counter = tmp_path.parent / f"{tmp_path.name}-count"
     # With -x, this flake stops the first run with the fix before the test
     # the fix breaks is reached.
-    (tmp_path / "test_a.py").write_text(textwrap.dedent(f'''\
-        import pathlib
-
-        def test_network():
-            count = pathlib.Path({str(counter)!r})
-            count.write_text(count.read_text() + "x" if count.exists() else "x")
-            assert count.read_text() != "xx", "ConnectionResetError: peer went away"
-    '''))
+    (tmp_path / "test_a.py").write_text(flaky_test(counter, failing_runs=(2,)))
     (tmp_path / "test_b.py").write_text(BLOCKING_TEST)
 
-    result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} -m pytest -q -x -p no:cacheprovider", "."], tmp_path
-    )
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 1
     assert counter.read_text() == "xxx"  # the unchanged tree, the fix, the fix again
@@ -478,18 +481,9 @@ def test_a_test_that_failed_on_the_unchanged_tree_cannot_cost_a_fix_by_failing_t
     counter = tmp_path.parent / f"{tmp_path.name}-count"
     # Fails on the first run of the unchanged tree, and on both runs with
     # the fix, which breaks nothing: retried once alone, the fix would go.
-    (tmp_path / "test_a.py").write_text(textwrap.dedent(f'''\
-        import pathlib
+    (tmp_path / "test_a.py").write_text(flaky_test(counter, failing_runs=(1, 3, 4)))
 
-        def test_network():
-            count = pathlib.Path({str(counter)!r})
-            count.write_text(count.read_text() + "x" if count.exists() else "x")
-            assert len(count.read_text()) not in (1, 3, 4), "ConnectionResetError: peer went away"
-    '''))
-
-    result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} -m pytest -q -x -p no:cacheprovider", "."], tmp_path
-    )
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 0, result.output
     assert counter.read_text() == "xxxxx"  # twice the unchanged tree, three times the fix
