@@ -8,11 +8,11 @@ AM201 finding: the rule must look and decide) and calls ``time.sleep``
     python benchmarks/findings_file.py 4000 > /tmp/findings_4000.py
     asyncmend check --no-cache -j 1 /tmp/findings_4000.py
 
-With ``--sizes`` it writes one file per size into a directory and times
-``check`` (and ``check --output-format json``, ``fix --diff``) on each, wall time and peak RSS of the whole
-command, medians of alternated repetitions, and the CPU time's ratio to
-that of the first size (CPU time moves less than wall time when the machine
-is busy)::
+With ``--sizes`` it writes one file per size, each in its own directory
+under ``--out``, and times ``check`` (and ``check --output-format json``,
+``fix --diff``) on each, wall time and peak RSS of the whole command,
+medians of alternated repetitions, and the CPU time's ratio to that of the
+first size (CPU time moves less than wall time when the machine is busy)::
 
     python benchmarks/findings_file.py --sizes 500,1000,2000,4000 --out DIR --commands check,json,diff
 """
@@ -99,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     commands: list[tuple[str, int, list[str]]] = []
     for count in (int(size) for size in args.sizes.split(",")):
-        path = args.out / f"findings_{count}.py"
+        # Each file in a directory of its own: the project model reads the
+        # directory as the project, so files side by side would each pay
+        # for the others.
+        path = args.out / str(count) / f"findings_{count}.py"
+        path.parent.mkdir(exist_ok=True)
         path.write_text(module_text(count))
         for name in args.commands.split(","):
             label, argv = _COMMANDS[name.strip()]

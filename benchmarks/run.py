@@ -86,14 +86,16 @@ PEAK_MB = 200.0
 FINDINGS_GROWTH = 8.0  # largest generated file / smallest, check wall
 
 # Runs ``argv`` in a fresh interpreter so that RUSAGE_CHILDREN covers this one
-# command only; prints wall seconds, peak RSS (KiB) and the exit status.
+# command only; prints wall seconds, CPU seconds (user and system, of every
+# process of the run), peak RSS (KiB) and the exit status.
 _WRAPPER = r"""
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "rss_kib": rss, "status": proc.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_kib": usage.ru_maxrss,
+                  "status": proc.returncode,
                   "stderr": proc.stderr.decode("utf-8", "replace")[-2000:]}))
 """
 
@@ -131,6 +133,7 @@ class Command:
     setup: list[str] | None = None  # run before each repetition, untimed
     env: dict[str, str] | None = None  # added to the environment
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     statuses: set[int] = field(default_factory=set)
     note: str = ""
@@ -142,6 +145,13 @@ class Command:
     @property
     def wall(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU seconds of all its processes: on a machine shared with
+        other work it moves less than wall time (a pool's CPU is the sum of
+        its workers', so it is no measure of what -j gains)."""
+        return statistics.median(self.cpus)
 
     @property
     def lines_per_s(self) -> float:
@@ -299,6 +309,7 @@ def run_once(command: Command) -> None:
     )
     data = json.loads(out.stdout)
     command.walls.append(data["wall"])
+    command.cpus.append(data["cpu"])
     command.rss_kib.append(data["rss_kib"])
     command.statuses.add(data["status"])
     # Exit status 1 means "findings" for every tool here; 2 and up, or a
@@ -418,13 +429,13 @@ def fmt_row(cols: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def report(groups: list[tuple[Corpus, list[Command]]], model_note: str) -> str:
-    header = ["corpus / command", "files", "lines", "wall s", "lines/s", "peak RSS MB", "x ruff"]
+    header = ["corpus / command", "files", "lines", "wall s", "CPU s", "lines/s", "peak RSS MB", "x ruff"]
     rows: list[list[str]] = []
     notes: list[str] = []
     for corpus, cmds in groups:
         ruff = next(c for c in cmds if c.label == RUFF)
         python = f" (asyncmend and the floor on Python {corpus.env.version})" if corpus.env else ""
-        rows.append([f"{corpus.name}{python}", str(corpus.files), str(corpus.lines), "", "", "", ""])
+        rows.append([f"{corpus.name}{python}", str(corpus.files), str(corpus.lines), "", "", "", "", ""])
         by = {c.label: c for c in cmds}
         for c in cmds:
             measured = c.measured
@@ -432,6 +443,7 @@ def report(groups: list[tuple[Corpus, list[Command]]], model_note: str) -> str:
             rows.append([
                 "  " + c.label, str(measured.files), str(measured.lines),
                 f"{wall:.2f}*" if c.scaled else f"{wall:.3f}" if wall < 1 else f"{wall:.2f}",
+                "" if c.scaled else f"{c.cpu:.3f}" if c.cpu < 1 else f"{c.cpu:.2f}",
                 f"{c.lines_per_s:,.0f}", f"{c.peak_mb:.0f}", f"{wall / ruff.wall:.1f}",
             ])
             if c.note:
@@ -441,9 +453,9 @@ def report(groups: list[tuple[Corpus, list[Command]]], model_note: str) -> str:
             if NO_MODEL in by:
                 cost = by[COLD_J2].wall - by[NO_MODEL].wall
                 rows.append(["  project model cost (cold -j 2, with - without)", "", "", f"{cost:+.3f}",
-                             "", "", ""])
+                             "", "", "", ""])
             else:
-                rows.append(["  project model cost", "", "", "n/a", "", "", ""])
+                rows.append(["  project model cost", "", "", "n/a", "", "", "", ""])
                 notes.append(f"{corpus.name} / project model cost: {model_note}")
         notes.extend(f"{corpus.name}: {r}" for r in ratio_lines(corpus, cmds))
     notes.extend(growth_lines(groups))
@@ -458,7 +470,8 @@ def report(groups: list[tuple[Corpus, list[Command]]], model_note: str) -> str:
     if labels & {PRECOMMIT_CLEAN, PRECOMMIT_FOUND}:
         lines.append("Pre-commit rows run on the files in their files/lines columns (default -j, "
                      "no cache); their x ruff is against ruff on the whole corpus.")
-    lines.append("Peak RSS is the largest single process of the run (ru_maxrss).")
+    lines.append("Peak RSS is the largest single process of the run (ru_maxrss). CPU s is user and system "
+                 "time of all its processes (a pool's workers summed; ruff's threads too).")
     lines += notes
     return "\n".join(lines)
 
@@ -482,9 +495,10 @@ def ratio_lines(corpus: Corpus, cmds: list[Command]) -> list[str]:
         target = (f"target <= {COLD_OVER_FLOOR:g}x: {_verdict(r <= COLD_OVER_FLOOR)}"
                   if corpus.kind in ("stdlib", "async") else "no target set on this corpus")
         out.append(f"{COLD_J2} / parser floor -j 2 = {r:.2f}x ({target}); "
-                   f"the parser floor / ruff = {floor.wall / ruff.wall:.1f}x")
+                   f"the parser floor / ruff = {floor.wall / ruff.wall:.1f}x; CPU time {j2.cpu / floor.cpu:.2f}x the floor's")
     if floor_j1 and j1:
-        out.append(f"{COLD_J1} / parser floor -j 1 = {j1.wall / floor_j1.wall:.2f}x")
+        out.append(f"{COLD_J1} / parser floor -j 1 = {j1.wall / floor_j1.wall:.2f}x; CPU time "
+                   f"{j1.cpu / floor_j1.cpu:.2f}x")
     if j1 and j2:
         out.append(f"-j 1 / -j 2 speed-up = {j1.wall / j2.wall:.2f}"
                    + (f" (the parser floor's own: {floor_j1.wall / floor.wall:.2f})" if floor and floor_j1 else ""))
@@ -523,7 +537,8 @@ def growth_lines(groups: list[tuple[Corpus, list[Command]]]) -> list[str]:
     for label in (GEN_CHECK, GEN_FIX):
         r = last[label].wall / first[label].wall
         target = f" (target <= {FINDINGS_GROWTH:g}x: {_verdict(r <= FINDINGS_GROWTH)})" if label == GEN_CHECK else ""
-        out.append(f"generated files: {label}, {large.lines} lines / {small.lines} lines = {r:.1f}x{target}")
+        out.append(f"generated files: {label}, {large.lines} lines / {small.lines} lines = {r:.1f}x{target}; "
+                   f"CPU time {last[label].cpu / first[label].cpu:.1f}x")
     peak = max(last[label].peak_mb for label in (GEN_CHECK, GEN_FIX))
     out.append(f"generated file of {large.lines} lines: asyncmend peak RSS {peak:.0f} MB "
                f"(target < {PEAK_MB:g} MB: {_verdict(peak < PEAK_MB)}); "
@@ -603,8 +618,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for rep in range(args.reps):
             for corpus, cmds in groups:
                 for command in cmds:
-                    print(f"[{rep + 1}/{args.reps}] {corpus.name}: {command.label}", file=sys.stderr)
+                    print(f"[{rep + 1}/{args.reps}] {corpus.name}: {command.label}", file=sys.stderr, end="", flush=True)
                     run_once(command)
+                    # Each measurement as it comes: a run stopped early still tells what it measured.
+                    print(f": {command.walls[-1]:.2f} s wall, {command.cpus[-1]:.2f} s CPU, "
+                          f"{command.rss_kib[-1] / 1024:.0f} MB", file=sys.stderr)
         versions = sorted({env.version for env in envs.values()} | {default_env.version})
         print(f"asyncmend benchmark: Python {', '.join(versions)}, {os.cpu_count()} cores, "
               f"{args.reps} repetitions, medians")
@@ -613,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.json.write_text(json.dumps([
                 {"corpus": corpus.name, "files": corpus.files, "lines": corpus.lines,
                  "python": corpus.env.version if corpus.env else None,
-                 "runs": [{"label": c.label, "walls": c.walls, "rss_kib": c.rss_kib,
+                 "runs": [{"label": c.label, "walls": c.walls, "cpus": c.cpus, "rss_kib": c.rss_kib,
                            "sample_lines": c.sample.lines if c.sample else None, "argv": c.argv}
                           for c in cmds]}
                 for corpus, cmds in groups

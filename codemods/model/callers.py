@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..source.cache import content_hash
-from .facts import CallFact, ClassFacts, FunctionFacts, split_root
+from .facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, split_root
 
 if TYPE_CHECKING:
     from .project import ModuleView
@@ -123,6 +123,9 @@ class Callers:
         self.view = view
         self.project = view.project
         self._sites: dict[tuple[str, str], list[CallSite]] = {}
+        # module -> (the facts indexed, the calls of its functions by the
+        # callee's last name): see _calls_named.
+        self._calls: dict[str, tuple[ModuleFacts, dict[str, list[tuple[FunctionFacts, CallFact]]]]] = {}
 
     # -- the byte scans ----------------------------------------------------------
 
@@ -179,24 +182,36 @@ class Callers:
             facts = self.project.facts(candidate)
             if facts is None:
                 continue
-            for caller in facts.functions.values():
-                for call in caller.calls:
-                    if call.func != name and not call.func.endswith(f".{name}"):
-                        continue
-                    targets = self.project.targets(candidate, caller, call)
-                    if targets is not None:
-                        if any((t.module, t.qualname) == (module, qualname) for t in targets):
-                            sites.append(CallSite(candidate, caller, call))
-                    elif (
-                        function.class_name is not None
-                        and call.func.endswith(f".{name}")
-                        and self.project.may_be_instance(candidate, caller, call.func[: -len(name) - 1])
-                    ):
-                        # ``wallet.debit(price)`` with ``wallet`` untyped: a
-                        # safe rule must count it as a caller.
-                        sites.append(CallSite(candidate, caller, call, maybe=(module, qualname)))
+            for caller, call in self._calls_named(candidate, facts, name):
+                targets = self.project.targets(candidate, caller, call)
+                if targets is not None:
+                    if any((t.module, t.qualname) == (module, qualname) for t in targets):
+                        sites.append(CallSite(candidate, caller, call))
+                elif (
+                    function.class_name is not None
+                    and call.func.endswith(f".{name}")
+                    and self.project.may_be_instance(candidate, caller, call.func[: -len(name) - 1])
+                ):
+                    # ``wallet.debit(price)`` with ``wallet`` untyped: a
+                    # safe rule must count it as a caller.
+                    sites.append(CallSite(candidate, caller, call, maybe=(module, qualname)))
         sites.extend(self._wrapped(module, function))
         return sites
+
+    def _calls_named(self, module: str, facts: ModuleFacts, name: str) -> list[tuple[FunctionFacts, CallFact]]:
+        """The calls in the functions of ``module`` whose callee ends in the
+        name ``name`` (``name(``, ``x.name(``), in the order of its functions
+        and their calls. The module is indexed once: read again for each
+        function asked about, a module whose every coroutine has a finding
+        took time in the square of its functions."""
+        known = self._calls.get(module)
+        if known is None or known[0] is not facts:
+            index: dict[str, list[tuple[FunctionFacts, CallFact]]] = {}
+            for caller in facts.functions.values():
+                for call in caller.calls:
+                    index.setdefault(call.func.rsplit(".", 1)[-1], []).append((caller, call))
+            known = self._calls[module] = (facts, index)
+        return known[1].get(name, [])
 
     def _wrapped(self, module: str, function: FunctionFacts) -> Iterator[CallSite]:
         """The calls of ``function`` that the wrappers of its decorators
