@@ -36,6 +36,10 @@ _TEST_LOOP_WORDS = (
     b"pytest_asyncio", b"mark.asyncio", b"mark.anyio", b"anyio_backend", b"pytest_trio",
     b"IsolatedAsyncioTestCase", b"asyncio_mode", b"event_loop",
 )
+# Context managers of tests that expect what runs in them to raise or warn.
+_EXPECTING = frozenset(
+    {"raises", "warns", "assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex", "deprecated_call"}
+)
 _LOGGING_HOOK_BASES = ("Handler", "Formatter", "Filter", "LoggerAdapter")
 
 
@@ -285,6 +289,23 @@ class CoroutineInSync(Rule):
             current = self._parents.get(current)
         return False
 
+    def _expected_to_fail(self, call: cst.Call) -> bool:
+        """Whether ``call`` stands in a ``with`` block that expects it to
+        raise or warn (``pytest.raises``, ``self.assertRaises``,
+        ``pytest.warns(RuntimeWarning)``): a test of the call itself, which
+        may be meant to make a coroutine and drop it."""
+        current = self._parents.get(call)
+        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if isinstance(current, cst.With):
+                for item in current.items:
+                    expected = item.item
+                    if isinstance(expected, cst.Call):
+                        name = toolkit.get_full_name_for_node(expected.func) or ""
+                        if name.rsplit(".", 1)[-1] in _EXPECTING:
+                            return True
+            current = self._parents.get(current)
+        return False
+
     # -- where no event loop can be running ---------------------------------------------
 
     def _loop_may_run(self, call: cst.Call) -> tuple[str | None, cst.If | None]:
@@ -398,6 +419,8 @@ class CoroutineInSync(Rule):
         assert self._calls is not None
         described = self._calls.describe(original_node)
         if described is None or not described[1] or not self._used_as_a_value(original_node):
+            return updated_node
+        if self._expected_to_fail(original_node):
             return updated_node
         what = described[0]
         message = (

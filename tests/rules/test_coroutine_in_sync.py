@@ -254,3 +254,17 @@ def test_the_screen_passes_every_fixture_the_rule_reports() -> None:
 def test_the_screen_drops_a_module_whose_coroutines_are_all_awaited() -> None:
     source = "import asyncio\n\nasync def f():\n    pass\n\nasync def g():\n    await f()\n"
     assert not CoroutineInSync.screen(Facts.of(ast.parse(source)), Settings())
+
+
+# -- left alone ------------------------------------------------------------------------
+
+
+def test_no_finding_where_the_coroutine_is_handed_on_or_expected_to_fail() -> None:
+    source = (Path(__file__).resolve().parent.parent / "fixtures" / "coroutine_in_sync" / "noop_handed_on.before.py").read_text()
+    assert findings_of(source, "AM303") == []
+
+
+def test_no_finding_inside_async_def_or_for_a_name_the_module_does_not_resolve() -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "coroutine_in_sync"
+    for case in ("noop_inside_async_def", "noop_unresolved_names"):
+        assert findings_of((fixtures / f"{case}.before.py").read_text(), "AM303") == [], case
