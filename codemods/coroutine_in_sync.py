@@ -10,7 +10,7 @@ from .analysis.offload import other_backend, report_fix
 from .findings import Safety
 from .lazy import lazy_module
 from .rule import Rule
-from .screen.facts import Facts, has_async_def
+from .screen.facts import Facts
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -87,7 +87,10 @@ class CoroutineInSync(Rule):
 
     Found: a call of an `async def` as AM302 resolves it (one of the
     module, by scope; `self.method()` of the enclosing class; an asyncio
-    coroutine function), in plain code (a plain function, a lambda, a class
+    coroutine function) or of an `async def` of another module of the
+    project that the module imports (`from .api import fetch`, `api.fetch`),
+    as the project model resolves it (undecorated, not an async generator,
+    no module stores an attribute of its name), in plain code (a plain function, a lambda, a class
     body, module level), whose coroutine is dropped (a statement of its
     own) or used as the value it is not: subscripted, an attribute read,
     compared, tested for truth, shown in an f-string or by `print`, `str`,
@@ -114,8 +117,11 @@ class CoroutineInSync(Rule):
     `gather`, `run_coroutine_threadsafe`, a helper of the project),
     returned, yielded, stored in an attribute, a container or a second
     name, or made in a comprehension or a lambda's body. A call of a name
-    the analysis cannot resolve to an `async def` (imported from another
-    module, bound twice, decorated). A call inside `async def` (AM302's).
+    the analysis cannot resolve to an `async def` (a library's, bound twice,
+    decorated, a method of an object of another module). A call inside
+    `async def` (AM302's). A call in a `with` block that expects an error
+    or a warning (`pytest.raises`, `assertRaises`, `pytest.warns`): a test
+    of the call itself.
 
     ## Limits
 
@@ -136,25 +142,25 @@ class CoroutineInSync(Rule):
     imported only under a condition or below the site. Without the project
     model (a codemod alone) only code under the `__main__` guard is fixed.
     The settings of a test runner (`asyncio_mode` in `pyproject.toml`) are
-    not read: only the project's Python files.
+    not read: only the project's Python files. A file that mentions neither
+    `async` nor `__main__` is not read at all (a plain module calling an
+    imported `async def` is missed there).
     """
 
     CODE = "AM303"
     SLUG = "coroutine-in-sync"
     SAFETY = Safety.UNSAFE
     DESCRIPTION = "a plain function calls an `async def` and never runs it"
-    PREFILTER = (b"async",)
-
-    @classmethod
-    def prefilter(cls, data: bytes) -> bool:
-        return b"asyncio" in data or has_async_def(data)
+    # An async def of the module, asyncio's coroutine functions, or a
+    # `__main__` guard that may call an async def of another module.
+    PREFILTER = (b"async", b"__main__")
 
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
         coroutines = CoroutineScreen(facts)
-        return any(
-            not ctx.coroutine_body and coroutines.may_create(call, ctx, scheduling=False)
-            for call, ctx in facts.calls
+        plain = [(call, ctx) for call, ctx in facts.calls if not ctx.coroutine_body]
+        return any(coroutines.may_create(call, ctx, scheduling=False) for call, ctx in plain) or any(
+            coroutines.may_create_across(call) for call, _ in plain
         )
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
@@ -417,7 +423,7 @@ class CoroutineInSync(Rule):
         if scope.function().kind is toolkit.ScopeKind.ASYNC_FUNCTION:
             return updated_node  # AM302's, where `await` is the fix
         assert self._calls is not None
-        described = self._calls.describe(original_node)
+        described = self._calls.describe(original_node, across=True)
         if described is None or not described[1] or not self._used_as_a_value(original_node):
             return updated_node
         if self._expected_to_fail(original_node):

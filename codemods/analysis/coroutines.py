@@ -68,10 +68,12 @@ class CoroutineCalls:
             self._async_names = frozenset(node.name for node, _ in facts.async_defs) if facts else None
         return self._async_names is None or name in self._async_names
 
-    def describe(self, call: cst.Call) -> tuple[str, bool] | None:
+    def describe(self, call: cst.Call, *, across: bool = False) -> tuple[str, bool] | None:
         """What ``call`` creates, and whether it is a coroutine (awaiting it
         runs it) rather than a future that already runs; ``None`` when it
-        does not certainly create either."""
+        does not certainly create either. With ``across``, an ``async def``
+        of another module of the project, imported, counts too (see
+        :meth:`imported_coroutine`)."""
         scope = self._scope_of(call)
         func = call.func
         qualified = scope.qualified_name(func)
@@ -86,7 +88,38 @@ class CoroutineCalls:
             receiver, name = func.value.value, func.attr.value
             if self.may_be_async_def(name) and self._definitions.coroutine_method(scope, receiver, name) is not None:
                 return f"`{receiver}.{name}()` is an `async def` method", True
+        if across:
+            what = self.imported_coroutine(scope, func)
+            if what is not None:
+                return what, True
         return None
+
+    def imported_coroutine(self, scope: Scope, func: cst.BaseExpression) -> str | None:
+        """How a message names the ``async def`` of another module of the
+        project that ``func`` certainly is: a name imported at module level
+        (``from .api import fetch``) or a function of an imported module
+        (``api.fetch``), as the project model resolves it, undecorated and
+        not an async generator, and not replaced by an attribute store in
+        any module. ``None`` otherwise (and without a project)."""
+        view = self._view
+        if view is None or not view.project.index.modules:
+            return None
+        dotted = toolkit.get_full_name_for_node(func)
+        if not dotted:
+            return None
+        root, _, _ = dotted.partition(".")
+        if not isinstance(scope.lookup(root), str) or toolkit.binding_kind(scope, root) is not toolkit.ScopeKind.MODULE:
+            return None  # not bound by imports alone, at module level
+        found = view.project.lookup(view.module, dotted)
+        if found is None or found[0] != "function" or found[1] == view.module or "." in found[2]:
+            return None
+        function = view.project.function(found[1], found[2])
+        if function is None or not function.is_async or function.decorators or function.generator:
+            return None
+        name = found[2]
+        if name in view.facts.assigned or view.callers.replacing(name):
+            return None
+        return f"`{dotted}()` is an `async def` of `{found[1]}`"
 
     # -- what the project model shows -------------------------------------------
 
@@ -205,6 +238,29 @@ class CoroutineScreen:
         # class body's names are not visible from the functions inside it.
         self._functions = {name for name, in_class in undecorated if not in_class}
         self._in_class_bodies = self._functions | self._methods
+        self._across: dict[str, bool] = {}
+
+    def may_create_across(self, call: ast.Call) -> bool:
+        """Whether ``call`` may call an ``async def`` of another module of
+        the project through the module's imports (what
+        :meth:`CoroutineCalls.imported_coroutine` resolves), as the project
+        model sees it."""
+        facts = self._facts
+        func = call.func
+        parts: list[str] = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name) or func.id not in facts.top_imports:
+            return False
+        dotted = ".".join([func.id, *reversed(parts)])
+        known = self._across.get(dotted)
+        if known is None:
+            view = facts.view
+            found = view.project.lookup(view.module, dotted) if view is not None and view.project.index.modules else None
+            function = view.project.function(found[1], found[2]) if found is not None and found[0] == "function" else None
+            known = self._across[dotted] = function is not None and function.is_async
+        return known
 
     def may_create(self, call: ast.Call, ctx: Context, *, scheduling: bool = True) -> bool:
         """Whether ``call`` (in ``ctx``) may create a coroutine; with
