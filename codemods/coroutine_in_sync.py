@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from typing import TYPE_CHECKING
 
@@ -88,9 +89,10 @@ class CoroutineInSync(Rule):
     Found: a call of an `async def` as AM302 resolves it (one of the
     module, by scope; `self.method()` of the enclosing class; an asyncio
     coroutine function) or of an `async def` of another module of the
-    project that the module imports (`from .api import fetch`, `api.fetch`),
-    as the project model resolves it (undecorated, not an async generator,
-    no module stores an attribute of its name), in plain code (a plain function, a lambda, a class
+    project that a module with a `__main__` guard imports (`from .api
+    import fetch`, `api.fetch`), as the project model resolves it
+    (undecorated, not an async generator, no module stores an attribute of
+    its name), in plain code (a plain function, a lambda, a class
     body, module level), whose coroutine is dropped (a statement of its
     own) or used as the value it is not: subscripted, an attribute read,
     compared, tested for truth, shown in an f-string or by `print`, `str`,
@@ -142,9 +144,11 @@ class CoroutineInSync(Rule):
     imported only under a condition or below the site. Without the project
     model (a codemod alone) only code under the `__main__` guard is fixed.
     The settings of a test runner (`asyncio_mode` in `pyproject.toml`) are
-    not read: only the project's Python files. A file that mentions neither
-    `async` nor `__main__` is not read at all (a plain module calling an
-    imported `async def` is missed there).
+    not read: only the project's Python files. An `async def` of another
+    module is looked for only in a module with a `__main__` guard (where a
+    fix may follow; asking the model about every imported call of every
+    module costs a large project minutes): a plain function elsewhere that
+    calls an imported `async def` is missed.
     """
 
     CODE = "AM303"
@@ -158,10 +162,18 @@ class CoroutineInSync(Rule):
     @classmethod
     def screen(cls, facts: Facts, settings: Settings) -> bool:
         coroutines = CoroutineScreen(facts)
+        # A coroutine handed to a call (``asyncio.run(main())``), returned
+        # or yielded is never a finding: most calls of async defs in plain
+        # code are those.
         plain = [(call, ctx) for call, ctx in facts.calls if not ctx.coroutine_body]
-        return any(coroutines.may_create(call, ctx, scheduling=False) for call, ctx in plain) or any(
-            coroutines.may_create_across(call) for call, _ in plain
-        )
+        found = [call for call, ctx in plain if coroutines.may_create(call, ctx, scheduling=False)]
+        if found:
+            handed = _handed_on(facts)
+            if any(id(call) not in handed for call in found):
+                return True
+        # Another module's async defs only in a script (what asking the
+        # model costs is paid for where a fix may follow).
+        return _has_main_guard(facts.tree) and any(coroutines.may_create_across(call) for call, _ in plain)
 
     def __init__(self, context: cst.codemod.CodemodContext) -> None:
         super().__init__(context)
@@ -423,7 +435,7 @@ class CoroutineInSync(Rule):
         if scope.function().kind is toolkit.ScopeKind.ASYNC_FUNCTION:
             return updated_node  # AM302's, where `await` is the fix
         assert self._calls is not None
-        described = self._calls.describe(original_node, across=True)
+        described = self._calls.describe(original_node, across=bool(self._guards))
         if described is None or not described[1] or not self._used_as_a_value(original_node):
             return updated_node
         if self._expected_to_fail(original_node):
@@ -456,6 +468,37 @@ class CoroutineInSync(Rule):
             lpar=updated_node.lpar,
             rpar=updated_node.rpar,
         )
+
+
+def _handed_on(facts: Facts) -> set[int]:
+    """The ids of the calls of the module (its stdlib ``ast``) whose value
+    is an argument of another call (but for the builtins that only show
+    it), or is returned, yielded or a lambda's body."""
+    handed: set[int] = set()
+    for call, _ in facts.calls:
+        if isinstance(call.func, ast.Name) and call.func.id in _SHOWING_BUILTINS:
+            continue
+        handed.update(id(arg) for arg in call.args)
+        handed.update(id(arg.value) for arg in call.args if isinstance(arg, ast.Starred))
+        handed.update(id(keyword.value) for keyword in call.keywords)
+    for node in ast.walk(facts.tree):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
+            value = node.body if isinstance(node, ast.Lambda) else node.value
+            if value is not None:
+                handed.add(id(value))
+    return handed
+
+
+def _has_main_guard(tree: ast.Module) -> bool:
+    """Whether the module's body has an ``if __name__ == "__main__":``."""
+    for statement in tree.body:
+        if isinstance(statement, ast.If) and isinstance(statement.test, ast.Compare) and len(statement.test.ops) == 1:
+            sides = [statement.test.left, *statement.test.comparators]
+            if any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides) and any(
+                isinstance(side, ast.Constant) and side.value == "__main__" for side in sides
+            ):
+                return True
+    return False
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:

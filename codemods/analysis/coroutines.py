@@ -239,6 +239,7 @@ class CoroutineScreen:
         self._functions = {name for name, in_class in undecorated if not in_class}
         self._in_class_bodies = self._functions | self._methods
         self._across: dict[str, bool] = {}
+        self._async_def_names: frozenset[str] | None = None
 
     def may_create_across(self, call: ast.Call) -> bool:
         """Whether ``call`` may call an ``async def`` of another module of
@@ -257,7 +258,14 @@ class CoroutineScreen:
         known = self._across.get(dotted)
         if known is None:
             view = facts.view
-            found = view.project.lookup(view.module, dotted) if view is not None and view.project.index.modules else None
+            if view is None or not view.project.index.modules:
+                return False
+            if self._async_def_names is None:
+                self._async_def_names = view.callers.async_def_names()
+            # The byte scan first: the model parses the modules it follows.
+            # (``from api import fetch as get``: the name ``api`` defines.)
+            defined = {parts[0]} if parts else {origin.rsplit(".", 1)[-1] for origin in facts.top_imports[func.id]}
+            found = view.project.lookup(view.module, dotted) if defined & self._async_def_names else None
             function = view.project.function(found[1], found[2]) if found is not None and found[0] == "function" else None
             known = self._across[dotted] = function is not None and function.is_async
         return known
