@@ -14,6 +14,7 @@ from asyncmend.codemods.settings import Options
 from asyncmend.codemods.source.edits import EditConflict, apply_edits
 from asyncmend.codemods.source.text import decode, split_lines
 from asyncmend.codemods.engine.passes import process_bytes
+from tests.helpers import fixture_project
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHANGING = sorted(
@@ -23,7 +24,7 @@ CHANGING = sorted(
 
 
 @pytest.mark.parametrize("before", CHANGING, ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
-def test_every_fix_with_its_joint_edits_gives_the_fixed_file(before: Path) -> None:
+def test_every_fix_with_its_joint_edits_gives_the_fixed_file(before: Path, tmp_path: Path) -> None:
     after = before.with_name(before.name.replace(".before.", ".after."))
     data = before.read_bytes()
     # The fixture's own options (``# asyncmend-test:``) shape its expected output.
@@ -32,7 +33,9 @@ def test_every_fix_with_its_joint_edits_gives_the_fixed_file(before: Path) -> No
     rule = next(r for r in RULES if r.SLUG.replace("-", "_") == before.parent.name)
     fixture_settings = _settings(rule.CODE, before.read_bytes().decode("utf-8", errors="replace"))
     options = Options(settings=fixture_settings, edits=True)
-    outcome = process_bytes(data, options, RULES, before.name)
+    # A fixture with companion modules is a module of that project.
+    filename, project = fixture_project(before, data.decode("utf-8", errors="replace"), tmp_path)
+    outcome = process_bytes(data, options, RULES, filename if project is not None else before.name, project=project)
     fixed = [f for f in outcome.findings if f.fixed]
     assert fixed and all(f.fix is not None and (f.fix.edits or f.fix.joint) for f in fixed)
     edits = {edit for f in fixed for edit in f.fix.edits}  # type: ignore[union-attr]

@@ -334,7 +334,7 @@ def _changing_fixtures() -> list[Path]:
 
 
 @pytest.mark.parametrize("before", _changing_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
-def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before: Path) -> None:
+def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before: Path, tmp_path: Path) -> None:
     """The property above, for every rule's fixtures as they come."""
     from asyncmend.codemods import RULES, Options
     from asyncmend.codemods.engine.passes import process_bytes
@@ -348,7 +348,13 @@ def test_every_rules_fixture_suggestions_and_sarif_fixes_rebuild_its_fix(before:
     # Fixtures carry BOMs and coding cookies: decode as Python does.
     text, encoding = decode(data)
     settings = _settings(RULES_BY_SLUG[before.parent.name].CODE, text)
-    outcome = process_bytes(data, Options(settings=settings, edits=True), RULES, "case.py")
+    # A fixture with companion modules is a module of that project.
+    from tests.helpers import fixture_project
+
+    filename, project = fixture_project(before, text, tmp_path)
+    outcome = process_bytes(
+        data, Options(settings=settings, edits=True), RULES, filename if project is not None else "case.py", project=project
+    )
     assert outcome.changed
     result = FileResult("case.py", findings=outcome.findings, changed=True)
     suggestions = [

@@ -17,6 +17,7 @@ from asyncmend.codemods.source.text import decode
 from asyncmend.codemods.cst.batch import run_rules
 from asyncmend.codemods.screen.facts import Facts
 from asyncmend.codemods.await_in_loop import AwaitInLoop
+from asyncmend.codemods.coroutine_in_sync import CoroutineInSync
 from asyncmend.codemods.missing_await import MissingAwait
 from asyncmend.codemods.sequential_awaits import SequentialAwaits
 
@@ -194,8 +195,9 @@ async def main(db):
     b = await f()
     return a, b, cb
 '''),
-    # An async def of the function's own scope, called there without await.
-    "local_coroutine_function": (MissingAwait, '''\
+    # An async def of the function's own scope, called there without await
+    # (in a plain function: AM303's).
+    "local_coroutine_function": (CoroutineInSync, '''\
 import asyncio
 
 
@@ -205,7 +207,7 @@ def test():
     f()
 '''),
     # A call in a class body sees the class's own names.
-    "class_body_call": (MissingAwait, '''\
+    "class_body_call": (CoroutineInSync, '''\
 import asyncio
 
 

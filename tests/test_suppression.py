@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from asyncmend.codemods import RULES, Settings, fix_source
 from asyncmend.codemods.source.text import decode
-from tests.helpers import run_cli
+from tests.helpers import fixture_project, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Every rule, the opt-in ones included, every fix.
@@ -89,12 +90,18 @@ def _with_comment_on(source: str, lines: set[int], comment: str) -> str | None:
 
 
 @pytest.mark.parametrize("before", _fixture_cases(), ids=lambda p: f"{p.parent.name}/{p.name[:-10]}")
-def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(before: Path) -> None:
+def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(before: Path, tmp_path: Path) -> None:
     # Fixtures carry BOMs and coding cookies: decode as Python does, and hand
     # the rules bytes in that same encoding.
     source, encoding = decode(before.read_bytes())
     by_code = {rule.CODE: rule for rule in RULES}
-    findings = fix_source(source.encode(encoding), EVERYTHING).findings
+    # A fixture with companion modules is a module of that project.
+    filename, project = fixture_project(before, source, tmp_path)
+
+    def run(data: bytes) -> Any:
+        return fix_source(data, EVERYTHING, filename=filename, project=project)
+
+    findings = run(source.encode(encoding)).findings
     assert findings, "a changing fixture has findings"
     for code in {f.code for f in findings}:
         lines = {f.line for f in findings if f.code == code}
@@ -103,14 +110,14 @@ def test_every_rules_findings_are_suppressed_by_code_equivalent_and_bare_noqa(be
             suppressed = _with_comment_on(source, lines, comment)
             if suppressed is None:
                 pytest.skip("a finding's line cannot take a trailing comment")
-            result = fix_source(suppressed.encode(encoding), EVERYTHING)
+            result = run(suppressed.encode(encoding))
             assert not [f for f in result.findings if f.code == code], comment
             if not name:
                 # A bare noqa on every finding line of every rule: nothing changes.
                 everything = _with_comment_on(source, {f.line for f in findings}, comment)
                 assert everything is not None
                 data = everything.encode(encoding)
-                assert fix_source(data, EVERYTHING).output == data
+                assert run(data).output == data
 
 
 # -- comments only: text in strings is no directive --------------------------

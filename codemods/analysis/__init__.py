@@ -7,7 +7,9 @@
   LibCST (for the fixes), side by side;
 - :mod:`.gather`: writing an ``asyncio.gather(...)`` for AM201 and AM202;
 - :mod:`.suspension`: what a new suspension point lets other tasks see in
-  one coroutine (AM101).
+  one coroutine (AM101);
+- :mod:`.coroutines`: which calls certainly create a coroutine (AM302 inside
+  ``async def``, AM303 in plain code).
 
 Importing these modules imports no LibCST (see :mod:`codemods.lazy`).
 """

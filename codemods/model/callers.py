@@ -144,6 +144,22 @@ class Callers:
             found = self.project.mentions[question] = tuple(hits)
         return tuple(sorted({*found, self.view.module}))
 
+    def async_def_names(self) -> frozenset[str]:
+        """The names of every ``async def`` of the project, as its files'
+        bytes spell them (a byte scan, once per run): a name none of them
+        defines is no coroutine function of the project, asked of the model
+        or not."""
+        found = self.project.mentions.get("async-def-names")
+        if found is None:
+            pattern = re.compile(rb"\basync\s+def\s+(\w+)")
+            names: set[str] = set()
+            for _, path in sorted(self.project.index.modules.items()):
+                data = _read(path)
+                if data is not None and b"async" in data:
+                    names.update(match.group(1).decode("utf-8", "replace") for match in pattern.finditer(data))
+            found = self.project.mentions["async-def-names"] = tuple(sorted(names))
+        return frozenset(found)
+
     def calling(self, name: str, *, method: bool = False) -> tuple[str, ...]:
         """The modules that may call something named ``name`` (with
         ``method``, as an attribute: ``x.name(``, ``super().name(``)."""

@@ -22,9 +22,11 @@ from tests.helpers import fixed_by as _fixed
 # -- findings and messages ----------------------------------------------------
 
 
-def test_missing_await_outside_async_def_is_reported_with_advice_and_no_fix() -> None:
-    findings = _findings(
-        """\
+def test_a_coroutine_made_in_plain_code_is_left_to_am303() -> None:
+    # One site, one finding: AM303 coroutine-in-sync reports these (and
+    # fixes some); AM302 keeps the coroutines of async defs and the
+    # dropped gathers of any code.
+    source = """\
         import asyncio
 
         async def save(x):
@@ -39,20 +41,15 @@ def test_missing_await_outside_async_def_is_reported_with_advice_and_no_fix() ->
 
         def sync_caller():
             save(1)
+            asyncio.gather(save(2))
 
         save(0)
-        """,
-        "AM302",
-    )
-    assert [(f.line, f.fixable, f.fixed) for f in findings] == [
-        (8, False, False),
-        (14, False, False),
-        (16, False, False),
-    ]
-    assert "make the caller `async def`" in findings[0].message
-    assert "make the caller `async def`" in findings[1].message
-    assert "asyncio.run(...)" in findings[2].message
-    assert all("not fixed here" in f.message for f in findings)
+        """
+    [gather] = _findings(source, "AM302")
+    assert (gather.line, gather.fixable) == (15, False)
+    assert "asyncio.gather()" in gather.message
+    # (`save(2)` is handed to gather: AM303 leaves it alone.)
+    assert [f.line for f in _findings(source, "AM303")] == [8, 14, 17]
 
 
 def test_dropped_gather_is_reported_without_a_fix() -> None:
