@@ -832,30 +832,26 @@ def _parameters(args: ast.arguments) -> tuple[list[str], list[str]]:
     return positional, [a.arg for a in args.kwonlyargs]
 
 
-def _local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+def _local_names(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST]
+) -> tuple[set[str], set[str]]:
     """The names the function binds in its own scope, and those it declares
-    ``global`` or ``nonlocal`` (which are not its own)."""
+    ``global`` or ``nonlocal`` (which are not its own); ``own``: the nodes
+    of its own body (:func:`_own_nodes`)."""
     bound: set[str] = set()
     shared: set[str] = set()
-    stack: list[ast.AST] = list(node.body)
-    while stack:
-        current = stack.pop()
+    for current in own:
         if isinstance(current, (ast.Global, ast.Nonlocal)):
             shared.update(current.names)
-            continue
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(current.name)
-            continue
-        if isinstance(current, ast.Lambda):
-            continue
-        if isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+        elif isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
             bound.add(current.id)
         elif isinstance(current, (ast.Import, ast.ImportFrom)):
             for alias in current.names:
                 bound.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(current, ast.ExceptHandler) and current.name:
             bound.add(current.name)
-        stack.extend(ast.iter_child_nodes(current))
     positional, kwonly = _parameters(node.args)
     bound.update(positional, kwonly)
     for extra in (node.args.vararg, node.args.kwarg):
@@ -878,7 +874,9 @@ def _function_facts(
         elif "property" in decorators or any(d.endswith(".setter") or d.endswith("cached_property") for d in decorators):
             kind = "property"
     positional, kwonly = _parameters(node.args)
-    local_names, _ = _local_names(node)
+    # One walk of the function's own nodes, read three times below.
+    own = list(_own_nodes(node))
+    local_names, _ = _local_names(node, own)
     types: dict[str, str] = {}
     for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
         name = _annotation_name(arg.annotation)
@@ -917,7 +915,7 @@ def _function_facts(
     assigned: dict[str, list[ast.expr]] = {}
     # loop variable -> the items' path (``device`` -> "self.devices[]")
     loop_targets: dict[str, str | None] = {}
-    for statement in _own_nodes(node):
+    for statement in own:
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.comprehension)) and isinstance(statement.target, ast.Name):
             items = access_path(statement.iter) if isinstance(statement.iter, (ast.Name, ast.Attribute, ast.Subscript)) else None
             previous = loop_targets.get(statement.target.id, items)
@@ -933,7 +931,7 @@ def _function_facts(
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
             facts.nested.append(statement.name)
-    for statement in _own_nodes(node):
+    for statement in own:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             _bind_import(statement, facts.imports, module, is_package)
     own_locals = local_names - set(facts.params) - set(facts.imports)
