@@ -252,31 +252,8 @@ def test_fixed_handlers_sleep_concurrently_instead_of_one_after_another() -> Non
 # different things, so the guard is not vacuous; AM101 leaves the file as it
 # was and says why. Each program runs in a fresh interpreter; its coroutine
 # runs in a daemon thread, so that a deadlock prints TIMEOUT after two
-# seconds instead of hanging the suite.
+# seconds instead of hanging the suite (OBSERVE_MAIN).
 
-OBSERVE = '''
-
-def _observe(main):
-    import json, os, sys, threading
-
-    box = {}
-
-    def target():
-        try:
-            box["value"] = asyncio.run(main())
-        except BaseException as exc:
-            box["value"] = f"{type(exc).__name__}: {exc}"
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(2)
-    print(json.dumps(box.get("value", "TIMEOUT")))
-    sys.stdout.flush()
-    os._exit(0)
-
-
-_observe(main)
-'''
 
 # Cancelled twice while it waits: the first cancellation starts the cleanup,
 # the second (an impatient shutdown) lands wherever the task can suspend.
@@ -592,7 +569,7 @@ def _naive(source: str) -> str:
 
 def _outcome(source: str, tmp_path: Path, name: str) -> Any:
     path = tmp_path / f"{name}.py"
-    path.write_text(source + OBSERVE, encoding="utf-8")
+    path.write_text(source + OBSERVE_MAIN, encoding="utf-8")
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
