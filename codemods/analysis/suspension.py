@@ -481,11 +481,12 @@ def _checked_then_changed(view: ModuleView, site: CallSite) -> str | None:
     if effects.unknown or not effects.writes:
         return None
     last = call.until or call.line
+    in_caller_terms = project.caller_terms(site.module, caller)
     for path, line in sorted(caller.read_lines.items()):
         # Passing an object on reads none of its state.
         if line > last or path in caller.params or path.startswith("?"):
             continue
-        mapped = project.caller_path(site.module, caller, path)
+        mapped = in_caller_terms(path)
         if mapped is None or mapped.startswith("?"):
             continue
         if any(paths_overlap(mapped, written) for written in effects.writes):

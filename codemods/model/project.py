@@ -1663,11 +1663,6 @@ class Project:
 
         return own
 
-    def caller_path(self, module: str, function: FunctionFacts, path: str) -> str | None:
-        """``path``, read or written in ``function`` of ``module``, in the
-        terms of :meth:`call_effects` (see :meth:`caller_terms`)."""
-        return self.caller_terms(module, function)(path)
-
     def lookup(self, module: str, dotted: str) -> tuple[str, str, str] | None:
         """What ``dotted`` (``name``, ``mod.func``, ``Class.method``) is as
         ``module`` sees it: ("function" | "class" | "module", its module,
