@@ -29,11 +29,13 @@ from .screen.facts import Context, Facts, has_async_def, scope_statements
 if TYPE_CHECKING:
     import libcst as cst
 
+    from .analysis import dependence
     from .cst import toolkit
     from .cst.scope import Scope
     from .settings import Settings
 else:
     cst = lazy_module("libcst")
+    dependence = lazy_module(".analysis.dependence", __package__)
     toolkit = lazy_module(".cst.toolkit", __package__)
 
 
@@ -73,6 +75,16 @@ STARTS_PROCESS = (
 FILE_METHOD = (
     "a method of a file object; move the whole file handling into a function run with"
     " `asyncio.to_thread()`"
+)
+
+
+# The file calls that only look (a check before an act is one of these).
+_DISK_READS = frozenset(
+    {
+        "exists", "is_file", "is_dir", "is_symlink", "is_mount", "stat", "lstat", "samefile", "read_text",
+        "read_bytes", "isfile", "isdir", "islink", "ismount", "lexists", "getsize", "getmtime", "getatime",
+        "getctime", "listdir", "scandir", "access", "glob", "iglob", "iterdir", "rglob", "walk", "samestat",
+    }
 )
 
 
@@ -558,8 +570,17 @@ class BlockingCall(ThreadOffload, Rule):
     while this one waits); a call in `f"{...=}"`, which prints its text;
     in a module that imports trio or anyio, or is part of one (its path
     lies in a `trio` or `anyio` package): `trio.to_thread.run_sync` /
-    `anyio.to_thread.run_sync` are the cure there; where `asyncio` names
-    something else.
+    `anyio.to_thread.run_sync` are the cure there; in a module that imports
+    Twisted or curio, or imports no event loop's library in a project that
+    also runs one of those or steps coroutines itself (`.send(None)`), where
+    no call of asyncio's works; where `asyncio` names something else. As
+    AM101 for a sleep, where the new `await` would show: in a `finally`
+    block, `__aexit__` or an `except` handler that goes on after it (a
+    cancellation would skip the rest of the cleanup); with shared state read
+    before the call and changed after it; and every file call of a coroutine
+    that reads and changes one path in several steps (`if not
+    conf.exists(): conf.write_text(...)`): awaited one by one, another task
+    could change the file in between.
 
     Not reported: a call under `await` (an async API of the same name); a
     call in a nested plain `def` or in any other lambda (that is how work
@@ -601,6 +622,9 @@ class BlockingCall(ThreadOffload, Rule):
         # Per coroutine: names only ever used as the receiver of an
         # attribute (never handed on), computed on first need.
         self._kept: dict[cst.CSTNode, frozenset[str]] = {}
+        # Per coroutine, on first need: its file calls that read and change
+        # one path in several steps.
+        self._disk_steps: dict[cst.FunctionDef, dict[cst.Call, str]] = {}
 
     # -- the objects the rule follows (see ThreadOffload) -----------------------
 
@@ -652,6 +676,45 @@ class BlockingCall(ThreadOffload, Rule):
                 " be safe to use from several threads at once"
             )
         return self.offload(original_node, updated_node, scope, site, message, problem)
+
+    def suspension_problem(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
+        """As :meth:`ThreadOffload.suspension_problem`, and the disk read and
+        changed in several steps."""
+        known = self._disk_steps.get(function)
+        if known is None:
+            known = self._disk_steps[function] = self._steps_on_disk(function)
+        if call in known:
+            return (
+                f"`{known[call]}` is read and changed on disk in several steps here: awaited one"
+                " by one, another task could change it in between (check-then-act)"
+            )
+        return super().suspension_problem(call, function)
+
+    def _steps_on_disk(self, function: cst.FunctionDef) -> dict[cst.Call, str]:
+        """The blocking file calls of a coroutine that work on one path (by
+        the name it starts from: ``conf.parent.mkdir()`` and
+        ``conf.write_text()`` both on ``conf``) together with another that
+        changes it: each, with that name."""
+        calls = toolkit.OwnCalls()
+        toolkit.walk(function.body, calls)
+        by_path: dict[str, list[tuple[cst.Call, bool]]] = {}
+        for call in calls.calls - calls.awaited:
+            found = self._blocking(call, self.scope(call))
+            if found is None or found[0].kind != FILE:
+                continue
+            func = call.func
+            subject = func.value if isinstance(func, cst.Attribute) and resolve(self.scope(call), func) is None else (
+                call.args[0].value if call.args else None
+            )
+            root = dependence.call_root(subject) if subject is not None else None
+            if root is None:
+                continue
+            method = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            by_path.setdefault(root.value, []).append((call, method not in _DISK_READS))
+        return {
+            call: name for name, steps in by_path.items()
+            if len(steps) > 1 and any(changes for _, changes in steps) for call, _ in steps
+        }
 
     def _blocking(self, call: cst.Call, scope: Scope) -> tuple[Blocking, str | None] | None:
         """What blocks in ``call`` and, for a method of an object that may be

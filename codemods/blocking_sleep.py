@@ -6,7 +6,7 @@ import builtins
 import functools
 from typing import TYPE_CHECKING
 
-from .analysis.event_loop import module_event_loop
+from .analysis.event_loop import FOREIGN_LOOPS, describe, module_event_loop, runs_elsewhere
 from .analysis.offload import calls_after_thread_acquire
 from .findings import Safety
 from .lazy import lazy_module
@@ -341,9 +341,12 @@ class BlockingSleep(Rule):
         # with no project around, asyncio's. One of a project that also
         # runs trio or anyio may run under either: reported, not fixed.
         loop = module_event_loop(scope, self.view)
-        library = loop.library if loop is not None else "asyncio"
+        # (Under Twisted's reactor or curio's kernel no sleep of these works.)
+        foreign = loop.library if loop is not None and loop.library in FOREIGN_LOOPS else None
+        library = loop.library if loop is not None and foreign is None else "asyncio"
         ambiguous = loop.ambiguous if loop is not None else False
-        other_loop = loop is None and self.view is not None and bool(self.view.project.index.loops - {"asyncio"})
+        elsewhere = self.view.project.index.loops - {"asyncio"} if loop is None and self.view is not None else set()
+        other_loop = foreign is not None or bool(elsewhere)
         alias = scope.module_alias(library)
         # An import of the module below the def of the coroutine may not have
         # run yet when it is called (``aio.run(main())`` above a late ``import
@@ -423,8 +426,13 @@ class BlockingSleep(Rule):
             )
         elif ambiguous:
             message += " or `await asyncio.sleep()` (not fixed: the module imports both)"
+        elif foreign is not None:
+            message += f" (not fixed: {runs_elsewhere(foreign, '')})"
         elif other_loop:
-            message += " (not fixed: the module imports no event loop's library, and the project runs trio or anyio too)"
+            message += (
+                " (not fixed: the module imports no event loop's library, and the project runs"
+                f" {' and '.join(describe(name) for name in sorted(elsewhere))} too)"
+            )
         elif typing_only:
             message += f" (not fixed: `{library}` is imported only for type checking)"
         elif conditional:
@@ -474,21 +482,7 @@ class BlockingSleep(Rule):
         parents = self._parents.get(function)
         if parents is None:
             parents = self._parents[function] = toolkit.ParentMap.of(function)
-        cleanup = suspension.cleanup_around(call, function, parents)
-        if cleanup is not None:
-            return (
-                f"the sleep is in {cleanup}, whose rest a cancellation arriving at the"
-                " `await` would skip; the blocking sleep always lets it finish"
-            )
-        conflict = suspension.check_then_act(call, function, parents, self.scope)
-        if conflict is not None:
-            read, written = (path.replace("[]", "[...]") for path in conflict)
-            changed = "changed after it" if read == written else f"`{written}` changed after it"
-            return (
-                f"`{read}` is read before the sleep and {changed}: another task"
-                " could change it during an `await` there (check-then-act)"
-            )
-        return None
+        return suspension.visible(call, function, parents, self.scope, "sleep")
 
     def _top_statement(self, node: cst.CSTNode) -> cst.BaseStatement | None:
         """The statement of the module's own body that holds ``node``."""

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .analysis.coroutines import CoroutineCalls, CoroutineScreen
+from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import other_backend, report_fix
 from .findings import Safety
 from .lazy import lazy_module
@@ -454,7 +455,7 @@ class CoroutineInSync(Rule):
         if problem is None:
             library = other_backend(scope, self.context.filename, self.view)
             if library is not None:
-                problem = f"the module may run under {library}, whose `{library}.run` takes a function, not a coroutine"
+                problem = runs_elsewhere(library, "`{library}.run(function)`, which takes a function, not a coroutine")
         if problem is None:
             alias = scope.module_alias("asyncio", before=guard)
             if alias is None:

@@ -7,6 +7,7 @@ import ast
 from typing import TYPE_CHECKING, Callable
 
 from .analysis.names import TASK_FACTORIES
+from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import called_names, kept_names, other_backend, report_fix, resolve, unwrap_optional
 from .findings import Safety
 from .lazy import lazy_module
@@ -289,8 +290,8 @@ class UnboundedWait(Rule):
                 " argument): `wait_for` would cancel it for every other holder on timeout"
                 " (`asyncio.shield` keeps it alive)"
             )
-        elif other_backend(scope, self.context.filename, self.view) is not None:
-            problem = "the module may run under trio or anyio, whose cure is `with anyio.fail_after(...)`"
+        elif (backend := other_backend(scope, self.context.filename, self.view)) is not None:
+            problem = runs_elsewhere(backend, "`with {library}.fail_after(...)`")
         elif alias is None:
             problem = "`asyncio` names something else here"
         elif seconds <= 0:

@@ -32,6 +32,30 @@ class EventLoop:
     ambiguous: bool = False
 
 
+#: Libraries with a loop of their own that runs ``async def`` (Twisted's
+#: reactor through Deferreds, curio's kernel), where no call of asyncio's
+#: works; and the name the project index gives a project that drives
+#: coroutines itself (it calls ``.send(None)`` or ``__await__()``).
+FOREIGN_LOOPS = ("twisted", "curio")
+OWN_DRIVER = "driver"
+
+
+def describe(library: str) -> str:
+    """A loop's library as a message names it."""
+    if library == OWN_DRIVER:
+        return "a coroutine driver of the project's own (it calls `.send(None)` or `__await__()` itself)"
+    return {"twisted": "Twisted's reactor"}.get(library, library)
+
+
+def runs_elsewhere(library: str, cure: str) -> str:
+    """Why a fix into asyncio's calls is withheld from a module that may run
+    under ``library``; ``cure``: what to write there instead, for trio or
+    anyio (``{library}`` stands for its name)."""
+    if library in ("anyio", "trio"):
+        return f"the module may run under {library}, whose cure is {cure.format(library=library)}"
+    return f"the module may run under {describe(library)}, where asyncio's calls do not work"
+
+
 def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None:
     """The event loop the module's coroutines run under; ``None`` when the
     module imports none and the project does not tell (no project, one
@@ -40,6 +64,9 @@ def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None
         return EventLoop("anyio", True)
     if scope.imports_any(("trio",)):
         return EventLoop("trio", True, ambiguous=scope.imports_any(("asyncio",)))
+    for library in FOREIGN_LOOPS:
+        if scope.imports_any((library,)):
+            return EventLoop(library, True)
     if scope.imports_any(("asyncio",)):
         return EventLoop("asyncio", True)
     if view is not None and view.project.index.event_loop == "asyncio":
@@ -47,4 +74,4 @@ def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None
     return None
 
 
-__all__ = ["EventLoop", "module_event_loop"]
+__all__ = ["FOREIGN_LOOPS", "OWN_DRIVER", "EventLoop", "describe", "module_event_loop", "runs_elsewhere"]

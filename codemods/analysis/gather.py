@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from .dependence import names_in
-from .event_loop import module_event_loop
+from .event_loop import module_event_loop, runs_elsewhere
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -125,7 +125,9 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None) -> str:
     """
     loop = module_event_loop(scope, view)
     if loop is not None and loop.library != "asyncio":
-        return "gather is asyncio's; in trio or anyio code use a nursery or task group"
+        return runs_elsewhere(loop.library, "a nursery or task group") if loop.library not in ("anyio", "trio") else (
+            "gather is asyncio's; in trio or anyio code use a nursery or task group"
+        )
     alias = scope.module_alias("asyncio")
     if alias is None and scope.lookup("asyncio") == "asyncio":
         return "`asyncio` is imported only under a condition here"

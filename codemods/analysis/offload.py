@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..lazy import lazy_module
 from ..screen.facts import Context, Facts
-from .event_loop import module_event_loop
+from .event_loop import FOREIGN_LOOPS, OWN_DRIVER, module_event_loop, runs_elsewhere
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from ..cst import toolkit
     from ..cst.scope import Scope
     from ..model.project import ModuleView
+    from . import suspension
 else:
     cst = lazy_module("libcst")
     toolkit = lazy_module("..cst.toolkit", __package__)
+    suspension = lazy_module(".suspension", __package__)
 
 
 # -- the ast half (screens) ---------------------------------------------------
@@ -224,6 +226,8 @@ class ThreadOffload:
         # ``await`` before them needs parentheses.
         self._primaries: set[cst.BaseExpression] = set()
         self._awaited: set[cst.Call] = set()
+        # Each coroutine's parent map, on first need (see suspension_problem).
+        self._suspension_parents: dict[cst.FunctionDef, dict[cst.CSTNode, cst.CSTNode]] = {}
         # ``with`` items: the block works on what they open.
         self._with_items: set[cst.BaseExpression] = set()
         # Calls inside a plain ``with`` whose manager may be a thread lock, or
@@ -434,6 +438,15 @@ class ThreadOffload:
                 )
         return Site(problem)
 
+    def suspension_problem(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
+        """Why the ``await`` the fix puts at ``call`` would show in what the
+        coroutine does, as AM101 asks of a sleep (see
+        :mod:`codemods.analysis.suspension`); ``None`` when it would not."""
+        parents = self._suspension_parents.get(function)
+        if parents is None:
+            parents = self._suspension_parents[function] = toolkit.ParentMap.of(function)
+        return suspension.visible(call, function, parents, self.scope, "call")  # type: ignore[attr-defined]
+
     def offload(
         self,
         original: cst.Call,
@@ -459,7 +472,7 @@ class ThreadOffload:
                 " function run with `asyncio.to_thread()`"
             )
         elif backend is not None:
-            problem = f"the module may run under {backend}, whose cure is `await {backend}.to_thread.run_sync(...)`"
+            problem = runs_elsewhere(backend, "`await {library}.to_thread.run_sync(...)`")
         elif original in self._held:
             problem = (
                 "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
@@ -471,6 +484,10 @@ class ThreadOffload:
             problem = "`asyncio.to_thread()` needs Python 3.9"
         elif alias is None:
             problem = "`asyncio` names something else here"
+        else:
+            function = scope.function().node
+            if isinstance(function, cst.FunctionDef):
+                problem = self.suspension_problem(original, function)
         name = report_fix(self, original, message if problem is not None else message + advice, problem, alias)
         if name is None:
             return updated
@@ -559,8 +576,11 @@ def other_backend(scope: Scope, filename: str | None, view: ModuleView | None = 
     for library in ("anyio", "trio"):
         if scope.imports_any((library,)) or library in parts:
             return library
-    if module_event_loop(scope, view) is None and view is not None:
-        for library in ("anyio", "trio"):
+    loop = module_event_loop(scope, view)
+    if loop is not None and loop.library != "asyncio":
+        return loop.library  # Twisted's, curio's
+    if loop is None and view is not None:
+        for library in ("anyio", "trio", *FOREIGN_LOOPS, OWN_DRIVER):
             if library in view.project.index.loops:
                 return library
     return None

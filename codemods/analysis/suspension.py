@@ -69,6 +69,34 @@ class _Regions:
     after: tuple[cst.CSTNode, ...]
 
 
+def visible(
+    call: cst.CSTNode,
+    function: cst.FunctionDef,
+    parents: dict[cst.CSTNode, cst.CSTNode],
+    scope_of: Callable[[cst.CSTNode], Scope],
+    what: str,
+) -> str | None:
+    """Why an ``await`` at ``call`` (``what``: "sleep", "call") would show in
+    what the coroutine does: cleanup a cancellation would cut short, or
+    shared state read before it and changed after it; ``None`` when it
+    would not."""
+    cleanup = cleanup_around(call, function, parents)
+    if cleanup is not None:
+        return (
+            f"the {what} is in {cleanup}, whose rest a cancellation arriving at the"
+            f" `await` would skip; the blocking {what} always lets it finish"
+        )
+    conflict = check_then_act(call, function, parents, scope_of)
+    if conflict is not None:
+        read, written = (path.replace("[]", "[...]") for path in conflict)
+        changed = "changed after it" if read == written else f"`{written}` changed after it"
+        return (
+            f"`{read}` is read before the {what} and {changed}: another task"
+            " could change it during an `await` there (check-then-act)"
+        )
+    return None
+
+
 def cleanup_around(
     call: cst.CSTNode, function: cst.FunctionDef, parents: dict[cst.CSTNode, cst.CSTNode]
 ) -> str | None:
@@ -208,6 +236,8 @@ class _SharedRoots:
 
     def counts(self, path: str) -> bool:
         root = _root(path)
+        if path == root and self._scope.is_module(root):
+            return False  # a module itself (``os.remove(p)`` calls, not changes, ``os``)
         kind = self._root_kind(root)
         if kind == "name":
             return True

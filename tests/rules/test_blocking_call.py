@@ -13,7 +13,7 @@ import pytest
 from asyncmend.codemods import Settings, fix_source
 from asyncmend.codemods.blocking_call import BlockingCall
 from asyncmend.codemods.settings import ConfigError, load_config, resolve
-from tests.helpers import TICKING, findings_of, fixed_by, fixture_findings, printed
+from tests.helpers import FIXTURES, TICKING, findings_of, fixed_by, fixture_findings, printed
 
 # -- findings and messages ----------------------------------------------------
 #
@@ -486,3 +486,50 @@ def test_fixed_handlers_wait_for_their_calls_at_the_same_time(tmp_path: Path) ->
     # they overlap.
     assert elapsed_before >= 0.6
     assert elapsed_after < 0.6 * elapsed_before
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (10, "`conf_path` is read and changed on disk in several steps here"),
+        (11, "`conf_path` is read and changed on disk in several steps here"),
+        (12, "`conf_path` is read and changed on disk in several steps here"),
+        (13, "`conf_path` is read and changed on disk in several steps here"),
+        (20, "the call is in a `finally` block"),
+        (25, "`STARTED` is read before the call and changed after it"),
+    ],
+)
+def test_a_call_whose_new_await_would_show_is_reported_with_the_reason(line: int, reason: str) -> None:
+    """The await the fix adds lets other tasks in and a cancellation land:
+    where that shows in what the coroutine does, no fix (as AM101's)."""
+    source = (FIXTURES / "blocking_call" / "noop_steps_on_one_path.before.py").read_text()
+    found = {finding.line: finding for finding in findings_of(source, "AM102")}
+    assert not found[line].fixable
+    assert reason in found[line].message
+
+
+def test_one_step_on_a_path_or_reads_only_are_still_fixed() -> None:
+    found = findings_of(
+        """
+        from pathlib import Path
+
+
+        async def read_if_there(path: Path) -> str:
+            if path.exists():
+                return path.read_text()
+            return ""
+
+
+        async def save(path: Path) -> None:
+            path.write_text("x")
+        """,
+        "AM102",
+    )
+    assert len(found) == 3 and all(finding.fixable for finding in found)
+
+
+def test_a_twisted_module_is_reported_without_a_fix() -> None:
+    source = (FIXTURES / "blocking_call" / "noop_twisted_module.before.py").read_text()
+    (finding,) = findings_of(source, "AM102")
+    assert not finding.fixable
+    assert "Twisted's reactor" in finding.message
