@@ -114,10 +114,17 @@ class SequentialAwaits(CleanupDepth, Rule):
     are gathered when neither writes what the other reads or writes, with
     two allowances that keep the program's order: what a call does before
     it first suspends still runs before the next call starts, and the
-    arguments of every call are read before any starts. A call the model
-    cannot see to its end (a callable handed in, a class it cannot read,
-    a method of an object of unknown class the project also defines) keeps
-    its place. Calls into libraries are judged by their verb: reads of a
+    arguments of every call are read before any starts. A method called on
+    an object of unknown class (`self.client` bound from a parameter with no
+    annotation) may be a library's or that of any project class defining a
+    method of its name: it is what all of those may do together. A
+    function run in a worker thread (`asyncio.to_thread(fn, *args)`,
+    `loop.run_in_executor(None, fn, *args)`) is what `fn` does, all of it
+    beside the loop. A call the model cannot see to its end (a callable
+    handed in, a class it cannot read, a method name a dozen files define,
+    a class inside a function) keeps its place. Calls into libraries are
+    judged by their verb (an awaited library function, or one run in a
+    thread, reaches the server behind it): reads of a
     device or a server (`get_`, `fetch_`, `list_`) run together; any other
     call may change what the next one reads, unless it names a different
     thing (`delete(where={"id": item.id})` for each item); an add, a create

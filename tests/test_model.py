@@ -8,12 +8,16 @@ every function a call may run."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from asyncmend.codemods.model.project import MAX_OVERRIDES, Effects, Project, ProjectIndex
+from asyncmend.codemods.model.project import MAX_DEFINERS, MAX_OVERRIDES, Effects, Project, ProjectIndex
 from tests.helpers import run_cli
 
 
@@ -200,47 +204,80 @@ def test_too_many_overrides_are_unknown(tmp_path: Path) -> None:
 # -- objects of classes the model does not know ------------------------------------
 
 
-def test_an_object_of_unknown_class_whose_method_the_project_defines_is_unknown(tmp_path: Path) -> None:
+SCRIPT = """
+    class Script:
+        def __init__(self):
+            self.cache = {}
+
+        async def get_condition(self, config):
+            self.cache[config] = object()
+
+    class Run:
+        def __init__(self, script):
+            self.script = script
+
+        async def step(self, config):
+            await self.script.get_condition(config)
+"""
+
+
+def test_an_object_of_unknown_class_does_what_any_project_method_of_that_name_does(tmp_path: Path) -> None:
+    """``self.script`` comes from an untyped parameter: it is a library's
+    object or one of a project class defining ``get_condition``; the
+    project's only such method writes its receiver's cache."""
+    write(tmp_path, {"app/__init__.py": "", "app/script.py": SCRIPT})
+    effects = call_effects(tmp_path, "app.script", "Run.step", "self.script.get_condition")
+    assert not effects.unknown
+    assert "self.script.cache[]" in effects.writes
+
+
+def test_a_method_of_a_class_the_facts_do_not_describe_leaves_an_untyped_call_unknown(tmp_path: Path) -> None:
     write(tmp_path, {
         "app/__init__.py": "",
-        "app/script.py": """
-            class Script:
-                def __init__(self):
-                    self.cache = {}
-
-                async def get_condition(self, config):
-                    self.cache[config] = object()
-
-            class Run:
-                def __init__(self, script):
-                    self.script = script
-
-                async def step(self, config):
-                    await self.script.get_condition(config)
+        "app/script.py": SCRIPT,
+        "app/local.py": """
+            def make():
+                class Hidden:
+                    async def get_condition(self, config):
+                        raise SystemExit(config)
+                return Hidden()
         """,
     })
     assert call_effects(tmp_path, "app.script", "Run.step", "self.script.get_condition").unknown
 
 
-def test_an_attribute_annotated_through_its_parameter_has_that_class(tmp_path: Path) -> None:
+def test_two_classes_of_one_name_leave_an_untyped_call_unknown(tmp_path: Path) -> None:
+    """Only one of the two is in the facts; the other may run."""
     write(tmp_path, {
         "app/__init__.py": "",
-        "app/script.py": """
-            class Script:
-                def __init__(self):
-                    self.cache = {}
+        "app/script.py": SCRIPT,
+        "app/compat.py": """
+            import sys
 
-                async def get_condition(self, config):
-                    self.cache[config] = object()
-
-            class Run:
-                def __init__(self, script: Script):
-                    self.script = script
-
-                async def step(self, config):
-                    await self.script.get_condition(config)
+            if sys.version_info >= (3, 12):
+                class Other:
+                    async def get_condition(self, config):
+                        pass
+            else:
+                class Other:
+                    async def get_condition(self, config):
+                        raise SystemExit(config)
         """,
     })
+    assert call_effects(tmp_path, "app.script", "Run.step", "self.script.get_condition").unknown
+
+
+def test_a_method_name_too_many_files_define_leaves_an_untyped_call_unknown(tmp_path: Path) -> None:
+    files = {
+        f"app/plugin{n}.py": "class Plugin:\n    async def get_condition(self, config):\n        pass\n"
+        for n in range(MAX_DEFINERS)
+    }
+    write(tmp_path, {"app/__init__.py": "", "app/script.py": SCRIPT, **files})
+    assert call_effects(tmp_path, "app.script", "Run.step", "self.script.get_condition").unknown
+
+
+def test_an_attribute_annotated_through_its_parameter_has_that_class(tmp_path: Path) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/script.py": SCRIPT.replace("(self, script)", "(self, script: Script)")})
     effects = call_effects(tmp_path, "app.script", "Run.step", "self.script.get_condition")
     assert not effects.unknown
     assert any(path.startswith("self.script.cache") for path in effects.writes)
@@ -535,3 +572,462 @@ def test_a_local_value_named_like_an_imported_module_is_not_that_module(tmp_path
     assert function is not None
     (call,) = function.calls
     assert project.targets("app.views", function, call) is None
+
+
+# -- an object of unknown class, end to end -----------------------------------------
+
+DASHBOARD = """
+import asyncio
+import json
+import time
+
+
+class Dashboard:
+    def __init__(self, client):
+        self.client = client
+
+    async def load(self):
+        sites = await self.client.get_sites()
+        name = await self.client.get_name()
+        return sites, name
+
+
+async def main():
+    from client import Client
+
+    start = time.perf_counter()
+    result = await Dashboard(Client()).load()
+    print(json.dumps({"result": result, "elapsed": time.perf_counter() - start}))
+
+
+asyncio.run(main())
+"""
+
+CLIENT = """
+import asyncio
+
+
+class Client:
+    def __init__(self):
+        self.sites = ["north", "south"]
+        self.name = "site controller"
+
+    async def get_sites(self):
+        await asyncio.sleep(0.2)
+        {change}return list(self.sites)
+
+    async def get_name(self):
+        await asyncio.sleep(0.1)
+        return self.name
+"""
+
+
+def _dashboard(root: Path, change: str) -> None:
+    write(root, {"pyproject.toml": "", "main.py": DASHBOARD, "client.py": CLIENT.format(change=change)})
+
+
+def _run_dashboard(root: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-B", "main.py"], cwd=root, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_two_reads_of_an_untyped_client_whose_project_class_only_reads_are_gathered(tmp_path: Path) -> None:
+    """``self.client`` is untyped; the one project class with those methods
+    reads its own state: the two awaits run together, with the same result
+    in about half the time."""
+    _dashboard(tmp_path, change="")
+    before = _run_dashboard(tmp_path)
+    assert "sites, name = await asyncio.gather(" in gather_diff(tmp_path, "main.py")
+    run_cli(["fix", "--unsafe-fixes", "--select", "AM201", "--no-cache", "--no-progress", "main.py"], cwd=tmp_path)
+    after = _run_dashboard(tmp_path)
+    assert after["result"] == before["result"]
+    assert after["elapsed"] < 0.75 * before["elapsed"]
+
+
+def test_an_untyped_client_whose_project_class_writes_what_the_other_reads_is_left_in_order(tmp_path: Path) -> None:
+    _dashboard(tmp_path, change="self.name = 'renamed'\n        ")
+    before = _run_dashboard(tmp_path)
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+    # Run together, the second read would see the name before the rename.
+    naive = (tmp_path / "main.py").read_text().replace(
+        "sites = await self.client.get_sites()\n        name = await self.client.get_name()",
+        "sites, name = await asyncio.gather(self.client.get_sites(), self.client.get_name())",
+    )
+    (tmp_path / "main.py").write_text(naive)
+    after = _run_dashboard(tmp_path)
+    assert after["result"] != before["result"]
+
+
+def test_a_warm_cache_sees_a_new_project_method_of_an_untyped_calls_name(tmp_path: Path) -> None:
+    _dashboard(tmp_path, change="")
+
+    def check() -> str:
+        return run_cli(["check", "--select", "AM201", "--no-progress", "main.py"], cwd=tmp_path).output
+
+    assert "AM201" in check()
+    assert "AM201" in check()  # from the cache
+    write(tmp_path, {"mirror.py": """
+        import asyncio
+
+
+        class Mirror:
+            async def get_sites(self):
+                await asyncio.sleep(0)
+                self.name = "mirrored"
+                return []
+    """})
+    assert "AM201" not in check()
+
+
+# -- calls into libraries and worker threads -----------------------------------------
+
+# A library the project does not hold (on PYTHONPATH, outside the project):
+# a remote store whose get sees what an earlier post stored.
+FAKE_REMOTE = """
+import asyncio
+
+_STORE = {}
+
+
+async def post_json(path, value):
+    await asyncio.sleep(0.1)
+    _STORE[path] = value
+
+
+async def get_json(path):
+    await asyncio.sleep(0.05)
+    return _STORE.get(path)
+"""
+
+SAVE_THEN_LOAD = """
+import asyncio
+import json
+
+import fakeremote
+
+
+async def save(value):
+    await fakeremote.post_json("/item", value)
+
+
+async def load():
+    return await fakeremote.get_json("/item")
+
+
+async def main():
+    await save(1)
+    value = await load()
+    return value
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def _run_with_library(root: Path, library: Path) -> object:
+    env = {**os.environ, "PYTHONPATH": str(library)}
+    done = subprocess.run([sys.executable, "-B", "main.py"], cwd=root, capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_an_awaited_library_function_in_a_callee_reaches_the_remote_side(tmp_path: Path) -> None:
+    """``save`` and ``load`` share no name; what they share is the server
+    behind the library: a post, then a get of it, stay in order."""
+    write(tmp_path / "lib", {"fakeremote.py": FAKE_REMOTE})
+    write(tmp_path / "app", {"pyproject.toml": "", "main.py": SAVE_THEN_LOAD})
+    assert _run_with_library(tmp_path / "app", tmp_path / "lib") == 1
+    assert "gather" not in gather_diff(tmp_path / "app", "main.py")
+    # Gathered, the get would answer before the post stored the value.
+    naive = SAVE_THEN_LOAD.replace(
+        "await save(1)\n    value = await load()", "_, value = await asyncio.gather(save(1), load())"
+    )
+    write(tmp_path / "app", {"main.py": naive})
+    assert _run_with_library(tmp_path / "app", tmp_path / "lib") is None
+
+
+THREADS = """
+import asyncio
+import json
+import time
+
+A = {{"x": 1}}
+B = {{"y": 2}}
+
+
+def read_a(key):
+    time.sleep(0.2)
+    return A.get(key)
+
+
+def read_b(key):
+    time.sleep(0.2)
+    {change}return B.get(key)
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    a = await asyncio.to_thread(read_a, "x")
+    b = await loop.run_in_executor(None, read_b, "y")
+    return [a, b, time.perf_counter() - start]
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_two_threads_reading_different_state_are_gathered_and_run_together(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "", "main.py": THREADS.format(change="")})
+    before = _run_with_library(tmp_path, tmp_path)
+    done = run_cli(["fix", "--unsafe-fixes", "--select", "AM201", "--no-cache", "--no-progress", "main.py"], cwd=tmp_path)
+    assert "a, b = await asyncio.gather(" in (tmp_path / "main.py").read_text(), done.output
+    after = _run_with_library(tmp_path, tmp_path)
+    assert after[:2] == before[:2] == [1, 2]  # type: ignore[index]
+    assert after[2] < 0.75 * before[2]  # type: ignore[index]
+
+
+def test_a_thread_that_writes_what_the_other_thread_reads_is_left_in_order(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "", "main.py": THREADS.format(change="A['x'] = 3\n    ")})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("requests.get, URL", "requests.get, OTHER"),
+        ("requests.post, URL", "requests.get, URL"),
+        ("lambda: requests.get(URL)", "requests.get, OTHER"),
+        ("input, 'Press enter to go on'", "send, URL"),
+    ],
+)
+def test_library_functions_in_threads_keep_their_order(tmp_path: Path, first: str, second: str) -> None:
+    """The model does not see into them: two may not be thread-safe
+    together, a post and a get of it are in order, a prompt waits for its
+    answer."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": f"""
+        import asyncio
+
+        import requests
+
+        from .client import send
+
+        URL = "https://example.com/a"
+        OTHER = "https://example.com/b"
+
+
+        async def main():
+            first = await asyncio.to_thread({first})
+            second = await asyncio.to_thread({second})
+            return first, second
+    """})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_prompt_in_a_thread_keeps_its_place_before_a_coroutine(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+
+        async def main(conversation, emoji):
+            await asyncio.to_thread(input, "Press enter to continue")
+            await conversation.send_message(emoji)
+    """})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_library_function_run_in_a_thread_by_a_callee_is_one_at_a_time(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+        import requests
+
+
+        async def save(url, item):
+            await asyncio.to_thread(requests.post, url, json=item)
+
+
+        async def load(url):
+            return await asyncio.to_thread(requests.get, url)
+
+
+        async def main(url):
+            await save(url, {"a": 1})
+            value = await load(url)
+            return value
+    """})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+# -- a module's singletons -------------------------------------------------------------
+
+SINGLETONS = """
+import asyncio
+
+
+class Settings:
+    def __init__(self):
+        self.values = {"a": 1, "b": 2}
+
+    async def get_value(self, key):
+        await asyncio.sleep(0.1)
+        return self.values.get(key)
+
+    async def set_value(self, key, value):
+        await asyncio.sleep(0.1)
+        self.values[key] = value
+
+
+class Translator:
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, text):
+        return text.upper()
+
+
+settings = Settings()
+_ = Translator("app")
+"""
+
+USES = """
+import asyncio
+
+from .config import settings, _
+
+
+async def show():
+    a = await settings.get_value("a")
+    b = await settings.get_value("b")
+    return _(str(a)), b
+
+
+async def update():
+    await settings.set_value("a", 3)
+    b = await settings.get_value("a")
+    return b
+"""
+
+
+def test_a_module_singleton_has_the_class_it_was_made_of(tmp_path: Path) -> None:
+    """``settings = Settings()`` at module level, imported elsewhere: its
+    methods are the class's; ``_ = Translator(...)`` called runs
+    ``Translator.__call__``."""
+    write(tmp_path, {"pyproject.toml": "", "app/__init__.py": "", "app/config.py": SINGLETONS, "app/main.py": USES})
+    write_effects = call_effects(tmp_path, "app.main", "update", "settings.set_value")
+    assert "g:app.config.settings.values[]" in write_effects.writes
+    assert not call_effects(tmp_path, "app.main", "show", "_").unknown
+    diff = gather_diff(tmp_path, "app/main.py")
+    assert "a, b = await asyncio.gather(" in diff
+    assert diff.count("gather(") == 1  # the write then the read stay in order
+
+
+@pytest.mark.parametrize(
+    "rebinding",
+    [
+        "\n\ndef reset():\n    global settings\n    settings = Settings()\n",
+        "\n\nif __debug__:\n    settings = Settings()\n",
+        "\n\nfor settings in [Settings()]:\n    pass\n",
+    ],
+)
+def test_a_module_name_bound_more_than_once_is_no_singleton(tmp_path: Path, rebinding: str) -> None:
+    write(tmp_path, {
+        "pyproject.toml": "", "app/__init__.py": "", "app/config.py": SINGLETONS + rebinding, "app/main.py": USES,
+    })
+    assert call_effects(tmp_path, "app.main", "update", "settings.set_value").unknown
+
+
+def test_a_loop_rebinding_its_item_to_a_call_of_it_is_answered(tmp_path: Path) -> None:
+    """``x = await passthrough(x)``: ``x`` is the result of a call whose
+    argument is ``x``; asking what it is must end."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+
+        async def passthrough(value):
+            return value
+
+
+        async def render(items):
+            for x in items:
+                x = await passthrough(x)
+                await asyncio.sleep(0)
+
+
+        async def fetch():
+            return 1
+
+
+        async def main():
+            await render([1, 2])
+            await fetch()
+    """})
+    result = run_cli(["check", "--select", "AM201,AM202", "--no-cache", "--no-progress", "main.py"], cwd=tmp_path)
+    assert result.exit_code in (0, 1), result.output
+    assert "internal error" not in result.output
+
+
+# -- which event loop runs a module that imports none ------------------------------------
+
+CODEGEN = """
+import time
+
+from .server import lookup
+
+
+async def emit(config):
+    time.sleep(0.01)
+    header = await render_header(config)
+    body = await render_body(config)
+    return header + body
+
+
+async def render_header(config):
+    return await lookup(config, "name")
+
+
+async def render_body(config):
+    return await lookup(config, "body")
+"""
+
+SERVER = "import asyncio\n\n\nasync def lookup(config, key):\n    await asyncio.sleep(0.01)\n    return config[key]\n"
+
+
+@pytest.mark.parametrize(
+    ("other", "named"),
+    [
+        ("def run(coro):\n    try:\n        coro.send(None)\n    except StopIteration as done:\n        return done.value\n",
+         "a coroutine driver of the project's own"),
+        ("def start(job):\n    steps = job().__await__()\n    return next(steps)\n", "a coroutine driver of the project's own"),
+        ("from twisted.internet import defer\n\n\nasync def later():\n    await defer.succeed(None)\n", "Twisted's reactor"),
+    ],
+)
+def test_a_project_that_runs_coroutines_without_asyncio_gets_no_asyncio_fix(
+    tmp_path: Path, other: str, named: str
+) -> None:
+    """The project imports asyncio somewhere, and also steps coroutines
+    itself (ESPHome's code generation), or runs Twisted: a module that
+    imports no event loop's library may run under either."""
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "app/__init__.py": "",
+        "app/server.py": SERVER,
+        "app/driver.py": other,
+        "app/codegen.py": CODEGEN,
+    })
+    result = run_cli(["check", "--unsafe-fixes", "--no-cache", "--no-progress", "app/codegen.py"], cwd=tmp_path)
+    assert "AM101" in result.output and "AM201" in result.output, result.output
+    assert "fixable" not in result.output.splitlines()[-1] or "0 fixable" in result.output, result.output
+    assert named in result.output
+
+
+def test_a_project_that_runs_asyncio_alone_gets_the_asyncio_fix(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "app/__init__.py": "",
+        "app/server.py": SERVER,
+        "app/codegen.py": CODEGEN,
+    })
+    result = run_cli(["check", "--unsafe-fixes", "--no-cache", "--no-progress", "app/codegen.py"], cwd=tmp_path)
+    assert "2 fixable" in result.output, result.output

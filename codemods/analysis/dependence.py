@@ -129,6 +129,19 @@ def is_console_io(name: str) -> bool:
     return any(word in _CONSOLE_WORDS for word in name.lower().split("_"))
 
 
+# The callees that run the function handed to them in a worker thread
+# (``asyncio.to_thread(input, "Go on? ")``): the function's name says what
+# the call does, as a callee's own would.
+_THREAD_RUNNER_NAMES = frozenset({"to_thread", "run_sync", "run_in_executor"})
+
+
+def _keeps_order(callee: str, handed: Iterable[str]) -> bool:
+    """Whether a call of ``callee`` (handed the functions named ``handed``,
+    the last names of its arguments) is bookkeeping or console I/O."""
+    names = [callee, *handed] if callee in _THREAD_RUNNER_NAMES else [callee]
+    return any(is_bookkeeping(name) or is_console_io(name) for name in names if name)
+
+
 # Preconditions: a check awaited for its own sake, its result unused
 # (``await assert_mta()``, ``await check_config_schema(config)``), is there
 # to stop what follows when it fails. Gathered, the next call starts before
@@ -304,8 +317,8 @@ def ast_is_ordering(
         func = call.func
         if isinstance(func, ast.Attribute) and _method_matches(func.attr, methods):
             return True
-        callee = ast_callee_name(call)
-        if is_bookkeeping(callee) or is_console_io(callee):
+        handed = (arg.attr if isinstance(arg, ast.Attribute) else getattr(arg, "id", "") for arg in call.args)
+        if _keeps_order(ast_callee_name(call), handed):
             return True
         if facts.certain_qualname(func) in qualified:
             return True
@@ -955,8 +968,12 @@ def is_ordering(
         func = call.func
         if isinstance(func, cst.Attribute) and _method_matches(func.attr.value, methods):
             return True
-        callee = callee_name(call)
-        if is_bookkeeping(callee) or is_console_io(callee):
+        handed = (
+            arg.value.attr.value if isinstance(arg.value, cst.Attribute)
+            else arg.value.value if isinstance(arg.value, cst.Name) else ""
+            for arg in call.args
+        )
+        if _keeps_order(callee_name(call), handed):
             return True
         name = scope_of(call).qualified_name(func)
         if name is not None and name in qualified:

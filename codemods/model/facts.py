@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 13
+FACTS_FORMAT = 14
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -205,6 +205,14 @@ class ModuleFacts:
     # (``check_if_deprecated_constant:module_globals``, ``f:0``): the
     # module is dynamic unless none of them changes what it is given
     globals_to: list[str] = field(default_factory=list)
+    # The names of the methods of classes these facts do not describe (a
+    # class in a function, or in another class): a method of that name may
+    # run code the model has not read.
+    unlisted: list[str] = field(default_factory=list)
+    # module-level name -> the class it is made of, for a name the module
+    # binds once, to a new object (``_ = Translator("cog")``, ``settings =
+    # Settings()``), and none of its functions rebinds
+    singletons: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -861,7 +869,8 @@ def _local_names(
 
 
 def _function_facts(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None, module: str, is_package: bool
+    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None, module: str, is_package: bool,
+    unlisted: set[str],
 ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
     decorators = _decorator_names(node)
     kind = "function"
@@ -931,6 +940,8 @@ def _function_facts(
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
             facts.nested.append(statement.name)
+        elif isinstance(statement, ast.ClassDef):
+            unlisted.update(_method_names(statement))
     for statement in own:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             _bind_import(statement, facts.imports, module, is_package)
@@ -1104,6 +1115,9 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
     """The facts of the module ``name`` whose ``ast`` is ``tree``."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
+    # module-level name -> how many statements bind it
+    bindings: dict[str, int] = {}
+    unlisted: set[str] = set()
     pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]] = []
     for statement in _module_statements(tree.body):
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -1111,23 +1125,44 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             pending.append((statement, statement.name, None))
         elif isinstance(statement, ast.ClassDef):
-            facts.classes[statement.name] = _class_facts(statement, pending)
+            if statement.name in facts.classes:
+                # Two classes of one name (``if``/``else``): the facts hold
+                # one method of each name.
+                unlisted.update(_method_names(statement), facts.classes[statement.name].methods)
+            facts.classes[statement.name] = _class_facts(statement, pending, unlisted)
         elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
                 for sub in ast.walk(target):
                     if isinstance(sub, ast.Name):
+                        bindings[sub.id] = bindings.get(sub.id, 0) + 1
                         assigned.add(sub.id)
-        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            made = _constructor(statement.value) if isinstance(statement, ast.Assign) else None
+            if made is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
+                facts.singletons[targets[0].id] = made
+        elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Delete, ast.With)) or type(statement).__name__ == "Match":
+            # Names bound here otherwise than by an assignment read above (a
+            # loop's, a ``with``'s, a ``match``'s): bound more than once.
+            for sub in ast.walk(statement):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                    bindings[sub.id] = bindings.get(sub.id, 0) + 2
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             func = dotted(statement.value.func)
             if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
                 facts.dynamic = True
     while pending:
         node, qualname, class_name = pending.pop()
-        function, nested = _function_facts(node, qualname, class_name, name, is_package)
+        function, nested = _function_facts(node, qualname, class_name, name, is_package, unlisted)
         facts.functions[qualname] = function
         pending.extend((inner, inner_name, None) for inner, inner_name in nested)
     facts.assigned = sorted(assigned)
+    facts.unlisted = sorted(unlisted)
+    rebound = {path for function in facts.functions.values() for path in function.writes if "." not in path and "[" not in path}
+    facts.singletons = {
+        name: made for name, made in facts.singletons.items()
+        if bindings.get(name) == 1 and name not in rebound and name not in facts.functions and name not in facts.classes
+        and name not in facts.imports
+    }
     if any("globals" == (dotted(n.func) or "") for n in ast.walk(tree) if isinstance(n, ast.Call)):
         _read_globals_uses(tree, facts)
     return facts
@@ -1186,8 +1221,21 @@ def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _module_statements(handler.body)
 
 
+def _method_names(node: ast.ClassDef) -> set[str]:
+    """The names of the functions a class body defines, those of the
+    classes in it included."""
+    names: set[str] = set()
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(statement.name)
+        elif isinstance(statement, ast.ClassDef):
+            names |= _method_names(statement)
+    return names
+
+
 def _class_facts(
-    node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]]
+    node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]],
+    unlisted: set[str],
 ) -> ClassFacts:
     bases = [dotted(base) or "?" for base in node.bases]
     dynamic = any(keyword.arg == "metaclass" for keyword in node.keywords)
@@ -1223,6 +1271,8 @@ def _class_facts(
                         typed = annotated.get(value.id)
                     if typed is not None:
                         attribute_types.setdefault(target.attr, typed)
+        elif isinstance(statement, ast.ClassDef):
+            unlisted.update(_method_names(statement))
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             typed = _annotation_name(statement.annotation)
             if typed is not None:

@@ -72,12 +72,34 @@ _DEF = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", 
 # ``class Name(bases):`` (bases may span lines) or ``class Name:``
 _CLASS = re.compile(rb"class[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\(([^)]*)\))?[ \t]*:")
 # An import of an event loop's library at the start of a line.
-_LOOP_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio)\b", re.MULTILINE)
+_LOOP_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio|twisted)\b", re.MULTILINE)
+# A project that runs coroutines itself, step by step (a fake loop for code
+# generation, a bridge from sync code): its coroutines need not run under
+# any loop. Told by a coroutine stepped with ``.send(None)``, or the
+# iterator of an awaitable taken to be stepped (``gen = coro().__await__()``;
+# not an awaitable handing on another's: ``return self.coro.__await__()``,
+# ``yield from value.__await__()``).
+_AWAIT_ITERATOR = re.compile(rb"^[^\n]*\.__await__\(\)", re.MULTILINE)
+
+
+def drives_coroutines(data: bytes) -> bool:
+    if b".send(None)" in data:
+        return True
+    if b".__await__()" not in data:
+        return False
+    return any(
+        not line.lstrip().startswith(b"return") and b"yield from" not in line and b"await " not in line
+        for line in _AWAIT_ITERATOR.findall(data)
+    )
 # How deep a summary follows calls; a deeper chain is unknown.
 MAX_DEPTH = 12
 # A method with more possible overrides than this in the project's
 # subclasses of its class is unknown when called on ``self`` or a parameter.
 MAX_OVERRIDES = 64
+
+#: How many files may define a method of the name an object of unknown
+#: class is called by, for the model to read them all (past that: unknown).
+MAX_DEFINERS = 12
 # A project larger than this is indexed in part (its modules beyond are
 # unknown to the model).
 MAX_FILES = 200_000
@@ -156,8 +178,9 @@ class ProjectIndex:
     # statement: where the subclasses of a class may be, read from the bytes
     # (a superset: two classes may share a name).
     classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]] = field(default_factory=dict)
-    # The event loops' libraries (asyncio, trio, anyio, curio) some module
-    # of the project imports.
+    # The event loops' libraries (asyncio, trio, anyio, curio, twisted) some
+    # module of the project imports; "driver" where one steps coroutines
+    # itself (see drives_coroutines).
     loops: frozenset[str] = frozenset()
 
     @classmethod
@@ -241,6 +264,8 @@ class ProjectIndex:
                 classes.setdefault(name, []).append((number, bases))
             if b"import" in data:
                 loops.update(_LOOP_IMPORT.findall(data))
+            if drives_coroutines(data):
+                loops.add(b"driver")
 
         def text(name: bytes) -> str:
             return name.decode("ascii", "replace")
@@ -344,6 +369,11 @@ class ProjectIndex:
         self._memo[key] = (candidates, digest)
         return candidates, digest
 
+    def definers_digest(self, method: str) -> str:
+        """A digest of which files define a function named ``method``."""
+        files = sorted(self.files[number] for number in self.defined.get(method, ()))
+        return hashlib.sha256(repr(files).encode()).hexdigest()[:16]
+
     def module_of(self, path: str | Path) -> str | None:
         return self.paths.get(os.path.abspath(path))
 
@@ -429,12 +459,19 @@ def override_key(class_name: str, method: str) -> str:
     return f"{DERIVED}overrides:{class_name}:{method}"
 
 
+def definers_key(method: str) -> str:
+    """The key of ``Project.derived`` for the files defining a method's name."""
+    return f"{DERIVED}definers:{method}"
+
+
 def derived_current(index: ProjectIndex, key: str, digest: str) -> bool:
     """Whether what ``key`` of ``Project.derived`` was read from is as it was."""
     kind, _, rest = key[len(DERIVED):].partition(":")
     if kind == "overrides":
         class_name, _, method = rest.partition(":")
         return index.override_candidates(class_name, method)[1] == digest
+    if kind == "definers":
+        return index.definers_digest(rest) == digest
     return False
 
 
@@ -533,6 +570,20 @@ _EFFECTFUL_STDLIB = frozenset(
     }
 )
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+# The functions that run a function in a worker thread and give its result
+# to the awaiting coroutine, by qualified name: how many of their
+# positional arguments come before the function's, and whether their
+# keywords are the function's (``asyncio.to_thread``) or their own.
+THREAD_RUNNERS = {
+    "asyncio.to_thread": (0, True),
+    "anyio.to_thread.run_sync": (0, False),
+    "trio.to_thread.run_sync": (0, False),
+}
+# ``loop.run_in_executor(executor, fn, *args)``: a method of the event loop.
+_EXECUTOR_METHOD = "run_in_executor"
+# The event loops' own libraries: what their functions wait for is time or
+# other tasks, not a remote side.
+_LOOP_LIBRARIES = frozenset({"asyncio", "anyio", "trio", "curio"})
 # The builtin types whose methods the model knows (what each changes: its
 # own value, for those in _CHANGING_METHODS).
 _BUILTIN_TYPES = {
@@ -634,6 +685,7 @@ class Project:
         self._effects: dict[tuple[str, str], Effects] = {}
         self._suspends: dict[tuple[str, str], bool | None] = {}
         self._returns: dict[tuple[str, str], str | None] = {}
+        self._results_asked: set[tuple[str, str, int]] = set()
         self._override_memo: dict[tuple[str, str, str], list[tuple[str, str]] | None] = {}
         # While a file is analysed: what its questions read that is derived
         # from the whole project rather than one module (see
@@ -826,7 +878,27 @@ class Project:
         if function.class_name is not None and function.params and root == function.params[0] and function.kind in ("method", "property", "classmethod"):
             return ("class", module, function.class_name)
         typed = function.types.get(root)
-        return self._named_type(module, typed, function) if typed is not None else None
+        if typed is not None:
+            return self._named_type(module, typed, function)
+        return self._singleton_type(module, function, root)
+
+    def _singleton_type(self, module: str, function: FunctionFacts, root: str) -> tuple[str, str, str] | None:
+        """What the class of a module's singleton is (``_ = Translator(...)``
+        at module level, used here or imported; see ModuleFacts.singletons)."""
+        if root in function.params or root in function.kwonly or root in function.aliases or root in function.fresh:
+            return None
+        facts = self.facts(module)
+        if facts is None:
+            return None
+        if root in facts.singletons and root not in function.imports:
+            return self._named_type(module, facts.singletons[root])
+        target = function.imports.get(root) or facts.imports.get(root)
+        source, _, attribute = (target or "").partition(":")
+        if not attribute or source not in self.index.modules:
+            return None
+        other = self.facts(source)
+        made = other.singletons.get(attribute) if other is not None else None
+        return self._named_type(source, made) if made is not None else None
 
     def _named_type(self, module: str, typed: str, function: FunctionFacts | None = None) -> tuple[str, str, str] | None:
         """What a type's dotted name names, as seen from ``module``:
@@ -905,7 +977,10 @@ class Project:
                 return None  # a callable passed in: may be anything
             found = self._lookup_for(module, function, head)
             if found is None:
-                return None
+                # A module's singleton called (``_("text")``): its class's
+                # ``__call__``.
+                owner = self._receiver_class(module, function, head)
+                return self._method_targets(owner, "__call__", call, head) if owner is not None else None
             if found[0] == "function":
                 return self._one((found[1], found[2]), call, None)
             if found[0] == "class":
@@ -922,18 +997,7 @@ class Project:
         # subclasses.
         owner = self._receiver_class(module, function, receiver)
         if owner is not None:
-            found = self._method(owner[0], owner[1], method)
-            overrides = self._overrides(owner[0], owner[1], method)
-            if found is None or overrides is None or self._is_protocol(owner[0], owner[1]):
-                return None
-            runs = [found, *(o for o in overrides if o != found)]
-            # A stub (``...``, ``raise NotImplementedError``) does nothing;
-            # when all are, what runs is a class the project does not hold.
-            live = [where for where in runs if not self._is_stub(where)]
-            if not live:
-                return None
-            bound = [self._bind(where, call, receiver) for where in live]
-            return None if any(target is None for target in bound) else bound  # type: ignore[return-value]
+            return self._method_targets(owner, method, call, receiver)
         # A function of an imported module (``helpers.fetch(x)``).
         found = self._resolve_dotted(module, func, function)
         if found is not None and found[0] == "function":
@@ -942,6 +1006,22 @@ class Project:
             if fn is not None and fn.kind in ("function", "staticmethod"):
                 return self._one((found[1], found[2]), call, None)
         return None
+
+    def _method_targets(self, owner: tuple[str, str], method: str, call: CallFact, receiver: str) -> list[_Target] | None:
+        """The methods a call of ``method`` on an object of the project class
+        ``owner`` may run: the class's and its subclasses' overrides."""
+        found = self._method(owner[0], owner[1], method)
+        overrides = self._overrides(owner[0], owner[1], method)
+        if found is None or overrides is None or self._is_protocol(owner[0], owner[1]):
+            return None
+        runs = [found, *(o for o in overrides if o != found)]
+        # A stub (``...``, ``raise NotImplementedError``) does nothing;
+        # when all are, what runs is a class the project does not hold.
+        live = [where for where in runs if not self._is_stub(where)]
+        if not live:
+            return None
+        bound = [self._bind(where, call, receiver) for where in live]
+        return None if any(target is None for target in bound) else bound  # type: ignore[return-value]
 
     def _one(self, found: tuple[str, str] | None, call: CallFact, receiver: str | None) -> list[_Target] | None:
         target = self._bind(found, call, receiver)
@@ -1219,6 +1299,9 @@ class Project:
             # ``super().__init__(message)`` of an exception class: the
             # builtin's, which sets the new object's own fields.
             return Effects()
+        in_thread = self._thread_call(module, function, call)
+        if in_thread is not None:
+            return self._in_thread(module, function, call, in_thread, own, depth, top)
         targets = self.targets(module, function, call)
         if targets is not None:
             # What any of the functions it may run does.
@@ -1248,7 +1331,7 @@ class Project:
                 # The awaited call of a statement, a library function: left
                 # to the rule's own reading of its arguments.
                 return LEFT_TO_RULE
-            return self._library_call(call, own, head, suspends)
+            return self._library_call(call, own, head, suspends, self._library_of(facts, function, head))
         receiver, method = call.func.rsplit(".", 1)
         root = split_root(receiver)[0]
         if _is_logging(receiver, method):
@@ -1287,7 +1370,7 @@ class Project:
                 # A function of the standard library that changes nothing but
                 # what it returns (``json.dumps``, ``base64.b64encode``).
                 return Effects(suspends=suspends)
-            return self._library_call(call, own, method, suspends)
+            return self._library_call(call, own, method, suspends, self._library_of(facts, function, root))
         owner = self._receiver_class(module, function, receiver)
         if owner is not None:
             # An object of a project class whose MRO has no such method: a
@@ -1313,9 +1396,113 @@ class Project:
             # An object of a class the model does not know (``self._script``
             # bound from a parameter): a method of that name the project
             # defines may be the one that runs.
-            return UNKNOWN
+            return self._any_method(call, own, receiver, receiver_path, method, suspends, depth)
         declared = typed[1] if typed is not None and typed[0] == "library" else ""
         return self._library_object(call, own, receiver_path, method, receiver, suspends, declared)
+
+    def _thread_call(self, module: str, function: FunctionFacts, call: CallFact) -> CallFact | str | None:
+        """For a call that runs a function in a worker thread
+        (``asyncio.to_thread(fn, *args)``, ``loop.run_in_executor(executor,
+        fn, *args)``, anyio's and trio's ``to_thread.run_sync``): the call of
+        that function it makes, or "?" where the function is no path (a
+        lambda, a ``partial(...)``); ``None`` for any other call."""
+        head, _, rest = call.func.partition(".")
+        skip, keywords = -1, False
+        if call.func.endswith("." + _EXECUTOR_METHOD) and _EXECUTOR_METHOD not in self.index.defined:
+            skip = 1
+        else:
+            facts = self.facts(module)
+            target = self._import_of(facts, function, head) if facts is not None else None
+            if target is None or head in function.params:
+                return None
+            qualified = target.replace(":", ".") + ("." + rest if rest else "")
+            if qualified not in THREAD_RUNNERS:
+                return None
+            skip, keywords = THREAD_RUNNERS[qualified]
+        if len(call.args) <= skip or call.args[skip] in (None, "*", "?") or "*" in call.args[:skip]:
+            return "?"
+        return CallFact(
+            call.args[skip] or "?", call.args[skip + 1:], dict(call.kwargs) if keywords else {},
+            call.star_kwargs and keywords, False, call.line, call.keys,
+        )
+
+    def _in_thread(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, call: CallFact, runs: CallFact | str, own, depth: int, top: bool
+    ) -> Effects:
+        """What a call running ``runs`` in a worker thread does: what a
+        function of the project there does, all of it after the caller
+        suspends (the thread runs beside the event loop). A library's
+        function there (or one the module binds nowhere) is not seen: the
+        awaited call of a statement is left to the rule's own reading, as a
+        library's function is; inside a callee it may not be thread-safe
+        beside another, and reaches the remote side (what else would a
+        thread be for): one at a time. Unknown unless awaited where it is
+        made: a thread started and not waited for runs beside whatever
+        comes next."""
+        if isinstance(runs, str) or not call.awaited:
+            return UNKNOWN
+        if self.targets(module, function, runs) is None:
+            if top:
+                return LEFT_TO_RULE
+            inner = self._call_in(module, function, runs, own, depth)
+            if inner.unknown:
+                return UNKNOWN
+            return dataclasses.replace(
+                (inner | Effects(reads=frozenset({REMOTE}), writes=frozenset({REMOTE}))).all_late(), suspends=True
+            )
+        inner = self._call_in(module, function, runs, own, depth)
+        if inner.unknown:
+            return UNKNOWN
+        return dataclasses.replace(inner.all_late(), suspends=True)
+
+    def _remote(self, call: CallFact, own, method: str) -> Effects:  # type: ignore[no-untyped-def]
+        """What a call into a library reaches beyond the project's names: the
+        remote side, read or changed as its verb says; only the part its
+        arguments name where the verb acts on one thing (see
+        :meth:`_library_object`)."""
+        keys = {
+            REMOTE + key for key in (own(k) for k in call.keys)
+            if key is not None and not key.startswith(("g:", "?"))
+        } if verb(method) in KEYED_VERBS else set()
+        remote = frozenset(keys) if keys else frozenset({REMOTE})
+        return Effects(reads=remote, writes=frozenset() if is_read(method) else remote)
+
+    def _any_method(  # type: ignore[no-untyped-def]
+        self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int
+    ) -> Effects:
+        """A method of an object of a class the model cannot tell: a
+        library's object, or one of a project class. The project's classes
+        that may answer ``method`` are those whose body defines it (a
+        subclass inheriting it runs its base's), all in the files the index
+        found a ``def`` of that name in: what the call may do is what any of
+        them does, or a library's method does. Unknown where one of those
+        files holds a method the facts do not describe (a class in a
+        function), a class whose methods may not be what its body says, or
+        too many files to read."""
+        files = self.index.defined.get(method, ())
+        if len(files) > MAX_DEFINERS:
+            return UNKNOWN
+        if self.derived is not None:
+            # A ``def`` of the name added to another file changes the answer.
+            self.derived[definers_key(method)] = self.index.definers_digest(method)
+        result = self._library_object(call, own, receiver_path, method, receiver, suspends)
+        for number in files:
+            where = self.index.paths.get(self.index.files[number])
+            facts = self.facts(where) if where is not None else None
+            if facts is None or method in facts.unlisted:
+                return UNKNOWN
+            for class_name, cls in facts.classes.items():
+                qualname = cls.methods.get(method)
+                if qualname is None:
+                    continue
+                callee = facts.functions.get(qualname)
+                readable = callee is not None and callee.kind != "property" and self._mro(where, class_name) is not None  # type: ignore[arg-type]
+                target = self._bind((where, qualname), call, receiver) if readable else None  # type: ignore[arg-type]
+                one = self._run(target, call, own, depth) if target is not None else UNKNOWN
+                if one.unknown:
+                    return UNKNOWN
+                result = result | one
+        return result
 
     def _run(self, target: _Target, call: CallFact, own, depth: int) -> Effects:  # type: ignore[no-untyped-def]
         """What running ``target`` for ``call`` does, in the caller's terms."""
@@ -1338,8 +1525,18 @@ class Project:
         terms: a path (``$0._client`` for ``self._get_client()``), ``None``
         for a value the callee made, "~" for a value a library made, "?"
         for one of unknown origin."""
-        if index >= len(function.calls) or depth > 4:
+        key = (module, function.qualname, index)
+        if index >= len(function.calls) or depth > 4 or key in self._results_asked:
+            # (Asked again while answering: ``x = f(x)`` in a loop binds
+            # ``x`` to a result whose argument is ``x``.)
             return "?"
+        self._results_asked.add(key)
+        try:
+            return self._result_of(module, function, index, depth)
+        finally:
+            self._results_asked.discard(key)
+
+    def _result_of(self, module: str, function: FunctionFacts, index: int, depth: int) -> str | None:
         call = function.calls[index]
         target = self.resolve(module, function, call)
         if target is None:
@@ -1392,7 +1589,7 @@ class Project:
         self._returns[key] = answer
         return answer
 
-    def _library_call(self, call: CallFact, own, name: str, suspends: bool | None) -> Effects:  # type: ignore[no-untyped-def]
+    def _library_call(self, call: CallFact, own, name: str, suspends: bool | None, library: str) -> Effects:  # type: ignore[no-untyped-def]
         """A function of a library module: it may change what it is given,
         unless its name says it reads. (A value of unknown origin passed to
         it is taken to be left as it is: libraries seldom change their
@@ -1400,11 +1597,17 @@ class Project:
         unknown.)"""
         args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
         args = {a for a in args if a is not None and not a.startswith("?")}
-        return Effects(
+        effects = Effects(
             reads=frozenset(args),
             writes=frozenset() if is_read(name) else frozenset(args),
             suspends=suspends,
         )
+        if call.awaited and library not in _LOOP_LIBRARIES:
+            # An awaited function of a library waits for something outside
+            # the process (``await post_json(url, item)``): a post and a
+            # later get of it are in order.
+            effects = effects | self._remote(call, own, name)
+        return effects
 
     def _library_object(  # type: ignore[no-untyped-def]
         self, call: CallFact, own, receiver_path: str, method: str, receiver: str, suspends: bool | None,
@@ -1422,11 +1625,7 @@ class Project:
         side keeps in order), and then it reaches that part of the remote
         side alone."""
         external = frozenset({(receiver_path, method)}) if receiver_path else frozenset()
-        keys = {
-            REMOTE + key for key in (own(k) for k in call.keys)
-            if key is not None and not key.startswith(("g:", "?"))
-        } if verb(method) in KEYED_VERBS else set()
-        remote = frozenset(keys) if keys else frozenset({REMOTE})
+        remote = self._remote(call, own, method).reads
         mine = frozenset({receiver_path}) if receiver_path else frozenset()
         if single_operation(receiver, declared):
             # One stream, one connection: one operation at a time on it.
@@ -1477,6 +1676,11 @@ class Project:
         outside the project (``self._session: aiohttp.ClientSession``)."""
         found = self._receiver_type(module, function, receiver)
         return found is not None and found[0] == "library"
+
+    def _library_of(self, facts: ModuleFacts | None, function: FunctionFacts, name: str) -> str:
+        """The top-level package an import binding ``name`` is from ("" when none is)."""
+        target = self._import_of(facts, function, name) if facts is not None else None
+        return target.split(":")[0].split(".")[0] if target else ""
 
     def _import_of(self, facts: ModuleFacts, function: FunctionFacts, name: str) -> str | None:
         """What an import binding ``name`` for ``function`` names (its own
@@ -1582,6 +1786,8 @@ class Project:
 
     def _targets_suspend(self, module: str, function: FunctionFacts, call: CallFact, depth: int = 0) -> bool | None:
         """Whether awaiting ``call`` may suspend, over every function it may run."""
+        if self._thread_call(module, function, call) is not None:
+            return True  # it waits for a worker thread
         targets = self.targets(module, function, call)
         if targets is None:
             return None
