@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from .analysis.dependence import (
     AstRelated,
@@ -316,8 +316,13 @@ class SequentialAwaits(CleanupDepth, Rule):
         moved: list[cst.EmptyLine] = []
         for line in lines[1:]:
             moved.extend(line.leading_lines)
-            if line.trailing_whitespace.comment is not None:
-                moved.append(cst.EmptyLine(comment=line.trailing_whitespace.comment))
+        # The comment at the end of each statement's line ends the line of
+        # its call in the gather (one line each), as a reader left it.
+        comments = [line.trailing_whitespace.comment for line in lines]
+        commented = any(comment is not None for comment in comments)
+        trailing = lines[0].trailing_whitespace if not commented else cst.TrailingWhitespace(
+            newline=lines[0].trailing_whitespace.newline
+        )
 
         target: cst.BaseExpression | None = None
         if any(t is not None for t in targets):
@@ -332,10 +337,10 @@ class SequentialAwaits(CleanupDepth, Rule):
             target = cst.Tuple(elements=elements, lpar=[], rpar=[])
 
         column = self.get_metadata(toolkit.PositionProvider, members[0].small).start.column
-        statement = self._statement(alias, calls, target, lines[0].trailing_whitespace, wrap=False)
+        statement = self._statement(alias, calls, target, trailing, wrap=False)
         text = render(statement.with_changes(leading_lines=[])).rstrip("\r\n")
-        if "\n" in text or column + len(text) > self.settings.line_length:
-            statement = self._statement(alias, calls, target, lines[0].trailing_whitespace, wrap=True)
+        if commented or "\n" in text or column + len(text) > self.settings.line_length:
+            statement = self._statement(alias, calls, target, trailing, wrap=True, comments=comments)
 
         if declarations:
             declarations[0] = declarations[0].with_changes(leading_lines=leading)
@@ -350,9 +355,10 @@ class SequentialAwaits(CleanupDepth, Rule):
         trailing: cst.TrailingWhitespace,
         *,
         wrap: bool,
+        comments: Sequence[cst.Comment | None] = (),
     ) -> cst.SimpleStatementLine:
         args = [cst.Arg(value=call) for call in calls]
-        value = cst.Await(expression=gather_call(alias, args, wrap=wrap))
+        value = cst.Await(expression=gather_call(alias, args, wrap=wrap, comments=comments))
         small: cst.BaseSmallStatement
         if target is None:
             small = cst.Expr(value=value)

@@ -30,8 +30,10 @@ def gather_call(
     args: Sequence[cst.Arg],
     *,
     wrap: bool,
+    comments: Sequence[cst.Comment | None] = (),
 ) -> cst.Call:
-    """``alias.gather(a, b)``, or with each argument on its own line."""
+    """``alias.gather(a, b)``, or with each argument on its own line, where
+    ``comments`` (one per argument, wrapped only) end their lines."""
     func = cst.Attribute(value=cst.Name(alias), attr=cst.Name("gather"))
     if not wrap:
         last = len(args) - 1
@@ -43,13 +45,17 @@ def gather_call(
             ],
         )
 
-    def newline(indent: str) -> cst.ParenthesizedWhitespace:
+    def newline(indent: str, comment: cst.Comment | None = None) -> cst.ParenthesizedWhitespace:
         return cst.ParenthesizedWhitespace(
-            first_line=cst.TrailingWhitespace(),
+            first_line=cst.TrailingWhitespace(
+                whitespace=cst.SimpleWhitespace("  " if comment is not None else ""), comment=comment
+            ),
             empty_lines=[],
             indent=True,
             last_line=cst.SimpleWhitespace(indent),
         )
+
+    comments = list(comments) or [None] * len(args)
 
     last = len(args) - 1
     return cst.Call(
@@ -60,7 +66,7 @@ def gather_call(
                 value=indented(arg.value),
                 comma=cst.Comma(
                     whitespace_before=cst.SimpleWhitespace(""),
-                    whitespace_after=newline("" if i == last else "    "),
+                    whitespace_after=newline("" if i == last else "    ", comments[i]),
                 )
             )
             for i, arg in enumerate(args)
