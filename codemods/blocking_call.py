@@ -23,6 +23,7 @@ from .analysis.offload import (
 )
 from .findings import Safety
 from .lazy import lazy_module
+from .model.facts import paths_overlap
 from .rule import Rule
 from .screen.facts import Context, Facts, has_async_def, scope_statements
 
@@ -86,6 +87,21 @@ _DISK_READS = frozenset(
         "getctime", "listdir", "scandir", "access", "glob", "iglob", "iterdir", "rglob", "walk", "samestat",
     }
 )
+
+
+def _path_of(expr: cst.BaseExpression) -> str | None:
+    """The access path a file call works on: ``target`` for ``str(target)``,
+    ``os.path.join(out_dir, name)`` or ``Path(target) / "x"``; ``None``
+    where it is made some other way (an f-string)."""
+    while True:
+        if isinstance(expr, cst.Call):
+            if not expr.args or expr.args[0].keyword is not None or expr.args[0].star:
+                return None
+            expr = expr.args[0].value
+        elif isinstance(expr, cst.BinaryOperation):
+            expr = expr.left
+        else:
+            return dependence.access_path(expr)
 
 
 @dataclass(frozen=True)
@@ -691,29 +707,33 @@ class BlockingCall(ThreadOffload, Rule):
         return super().suspension_problem(call, function)
 
     def _steps_on_disk(self, function: cst.FunctionDef) -> dict[cst.Call, str]:
-        """The blocking file calls of a coroutine that work on one path (by
-        the name it starts from: ``conf.parent.mkdir()`` and
-        ``conf.write_text()`` both on ``conf``) together with another that
-        changes it: each, with that name."""
+        """The blocking file calls of a coroutine that work on one path (or
+        one inside the other: ``conf.parent.mkdir()`` and ``conf.write_text()``)
+        beside another such call, one of the two changing it: each, with
+        its path."""
         calls = toolkit.OwnCalls()
         toolkit.walk(function.body, calls)
-        by_path: dict[str, list[tuple[cst.Call, bool]]] = {}
+        steps: list[tuple[cst.Call, str, bool]] = []
         for call in calls.calls - calls.awaited:
             found = self._blocking(call, self.scope(call))
             if found is None or found[0].kind != FILE:
                 continue
             func = call.func
-            subject = func.value if isinstance(func, cst.Attribute) and resolve(self.scope(call), func) is None else (
-                call.args[0].value if call.args else None
-            )
-            root = dependence.call_root(subject) if subject is not None else None
-            if root is None:
-                continue
-            method = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-            by_path.setdefault(root.value, []).append((call, method not in _DISK_READS))
+            # The paths it is given (``shutil.copy(source, target)``), and
+            # for a method of a path, the path itself.
+            method = isinstance(func, cst.Attribute) and resolve(self.scope(call), func) is None
+            given = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            for subject in ([func.value] if method else []) + given:  # type: ignore[union-attr]
+                path = _path_of(subject)
+                if path is not None:
+                    steps.append((call, path, name not in _DISK_READS))
         return {
-            call: name for name, steps in by_path.items()
-            if len(steps) > 1 and any(changes for _, changes in steps) for call, _ in steps
+            call: path for call, path, changes in steps
+            if any(
+                other is not call and (changes or also) and paths_overlap(path, where)
+                for other, where, also in steps
+            )
         }
 
     def _blocking(self, call: cst.Call, scope: Scope) -> tuple[Blocking, str | None] | None:

@@ -492,11 +492,13 @@ def test_fixed_handlers_wait_for_their_calls_at_the_same_time(tmp_path: Path) ->
     ("line", "reason"),
     [
         (10, "`conf_path` is read and changed on disk in several steps here"),
-        (11, "`conf_path` is read and changed on disk in several steps here"),
+        (11, "`conf_path.parent` is read and changed on disk in several steps here"),
         (12, "`conf_path` is read and changed on disk in several steps here"),
         (13, "`conf_path` is read and changed on disk in several steps here"),
         (20, "the call is in a `finally` block"),
         (25, "`STARTED` is read before the call and changed after it"),
+        (31, "`target` is read and changed on disk in several steps here"),
+        (30, "`target` is read and changed on disk in several steps here"),
     ],
 )
 def test_a_call_whose_new_await_would_show_is_reported_with_the_reason(line: int, reason: str) -> None:
@@ -511,7 +513,13 @@ def test_a_call_whose_new_await_would_show_is_reported_with_the_reason(line: int
 def test_one_step_on_a_path_or_reads_only_are_still_fixed() -> None:
     found = findings_of(
         """
+        import os
         from pathlib import Path
+
+
+        async def clean(self) -> None:
+            if os.path.exists(self.log_file):
+                os.remove(self.pid_file)
 
 
         async def read_if_there(path: Path) -> str:
@@ -525,7 +533,7 @@ def test_one_step_on_a_path_or_reads_only_are_still_fixed() -> None:
         """,
         "AM102",
     )
-    assert len(found) == 3 and all(finding.fixable for finding in found)
+    assert len(found) == 5 and all(finding.fixable for finding in found)
 
 
 def test_a_twisted_module_is_reported_without_a_fix() -> None:
