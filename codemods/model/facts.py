@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 13
+FACTS_FORMAT = 14
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -137,6 +137,14 @@ class FunctionFacts:
     stub: bool = False
     # the first line on which each path of ``reads`` is read
     read_lines: dict[str, int] = field(default_factory=dict)
+    # Pure-Python CPU work (AM103), read by :func:`_read_sized_loops`: how
+    # deep its own body nests loops whose length follows a parameter (not
+    # ``self``), counting an inner loop only where it multiplies the work;
+    # the parameters that size them; and ``[line, loops]`` for each line
+    # holding a call inside such a loop, with how many are around it.
+    sized_loops: int = 0
+    sized_by: list[str] = field(default_factory=list)
+    sized_calls: list[list[int]] = field(default_factory=list)
 
     def resolve(self, path: str | None) -> str | None:
         """``path`` (written in this function) with a leading local alias
@@ -994,7 +1002,127 @@ def _function_facts(
     facts.late_writes = sorted(reader.late_writes)
     facts.read_lines = {path: reader.read_lines[path] for path in facts.reads if path in reader.read_lines}
     facts.stub = _is_stub(node)
+    _read_sized_loops(node, own, facts)
     return facts, nested
+
+
+def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST], facts: FunctionFacts) -> None:
+    """Set the ``sized_*`` facts of ``facts``: the loops of the function's
+    own body whose length follows a parameter, counted where they multiply.
+
+    A local bound from a parameter (``n = len(items)``, ``rest =
+    items[1:]``) is sized by it too; ``self`` and ``cls`` are not
+    parameters here (a loop over ``self.items`` may be three items long:
+    the code does not say). A loop is sized when what it iterates (a
+    ``for``, a comprehension's ``for``) or tests (a ``while``) reads such a
+    name. Inside another sized loop it multiplies the work only when it
+    reads one not through the outer loop's item: ``for a in points: for b
+    in points`` is quadratic, ``for row in rows: for x in row`` visits
+    each value once (its length follows ``rows`` through ``row`` alone)."""
+    params = [*facts.params, *facts.kwonly]
+    if facts.kind in ("method", "property", "classmethod") and facts.params:
+        params = params[1:]
+    for extra in (node.args.vararg, node.args.kwarg):
+        if extra is not None:
+            params.append(extra.arg)
+    # name -> the parameters it follows: through anything (``origin``), or
+    # not through a loop's item (``direct``).
+    origin: dict[str, set[str]] = {name: {name} for name in params}
+    direct: dict[str, set[str]] = {name: {name} for name in params}
+    bindings: list[tuple[list[str], list[ast.expr], bool]] = []
+    for current in own:
+        targets: list[ast.expr] = []
+        values: list[ast.expr] = []
+        item = False
+        if isinstance(current, ast.Assign):
+            targets, values = list(current.targets), [current.value]
+        elif isinstance(current, (ast.AnnAssign, ast.AugAssign)) and current.value is not None:
+            targets, values = [current.target], [current.value]
+        elif isinstance(current, (ast.For, ast.AsyncFor, ast.comprehension)):
+            targets, values, item = [current.target], [current.iter], True
+        elif isinstance(current, ast.NamedExpr):
+            targets, values = [current.target], [current.value]
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        if names:
+            bindings.append((names, values, item))
+    for taint, through_items in ((origin, True), (direct, False)):
+        changed = True
+        while changed:
+            changed = False
+            for names, values, item in bindings:
+                if item and not through_items:
+                    continue
+                found = _sized(values, taint)
+                for name in names:
+                    if not found <= taint.setdefault(name, set()):
+                        taint[name] |= found
+                        changed = True
+    sized_by: set[str] = set()
+    lines: dict[int, int] = {}
+    deepest = 0
+
+    def loop(expr: ast.expr, depth: int) -> int:
+        """The depth inside a loop over (or while) ``expr``."""
+        found = _sized([expr], origin)
+        sized_by.update(found)
+        if not found:
+            return depth
+        return depth + 1 if not depth or _sized([expr], direct) else max(depth, 1)
+
+    def visit(current: ast.AST, depth: int) -> None:
+        nonlocal deepest
+        deepest = max(deepest, depth)
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return  # runs when called, by whoever calls it
+        if isinstance(current, ast.Call) and depth:
+            line = current.lineno
+            lines[line] = max(lines.get(line, 0), depth)
+        if isinstance(current, (ast.For, ast.AsyncFor)):
+            visit(current.iter, depth)
+            inner = loop(current.iter, depth)
+            visit(current.target, inner)
+            for statement in current.body:
+                visit(statement, inner)
+            for statement in current.orelse:
+                visit(statement, depth)
+            return
+        if isinstance(current, ast.While):
+            inner = loop(current.test, depth)
+            visit(current.test, inner)
+            for statement in current.body:
+                visit(statement, inner)
+            for statement in current.orelse:
+                visit(statement, depth)
+            return
+        if isinstance(current, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = depth
+            for generator in current.generators:
+                visit(generator.iter, inner)
+                inner = loop(generator.iter, inner)
+                for condition in generator.ifs:
+                    visit(condition, inner)
+            parts = [current.key, current.value] if isinstance(current, ast.DictComp) else [current.elt]
+            for part in parts:
+                visit(part, inner)
+            return
+        for child in ast.iter_child_nodes(current):
+            visit(child, depth)
+
+    for statement in node.body:
+        visit(statement, 0)
+    facts.sized_loops = deepest
+    facts.sized_by = sorted(sized_by)
+    facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items())]
+
+
+def _sized(values: list[ast.expr], origin: dict[str, set[str]]) -> set[str]:
+    """The parameters whose size the names read in ``values`` follow."""
+    found: set[str] = set()
+    for value in values:
+        for sub in ast.walk(value):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                found |= origin.get(sub.id, set())
+    return found
 
 
 def _may_suspend(statement: ast.stmt) -> bool:
