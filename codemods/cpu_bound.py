@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -172,6 +173,8 @@ def _computes_on_ast(facts: Facts, call: ast.Call, ctx: Context) -> bool:
         return False
     if all(literal(arg) for arg in call.args) and all(literal(k.value) for k in call.keywords):
         return False  # (no argument, or constants alone: small by construction)
+    if not _may_be_project_function(facts, call.func):
+        return False
     view = facts.view
     if view is None:
         return False
@@ -184,6 +187,51 @@ def _computes_on_ast(facts: Facts, call: ast.Call, ctx: Context) -> bool:
     assert heavy is not None
     sizing = [call.args[i] for i in heavy.positions] + [k.value for k in call.keywords if k.arg in heavy.keywords]
     return any(not literal(value) for value in sizing)
+
+
+def _may_be_project_function(facts: Facts, func: ast.expr) -> bool:
+    """Whether ``func`` may name a plain function of the project, as the
+    file alone tells: a ``def`` of its own (a function, or a method of one
+    of its classes for ``self.m``), or a name or module imported from
+    outside the standard library. (The project model, which reads other
+    modules, is asked only then.)"""
+    defs = facts.memo.get("cpu_bound.defs")
+    if defs is None:
+        defs = facts.memo["cpu_bound.defs"] = _plain_defs(facts.tree)
+    own, looping = defs  # type: ignore[misc]
+    if isinstance(func, ast.Attribute):
+        root = func.value
+        if isinstance(root, ast.Name) and root.id in ("self", "cls"):
+            return func.attr in looping
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        name = root.id if isinstance(root, ast.Name) else None
+    else:
+        if func.id in own:  # type: ignore[union-attr]
+            return func.id in looping  # type: ignore[union-attr]
+        name = func.id  # type: ignore[union-attr]
+    origins = facts.top_imports.get(name, ()) if name is not None else ()
+    return any(origin.split(".")[0] not in _STDLIB for origin in origins)
+
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+def _plain_defs(tree: ast.Module) -> tuple[frozenset[str], frozenset[str]]:
+    """The names of the plain ``def`` statements of a module, and of those
+    among them whose own body holds a loop (what a heavy call's function
+    needs: see ModuleView.heavy_call)."""
+    names: set[str] = set()
+    looping: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+            if any(isinstance(sub, _LOOPS) for sub in ast.walk(node)):
+                looping.add(node.name)
+    return frozenset(names), frozenset(looping)
+
+
+_LOOPS = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
 def _heavy_enough(heavy: HeavyCall | None) -> bool:
@@ -524,6 +572,15 @@ def _project_heavy(view: ModuleView | None, scope: Scope, call: cst.Call) -> Hea
     loops over data its arguments size, and one of those arguments is no
     literal (a constant is small: ``layout(3)`` is not a finding)."""
     if view is None or not isinstance(call.func, (cst.Name, cst.Attribute)):
+        return None
+    root = call.func
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if root is not call.func and not (
+        isinstance(root, cst.Name) and (root.value in ("self", "cls") or resolve(scope, call.func) is not None)
+    ):
+        # A method of some other object: its class is seldom certain (the
+        # screen, which reads one file, leaves these alone too).
         return None
     func, args, kwargs, star_kwargs, _ = dependence.described(call)
     heavy = view.heavy_call(cst_scope.function_qualname(scope), func, args, kwargs, star_kwargs)

@@ -1002,8 +1002,13 @@ def _function_facts(
     facts.late_writes = sorted(reader.late_writes)
     facts.read_lines = {path: reader.read_lines[path] for path in facts.reads if path in reader.read_lines}
     facts.stub = _is_stub(node)
-    _read_sized_loops(node, own, facts)
+    if not facts.is_async and any(isinstance(current, _LOOPS) for current in own):
+        _read_sized_loops(node, own, facts)
     return facts, nested
+
+
+# What loops: a function without one nests none (AM103 asks only of plain functions).
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
 def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST], facts: FunctionFacts) -> None:

@@ -2006,9 +2006,14 @@ class ModuleView:
         if targets is None or len(targets) != 1 or targets[0].unmatched:
             return None
         target = targets[0]
-        work = self.project.cpu_work(target.module, target.qualname)
         callee = self.project.function(target.module, target.qualname)
-        if work is None or callee is None:
+        if callee is None or not callee.sized_loops:
+            # Work found only in what it calls (``def f(x): return g(x)``)
+            # is reported where ``g`` is called, not here: a screen that
+            # reads one file can then tell which calls may be heavy.
+            return None
+        work = self.project.cpu_work(target.module, target.qualname)
+        if work is None:
             return None
         # A method's own object is not among the call's arguments.
         offset = 1 if callee.kind in ("method", "property", "classmethod") else 0
