@@ -318,7 +318,9 @@ class CpuBound(ThreadOffload, Rule):
     project) and nests loops over data its arguments size, two deep or
     more: `for a in points: for b in points`, a loop over `items` whose
     body calls a function that loops over `items` too, `range(len(items))`,
-    a `while` on a value taken from an argument. Such work grows with the
+    a `while` on a value taken from an argument. The function called must
+    loop itself: work found only in what it calls (`def f(x): return
+    g(x)`) is reported where `g` is called. Such work grows with the
     square of its input (or faster), where the rest of a coroutine grows
     with it. Not heavy: a loop over each item's own parts (`for row in
     rows: for x in row` visits each value once), a loop over `self`'s
@@ -390,9 +392,9 @@ class CpuBound(ThreadOffload, Rule):
     that is a parameter or a local. Pure-Python work of the project is
     judged by the shape of its loops, never by the size of the data: two
     nested loops over a list the caller knows to be short are reported; a
-    method of an object whose class the model cannot tell, a function
-    passed in, and a function that works through a library (numpy, say)
-    are not looked at.
+    method of an object other than `self` or `cls`, a function passed in,
+    and a function that works through a library (numpy, say) are not
+    looked at.
     """
 
     CODE = "AM103"
