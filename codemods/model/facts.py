@@ -1082,18 +1082,13 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         if isinstance(current, ast.Call) and depth:
             line = current.lineno
             lines[line] = max(lines.get(line, 0), depth)
-        if isinstance(current, (ast.For, ast.AsyncFor)):
-            visit(current.iter, depth)
-            inner = loop(current.iter, depth)
-            visit(current.target, inner)
-            for statement in current.body:
-                visit(statement, inner)
-            for statement in current.orelse:
-                visit(statement, depth)
-            return
-        if isinstance(current, ast.While):
-            inner = loop(current.test, depth)
-            visit(current.test, inner)
+        if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):
+            # A ``for`` evaluates what it iterates once; a ``while`` its test each time round.
+            head = current.test if isinstance(current, ast.While) else current.iter
+            if head is not getattr(current, "test", None):
+                visit(head, depth)
+            inner = loop(head, depth)
+            visit(current.test if isinstance(current, ast.While) else current.target, inner)
             for statement in current.body:
                 visit(statement, inner)
             for statement in current.orelse:

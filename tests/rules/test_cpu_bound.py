@@ -393,8 +393,8 @@ def test_fixed_key_derivation_lets_other_tasks_run_and_derives_the_same_keys(tmp
 
 # The process pool's fix, run under the "spawn" start method (the default on
 # macOS and Windows): each worker imports the module afresh to find the
-# function, so the fix must hold there. The ticker of TICKING, under the
-# ``__main__`` guard that spawn needs.
+# function, so the fix must hold there. The ticker of TICKING, its run under
+# the ``__main__`` guard that spawn needs.
 POOL_PROGRAM = '''
 import asyncio
 import json
@@ -414,32 +414,14 @@ def closest_gap(points, scale=1):
 async def work():
     points = [(i * 7919) % 100_003 for i in range(2500)]
     return [closest_gap(points), closest_gap(points, scale=3)]
-
-
-async def _ticker(counter):
-    while True:
-        await asyncio.sleep(0.005)
-        counter[0] += 1
-
-
-async def _measure():
-    counter = [0]
-    ticker = asyncio.create_task(_ticker(counter))
-    await asyncio.sleep(0.001)
-    before = counter[0]
-    result = await work()
-    during = counter[0] - before
-    ticker.cancel()
-    return result, during
-
-
-if __name__ == "__main__":
-    multiprocessing.set_start_method("spawn")
-    print(json.dumps(asyncio.run(_measure())))
-'''
+''' + TICKING.replace(
+    "print(json.dumps(asyncio.run(_measure())))",
+    'if __name__ == "__main__":\n    multiprocessing.set_start_method("spawn")\n    print(json.dumps(asyncio.run(_measure())))',
+)
 
 
 def test_fixed_pure_python_work_runs_in_a_spawned_worker_and_the_loop_keeps_ticking(tmp_path: Path) -> None:
+    assert 'multiprocessing.set_start_method("spawn")' in POOL_PROGRAM
     fixed = fixed_by(POOL_PROGRAM, "AM103")
     assert fixed.count("await asyncio.get_running_loop().run_in_executor(_process_pool(), ") == 2
     assert "functools.partial(closest_gap, scale=3)" in fixed
