@@ -1050,6 +1050,17 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         if names:
             bindings.append((names, values, item))
+    # Loop items and what is made from them: ``groups.members[key]`` with
+    # ``key`` an item is that item's part of ``groups``, not all of it.
+    items: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for names, values, item in bindings:
+            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in ast.walk(v)):
+                if not set(names) <= items:
+                    items.update(names)
+                    changed = True
     for taint, through_items in ((origin, True), (direct, False)):
         changed = True
         while changed:
@@ -1057,7 +1068,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             for names, values, item in bindings:
                 if item and not through_items:
                     continue
-                found = _sized(values, taint)
+                found = _sized(values, taint, () if through_items else items)
                 for name in names:
                     if not found <= taint.setdefault(name, set()):
                         taint[name] |= found
@@ -1072,7 +1083,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         sized_by.update(found)
         if not found:
             return depth
-        return depth + 1 if not depth or _sized([expr], direct) else max(depth, 1)
+        return depth + 1 if not depth or _sized([expr], direct, items) else max(depth, 1)
 
     def visit(current: ast.AST, depth: int) -> None:
         nonlocal deepest
@@ -1115,13 +1126,21 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
     facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items())]
 
 
-def _sized(values: list[ast.expr], origin: dict[str, set[str]]) -> set[str]:
-    """The parameters whose size the names read in ``values`` follow."""
+def _sized(values: list[ast.expr], origin: dict[str, set[str]], items: Iterable[str] = ()) -> set[str]:
+    """The parameters whose size the names read in ``values`` follow; not
+    through an index by one of ``items`` (``groups[key]``: an item's own
+    part; a slice ``items[:i]`` is a run of them)."""
     found: set[str] = set()
-    for value in values:
-        for sub in ast.walk(value):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-                found |= origin.get(sub.id, set())
+    stack: list[ast.AST] = list(values)
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+            found |= origin.get(sub.id, set())
+        elif items and isinstance(sub, ast.Subscript) and not isinstance(sub.slice, ast.Slice) and any(
+            isinstance(n, ast.Name) and n.id in items for n in ast.walk(sub.slice)
+        ):
+            continue
+        stack.extend(ast.iter_child_nodes(sub))
     return found
 
 

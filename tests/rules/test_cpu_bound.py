@@ -186,6 +186,22 @@ PROJECT_HEAVINESS = {
             flatten(rows)
             grand_total(rows)
         """,
+    "an index by a loop's item is that item's part; a slice up to it is a run of items": """
+        def split(groups, texts):
+            out = {}
+            for key, text in zip(groups.keys, texts):
+                members = groups.members[key]
+                for member in members:
+                    out[member] = text
+            return out
+
+        def duplicates(members):
+            return [i for i, m in enumerate(members) if any(m == e for e in members[:i])]
+
+        async def f(groups, texts, members):
+            split(groups, texts)
+            duplicates(members)  # report
+        """,
     "a while loop on a value from an argument, and range(len(...)), are sized": """
         def bubble(items):
             items = list(items)
