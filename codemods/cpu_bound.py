@@ -21,6 +21,7 @@ from .analysis.offload import (
     last_parts,
     literal_node,
     may_name,
+    other_backend,
     removes,
     resolve,
     short,
@@ -488,7 +489,13 @@ class CpuBound(ThreadOffload, Rule):
         asyncio_alias = scope.module_alias("asyncio")
         keywords = any(arg.keyword is not None for arg in original.args)
         functools_alias = scope.module_alias("functools") if keywords else ("functools", False)
-        problem = self.site_problem(original, scope, site) or self._pool_problem(original, scope, heavy)
+        backend = other_backend(scope, self.context.filename, self.view)
+        problem = (
+            f"the module may run under {backend}, whose cure is a worker process of its own"
+            + (" (`await anyio.to_process.run_sync(...)`)" if backend == "anyio" else "")
+            if backend is not None
+            else self.site_problem(original, scope, site) or self._pool_problem(original, scope, heavy)
+        )
         if problem is None and (asyncio_alias is None or functools_alias is None):
             problem = "`asyncio` or `functools` names something else here"
         if problem is not None:

@@ -141,7 +141,7 @@ class FunctionFacts:
     # deep its own body nests loops whose length follows a parameter (not
     # ``self``), counting an inner loop only where it multiplies the work;
     # the parameters that size them; and ``[line, loops]`` for each line
-    # holding a call inside such a loop, with how many are around it.
+    # whose calls all stand inside such loops, with how many are around them.
     sized_loops: int = 0
     sized_by: list[str] = field(default_factory=list)
     sized_calls: list[list[int]] = field(default_factory=list)
@@ -1045,6 +1045,8 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             targets, values = [current.target], [current.value]
         elif isinstance(current, (ast.For, ast.AsyncFor, ast.comprehension)):
             targets, values, item = [current.target], [current.iter], True
+        if isinstance(current, ast.Assign) and _takes_item(current.value):
+            item = True  # ``node = stack.pop()`` in a ``while stack:``: one item of a work list
         elif isinstance(current, ast.NamedExpr):
             targets, values = [current.target], [current.value]
         names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
@@ -1090,9 +1092,11 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         deepest = max(deepest, depth)
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             return  # runs when called, by whoever calls it
-        if isinstance(current, ast.Call) and depth:
+        if isinstance(current, ast.Call):
+            # The facts know a call by its line: where calls of one line
+            # stand in different loops, the outermost speaks for them all.
             line = current.lineno
-            lines[line] = max(lines.get(line, 0), depth)
+            lines[line] = min(lines.get(line, depth), depth)
         if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):
             # A ``for`` evaluates what it iterates once; a ``while`` its test each time round.
             head = current.test if isinstance(current, ast.While) else current.iter
@@ -1123,7 +1127,15 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         visit(statement, 0)
     facts.sized_loops = deepest
     facts.sized_by = sorted(sized_by)
-    facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items())]
+    facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items()) if depth]
+
+
+def _takes_item(value: ast.expr) -> bool:
+    """``stack.pop()``, ``queue.popleft()``: one item taken from a container."""
+    return (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+        and value.func.attr in ("pop", "popleft", "popitem")
+    )
 
 
 def _sized(values: list[ast.expr], origin: dict[str, set[str]], items: Iterable[str] = ()) -> set[str]:

@@ -202,6 +202,28 @@ PROJECT_HEAVINESS = {
             split(groups, texts)
             duplicates(members)  # report
         """,
+    "a work list's items, and calls beside a loop on its line, add no loop": """
+        def flatten(key, value):
+            pending = [(key, value)]
+            out = []
+            while pending:
+                k, v = pending.pop()
+                if isinstance(v, dict):
+                    pending.extend((k, sub) for sub in v.values())
+                else:
+                    out.append(v)
+            return out
+
+        def lines_of(text):
+            return [line for line in text.split("\\n")]
+
+        def words(text):
+            return [word for line in lines_of(text) for word in line.split()]
+
+        async def f(key, value, text):
+            flatten(key, value)
+            words(text)
+        """,
     "a while loop on a value from an argument, and range(len(...)), are sized": """
         def bubble(items):
             items = list(items)
