@@ -1085,6 +1085,8 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
         sized_by.update(found)
         if not found:
             return depth
+        if depth and _window(expr, direct):
+            return depth
         return depth + 1 if not depth or _sized([expr], direct, items) else max(depth, 1)
 
     def visit(current: ast.AST, depth: int) -> None:
@@ -1128,6 +1130,17 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
     facts.sized_loops = deepest
     facts.sized_by = sorted(sized_by)
     facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items()) if depth]
+
+
+def _window(expr: ast.expr, direct: dict[str, set[str]]) -> bool:
+    """``range(len(text) - len(token), len(text))``: both ends follow one
+    argument, so its length is their difference, which the argument does
+    not size (``range(i + 1, n)`` is a run of ``n``: not a window)."""
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"):
+        return False
+    if len(expr.args) < 2:
+        return False
+    return bool(_sized([expr.args[0]], direct) & _sized([expr.args[1]], direct))
 
 
 def _takes_item(value: ast.expr) -> bool:

@@ -186,7 +186,7 @@ PROJECT_HEAVINESS = {
             flatten(rows)
             grand_total(rows)
         """,
-    "an index by a loop's item is that item's part; a slice up to it is a run of items": """
+    "an index by a loop's item is its part, a window of one argument is no run of it; a slice is": """
         def split(groups, texts):
             out = {}
             for key, text in zip(groups.keys, texts):
@@ -198,9 +198,17 @@ PROJECT_HEAVINESS = {
         def duplicates(members):
             return [i for i, m in enumerate(members) if any(m == e for e in members[:i])]
 
-        async def f(groups, texts, members):
+        def tails(text, tokens):
+            return [text[i:] for token in tokens for i in range(len(text) - len(token), len(text))]
+
+        def later_pairs(points):
+            return [(i, j) for i in range(len(points)) for j in range(i + 1, len(points))]
+
+        async def f(groups, texts, members, text, tokens):
             split(groups, texts)
             duplicates(members)  # report
+            tails(text, tokens)
+            later_pairs(members)  # report
         """,
     "a work list's items, and calls beside a loop on its line, add no loop": """
         def flatten(key, value):
