@@ -497,28 +497,7 @@ class DanglingTask(Rule):
             return updated_node
         log = _true(self.option("log-task-exceptions"))
         text = (_LOGGING_HELPER if log else _HELPER).format(**self._helper_names)
-        # A leading statement keeps the helper's comment out of the module header.
-        helper = list(cst.parse_module("pass\n\n\n" + text).body[1:])
-        body = list(updated_node.body)
-        index = _after_imports(body)
-        first = helper[0]
-        blank = [cst.EmptyLine()] * 2 if index else []
-        helper[0] = first.with_changes(
-            leading_lines=[*blank, *[line for line in first.leading_lines if line.comment is not None]]
-        )
-        if index < len(body):
-            # Two blank lines after the helper's def, as after any def.
-            following = body[index]
-            blank_before = 0
-            for line in following.leading_lines:
-                if line.comment is not None:
-                    break
-                blank_before += 1
-            if blank_before < 2:
-                body[index] = following.with_changes(
-                    leading_lines=[*[cst.EmptyLine()] * (2 - blank_before), *following.leading_lines]
-                )
-        return updated_node.with_changes(body=[*body[:index], *helper, *body[index:]])
+        return toolkit.insert_after_imports(updated_node, text)
 
 
 def _count_names(root: cst.CSTNode, name: str) -> int:
@@ -532,45 +511,3 @@ def _count_names(root: cst.CSTNode, name: str) -> int:
             count += 1
         stack.extend(toolkit.children(node))
     return count
-
-
-def _after_imports(body: list[cst.BaseStatement]) -> int:
-    """The index just past the module's docstring and leading imports,
-    counting the ``try``/``except ImportError`` and ``if TYPE_CHECKING:``
-    blocks of imports among them (the helper after them would push their
-    imports below code, which linters flag as E402)."""
-    index = 0
-    for i, statement in enumerate(body):
-        if isinstance(statement, cst.SimpleStatementLine):
-            if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
-                index = i + 1
-                continue
-            if i == 0 and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) and isinstance(
-                statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
-            ):
-                index = 1
-                continue
-        elif isinstance(statement, (cst.Try, cst.If)) and _import_block(statement):
-            index = i + 1
-            continue
-        break
-    return index
-
-
-def _import_block(statement: cst.Try | cst.If) -> bool:
-    """Whether a compound statement holds imports and nothing but imports,
-    ``pass`` and plain assignments (``HAS_UJSON = False``)."""
-    found = False
-    stack: list[cst.CSTNode] = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.BaseSmallStatement):
-            if isinstance(node, (cst.Import, cst.ImportFrom)):
-                found = True
-            elif not isinstance(node, (cst.Pass, cst.Assign, cst.AnnAssign)):
-                return False
-        elif isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, (cst.Try, cst.If)):
-            return False
-        else:
-            stack.extend(toolkit.children(node))
-    return found

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from .analysis.names import EXECUTOR_LOOP_GETTERS
+from .analysis.offload import is_pool_call
 from .findings import Safety
 from .lazy import lazy_module
 from .model.facts import dotted
@@ -340,6 +341,8 @@ class ExecutorContext(Rule):
         if isinstance(executor, cst.Name):
             found = self._value_of(scope, executor)
             value = found[0] if found is not None else None
+        if is_pool_call(scope, executor):
+            return "process"  # the pool AM103's fix adds
         if isinstance(value, cst.Call):
             name = scope.qualified_name(value.func)
             if name in _THREAD_POOLS:

@@ -741,7 +741,7 @@ def _fresh_values() -> tuple[type[cst.CSTNode], ...]:
     )
 
 
-def _described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | None], bool, list[str]]:
+def described(call: cst.Call) -> tuple[str, list[str | None], dict[str, str | None], bool, list[str]]:
     """A call as the project model's facts spell one (see
     :func:`codemods.model.facts.call_parts`, its ``ast`` twin)."""
     keys = [
@@ -782,7 +782,7 @@ def call_effects(
     them are spelled ``@name...``)."""
     if view is None:
         return None
-    func, args, kwargs, star_kwargs, keys = _described(call)
+    func, args, kwargs, star_kwargs, keys = described(call)
     return view.statement_effects(
         cst_scope.function_qualname(scope), func, args, kwargs, star_kwargs, keys,
         access.reads, access.writes, items=items,
@@ -794,7 +794,7 @@ def never_suspends(view: ModuleView | None, scope: Scope, call: cst.Call) -> boo
     (so that running it beside others gains nothing)."""
     if view is None:
         return False
-    return view.statement_suspends(cst_scope.function_qualname(scope), *_described(call)) is False
+    return view.statement_suspends(cst_scope.function_qualname(scope), *described(call)) is False
 
 
 def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None) -> bool:

@@ -447,6 +447,29 @@ class ThreadOffload:
             parents = self._suspension_parents[function] = toolkit.ParentMap.of(function)
         return suspension.visible(call, function, parents, self.scope, "call")  # type: ignore[attr-defined]
 
+    def site_problem(self, original: cst.Call, scope: Scope, site: Site, problem: str | None = None) -> str | None:
+        """Why ``original`` (at ``site``) cannot become an awaited call in
+        a worker, or None where it can (``problem``: the rule's own reason)."""
+        backend = other_backend(scope, self.context.filename, self.view)  # type: ignore[attr-defined]
+        problem = problem or site.problem
+        if problem is not None:
+            return problem
+        if original in self._with_items:
+            return (
+                "a `with` block works on what the call returns; move the whole block into a"
+                " function run with `asyncio.to_thread()`"
+            )
+        if backend is not None:
+            return runs_elsewhere(backend, "`await {library}.to_thread.run_sync(...)`")
+        if original in self._held:
+            return (
+                "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
+                " that another task would then block on while this one waits"
+            )
+        if original in self._in_fstring_equals:
+            return "the call is in an f-string with `=`, which prints its text"
+        return None
+
     def offload(
         self,
         original: cst.Call,
@@ -462,24 +485,9 @@ class ThreadOffload:
         ``await asyncio.to_thread(...)``; ``advice`` ends the message of a
         finding that is fixed."""
         alias = scope.module_alias("asyncio")
-        backend = other_backend(scope, self.context.filename, self.view)  # type: ignore[attr-defined]
-        problem = problem or site.problem
+        problem = self.site_problem(original, scope, site, problem)
         if problem is not None:
             pass
-        elif original in self._with_items:
-            problem = (
-                "a `with` block works on what the call returns; move the whole block into a"
-                " function run with `asyncio.to_thread()`"
-            )
-        elif backend is not None:
-            problem = runs_elsewhere(backend, "`await {library}.to_thread.run_sync(...)`")
-        elif original in self._held:
-            problem = (
-                "inside a plain `with` or after a plain `.acquire()`, which may hold a thread lock"
-                " that another task would then block on while this one waits"
-            )
-        elif original in self._in_fstring_equals:
-            problem = "the call is in an f-string with `=`, which prints its text"
         elif self.settings.target_version < (3, 9):  # type: ignore[attr-defined]
             problem = "`asyncio.to_thread()` needs Python 3.9"
         elif alias is None:
@@ -632,6 +640,48 @@ def to_thread(call: cst.Call, asyncio_name: str, *, primary: bool) -> cst.Await:
     return cst.Await(expression=offloaded, lpar=lpar, rpar=rpar)
 
 
+#: The helper the process-pool fix adds to a module, once (a later run
+#: reuses it: see is_pool_helper).
+POOL = "_process_pool"
+EXECUTOR = "_process_pool_executor"
+_POOL_DOC = "This module's pool of worker processes, made on first use and shut down at exit."
+POOL_HELPER = f'''# Worker processes for pure-Python CPU work: a thread would not help, as
+# that work holds the GIL the event loop needs.
+{EXECUTOR} = None
+
+
+def {POOL}():
+    """{_POOL_DOC}"""
+    global {EXECUTOR}
+    if {EXECUTOR} is None:
+        import atexit
+        import concurrent.futures
+
+        {EXECUTOR} = concurrent.futures.ProcessPoolExecutor()
+        atexit.register({EXECUTOR}.shutdown)
+    return {EXECUTOR}
+'''
+
+
+def is_pool_helper(module: cst.Module, statement: cst.CSTNode) -> bool:
+    """Whether ``statement`` is the pool helper an earlier run added."""
+    if not (isinstance(statement, cst.FunctionDef) and statement.name.value == POOL):
+        return False
+    code = module.code_for_node(statement.with_changes(leading_lines=())).replace("\r\n", "\n").replace("\r", "\n")
+    return code.strip() == POOL_HELPER.split("\n\n\n", 1)[1].strip()
+
+
+def is_pool_call(scope: Scope, expr: cst.BaseExpression) -> bool:
+    """Whether ``expr`` is ``_process_pool()``, the helper of AM103's fix,
+    as the module defines it: a process pool."""
+    if not (isinstance(expr, cst.Call) and not expr.args and isinstance(expr.func, cst.Name) and expr.func.value == POOL):
+        return False
+    module = scope.module.node
+    if not isinstance(module, cst.Module) or toolkit.binding_scope(scope, POOL) is not scope.module:
+        return False
+    return any(is_pool_helper(module, statement) for statement in module.body)
+
+
 def short(expr: cst.BaseExpression) -> str:
     """How a message names a callee or a receiver: its code, or only
     ``….method`` when that is long."""
@@ -644,6 +694,9 @@ def short(expr: cst.BaseExpression) -> str:
 
 
 __all__ = [
+    "EXECUTOR",
+    "POOL",
+    "POOL_HELPER",
     "UNTYPED",
     "Site",
     "ThreadOffload",
@@ -651,6 +704,8 @@ __all__ = [
     "entries",
     "entries_problem",
     "in_coroutine",
+    "is_pool_call",
+    "is_pool_helper",
     "kept_names",
     "last_parts",
     "may_name",

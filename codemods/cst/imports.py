@@ -11,6 +11,8 @@ from typing import Any, Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
+from .traversal import children
+
 
 def _is_import_line(statement: cst.BaseStatement) -> bool:
     return (
@@ -423,3 +425,73 @@ class _DropImports(cst.CSTTransformer):
         # The new last alias takes the comma (or none) of the old last one.
         names[-1] = names[-1].with_changes(comma=node.names[-1].comma)  # type: ignore[index]
         return node.with_changes(names=names)
+
+
+def insert_after_imports(module: cst.Module, text: str) -> cst.Module:
+    """``module`` with the statements of ``text`` (a helper a rule adds:
+    a comment, a module-level name, a def) after its docstring and leading
+    imports, two blank lines around them as around any def."""
+    # A leading statement keeps the helper's comment out of the module header.
+    helper = list(cst.parse_module("pass\n\n\n" + text).body[1:])
+    body = list(module.body)
+    index = _after_imports(body)
+    first = helper[0]
+    blank = [cst.EmptyLine()] * 2 if index else []
+    helper[0] = first.with_changes(
+        leading_lines=[*blank, *[line for line in first.leading_lines if line.comment is not None]]
+    )
+    if index < len(body):
+        # Two blank lines after the helper's def, as after any def.
+        following = body[index]
+        blank_before = 0
+        for line in following.leading_lines:
+            if line.comment is not None:
+                break
+            blank_before += 1
+        if blank_before < 2:
+            body[index] = following.with_changes(
+                leading_lines=[*[cst.EmptyLine()] * (2 - blank_before), *following.leading_lines]
+            )
+    return module.with_changes(body=[*body[:index], *helper, *body[index:]])
+
+
+def _after_imports(body: list[cst.BaseStatement]) -> int:
+    """The index just past the module's docstring and leading imports,
+    counting the ``try``/``except ImportError`` and ``if TYPE_CHECKING:``
+    blocks of imports among them (the helper after them would push their
+    imports below code, which linters flag as E402)."""
+    index = 0
+    for i, statement in enumerate(body):
+        if isinstance(statement, cst.SimpleStatementLine):
+            if all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body):
+                index = i + 1
+                continue
+            if i == 0 and len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) and isinstance(
+                statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)
+            ):
+                index = 1
+                continue
+        elif isinstance(statement, (cst.Try, cst.If)) and _import_block(statement):
+            index = i + 1
+            continue
+        break
+    return index
+
+
+def _import_block(statement: cst.Try | cst.If) -> bool:
+    """Whether a compound statement holds imports and nothing but imports,
+    ``pass`` and plain assignments (``HAS_UJSON = False``)."""
+    found = False
+    stack: list[cst.CSTNode] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.BaseSmallStatement):
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                found = True
+            elif not isinstance(node, (cst.Pass, cst.Assign, cst.AnnAssign)):
+                return False
+        elif isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, (cst.Try, cst.If)):
+            return False
+        else:
+            stack.extend(children(node))
+    return found

@@ -13,6 +13,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider
 
 from ..analysis.names import FRAME_READERS
+from .imports import insert_after_imports
 from .scope import (
     UNBOUND,
     ModuleDefinitions,
@@ -58,6 +59,7 @@ __all__ = [
     "function_qualname",
     "get_full_name_for_node",
     "in_self_documenting_fstring",
+    "insert_after_imports",
     "is_coroutine_function",
     "is_self_documenting",
     "reads_frame",

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 14
+FACTS_FORMAT = 15
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -137,6 +137,14 @@ class FunctionFacts:
     stub: bool = False
     # the first line on which each path of ``reads`` is read
     read_lines: dict[str, int] = field(default_factory=dict)
+    # Pure-Python CPU work (AM103), read by :func:`_read_sized_loops`: how
+    # deep its own body nests loops whose length follows a parameter (not
+    # ``self``), counting an inner loop only where it multiplies the work;
+    # the parameters that size them; and ``[line, loops]`` for each line
+    # whose calls all stand inside such loops, with how many are around them.
+    sized_loops: int = 0
+    sized_by: list[str] = field(default_factory=list)
+    sized_calls: list[list[int]] = field(default_factory=list)
 
     def resolve(self, path: str | None) -> str | None:
         """``path`` (written in this function) with a leading local alias
@@ -1005,7 +1013,171 @@ def _function_facts(
     facts.late_writes = sorted(reader.late_writes)
     facts.read_lines = {path: reader.read_lines[path] for path in facts.reads if path in reader.read_lines}
     facts.stub = _is_stub(node)
+    if not facts.is_async and any(isinstance(current, _LOOPS) for current in own):
+        _read_sized_loops(node, own, facts)
     return facts, nested
+
+
+# What loops: a function without one nests none (AM103 asks only of plain functions).
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[ast.AST], facts: FunctionFacts) -> None:
+    """Set the ``sized_*`` facts of ``facts``: the loops of the function's
+    own body whose length follows a parameter, counted where they multiply.
+
+    A local bound from a parameter (``n = len(items)``, ``rest =
+    items[1:]``) is sized by it too; ``self`` and ``cls`` are not
+    parameters here (a loop over ``self.items`` may be three items long:
+    the code does not say). A loop is sized when what it iterates (a
+    ``for``, a comprehension's ``for``) or tests (a ``while``) reads such a
+    name. Inside another sized loop it multiplies the work only when it
+    reads one not through the outer loop's item: ``for a in points: for b
+    in points`` is quadratic, ``for row in rows: for x in row`` visits
+    each value once (its length follows ``rows`` through ``row`` alone)."""
+    params = [*facts.params, *facts.kwonly]
+    if facts.kind in ("method", "property", "classmethod") and facts.params:
+        params = params[1:]
+    for extra in (node.args.vararg, node.args.kwarg):
+        if extra is not None:
+            params.append(extra.arg)
+    # name -> the parameters it follows: through anything (``origin``), or
+    # not through a loop's item (``direct``).
+    origin: dict[str, set[str]] = {name: {name} for name in params}
+    direct: dict[str, set[str]] = {name: {name} for name in params}
+    bindings: list[tuple[list[str], list[ast.expr], bool]] = []
+    for current in own:
+        targets: list[ast.expr] = []
+        values: list[ast.expr] = []
+        item = False
+        if isinstance(current, ast.Assign):
+            targets, values = list(current.targets), [current.value]
+        elif isinstance(current, (ast.AnnAssign, ast.AugAssign)) and current.value is not None:
+            targets, values = [current.target], [current.value]
+        elif isinstance(current, (ast.For, ast.AsyncFor, ast.comprehension)):
+            targets, values, item = [current.target], [current.iter], True
+        if isinstance(current, ast.Assign) and _takes_item(current.value):
+            item = True  # ``node = stack.pop()`` in a ``while stack:``: one item of a work list
+        elif isinstance(current, ast.NamedExpr):
+            targets, values = [current.target], [current.value]
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        if names:
+            bindings.append((names, values, item))
+    # Loop items and what is made from them: ``groups.members[key]`` with
+    # ``key`` an item is that item's part of ``groups``, not all of it.
+    items: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for names, values, item in bindings:
+            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in ast.walk(v)):
+                if not set(names) <= items:
+                    items.update(names)
+                    changed = True
+    for taint, through_items in ((origin, True), (direct, False)):
+        changed = True
+        while changed:
+            changed = False
+            for names, values, item in bindings:
+                if item and not through_items:
+                    continue
+                found = _sized(values, taint, () if through_items else items)
+                for name in names:
+                    if not found <= taint.setdefault(name, set()):
+                        taint[name] |= found
+                        changed = True
+    sized_by: set[str] = set()
+    lines: dict[int, int] = {}
+    deepest = 0
+
+    def loop(expr: ast.expr, depth: int) -> int:
+        """The depth inside a loop over (or while) ``expr``."""
+        found = _sized([expr], origin)
+        sized_by.update(found)
+        if not found:
+            return depth
+        if depth and _window(expr, direct):
+            return depth
+        return depth + 1 if not depth or _sized([expr], direct, items) else max(depth, 1)
+
+    def visit(current: ast.AST, depth: int) -> None:
+        nonlocal deepest
+        deepest = max(deepest, depth)
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return  # runs when called, by whoever calls it
+        if isinstance(current, ast.Call):
+            # The facts know a call by its line: where calls of one line
+            # stand in different loops, the outermost speaks for them all.
+            line = current.lineno
+            lines[line] = min(lines.get(line, depth), depth)
+        if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):
+            # A ``for`` evaluates what it iterates once; a ``while`` its test each time round.
+            head = current.test if isinstance(current, ast.While) else current.iter
+            if head is not getattr(current, "test", None):
+                visit(head, depth)
+            inner = loop(head, depth)
+            visit(current.test if isinstance(current, ast.While) else current.target, inner)
+            for statement in current.body:
+                visit(statement, inner)
+            for statement in current.orelse:
+                visit(statement, depth)
+            return
+        if isinstance(current, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = depth
+            for generator in current.generators:
+                visit(generator.iter, inner)
+                inner = loop(generator.iter, inner)
+                for condition in generator.ifs:
+                    visit(condition, inner)
+            parts = [current.key, current.value] if isinstance(current, ast.DictComp) else [current.elt]
+            for part in parts:
+                visit(part, inner)
+            return
+        for child in ast.iter_child_nodes(current):
+            visit(child, depth)
+
+    for statement in node.body:
+        visit(statement, 0)
+    facts.sized_loops = deepest
+    facts.sized_by = sorted(sized_by)
+    facts.sized_calls = [[line, depth] for line, depth in sorted(lines.items()) if depth]
+
+
+def _window(expr: ast.expr, direct: dict[str, set[str]]) -> bool:
+    """``range(len(text) - len(token), len(text))``: both ends follow one
+    argument, so its length is their difference, which the argument does
+    not size (``range(i + 1, n)`` is a run of ``n``: not a window)."""
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"):
+        return False
+    if len(expr.args) < 2:
+        return False
+    return bool(_sized([expr.args[0]], direct) & _sized([expr.args[1]], direct))
+
+
+def _takes_item(value: ast.expr) -> bool:
+    """``stack.pop()``, ``queue.popleft()``: one item taken from a container."""
+    return (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+        and value.func.attr in ("pop", "popleft", "popitem")
+    )
+
+
+def _sized(values: list[ast.expr], origin: dict[str, set[str]], items: Iterable[str] = ()) -> set[str]:
+    """The parameters whose size the names read in ``values`` follow; not
+    through an index by one of ``items`` (``groups[key]``: an item's own
+    part; a slice ``items[:i]`` is a run of them)."""
+    found: set[str] = set()
+    stack: list[ast.AST] = list(values)
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+            found |= origin.get(sub.id, set())
+        elif items and isinstance(sub, ast.Subscript) and not isinstance(sub.slice, ast.Slice) and any(
+            isinstance(n, ast.Name) and n.id in items for n in ast.walk(sub.slice)
+        ):
+            continue
+        stack.extend(ast.iter_child_nodes(sub))
+    return found
 
 
 def _may_suspend(statement: ast.stmt) -> bool:

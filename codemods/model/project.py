@@ -439,6 +439,59 @@ class Effects:
 
 
 UNKNOWN = Effects(suspends=None, unknown=True)
+
+
+@dataclass(frozen=True)
+class CpuWork:
+    """What a function that only computes does (see :meth:`Project.cpu_work`).
+
+    ``loops``: how many loops over parameter-sized data it nests, its own
+    and those of the functions it calls in them (``for row in rows:
+    total(row)`` with ``total`` looping over its argument: 2); 3 stands for
+    3 or more. ``sized_by``: its parameters whose size those loops follow."""
+
+    loops: int
+    sized_by: frozenset[str]
+
+
+# What a call of a function that computes alone answers (see Project._cpu_call).
+_COMPUTES = object()
+# Builtins that compute a value of their arguments and do nothing else
+# (not ``print``, ``open``, ``input``; not ``map``, ``filter`` or ``iter``,
+# which run a callable or an iterator's code the model does not see).
+CPU_BUILTINS = frozenset(
+    {
+        "len", "str", "int", "float", "bool", "bytes", "bytearray", "complex", "isinstance",
+        "issubclass", "min", "max", "sum", "abs", "round", "sorted", "reversed", "list", "dict",
+        "set", "frozenset", "tuple", "enumerate", "zip", "range", "any", "all", "divmod", "pow",
+        "chr", "ord", "hex", "bin", "oct", "hash", "slice", "repr",
+    }
+)
+# Modules of the standard library whose functions compute and do nothing else.
+CPU_MODULES = frozenset(
+    {
+        "math", "cmath", "itertools", "operator", "statistics", "string", "re", "unicodedata",
+        "struct", "bisect", "heapq", "collections", "fractions", "binascii",
+    }
+)
+# Methods of str, bytes, list, dict and set whose names no client's I/O
+# method goes by: on any value, they compute.
+CPU_METHODS = frozenset(
+    {
+        "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "join",
+        "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace", "title",
+        "capitalize", "casefold", "partition", "rpartition", "zfill", "removeprefix",
+        "removesuffix", "ljust", "rjust", "center", "encode", "decode", "replace", "find",
+        "rfind", "format", "append", "extend", "insert", "add", "discard", "sort", "reverse",
+        "items", "keys", "values", "count", "index", "setdefault", "appendleft", "popleft",
+        "intersection", "union", "difference", "symmetric_difference", "issubset", "issuperset",
+        "bit_length", "most_common", "is_integer",
+    }
+)
+# Methods a dict, a list or a set shares with clients of remote services
+# (``session.get(url)``, ``table.update(row)``): computing only on a value
+# known to be a builtin one.
+CPU_CONTAINER_METHODS = frozenset({"get", "pop", "update", "remove", "clear", "copy", "popitem"})
 #: The answer for the awaited call of a statement that is a library's
 #: function (``await fetch(url)``, ``await registry.async_load(hass)``):
 #: unknown to the model, and left to the rule's own reading of the call's
@@ -684,6 +737,7 @@ class Project:
         self.used: set[str] | None = None
         self._effects: dict[tuple[str, str], Effects] = {}
         self._suspends: dict[tuple[str, str], bool | None] = {}
+        self._cpu: dict[tuple[str, str], CpuWork | None] = {}
         self._returns: dict[tuple[str, str], str | None] = {}
         self._results_asked: set[tuple[str, str, int]] = set()
         self._override_memo: dict[tuple[str, str, str], list[tuple[str, str]] | None] = {}
@@ -1808,6 +1862,101 @@ class Project:
             return None
         return self._targets_suspend(module, function, call)
 
+    # -- pure-Python CPU work (AM103) ------------------------------------------
+
+    def cpu_work(self, module: str, qualname: str, depth: int = 0) -> CpuWork | None:
+        """What a plain function computes, when all it does is compute: the
+        loops over parameter-sized data it nests, through the project
+        functions it calls (see :class:`CpuWork`). ``None`` where it may do
+        anything else, or the model cannot see all it does: a coroutine, a
+        generator (calling one computes nothing yet), a call the model
+        cannot resolve to computing alone (I/O, a library, a callable
+        passed in, logging), code run by name. A recursion is ``None``
+        too: the model does not bound what it computes."""
+        key = (module, qualname)
+        if key in self._cpu:
+            return self._cpu[key]
+        if depth > MAX_DEPTH:
+            return None
+        function = self.function(module, qualname)
+        if function is None or function.is_async or function.generator or function.opaque or function.stub:
+            return None
+        self._cpu[key] = None  # a cycle of calls computes without a bound the model sees
+        answer = self._cpu_summary(module, function, depth)
+        self._cpu[key] = answer
+        return answer
+
+    def _cpu_summary(self, module: str, function: FunctionFacts, depth: int) -> CpuWork | None:
+        loops_at = dict((line, loops) for line, loops in function.sized_calls)
+        params = [*function.params, *function.kwonly]
+        deepest = function.sized_loops
+        sized_by = set(function.sized_by)
+        for call in function.calls:
+            if call.awaited:
+                return None
+            found = self._cpu_call(module, function, call, depth)
+            if found is None:
+                return None
+            if found is _COMPUTES:
+                continue
+            target, work = found  # type: ignore[misc]
+            callee = self.function(target.module, target.qualname)
+            assert callee is not None
+            callee_params = [*callee.params, *callee.kwonly]
+            # What the call hands to the parameters that size the callee's loops.
+            sizing = [
+                argument for index, argument in target.bound.items()
+                if argument is not None and index < len(callee_params) and callee_params[index] in work.sized_by
+            ] + [
+                argument for name, argument in call.kwargs.items()
+                if argument is not None and name in callee.kwonly and name in work.sized_by
+            ]
+            # Called in a loop with the loop's item (``for row in rows:
+            # total(row)``), the callee's loops visit each value once more;
+            # with a parameter itself, they multiply the loop's.
+            direct = [argument for argument in sizing if split_root(argument)[0] in params and "[]" not in argument]
+            sized_by.update(split_root(argument)[0] for argument in sizing if split_root(argument)[0] in params)
+            loops = loops_at.get(call.line, 0)
+            deepest = max(deepest, loops + work.loops if direct or not loops else max(loops, work.loops))
+        return CpuWork(min(deepest, 3), frozenset(sized_by))
+
+    def _cpu_call(self, module: str, function: FunctionFacts, call: CallFact, depth: int) -> object:
+        """A call of a function that computes: ``_COMPUTES`` for one that
+        computes a value of its arguments alone (a builtin, a function of
+        ``math``, a method of a builtin value), (its target, its
+        :class:`CpuWork`) for a function of the project that only
+        computes; ``None`` for anything else."""
+        head, _, rest = call.func.partition(".")
+        facts = self.facts(module)
+        assert facts is not None
+        if not rest:
+            if head in CPU_BUILTINS | _EXCEPTIONS and self._is_builtin(module, function, head):
+                return _COMPUTES
+        targets = self.targets(module, function, call)
+        if targets is not None:
+            if len(targets) != 1:
+                return None
+            work = self.cpu_work(targets[0].module, targets[0].qualname, depth + 1)
+            return None if work is None else (targets[0], work)
+        root = split_root(call.func)[0]
+        imported = self._import_of(facts, function, root)
+        if imported is not None:
+            top = imported.split(":")[0].split(".")[0]
+            return _COMPUTES if top in CPU_MODULES else None
+        if not rest or call.func == "?" or root in facts.functions or root in facts.classes:
+            return None
+        method = call.func.rsplit(".", 1)[1]
+        if method in CPU_METHODS:
+            return _COMPUTES
+        if method in CPU_CONTAINER_METHODS:
+            # ``get``, ``pop``, ``update``: a dict's or a list's on a value
+            # made here or declared one; anything else's may be a client's.
+            receiver = call.func.rsplit(".", 1)[0]
+            typed = self._receiver_type(module, function, receiver)
+            if receiver in function.fresh or (typed is not None and typed[0] == "builtin"):
+                return _COMPUTES
+        return None
+
     # -- what the rules ask -----------------------------------------------------
 
     def call_effects(
@@ -2042,6 +2191,61 @@ class ModuleView:
         return self.project.call_effects(self.module, qualname, call)
 
 
+    def heavy_call(
+        self,
+        qualname: str | None,
+        func: str,
+        args: list[str | None],
+        kwargs: dict[str, str | None],
+        star_kwargs: bool = False,
+    ) -> HeavyCall | None:
+        """The pure-Python CPU work a call written in ``qualname`` runs (a
+        plain function of the project that only computes: see
+        :meth:`Project.cpu_work`), with which of its arguments size that
+        work; ``None`` where it runs no such function, or the model cannot
+        tell which it runs."""
+        function = self.facts.functions.get(qualname) if qualname is not None else None
+        if function is None:
+            return None
+        call = function.call(func, args, kwargs, star_kwargs, False)
+        targets = self.project.targets(self.module, function, call)
+        if targets is None or len(targets) != 1 or targets[0].unmatched:
+            return None
+        target = targets[0]
+        callee = self.project.function(target.module, target.qualname)
+        if callee is None or not callee.sized_loops:
+            # Work found only in what it calls (``def f(x): return g(x)``)
+            # is reported where ``g`` is called, not here: a screen that
+            # reads one file can then tell which calls may be heavy.
+            return None
+        work = self.project.cpu_work(target.module, target.qualname)
+        if work is None:
+            return None
+        # A method's own object is not among the call's arguments.
+        offset = 1 if callee.kind in ("method", "property", "classmethod") else 0
+        names = [*callee.params, *callee.kwonly]
+        positions = tuple(
+            index for index in range(len(args))
+            if index + offset < len(callee.params) and names[index + offset] in work.sized_by
+        )
+        keywords = tuple(name for name in kwargs if name in work.sized_by)
+        return HeavyCall(target.module, target.qualname, callee.kind, work, positions, keywords)
+
+
+@dataclass(frozen=True)
+class HeavyCall:
+    """A call of a project function that only computes (see
+    :meth:`ModuleView.heavy_call`): the function, its kind, what it
+    computes, and the call's arguments (positions, keywords) that size it."""
+
+    module: str
+    qualname: str
+    kind: str
+    work: CpuWork
+    positions: tuple[int, ...]
+    keywords: tuple[str, ...]
+
+
 def gather_conflict(earlier: Effects, later: Effects) -> bool:
     """Whether two awaited calls, the ``earlier`` one's statement first,
     may not run in one gather. Gathered, the later's arguments are read
@@ -2086,7 +2290,9 @@ def _overlap(a: str, b: str) -> bool:
 
 
 __all__ = [
+    "CpuWork",
     "Effects",
+    "HeavyCall",
     "ModuleView",
     "Project",
     "ProjectIndex",
