@@ -626,6 +626,9 @@ class Project:
         self.index = index
         self.cache = cache
         self._facts: dict[str, ModuleFacts | None] = {}
+        # The facts of modules as read from their files: the same for every
+        # view of the run (see ModuleView), so each module is read once.
+        self._read: dict[str, ModuleFacts | None] = {}
         # path -> hash of the bytes the facts of a module were read from
         self.hashes: dict[str, str] = {}
         # While a file is analysed: the files of the modules its questions
@@ -651,7 +654,9 @@ class Project:
 
     def facts(self, module: str) -> ModuleFacts | None:
         if module not in self._facts:
-            self._facts[module] = self._load(module)
+            if module not in self._read:
+                self._read[module] = self._load(module)
+            self._facts[module] = self._read[module]
         if self.used is not None:
             path = self.index.modules.get(module)
             if path is not None and path in self.hashes:
@@ -1703,6 +1708,7 @@ class ModuleView:
         # module must be made again from the text as it is now.
         self.project = Project(project.index, project.cache)
         self.project._facts = dict(project._facts)
+        self.project._read = project._read
         self.project.hashes = project.hashes
         self.project.used = project.used
         self.project.derived = project.derived
