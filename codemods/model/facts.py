@@ -24,8 +24,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
 FACTS_FORMAT = 13
@@ -207,7 +207,7 @@ class ModuleFacts:
     globals_to: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, functions=dict(self.functions.items())))
         # Most calls stand nowhere special: what they would say is the
         # default, which from_json restores.
         for function in data["functions"].values():
@@ -1100,8 +1100,76 @@ def _bind_import(
             star_imports.append(base)
 
 
-def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
-    """The facts of the module ``name`` whose ``ast`` is ``tree``."""
+class FunctionTable(Mapping[str, FunctionFacts]):
+    """The ``functions`` of a module's facts, each read from its ``ast``
+    when first asked for: a module's questions are mostly about a few of
+    its functions. The same facts as :func:`module_facts` reads them all
+    (in the same order when iterated); it keeps the module's ``ast``."""
+
+    def __init__(
+        self, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]], module: str, is_package: bool
+    ) -> None:
+        self._pending = list(pending)
+        self._module, self._is_package = module, is_package
+        # A module-level function or a method read alone: of several
+        # definitions of one name, the last one read of all (the first
+        # written: they are read from the last up).
+        self._first: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = {}
+        for node, qualname, class_name in pending:
+            self._first.setdefault(qualname, (node, class_name))
+        self._read: dict[tuple[int, str], tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]] = {}
+        self._all: dict[str, FunctionFacts] | None = None
+
+    def _facts_of(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
+    ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
+        key = (id(node), qualname)
+        if key not in self._read:
+            self._read[key] = _function_facts(node, qualname, class_name, self._module, self._is_package)
+        return self._read[key]
+
+    def _every(self) -> dict[str, FunctionFacts]:
+        if self._all is None:
+            # Nested functions are known once their function is read: the
+            # order in which module_facts reads them all, last first.
+            every: dict[str, FunctionFacts] = {}
+            pending = list(self._pending)
+            while pending:
+                node, qualname, class_name = pending.pop()
+                function, nested = self._facts_of(node, qualname, class_name)
+                every[qualname] = function
+                pending.extend((inner, inner_name, None) for inner, inner_name in nested)
+            self._all = every
+            self._pending, self._first, self._read = [], {}, {}
+        return self._all
+
+    def get(self, qualname: str, default: Any = None) -> Any:
+        if self._all is None and "<locals>" not in qualname:
+            found = self._first.get(qualname)
+            return default if found is None else self._facts_of(found[0], qualname, found[1])[0]
+        return self._every().get(qualname, default)
+
+    def __getitem__(self, qualname: str) -> FunctionFacts:
+        found = self.get(qualname)
+        if found is None:
+            raise KeyError(qualname)
+        return found
+
+    def __contains__(self, qualname: object) -> bool:
+        if self._all is None and isinstance(qualname, str) and "<locals>" not in qualname:
+            return qualname in self._first
+        return qualname in self._every()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+
+def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = False) -> ModuleFacts:
+    """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
+    each function's read when first asked for (see :class:`FunctionTable`)."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]] = []
@@ -1122,11 +1190,8 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
             func = dotted(statement.value.func)
             if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
                 facts.dynamic = True
-    while pending:
-        node, qualname, class_name = pending.pop()
-        function, nested = _function_facts(node, qualname, class_name, name, is_package)
-        facts.functions[qualname] = function
-        pending.extend((inner, inner_name, None) for inner, inner_name in nested)
+    functions = FunctionTable(pending, name, is_package)
+    facts.functions = functions if lazy else dict(functions.items())  # type: ignore[assignment]
     facts.assigned = sorted(assigned)
     if any("globals" == (dotted(n.func) or "") for n in ast.walk(tree) if isinstance(n, ast.Call)):
         _read_globals_uses(tree, facts)
@@ -1246,6 +1311,7 @@ __all__ = [
     "CallFact",
     "ClassFacts",
     "FunctionFacts",
+    "FunctionTable",
     "ModuleFacts",
     "access_path",
     "dotted",

@@ -665,7 +665,9 @@ class Project:
 
     def add(self, module: str, tree: ast.Module, is_package: bool) -> ModuleFacts:
         """Take the facts of ``module`` from a tree the caller already has."""
-        facts = module_facts(tree, module, is_package)
+        # (Its analysis asks about a few of its functions: each is read when
+        # first asked for, while the tree lives anyway.)
+        facts = module_facts(tree, module, is_package, lazy=True)
         self._facts[module] = facts
         return facts
 
@@ -693,7 +695,9 @@ class Project:
                 tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        facts = module_facts(tree, module, path.endswith("__init__.py"))
+        # Stored, the facts are read whole; else each function's when first
+        # asked for.
+        facts = module_facts(tree, module, path.endswith("__init__.py"), lazy=self.cache is None)
         if self.cache is not None and key is not None:
             self.cache.store(key, facts.to_json())
         return facts
