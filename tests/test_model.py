@@ -595,3 +595,19 @@ def test_a_lazy_function_table_reads_what_module_facts_reads_in_the_same_order()
         ast.parse(TABLE_SOURCE), "m", False
     ).to_json()
 
+
+def test_the_project_index_reads_the_files_bytes_only_when_asked(tmp_path: Path) -> None:
+    import pickle
+
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/base.py": "import trio\n\nclass Device:\n    def refresh(self):\n        pass\n",
+        "app/lamp.py": "from .base import Device\n\nclass Lamp(Device):\n    pass\n",
+    })
+    index = ProjectIndex.build(tmp_path)
+    assert "_scanned" not in index.__dict__
+    assert index.loops == {"trio"}
+    assert index.files[index.defined["refresh"][0]].endswith("base.py")
+    assert [bases for _, bases in index.classes["Lamp"]] == [("Device",)]
+    # Handed to a pool's workers, the scan goes with the index.
+    assert pickle.loads(pickle.dumps(index)).__dict__["_scanned"] == index.scan()

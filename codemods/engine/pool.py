@@ -144,7 +144,11 @@ def with_projects(options: Options, targets: Sequence[Target]) -> Options:
         return options
     from dataclasses import replace
 
-    return replace(options, projects=indexes_for([t.path for t in targets if not t.stdin]))
+    projects = indexes_for([t.path for t in targets if not t.stdin])
+    for index in projects:
+        # Read here once, not by each worker that asks the model.
+        index.scan()
+    return replace(options, projects=projects)
 
 
 def _one_process(
