@@ -222,24 +222,23 @@ class AwaitInLoop(CleanupDepth, Rule):
                 continue
             if screen_contains(call, (ast.NamedExpr,)) or not ast_independent_call(call, facts, primitives):
                 continue
-            # Where the project model sees the call, LibCST decides by it.
-            modelled = ast_modelled(facts, ctx, call, ast_accesses(call), items=names)
-            if not modelled and (
-                ast_callee_receivers(call, facts, ctx) or not ast_receivers(call, facts, ctx) <= names
-            ):
-                continue
+            # Shared receivers, or a call working on one object for every
+            # item, are left alone unless the project model sees the call.
+            shared = bool(ast_callee_receivers(call, facts, ctx)) or not ast_receivers(call, facts, ctx) <= names
             if appended is not None:
                 reads = ast_accesses(call).read_roots | ast_accesses(iterable).read_roots
                 if appended in reads or appended in names:
                     continue
             elif isinstance(loop, ast.For):
-                # A check per item, or a call working on one object for
-                # every item, is left alone (see leave_For).
+                # A check per item is left alone (see leave_For).
                 if is_precondition(ast_callee_name(call)):
                     continue
                 subject = ast_call_subject(call, facts)
-                if not modelled and subject is not None and subject not in names:
-                    continue
+                shared = shared or (subject is not None and subject not in names)
+            # Where the project model sees the call, LibCST decides by it;
+            # asked last, as asking may read the facts of many modules.
+            if shared and not ast_modelled(facts, ctx, call, ast_accesses(call), items=names):
+                continue
             return True
         return False
 

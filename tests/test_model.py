@@ -1031,3 +1031,79 @@ def test_a_project_that_runs_asyncio_alone_gets_the_asyncio_fix(tmp_path: Path) 
     })
     result = run_cli(["check", "--unsafe-fixes", "--no-cache", "--no-progress", "app/codegen.py"], cwd=tmp_path)
     assert "2 fixable" in result.output, result.output
+
+
+# -- how the model is read ----------------------------------------------------------
+
+TABLE_SOURCE = '''
+import asyncio
+
+def helper(x):
+    return x
+
+if asyncio:
+    def helper(x):  # a second definition: the first written is the one kept
+        return x.value
+
+class Box:
+    @property
+    def size(self):
+        return self._size
+
+    @size.setter
+    def size(self, value):
+        self._size = value
+
+    async def fill(self, items):
+        async def one(item):
+            def inner():
+                return item
+            self.items.append(item)
+        for item in items:
+            await one(item)
+
+def outer():
+    def one():
+        pass
+    return one
+'''
+
+
+def test_a_lazy_function_table_reads_what_module_facts_reads_in_the_same_order() -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import FunctionTable, module_facts
+
+    eager = module_facts(ast.parse(TABLE_SOURCE), "m", False).functions
+    # Asked one by one (methods and nested functions included), then iterated.
+    lazy = module_facts(ast.parse(TABLE_SOURCE), "m", False, lazy=True).functions
+    assert isinstance(lazy, FunctionTable)
+    for name in ("helper", "Box.size", "Box.fill", "missing", "Box.fill.<locals>.one"):
+        assert lazy.get(name) == eager.get(name)
+        assert (name in lazy) == (name in eager)
+    assert list(lazy.items()) == list(eager.items())
+    assert "Box.fill.<locals>.one.<locals>.inner" in eager
+    assert eager["helper"].returns == ["x"]  # the first written, not x.value
+    # Only asked for, a function is read alone and still the same.
+    alone = module_facts(ast.parse(TABLE_SOURCE), "m", False, lazy=True).functions
+    assert alone["Box.size"] == eager["Box.size"]
+    assert module_facts(ast.parse(TABLE_SOURCE), "m", False, lazy=True).to_json() == module_facts(
+        ast.parse(TABLE_SOURCE), "m", False
+    ).to_json()
+
+
+def test_the_project_index_reads_the_files_bytes_only_when_asked(tmp_path: Path) -> None:
+    import pickle
+
+    write(tmp_path, {
+        "app/__init__.py": "",
+        "app/base.py": "import trio\n\nclass Device:\n    def refresh(self):\n        pass\n",
+        "app/lamp.py": "from .base import Device\n\nclass Lamp(Device):\n    pass\n",
+    })
+    index = ProjectIndex.build(tmp_path)
+    assert "_scanned" not in index.__dict__
+    assert index.loops == {"trio"}
+    assert index.files[index.defined["refresh"][0]].endswith("base.py")
+    assert [bases for _, bases in index.classes["Lamp"]] == [("Device",)]
+    # Handed to a pool's workers, the scan goes with the index.
+    assert pickle.loads(pickle.dumps(index)).__dict__["_scanned"] == index.scan()

@@ -21,7 +21,7 @@ import functools
 import re
 import weakref
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
@@ -414,30 +414,37 @@ class AstAwaitStatement:
     access: Access
     receivers: frozenset[str]
     uncertain: bool = False
-    # The project model may decide this statement's dependences on LibCST
-    # (see AwaitStatement.effects).
-    modelled: bool = False
+    # Whether the project model may decide this statement's dependences on
+    # LibCST (see AwaitStatement.effects): asked only when an answer could
+    # matter, since asking may read the facts of many modules.
+    ask_model: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
 
-    def depends_on(self, earlier: AstAwaitStatement, related: AstRelated | None = None) -> bool:
+    @functools.cached_property
+    def modelled(self) -> bool:
+        return self.ask_model is not None and self.ask_model()
+
+    def depends_on(
+        self, earlier: AstAwaitStatement, related: AstRelated | None = None, *, model: bool = True
+    ) -> bool:
         """Whether LibCST certainly finds the dependence too: as
         AwaitStatement.depends_on, with names related only where LibCST's
         :class:`Related` certainly relates them too (without ``related``,
-        each name only itself)."""
+        each name only itself). ``model=False``: as if the project model
+        knew neither statement, which finds a dependence wherever it
+        finds one."""
         if depends_on(self.access, earlier.access):
             return True
-        if self.modelled and earlier.modelled:
-            # LibCST asks the project model, whose answer may be that they
-            # are independent: the file must reach it.
-            return False
         both = bool(self.receivers and earlier.receivers)
         if "?" in self.receivers or "?" in earlier.receivers:
-            return both
-        overlap = receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
-        if self.uncertain or earlier.uncertain:
+            found = both
+        else:
+            overlap = receivers_meet(self.receivers, self.access, earlier.receivers, earlier.access, related)
             # Given "?", LibCST finds a dependence whatever the other call;
             # without it, only an overlap: a dependence must hold either way.
-            return both and overlap
-        return overlap
+            found = both and overlap if self.uncertain or earlier.uncertain else overlap
+        # Where the project model knows both, LibCST asks it, whose answer
+        # may be that they are independent: the file must reach it.
+        return found and not (model and self.modelled and earlier.modelled)
 
 
 def ast_awaited_call(statement: ast.stmt) -> ast.Call | None:
@@ -501,7 +508,7 @@ def ast_await_statement(
         for c in _ast_calls(call)
     )
     access = ast_accesses(statement)
-    return AstAwaitStatement(access, found, uncertain, ast_modelled(facts, ctx, call, access))
+    return AstAwaitStatement(access, found, uncertain, functools.partial(ast_modelled, facts, ctx, call, access))
 
 
 def ast_modelled(
@@ -597,20 +604,23 @@ class AstRelated(_NameUnion):
 
 def ast_has_run(statements: Sequence[AstAwaitStatement | None], related: AstRelated | None = None) -> bool:
     """Whether :func:`runs` finds a group: two or more candidates in a row,
-    none depending on an earlier one of the group."""
-    current: list[AstAwaitStatement] = []
+    none depending on an earlier one of the group; that is, two neighbours
+    the later of which does not depend on the earlier (the first two of a
+    group are such a pair, and the grouping puts such a pair in one group
+    unless a group of two or more ends before it)."""
+    # What the model says only takes dependences away: a run found without
+    # it is found with it, and the model (which may read the facts of many
+    # modules) is asked only where none is.
+    return _ast_has_pair(statements, related, model=False) or _ast_has_pair(statements, related, model=True)
+
+
+def _ast_has_pair(statements: Sequence[AstAwaitStatement | None], related: AstRelated | None, *, model: bool) -> bool:
+    previous: AstAwaitStatement | None = None
     for statement in statements:
-        if statement is None:
-            if len(current) > 1:
-                return True
-            current = []
-            continue
-        if any(statement.depends_on(earlier, related) for earlier in current):
-            if len(current) > 1:
-                return True
-            current = []
-        current.append(statement)
-    return len(current) > 1
+        if statement is not None and previous is not None and not statement.depends_on(previous, related, model=model):
+            return True
+        previous = statement
+    return False
 
 
 # Objects that allow one operation at a time, told by their names: a

@@ -24,8 +24,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
 FACTS_FORMAT = 15
@@ -223,7 +223,7 @@ class ModuleFacts:
     singletons: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, functions=dict(self.functions.items())))
         # Most calls stand nowhere special: what they would say is the
         # default, which from_json restores.
         for function in data["functions"].values():
@@ -877,8 +877,7 @@ def _local_names(
 
 
 def _function_facts(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None, module: str, is_package: bool,
-    unlisted: set[str],
+    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None, module: str, is_package: bool
 ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
     decorators = _decorator_names(node)
     kind = "function"
@@ -948,8 +947,6 @@ def _function_facts(
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested.append((statement, f"{qualname}.<locals>.{statement.name}"))
             facts.nested.append(statement.name)
-        elif isinstance(statement, ast.ClassDef):
-            unlisted.update(_method_names(statement))
     for statement in own:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             _bind_import(statement, facts.imports, module, is_package)
@@ -1283,13 +1280,82 @@ def _bind_import(
             star_imports.append(base)
 
 
-def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
-    """The facts of the module ``name`` whose ``ast`` is ``tree``."""
+class FunctionTable(Mapping[str, FunctionFacts]):
+    """The ``functions`` of a module's facts, each read from its ``ast``
+    when first asked for: a module's questions are mostly about a few of
+    its functions. The same facts as :func:`module_facts` reads them all
+    (in the same order when iterated); it keeps the module's ``ast``."""
+
+    def __init__(
+        self, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]], module: str, is_package: bool
+    ) -> None:
+        self._pending = list(pending)
+        self._module, self._is_package = module, is_package
+        # A module-level function or a method read alone: of several
+        # definitions of one name, the last one read of all (the first
+        # written: they are read from the last up).
+        self._first: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = {}
+        for node, qualname, class_name in pending:
+            self._first.setdefault(qualname, (node, class_name))
+        self._read: dict[tuple[int, str], tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]] = {}
+        self._all: dict[str, FunctionFacts] | None = None
+
+    def _facts_of(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
+    ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
+        key = (id(node), qualname)
+        if key not in self._read:
+            self._read[key] = _function_facts(node, qualname, class_name, self._module, self._is_package)
+        return self._read[key]
+
+    def _every(self) -> dict[str, FunctionFacts]:
+        if self._all is None:
+            # Nested functions are known once their function is read: the
+            # order in which module_facts reads them all, last first.
+            every: dict[str, FunctionFacts] = {}
+            pending = list(self._pending)
+            while pending:
+                node, qualname, class_name = pending.pop()
+                function, nested = self._facts_of(node, qualname, class_name)
+                every[qualname] = function
+                pending.extend((inner, inner_name, None) for inner, inner_name in nested)
+            self._all = every
+            self._pending, self._first, self._read = [], {}, {}
+        return self._all
+
+    def get(self, qualname: str, default: Any = None) -> Any:
+        if self._all is None and "<locals>" not in qualname:
+            found = self._first.get(qualname)
+            return default if found is None else self._facts_of(found[0], qualname, found[1])[0]
+        return self._every().get(qualname, default)
+
+    def __getitem__(self, qualname: str) -> FunctionFacts:
+        found = self.get(qualname)
+        if found is None:
+            raise KeyError(qualname)
+        return found
+
+    def __contains__(self, qualname: object) -> bool:
+        if self._all is None and isinstance(qualname, str) and "<locals>" not in qualname:
+            return qualname in self._first
+        return qualname in self._every()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+
+def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = False) -> ModuleFacts:
+    """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
+    each function's read when first asked for (see :class:`FunctionTable`)."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     # module-level name -> how many statements bind it
     bindings: dict[str, int] = {}
     unlisted: set[str] = set()
+    described_classes: list[ast.ClassDef] = []
     pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]] = []
     for statement in _module_statements(tree.body):
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -1301,7 +1367,9 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
                 # Two classes of one name (``if``/``else``): the facts hold
                 # one method of each name.
                 unlisted.update(_method_names(statement), facts.classes[statement.name].methods)
-            facts.classes[statement.name] = _class_facts(statement, pending, unlisted)
+            else:
+                described_classes.append(statement)
+            facts.classes[statement.name] = _class_facts(statement, pending)
         elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
@@ -1322,20 +1390,31 @@ def module_facts(tree: ast.Module, name: str, is_package: bool) -> ModuleFacts:
             func = dotted(statement.value.func)
             if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
                 facts.dynamic = True
-    while pending:
-        node, qualname, class_name = pending.pop()
-        function, nested = _function_facts(node, qualname, class_name, name, is_package, unlisted)
-        facts.functions[qualname] = function
-        pending.extend((inner, inner_name, None) for inner, inner_name in nested)
+    functions = FunctionTable(pending, name, is_package)
+    facts.functions = functions if lazy else dict(functions.items())  # type: ignore[assignment]
     facts.assigned = sorted(assigned)
+    # One walk of the whole tree for what no function's facts need be read
+    # for: ``globals()`` handed on, names a function declares ``global``
+    # (the only way it rebinds one), classes the facts do not describe.
+    described = {id(node) for node in described_classes}
+    rebound: set[str] = set()
+    handed_globals = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            handed_globals = handed_globals or dotted(node.func) == "globals"
+        elif isinstance(node, ast.Global):
+            rebound.update(node.names)
+        elif isinstance(node, ast.ClassDef) and id(node) not in described:
+            unlisted.update(
+                statement.name for statement in node.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
     facts.unlisted = sorted(unlisted)
-    rebound = {path for function in facts.functions.values() for path in function.writes if "." not in path and "[" not in path}
     facts.singletons = {
         name: made for name, made in facts.singletons.items()
         if bindings.get(name) == 1 and name not in rebound and name not in facts.functions and name not in facts.classes
         and name not in facts.imports
     }
-    if any("globals" == (dotted(n.func) or "") for n in ast.walk(tree) if isinstance(n, ast.Call)):
+    if handed_globals:
         _read_globals_uses(tree, facts)
     return facts
 
@@ -1406,8 +1485,7 @@ def _method_names(node: ast.ClassDef) -> set[str]:
 
 
 def _class_facts(
-    node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]],
-    unlisted: set[str],
+    node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]]
 ) -> ClassFacts:
     bases = [dotted(base) or "?" for base in node.bases]
     dynamic = any(keyword.arg == "metaclass" for keyword in node.keywords)
@@ -1443,8 +1521,6 @@ def _class_facts(
                         typed = annotated.get(value.id)
                     if typed is not None:
                         attribute_types.setdefault(target.attr, typed)
-        elif isinstance(statement, ast.ClassDef):
-            unlisted.update(_method_names(statement))
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             typed = _annotation_name(statement.annotation)
             if typed is not None:
@@ -1468,6 +1544,7 @@ __all__ = [
     "CallFact",
     "ClassFacts",
     "FunctionFacts",
+    "FunctionTable",
     "ModuleFacts",
     "access_path",
     "dotted",

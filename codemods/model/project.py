@@ -155,6 +155,48 @@ def indexes_for(paths: Iterable[Path]) -> tuple[ProjectIndex, ...]:
 
 
 @dataclass(frozen=True)
+class _Scan:
+    """What :meth:`ProjectIndex.scan` reads from the bytes of the files."""
+
+    defined: Mapping[str, tuple[int, ...]]
+    classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]
+    loops: frozenset[str]
+
+    @classmethod
+    def of(cls, files: Iterable[str]) -> _Scan:
+        defined: dict[bytes, list[int]] = {}
+        classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
+        loops: set[bytes] = set()
+        for number, path in enumerate(files):
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                continue
+            for name in set(_DEF.findall(data)):
+                defined.setdefault(name, []).append(number)
+            for name, written in _CLASS.findall(data):
+                bases = tuple(
+                    base.split(b"[")[0].rsplit(b".", 1)[-1].strip().decode("ascii", "replace")
+                    for base in written.split(b",")
+                    if base.strip() and b"=" not in base
+                )
+                classes.setdefault(name, []).append((number, bases))
+            if b"import" in data:
+                loops.update(_LOOP_IMPORT.findall(data))
+            if drives_coroutines(data):
+                loops.add(b"driver")
+
+        def text(name: bytes) -> str:
+            return name.decode("ascii", "replace")
+
+        return cls(
+            {text(name): tuple(found) for name, found in defined.items()},
+            {text(name): tuple(found) for name, found in classes.items()},
+            frozenset(map(text, loops)),
+        )
+
+
+@dataclass(frozen=True)
 class ProjectIndex:
     """Where each module of a project is: dotted name -> file.
 
@@ -170,18 +212,39 @@ class ProjectIndex:
     paths: Mapping[str, str] = field(default_factory=dict)
     # The files of the project, in the order the two maps below number them.
     files: tuple[str, ...] = ()
-    # A name some indented ``def`` binds -> the files that bind it (a method
-    # of a value of unknown origin whose name no method has is a library's;
-    # an override of a method is in a file that defines its name).
-    defined: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    # A class name -> (file, the last names of its bases) for each ``class``
-    # statement: where the subclasses of a class may be, read from the bytes
-    # (a superset: two classes may share a name).
-    classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]] = field(default_factory=dict)
-    # The event loops' libraries (asyncio, trio, anyio, curio, twisted) some
-    # module of the project imports; "driver" where one steps coroutines
-    # itself (see drives_coroutines).
-    loops: frozenset[str] = frozenset()
+
+    # What the bytes of every file say (:meth:`scan`), read when first
+    # asked for: a run whose files ask the model nothing (a pre-commit
+    # hook's, most often) reads no other file.
+
+    @property
+    def defined(self) -> Mapping[str, tuple[int, ...]]:
+        """A name some indented ``def`` binds -> the files that bind it (a
+        method of a value of unknown origin whose name no method has is a
+        library's; an override of a method is in a file that defines its name)."""
+        return self.scan().defined
+
+    @property
+    def classes(self) -> Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]:
+        """A class name -> (file, the last names of its bases) for each
+        ``class`` statement: where the subclasses of a class may be, read
+        from the bytes (a superset: two classes may share a name)."""
+        return self.scan().classes
+
+    @property
+    def loops(self) -> frozenset[str]:
+        """The event loops' libraries (asyncio, trio, anyio, curio,
+        twisted) some module of the project imports; "driver" where one
+        steps coroutines itself (see drives_coroutines)."""
+        return self.scan().loops
+
+    def scan(self) -> _Scan:
+        """The byte scan of the project's files, read once (a pool's
+        workers are handed it with the index)."""
+        known = self.__dict__.get("_scanned")
+        if known is None:
+            known = self.__dict__["_scanned"] = _Scan.of(self.files)
+        return known
 
     @classmethod
     def build(cls, root: Path, *, packages_only: bool = False) -> ProjectIndex:
@@ -245,40 +308,7 @@ class ProjectIndex:
                 primary[str(path)] = names[0]
         unique = {name: path for name, path in modules.items() if claimed[name] == 1}
         paths = {path: name for path, name in primary.items() if name in unique}
-        defined: dict[bytes, list[int]] = {}
-        classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
-        loops: set[bytes] = set()
-        for number, path in enumerate(files):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            for name in set(_DEF.findall(data)):
-                defined.setdefault(name, []).append(number)
-            for name, written in _CLASS.findall(data):
-                bases = tuple(
-                    base.split(b"[")[0].rsplit(b".", 1)[-1].strip().decode("ascii", "replace")
-                    for base in written.split(b",")
-                    if base.strip() and b"=" not in base
-                )
-                classes.setdefault(name, []).append((number, bases))
-            if b"import" in data:
-                loops.update(_LOOP_IMPORT.findall(data))
-            if drives_coroutines(data):
-                loops.add(b"driver")
-
-        def text(name: bytes) -> str:
-            return name.decode("ascii", "replace")
-
-        return cls(
-            str(root),
-            unique,
-            paths,
-            tuple(map(str, files)),
-            {text(name): tuple(found) for name, found in defined.items()},
-            {text(name): tuple(found) for name, found in classes.items()},
-            frozenset(map(text, loops)),
-        )
+        return cls(str(root), unique, paths, tuple(map(str, files)))
 
     @functools.cached_property
     def _memo(self) -> dict[tuple[str, ...], object]:
@@ -730,6 +760,9 @@ class Project:
         self.index = index
         self.cache = cache
         self._facts: dict[str, ModuleFacts | None] = {}
+        # The facts of modules as read from their files: the same for every
+        # view of the run (see ModuleView), so each module is read once.
+        self._read: dict[str, ModuleFacts | None] = {}
         # path -> hash of the bytes the facts of a module were read from
         self.hashes: dict[str, str] = {}
         # While a file is analysed: the files of the modules its questions
@@ -757,7 +790,9 @@ class Project:
 
     def facts(self, module: str) -> ModuleFacts | None:
         if module not in self._facts:
-            self._facts[module] = self._load(module)
+            if module not in self._read:
+                self._read[module] = self._load(module)
+            self._facts[module] = self._read[module]
         if self.used is not None:
             path = self.index.modules.get(module)
             if path is not None and path in self.hashes:
@@ -766,7 +801,9 @@ class Project:
 
     def add(self, module: str, tree: ast.Module, is_package: bool) -> ModuleFacts:
         """Take the facts of ``module`` from a tree the caller already has."""
-        facts = module_facts(tree, module, is_package)
+        # (Its analysis asks about a few of its functions: each is read when
+        # first asked for, while the tree lives anyway.)
+        facts = module_facts(tree, module, is_package, lazy=True)
         self._facts[module] = facts
         return facts
 
@@ -794,6 +831,8 @@ class Project:
                 tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+        # Read whole: read lazily, each module read would keep its tree for
+        # the run (333 MB for the standard library without a cache).
         facts = module_facts(tree, module, path.endswith("__init__.py"))
         if self.cache is not None and key is not None:
             self.cache.store(key, facts.to_json())
@@ -2058,6 +2097,7 @@ class ModuleView:
         # module must be made again from the text as it is now.
         self.project = Project(project.index, project.cache)
         self.project._facts = dict(project._facts)
+        self.project._read = project._read
         self.project.hashes = project.hashes
         self.project.used = project.used
         self.project.derived = project.derived
