@@ -194,9 +194,9 @@ def _computes_on_ast(facts: Facts, call: ast.Call, ctx: Context) -> bool:
 def _may_be_project_function(facts: Facts, func: ast.expr) -> bool:
     """Whether ``func`` may name a plain function of the project, as the
     file alone tells: a ``def`` of its own (a function, or a method of one
-    of its classes for ``self.m``), or a name or module imported from
-    outside the standard library. (The project model, which reads other
-    modules, is asked only then.)"""
+    of its classes for ``self.m``), or a name or module imported from the
+    project's own packages. (The project model, which reads other modules,
+    is asked only then.)"""
     defs = facts.memo.get("cpu_bound.defs")
     if defs is None:
         defs = facts.memo["cpu_bound.defs"] = _plain_defs(facts.tree)
@@ -213,7 +213,14 @@ def _may_be_project_function(facts: Facts, func: ast.expr) -> bool:
             return func.id in looping  # type: ignore[union-attr]
         name = func.id  # type: ignore[union-attr]
     origins = facts.top_imports.get(name, ()) if name is not None else ()
-    return any(origin.split(".")[0] not in _STDLIB for origin in origins)
+    # An import of the project's own (relative, or of one of its packages):
+    # a library's function has no facts to ask for.
+    view = facts.view
+    packages = view.project.index.packages if view is not None else frozenset()
+    return any(
+        origin.startswith(".") or (origin.split(".")[0] in packages and origin.split(".")[0] not in _STDLIB)
+        for origin in origins
+    )
 
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
