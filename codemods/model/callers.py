@@ -162,13 +162,41 @@ class Callers:
 
     def calling(self, name: str, *, method: bool = False) -> tuple[str, ...]:
         """The modules that may call something named ``name`` (with
-        ``method``, as an attribute: ``x.name(``, ``super().name(``)."""
-        word = name.encode()
-        if method:
-            return self.scan(f"method:{name}", rb"\.\s*" + re.escape(word) + rb"\s*\(", (word,))
-        # (Not its ``def``: every module of a plug-in system defines its
-        # ``setup(``.)
-        return self.scan(f"call:{name}", rb"(?<!def )\b" + re.escape(word) + rb"\s*\(", (word,))
+        ``method``, as an attribute: ``x.name(``, ``super().name(``; without,
+        any ``name(`` but its ``def``: every module of a plug-in system
+        defines its ``setup(``). A module's called names are read once per
+        run, and only from the modules whose bytes hold ``name`` at all: a
+        question per function of a long module must not read it again each
+        time."""
+        question = f"{'method' if method else 'call'}:{name}"
+        found = self.project.mentions.get(question)
+        if found is None:
+            word = name.encode()
+            hits = []
+            for module, path in sorted(self.project.index.modules.items()):
+                data = _read(path) if path not in self.project.called else None
+                if path in self.project.called or (data is not None and word in data):
+                    plain, methods = self._called_in(path, data)
+                    if word in (methods if method else plain):
+                        hits.append(module)
+            found = self.project.mentions[question] = tuple(hits)
+        return tuple(sorted({*found, self.view.module}))
+
+    def _called_in(self, path: str, data: bytes | None) -> tuple[frozenset[bytes], frozenset[bytes]]:
+        """The names a file calls (not those it defines), and those it calls
+        as methods."""
+        known = self.project.called.get(path)
+        if known is None:
+            plain: set[bytes] = set()
+            methods: set[bytes] = set()
+            for match in _CALLED.finditer(data or b""):
+                defined, dot, called = match.groups()
+                if dot:
+                    methods.add(called)
+                if not defined:
+                    plain.add(called)
+            known = self.project.called[path] = (frozenset(plain), frozenset(methods))
+        return known
 
     # -- callers -----------------------------------------------------------------
 
@@ -371,6 +399,11 @@ class Callers:
             self.project.hashes.setdefault(path, content_hash(data))
             self.project.used.add(path)
         return known
+
+
+# A name followed by a call's parenthesis, with what stands right before it:
+# ``def `` (its definition) or a dot (a method's call).
+_CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
 def _read(path: str) -> bytes | None:

@@ -785,6 +785,9 @@ class Project:
         # What the byte scans of the project's files found, for the run
         # (see codemods.model.callers): a question -> the modules.
         self.mentions: dict[str, tuple[str, ...]] = {}
+        # file -> the names it calls, and those it calls as methods (see
+        # Callers.calling), read once per run.
+        self.called: dict[str, tuple[frozenset[bytes], frozenset[bytes]]] = {}
 
     # -- modules ----------------------------------------------------------------
 
