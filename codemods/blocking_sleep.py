@@ -209,9 +209,9 @@ class BlockingSleep(Rule):
         # evaluated (a local variable's annotation) are not even reported.
         self._annotated: set[cst.Call] = set()
         self._unevaluated: set[cst.Call] = set()
-        # Each coroutine's nodes mapped to their parents, made when one of its
-        # sleeps could be fixed.
-        self._parents: dict[cst.FunctionDef, dict[cst.CSTNode, cst.CSTNode]] = {}
+        # What the await of a fixed sleep would let show (one parent map per
+        # coroutine, made when one of its sleeps could be fixed).
+        self._new_await = suspension.NewAwait(self.scope, "sleep")
         self._module: cst.Module | None = None
         self._deferred: bool | None = None
         self._typing_only: frozenset[str] | None = None
@@ -388,7 +388,7 @@ class BlockingSleep(Rule):
         # (it maps the coroutine's nodes, then asks for its callers) and only
         # of a sleep otherwise fixable.
         assert isinstance(owner.node, cst.FunctionDef)
-        visible = self._suspension_visible(original_node, owner.node) if fixable else None
+        visible = self._new_await.problem(original_node, owner.node) if fixable else None
         if fixable and visible is None:
             visible = suspension.seen_by_callers(self.view, toolkit.function_qualname(owner), raises)
         fixable = fixable and visible is None
@@ -475,14 +475,6 @@ class BlockingSleep(Rule):
             # ``from time import sleep``: the module's own name for it.
             return self.settings.importers_of(filename, func.value)
         return self.settings.importers_of(filename, "time.sleep")
-
-    def _suspension_visible(self, call: cst.Call, function: cst.FunctionDef) -> str | None:
-        """Why an ``await`` at ``call`` would show in what the coroutine
-        does (see :mod:`codemods.analysis.suspension`), or ``None``."""
-        parents = self._parents.get(function)
-        if parents is None:
-            parents = self._parents[function] = toolkit.ParentMap.of(function)
-        return suspension.visible(call, function, parents, self.scope, "sleep")
 
     def _top_statement(self, node: cst.CSTNode) -> cst.BaseStatement | None:
         """The statement of the module's own body that holds ``node``."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
 from ..model.facts import NEW, call_parts, paths_overlap, split_root
-from ..model.project import REMOTE, Effects, gather_conflict, paths_meet
+from ..model.project import EXECUTOR_METHOD, REMOTE, THREAD_RUNNERS, Effects, gather_conflict, paths_meet
 from ..screen.facts import Context, Facts, context_qualname, scope_statements
 from ..screen.facts import call_root as screen_call_root
 from ..screen.facts import contains as screen_contains
@@ -132,7 +132,7 @@ def is_console_io(name: str) -> bool:
 # The callees that run the function handed to them in a worker thread
 # (``asyncio.to_thread(input, "Go on? ")``): the function's name says what
 # the call does, as a callee's own would.
-_THREAD_RUNNER_NAMES = frozenset({"to_thread", "run_sync", "run_in_executor"})
+_THREAD_RUNNER_NAMES = frozenset({*(name.rsplit(".", 1)[-1] for name in THREAD_RUNNERS), EXECUTOR_METHOD})
 
 
 def _keeps_order(callee: str, handed: Iterable[str]) -> bool:
@@ -356,7 +356,7 @@ def ast_callee_receivers(call: ast.Call, facts: Facts, ctx: Context) -> frozense
     """:func:`callee_receivers`, each receiver only where it is certain."""
     func = call.func
     if facts.certain_qualname(func) in THREAD_CALLS or (
-        isinstance(func, ast.Attribute) and func.attr == "run_in_executor"
+        isinstance(func, ast.Attribute) and func.attr == EXECUTOR_METHOD
     ):
         return frozenset({THREADS}) | _ast_root_receiver(func, facts)
     if isinstance(func, ast.Name):
@@ -647,7 +647,8 @@ def looks_single_operation(name: str) -> bool:
 THREADS = "<threads>"
 
 
-THREAD_CALLS = frozenset({"asyncio.to_thread", "anyio.to_thread.run_sync", "trio.to_thread.run_sync"})
+# The functions that run a function in a worker thread (the model's list).
+THREAD_CALLS = frozenset(THREAD_RUNNERS)
 
 
 def receivers_meet(
@@ -1115,9 +1116,7 @@ def callee_receivers(call: cst.Call, scope_of: ScopeOf) -> frozenset[str]:
     """The receivers of the callee alone (see :func:`call_receivers`)."""
     func = call.func
     scope = scope_of(call)
-    if scope.qualified_name(func) in THREAD_CALLS or (
-        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
-    ):
+    if _thread_call(call, scope):
         # Plain functions written to run one after another may not be
         # thread-safe together: two calls into worker threads share a receiver.
         return frozenset({THREADS}) | _root_receiver(func, scope)
@@ -1226,7 +1225,7 @@ def call_subjects(call: cst.Call, scope: Scope) -> frozenset[str]:
 def _thread_call(call: cst.Call, scope: Scope) -> bool:
     func = call.func
     return scope.qualified_name(func) in THREAD_CALLS or (
-        isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor"
+        isinstance(func, cst.Attribute) and func.attr.value == EXECUTOR_METHOD
     )
 
 

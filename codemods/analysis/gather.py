@@ -130,10 +130,10 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None) -> str:
     runs asyncio alone (see :mod:`.event_loop`).
     """
     loop = module_event_loop(scope, view)
+    if loop is not None and loop.library in ("anyio", "trio"):
+        return "gather is asyncio's; in trio or anyio code use a nursery or task group"
     if loop is not None and loop.library != "asyncio":
-        return runs_elsewhere(loop.library, "a nursery or task group") if loop.library not in ("anyio", "trio") else (
-            "gather is asyncio's; in trio or anyio code use a nursery or task group"
-        )
+        return runs_elsewhere(loop.library, "")
     alias = scope.module_alias("asyncio")
     if alias is None and scope.lookup("asyncio") == "asyncio":
         return "`asyncio` is imported only under a condition here"

@@ -226,8 +226,7 @@ class ThreadOffload:
         # ``await`` before them needs parentheses.
         self._primaries: set[cst.BaseExpression] = set()
         self._awaited: set[cst.Call] = set()
-        # Each coroutine's parent map, on first need (see suspension_problem).
-        self._suspension_parents: dict[cst.FunctionDef, dict[cst.CSTNode, cst.CSTNode]] = {}
+        self._new_await = suspension.NewAwait(self.scope, "call")  # type: ignore[attr-defined]
         # ``with`` items: the block works on what they open.
         self._with_items: set[cst.BaseExpression] = set()
         # Calls inside a plain ``with`` whose manager may be a thread lock, or
@@ -442,10 +441,7 @@ class ThreadOffload:
         """Why the ``await`` the fix puts at ``call`` would show in what the
         coroutine does, as AM101 asks of a sleep (see
         :mod:`codemods.analysis.suspension`); ``None`` when it would not."""
-        parents = self._suspension_parents.get(function)
-        if parents is None:
-            parents = self._suspension_parents[function] = toolkit.ParentMap.of(function)
-        return suspension.visible(call, function, parents, self.scope, "call")  # type: ignore[attr-defined]
+        return self._new_await.problem(call, function)
 
     def site_problem(self, original: cst.Call, scope: Scope, site: Site, problem: str | None = None) -> str | None:
         """Why ``original`` (at ``site``) cannot become an awaited call in

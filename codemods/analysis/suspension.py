@@ -69,6 +69,24 @@ class _Regions:
     after: tuple[cst.CSTNode, ...]
 
 
+class NewAwait:
+    """Why an ``await`` a fix puts at a call of a coroutine would show in
+    what the coroutine does (:func:`visible`), asked by a rule of each call
+    it would fix: one parent map per coroutine. ``what`` names the call in
+    the reason ("sleep", "call")."""
+
+    def __init__(self, scope_of: Callable[[cst.CSTNode], Scope], what: str) -> None:
+        self._scope_of = scope_of
+        self._what = what
+        self._parents: dict[cst.FunctionDef, dict[cst.CSTNode, cst.CSTNode]] = {}
+
+    def problem(self, call: cst.CSTNode, function: cst.FunctionDef) -> str | None:
+        parents = self._parents.get(function)
+        if parents is None:
+            parents = self._parents[function] = cst_scope.ParentMap.of(function)
+        return visible(call, function, parents, self._scope_of, self._what)
+
+
 def visible(
     call: cst.CSTNode,
     function: cst.FunctionDef,
@@ -524,4 +542,7 @@ def _checked_then_changed(view: ModuleView, site: CallSite) -> str | None:
     return None
 
 
-__all__ = ["MUTATORS", "SLEEP_ERRORS", "check_then_act", "cleanup_around", "is_timeout_manager", "seen_by_callers"]
+__all__ = [
+    "MUTATORS", "SLEEP_ERRORS", "NewAwait", "check_then_act", "cleanup_around", "is_timeout_manager", "seen_by_callers",
+    "visible",
+]

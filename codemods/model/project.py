@@ -663,7 +663,7 @@ THREAD_RUNNERS = {
     "trio.to_thread.run_sync": (0, False),
 }
 # ``loop.run_in_executor(executor, fn, *args)``: a method of the event loop.
-_EXECUTOR_METHOD = "run_in_executor"
+EXECUTOR_METHOD = "run_in_executor"
 # The event loops' own libraries: what their functions wait for is time or
 # other tasks, not a remote side.
 _LOOP_LIBRARIES = frozenset({"asyncio", "anyio", "trio", "curio"})
@@ -1504,7 +1504,7 @@ class Project:
         lambda, a ``partial(...)``); ``None`` for any other call."""
         head, _, rest = call.func.partition(".")
         skip, keywords = -1, False
-        if call.func.endswith("." + _EXECUTOR_METHOD) and _EXECUTOR_METHOD not in self.index.defined:
+        if call.func.endswith("." + EXECUTOR_METHOD) and EXECUTOR_METHOD not in self.index.defined:
             skip = 1
         else:
             facts = self.facts(module)
@@ -1537,18 +1537,14 @@ class Project:
         comes next."""
         if isinstance(runs, str) or not call.awaited:
             return UNKNOWN
-        if self.targets(module, function, runs) is None:
-            if top:
-                return LEFT_TO_RULE
-            inner = self._call_in(module, function, runs, own, depth)
-            if inner.unknown:
-                return UNKNOWN
-            return dataclasses.replace(
-                (inner | Effects(reads=frozenset({REMOTE}), writes=frozenset({REMOTE}))).all_late(), suspends=True
-            )
+        library = self.targets(module, function, runs) is None
+        if library and top:
+            return LEFT_TO_RULE
         inner = self._call_in(module, function, runs, own, depth)
         if inner.unknown:
             return UNKNOWN
+        if library:
+            inner = inner | Effects(reads=frozenset({REMOTE}), writes=frozenset({REMOTE}))
         return dataclasses.replace(inner.all_late(), suspends=True)
 
     def _remote(self, call: CallFact, own, method: str) -> Effects:  # type: ignore[no-untyped-def]
