@@ -6,7 +6,7 @@ import ast
 import os
 from typing import TYPE_CHECKING
 
-from .analysis.coroutines import CoroutineCalls, CoroutineScreen
+from .analysis.coroutines import CoroutineCalls, CoroutineScreen, is_main_guard
 from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import other_backend, report_fix
 from .findings import Safety
@@ -189,7 +189,7 @@ class CoroutineInSync(Rule):
         self._module = node
         self._calls = CoroutineCalls(node, self.scope, self.facts, self.view)
         self._guards = [
-            statement for statement in node.body if isinstance(statement, cst.If) and _is_main_guard(statement.test)
+            statement for statement in node.body if isinstance(statement, cst.If) and is_main_guard(statement.test)
         ]
 
     # -- the tree around a site, built on first need ----------------------------------
@@ -500,19 +500,6 @@ def _has_main_guard(tree: ast.Module) -> bool:
             ):
                 return True
     return False
-
-
-def _is_main_guard(test: cst.BaseExpression) -> bool:
-    """``__name__ == "__main__"`` (either way round)."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return False
-    target = test.comparisons[0]
-    if not isinstance(target.operator, cst.Equal):
-        return False
-    sides = [test.left, target.comparator]
-    names = [side for side in sides if isinstance(side, cst.Name) and side.value == "__name__"]
-    strings = [side for side in sides if isinstance(side, cst.SimpleString) and side.evaluated_value == "__main__"]
-    return len(names) == 1 and len(strings) == 1
 
 
 def _spelled_in_a_string(module: cst.Module, name: str) -> bool:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from .analysis.coroutines import is_main_guard
 from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import (
     EXECUTOR,
@@ -649,8 +650,7 @@ def _runs_on_import(module: cst.Module) -> str | None:
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 continue
             if isinstance(statement, cst.If):
-                test = module.code_for_node(statement.test)
-                if test.replace("'", '"') in ('__name__ == "__main__"', "TYPE_CHECKING", "typing.TYPE_CHECKING"):
+                if is_main_guard(statement.test) or module.code_for_node(statement.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
                     continue
                 found = _calls_text(module, statement.test) or check(statement.body.body)  # type: ignore[arg-type]
                 orelse = statement.orelse

@@ -342,4 +342,17 @@ def _class_defines(facts: Facts, cls: ast.ClassDef, name: str, seen: set[int]) -
     )
 
 
-__all__ = ["CoroutineCalls", "CoroutineScreen", "public_asyncio_name"]
+def is_main_guard(test: cst.BaseExpression) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = [test.left, target.comparator]
+    names = [side for side in sides if isinstance(side, cst.Name) and side.value == "__name__"]
+    strings = [side for side in sides if isinstance(side, cst.SimpleString) and side.evaluated_value == "__main__"]
+    return len(names) == 1 and len(strings) == 1
+
+
+__all__ = ["CoroutineCalls", "CoroutineScreen", "is_main_guard", "public_asyncio_name"]
