@@ -23,7 +23,7 @@ from .analysis.offload import (
 )
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import paths_overlap
+from .model.facts import paths_overlap, split_root
 from .rule import Rule
 from .screen.facts import Context, Facts, has_async_def, scope_statements
 
@@ -78,6 +78,11 @@ FILE_METHOD = (
     " `asyncio.to_thread()`"
 )
 
+
+# The calls that make a temporary file or directory of a name of their own.
+_TEMPORARY_MAKERS = frozenset(
+    f"tempfile.{name}" for name in ("NamedTemporaryFile", "TemporaryDirectory", "mkstemp", "mkdtemp", "TemporaryFile")
+)
 
 # The file calls that only look (a check before an act is one of these).
 _DISK_READS = frozenset(
@@ -713,6 +718,7 @@ class BlockingCall(ThreadOffload, Rule):
         its path."""
         calls = toolkit.OwnCalls()
         toolkit.walk(function.body, calls)
+        private = self._temporary_files(function, calls.calls)
         steps: list[tuple[cst.Call, str, bool]] = []
         for call in calls.calls - calls.awaited:
             found = self._blocking(call, self.scope(call))
@@ -726,7 +732,7 @@ class BlockingCall(ThreadOffload, Rule):
             name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
             for subject in ([func.value] if method else []) + given:  # type: ignore[union-attr]
                 path = _path_of(subject)
-                if path is not None:
+                if path is not None and split_root(path)[0] not in private:
                     steps.append((call, path, name not in _DISK_READS))
         return {
             call: path for call, path, changes in steps
@@ -735,6 +741,26 @@ class BlockingCall(ThreadOffload, Rule):
                 for other, where, also in steps
             )
         }
+
+    def _temporary_files(self, function: cst.FunctionDef, calls: Iterable[cst.Call]) -> frozenset[str]:
+        """The names the coroutine binds, once, to a temporary file or
+        directory it makes (``tmp = tempfile.NamedTemporaryFile(...)``):
+        a path no other task knows, whose steps no other task can come
+        between."""
+        made = {call for call in calls if resolve(self.scope(call), call.func) in _TEMPORARY_MAKERS}
+        if not made:
+            return frozenset()
+        bound: dict[str, int] = {}
+        private: set[str] = set()
+        for assign in toolkit.descendants(function.body):
+            if isinstance(assign, cst.AssignTarget) and isinstance(assign.target, cst.Name):
+                bound[assign.target.value] = bound.get(assign.target.value, 0) + 1
+            if (
+                isinstance(assign, cst.Assign) and len(assign.targets) == 1
+                and isinstance(assign.targets[0].target, cst.Name) and assign.value in made
+            ):
+                private.add(assign.targets[0].target.value)
+        return frozenset(name for name in private if bound.get(name) == 1)
 
     def _blocking(self, call: cst.Call, scope: Scope) -> tuple[Blocking, str | None] | None:
         """What blocks in ``call`` and, for a method of an object that may be

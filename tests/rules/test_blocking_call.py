@@ -541,3 +541,31 @@ def test_a_twisted_module_is_reported_without_a_fix() -> None:
     (finding,) = findings_of(source, "AM102")
     assert not finding.fixable
     assert "Twisted's reactor" in finding.message
+
+
+def test_steps_on_a_temporary_file_the_coroutine_made_are_fixed() -> None:
+    """A temporary file's name is the coroutine's own: no other task can
+    come between its steps. A path handed in is not."""
+    found = findings_of(
+        """
+        import os
+        import tempfile
+
+
+        async def probe(data: bytes) -> int:
+            tmp = tempfile.NamedTemporaryFile(delete=False)
+            tmp.write(data)
+            tmp.close()
+            size = os.path.getsize(tmp.name)
+            os.remove(tmp.name)
+            return size
+
+
+        async def shared(path: str) -> int:
+            size = os.path.getsize(path)
+            os.remove(path)
+            return size
+        """,
+        "AM102",
+    )
+    assert [(finding.line, finding.fixable) for finding in found] == [(10, True), (11, True), (16, False), (17, False)]
