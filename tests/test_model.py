@@ -860,6 +860,199 @@ def test_a_library_function_run_in_a_thread_by_a_callee_is_one_at_a_time(tmp_pat
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
 
+# -- classes made without code of their own ---------------------------------------------
+
+FAKE_CLIENT = """
+import asyncio
+
+_STORE = {"a": 1, "b": 2}
+
+
+class Client:
+    async def get(self, key):
+        await asyncio.sleep(0.2)
+        return _STORE.get(key)
+"""
+
+RAISES_NOT_FOUND = """
+import asyncio
+import json
+import time
+
+import fakeclient
+
+
+class NotFound(LookupError):
+    \"\"\"No such key.\"\"\"
+
+
+async def fetch(client, key):
+    value = await client.get(key)
+    if value is None:
+        raise NotFound(key)
+    return value
+
+
+async def main():
+    client = fakeclient.Client()
+    start = time.perf_counter()
+    a = await fetch(client, "a")
+    b = await fetch(client, "b")
+    return [a, b, time.perf_counter() - start]
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_raising_a_project_exception_class_without_init_leaves_the_callee_known(tmp_path: Path) -> None:
+    """``raise NotFound(key)`` makes an object of a class that runs no code
+    of its own: two fetches that may raise it read the client alone."""
+    write(tmp_path / "lib", {"fakeclient.py": FAKE_CLIENT})
+    write(tmp_path / "app", {"pyproject.toml": "", "main.py": RAISES_NOT_FOUND})
+    before = _run_with_library(tmp_path / "app", tmp_path / "lib")
+    done = run_cli(["fix", "--unsafe-fixes", "--select", "AM201", "--no-cache", "--no-progress", "main.py"], cwd=tmp_path / "app")
+    assert "a, b = await asyncio.gather(" in (tmp_path / "app" / "main.py").read_text(), done.output
+    after = _run_with_library(tmp_path / "app", tmp_path / "lib")
+    assert after[:2] == before[:2] == [1, 2]  # type: ignore[index]
+    assert after[2] < 0.75 * before[2]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        # code of its own when made
+        "class Made(Exception):\n    def __init__(self, key):\n        LOG.append(key)\n",
+        "class Made:\n    def __new__(cls, key):\n        LOG.append(key)\n        return object.__new__(cls)\n",
+        # a library's class, or a decorator's, may run anything
+        "import somelib\n\nclass Made(somelib.Error):\n    pass\n",
+        "from dataclasses import dataclass\n\n@dataclass\nclass Made:\n    key: str\n\n    def __post_init__(self):\n        LOG.append(self.key)\n",
+        "class Base:\n    def __init__(self, key):\n        LOG.append(key)\n\nclass Made(Base):\n    pass\n",
+    ],
+)
+def test_a_class_whose_making_runs_code_is_not_taken_for_a_bare_one(tmp_path: Path, made: str) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/m.py": "LOG = []\n\n" + made + "\n\ndef make(key):\n    return Made(key)\n"})
+    project = Project(ProjectIndex.build(tmp_path))
+    function = project.function("app.m", "make")
+    assert function is not None
+    effects = project.call_effects("app.m", "make", function.calls[0], function)
+    # The bare answer would be the arguments read and nothing written.
+    assert effects.unknown or effects.writes, effects
+
+
+# -- callables handed in and called with what the caller passed ------------------------
+
+# A hub that runs jobs in worker threads for its callers and keeps their
+# futures in one of two sets (home-assistant's ``async_add_executor_job``).
+HUB_JOBS = """
+import asyncio
+import json
+import time
+
+A = {"k": 1}
+B = {"k": 2}
+
+
+class Hub:
+    def __init__(self):
+        self.loop = asyncio.get_running_loop()
+        self._tasks = set()
+        self._background_tasks = set()
+
+    def add_job(self, target, *args):
+        task = self.loop.run_in_executor(None, target, *args)
+        tracked = asyncio.current_task() in self._tasks
+        bucket = self._tasks if tracked else self._background_tasks
+        bucket.add(task)
+        task.add_done_callback(bucket.remove)
+        return task
+
+
+def read_a(key):
+    time.sleep(0.2)
+    return A.get(key)
+
+
+def read_b(key):
+    time.sleep(0.2)
+    return B.get(key)
+
+
+async def fetch_both(hub: Hub):
+    start = time.perf_counter()
+    a = await hub.add_job(read_a, "k")
+    b = await hub.add_job(read_b, "k")
+    return [a, b, time.perf_counter() - start]
+
+
+async def main():
+    return await fetch_both(Hub())
+
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_jobs_a_hub_runs_in_threads_for_the_caller_are_gathered_when_independent(tmp_path: Path) -> None:
+    """``hub.add_job(read_a, "k")`` runs ``read_a("k")`` in a thread and
+    hands back its future: the model reads ``read_a`` at the call, and the
+    set the future is kept in, one of two, is the hub's own bookkeeping."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": HUB_JOBS})
+    before = _run_with_library(tmp_path, tmp_path)
+    done = run_cli(["fix", "--unsafe-fixes", "--select", "AM201", "--no-cache", "--no-progress", "main.py"], cwd=tmp_path)
+    assert "a, b = await asyncio.gather(" in (tmp_path / "main.py").read_text(), done.output
+    after = _run_with_library(tmp_path, tmp_path)
+    assert after[:2] == before[:2] == [1, 2]  # type: ignore[index]
+    assert after[2] < 0.75 * before[2]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # the second job writes what the first reads
+        ("    time.sleep(0.2)\n    return B.get(key)", "    time.sleep(0.2)\n    A[key] = 5\n    return B.get(key)"),
+        # the hub passes on other arguments than the caller's
+        ("    def add_job(self, target, *args):\n", "    def add_job(self, target, *args):\n        args = (A,)\n"),
+        ("None, target, *args)", "None, target, *args, *args)"),
+        # the hub does not hand the future back: the thread runs on unwaited
+        ("        return task\n", "        return None\n"),
+        # the job is a callable the caller was handed itself
+        ("async def fetch_both(hub: Hub):", "async def fetch_both(hub: Hub, read_a=read_a):"),
+    ],
+)
+def test_a_job_the_model_cannot_pin_down_is_left_in_order(tmp_path: Path, old: str, new: str) -> None:
+    assert old in HUB_JOBS
+    write(tmp_path, {"pyproject.toml": "", "main.py": HUB_JOBS.replace(old, new, 1)})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_local_bound_to_one_of_two_paths_reads_and_writes_both(tmp_path: Path) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/m.py": """
+        class Box:
+            def __init__(self):
+                self.a = []
+                self.b = []
+
+            def put(self, item, first):
+                bucket = self.a if first else self.b
+                bucket.append(item)
+
+            def pick(self, first):
+                chosen = self.a if first else self.b
+                return chosen
+
+        def use(box: Box):
+            box.put(1, True)
+    """})
+    project = Project(ProjectIndex.build(tmp_path))
+    function = project.function("app.m", "use")
+    assert function is not None
+    put = project.call_effects("app.m", "use", function.calls[0], function)
+    assert {"box.a", "box.b"} <= put.writes, put
+    # Handed back, it may be either: a value of unknown origin.
+    assert project.returns("app.m", "Box.pick") == "?"
+
+
 # -- a module's singletons -------------------------------------------------------------
 
 SINGLETONS = """

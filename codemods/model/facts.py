@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 15
+FACTS_FORMAT = 16
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -85,6 +85,10 @@ class CallFact:
     # the last line whose reads may come before it: the end of the
     # outermost loop around it (a loop comes round again); 0: its own line.
     until: int = 0
+    # Its last positional argument is ``*args``, the function's own ``*args``
+    # passed on as it came (``target(*args)``, ``run_in_executor(None,
+    # target, *args)``): what the caller gave beyond the parameters.
+    forwards: bool = False
 
 
 @dataclass
@@ -120,6 +124,9 @@ class FunctionFacts:
     generator: bool
     # names of the functions nested in it (``qualname.<locals>.name``)
     nested: list[str] = field(default_factory=list)
+    # a local bound once to ``a if test else b`` of two paths: both paths
+    # (its alias is "?": handed on or returned, it may be either)
+    branches: dict[str, list[str]] = field(default_factory=dict)
     # what each ``return`` gives back: an access path (in these terms), "#i"
     # for the result of ``calls[i]``, ``None`` for a value made there, "?"
     returns: list[str | None] = field(default_factory=list)
@@ -359,9 +366,11 @@ def _callee_text(func: ast.expr) -> str:
 class _FunctionReader(ast.NodeVisitor):
     """One pass over a function's own body (not the bodies nested in it)."""
 
-    def __init__(self, facts: FunctionFacts, local_names: set[str]) -> None:
+    def __init__(self, facts: FunctionFacts, local_names: set[str], star: str = "") -> None:
         self.facts = facts
         self.locals = local_names
+        # the name of ``*args`` where the body never rebinds it
+        self.star = star
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         # What it reads and writes from its first statement that may
@@ -412,6 +421,15 @@ class _FunctionReader(ast.NodeVisitor):
             return None
         return self.facts.resolve(path)
 
+    def _branches(self, path: str | None) -> list[str]:
+        """For a path through a local bound to one of two paths (see
+        ``FunctionFacts.branches``): the path through each, resolved."""
+        if path is None:
+            return []
+        root, tail = split_root(path)
+        found = [self._resolve(branch + tail) for branch in self.facts.branches.get(root, ())]
+        return [p for p in found if p is not None]
+
     def _argument(self, expr: ast.expr) -> str | None:
         """An argument as the callee will see it: its access path, ``None``
         for a value made right here, "?" for an object of unknown origin."""
@@ -446,7 +464,12 @@ class _FunctionReader(ast.NodeVisitor):
         self.facts.returns.append(self._argument(node.value))
 
     def _read(self, expr: ast.expr) -> None:
-        path = self._resolve(access_path(expr))
+        raw = access_path(expr)
+        for path in self._branches(raw):
+            self.reads.add(path)
+            if self.late:
+                self.late_reads.add(path)
+        path = self._resolve(raw)
         if path is not None:
             self.reads.add(path)
             if self.late:
@@ -469,9 +492,9 @@ class _FunctionReader(ast.NodeVisitor):
             if target.id not in self.locals:
                 self._wrote(target.id)
             return
-        path = self._resolve(access_path(target))
-        if path is not None:
-            self._wrote(path)
+        for path in self._branches(access_path(target)) or [self._resolve(access_path(target))]:
+            if path is not None:
+                self._wrote(path)
         # The parts evaluated on the way: ``d[key(x)].y = 1`` reads ``x``.
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             self._parts(target.value)
@@ -635,6 +658,16 @@ class _FunctionReader(ast.NodeVisitor):
         if id(node) not in self._done:
             self._call(node, awaited=False)
 
+    def _forwards(self, node: ast.Call) -> bool:
+        """Whether the call passes on the function's ``*args`` last, and no
+        other starred argument."""
+        starred = [arg for arg in node.args if isinstance(arg, ast.Starred)]
+        last = node.args[-1] if node.args else None
+        return (
+            bool(self.star) and len(starred) == 1 and last is starred[0]
+            and isinstance(last.value, ast.Name) and last.value.id == self.star  # type: ignore[union-attr]
+        )
+
     def _call(self, node: ast.Call, *, awaited: bool) -> int:
         """Record the call (after the call its receiver is, if any); its index."""
         self._done.add(id(node))
@@ -660,22 +693,28 @@ class _FunctionReader(ast.NodeVisitor):
         if func != "?" and not func.startswith("super().") and "." in func:
             receiver, method = func.rsplit(".", 1)
             if method in MUTATING_METHODS:
-                owner = self._resolve(receiver)
-                if owner is not None:
-                    self._wrote(owner)
-        resolved_func = call.func
+                owners = self._branches(receiver) or [self._resolve(receiver)]
+                for owner in owners:
+                    if owner is not None:
+                        self._wrote(owner)
+        # A method of one of two objects: a call of each (the one that runs
+        # is one of them), the first where the call's index is asked for.
+        funcs = (self._branches(func) if "." in func else []) or [call.func]
         index = len(self.facts.calls)
         line = getattr(node, "lineno", 0)
-        self.facts.calls.append(
-            CallFact(
-                resolved_func, args, kwargs, star_kwargs, awaited, line, call.keys,
-                handlers=[entry for level in reversed(self._handlers) for entry in level],
-                withs=self._withs[::-1],
-                cleanup=next((kind for kind in reversed(self._cleanup) if kind), ""),
-                outer=self._outer.pop(id(node), ""),
-                until=self._loop_end if self._loop_end > line else 0,
+        outer = self._outer.pop(id(node), "")
+        for resolved_func in funcs:
+            self.facts.calls.append(
+                CallFact(
+                    resolved_func, args, kwargs, star_kwargs, awaited, line, call.keys,
+                    handlers=[entry for level in reversed(self._handlers) for entry in level],
+                    withs=self._withs[::-1],
+                    cleanup=next((kind for kind in reversed(self._cleanup) if kind), ""),
+                    outer=outer,
+                    until=self._loop_end if self._loop_end > line else 0,
+                    forwards=self._forwards(node),
+                )
             )
-        )
         for value in (*node.args, *(keyword.value for keyword in node.keywords)):
             self._outer[id(value)] = func
         # The arguments are read, and what the callee expression evaluates
@@ -986,8 +1025,15 @@ def _function_facts(
                 literal = _literal_type(value)
                 if literal is not None:
                     types.setdefault(name, literal)
+                both = _branch_paths(value)
+                if both is not None:
+                    facts.branches[name] = both
     _settle(facts, own_locals, loop_targets, fresh)
-    reader = _FunctionReader(facts, local_names)
+    # ``*args`` passed on as it came, where no statement rebinds the name.
+    star = node.args.vararg.arg if node.args.vararg is not None else ""
+    if star and any(isinstance(n, ast.Name) and n.id == star and not isinstance(n.ctx, ast.Load) for n in own):
+        star = ""
+    reader = _FunctionReader(facts, local_names, star)
     reader.read_body(node.body)
     # A local bound once to a call's result is a path through that result
     # (``table = _table(client)``): read again with that known.
@@ -1002,7 +1048,7 @@ def _function_facts(
         for field_name in ("calls", "locks", "returns"):
             getattr(facts, field_name).clear()
         facts.suspends = facts.opaque = facts.generator = False
-        reader = _FunctionReader(facts, local_names)
+        reader = _FunctionReader(facts, local_names, star)
         reader.read_body(node.body)
     facts.reads = sorted(reader.reads)
     facts.writes = sorted(reader.writes)
@@ -1206,6 +1252,18 @@ def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
                 continue
         return False
     return True
+
+
+def _branch_paths(value: ast.expr) -> list[str] | None:
+    """The two paths of ``a if test else b`` (``self._tasks if tracked else
+    self._background_tasks``), ``None`` for any other value."""
+    if not isinstance(value, ast.IfExp):
+        return None
+    paths = [
+        access_path(part) if isinstance(part, (ast.Name, ast.Attribute, ast.Subscript)) else None
+        for part in (value.body, value.orelse)
+    ]
+    return [p for p in paths if p is not None] if all(paths) else None
 
 
 def _settle(facts: FunctionFacts, own_locals: set[str], loop_targets: dict[str, str | None], fresh: set[str]) -> None:

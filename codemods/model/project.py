@@ -431,6 +431,12 @@ class Effects:
     # (Of a statement's call:) what evaluating its arguments reads, before
     # the call starts: in a gather, before any of the calls starts.
     arguments: frozenset[str] = frozenset()
+    # (In its own terms:) the callables it is given and calls with its
+    # ``*args`` as they came, each (parameter index, how, late): how is
+    # "call", "await" or "thread" (run in a worker thread and waited for,
+    # here or by the caller it hands the future to); late: from its first
+    # suspension on. A caller knows what it passed (see Project._forwarded).
+    forwards: frozenset[tuple[int, str, bool]] = frozenset()
 
     def __or__(self, other: Effects) -> Effects:
         both_all = self.late_reads is None and self.late_writes is None and other.late_reads is None and other.late_writes is None
@@ -443,6 +449,7 @@ class Effects:
             self.unknown or other.unknown,
             None if both_all else self.late.reads | other.late.reads,
             None if both_all else self.late.writes | other.late.writes,
+            forwards=self.forwards | other.forwards,
         )
 
     @property
@@ -664,6 +671,10 @@ THREAD_RUNNERS = {
 }
 # ``loop.run_in_executor(executor, fn, *args)``: a method of the event loop.
 EXECUTOR_METHOD = "run_in_executor"
+# The methods of an asyncio future: they touch the future alone.
+_FUTURE_METHODS = frozenset(
+    {"add_done_callback", "remove_done_callback", "done", "cancelled", "cancel", "result", "exception"}
+)
 # The event loops' own libraries: what their functions wait for is time or
 # other tasks, not a remote side.
 _LOOP_LIBRARIES = frozenset({"asyncio", "anyio", "trio", "curio"})
@@ -747,6 +758,9 @@ class _Target:
     bound: dict[int, str | None]
     # the call passes arguments the callee's parameters cannot be matched to
     unmatched: bool = False
+    # the caller's positional arguments beyond the parameters (its
+    # ``*args``); ``None`` where a starred one hides them
+    extra: list[str | None] | None = None
 
 
 class Project:
@@ -1202,13 +1216,16 @@ class Project:
             offset = 1
         elif receiver is not None and callee.kind == "staticmethod":
             offset = 0
+        extra: list[str | None] | None = []
         for index, arg in enumerate(call.args):
             if arg == "*":
                 unmatched = True
+                extra = None
                 break
             position = index + offset
             if position >= len(params):
                 unmatched = unmatched or not callee.varargs
+                extra = None if "*" in call.args[index:] else call.args[index:]
                 break
             bound[position] = arg
         for name, arg in call.kwargs.items():
@@ -1218,7 +1235,7 @@ class Project:
                 unmatched = True
         if call.star_kwargs:
             unmatched = True
-        return _Target(found[0], found[1], bound, unmatched)
+        return _Target(found[0], found[1], bound, unmatched, extra)
 
     # -- summaries --------------------------------------------------------------
 
@@ -1227,7 +1244,15 @@ class Project:
         return facts.functions.get(qualname) if facts is not None else None
 
     def effects(self, module: str, qualname: str, depth: int = 0) -> Effects:
-        """What calling ``qualname`` of ``module`` may do, in its own terms."""
+        """What calling ``qualname`` of ``module`` may do, in its own terms
+        (unknown where it calls a callable it is given: what that does only
+        a caller knows)."""
+        summary = self._summary(module, qualname, depth)
+        return UNKNOWN if summary.forwards else summary
+
+    def _summary(self, module: str, qualname: str, depth: int = 0) -> Effects:
+        """:meth:`effects`, with the callables it is given and calls left
+        for the caller to resolve (``Effects.forwards``)."""
         key = (module, qualname)
         known = self._effects.get(key)
         if known is not None:
@@ -1288,6 +1313,8 @@ class Project:
             return UNKNOWN
         for index, call in enumerate(function.calls):
             effects = self._call_in(module, function, call, own, depth)
+            if effects.forwards and index >= function.late_calls:
+                effects = dataclasses.replace(effects, forwards=frozenset((i, how, True) for i, how, _ in effects.forwards))
             # A call made before the first statement that may suspend is not
             # awaited: it runs to its end there, all of it early. One made
             # from that statement on: all of it late.
@@ -1395,6 +1422,19 @@ class Project:
             # ``super().__init__(message)`` of an exception class: the
             # builtin's, which sets the new object's own fields.
             return Effects()
+        if self._bare_class(module, function, call.func):
+            # A project class no part of which runs code when made (an
+            # exception class, a marker): the new object keeps its
+            # arguments, and that is all.
+            args = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
+            return Effects(reads=frozenset(a for a in args if a is not None))
+        forward = self._forward(function, call)
+        if forward is not None:
+            # ``target(*args)`` of a callable handed in: what it does, the
+            # caller that handed it in tells (not the question's own call).
+            if top:
+                return UNKNOWN
+            return Effects(suspends=None if call.awaited else False, forwards=frozenset({(forward, "await" if call.awaited else "call", False)}))
         in_thread = self._thread_call(module, function, call)
         if in_thread is not None:
             return self._in_thread(module, function, call, in_thread, own, depth, top)
@@ -1403,7 +1443,7 @@ class Project:
             # What any of the functions it may run does.
             result = Effects()
             for target in targets:
-                one = self._run(target, call, own, depth)
+                one = self._run(target, call, own, depth, module, function)
                 if one.unknown:
                     return UNKNOWN
                 result = result | one
@@ -1431,6 +1471,11 @@ class Project:
         receiver, method = call.func.rsplit(".", 1)
         root = split_root(receiver)[0]
         if _is_logging(receiver, method):
+            return Effects()
+        if receiver == root and method in _FUTURE_METHODS and self._thread_future(module, function, root):
+            # The future of a worker thread started here: its callbacks and
+            # state are this call's own (the thread's work is the thread
+            # call's).
             return Effects()
         receiver_path = own(receiver)
         typed = self._receiver_type(module, function, receiver) if not root.startswith(NEW) else None
@@ -1492,7 +1537,7 @@ class Project:
             # An object of a class the model does not know (``self._script``
             # bound from a parameter): a method of that name the project
             # defines may be the one that runs.
-            return self._any_method(call, own, receiver, receiver_path, method, suspends, depth)
+            return self._any_method(call, own, receiver, receiver_path, method, suspends, depth, module, function)
         declared = typed[1] if typed is not None and typed[0] == "library" else ""
         return self._library_object(call, own, receiver_path, method, receiver, suspends, declared)
 
@@ -1519,7 +1564,7 @@ class Project:
             return "?"
         return CallFact(
             call.args[skip] or "?", call.args[skip + 1:], dict(call.kwargs) if keywords else {},
-            call.star_kwargs and keywords, False, call.line, call.keys,
+            call.star_kwargs and keywords, False, call.line, call.keys, forwards=call.forwards,
         )
 
     def _in_thread(  # type: ignore[no-untyped-def]
@@ -1535,7 +1580,16 @@ class Project:
         thread be for): one at a time. Unknown unless awaited where it is
         made: a thread started and not waited for runs beside whatever
         comes next."""
-        if isinstance(runs, str) or not call.awaited:
+        if isinstance(runs, str):
+            return UNKNOWN
+        forward = self._forward(function, runs)
+        if forward is not None:
+            # The callable handed in, in a thread: the caller resolves it,
+            # and must wait for it (here, or through the future handed back).
+            if top or not (call.awaited or self._handed_back(function, call)):
+                return UNKNOWN
+            return Effects(suspends=True, forwards=frozenset({(forward, "thread", True)}))
+        if not call.awaited:
             return UNKNOWN
         library = self.targets(module, function, runs) is None
         if library and top:
@@ -1546,6 +1600,21 @@ class Project:
         if library:
             inner = inner | Effects(reads=frozenset({REMOTE}), writes=frozenset({REMOTE}))
         return dataclasses.replace(inner.all_late(), suspends=True)
+
+    def _thread_future(self, module: str, function: FunctionFacts, root: str) -> bool:
+        """Whether ``root`` is the result of a call of ``function`` that runs
+        a function in a worker thread (``#2`` for ``task =
+        loop.run_in_executor(None, fn)``)."""
+        if not root.startswith(RESULT) or not root[len(RESULT):].isdigit():
+            return False
+        index = int(root[len(RESULT):])
+        return index < len(function.calls) and self._thread_call(module, function, function.calls[index]) is not None
+
+    def _handed_back(self, function: FunctionFacts, call: CallFact) -> bool:
+        """Whether ``function`` returns the result of ``call`` (one of its
+        calls) and nothing else."""
+        index = next((i for i, c in enumerate(function.calls) if c is call), None)
+        return index is not None and bool(function.returns) and set(function.returns) == {f"{RESULT}{index}"}
 
     def _remote(self, call: CallFact, own, method: str) -> Effects:  # type: ignore[no-untyped-def]
         """What a call into a library reaches beyond the project's names: the
@@ -1560,7 +1629,8 @@ class Project:
         return Effects(reads=remote, writes=frozenset() if is_read(method) else remote)
 
     def _any_method(  # type: ignore[no-untyped-def]
-        self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int
+        self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int,
+        module: str, function: FunctionFacts,
     ) -> Effects:
         """A method of an object of a class the model cannot tell: a
         library's object, or one of a project class. The project's classes
@@ -1590,15 +1660,18 @@ class Project:
                 callee = facts.functions.get(qualname)
                 readable = callee is not None and callee.kind != "property" and self._mro(where, class_name) is not None  # type: ignore[arg-type]
                 target = self._bind((where, qualname), call, receiver) if readable else None  # type: ignore[arg-type]
-                one = self._run(target, call, own, depth) if target is not None else UNKNOWN
+                one = self._run(target, call, own, depth, module, function) if target is not None else UNKNOWN
                 if one.unknown:
                     return UNKNOWN
                 result = result | one
         return result
 
-    def _run(self, target: _Target, call: CallFact, own, depth: int) -> Effects:  # type: ignore[no-untyped-def]
-        """What running ``target`` for ``call`` does, in the caller's terms."""
-        callee = self.effects(target.module, target.qualname, depth + 1)
+    def _run(  # type: ignore[no-untyped-def]
+        self, target: _Target, call: CallFact, own, depth: int, module: str, function: FunctionFacts
+    ) -> Effects:
+        """What running ``target`` for ``call`` (made in ``function`` of
+        ``module``) does, in the caller's terms."""
+        callee = self._summary(target.module, target.qualname, depth + 1)
         if callee.unknown:
             return UNKNOWN
         callee_facts = self.function(target.module, target.qualname)
@@ -1610,7 +1683,50 @@ class Project:
         mapped = self._map(callee, target, own)
         if mapped is None:
             return UNKNOWN
-        return dataclasses.replace(mapped, suspends=suspends, unknown=False)
+        if callee.forwards:
+            handed = self._forwarded(module, function, target, call, callee.forwards, own, depth)
+            if handed.unknown:
+                return UNKNOWN
+            mapped = mapped | handed
+            suspends = _either_suspends(suspends, handed.suspends)
+        return dataclasses.replace(mapped, suspends=suspends, unknown=False, forwards=frozenset())
+
+    def _forward(self, function: FunctionFacts, call: CallFact) -> int | None:
+        """For ``target(*args)`` in ``function``, a parameter called with the
+        function's own ``*args`` as they came and nothing else: that
+        parameter's index."""
+        if not call.forwards or call.args != ["*"] or call.kwargs or call.star_kwargs:
+            return None
+        if call.func not in function.params or call.func in function.aliases:
+            return None
+        return function.params.index(call.func)
+
+    def _forwarded(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, target: _Target, call: CallFact,
+        forwards: frozenset[tuple[int, str, bool]], own, depth: int,
+    ) -> Effects:
+        """What the callables ``call`` hands ``target`` do when it calls them
+        with what ``call`` passed beyond its parameters (``hass.
+        async_add_executor_job(self._fetch, key)``: ``self._fetch(key)`` in
+        a worker thread), in the caller's terms."""
+        result = Effects()
+        for index, how, late in sorted(forwards):
+            given = target.bound.get(index)
+            if given is None or given == "?" or target.extra is None:
+                return UNKNOWN
+            runs = CallFact(given, list(target.extra), {}, False, how == "await", call.line)
+            if how == "thread":
+                # A thread whose future the callee handed back: waited for
+                # here, or running beside whatever comes next.
+                if not call.awaited:
+                    return UNKNOWN
+                one = self._in_thread(module, function, call, runs, own, depth + 1, False)
+            else:
+                one = self._call_in(module, function, runs, own, depth + 1)
+            if one.unknown:
+                return UNKNOWN
+            result = result | (one.all_late() if late else one.all_early())
+        return result
 
     def _result(self, module: str, function: FunctionFacts, index: int, depth: int = 0) -> str | None:
         """The value ``function.calls[index]`` returned, in ``function``'s
@@ -1725,6 +1841,30 @@ class Project:
         if is_read(method):
             return Effects(reads=mine | remote, external=external, suspends=suspends)
         return Effects(reads=mine | remote, writes=remote, external=external, suspends=suspends)
+
+    def _bare_class(self, module: str, function: FunctionFacts, func: str) -> bool:
+        """Whether ``func`` names a project class whose instances are made
+        by ``object`` or a builtin exception alone: no class of its MRO
+        defines ``__init__``, ``__new__`` or ``__post_init__``, none is
+        decorated, and every base outside the project is a builtin
+        exception the module does not rebind."""
+        if func.startswith((NEW, "super()")) or "?" in func:
+            return False
+        found = self._resolve_dotted(module, func, function)
+        if found is None or found[0] != "class":
+            return False
+        mro = self._mro(found[1], found[2])
+        if mro is None:
+            return False
+        for where, name in mro:
+            if not where:
+                if name not in _EXCEPTIONS or not self._is_builtin(module, function, name):
+                    return False
+                continue
+            cls = self._class(where, name)
+            if cls is None or cls.decorators or {"__init__", "__new__", "__post_init__"} & set(cls.methods):
+                return False
+        return True
 
     def _builtin_base_next(self, module: str, function: FunctionFacts) -> bool:
         """Whether, after ``function``'s class, the next class of its MRO
@@ -2020,7 +2160,7 @@ class Project:
         bound = self._bind(target, call, call.func.rsplit(".", 1)[0])
         if bound is None:
             return UNKNOWN
-        return self._run(bound, call, self.caller_terms(module, function), 0)
+        return self._run(bound, call, self.caller_terms(module, function), 0, module, function)
 
     def may_be_instance(self, module: str, function: FunctionFacts, receiver: str) -> bool:
         """Whether ``receiver`` (``wallet``, ``self.repo``) may be an object
