@@ -201,6 +201,31 @@ def test_too_many_overrides_are_unknown(tmp_path: Path) -> None:
     assert call_effects(tmp_path, "app.base", "Device.poll", "self.refresh").unknown
 
 
+def test_a_subclass_of_a_subscripted_generic_base_has_that_base(tmp_path: Path) -> None:
+    """``class Lamp(Device[int])``: the MRO entry is ``Device`` (what a
+    typing generic's ``__mro_entries__`` gives), with its methods and the
+    types its ``__init__`` gives attributes."""
+    write(tmp_path, {"app/__init__.py": "", "app/m.py": """
+        from typing import Generic, TypeVar
+
+        T = TypeVar("T")
+
+        class Hub:
+            def poll(self):
+                self.polled = True
+
+        class Device(Generic[T]):
+            def __init__(self, hub: Hub):
+                self.hub = hub
+
+        class Lamp(Device[int]):
+            def refresh(self):
+                self.hub.poll()
+    """})
+    effects = call_effects(tmp_path, "app.m", "Lamp.refresh", "self.hub.poll")
+    assert not effects.unknown and effects.writes == {"self.hub.polled"}, effects
+
+
 # -- objects of classes the model does not know ------------------------------------
 
 

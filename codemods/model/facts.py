@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 16
+FACTS_FORMAT = 17
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1545,7 +1545,8 @@ def _method_names(node: ast.ClassDef) -> set[str]:
 def _class_facts(
     node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]]
 ) -> ClassFacts:
-    bases = [dotted(base) or "?" for base in node.bases]
+    # ``Base[T]``: a generic class subscripted; its MRO entry is the class.
+    bases = [dotted(base.value if isinstance(base, ast.Subscript) else base) or "?" for base in node.bases]
     dynamic = any(keyword.arg == "metaclass" for keyword in node.keywords)
     methods: dict[str, str] = {}
     attribute_types: dict[str, str] = {}

@@ -944,6 +944,9 @@ class Project:
                 return None
             if cls.dynamic or any(d not in ("dataclass", "dataclasses.dataclass", "final", "typing.final") for d in cls.decorators):
                 return None
+            if "__class_getitem__" in cls.methods or "__mro_entries__" in cls.methods:
+                # ``Base[T]`` may stand for another class than ``Base``.
+                return None
             order.append((where, cls_name))
             for base in cls.bases:
                 if base in ("object", "Generic", "typing.Generic", "ABC", "abc.ABC", "Protocol", "typing.Protocol"):
