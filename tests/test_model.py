@@ -951,6 +951,8 @@ def test_raising_a_project_exception_class_without_init_leaves_the_callee_known(
         "class Made:\n    def __new__(cls, key):\n        LOG.append(key)\n        return object.__new__(cls)\n",
         # a library's class, or a decorator's, may run anything
         "import somelib\n\nclass Made(somelib.Error):\n    pass\n",
+        # a library's class named like a builtin exception
+        "from somelib.errors import ConnectionError\n\nclass Made(ConnectionError):\n    pass\n",
         "from dataclasses import dataclass\n\n@dataclass\nclass Made:\n    key: str\n\n    def __post_init__(self):\n        LOG.append(self.key)\n",
         "class Base:\n    def __init__(self, key):\n        LOG.append(key)\n\nclass Made(Base):\n    pass\n",
     ],
@@ -1041,6 +1043,10 @@ def test_jobs_a_hub_runs_in_threads_for_the_caller_are_gathered_when_independent
         ("None, target, *args)", "None, target, *args, *args)"),
         # the hub does not hand the future back: the thread runs on unwaited
         ("        return task\n", "        return None\n"),
+        # the hub runs another callable than the one it was given
+        ("    def add_job(self, target, *args):\n", "    def add_job(self, target, *args):\n        target = read_b\n"),
+        # a coroutine hands the future back: its caller's await is the coroutine's
+        ("    def add_job(self, target, *args):\n", "    async def add_job(self, target, *args):\n"),
         # the job is a callable the caller was handed itself
         ("async def fetch_both(hub: Hub):", "async def fetch_both(hub: Hub, read_a=read_a):"),
     ],

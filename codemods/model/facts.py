@@ -366,11 +366,16 @@ def _callee_text(func: ast.expr) -> str:
 class _FunctionReader(ast.NodeVisitor):
     """One pass over a function's own body (not the bodies nested in it)."""
 
-    def __init__(self, facts: FunctionFacts, local_names: set[str], star: str = "") -> None:
+    def __init__(self, facts: FunctionFacts, local_names: set[str], star: str = "", rebound: frozenset[str] = frozenset()) -> None:
         self.facts = facts
         self.locals = local_names
-        # the name of ``*args`` where the body never rebinds it
+        # the name of ``*args`` where the body never rebinds it, and the
+        # parameters it does rebind
         self.star = star
+        self.rebound = rebound
+        # calls recorded once per object a local may be (see ``branches``):
+        # their result is of no one path
+        self._split: set[int] = set()
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         # What it reads and writes from its first statement that may
@@ -447,7 +452,8 @@ class _FunctionReader(ast.NodeVisitor):
         else:
             awaited = False
         if isinstance(expr, ast.Call) and _constructor(expr) is None:
-            return self._call(expr, awaited=awaited)
+            index = self._call(expr, awaited=awaited)
+            return None if index in self._split else index
         return None
 
     def visit_Return(self, node: ast.Return) -> None:
@@ -663,9 +669,11 @@ class _FunctionReader(ast.NodeVisitor):
         other starred argument."""
         starred = [arg for arg in node.args if isinstance(arg, ast.Starred)]
         last = node.args[-1] if node.args else None
+        names = [n.id for n in (node.func, *node.args[:-1]) if isinstance(n, ast.Name)]
         return (
             bool(self.star) and len(starred) == 1 and last is starred[0]
             and isinstance(last.value, ast.Name) and last.value.id == self.star  # type: ignore[union-attr]
+            and not any(name in self.rebound for name in names)
         )
 
     def _call(self, node: ast.Call, *, awaited: bool) -> int:
@@ -701,6 +709,8 @@ class _FunctionReader(ast.NodeVisitor):
         # is one of them), the first where the call's index is asked for.
         funcs = (self._branches(func) if "." in func else []) or [call.func]
         index = len(self.facts.calls)
+        if len(funcs) > 1:
+            self._split.add(index)
         line = getattr(node, "lineno", 0)
         outer = self._outer.pop(id(node), "")
         for resolved_func in funcs:
@@ -1030,10 +1040,9 @@ def _function_facts(
                     facts.branches[name] = both
     _settle(facts, own_locals, loop_targets, fresh)
     # ``*args`` passed on as it came, where no statement rebinds the name.
-    star = node.args.vararg.arg if node.args.vararg is not None else ""
-    if star and any(isinstance(n, ast.Name) and n.id == star and not isinstance(n.ctx, ast.Load) for n in own):
-        star = ""
-    reader = _FunctionReader(facts, local_names, star)
+    rebound = frozenset(n.id for n in own if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
+    star = node.args.vararg.arg if node.args.vararg is not None and node.args.vararg.arg not in rebound else ""
+    reader = _FunctionReader(facts, local_names, star, rebound)
     reader.read_body(node.body)
     # A local bound once to a call's result is a path through that result
     # (``table = _table(client)``): read again with that known.
@@ -1048,7 +1057,7 @@ def _function_facts(
         for field_name in ("calls", "locks", "returns"):
             getattr(facts, field_name).clear()
         facts.suspends = facts.opaque = facts.generator = False
-        reader = _FunctionReader(facts, local_names, star)
+        reader = _FunctionReader(facts, local_names, star, rebound)
         reader.read_body(node.body)
     facts.reads = sorted(reader.reads)
     facts.writes = sorted(reader.writes)

@@ -1616,6 +1616,8 @@ class Project:
     def _handed_back(self, function: FunctionFacts, call: CallFact) -> bool:
         """Whether ``function`` returns the result of ``call`` (one of its
         calls) and nothing else."""
+        if function.is_async or function.generator:
+            return False  # its caller's await is the coroutine's, not the future's
         index = next((i for i, c in enumerate(function.calls) if c is call), None)
         return index is not None and bool(function.returns) and set(function.returns) == {f"{RESULT}{index}"}
 
@@ -1861,12 +1863,19 @@ class Project:
             return False
         for where, name in mro:
             if not where:
-                if name not in _EXCEPTIONS or not self._is_builtin(module, function, name):
-                    return False
-                continue
-            cls = self._class(where, name)
-            if cls is None or cls.decorators or {"__init__", "__new__", "__post_init__"} & set(cls.methods):
+                continue  # each base outside the project is checked where it is named
+            cls, facts = self._class(where, name), self.facts(where)
+            if cls is None or facts is None or cls.decorators or {"__init__", "__new__", "__post_init__"} & set(cls.methods):
                 return False
+            for base in cls.bases:
+                if base in ("object", "Generic", "typing.Generic", "ABC", "abc.ABC"):
+                    continue
+                resolved = self._resolve_dotted(where, base)
+                if resolved is not None and resolved[0] == "class":
+                    continue  # a project class: its own entry in the MRO
+                bound = facts.star_imports or base in facts.imports or base in facts.assigned or base in facts.classes
+                if base not in _EXCEPTIONS or bound:
+                    return False
         return True
 
     def _builtin_base_next(self, module: str, function: FunctionFacts) -> bool:
