@@ -135,7 +135,7 @@ def test_a_mixin_before_the_class_may_supply_the_method(tmp_path: Path) -> None:
     assert "g:app.mixins.LOG" in effects.writes
 
 
-def test_a_protocol_or_abstract_method_without_a_body_is_unknown(tmp_path: Path) -> None:
+def test_an_abstract_method_without_implementation_is_unknown_a_protocols_is_any_objects(tmp_path: Path) -> None:
     write(tmp_path, {
         "app/__init__.py": "",
         "app/ports.py": """
@@ -155,7 +155,11 @@ def test_a_protocol_or_abstract_method_without_a_body_is_unknown(tmp_path: Path)
                 await sink.push(item)
         """,
     })
-    assert call_effects(tmp_path, "app.ports", "use", "store.save").unknown
+    # A Protocol is met by any object with the method: with no project
+    # class defining another ``save``, a library's (a save reaches the
+    # remote side).
+    saved = call_effects(tmp_path, "app.ports", "use", "store.save")
+    assert not saved.unknown and "remote:" in saved.writes, saved
     assert call_effects(tmp_path, "app.ports", "use", "sink.push").unknown
 
 
@@ -1082,6 +1086,43 @@ def test_a_local_bound_to_one_of_two_paths_reads_and_writes_both(tmp_path: Path)
     assert {"box.a", "box.b"} <= put.writes, put
     # Handed back, it may be either: a value of unknown origin.
     assert project.returns("app.m", "Box.pick") == "?"
+
+
+def test_a_function_imported_from_a_pure_standard_module_changes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/m.py": """
+        from glob import glob
+        from ipaddress import ip_address
+
+        def public(addr):
+            return ip_address(addr).is_global
+
+        def listed(pattern):
+            return glob(pattern)
+    """})
+    project = Project(ProjectIndex.build(tmp_path))
+    assert project.effects("app.m", "public").writes == frozenset()
+    # The file system is no pure module's: glob is judged as a library's.
+    assert project.effects("app.m", "listed").writes
+
+
+def test_a_method_of_a_protocol_typed_object_is_any_project_methods_of_that_name(tmp_path: Path) -> None:
+    write(tmp_path, {"app/__init__.py": "", "app/m.py": """
+        from typing import Protocol
+
+        SEEN = []
+
+        class Fetcher(Protocol):
+            def fetch(self, url): ...
+
+        class Recording:
+            def fetch(self, url):
+                SEEN.append(url)
+
+        def use(client: Fetcher):
+            client.fetch("a")
+    """})
+    effects = call_effects(tmp_path, "app.m", "use", "client.fetch")
+    assert not effects.unknown and "g:app.m.SEEN" in effects.writes, effects
 
 
 # -- a module's singletons -------------------------------------------------------------

@@ -657,6 +657,10 @@ _EFFECTFUL_STDLIB = frozenset(
         "urllib", "http", "smtplib", "ftplib", "poplib", "imaplib", "telnetlib", "logging",
         "pickle", "shelve", "dbm", "zipfile", "tarfile", "gzip", "bz2", "lzma", "queue",
         "contextvars", "decimal", "time", "gc", "atexit", "importlib", "builtins", "ctypes",
+        # what they read is the file system's, the machine's or the user's
+        "glob", "filecmp", "fileinput", "linecache", "netrc", "mailbox", "platform", "getpass",
+        "locale", "pwd", "grp", "resource", "readline", "syslog", "sched", "imghdr", "sndhdr",
+        "mimetypes", "uuid", "secrets", "faulthandler", "tracemalloc", "warnings", "weakref",
     }
 )
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
@@ -1470,6 +1474,9 @@ class Project:
                 # The awaited call of a statement, a library function: left
                 # to the rule's own reading of its arguments.
                 return LEFT_TO_RULE
+            if _pure_stdlib(head, facts, function):
+                # ``from ipaddress import ip_address``: as ``json.dumps`` is.
+                return Effects(suspends=suspends)
             return self._library_call(call, own, head, suspends, self._library_of(facts, function, head))
         receiver, method = call.func.rsplit(".", 1)
         root = split_root(receiver)[0]
@@ -1516,6 +1523,10 @@ class Project:
                 return Effects(suspends=suspends)
             return self._library_call(call, own, method, suspends, self._library_of(facts, function, root))
         owner = self._receiver_class(module, function, receiver)
+        if owner is not None and self._is_protocol(owner[0], owner[1]):
+            # Declared as a Protocol: any object with the method, of a
+            # project class or a library's, as an object of unknown class is.
+            owner = None
         if owner is not None:
             # An object of a project class whose MRO has no such method: a
             # callable stored on it (``self.update_method()``) may be
