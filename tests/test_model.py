@@ -1298,6 +1298,35 @@ def test_a_project_that_runs_asyncio_alone_gets_the_asyncio_fix(tmp_path: Path) 
     assert "2 fixable" in result.output, result.output
 
 
+@pytest.mark.parametrize(
+    ("other", "fixable"),
+    [
+        # anyio's streams, on the loop the project starts: asyncio's
+        ("from anyio.streams.memory import MemoryObjectSendStream\n\n\nasync def push(stream: MemoryObjectSendStream, item):\n"
+         "    await stream.send(item)\n\n\ndef main():\n    asyncio.run(push(None, 1))\n", True),
+        # anyio's runner, whose backend may be trio
+        ("import anyio\n\n\nasync def main():\n    await anyio.sleep(0)\n\n\nanyio.run(main, backend='trio')\n", False),
+        # code that asks which loop runs it
+        ("import sniffio\nimport trio\n\n\ndef which():\n    return sniffio.current_async_library()\n", False),
+        # trio's runner, imported by name
+        ("from trio import run, sleep\n\n\nasync def nap():\n    await sleep(0)\n\n\nrun(nap)\n", False),
+    ],
+)
+def test_a_project_that_imports_anyio_but_starts_asyncio_alone_gets_the_asyncio_fix(
+    tmp_path: Path, other: str, fixable: bool
+) -> None:
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "app/__init__.py": "",
+        # (the project starts asyncio's loop in every case)
+        "app/server.py": SERVER + "\n\ndef serve():\n    asyncio.run(lookup({}, 'a'))\n",
+        "app/streams.py": "import asyncio\n" + other,
+        "app/codegen.py": CODEGEN,
+    })
+    result = run_cli(["check", "--unsafe-fixes", "--no-cache", "--no-progress", "app/codegen.py"], cwd=tmp_path)
+    assert ("2 fixable" in result.output) is fixable, result.output
+
+
 # -- how the model is read ----------------------------------------------------------
 
 TABLE_SOURCE = '''

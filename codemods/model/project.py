@@ -80,6 +80,17 @@ _LOOP_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|cur
 # not an awaitable handing on another's: ``return self.coro.__await__()``,
 # ``yield from value.__await__()``).
 _AWAIT_ITERATOR = re.compile(rb"^[^\n]*\.__await__\(\)", re.MULTILINE)
+# What starts an event loop, by whose loop it is: asyncio's (its runner,
+# uvloop's, the servers that run on asyncio alone), or another's, or code
+# written to run under several (anyio's runner, whose backend may be trio;
+# a portal; sniffio's question; tests run on anyio's backends or trio).
+_ASYNCIO_START = re.compile(
+    rb"\basyncio\.run\(|\basyncio\.Runner\(|\.run_until_complete\(|\buvloop\.(?:run|install)\(|\buvicorn\.run\(|\bweb\.run_app\("
+)
+_OTHER_START = re.compile(
+    rb"\btrio\.run\(|\banyio\.run\(|start_guest_run|start_blocking_portal|\bsniffio\b|anyio_backend"
+    rb"|pytest\.mark\.(?:trio|anyio)|\btrio_asyncio\b|from[ \t]+(?:trio|anyio)[ \t]+import[^\n]*\brun\b"
+)
 
 
 def drives_coroutines(data: bytes) -> bool:
@@ -161,12 +172,15 @@ class _Scan:
     defined: Mapping[str, tuple[int, ...]]
     classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]
     loops: frozenset[str]
+    # whose event loops the project starts: "asyncio", "other"
+    starts: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, files: Iterable[str]) -> _Scan:
         defined: dict[bytes, list[int]] = {}
         classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
         loops: set[bytes] = set()
+        starts: set[str] = set()
         for number, path in enumerate(files):
             try:
                 data = Path(path).read_bytes()
@@ -185,6 +199,11 @@ class _Scan:
                 loops.update(_LOOP_IMPORT.findall(data))
             if drives_coroutines(data):
                 loops.add(b"driver")
+            if b"run" in data or b"sniffio" in data or b"anyio" in data or b"trio" in data:
+                if _ASYNCIO_START.search(data):
+                    starts.add("asyncio")
+                if _OTHER_START.search(data):
+                    starts.add("other")
 
         def text(name: bytes) -> str:
             return name.decode("ascii", "replace")
@@ -193,6 +212,7 @@ class _Scan:
             {text(name): tuple(found) for name, found in defined.items()},
             {text(name): tuple(found) for name, found in classes.items()},
             frozenset(map(text, loops)),
+            frozenset(starts),
         )
 
 
@@ -336,9 +356,17 @@ class ProjectIndex:
     @property
     def event_loop(self) -> str | None:
         """"asyncio" when the project's modules import asyncio and no other
-        event loop's library; ``None`` when they import another (the code
-        of a module that imports none may run under it) or none."""
-        return "asyncio" if self.loops == {"asyncio"} else None
+        event loop's library, or import trio or anyio too but start asyncio's
+        loop alone (home-assistant: anyio's memory streams, run on asyncio;
+        nothing that starts a trio loop, or anyio's on any backend, or asks
+        sniffio which loop runs it); ``None`` when the code of a module that
+        imports no loop's library may run under another loop, or none."""
+        loops = self.loops
+        if loops == {"asyncio"}:
+            return "asyncio"
+        if "asyncio" in loops and loops <= {"asyncio", "trio", "anyio"} and self.scan().starts == {"asyncio"}:
+            return "asyncio"
+        return None
 
     def subclassed(self, name: str) -> bool:
         """Whether a class statement of the project names ``name`` among its bases."""
