@@ -1357,6 +1357,12 @@ class Related(_NameUnion):
         self._join(
             targets, accesses(value).read_roots, lambda root: cst_scope.binding_kind(scope, root) not in (cst_scope.ScopeKind.MODULE, None)
         )
+        # A part of a module's object (``device := devices[address]`` of
+        # ``from pyinsteon import devices``) is that object's: a call on one
+        # may change what a call on the other sees.
+        path = access_path(value) if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript)) else None
+        if path is not None:
+            self._join(targets, (split_root(path)[0],), lambda root: True)
 
     def _visit(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):
