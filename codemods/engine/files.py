@@ -222,7 +222,9 @@ def _cache_for(options: Options) -> Cache | None:
         return known[1]
     from .. import __version__
 
-    fingerprint = run_fingerprint(__version__, options.settings, edits=options.edits)
+    fingerprint = run_fingerprint(
+        __version__, options.settings, edits=options.edits, follow_fixes=options.follow_fixes
+    )
     cache = Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
     _CACHES[id(options)] = (options, cache)
     return cache
