@@ -113,3 +113,40 @@ def test_each_hunk_shows_only_its_own_fix_in_line_order(tmp_path: Path) -> None:
 def interact_file(project: Path, name: str, answers: str) -> tuple[int, str]:
     result = run_cli(["fix", "-i", "--unsafe-fixes", "-j", "1", name], project, input=answers)
     return result.exit_code, result.output
+
+
+# AM302's awaits make a run AM201 gathers: one hunk, asked about once.
+DROPPED_CALLS = """import asyncio
+
+
+async def fetch_a():
+    await asyncio.sleep(0.1)
+    return 1
+
+
+async def fetch_b():
+    await asyncio.sleep(0.1)
+    return 2
+
+
+async def main():
+    fetch_a()
+    fetch_b()
+"""
+
+
+def test_a_gather_the_awaits_make_possible_is_shown_and_answered_with_them(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(DROPPED_CALLS)
+    code, output = interact_file(tmp_path, "m.py", "n\n")
+    assert output.count(PROMPT) == 1
+    question = output[: output.index(PROMPT)]
+    assert question.startswith("m.py:15:5: AM302 ") and "(unsafe fix)" in question.splitlines()[0]
+    assert "  with AM201 at line 15: 2 independent awaits" in question
+    assert "(made possible by this fix)" in question
+    assert "+    await asyncio.gather(fetch_a(), fetch_b())" in question
+    assert (tmp_path / "m.py").read_text() == DROPPED_CALLS
+    assert code == 1
+    code, output = interact_file(tmp_path, "m.py", "y\n")
+    assert (tmp_path / "m.py").read_text().endswith("async def main():\n    await asyncio.gather(fetch_a(), fetch_b())\n")
+    assert "Fixed 3 findings in 1 file; 0 left." in output
+    assert code == 0
