@@ -15,7 +15,7 @@ from asyncmend.codemods.engine.own_fixes import fix_units
 from asyncmend.codemods.engine.passes import process_bytes
 from asyncmend.codemods.findings import Edit
 
-from tests.helpers import run_cli
+from tests.helpers import DROPPED_CALLS, run_cli
 
 # AM101 adds `import asyncio`; only then may AM201 gather (in a module that
 # does not import asyncio, AM201 reports without a fix).
@@ -29,24 +29,6 @@ async def handler(uid):
     return user, orders
 """
 
-# AM302 adds the awaits that make a run AM201 can gather.
-DROPPED_CALLS = b"""import asyncio
-
-
-async def fetch_a():
-    await asyncio.sleep(0.1)
-    return 1
-
-
-async def fetch_b():
-    await asyncio.sleep(0.1)
-    return 2
-
-
-async def main():
-    fetch_a()
-    fetch_b()
-"""
 
 
 def test_gather_follows_the_import_added_for_a_sleep() -> None:
@@ -324,7 +306,7 @@ def test_a_finding_that_only_a_fix_makes_is_not_one_of_check(tmp_path: Path) -> 
 def test_a_later_fix_is_part_of_the_fix_whose_lines_it_rewrites_when_fix_reviews() -> None:
     # `fix --interactive` and `fix --verify` apply what they review: the
     # gather comes with the awaits it gathers, and makes their fix unsafe.
-    outcome = process_bytes(DROPPED_CALLS, Options(settings=Settings(), edits=True), RULES, "m.py")
+    outcome = process_bytes(DROPPED_CALLS.encode(), Options(settings=Settings(), edits=True), RULES, "m.py")
     (unit,) = fix_units(outcome.findings)
     assert [(f.code, f.line) for f in unit] == [("AM201", 15), ("AM302", 15), ("AM302", 16)]
     fixes = {f.fix for f in unit}
@@ -336,7 +318,7 @@ def test_a_later_fix_is_part_of_the_fix_whose_lines_it_rewrites_when_fix_reviews
 
 def test_check_suggests_each_await_alone_and_safe() -> None:
     outcome = process_bytes(
-        DROPPED_CALLS, Options(settings=Settings(), edits=True, follow_fixes=False), RULES, "m.py"
+        DROPPED_CALLS.encode(), Options(settings=Settings(), edits=True, follow_fixes=False), RULES, "m.py"
     )
     fixes = [(f.code, f.line, f.fix.applicability, f.fix.edits, f.fix.joint) for f in outcome.findings if f.fix]
     assert fixes == [

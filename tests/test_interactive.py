@@ -11,7 +11,7 @@ import pytest
 from asyncmend.codemods import Settings, fix_source
 from asyncmend.codemods.source.text import split_lines
 from asyncmend.codemods.output.text import fix_hunk
-from tests.helpers import run_cli
+from tests.helpers import DROPPED_CALLS, run_cli
 
 TWO = "import time\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\nasync def g():\n    time.sleep(2)\n"
 PROMPT = "[y] apply, [n] skip, [a] apply all of this rule, [q] quit"
@@ -115,27 +115,8 @@ def interact_file(project: Path, name: str, answers: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-# AM302's awaits make a run AM201 gathers: one hunk, asked about once.
-DROPPED_CALLS = """import asyncio
-
-
-async def fetch_a():
-    await asyncio.sleep(0.1)
-    return 1
-
-
-async def fetch_b():
-    await asyncio.sleep(0.1)
-    return 2
-
-
-async def main():
-    fetch_a()
-    fetch_b()
-"""
-
-
 def test_a_gather_the_awaits_make_possible_is_shown_and_answered_with_them(tmp_path: Path) -> None:
+    # AM302's awaits make a run AM201 gathers: one hunk, asked about once.
     (tmp_path / "m.py").write_text(DROPPED_CALLS)
     code, output = interact_file(tmp_path, "m.py", "n\n")
     assert output.count(PROMPT) == 1
