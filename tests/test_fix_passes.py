@@ -30,7 +30,6 @@ async def handler(uid):
 """
 
 
-
 def test_gather_follows_the_import_added_for_a_sleep() -> None:
     result = fix_source(SLEEP_THEN_FETCHES, Settings())
     # `import time` goes, unused once the sleep is asyncio's.

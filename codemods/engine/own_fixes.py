@@ -278,15 +278,19 @@ def _with_following(
     groups: list[tuple[list[Finding], list[Edit]]], following: Sequence[Finding]
 ) -> list[tuple[list[Finding], list[Edit]]]:
     """``groups`` with each finding of ``following`` (fixed only on what
-    other fixes wrote; placed on the original line its text stands for)
-    among the members of the first group whose edits rewrite that line: it
-    is applied with that fix and with no other, and its safety is the
+    other fixes wrote; placed on the original lines its text stands for)
+    among the members of the first group whose edits rewrite those lines:
+    it is applied with that fix and with no other, and its safety is the
     fix's too (AM302's safe ``await`` that AM201 then gathers makes one
-    unsafe fix)."""
+    unsafe fix). It is never declined on its own, so the fix of any group
+    that makes it possible holds its rewrite."""
     joined = [(list(members), edits) for members, edits in groups]
     for finding in following:
         for members, edits in joined:
-            if any(edit.start_line <= finding.line < max(edit.end_line, edit.start_line + 1) for edit in edits):
+            if any(
+                edit.start_line <= finding.end_line and finding.line < max(edit.end_line, edit.start_line + 1)
+                for edit in edits
+            ):
                 members.append(finding)
                 break
     return joined

@@ -116,7 +116,8 @@ def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
 # A fix can make another possible: AM302's ``await`` turns dropped calls into
 # a run AM201 can gather; AM101's ``import asyncio`` lets AM201 and AM202 use
 # asyncio. As ruff does, the rules run again on the fixed text until nothing
-# changes, so that one run gives what a second run would.
+# changes, so that one run gives what a second run would; and as ruff's, a
+# check reports the first pass alone, the findings of the source as read.
 MAX_FIX_PASSES = 4
 
 
