@@ -724,3 +724,25 @@ def test_how_far_a_run_got_is_read_from_pytest_and_unittest() -> None:
     assert CommandRun(1, 0.1, PYTEST_OUTPUT).reached == 2
     assert CommandRun(1, 0.1, UNITTEST_OUTPUT).reached == 2
     assert CommandRun(1, 0.1, "make: *** [check] Error 1\n").reached is None
+
+
+def test_a_gather_that_fails_the_tests_is_dropped_with_the_awaits_it_came_with(tmp_path: Path) -> None:
+    from tests.helpers import DROPPED_CALLS
+
+    report = tmp_path.parent / f"{tmp_path.name}-report.md"
+    (tmp_path / "app.py").write_text(DROPPED_CALLS)
+    (tmp_path / "check.py").write_text(
+        "import inspect, sys\nimport app\nsys.exit('gather' in inspect.getsource(app.main))\n"
+    )
+
+    result = run_cli(
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "--report", str(report), "."],
+        tmp_path,
+    )
+
+    assert result.exit_code == 1, result.output
+    assert (tmp_path / "app.py").read_text() == DROPPED_CALLS
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| `app.py:")]
+    # The gather was found only on what the dropped awaits wrote: it is not
+    # in the file, and not reported.
+    assert len(rows) == 2 and all("AM302" in row and "dropped by the tests" in row for row in rows)

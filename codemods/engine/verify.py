@@ -678,6 +678,9 @@ def _finish(
         if finding.fixed and key in applied:
             fixed.append(finding)
             continue
+        if finding.after_fix and key in blamed:
+            # Found only on what the dropped fix wrote: not in the file now.
+            continue
         line, end_line = moved(finding.line), moved(finding.end_line)
         finding = replace(finding, line=line, end_line=max(line, end_line), fixed=False)
         if key in blamed:
