@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import AbstractSet, Callable, Sequence
+from typing import AbstractSet, Callable, Iterable, Sequence
 
 from ..findings import Edit, Finding, Fix, JointEdit, Safety
 from ..settings import Settings
@@ -287,13 +287,19 @@ def _with_following(
     joined = [(list(members), edits) for members, edits in groups]
     for finding in following:
         for members, edits in joined:
-            if any(
-                edit.start_line <= finding.end_line and finding.line < max(edit.end_line, edit.start_line + 1)
-                for edit in edits
-            ):
+            if rewrites(edits, finding):
                 members.append(finding)
                 break
     return joined
+
+
+def rewrites(edits: Iterable[Edit], finding: Finding) -> bool:
+    """Whether ``edits`` rewrite a line of ``finding`` (or insert right
+    before its first line)."""
+    return any(
+        edit.start_line <= finding.end_line and finding.line < max(edit.end_line, edit.start_line + 1)
+        for edit in edits
+    )
 
 
 def _with_fixes(
@@ -360,4 +366,4 @@ def apply_own_fixes(
     return apply_edits(lines, edits)
 
 
-__all__ = ["apply_own_fixes", "attach_own_fixes", "fix_units", "key_of"]
+__all__ = ["apply_own_fixes", "attach_own_fixes", "fix_units", "key_of", "rewrites"]
