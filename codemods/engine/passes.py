@@ -443,13 +443,13 @@ def _merge_findings(
             )
         end_line = max(line, unchanged.get(finding.end_line, written.get(finding.end_line, line)))
         known = merged.get(key) if key is not None else None
-        if known is None:
+        if key is None or known is None:
             merged[(finding.code, line, finding.column)] = replace(
                 finding, line=line, end_line=end_line, after_fix=True
             )
         else:
             # It keeps the name a reviewer declines it by (code, line, column).
-            merged[key] = replace(  # type: ignore[index]
+            merged[key] = replace(
                 finding, line=line, column=known.column, end_line=end_line, after_fix=known.after_fix
             )
     return sorted(merged.values(), key=Finding.sort_key)
