@@ -202,9 +202,14 @@ def check(paths: tuple[str, ...], **kwargs: Any) -> None:
     # The fixes `fix` would apply with the same options are computed (and
     # checked to compile) for the text output too: a finding shows as
     # fixable only if `fix` would fix it. The machine formats carry every fix.
+    # Only the findings of the source as read, each with the fix it has
+    # there: one that another fix first makes possible is `fix`'s to report
+    # (a suggestion for it would not apply to the code under review).
     resolved = _settings(paths, common, fix=not shows_fixes, preview=shows_fixes)
     cache = _cache_dir(resolved, common)
-    options = codemods.Options(settings=resolved.settings, edits=shows_fixes, cache_dir=cache, model_cache_dir=cache)
+    options = codemods.Options(
+        settings=resolved.settings, edits=shows_fixes, follow_fixes=False, cache_dir=cache, model_cache_dir=cache
+    )
     done = _run(paths, options, common, resolved)
     _emit(done, common, resolved, fixing=False)
     _exit(done.results, common, findings_fail=True)

@@ -268,7 +268,9 @@ def review(
     quitting = False
     plans: list[tuple[FileResult, bytes | None, list[Finding]]] = []
     for result in results:
-        fixed = [f for f in result.findings if f.fixed]
+        # A fix found only on what another wrote is asked about with that
+        # one, which it follows (see Finding.after_fix).
+        fixed = sorted((f for f in result.findings if f.fixed), key=lambda f: f.after_fix)
         if result.error is not None or not fixed:
             plans.append((result, None, []))
             continue

@@ -80,6 +80,11 @@ class Finding:
     fixed: bool = False
     needs_import: str | None = None
     fix: Fix | None = None
+    # Found only in the text that other fixes of the run wrote (a later
+    # pass of ``fix``), not in the source as read: placed on the line of the
+    # source its text stands for, counted among what ``fix`` did, never a
+    # finding of ``check`` (whose fixes must apply to the source as read).
+    after_fix: bool = False
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.line, self.column, self.code)

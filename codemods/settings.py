@@ -103,6 +103,11 @@ class Options:
     write: bool = False  # write fixed files in place
     diff: bool = False  # compute a unified diff of each change
     edits: bool = False  # attach line edits to each fixed finding
+    # Run the rules again on the text the fixes wrote until nothing changes,
+    # as `fix` does. False: the findings of the source as read, each with
+    # the fix it has there (`check`: every such fix applies to the source
+    # a reviewer sees).
+    follow_fixes: bool = True
     # Where results are cached (see codemods.source.cache); None: no cache.
     # A run that writes or diffs takes from it only files with nothing to change.
     cache_dir: str | None = None

@@ -28,6 +28,25 @@ from asyncmend.codemods.source.text import split_lines
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
+# AM302 adds the awaits that make a run AM201 can gather.
+DROPPED_CALLS = """import asyncio
+
+
+async def fetch_a():
+    await asyncio.sleep(0.1)
+    return 1
+
+
+async def fetch_b():
+    await asyncio.sleep(0.1)
+    return 2
+
+
+async def main():
+    fetch_a()
+    fetch_b()
+"""
+
 
 def run_cli(args: Sequence[str], cwd: Path, input: bytes | str | None = None) -> Result:
     """The CLI in ``cwd``, as a user would run it there."""

@@ -106,6 +106,40 @@ def test_a_writing_run_never_uses_the_cache(tmp_path: Path) -> None:
     assert result.written and "await asyncio.sleep(1)" in path.read_text()
 
 
+def test_check_and_a_run_that_follows_fixes_without_writing_keep_apart(tmp_path: Path) -> None:
+    # check reports the first pass; a run with every pass that writes
+    # nothing (fix --verify, the API) must not take its result, nor it theirs.
+    from tests.helpers import DROPPED_CALLS
+
+    path = tmp_path / "m.py"
+    path.write_text(DROPPED_CALLS)
+    cache_dir = str(tmp_path / "cache")
+    check = Options(settings=Settings(), cache_dir=cache_dir, follow_fixes=False)
+    follow = Options(settings=Settings(), cache_dir=cache_dir)
+    assert [f.code for f in process_file(Target(path, "m.py"), check, RULES).findings] == ["AM302", "AM302"]
+    followed = process_file(Target(path, "m.py"), follow, RULES).findings
+    assert [f.code for f in followed] == ["AM201", "AM302", "AM302"]
+    assert [f.code for f in process_file(Target(path, "m.py"), check, RULES).findings] == ["AM302", "AM302"]
+
+
+def test_fix_takes_from_check_the_files_with_nothing_to_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ok.py"
+    path.write_text("async def f():\n    return 1\n")
+    cache_dir = str(tmp_path / "cache")
+    process_file(Target(path, "ok.py"), Options(settings=Settings(), cache_dir=cache_dir, follow_fixes=False), RULES)
+    from asyncmend.codemods.engine import files
+
+    def analysed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(files, "process_bytes", analysed)
+    fix = Options(settings=Settings(), write=True, cache_dir=cache_dir)
+    result = process_file(Target(path, "ok.py"), fix, RULES)
+    assert result.findings == [] and not result.changed
+
+
 _RUN_AND_REPORT_IMPORTS = """
 import sys
 from asyncmend import cli

@@ -11,7 +11,7 @@ import pytest
 from asyncmend.codemods import Settings, fix_source
 from asyncmend.codemods.source.text import split_lines
 from asyncmend.codemods.output.text import fix_hunk
-from tests.helpers import run_cli
+from tests.helpers import DROPPED_CALLS, run_cli
 
 TWO = "import time\n\n\nasync def f(x):\n    time.sleep(1)\n    return x\n\n\nasync def g():\n    time.sleep(2)\n"
 PROMPT = "[y] apply, [n] skip, [a] apply all of this rule, [q] quit"
@@ -113,3 +113,21 @@ def test_each_hunk_shows_only_its_own_fix_in_line_order(tmp_path: Path) -> None:
 def interact_file(project: Path, name: str, answers: str) -> tuple[int, str]:
     result = run_cli(["fix", "-i", "--unsafe-fixes", "-j", "1", name], project, input=answers)
     return result.exit_code, result.output
+
+
+def test_a_gather_the_awaits_make_possible_is_shown_and_answered_with_them(tmp_path: Path) -> None:
+    # AM302's awaits make a run AM201 gathers: one hunk, asked about once.
+    (tmp_path / "m.py").write_text(DROPPED_CALLS)
+    code, output = interact_file(tmp_path, "m.py", "n\n")
+    assert output.count(PROMPT) == 1
+    question = output[: output.index(PROMPT)]
+    assert question.startswith("m.py:15:5: AM302 ") and "(unsafe fix)" in question.splitlines()[0]
+    assert "  with AM201 at line 15: 2 independent awaits" in question
+    assert "(made possible by this fix)" in question
+    assert "+    await asyncio.gather(fetch_a(), fetch_b())" in question
+    assert (tmp_path / "m.py").read_text() == DROPPED_CALLS
+    assert code == 1
+    code, output = interact_file(tmp_path, "m.py", "y\n")
+    assert (tmp_path / "m.py").read_text().endswith("async def main():\n    await asyncio.gather(fetch_a(), fetch_b())\n")
+    assert "Fixed 3 findings in 1 file; 0 left." in output
+    assert code == 0

@@ -51,6 +51,14 @@ SOURCES: dict[str, str] = {
         "import asyncio\n\n\nasync def fetch(n):\n    await asyncio.sleep(0)\n    return n\n\n\n"
         "async def main():\n    await fetch(1)\n    fetch(2)\n"
     ),
+    # AM102's await and the next one make a run AM201 gathers; AM101's
+    # sleep elsewhere is a fix of its own.
+    "thread_enables_gather": (
+        "import asyncio\nimport time\n\nimport requests\n\n\nasync def get_user(uid):\n"
+        "    await asyncio.sleep(0)\n    return uid\n\n\nasync def load(url, uid):\n"
+        "    user = await get_user(uid)\n    page = requests.get(url)\n    return page, user\n\n\n"
+        "async def pause():\n    time.sleep(1)\n"
+    ),
     # Imports of three rules at once: asyncio, contextvars, and a helper.
     "three_rules": (
         "import asyncio\nimport threading\nimport time\n\n_state = threading.local()\n\n\n"

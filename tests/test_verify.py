@@ -724,3 +724,51 @@ def test_how_far_a_run_got_is_read_from_pytest_and_unittest() -> None:
     assert CommandRun(1, 0.1, PYTEST_OUTPUT).reached == 2
     assert CommandRun(1, 0.1, UNITTEST_OUTPUT).reached == 2
     assert CommandRun(1, 0.1, "make: *** [check] Error 1\n").reached is None
+
+
+def test_a_gather_that_fails_the_tests_is_dropped_with_the_awaits_it_came_with(tmp_path: Path) -> None:
+    from tests.helpers import DROPPED_CALLS
+
+    report = tmp_path.parent / f"{tmp_path.name}-report.md"
+    (tmp_path / "app.py").write_text(DROPPED_CALLS)
+    (tmp_path / "check.py").write_text(
+        "import inspect, sys\nimport app\nsys.exit('gather' in inspect.getsource(app.main))\n"
+    )
+
+    result = run_cli(
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "--report", str(report), "."],
+        tmp_path,
+    )
+
+    assert result.exit_code == 1, result.output
+    assert (tmp_path / "app.py").read_text() == DROPPED_CALLS
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| `app.py:")]
+    # The gather was found only on what the dropped awaits wrote: it is not
+    # in the file, and not reported.
+    assert len(rows) == 2 and all("AM302" in row and "dropped by the tests" in row for row in rows)
+
+
+def test_a_run_the_dropped_awaits_would_have_made_is_not_reported_as_left(tmp_path: Path) -> None:
+    from tests.helpers import DROPPED_CALLS
+
+    # Inside a try, AM201 reports the run the awaits make without a fix.
+    source = DROPPED_CALLS.replace(
+        "    fetch_a()\n    fetch_b()\n", "    try:\n        fetch_a()\n        fetch_b()\n    finally:\n        print('done')\n"
+    )
+    (tmp_path / "app.py").write_text(source)
+    (tmp_path / "check.py").write_text(
+        "import inspect, sys\nimport app\nsys.exit('await fetch_a' in inspect.getsource(app.main))\n"
+    )
+    unverified = fix_source(source, Settings())
+    assert [(f.code, f.fixed, f.after_fix) for f in unverified.findings] == [
+        ("AM201", False, True), ("AM302", True, False), ("AM302", True, False),
+    ]
+
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "."], tmp_path)
+
+    assert result.exit_code == 1, result.output
+    assert (tmp_path / "app.py").read_text() == source.replace("        fetch_b()", "        await fetch_b()")
+    # The run needs both awaits: with fetch_a's dropped, there is none.
+    assert "AM201" not in result.output
+    (left,) = [line for line in result.output.splitlines() if ": AM302 " in line]
+    assert left.startswith("app.py:16:9: AM302 `fetch_a()`") and "its fix fails the tests" in left

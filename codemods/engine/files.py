@@ -222,7 +222,14 @@ def _cache_for(options: Options) -> Cache | None:
         return known[1]
     from .. import __version__
 
-    fingerprint = run_fingerprint(__version__, options.settings, edits=options.edits)
+    # A run that stops after the first pass (check) reports other findings
+    # than one that follows the fixes, but only for a file with something to
+    # fix: a run that writes or diffs takes no such file from the cache, so
+    # it shares check's entries of the files with nothing to change.
+    fingerprint = run_fingerprint(
+        __version__, options.settings, edits=options.edits,
+        follow_fixes=options.follow_fixes and not _fixing(options),
+    )
     cache = Cache(Path(os.path.abspath(options.cache_dir)), fingerprint)
     _CACHES[id(options)] = (options, cache)
     return cache

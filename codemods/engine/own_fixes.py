@@ -38,8 +38,9 @@ still stands alone; it is only coarser.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
-from typing import AbstractSet, Callable, Sequence
+from typing import AbstractSet, Callable, Iterable, Sequence
 
 from ..findings import Edit, Finding, Fix, JointEdit, Safety
 from ..settings import Settings
@@ -69,13 +70,21 @@ def attach_own_fixes(
 
     ``rerun(settings)`` gives the text the rules write with ``settings``
     (raising :class:`SourceError` when that text would not compile).
+
+    A fix made only on what other fixes wrote (``after_fix``: AM201
+    gathering the awaits AM302 added) is no fix of ``before`` and cannot be
+    declined apart from them: it is part of the fix whose lines it rewrites
+    (see :func:`_with_following`).
     """
-    fixed = [f for f in findings if f.fixed]
+    fixed = [f for f in findings if f.fixed and not f.after_fix]
     if not fixed:
         return findings
+    findings_with = functools.partial(
+        _with_fixes, findings, following=[f for f in findings if f.fixed and f.after_fix]
+    )
     old, new = split_lines(before), split_lines(after)
     if len(fixed) == 1:
-        return _with_fixes(findings, [(fixed, line_edits(old, new))], [], old)
+        return findings_with([(fixed, line_edits(old, new))], [], old)
     runs: dict[frozenset[Key], list[str] | None] = {frozenset(map(key_of, fixed)): new}
 
     def output_with(members: Sequence[Finding]) -> list[str] | None:
@@ -98,7 +107,7 @@ def attach_own_fixes(
         lines, origin = apply_edits(old, [e for group_edits in edits for e in group_edits or ()], rank)
         residual = [op for op in line_opcodes(lines, new) if op[0] != "equal"]
         if not residual:
-            return _with_fixes(findings, list(zip(groups, edits)), [], old)  # type: ignore[arg-type]
+            return findings_with(list(zip(groups, edits)), [], old)  # type: ignore[arg-type]
         needed = _needed_by(residual, groups, new, output_with)
         joint: list[tuple[Edit, list[Finding]]] = []
         entangled: list[set[int]] = []
@@ -121,7 +130,7 @@ def attach_own_fixes(
                 # Nothing left to tell apart: all of them are one fix.
                 groups, edits = _merge(groups, edits, [set(range(len(groups)))], old, output_with)
             continue
-        return _with_fixes(findings, list(zip(groups, edits)), joint, old)  # type: ignore[arg-type]
+        return findings_with(list(zip(groups, edits)), joint, old)  # type: ignore[arg-type]
 
 
 def _neighbours(fixed: list[Finding], most: int) -> list[list[Finding]]:
@@ -265,14 +274,44 @@ def _groups_writing(
     return {index for index, group_edits in enumerate(edits) if writers & set(group_edits or ())}
 
 
+def _with_following(
+    groups: list[tuple[list[Finding], list[Edit]]], following: Sequence[Finding]
+) -> list[tuple[list[Finding], list[Edit]]]:
+    """``groups`` with each finding of ``following`` (fixed only on what
+    other fixes wrote; placed on the original lines its text stands for)
+    among the members of the first group whose edits rewrite those lines:
+    it is applied with that fix and with no other, and its safety is the
+    fix's too (AM302's safe ``await`` that AM201 then gathers makes one
+    unsafe fix). It is never declined on its own, so the fix of any group
+    that makes it possible holds its rewrite."""
+    joined = [(list(members), edits) for members, edits in groups]
+    for finding in following:
+        for members, edits in joined:
+            if rewrites(edits, finding):
+                members.append(finding)
+                break
+    return joined
+
+
+def rewrites(edits: Iterable[Edit], finding: Finding) -> bool:
+    """Whether ``edits`` rewrite a line of ``finding`` (or insert right
+    before its first line)."""
+    return any(
+        edit.start_line <= finding.end_line and finding.line < max(edit.end_line, edit.start_line + 1)
+        for edit in edits
+    )
+
+
 def _with_fixes(
     findings: list[Finding],
     groups: list[tuple[list[Finding], list[Edit]]],
     joint: list[tuple[Edit, list[Finding]]],
     old: list[str],
+    *,
+    following: Sequence[Finding] = (),
 ) -> list[Finding]:
     fixes: dict[int, Fix] = {}
-    for group, edits in groups:
+    for group, edits in _with_following(groups, following):
         ordered = tuple(sorted(edits, key=lambda e: (e.start_line, e.end_line)))
         safety = Safety.UNSAFE if any(f.safety is Safety.UNSAFE for f in group) else Safety.SAFE
         for finding in group:
@@ -327,4 +366,4 @@ def apply_own_fixes(
     return apply_edits(lines, edits)
 
 
-__all__ = ["apply_own_fixes", "attach_own_fixes", "fix_units", "key_of"]
+__all__ = ["apply_own_fixes", "attach_own_fixes", "fix_units", "key_of", "rewrites"]

@@ -116,7 +116,8 @@ def _prefiltered(data: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
 # A fix can make another possible: AM302's ``await`` turns dropped calls into
 # a run AM201 can gather; AM101's ``import asyncio`` lets AM201 and AM202 use
 # asyncio. As ruff does, the rules run again on the fixed text until nothing
-# changes, so that one run gives what a second run would.
+# changes, so that one run gives what a second run would; and as ruff's, a
+# check reports the first pass alone, the findings of the source as read.
 MAX_FIX_PASSES = 4
 
 
@@ -131,9 +132,12 @@ def _run_on_text(
     *,
     validate: bool = False,
     project: Project | None = None,
+    passes: int = MAX_FIX_PASSES,
 ) -> SourceResult:
-    """The rules run on ``text`` until nothing changes. ``validate``: the
-    text is not yet known to be valid Python (see :func:`_one_pass`)."""
+    """The rules run on ``text`` until nothing changes, at most ``passes``
+    times (1: the findings of ``text`` as it is, each fixed as it stands
+    there, as ``check`` reports them). ``validate``: the text is not yet
+    known to be valid Python (see :func:`_one_pass`)."""
     # Fixes found not to compile, by (code, line, column) of ``text``: each
     # is declined, and its finding says why, in every later pass too.
     broken: dict[tuple[str, int, int], str] = {}
@@ -145,7 +149,7 @@ def _run_on_text(
     # pass, which saw the output as it is.
     remaining: list[Finding] | None = findings if current is None else None
     if current is not None:
-        for _ in range(MAX_FIX_PASSES - 1):
+        for _ in range(passes - 1):
             declined = settings.declined | broken.keys()
             pass_settings = settings
             if declined:
@@ -411,24 +415,43 @@ def _merge_findings(
     """``findings`` (on ``original``) updated with those of a later pass (on
     ``current``), placed back on the original's lines.
 
-    A later finding on a line the earlier fixes left alone replaces the
-    earlier one of its rule at that place (a report-only AM201 that became
-    fixable once AM101 imported asyncio) or is added. A fixed one on a line
-    that an earlier fix wrote has no place of its own in the original: its
-    change shows in the hunk of that earlier fix. One left unfixed there
-    (the await AM302 added completed a run AM201 cannot gather) is reported
-    at the line the earlier fix rewrote, so that the run tells of it.
+    A later finding that stands where one of its rule was already found (at
+    the same place of a line the earlier fixes left alone, or on the line a
+    fix rewrote) is that finding again, as this pass sees it: a report-only
+    AM201 that became fixable once AM101 imported asyncio. Any other is a
+    finding of the text the fixes wrote, marked ``after_fix``: placed on
+    the line of the original its line stands for (for a line a fix wrote,
+    that of its place in the fix's hunk), fixed (AM201 gathering the awaits
+    AM302 added) or not (the run they complete cannot be gathered), so that
+    the run counts every fix it applies and tells of what is left.
     """
     unchanged, written = _line_correspondence(original, current)
     merged = {(f.code, f.line, f.column): f for f in findings}
     for finding in later:
         line = unchanged.get(finding.line)
-        if line is None:
-            if finding.fixed or finding.line not in written:
+        key: tuple[str, int, int] | None = None
+        if line is not None:
+            key = (finding.code, line, finding.column)
+        else:
+            line = written.get(finding.line)
+            if line is None:
                 continue
-            line = written[finding.line]
+            # On a rewritten line, columns have moved: the same rule on the
+            # same original line, still unfixed, is the same finding.
+            key = next(
+                (k for k, f in merged.items() if k[:2] == (finding.code, line) and not f.fixed), None
+            )
         end_line = max(line, unchanged.get(finding.end_line, written.get(finding.end_line, line)))
-        merged[(finding.code, line, finding.column)] = replace(finding, line=line, end_line=end_line)
+        known = merged.get(key) if key is not None else None
+        if key is None or known is None:
+            merged[(finding.code, line, finding.column)] = replace(
+                finding, line=line, end_line=end_line, after_fix=True
+            )
+        else:
+            # It keeps the name a reviewer declines it by (code, line, column).
+            merged[key] = replace(
+                finding, line=line, column=known.column, end_line=end_line, after_fix=known.after_fix
+            )
     return sorted(merged.values(), key=Finding.sort_key)
 
 
@@ -478,7 +501,12 @@ def process_bytes(
             return Outcome([], data, skipped="skip-file")
     settings = options.settings.for_file(display)
     selected = [rule for rule in rules if settings.runs(rule.CODE)]
-    source = _run_on_text(data, text, encoding, selected, settings, display, validate=not checked, project=project)
+    # `check` reports the source as read: a fix that only another fix makes
+    # possible would not apply to it (ruff's check shows the same).
+    passes = MAX_FIX_PASSES if options.follow_fixes else 1
+    source = _run_on_text(
+        data, text, encoding, selected, settings, display, validate=not checked, project=project, passes=passes
+    )
     outcome = Outcome(source.findings, source.output, source.changed, remaining=source.remaining)
     if source.changed:
         new_text = source.output.decode(encoding).removeprefix("\ufeff")
@@ -490,7 +518,9 @@ def process_bytes(
             from .own_fixes import attach_own_fixes
 
             def rerun(declining: Settings) -> str:
-                output = _run_on_text(data, text, encoding, selected, declining, display, project=project).output
+                output = _run_on_text(
+                    data, text, encoding, selected, declining, display, project=project, passes=passes
+                ).output
                 return output.decode(encoding).removeprefix("\ufeff")
 
             outcome.findings = attach_own_fixes(source.findings, text, new_text, rerun, settings)

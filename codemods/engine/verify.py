@@ -40,7 +40,7 @@ from ..findings import Edit, FileResult, Finding, RunFailure, Verification
 from ..source.edits import EditConflict, byte_diff
 from ..source.text import SourceError, decode, encode, split_lines
 from ..source.write import write_atomic
-from .own_fixes import Key, apply_own_fixes, fix_units, key_of
+from .own_fixes import Key, apply_own_fixes, fix_units, key_of, rewrites
 from .scratch import ScratchError, inside, interrupts_deferred, project_root, scratch_copy, stops_as_interrupts
 
 # Without --verify-timeout, a run with fixes may take this many times as
@@ -659,6 +659,7 @@ def _finish(
     result = file.result
     applied = {key_of(f) for unit in kept for f in unit.findings}
     blamed = {key_of(f): failure for unit, failure in failures.items() for f in unit.findings}
+    dropped = [edit for unit in failures for edit in (unit.findings[0].fix.edits if unit.findings[0].fix else ())]
     changed = output != file.data
     if changed and not diff:
         try:
@@ -677,6 +678,9 @@ def _finish(
         key = key_of(finding)
         if finding.fixed and key in applied:
             fixed.append(finding)
+            continue
+        if finding.after_fix and (key in blamed or rewrites(dropped, finding)):
+            # Found only on what a dropped fix wrote: not in the file now.
             continue
         line, end_line = moved(finding.line), moved(finding.end_line)
         finding = replace(finding, line=line, end_line=max(line, end_line), fixed=False)

@@ -205,7 +205,8 @@ def fix_hunk(
         f"{style(finding.code, fg='red', bold=True)} {finding.message} ({safety})"
     ]
     for other in together:
-        out.append(f"  with {other.code} at line {other.line}: {other.message} (one fix: they rewrite the same lines)")
+        why = "made possible by this fix" if other.after_fix else "one fix: they rewrite the same lines"
+        out.append(f"  with {other.code} at line {other.line}: {other.message} ({why})")
     edits = finding.fix.edits if finding.fix else ()
     out.extend(fix_diff(finding, lines, style, context))
     if not edits:
