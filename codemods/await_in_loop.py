@@ -169,7 +169,8 @@ class AwaitInLoop(CleanupDepth, Rule):
     loop; a comment above it, or the function's docstring, that speaks of
     gathering or of order; a rewrite that would stand next to an
     independent await statement (AM201 would then find a new run); a loop
-    inside a `try`, `with`, `except` or `finally` block; a module that
+    inside a `try`, `with`, `except` or `finally` block that may hold
+    cleanup (as AM201 tells it); a module that
     imports trio or anyio, or imports no event loop's library in a project
     that does not run asyncio alone.
 

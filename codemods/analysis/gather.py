@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from .dependence import names_in
+from .dependence import contains, names_in
 from .event_loop import module_event_loop, runs_elsewhere
 
 if TYPE_CHECKING:
@@ -155,6 +155,13 @@ class CleanupDepth:
     still use it. Handlers and ``finally`` blocks are cleanup themselves,
     whose steps keep their order. Code with no such block in sight is not
     guarded: a caller's cleanup cannot be seen from here.
+
+    Two blocks hold no cleanup: the body of a ``try`` with no ``finally``
+    whose every handler leaves the function with no step of its own (it
+    logs, sets a flag, and raises or returns: ``except ApiError as err:
+    raise UpdateFailed from err``), as if no handler were there; and the
+    body of a ``with`` of timeouts alone (``async with asyncio.timeout(10):``),
+    whose exit cancels the gather, and the gather its calls.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -181,7 +188,11 @@ class CleanupDepth:
         return updated_node
 
     def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
-        self._guarded_blocks.add(id(node.body))
+        if isinstance(node, cst.With):
+            if not all(_is_timeout(item.item) and item.asname is None for item in node.items):
+                self._guarded_blocks.add(id(node.body))
+        elif node.finalbody is not None or not all(_leaves_plainly(handler.body) for handler in node.handlers):
+            self._guarded_blocks.add(id(node.body))
         if isinstance(node, (cst.Try, cst.TryStar)):
             # The ``else`` block runs before the ``finally`` block too: a call
             # still running there when another fails outlives the cleanup.
@@ -228,6 +239,73 @@ class CleanupDepth:
     ) -> cst.SimpleStatementSuite:
         self._leave_block(original_node)
         return updated_node
+
+
+# The context managers that only bound how long their body may take.
+_TIMEOUTS = frozenset({"asyncio.timeout", "asyncio.timeout_at", "async_timeout.timeout", "async_timeout.timeout_at"})
+# A logger's methods, on a receiver named like a logger.
+_LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _is_timeout(item: cst.BaseExpression) -> bool:
+    """``asyncio.timeout(10)``, ``async_timeout.timeout(5)``: as written
+    (the dotted name the module imports)."""
+    if not isinstance(item, cst.Call):
+        return False
+    func = item.func
+    parts: list[str] = []
+    while isinstance(func, cst.Attribute):
+        parts.append(func.attr.value)
+        func = func.value
+    if not isinstance(func, cst.Name):
+        return False
+    parts.append(func.value)
+    return ".".join(reversed(parts)) in _TIMEOUTS
+
+
+def _leaves_plainly(block: cst.BaseSuite) -> bool:
+    """Whether an ``except`` block leaves the function with no step that
+    could clean up: its statements log, assign what no call makes, or pass,
+    and its last raises, or returns what no call makes (no ``await``
+    anywhere)."""
+    if not isinstance(block, cst.IndentedBlock) or not block.body:
+        return False
+    smalls: list[cst.BaseSmallStatement] = []
+    for statement in block.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        smalls.extend(statement.body)
+    if not isinstance(smalls[-1], (cst.Raise, cst.Return)):
+        return False
+    for small in smalls:
+        if contains(small, (cst.Await, cst.Lambda, cst.NamedExpr, cst.Yield)):
+            return False
+        if isinstance(small, (cst.Raise, cst.Pass)):
+            continue  # (an exception made to be raised: no cleanup)
+        if isinstance(small, cst.Return):
+            if small.value is not None and contains(small.value, (cst.Call,)):
+                return False  # a call on the way out may close what the others use
+            continue
+        if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            if small.value is None or contains(small.value, (cst.Call,)):
+                return False
+            continue
+        if isinstance(small, cst.Expr) and _is_log_call(small.value):
+            continue
+        return False
+    return True
+
+
+def _is_log_call(node: cst.BaseExpression) -> bool:
+    """``_LOGGER.warning(...)``, ``self.logger.exception(...)``: a logger's
+    method, on a receiver whose last name says logger."""
+    if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+        return False
+    if node.func.attr.value not in _LOG_CALLS:
+        return False
+    receiver = node.func.value
+    last = receiver.attr.value if isinstance(receiver, cst.Attribute) else receiver.value if isinstance(receiver, cst.Name) else ""
+    return last.lower().lstrip("_") in ("logger", "log", "logging", "_logger")
 
 
 # A comment on the statements that speaks of gathering or of order ("No

@@ -231,6 +231,64 @@ def test_three_independent_awaits_run_concurrently_with_the_same_values() -> Non
     assert after_time < 0.6 * before_time
 
 
+PLAIN_HANDLER = """
+import asyncio
+
+
+class UpdateFailed(Exception):
+    pass
+
+
+class Client:
+    def __init__(self, failing):
+        self.failing = failing
+
+    async def get_measures(self, log):
+        log.append("measures")
+        await asyncio.sleep(0.1)
+        if "measures" in self.failing:
+            raise ConnectionError("measures")
+        return "M"
+
+    async def get_config(self, log):
+        log.append("config")
+        await asyncio.sleep(0.1)
+        return "C"
+
+
+async def refresh(client, log):
+    try:
+        async with asyncio.timeout(5):
+            measures = await client.get_measures(log)
+            config = await client.get_config(log)
+    except ConnectionError as err:
+        raise UpdateFailed(str(err)) from err
+    return measures, config
+
+
+async def main(log):
+    good = await refresh(Client(()), log)
+    try:
+        await refresh(Client(("measures",)), log)
+    except UpdateFailed as err:
+        return good, f"failed: {err}"
+"""
+
+
+def test_a_try_whose_handler_only_raises_is_gathered_and_fails_the_same() -> None:
+    """The handler leaves the function at once, as the failed call's
+    exception would without it: no cleanup runs beside the other call."""
+    after = fixed(PLAIN_HANDLER)
+    assert "asyncio.gather(" in after
+    before_result, before_log, before_time = run(PLAIN_HANDLER)
+    after_result, after_log, after_time = run(after)
+    assert after_result == before_result == (("M", "C"), "failed: measures")
+    # Gathered, the second call of the failing refresh starts too.
+    assert before_log == ["measures", "config", "measures"]
+    assert after_log == ["measures", "config", "measures", "config"]
+    assert after_time < 0.75 * before_time
+
+
 # -- options ------------------------------------------------------------------
 
 CUSTOM_PRIMITIVE = """
