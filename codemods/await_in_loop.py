@@ -601,7 +601,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)
         alias = scope.module_alias("asyncio")
-        reason = reason or no_fix_reason(scope, self.view)
+        reason = reason or no_fix_reason(scope, self.view, self.settings.async_backend)
         if not reason and self.in_cleanup_block:
             reason = CLEANUP_REASON
         message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"

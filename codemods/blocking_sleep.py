@@ -340,7 +340,7 @@ class BlockingSleep(Rule):
         # A module that imports none of them runs under the project's loop;
         # with no project around, asyncio's. One of a project that also
         # runs trio or anyio may run under either: reported, not fixed.
-        loop = module_event_loop(scope, self.view)
+        loop = module_event_loop(scope, self.view, self.settings.async_backend)
         # (Under Twisted's reactor or curio's kernel no sleep of these works.)
         foreign = loop.library if loop is not None and loop.library in FOREIGN_LOOPS else None
         library = loop.library if loop is not None and foreign is None else "asyncio"

@@ -453,7 +453,7 @@ class CoroutineInSync(Rule):
         if problem is None:
             problem = self._calls.replaced_unseen(original_node, scope)
         if problem is None:
-            library = other_backend(scope, self.context.filename, self.view)
+            library = other_backend(scope, self.context.filename, self.view, self.settings.async_backend)
             if library is not None:
                 problem = runs_elsewhere(library, "`{library}.run(function)`, which takes a function, not a coroutine")
         if problem is None:

@@ -498,7 +498,7 @@ class CpuBound(ThreadOffload, Rule):
         asyncio_alias = scope.module_alias("asyncio")
         keywords = any(arg.keyword is not None for arg in original.args)
         functools_alias = scope.module_alias("functools") if keywords else ("functools", False)
-        backend = other_backend(scope, self.context.filename, self.view)
+        backend = other_backend(scope, self.context.filename, self.view, self.settings.async_backend)
         problem = (
             runs_elsewhere(
                 backend, "a worker process of its own" + (" (`await anyio.to_process.run_sync(...)`)" if backend == "anyio" else "")

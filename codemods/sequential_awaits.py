@@ -256,7 +256,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             "`asyncio.gather()` would run them concurrently"
         )
         alias = scope.module_alias("asyncio")
-        reason = no_fix_reason(scope, self.view)
+        reason = no_fix_reason(scope, self.view, self.settings.async_backend)
         if reason:
             pass
         elif self.in_cleanup_block:

@@ -49,6 +49,9 @@ class Settings:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
     # The directory the patterns are relative to (the configuration's).
     root: str | None = None
+    # Which event loop runs a module that imports none ("auto": the project
+    # tells; see codemods.analysis.event_loop).
+    async_backend: str = "auto"
 
     def for_file(self, path: str) -> Settings:
         """These settings for the file ``path``, less the rules its
@@ -249,9 +252,12 @@ def build_settings(
 
 # -- [tool.asyncmend] ---------------------------------------------------------
 
+# ``async-backend``: which event loop runs a module that imports none.
+ASYNC_BACKENDS = ("auto", "asyncio", "trio", "anyio")
+
 # The keys every run understands; each rule adds the keys of its OPTIONS.
 CORE_KEYS = (
-    "select", "ignore", "unsafe-fixes", "exclude", "force-exclude", "target-version", "line-length",
+    "select", "ignore", "unsafe-fixes", "exclude", "force-exclude", "target-version", "line-length", "async-backend",
     "per-file-ignores", "extend-per-file-ignores",
 )
 
@@ -273,6 +279,7 @@ class FileConfig:
     # ``extend-per-file-ignores`` adds to it (as in ruff)
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
     extend_per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    async_backend: str | None = None
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -362,6 +369,9 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}line-length: expected a positive integer, got {value!r}")
         line_length = value
+    backend = table.get("async-backend")
+    if backend is not None and backend not in ASYNC_BACKENDS:
+        raise ConfigError(f"{where}async-backend: expected one of {', '.join(map(repr, ASYNC_BACKENDS))}, got {backend!r}")
     flags: dict[str, bool | None] = {}
     for key in ("unsafe-fixes", "force-exclude"):
         flags[key] = table.get(key)
@@ -396,6 +406,7 @@ def load_config(path: Path, rules: Iterable[type[Rule]], *, explicit: bool = Fal
         options=options,
         per_file_ignores=per_file("per-file-ignores"),
         extend_per_file_ignores=per_file("extend-per-file-ignores") or (),
+        async_backend=backend,
     )
 
 
@@ -572,6 +583,7 @@ def resolve_all(
         settings,
         per_file_ignores=(*base, *config.extend_per_file_ignores),
         root=str(Path(config.path).parent) if config.path else str(cwd),
+        async_backend=config.async_backend or "auto",
     )
     return Resolved(
         settings=settings,

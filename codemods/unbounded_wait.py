@@ -290,7 +290,7 @@ class UnboundedWait(Rule):
                 " argument): `wait_for` would cancel it for every other holder on timeout"
                 " (`asyncio.shield` keeps it alive)"
             )
-        elif (backend := other_backend(scope, self.context.filename, self.view)) is not None:
+        elif (backend := other_backend(scope, self.context.filename, self.view, self.settings.async_backend)) is not None:
             problem = runs_elsewhere(backend, "`with {library}.fail_after(...)`")
         elif alias is None:
             problem = "`asyncio` names something else here"

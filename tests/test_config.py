@@ -183,6 +183,7 @@ def test_config_file_option_reads_a_plain_toml_file(tmp_path: Path) -> None:
         ("[tool.asyncmend]\nexclude = 'a', 'b'\n", ["pyproject.toml", "not valid TOML"]),
         ("[tool.asyncmend\nselect = []\n", ["pyproject.toml", "not valid TOML"]),
         ("[tool]\nasyncmend = 3\n", ["tool.asyncmend must be a table"]),
+        ("[tool.asyncmend]\nasync-backend = 'curio'\n", ["tool.asyncmend.async-backend", "'curio'"]),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_key_and_exit_2(

@@ -1327,6 +1327,27 @@ def test_a_project_that_imports_anyio_but_starts_asyncio_alone_gets_the_asyncio_
     assert ("2 fixable" in result.output) is fixable, result.output
 
 
+@pytest.mark.parametrize(
+    ("backend", "sleep", "gathered"),
+    [("asyncio", "await asyncio.sleep(1)", True), ("trio", "await trio.sleep(1)", False), ("auto", "time.sleep(1)", False)],
+)
+def test_the_async_backend_setting_names_the_loop_of_a_module_that_imports_none(
+    tmp_path: Path, backend: str, sleep: str, gathered: bool
+) -> None:
+    """A project that imports trio and starts no loop itself (a library):
+    ``auto`` cannot tell which loop runs ``work``; the setting can."""
+    write(tmp_path, {
+        "pyproject.toml": f"[tool.asyncmend]\nasync-backend = \"{backend}\"\n",
+        "app/__init__.py": "",
+        "app/nap.py": "import asyncio\nimport trio\n\n\nasync def nap():\n    await trio.sleep(0)\n",
+        "app/m.py": "import time\n\n\nasync def work(client):\n    time.sleep(1)\n    a = await client.get_a()\n    b = await client.get_b()\n    return a, b\n",
+    })
+    run_cli(["fix", "--unsafe-fixes", "--no-cache", "--no-progress", "app/m.py"], cwd=tmp_path)
+    text = (tmp_path / "app" / "m.py").read_text()
+    assert sleep in text, text
+    assert ("asyncio.gather(" in text) is gathered, text
+
+
 # -- how the model is read ----------------------------------------------------------
 
 TABLE_SOURCE = '''

@@ -56,10 +56,12 @@ def runs_elsewhere(library: str, cure: str) -> str:
     return f"the module may run under {describe(library)}, where asyncio's calls do not work"
 
 
-def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None:
+def module_event_loop(scope: Scope, view: ModuleView | None, backend: str = "auto") -> EventLoop | None:
     """The event loop the module's coroutines run under; ``None`` when the
     module imports none and the project does not tell (no project, one
-    that imports trio or anyio, or none at all)."""
+    that imports trio or anyio, or none at all). ``backend``: the
+    ``async-backend`` setting, which names the loop of a module that
+    imports none ("auto": the project tells)."""
     if scope.imports_any(("anyio",)):
         return EventLoop("anyio", True)
     if scope.imports_any(("trio",)):
@@ -69,6 +71,8 @@ def module_event_loop(scope: Scope, view: ModuleView | None) -> EventLoop | None
             return EventLoop(library, True)
     if scope.imports_any(("asyncio",)):
         return EventLoop("asyncio", True)
+    if backend != "auto":
+        return EventLoop(backend, False)
     if view is not None and view.project.index.event_loop == "asyncio":
         return EventLoop("asyncio", False)
     return None

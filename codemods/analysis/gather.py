@@ -120,7 +120,7 @@ def render(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
-def no_fix_reason(scope: Scope, view: ModuleView | None = None) -> str:
+def no_fix_reason(scope: Scope, view: ModuleView | None = None, backend: str = "auto") -> str:
     """Why a gather cannot be written here, or ``""``.
 
     A module that imports no event loop's library may well run under trio
@@ -129,7 +129,7 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None) -> str:
     there would tie it to one event loop, unless the project it belongs to
     runs asyncio alone (see :mod:`.event_loop`).
     """
-    loop = module_event_loop(scope, view)
+    loop = module_event_loop(scope, view, backend)
     if loop is not None and loop.library in ("anyio", "trio"):
         return "gather is asyncio's; in trio or anyio code use a nursery or task group"
     if loop is not None and loop.library != "asyncio":

@@ -446,7 +446,7 @@ class ThreadOffload:
     def site_problem(self, original: cst.Call, scope: Scope, site: Site, problem: str | None = None) -> str | None:
         """Why ``original`` (at ``site``) cannot become an awaited call in
         a worker, or None where it can (``problem``: the rule's own reason)."""
-        backend = other_backend(scope, self.context.filename, self.view)  # type: ignore[attr-defined]
+        backend = other_backend(scope, self.context.filename, self.view, self.settings.async_backend)  # type: ignore[attr-defined]
         problem = problem or site.problem
         if problem is not None:
             return problem
@@ -570,7 +570,7 @@ def _in_nested_function(
     return False
 
 
-def other_backend(scope: Scope, filename: str | None, view: ModuleView | None = None) -> str | None:
+def other_backend(scope: Scope, filename: str | None, view: ModuleView | None = None, backend: str = "auto") -> str | None:
     """"anyio" or "trio" when the module may run on that library rather than
     on asyncio alone: it imports it, or it is part of it (its path lies in a
     package of that name: anyio's own modules import their siblings
@@ -580,9 +580,9 @@ def other_backend(scope: Scope, filename: str | None, view: ModuleView | None = 
     for library in ("anyio", "trio"):
         if scope.imports_any((library,)) or library in parts:
             return library
-    loop = module_event_loop(scope, view)
+    loop = module_event_loop(scope, view, backend)
     if loop is not None and loop.library != "asyncio":
-        return loop.library  # Twisted's, curio's
+        return loop.library  # Twisted's, curio's, or the one the settings name
     if loop is None and view is not None:
         for library in ("anyio", "trio", *FOREIGN_LOOPS, OWN_DRIVER):
             if library in view.project.index.loops:
