@@ -34,12 +34,14 @@ from .analysis.dependence import (
 )
 from .analysis.gather import (
     CLEANUP_REASON,
+    STARTUP_REASON,
     ORDER_COMMENT_REASON,
     FUNCTION_ORDER_REASON,
     CleanupDepth,
     FunctionComments,
     comments_speak_of_order,
     gather_call,
+    in_startup,
     line_comments,
     no_fix_reason,
     render,
@@ -170,7 +172,10 @@ class AwaitInLoop(CleanupDepth, Rule):
     gathering or of order; a rewrite that would stand next to an
     independent await statement (AM201 would then find a new run); a loop
     inside a `try`, `with`, `except` or `finally` block that may hold
-    cleanup (as AM201 tells it); a module that
+    cleanup (as AM201 tells it), or in a function that starts or connects
+    something; a command per item through one shared client (`await
+    modem.delete_sms(sms_id)` for each id: what the device takes at a time
+    is not seen); a module that
     imports trio or anyio, or imports no event loop's library in a project
     that does not run asyncio alone.
 
@@ -426,6 +431,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         if not reason and self._comments.ask_for_order(self.scope(loop).function().node):
             reason = FUNCTION_ORDER_REASON
+        if not reason and in_startup(self.scope(loop)):
+            reason = STARTUP_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
@@ -592,11 +599,14 @@ class AwaitInLoop(CleanupDepth, Rule):
         if effects.suspends is False:
             return False
         receiver = None
+        shared = False
         if isinstance(call.func, cst.Attribute):
             path = access_path(call.func.value)
             if path is not None and split_root(path)[0] in loop_names:
                 receiver = "@" + path
-        return per_item(effects, loop_names, receiver)
+            else:
+                shared = True
+        return per_item(effects, loop_names, receiver, shared)
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)

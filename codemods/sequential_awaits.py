@@ -16,12 +16,14 @@ from .analysis.dependence import (
 )
 from .analysis.gather import (
     CLEANUP_REASON,
+    STARTUP_REASON,
     ORDER_COMMENT_REASON,
     FUNCTION_ORDER_REASON,
     CleanupDepth,
     FunctionComments,
     comments_speak_of_order,
     gather_call,
+    in_startup,
     line_comments,
     module_names,
     no_fix_reason,
@@ -156,7 +158,9 @@ class SequentialAwaits(CleanupDepth, Rule):
     which hold no cleanup; runs with a
     comment that speaks of gathering or of order, or in a function whose
     comments or docstring ask for order (`# one at a time`, "the requests
-    are sent serially"); runs that assign a name a nested function reads;
+    are sent serially"); runs in a function that starts, connects or opens
+    something (`async_start`, `connect`: the first calls on a client may
+    connect it, lazily, and two at once would connect it twice); runs that assign a name a nested function reads;
     modules that import trio or anyio; and modules that import no event
     loop's library in a project that does not run asyncio alone.
 
@@ -265,6 +269,8 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif self._comments.ask_for_order(scope.function().node):
             reason = FUNCTION_ORDER_REASON
+        elif in_startup(scope):
+            reason = STARTUP_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"
         elif self._closure_reads(scope.node) & frozenset().union(*(m.access.write_roots for m in members)):

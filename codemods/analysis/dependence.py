@@ -187,6 +187,24 @@ def is_lifecycle(name: str) -> bool:
     return bool(words) and words[0] in _LIFECYCLE_WORDS
 
 
+# The first words of a function that brings something up: its steps run in
+# the order that brings it up (``async_start``: the first call on a client
+# may connect it, lazily, and two at once connect it twice).
+_STARTUP_WORDS = frozenset(
+    {"connect", "reconnect", "login", "logon", "authenticate", "auth", "open", "init", "initialize", "initialise", "start", "begin", "boot"}
+)
+
+
+def brings_up(function_name: str) -> bool:
+    """Whether a function's name says it starts, connects or opens
+    something (``start``, ``async_connect``, ``_open_session``)."""
+    words = [word for word in function_name.lower().split("_") if word]
+    if words and words[0] == "async":
+        words = words[1:]
+    return bool(words) and words[0] in _STARTUP_WORDS
+
+
+
 def _method_matches(name: str, methods: frozenset[str]) -> bool:
     return name in methods or any(
         m.endswith("*") and name.startswith(m[:-1]) for m in methods
@@ -808,13 +826,14 @@ def never_suspends(view: ModuleView | None, scope: Scope, call: cst.Call) -> boo
     return view.statement_suspends(cst_scope.function_qualname(scope), *described(call)) is False
 
 
-def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None) -> bool:
+def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None, shared_receiver: bool = False) -> bool:
     """Whether one iteration's call (``effects``, with the loop variables
     ``items``) can run beside the others: it changes only its own item (the
     item, or an attribute of it: a deeper object may be shared between
     items), takes no lock shared between items, and is not a method of the
     item the model cannot see into (``call_receiver``: the awaited call's
-    receiver, when it is a method)."""
+    receiver, when it is a method of the item; ``shared_receiver``: it is a
+    method of something else, one object for every item)."""
     own = {f"@{name}" for name in items}
 
     def root(path: str) -> str:
@@ -841,6 +860,14 @@ def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None)
     if REMOTE in effects.reads and any(path.startswith(REMOTE) for path in effects.writes):
         # One item's call changes its part of the remote side; another's
         # reads all of it.
+        return False
+    if any(path.startswith(REMOTE) for path in effects.writes) and (
+        shared_receiver or any(split_root(receiver)[0] not in own for receiver, _ in effects.external)
+    ):
+        # A command per item through one client (a modem's web page, a
+        # device, a server), all at once: what it takes at a time, and
+        # what one failed command does to the others' session, the model
+        # cannot see.
         return False
     if call_receiver is not None and any(receiver == call_receiver for receiver, _ in effects.external):
         return False

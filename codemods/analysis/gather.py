@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from .dependence import contains, names_in
+from .dependence import brings_up, contains, names_in
 from .event_loop import module_event_loop, runs_elsewhere
 
 if TYPE_CHECKING:
@@ -142,6 +142,13 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None, backend: str = "
     if alias[1] and loop is None:
         return "the module does not import asyncio, and may run under another event loop"
     return ""
+
+
+def in_startup(scope: Scope) -> bool:
+    """Whether the code stands in a function that starts, connects or opens
+    something (see :func:`.dependence.brings_up`)."""
+    function = scope.function().node
+    return function is not None and isinstance(function, cst.FunctionDef) and brings_up(function.name.value)
 
 
 class CleanupDepth:
@@ -388,6 +395,7 @@ def line_comments(line: cst.BaseStatement) -> Iterator[cst.Comment | None]:
         yield line.trailing_whitespace.comment
 
 
+STARTUP_REASON = "the function starts or connects something, and its steps bring it up in order"
 CLEANUP_REASON = (
     "inside a try, except, finally or with block: cleanup could run while the"
     " other calls still run, and cleanup steps keep their order"
