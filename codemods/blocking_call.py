@@ -600,8 +600,9 @@ class BlockingCall(ThreadOffload, Rule):
     cancellation would skip the rest of the cleanup); with shared state read
     before the call and changed after it; and every file call of a coroutine
     that reads and changes one path in several steps (`if not
-    conf.exists(): conf.write_text(...)`): awaited one by one, another task
-    could change the file in between.
+    conf.exists(): conf.write_text(...)`, or a step handed to a thread:
+    `await hass.async_add_executor_job(os.makedirs, path)`): awaited one by
+    one, another task could change the file in between.
 
     Not reported: a call under `await` (an async API of the same name); a
     call in a nested plain `def` or in any other lambda (that is how work
@@ -734,6 +735,24 @@ class BlockingCall(ThreadOffload, Rule):
                 path = _path_of(subject)
                 if path is not None and split_root(path)[0] not in private:
                     steps.append((call, path, name not in _DISK_READS))
+        for call in calls.calls:
+            # A file function handed to a thread with its paths
+            # (``await hass.async_add_executor_job(os.makedirs, path)``,
+            # ``asyncio.to_thread(shutil.rmtree, path)``): a step on them too.
+            given = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            for index, handed in enumerate(given):
+                if not isinstance(handed, (cst.Name, cst.Attribute)):
+                    continue
+                qualified = resolve(self.scope(call), handed)
+                blocking = self._table.functions.get(qualified) if qualified is not None else None
+                if blocking is None or blocking.kind != FILE:
+                    continue
+                name = qualified.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+                for subject in given[index + 1:]:
+                    path = _path_of(subject)
+                    if path is not None and split_root(path)[0] not in private:
+                        steps.append((call, path, name not in _DISK_READS))
+                break
         return {
             call: path for call, path, changes in steps
             if any(
