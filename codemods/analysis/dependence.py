@@ -1384,21 +1384,29 @@ class Related(_NameUnion):
         self._join(
             targets, accesses(value).read_roots, lambda root: cst_scope.binding_kind(scope, root) not in (cst_scope.ScopeKind.MODULE, None)
         )
-        # A part of a module's object (``device := devices[address]`` of
-        # ``from pyinsteon import devices``) is that object's: a call on one
-        # may change what a call on the other sees.
+
+    def _part_of(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """A name bound to a part of a module's object (``device :=
+        devices[address]`` of ``from pyinsteon import devices``) is that
+        object's: a call on one may change what a call on the other sees.
+        (A bare name only: ``self.cls = p.Puppet`` in one method and
+        ``self.user = u.User`` in another would join two modules.)"""
         path = access_path(value) if isinstance(value, (cst.Name, cst.Attribute, cst.Subscript)) else None
-        if path is not None:
-            self._join(targets, (split_root(path)[0],), lambda root: True)
+        if isinstance(target, cst.Name) and path is not None:
+            self._join((target.value,), (split_root(path)[0],), lambda root: True)
 
     def _visit(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):
             targets = frozenset().union(*(accesses_target(t.target) for t in node.targets))
             self._relate(node, targets, node.value)
+            for target in node.targets:
+                self._part_of(target.target, node.value)
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
             self._relate(node, accesses_target(node.target), node.value)
+            self._part_of(node.target, node.value)
         elif isinstance(node, cst.NamedExpr):
             self._relate(node, accesses_target(node.target), node.value)
+            self._part_of(node.target, node.value)
         elif isinstance(node, (cst.For, cst.CompFor)):
             self._relate(node, accesses_target(node.target), node.iter)
         elif isinstance(node, cst.WithItem) and node.asname is not None:
