@@ -153,9 +153,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     `finally` block (when one call fails, gather raises at once while the
     others keep running, so cleanup would run under them), except the body
     of a `try` with no `finally` whose handlers only log, set names and
-    raise or return what no call makes (`except ApiError as err: raise
-    UpdateFailed from err`), and of `async with asyncio.timeout(...)`,
-    which hold no cleanup; runs with a
+    raise (`except ApiError as err: raise UpdateFailed from err`), and of
+    `async with asyncio.timeout(...)`, which hold no cleanup (a handler
+    that returns turns the failure into a result while the other calls
+    still run); runs with a
     comment that speaks of gathering or of order, or in a function whose
     comments or docstring ask for order (`# one at a time`, "the requests
     are sent serially"); runs in a function that starts, connects or opens

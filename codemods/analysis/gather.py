@@ -165,8 +165,8 @@ class CleanupDepth:
 
     Two blocks hold no cleanup: the body of a ``try`` with no ``finally``
     whose every handler leaves the function with no step of its own (it
-    logs, sets a flag, and raises or returns: ``except ApiError as err:
-    raise UpdateFailed from err``), as if no handler were there; and the
+    logs, sets a flag, and raises: ``except ApiError as err: raise
+    UpdateFailed from err``), as if no handler were there; and the
     body of a ``with`` of timeouts alone (``async with asyncio.timeout(10):``),
     whose exit cancels the gather, and the gather its calls.
     """
@@ -271,10 +271,10 @@ def _is_timeout(item: cst.BaseExpression) -> bool:
 
 
 def _leaves_plainly(block: cst.BaseSuite) -> bool:
-    """Whether an ``except`` block leaves the function with no step that
-    could clean up: its statements log, assign what no call makes, or pass,
-    and its last raises, or returns what no call makes (no ``await``
-    anywhere)."""
+    """Whether an ``except`` block leaves the function as the exception
+    would without it, with no step that could clean up: its statements
+    log, assign what no call makes, or pass, and its last raises (no
+    ``await`` anywhere)."""
     if not isinstance(block, cst.IndentedBlock) or not block.body:
         return False
     smalls: list[cst.BaseSmallStatement] = []
@@ -282,7 +282,9 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
         smalls.extend(statement.body)
-    if not isinstance(smalls[-1], (cst.Raise, cst.Return)):
+    if not isinstance(smalls[-1], cst.Raise):
+        # (A handler that returns turns the failure into a result while the
+        # other calls still run, their changes unseen by the caller.)
         return False
     for small in smalls:
         if contains(small, (cst.Await, cst.Lambda, cst.NamedExpr, cst.Yield)):
