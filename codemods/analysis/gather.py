@@ -24,6 +24,7 @@ else:
     cst = lazy_module("libcst")
 cst_scope = lazy_module("..cst.scope", __package__)
 cst_traversal = lazy_module("..cst.traversal", __package__)
+cst_toolkit = lazy_module("..cst.toolkit", __package__)
 
 def gather_call(
     alias: str,
@@ -257,17 +258,7 @@ _LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception"
 def _is_timeout(item: cst.BaseExpression) -> bool:
     """``asyncio.timeout(10)``, ``async_timeout.timeout(5)``: as written
     (the dotted name the module imports)."""
-    if not isinstance(item, cst.Call):
-        return False
-    func = item.func
-    parts: list[str] = []
-    while isinstance(func, cst.Attribute):
-        parts.append(func.attr.value)
-        func = func.value
-    if not isinstance(func, cst.Name):
-        return False
-    parts.append(func.value)
-    return ".".join(reversed(parts)) in _TIMEOUTS
+    return isinstance(item, cst.Call) and cst_toolkit.get_full_name_for_node(item.func) in _TIMEOUTS
 
 
 def _leaves_plainly(block: cst.BaseSuite) -> bool:
