@@ -24,6 +24,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import warnings
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -1280,33 +1282,117 @@ def _bind_import(
             star_imports.append(base)
 
 
+# A def's place in its module: the line and column of its ``def``, the
+# same in every parse of the same bytes (and no two defs share one).
+_Place = tuple[int, int]
+
+
+def _place(node: ast.FunctionDef | ast.AsyncFunctionDef) -> _Place:
+    return node.lineno, node.col_offset
+
+
+# The bytes of source whose trees the lazily read modules of a run keep
+# (a tree takes about 27 times its source): past it, the least recently
+# asked module lets its tree go and parses its bytes again when next asked.
+KEPT_SOURCE_BYTES = 2_000_000
+
+
+class TreeKeeper:
+    """The trees the :class:`FunctionTable` s of a run keep, least recently
+    used first, within :data:`KEPT_SOURCE_BYTES` of their source."""
+
+    def __init__(self, budget: int = KEPT_SOURCE_BYTES) -> None:
+        self.budget = budget
+        self._tables: OrderedDict[int, FunctionTable] = OrderedDict()
+        self._size = 0
+
+    def used(self, table: FunctionTable) -> None:
+        key = id(table)
+        if key in self._tables:
+            self._tables.move_to_end(key)
+            return
+        self._tables[key] = table
+        self._size += table.source_size
+        while self._size > self.budget and len(self._tables) > 1:
+            _, oldest = self._tables.popitem(last=False)
+            self._size -= oldest.source_size
+            oldest.release()
+
+    def forget(self, table: FunctionTable) -> None:
+        if self._tables.pop(id(table), None) is not None:
+            self._size -= table.source_size
+
+
 class FunctionTable(Mapping[str, FunctionFacts]):
     """The ``functions`` of a module's facts, each read from its ``ast``
     when first asked for: a module's questions are mostly about a few of
     its functions. The same facts as :func:`module_facts` reads them all
-    (in the same order when iterated); it keeps the module's ``ast``."""
+    (in the same order when iterated).
+
+    It keeps the module's ``ast`` until every function is read; given the
+    module's bytes and a :class:`TreeKeeper`, only while the keeper has
+    room, parsing the bytes again when a function is asked for after."""
 
     def __init__(
-        self, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]], module: str, is_package: bool
+        self,
+        pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]],
+        module: str,
+        is_package: bool,
+        *,
+        source: bytes | None = None,
+        keeper: TreeKeeper | None = None,
     ) -> None:
-        self._pending = list(pending)
+        self._pending = [(_place(node), qualname, class_name) for node, qualname, class_name in pending]
         self._module, self._is_package = module, is_package
         # A module-level function or a method read alone: of several
         # definitions of one name, the last one read of all (the first
         # written: they are read from the last up).
-        self._first: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = {}
-        for node, qualname, class_name in pending:
-            self._first.setdefault(qualname, (node, class_name))
-        self._read: dict[tuple[int, str], tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]] = {}
+        self._first: dict[str, tuple[_Place, str | None]] = {}
+        for place, qualname, class_name in self._pending:
+            self._first.setdefault(qualname, (place, class_name))
+        self._read: dict[tuple[_Place, str], tuple[FunctionFacts, list[tuple[_Place, str]]]] = {}
         self._all: dict[str, FunctionFacts] | None = None
+        # The defs of the tree by place: those pending, and the nested ones
+        # as their functions are read (all of them after a parse again).
+        self._nodes: dict[_Place, ast.FunctionDef | ast.AsyncFunctionDef] | None = {
+            _place(node): node for node, _, _ in pending
+        }
+        self._keeper = keeper if source is not None else None
+        self._source = source if self._keeper is not None else None
+        self.source_size = len(source) if source is not None else 0
+        if self._keeper is not None:
+            self._keeper.used(self)
+
+    def release(self) -> None:
+        """Let the tree go (its bytes are parsed again when next needed)."""
+        if self._source is not None:
+            self._nodes = None
+
+    def _node(self, place: _Place) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        if self._nodes is None:
+            assert self._source is not None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self._source)
+            self._nodes = {
+                _place(node): node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+        if self._keeper is not None:
+            self._keeper.used(self)
+        return self._nodes[place]
 
     def _facts_of(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
-    ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
-        key = (id(node), qualname)
-        if key not in self._read:
-            self._read[key] = _function_facts(node, qualname, class_name, self._module, self._is_package)
-        return self._read[key]
+        self, place: _Place, qualname: str, class_name: str | None
+    ) -> tuple[FunctionFacts, list[tuple[_Place, str]]]:
+        key = (place, qualname)
+        found = self._read.get(key)
+        if found is None:
+            function, nested = _function_facts(self._node(place), qualname, class_name, self._module, self._is_package)
+            assert self._nodes is not None
+            for inner, _ in nested:
+                self._nodes[_place(inner)] = inner
+            found = self._read[key] = (function, [(_place(inner), name) for inner, name in nested])
+        return found
 
     def _every(self) -> dict[str, FunctionFacts]:
         if self._all is None:
@@ -1315,12 +1401,15 @@ class FunctionTable(Mapping[str, FunctionFacts]):
             every: dict[str, FunctionFacts] = {}
             pending = list(self._pending)
             while pending:
-                node, qualname, class_name = pending.pop()
-                function, nested = self._facts_of(node, qualname, class_name)
+                place, qualname, class_name = pending.pop()
+                function, nested = self._facts_of(place, qualname, class_name)
                 every[qualname] = function
                 pending.extend((inner, inner_name, None) for inner, inner_name in nested)
             self._all = every
             self._pending, self._first, self._read = [], {}, {}
+            self._nodes = self._source = None
+            if self._keeper is not None:
+                self._keeper.forget(self)
         return self._all
 
     def get(self, qualname: str, default: Any = None) -> Any:
@@ -1347,9 +1436,19 @@ class FunctionTable(Mapping[str, FunctionFacts]):
         return len(self._every())
 
 
-def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = False) -> ModuleFacts:
+def module_facts(
+    tree: ast.Module,
+    name: str,
+    is_package: bool,
+    *,
+    lazy: bool = False,
+    source: bytes | None = None,
+    keeper: TreeKeeper | None = None,
+) -> ModuleFacts:
     """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
-    each function's read when first asked for (see :class:`FunctionTable`)."""
+    each function's read when first asked for (see :class:`FunctionTable`;
+    ``source``, the bytes ``tree`` was parsed from, and ``keeper`` let it
+    drop the tree meanwhile)."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     # module-level name -> how many statements bind it
@@ -1390,7 +1489,7 @@ def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = 
             func = dotted(statement.value.func)
             if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
                 facts.dynamic = True
-    functions = FunctionTable(pending, name, is_package)
+    functions = FunctionTable(pending, name, is_package, source=source, keeper=keeper)
     facts.functions = functions if lazy else dict(functions.items())  # type: ignore[assignment]
     facts.assigned = sorted(assigned)
     # One walk of the whole tree for what no function's facts need be read
@@ -1546,6 +1645,7 @@ __all__ = [
     "FunctionFacts",
     "FunctionTable",
     "ModuleFacts",
+    "TreeKeeper",
     "access_path",
     "dotted",
     "module_facts",
