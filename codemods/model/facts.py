@@ -250,6 +250,64 @@ class ModuleFacts:
 _CALL_CONTEXT = ("keys", "handlers", "withs", "cleanup", "outer", "until")
 
 
+# -- walking the tree ------------------------------------------------------------
+# ``ast.walk`` and ``ast.iter_child_nodes`` run two generators a node:
+# most of the time of reading a module's facts was spent in them.
+
+_AST = ast.AST
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """What ``ast.iter_child_nodes(node)`` gives, in its order."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            for item in value:
+                if isinstance(item, _AST):
+                    out.append(item)
+        elif isinstance(value, _AST):
+            out.append(value)
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """What ``ast.walk(node)`` gives, in its order (breadth first)."""
+    out = [node]
+    append = out.append
+    # (The loop reads the nodes appended while it runs.)
+    for current in out:
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        append(item)
+            elif isinstance(value, _AST):
+                append(value)
+    return out
+
+
+# What statements are found in, besides statements.
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def statement_nodes(node: ast.AST) -> list[ast.AST]:
+    """The statements (and handlers and cases) among ``ast.walk(node)``,
+    in its order, no expression walked into: none holds a statement, and
+    leaving out what holds none keeps the breadth-first order of the rest."""
+    out = [node]
+    append = out.append
+    for current in out:
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _HOLDS_STATEMENTS):
+                        append(item)
+    return out
+
+
 def dotted(expr: ast.expr) -> str | None:
     """``a.b.c`` for a chain of attributes on a name; ``None`` otherwise."""
     parts: list[str] = []
@@ -797,7 +855,7 @@ def arg_keys(values: Iterable[ast.expr]) -> list[str]:
     """The access paths read anywhere inside ``values``."""
     found = []
     for value in values:
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load):
                 path = access_path(node)
                 if path is not None:
@@ -1059,7 +1117,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             item = True  # ``node = stack.pop()`` in a ``while stack:``: one item of a work list
         elif isinstance(current, ast.NamedExpr):
             targets, values = [current.target], [current.value]
-        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        names = [n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)]
         if names:
             bindings.append((names, values, item))
     # Loop items and what is made from them: ``groups.members[key]`` with
@@ -1069,7 +1127,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
     while changed:
         changed = False
         for names, values, item in bindings:
-            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in ast.walk(v)):
+            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in walk(v)):
                 if not set(names) <= items:
                     items.update(names)
                     changed = True
@@ -1132,7 +1190,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             for part in parts:
                 visit(part, inner)
             return
-        for child in ast.iter_child_nodes(current):
+        for child in child_nodes(current):
             visit(child, depth)
 
     for statement in node.body:
@@ -1172,10 +1230,10 @@ def _sized(values: list[ast.expr], origin: dict[str, set[str]], items: Iterable[
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
             found |= origin.get(sub.id, set())
         elif items and isinstance(sub, ast.Subscript) and not isinstance(sub.slice, ast.Slice) and any(
-            isinstance(n, ast.Name) and n.id in items for n in ast.walk(sub.slice)
+            isinstance(n, ast.Name) and n.id in items for n in walk(sub.slice)
         ):
             continue
-        stack.extend(ast.iter_child_nodes(sub))
+        stack.extend(child_nodes(sub))
     return found
 
 
@@ -1189,7 +1247,7 @@ def _may_suspend(statement: ast.stmt) -> bool:
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) and node is not statement:
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 
@@ -1243,7 +1301,7 @@ def _own_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST
         yield current
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+        stack.extend(reversed(child_nodes(current)))
 
 
 def _absolute(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -1375,7 +1433,7 @@ class FunctionTable(Mapping[str, FunctionFacts]):
                 warnings.simplefilter("ignore")
                 tree = ast.parse(self._source)
             self._nodes = {
-                _place(node): node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                _place(node): node for node in statement_nodes(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             }
         if self._keeper is not None:
             self._keeper.used(self)
@@ -1472,7 +1530,7 @@ def module_facts(
         elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
-                for sub in ast.walk(target):
+                for sub in walk(target):
                     if isinstance(sub, ast.Name):
                         bindings[sub.id] = bindings.get(sub.id, 0) + 1
                         assigned.add(sub.id)
@@ -1482,7 +1540,7 @@ def module_facts(
         elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Delete, ast.With)) or type(statement).__name__ == "Match":
             # Names bound here otherwise than by an assignment read above (a
             # loop's, a ``with``'s, a ``match``'s): bound more than once.
-            for sub in ast.walk(statement):
+            for sub in walk(statement):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
                     bindings[sub.id] = bindings.get(sub.id, 0) + 2
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
@@ -1498,7 +1556,7 @@ def module_facts(
     described = {id(node) for node in described_classes}
     rebound: set[str] = set()
     handed_globals = False
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             handed_globals = handed_globals or dotted(node.func) == "globals"
         elif isinstance(node, ast.Global):
@@ -1604,7 +1662,8 @@ def _class_facts(
                 for arg in (*statement.args.posonlyargs, *statement.args.args, *statement.args.kwonlyargs)
                 if (name := _annotation_name(arg.annotation)) is not None
             }
-            for sub in ast.walk(statement):
+            # (Assignments are statements: no expression is walked.)
+            for sub in statement_nodes(statement):
                 target, value, annotation = None, None, None
                 if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                     target, value = sub.targets[0], sub.value
@@ -1632,7 +1691,7 @@ def _class_facts(
                     dynamic = True
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            assigned.extend(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+            assigned.extend(t.id for target in targets for t in walk(target) if isinstance(t, ast.Name))
     return ClassFacts(
         node.name, bases, _decorator_names(node), dynamic, methods, attribute_types, sorted(set(assigned))
     )
@@ -1647,8 +1706,11 @@ __all__ = [
     "ModuleFacts",
     "TreeKeeper",
     "access_path",
+    "child_nodes",
     "dotted",
     "module_facts",
     "paths_overlap",
     "split_root",
+    "statement_nodes",
+    "walk",
 ]
