@@ -11,6 +11,7 @@ from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import other_backend, report_fix
 from .findings import Safety
 from .lazy import lazy_module
+from .model.facts import walk
 from .rule import Rule
 from .screen.facts import Facts
 
@@ -482,7 +483,7 @@ def _handed_on(facts: Facts) -> set[int]:
         handed.update(id(arg) for arg in call.args)
         handed.update(id(arg.value) for arg in call.args if isinstance(arg, ast.Starred))
         handed.update(id(keyword.value) for keyword in call.keywords)
-    for node in ast.walk(facts.tree):
+    for node in walk(facts.tree):
         if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
             value = node.body if isinstance(node, ast.Lambda) else node.value
             if value is not None:

@@ -31,7 +31,7 @@ from .analysis.offload import (
 from .analysis.offload import entries as option_entries
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import split_root
+from .model.facts import split_root, statement_nodes, walk
 from .rule import Rule
 from .screen.facts import Context, Facts, context_qualname, has_async_def
 
@@ -233,10 +233,10 @@ def _plain_defs(tree: ast.Module) -> tuple[frozenset[str], frozenset[str]]:
     needs: see ModuleView.heavy_call)."""
     names: set[str] = set()
     looping: set[str] = set()
-    for node in ast.walk(tree):
+    for node in statement_nodes(tree):
         if isinstance(node, ast.FunctionDef):
             names.add(node.name)
-            if any(isinstance(sub, _LOOPS) for sub in ast.walk(node)):
+            if any(isinstance(sub, _LOOPS) for sub in walk(node)):
                 looping.add(node.name)
     return frozenset(names), frozenset(looping)
 

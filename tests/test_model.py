@@ -1404,6 +1404,29 @@ def test_a_lazy_function_table_reads_what_module_facts_reads_in_the_same_order()
     ).to_json()
 
 
+def test_a_function_table_past_its_keepers_budget_parses_its_bytes_again_and_reads_the_same() -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import TreeKeeper, module_facts
+
+    eager = module_facts(ast.parse(TABLE_SOURCE), "m", False).functions
+    data = TABLE_SOURCE.encode()
+    # Room for one module's tree: reading the second lets the first's go.
+    keeper = TreeKeeper(budget=len(data))
+    first = module_facts(ast.parse(data), "m", False, lazy=True, source=data, keeper=keeper).functions
+    assert first.get("Box.fill") == eager["Box.fill"]  # read while its tree is kept
+    second = module_facts(ast.parse(data), "m", False, lazy=True, source=data, keeper=keeper).functions
+    assert first._nodes is None  # the first's tree went
+    assert second.get("helper") == eager["helper"]
+    # Asked again, the first parses its bytes again (and the second's tree
+    # goes): a nested function of a function read before its tree went,
+    # and the rest, as module_facts reads them.
+    assert first.get("Box.fill.<locals>.one") == eager["Box.fill.<locals>.one"]
+    assert second._nodes is None
+    assert list(first.items()) == list(eager.items())
+    assert list(second.items()) == list(eager.items())
+
+
 def test_the_project_index_reads_the_files_bytes_only_when_asked(tmp_path: Path) -> None:
     import pickle
 

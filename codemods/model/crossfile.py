@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from ..screen.facts import Facts, search_word
 from ..source.discovery import Target, discover
 from ..source.text import SourceError, decode
+from .facts import walk
 from .project import project_root
 
 if TYPE_CHECKING:
@@ -529,7 +530,7 @@ class _Reach:
         aliases: dict[str, str] = {}
         pairs: list[tuple[ast.expr, str]] = []
         targets: list[ast.expr] = []
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.ImportFrom):
                 module = node.module.rsplit(".", 1)[-1] if node.module else None
                 for alias in node.names:

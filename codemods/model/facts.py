@@ -24,6 +24,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import warnings
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -253,6 +255,64 @@ class ModuleFacts:
 # The fields of a CallFact that say where it stands (left out of the JSON
 # when empty).
 _CALL_CONTEXT = ("keys", "handlers", "withs", "cleanup", "outer", "until")
+
+
+# -- walking the tree ------------------------------------------------------------
+# ``ast.walk`` and ``ast.iter_child_nodes`` run two generators a node:
+# most of the time of reading a module's facts was spent in them.
+
+_AST = ast.AST
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """What ``ast.iter_child_nodes(node)`` gives, in its order."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            for item in value:
+                if isinstance(item, _AST):
+                    out.append(item)
+        elif isinstance(value, _AST):
+            out.append(value)
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """What ``ast.walk(node)`` gives, in its order (breadth first)."""
+    out = [node]
+    append = out.append
+    # (The loop reads the nodes appended while it runs.)
+    for current in out:
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        append(item)
+            elif isinstance(value, _AST):
+                append(value)
+    return out
+
+
+# What statements are found in, besides statements.
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def statement_nodes(node: ast.AST) -> list[ast.AST]:
+    """The statements (and handlers and cases) among ``ast.walk(node)``,
+    in its order, no expression walked into: none holds a statement, and
+    leaving out what holds none keeps the breadth-first order of the rest."""
+    out = [node]
+    append = out.append
+    for current in out:
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _HOLDS_STATEMENTS):
+                        append(item)
+    return out
 
 
 def dotted(expr: ast.expr) -> str | None:
@@ -844,7 +904,7 @@ def arg_keys(values: Iterable[ast.expr]) -> list[str]:
     """The access paths read anywhere inside ``values``."""
     found = []
     for value in values:
-        for node in ast.walk(value):
+        for node in walk(value):
             if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load):
                 path = access_path(node)
                 if path is not None:
@@ -1112,7 +1172,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             item = True  # ``node = stack.pop()`` in a ``while stack:``: one item of a work list
         elif isinstance(current, ast.NamedExpr):
             targets, values = [current.target], [current.value]
-        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        names = [n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)]
         if names:
             bindings.append((names, values, item))
     # Loop items and what is made from them: ``groups.members[key]`` with
@@ -1122,7 +1182,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
     while changed:
         changed = False
         for names, values, item in bindings:
-            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in ast.walk(v)):
+            if item or any(isinstance(n, ast.Name) and n.id in items for v in values for n in walk(v)):
                 if not set(names) <= items:
                     items.update(names)
                     changed = True
@@ -1185,7 +1245,7 @@ def _read_sized_loops(node: ast.FunctionDef | ast.AsyncFunctionDef, own: list[as
             for part in parts:
                 visit(part, inner)
             return
-        for child in ast.iter_child_nodes(current):
+        for child in child_nodes(current):
             visit(child, depth)
 
     for statement in node.body:
@@ -1225,10 +1285,10 @@ def _sized(values: list[ast.expr], origin: dict[str, set[str]], items: Iterable[
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
             found |= origin.get(sub.id, set())
         elif items and isinstance(sub, ast.Subscript) and not isinstance(sub.slice, ast.Slice) and any(
-            isinstance(n, ast.Name) and n.id in items for n in ast.walk(sub.slice)
+            isinstance(n, ast.Name) and n.id in items for n in walk(sub.slice)
         ):
             continue
-        stack.extend(ast.iter_child_nodes(sub))
+        stack.extend(child_nodes(sub))
     return found
 
 
@@ -1242,7 +1302,7 @@ def _may_suspend(statement: ast.stmt) -> bool:
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) and node is not statement:
             continue
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return False
 
 
@@ -1308,7 +1368,7 @@ def _own_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST
         yield current
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+        stack.extend(reversed(child_nodes(current)))
 
 
 def _absolute(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -1347,33 +1407,117 @@ def _bind_import(
             star_imports.append(base)
 
 
+# A def's place in its module: the line and column of its ``def``, the
+# same in every parse of the same bytes (and no two defs share one).
+_Place = tuple[int, int]
+
+
+def _place(node: ast.FunctionDef | ast.AsyncFunctionDef) -> _Place:
+    return node.lineno, node.col_offset
+
+
+# The bytes of source whose trees the lazily read modules of a run keep
+# (a tree takes about 27 times its source): past it, the least recently
+# asked module lets its tree go and parses its bytes again when next asked.
+KEPT_SOURCE_BYTES = 2_000_000
+
+
+class TreeKeeper:
+    """The trees the :class:`FunctionTable` s of a run keep, least recently
+    used first, within :data:`KEPT_SOURCE_BYTES` of their source."""
+
+    def __init__(self, budget: int = KEPT_SOURCE_BYTES) -> None:
+        self.budget = budget
+        self._tables: OrderedDict[int, FunctionTable] = OrderedDict()
+        self._size = 0
+
+    def used(self, table: FunctionTable) -> None:
+        key = id(table)
+        if key in self._tables:
+            self._tables.move_to_end(key)
+            return
+        self._tables[key] = table
+        self._size += table.source_size
+        while self._size > self.budget and len(self._tables) > 1:
+            _, oldest = self._tables.popitem(last=False)
+            self._size -= oldest.source_size
+            oldest.release()
+
+    def forget(self, table: FunctionTable) -> None:
+        if self._tables.pop(id(table), None) is not None:
+            self._size -= table.source_size
+
+
 class FunctionTable(Mapping[str, FunctionFacts]):
     """The ``functions`` of a module's facts, each read from its ``ast``
     when first asked for: a module's questions are mostly about a few of
     its functions. The same facts as :func:`module_facts` reads them all
-    (in the same order when iterated); it keeps the module's ``ast``."""
+    (in the same order when iterated).
+
+    It keeps the module's ``ast`` until every function is read; given the
+    module's bytes and a :class:`TreeKeeper`, only while the keeper has
+    room, parsing the bytes again when a function is asked for after."""
 
     def __init__(
-        self, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]], module: str, is_package: bool
+        self,
+        pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]],
+        module: str,
+        is_package: bool,
+        *,
+        source: bytes | None = None,
+        keeper: TreeKeeper | None = None,
     ) -> None:
-        self._pending = list(pending)
+        self._pending = [(_place(node), qualname, class_name) for node, qualname, class_name in pending]
         self._module, self._is_package = module, is_package
         # A module-level function or a method read alone: of several
         # definitions of one name, the last one read of all (the first
         # written: they are read from the last up).
-        self._first: dict[str, tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]] = {}
-        for node, qualname, class_name in pending:
-            self._first.setdefault(qualname, (node, class_name))
-        self._read: dict[tuple[int, str], tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]] = {}
+        self._first: dict[str, tuple[_Place, str | None]] = {}
+        for place, qualname, class_name in self._pending:
+            self._first.setdefault(qualname, (place, class_name))
+        self._read: dict[tuple[_Place, str], tuple[FunctionFacts, list[tuple[_Place, str]]]] = {}
         self._all: dict[str, FunctionFacts] | None = None
+        # The defs of the tree by place: those pending, and the nested ones
+        # as their functions are read (all of them after a parse again).
+        self._nodes: dict[_Place, ast.FunctionDef | ast.AsyncFunctionDef] | None = {
+            _place(node): node for node, _, _ in pending
+        }
+        self._keeper = keeper if source is not None else None
+        self._source = source if self._keeper is not None else None
+        self.source_size = len(source) if source is not None else 0
+        if self._keeper is not None:
+            self._keeper.used(self)
+
+    def release(self) -> None:
+        """Let the tree go (its bytes are parsed again when next needed)."""
+        if self._source is not None:
+            self._nodes = None
+
+    def _node(self, place: _Place) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        if self._nodes is None:
+            assert self._source is not None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self._source)
+            self._nodes = {
+                _place(node): node for node in statement_nodes(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+        if self._keeper is not None:
+            self._keeper.used(self)
+        return self._nodes[place]
 
     def _facts_of(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, class_name: str | None
-    ) -> tuple[FunctionFacts, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]]:
-        key = (id(node), qualname)
-        if key not in self._read:
-            self._read[key] = _function_facts(node, qualname, class_name, self._module, self._is_package)
-        return self._read[key]
+        self, place: _Place, qualname: str, class_name: str | None
+    ) -> tuple[FunctionFacts, list[tuple[_Place, str]]]:
+        key = (place, qualname)
+        found = self._read.get(key)
+        if found is None:
+            function, nested = _function_facts(self._node(place), qualname, class_name, self._module, self._is_package)
+            assert self._nodes is not None
+            for inner, _ in nested:
+                self._nodes[_place(inner)] = inner
+            found = self._read[key] = (function, [(_place(inner), name) for inner, name in nested])
+        return found
 
     def _every(self) -> dict[str, FunctionFacts]:
         if self._all is None:
@@ -1382,12 +1526,15 @@ class FunctionTable(Mapping[str, FunctionFacts]):
             every: dict[str, FunctionFacts] = {}
             pending = list(self._pending)
             while pending:
-                node, qualname, class_name = pending.pop()
-                function, nested = self._facts_of(node, qualname, class_name)
+                place, qualname, class_name = pending.pop()
+                function, nested = self._facts_of(place, qualname, class_name)
                 every[qualname] = function
                 pending.extend((inner, inner_name, None) for inner, inner_name in nested)
             self._all = every
             self._pending, self._first, self._read = [], {}, {}
+            self._nodes = self._source = None
+            if self._keeper is not None:
+                self._keeper.forget(self)
         return self._all
 
     def get(self, qualname: str, default: Any = None) -> Any:
@@ -1414,9 +1561,19 @@ class FunctionTable(Mapping[str, FunctionFacts]):
         return len(self._every())
 
 
-def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = False) -> ModuleFacts:
+def module_facts(
+    tree: ast.Module,
+    name: str,
+    is_package: bool,
+    *,
+    lazy: bool = False,
+    source: bytes | None = None,
+    keeper: TreeKeeper | None = None,
+) -> ModuleFacts:
     """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
-    each function's read when first asked for (see :class:`FunctionTable`)."""
+    each function's read when first asked for (see :class:`FunctionTable`;
+    ``source``, the bytes ``tree`` was parsed from, and ``keeper`` let it
+    drop the tree meanwhile)."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     # module-level name -> how many statements bind it
@@ -1440,7 +1597,7 @@ def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = 
         elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
-                for sub in ast.walk(target):
+                for sub in walk(target):
                     if isinstance(sub, ast.Name):
                         bindings[sub.id] = bindings.get(sub.id, 0) + 1
                         assigned.add(sub.id)
@@ -1450,14 +1607,14 @@ def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = 
         elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Delete, ast.With)) or type(statement).__name__ == "Match":
             # Names bound here otherwise than by an assignment read above (a
             # loop's, a ``with``'s, a ``match``'s): bound more than once.
-            for sub in ast.walk(statement):
+            for sub in walk(statement):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
                     bindings[sub.id] = bindings.get(sub.id, 0) + 2
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             func = dotted(statement.value.func)
             if func in ("exec", "eval") or (func or "").endswith("update") and dotted(getattr(statement.value.func, "value", None) or statement.value.func) == "globals":
                 facts.dynamic = True
-    functions = FunctionTable(pending, name, is_package)
+    functions = FunctionTable(pending, name, is_package, source=source, keeper=keeper)
     facts.functions = functions if lazy else dict(functions.items())  # type: ignore[assignment]
     facts.assigned = sorted(assigned)
     # One walk of the whole tree for what no function's facts need be read
@@ -1466,7 +1623,7 @@ def module_facts(tree: ast.Module, name: str, is_package: bool, *, lazy: bool = 
     described = {id(node) for node in described_classes}
     rebound: set[str] = set()
     handed_globals = False
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             handed_globals = handed_globals or dotted(node.func) == "globals"
         elif isinstance(node, ast.Global):
@@ -1573,7 +1730,8 @@ def _class_facts(
                 for arg in (*statement.args.posonlyargs, *statement.args.args, *statement.args.kwonlyargs)
                 if (name := _annotation_name(arg.annotation)) is not None
             }
-            for sub in ast.walk(statement):
+            # (Assignments are statements: no expression is walked.)
+            for sub in statement_nodes(statement):
                 target, value, annotation = None, None, None
                 if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
                     target, value = sub.targets[0], sub.value
@@ -1601,7 +1759,7 @@ def _class_facts(
                     dynamic = True
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            assigned.extend(t.id for target in targets for t in ast.walk(target) if isinstance(t, ast.Name))
+            assigned.extend(t.id for target in targets for t in walk(target) if isinstance(t, ast.Name))
     return ClassFacts(
         node.name, bases, _decorator_names(node), dynamic, methods, attribute_types, sorted(set(assigned))
     )
@@ -1614,9 +1772,13 @@ __all__ = [
     "FunctionFacts",
     "FunctionTable",
     "ModuleFacts",
+    "TreeKeeper",
     "access_path",
+    "child_nodes",
     "dotted",
     "module_facts",
     "paths_overlap",
     "split_root",
+    "statement_nodes",
+    "walk",
 ]

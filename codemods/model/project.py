@@ -44,6 +44,7 @@ from .facts import (
     ClassFacts,
     FunctionFacts,
     ModuleFacts,
+    TreeKeeper,
     module_facts,
     paths_overlap,
     split_root,
@@ -809,6 +810,8 @@ class Project:
         # The facts of modules as read from their files: the same for every
         # view of the run (see ModuleView), so each module is read once.
         self._read: dict[str, ModuleFacts | None] = {}
+        # The trees of the modules read lazily (see _load), shared likewise.
+        self.trees = TreeKeeper()
         # path -> hash of the bytes the facts of a module were read from
         self.hashes: dict[str, str] = {}
         # While a file is analysed: the files of the modules its questions
@@ -880,11 +883,16 @@ class Project:
                 tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        # Read whole: read lazily, each module read would keep its tree for
-        # the run (333 MB for the standard library without a cache).
-        facts = module_facts(tree, module, path.endswith("__init__.py"))
-        if self.cache is not None and key is not None:
-            self.cache.store(key, facts.to_json())
+        is_package = path.endswith("__init__.py")
+        if self.cache is None or key is None:
+            # Each function read when first asked for (most of a module's
+            # never are: reading them all was most of a cold run's model),
+            # the trees kept within a budget and parsed again past it (all
+            # kept, 333 MB for the standard library).
+            return module_facts(tree, module, is_package, lazy=True, source=data, keeper=self.trees)
+        # Read whole, for the cache (which holds a module's facts whole).
+        facts = module_facts(tree, module, is_package)
+        self.cache.store(key, facts.to_json())
         return facts
 
     # -- resolution -------------------------------------------------------------
@@ -2288,6 +2296,7 @@ class ModuleView:
         self.project = Project(project.index, project.cache)
         self.project._facts = dict(project._facts)
         self.project._read = project._read
+        self.project.trees = project.trees
         self.project.hashes = project.hashes
         self.project.used = project.used
         self.project.derived = project.derived
