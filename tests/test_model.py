@@ -1130,3 +1130,25 @@ def test_the_project_index_reads_the_files_bytes_only_when_asked(tmp_path: Path)
     assert [bases for _, bases in index.classes["Lamp"]] == [("Device",)]
     # Handed to a pool's workers, the scan goes with the index.
     assert pickle.loads(pickle.dumps(index)).__dict__["_scanned"] == index.scan()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"class A:\n    def f(self): return undef  y\n\tasync  def g(self): pass\n",
+        b"def top():\n  async\tdef inner():\n    x = 'def quoted'\n",
+        b"def module_level():\n    pass\n#    def commented\n",
+        b"import asyncio_extras\nfrom trio import x\n  import anyio",
+        b"x = 'import asyncio'\nimport twisted.internet\n#import curio\n",
+        b"from  curio.x import y\r\nimport asyncio",
+    ],
+)
+def test_the_byte_scan_finds_indented_defs_and_loop_imports_as_line_patterns_do(data: bytes) -> None:
+    import re
+
+    from asyncmend.codemods.model.project import indented_defs, loop_imports
+
+    defs = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+    loops = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio|twisted)\b", re.MULTILINE)
+    assert indented_defs(data) == set(defs.findall(data))
+    assert loop_imports(data) == set(loops.findall(data))
