@@ -1152,3 +1152,23 @@ def test_the_byte_scan_finds_indented_defs_and_loop_imports_as_line_patterns_do(
     loops = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio|twisted)\b", re.MULTILINE)
     assert indented_defs(data) == set(defs.findall(data))
     assert loop_imports(data) == set(loops.findall(data))
+
+
+GLOBALS_SOURCES = [
+    TABLE_SOURCE,
+    "import m\nclass A:\n    class B:\n        def f(self):\n            global x\n            x = 1\nsettings = m.S()\n",
+    "def f():\n    class Local:\n        def run(self):\n            pass\n    return Local\n",
+    "import helpers\nhelpers.register(globals())\nvalue = helpers.Value()\n",
+    "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\ng = globals\ng()['x'] = 1\n",
+]
+
+
+@pytest.mark.parametrize("source", GLOBALS_SOURCES)
+def test_module_facts_read_the_same_with_the_bytes_that_may_spare_a_walk(source: str) -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import module_facts
+
+    data = source.encode("latin-1" if "latin-1" in source else "utf-8")
+    with_bytes = module_facts(ast.parse(data), "m", False, source=data).to_json()
+    assert with_bytes == module_facts(ast.parse(data), "m", False).to_json()

@@ -1506,7 +1506,8 @@ def module_facts(
     """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
     each function's read when first asked for (see :class:`FunctionTable`;
     ``source``, the bytes ``tree`` was parsed from, and ``keeper`` let it
-    drop the tree meanwhile)."""
+    drop the tree meanwhile). ``source`` also spares a walk of every node
+    where it shows that the module never names ``globals``."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     # module-level name -> how many statements bind it
@@ -1556,7 +1557,9 @@ def module_facts(
     described = {id(node) for node in described_classes}
     rebound: set[str] = set()
     handed_globals = False
-    for node in walk(tree):
+    # Where the bytes show no call of ``globals`` can be, the statements
+    # alone (a fifth of the nodes) hold the rest.
+    for node in statement_nodes(tree) if _never_names_globals(source) else walk(tree):
         if isinstance(node, ast.Call):
             handed_globals = handed_globals or dotted(node.func) == "globals"
         elif isinstance(node, ast.Global):
@@ -1574,6 +1577,16 @@ def module_facts(
     if handed_globals:
         _read_globals_uses(tree, facts)
     return facts
+
+
+def _never_names_globals(source: bytes | None) -> bool:
+    """Whether a module's bytes show that it never names ``globals``: ASCII
+    in the default encoding (no coding cookie, whose codec may spell a
+    letter otherwise; no other character, which may normalize to a letter
+    of a name) without the word."""
+    if source is None or not source.isascii() or b"globals" in source:
+        return False
+    return not any(b"coding" in line for line in source.split(b"\n", 2)[:2])
 
 
 # Methods of the dict ``globals()`` gives that read it.

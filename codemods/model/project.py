@@ -882,7 +882,7 @@ class Project:
             # kept, 333 MB for the standard library).
             return module_facts(tree, module, is_package, lazy=True, source=data, keeper=self.trees)
         # Read whole, for the cache (which holds a module's facts whole).
-        facts = module_facts(tree, module, is_package)
+        facts = module_facts(tree, module, is_package, source=data)
         self.cache.store(key, facts.to_json())
         return facts
 
