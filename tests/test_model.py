@@ -1164,11 +1164,12 @@ GLOBALS_SOURCES = [
 
 
 @pytest.mark.parametrize("source", GLOBALS_SOURCES)
-def test_module_facts_read_the_same_with_the_bytes_that_may_spare_a_walk(source: str) -> None:
+def test_module_facts_read_the_same_with_the_bytes_or_text_that_may_spare_a_walk(source: str) -> None:
     import ast
 
     from asyncmend.codemods.model.facts import module_facts
 
     data = source.encode("latin-1" if "latin-1" in source else "utf-8")
-    with_bytes = module_facts(ast.parse(data), "m", False, source=data).to_json()
-    assert with_bytes == module_facts(ast.parse(data), "m", False).to_json()
+    alone = module_facts(ast.parse(data), "m", False).to_json()
+    assert module_facts(ast.parse(data), "m", False, source=data).to_json() == alone
+    assert module_facts(ast.parse(source), "m", False, text=source).to_json() == alone

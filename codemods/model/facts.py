@@ -1352,7 +1352,7 @@ def _place(node: ast.FunctionDef | ast.AsyncFunctionDef) -> _Place:
 # The bytes of source whose trees the lazily read modules of a run keep
 # (a tree takes about 27 times its source): past it, the least recently
 # asked module lets its tree go and parses its bytes again when next asked.
-KEPT_SOURCE_BYTES = 2_000_000
+KEPT_SOURCE_BYTES = 500_000
 
 
 class TreeKeeper:
@@ -1502,12 +1502,14 @@ def module_facts(
     lazy: bool = False,
     source: bytes | None = None,
     keeper: TreeKeeper | None = None,
+    text: str | None = None,
 ) -> ModuleFacts:
     """The facts of the module ``name`` whose ``ast`` is ``tree``; ``lazy``:
     each function's read when first asked for (see :class:`FunctionTable`;
     ``source``, the bytes ``tree`` was parsed from, and ``keeper`` let it
-    drop the tree meanwhile). ``source`` also spares a walk of every node
-    where it shows that the module never names ``globals``."""
+    drop the tree meanwhile). ``source``, or the ``text`` the tree was
+    parsed from, also spares a walk of every node where it shows that the
+    module never names ``globals``."""
     facts = ModuleFacts(name, is_package, {}, [], {}, {}, [], False)
     assigned: set[str] = set()
     # module-level name -> how many statements bind it
@@ -1559,7 +1561,8 @@ def module_facts(
     handed_globals = False
     # Where the bytes show no call of ``globals`` can be, the statements
     # alone (a fifth of the nodes) hold the rest.
-    for node in statement_nodes(tree) if _never_names_globals(source) else walk(tree):
+    spared = _never_names_globals(source) or (text is not None and _never_names_globals(text))
+    for node in statement_nodes(tree) if spared else walk(tree):
         if isinstance(node, ast.Call):
             handed_globals = handed_globals or dotted(node.func) == "globals"
         elif isinstance(node, ast.Global):
@@ -1579,12 +1582,16 @@ def module_facts(
     return facts
 
 
-def _never_names_globals(source: bytes | None) -> bool:
-    """Whether a module's bytes show that it never names ``globals``: ASCII
-    in the default encoding (no coding cookie, whose codec may spell a
-    letter otherwise; no other character, which may normalize to a letter
-    of a name) without the word."""
-    if source is None or not source.isascii() or b"globals" in source:
+def _never_names_globals(source: str | bytes | None) -> bool:
+    """Whether a module's text, or its bytes, show that it never names
+    ``globals``: ASCII (no other character, which may normalize to a
+    letter of a name) without the word; bytes also in the default encoding
+    (no coding cookie, whose codec may spell a letter otherwise)."""
+    if source is None or not source.isascii():
+        return False
+    if isinstance(source, str):
+        return "globals" not in source
+    if b"globals" in source:
         return False
     return not any(b"coding" in line for line in source.split(b"\n", 2)[:2])
 

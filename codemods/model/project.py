@@ -842,11 +842,12 @@ class Project:
                 self.used.add(path)
         return self._facts[module]
 
-    def add(self, module: str, tree: ast.Module, is_package: bool) -> ModuleFacts:
-        """Take the facts of ``module`` from a tree the caller already has."""
+    def add(self, module: str, tree: ast.Module, is_package: bool, text: str | None = None) -> ModuleFacts:
+        """Take the facts of ``module`` from a tree the caller already has
+        (parsed from ``text``, when given)."""
         # (Its analysis asks about a few of its functions: each is read when
         # first asked for, while the tree lives anyway.)
-        facts = module_facts(tree, module, is_package, lazy=True)
+        facts = module_facts(tree, module, is_package, lazy=True, text=text)
         self._facts[module] = facts
         return facts
 
@@ -2119,16 +2120,17 @@ class Project:
 
 
 
-def view_of(project: Project | None, filename: str, tree: ast.Module) -> ModuleView:
-    """The model as the analysis of ``filename`` (whose ``ast`` is ``tree``)
-    asks it; without a project, a model of that one file."""
+def view_of(project: Project | None, filename: str, tree: ast.Module, text: str | None = None) -> ModuleView:
+    """The model as the analysis of ``filename`` (whose ``ast`` is ``tree``,
+    parsed from ``text`` when given) asks it; without a project, a model of
+    that one file."""
     if project is None:
         project = Project(ProjectIndex("", {}, {}))
     module = project.index.module_of(filename) if filename not in ("<string>", "-") else None
     if module is None:
         stem = Path(filename).stem if filename not in ("<string>", "-") else "__main__"
         module = stem if stem.isidentifier() else "__main__"
-    return ModuleView(project, module, tree, Path(filename).name == "__init__.py")
+    return ModuleView(project, module, tree, Path(filename).name == "__init__.py", text)
 
 
 class ModuleView:
@@ -2136,7 +2138,9 @@ class ModuleView:
     facts come from the tree being analysed (which may differ from the file
     on disk, in a second fix pass), the rest from the project."""
 
-    def __init__(self, project: Project, module: str, tree: ast.Module, is_package: bool) -> None:
+    def __init__(
+        self, project: Project, module: str, tree: ast.Module, is_package: bool, text: str | None = None
+    ) -> None:
         # A model of its own for this text: summaries that went through the
         # module must be made again from the text as it is now.
         self.project = Project(project.index, project.cache)
@@ -2148,7 +2152,7 @@ class ModuleView:
         self.project.derived = project.derived
         self.project.mentions = project.mentions
         self.module = module
-        self.facts = self.project.add(module, tree, is_package)
+        self.facts = self.project.add(module, tree, is_package, text)
         self._callers: Callers | None = None
 
     @property
