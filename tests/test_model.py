@@ -1173,3 +1173,34 @@ def test_module_facts_read_the_same_with_the_bytes_or_text_that_may_spare_a_walk
     alone = module_facts(ast.parse(data), "m", False).to_json()
     assert module_facts(ast.parse(data), "m", False, source=data).to_json() == alone
     assert module_facts(ast.parse(source), "m", False, text=source).to_json() == alone
+
+
+WALKED_SOURCE = '''
+async def f(items, point):
+    try:
+        result = [await g(x) for x in items if x]
+    except* ValueError as group:
+        result = {k: v for k, v in group}
+    match point:
+        case {"x": x, **rest} if x > 0:
+            lambda y=x: (yield y)
+        case _:
+            pass
+    async with lock as held, other():
+        global counter
+        counter += 1
+'''
+
+
+@pytest.mark.parametrize("source", [TABLE_SOURCE, WALKED_SOURCE, *GLOBALS_SOURCES])
+def test_the_models_walks_give_what_ast_gives_in_its_order(source: str) -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import child_nodes, statement_nodes, walk
+
+    tree = ast.parse(source)
+    everything = list(ast.walk(tree))
+    assert walk(tree) == everything
+    assert all(child_nodes(node) == list(ast.iter_child_nodes(node)) for node in everything)
+    holding = (ast.stmt, ast.excepthandler, ast.match_case)
+    assert statement_nodes(tree) == [tree, *(n for n in everything if isinstance(n, holding))]

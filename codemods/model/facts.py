@@ -273,19 +273,7 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
 
 def walk(node: ast.AST) -> list[ast.AST]:
     """What ``ast.walk(node)`` gives, in its order (breadth first)."""
-    out = [node]
-    append = out.append
-    # (The loop reads the nodes appended while it runs.)
-    for current in out:
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, _AST):
-                        append(item)
-            elif isinstance(value, _AST):
-                append(value)
-    return out
+    return _breadth_first(node, _AST)
 
 
 # What statements are found in, besides statements.
@@ -296,15 +284,24 @@ def statement_nodes(node: ast.AST) -> list[ast.AST]:
     """The statements (and handlers and cases) among ``ast.walk(node)``,
     in its order, no expression walked into: none holds a statement, and
     leaving out what holds none keeps the breadth-first order of the rest."""
+    return _breadth_first(node, _HOLDS_STATEMENTS)
+
+
+def _breadth_first(node: ast.AST, kinds: type | tuple[type, ...]) -> list[ast.AST]:
+    """``node`` and the nodes of ``kinds`` under it through nodes of
+    ``kinds``, in the order of ``ast.walk``."""
     out = [node]
     append = out.append
+    # (The loop reads the nodes appended while it runs.)
     for current in out:
         for name in current._fields:
             value = getattr(current, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, _HOLDS_STATEMENTS):
+                    if isinstance(item, kinds):
                         append(item)
+            elif isinstance(value, kinds):
+                append(value)
     return out
 
 
