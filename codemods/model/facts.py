@@ -276,17 +276,6 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return _breadth_first(node, _AST)
 
 
-# What statements are found in, besides statements.
-_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
-
-
-def statement_nodes(node: ast.AST) -> list[ast.AST]:
-    """The statements (and handlers and cases) among ``ast.walk(node)``,
-    in its order, no expression walked into: none holds a statement, and
-    leaving out what holds none keeps the breadth-first order of the rest."""
-    return _breadth_first(node, _HOLDS_STATEMENTS)
-
-
 def _breadth_first(node: ast.AST, kinds: type | tuple[type, ...]) -> list[ast.AST]:
     """``node`` and the nodes of ``kinds`` under it through nodes of
     ``kinds``, in the order of ``ast.walk``."""
@@ -302,6 +291,33 @@ def _breadth_first(node: ast.AST, kinds: type | tuple[type, ...]) -> list[ast.AS
                         append(item)
             elif isinstance(value, kinds):
                 append(value)
+    return out
+
+
+# What statements are found in, besides statements; and the fields, always
+# lists, that hold them.
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+_BLOCKS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def statement_nodes(node: ast.AST) -> list[ast.AST]:
+    """The statements (and handlers and cases) among ``ast.walk(node)``,
+    in its order, no expression walked into: none holds a statement, and
+    leaving out what holds none keeps the breadth-first order of the rest."""
+    out = [node]
+    append = out.append
+    for current in out:
+        node_type = type(current)
+        fields = _BLOCK_FIELDS.get(node_type)
+        if fields is None:
+            fields = _BLOCK_FIELDS[node_type] = tuple(f for f in node_type._fields if f in _BLOCKS)
+        for name in fields:
+            value = getattr(current, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, _HOLDS_STATEMENTS):
+                        append(item)
     return out
 
 
@@ -1601,10 +1617,11 @@ def _read_globals_uses(tree: ast.Module, facts: ModuleFacts) -> None:
     """Set ``facts.dynamic`` where a use of ``globals()`` may rebind the
     module's names; list the functions it is handed to."""
     parents: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
+    nodes = walk(tree)
+    for node in nodes:
+        for child in child_nodes(node):
             parents[id(child)] = node
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (isinstance(node, ast.Call) and dotted(node.func) == "globals" and not node.args):
             continue
         parent = parents.get(id(node))
