@@ -11,9 +11,8 @@ from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import other_backend, report_fix
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import walk
 from .rule import Rule
-from .screen.facts import Facts
+from .screen.facts import Facts, walk
 
 if TYPE_CHECKING:
     import libcst as cst
