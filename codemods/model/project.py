@@ -90,17 +90,25 @@ def _line_head(data: bytes, start: int) -> bytes:
 def indented_defs(data: bytes) -> set[bytes]:
     """The names of the indented ``def`` statements in ``data``, as
     ``^[ \\t]+(?:async[ \\t]+)?def[ \\t]+(NAME)`` finds them line by line."""
-    return {
-        match.group(1) for match in _DEF.finditer(data)
-        if _DEF_INDENT.fullmatch(_line_head(data, match.start())) is not None
-    }
+    found: set[bytes] = set()
+    indented, line_start = _DEF_INDENT.fullmatch, data.rfind
+    for match in _DEF.finditer(data):
+        name = match.group(1)
+        if name not in found:
+            start = match.start()
+            if indented(data, line_start(b"\n", 0, start) + 1, start) is not None:
+                found.add(name)
+    return found
 
 
-def loop_imports(data: bytes) -> set[bytes]:
+def loop_imports(data: bytes, known: Iterable[bytes] = ()) -> set[bytes]:
     """The event loops' libraries a line of ``data`` imports, as
-    ``^[ \\t]*(?:import|from)[ \\t]+(asyncio|trio|...)\\b`` finds them."""
+    ``^[ \\t]*(?:import|from)[ \\t]+(asyncio|trio|...)\\b`` finds them;
+    those ``known`` not looked for."""
     found: set[bytes] = set()
     for library in _LOOP_IMPORTED:
+        if library in known:
+            continue
         start = data.find(library)
         while start != -1:
             end = start + len(library)
@@ -219,9 +227,10 @@ class _Scan:
                     if base.strip() and b"=" not in base
                 )
                 classes.setdefault(name, []).append((number, bases))
+            # (What one file found, the others need not look for again.)
             if b"import" in data:
-                loops.update(loop_imports(data))
-            if drives_coroutines(data):
+                loops.update(loop_imports(data, known=loops))
+            if b"driver" not in loops and drives_coroutines(data):
                 loops.add(b"driver")
 
         def text(name: bytes) -> str:
