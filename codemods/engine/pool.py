@@ -148,6 +148,7 @@ def with_projects(options: Options, targets: Sequence[Target]) -> Options:
     for index in projects:
         # Read here once, not by each worker that asks the model.
         index.scan()
+        index.loops  # noqa: B018
     return replace(options, projects=projects)
 
 

@@ -206,13 +206,11 @@ class _Scan:
 
     defined: Mapping[str, tuple[int, ...]]
     classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]
-    loops: frozenset[str]
 
     @classmethod
     def of(cls, files: Iterable[str]) -> _Scan:
         defined: dict[bytes, list[int]] = {}
         classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
-        loops: set[bytes] = set()
         for number, path in enumerate(files):
             try:
                 data = Path(path).read_bytes()
@@ -227,20 +225,30 @@ class _Scan:
                     if base.strip() and b"=" not in base
                 )
                 classes.setdefault(name, []).append((number, bases))
-            # (What one file found, the others need not look for again.)
-            if b"import" in data:
-                loops.update(loop_imports(data, known=loops))
-            if b"driver" not in loops and drives_coroutines(data):
-                loops.add(b"driver")
-
-        def text(name: bytes) -> str:
-            return name.decode("ascii", "replace")
-
         return cls(
-            {text(name): tuple(found) for name, found in defined.items()},
-            {text(name): tuple(found) for name, found in classes.items()},
-            frozenset(map(text, loops)),
+            {_text(name): tuple(found) for name, found in defined.items()},
+            {_text(name): tuple(found) for name, found in classes.items()},
         )
+
+
+def _text(name: bytes) -> str:
+    return name.decode("ascii", "replace")
+
+
+def _loops_of(files: Iterable[str]) -> frozenset[str]:
+    """What :attr:`ProjectIndex.loops` reads from the bytes of ``files``."""
+    loops: set[bytes] = set()
+    for path in files:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            continue
+        # (What one file showed, the others need not be searched for.)
+        if b"import" in data:
+            loops.update(loop_imports(data, known=loops))
+        if b"driver" not in loops and drives_coroutines(data):
+            loops.add(b"driver")
+    return frozenset(map(_text, loops))
 
 
 @dataclass(frozen=True)
@@ -282,12 +290,17 @@ class ProjectIndex:
     def loops(self) -> frozenset[str]:
         """The event loops' libraries (asyncio, trio, anyio, curio,
         twisted) some module of the project imports; "driver" where one
-        steps coroutines itself (see drives_coroutines)."""
-        return self.scan().loops
+        steps coroutines itself (see drives_coroutines). Read apart from
+        :meth:`scan`, once, when first asked for (a pre-commit hook's run
+        most often asks the scan's questions, not this one)."""
+        known = self.__dict__.get("_loops")
+        if known is None:
+            known = self.__dict__["_loops"] = _loops_of(self.files)
+        return known  # type: ignore[no-any-return]
 
     def scan(self) -> _Scan:
-        """The byte scan of the project's files, read once (a pool's
-        workers are handed it with the index)."""
+        """The byte scan of the project's files for their defs and classes,
+        read once (a pool's workers are handed it with the index)."""
         known = self.__dict__.get("_scanned")
         if known is None:
             known = self.__dict__["_scanned"] = _Scan.of(self.files)
