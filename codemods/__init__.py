@@ -41,7 +41,6 @@ from .api import (
     run,
 )
 from .engine import default_jobs, process
-from .engine.verify import Step, Verified, VerifyError, verify_fixes
 from .findings import Edit, FileResult, Finding, Fix, RunFailure, Safety, SourceResult, Verification
 from .rule import Rule, rule_for, rules
 from .settings import ConfigError, Options, Resolved, Settings
@@ -51,8 +50,13 @@ from .source.text import SourceError
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .engine.verify import Step, Verified, VerifyError, verify_fixes
+
     RULES: tuple[type[Rule], ...]
     RULES_BY_CODE: dict[str, type[Rule]]
+
+# fix --verify's, imported on first use (most runs verify nothing).
+_VERIFY = frozenset({"Step", "Verified", "VerifyError", "verify_fixes"})
 
 
 def __getattr__(name: str) -> Any:
@@ -61,6 +65,10 @@ def __getattr__(name: str) -> Any:
         return rules()
     if name == "RULES_BY_CODE":
         return {rule.CODE: rule for rule in rules()}
+    if name in _VERIFY:
+        from .engine import verify
+
+        return getattr(verify, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -18,15 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager, Generator, Iterator, Sequence
 
-from pathspec import GitIgnoreSpec
-
 from .engine import crossfile_cache, process
 from .engine.files import project_for
 from .engine.passes import fix_source
 from .findings import FileResult, Finding
 from .rule import rules
 from .settings import Options, Resolved, Settings, resolve, resolve_all
-from .source.discovery import Target, discover, force_excluded, in_shard
+from .source.discovery import Target, discover, exclude_spec, force_excluded, in_shard
 from .source.text import SourceError, decode, split_lines
 from .source.write import write_atomic
 
@@ -188,7 +186,7 @@ def run(
     if stdin is not None:
         stdin_name = stdin_filename or "-"
         excluded = force_exclude and stdin_filename is not None and force_excluded(
-            Path(os.path.abspath(stdin_filename)), GitIgnoreSpec.from_lines(list(exclude)), Path.cwd()
+            Path(os.path.abspath(stdin_filename)), exclude_spec(list(exclude)), Path.cwd()
         )
         if excluded:
             # Excluded, it is given back as it came (an editor replaces its

@@ -11,9 +11,8 @@ from .analysis.event_loop import runs_elsewhere
 from .analysis.offload import other_backend, report_fix
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import walk
 from .rule import Rule
-from .screen.facts import Facts
+from .screen.facts import Facts, walk
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -475,7 +474,10 @@ class CoroutineInSync(Rule):
 def _handed_on(facts: Facts) -> set[int]:
     """The ids of the calls of the module (its stdlib ``ast``) whose value
     is an argument of another call (but for the builtins that only show
-    it), or is returned, yielded or a lambda's body."""
+    it), or is returned, yielded or a lambda's body; or is awaited,
+    iterated, made in a comprehension, or asked for one of
+    ``_COROUTINE_ATTRIBUTES``: where it stands, the rule reports no call
+    that is any of these (see ``_used_as_a_value``)."""
     handed: set[int] = set()
     for call, _ in facts.calls:
         if isinstance(call.func, ast.Name) and call.func.id in _SHOWING_BUILTINS:
@@ -488,6 +490,14 @@ def _handed_on(facts: Facts) -> set[int]:
             value = node.body if isinstance(node, ast.Lambda) else node.value
             if value is not None:
                 handed.add(id(value))
+        elif isinstance(node, ast.Await) or (isinstance(node, ast.Attribute) and node.attr in _COROUTINE_ATTRIBUTES):
+            handed.add(id(node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            handed.add(id(node.iter))
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            handed.add(id(node.elt))
+        elif isinstance(node, ast.DictComp):
+            handed.update((id(node.key), id(node.value)))
     return handed
 
 

@@ -31,7 +31,7 @@ from .analysis.offload import (
 from .analysis.offload import entries as option_entries
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import split_root, statement_nodes, walk
+from .model.facts import child_nodes, split_root, statement_nodes
 from .rule import Rule
 from .screen.facts import Context, Facts, context_qualname, has_async_def
 
@@ -236,9 +236,20 @@ def _plain_defs(tree: ast.Module) -> tuple[frozenset[str], frozenset[str]]:
     for node in statement_nodes(tree):
         if isinstance(node, ast.FunctionDef):
             names.add(node.name)
-            if any(isinstance(sub, _LOOPS) for sub in walk(node)):
+            if _holds_loop(node):
                 looping.add(node.name)
     return frozenset(names), frozenset(looping)
+
+
+def _holds_loop(node: ast.AST) -> bool:
+    """Whether ``node`` or a node under it is one of ``_LOOPS``."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _LOOPS):
+            return True
+        stack.extend(child_nodes(current))
+    return False
 
 
 _LOOPS = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)

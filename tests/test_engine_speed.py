@@ -253,6 +253,24 @@ def test_rules_with_generic_dispatch_still_see_every_node() -> None:
     assert [(f.code, f.line) for f in out.findings] == [("AM998", 4), ("AM997", 4)]
 
 
+def test_a_rules_later_instances_hold_what_libcsts_own_init_gives() -> None:
+    from libcst.codemod import ContextAwareTransformer
+
+    context = CodemodContext()
+    for rule in [*RULES, _MatcherRule]:
+        first, later = rule(context), rule(context)  # the first tells whether it is decorated
+        slow = object.__new__(type(later))
+        ContextAwareTransformer.__init__(slow, context)
+        for made in (first, later):
+            assert set(vars(slow)) <= set(vars(made))
+            assert made._matchers.keys() == slow._matchers.keys()
+            assert made._extra_visit_funcs.keys() == slow._extra_visit_funcs.keys()
+            assert made._extra_leave_funcs.keys() == slow._extra_leave_funcs.keys()
+            assert made.context is context and made.metadata == {}
+    # A decorated rule keeps LibCST's gathering: its matcher is there.
+    assert _MatcherRule(context)._matchers
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_pool_keeps_order_and_results(tmp_path: Path, jobs: int) -> None:
     targets = []

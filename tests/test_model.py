@@ -1438,7 +1438,84 @@ def test_the_project_index_reads_the_files_bytes_only_when_asked(tmp_path: Path)
     index = ProjectIndex.build(tmp_path)
     assert "_scanned" not in index.__dict__
     assert index.loops == {"trio"}
+    # The loops are read apart: asking them reads no def or class.
+    assert "_scanned" not in index.__dict__
     assert index.files[index.defined["refresh"][0]].endswith("base.py")
     assert [bases for _, bases in index.classes["Lamp"]] == [("Device",)]
-    # Handed to a pool's workers, the scan goes with the index.
-    assert pickle.loads(pickle.dumps(index)).__dict__["_scanned"] == index.scan()
+    # Handed to a pool's workers, what was read goes with the index.
+    handed = pickle.loads(pickle.dumps(index)).__dict__
+    assert handed["_scanned"] == index.scan() and handed["_loops"] == index.loops
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"class A:\n    def f(self): return undef  y\n\tasync  def g(self): pass\n",
+        b"def top():\n  async\tdef inner():\n    x = 'def quoted'\n",
+        b"def module_level():\n    pass\n#    def commented\n",
+        b"import asyncio_extras\nfrom trio import x\n  import anyio",
+        b"x = 'import asyncio'\nimport twisted.internet\n#import curio\n",
+        b"from  curio.x import y\r\nimport asyncio",
+    ],
+)
+def test_the_byte_scan_finds_indented_defs_and_loop_imports_as_line_patterns_do(data: bytes) -> None:
+    import re
+
+    from asyncmend.codemods.model.project import indented_defs, loop_imports
+
+    defs = re.compile(rb"^[ \t]+(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+    loops = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(asyncio|trio|anyio|curio|twisted)\b", re.MULTILINE)
+    assert indented_defs(data) == set(defs.findall(data))
+    assert loop_imports(data) == set(loops.findall(data))
+
+
+GLOBALS_SOURCES = [
+    TABLE_SOURCE,
+    "import m\nclass A:\n    class B:\n        def f(self):\n            global x\n            x = 1\nsettings = m.S()\n",
+    "def f():\n    class Local:\n        def run(self):\n            pass\n    return Local\n",
+    "import helpers\nhelpers.register(globals())\nvalue = helpers.Value()\n",
+    "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\ng = globals\ng()['x'] = 1\n",
+]
+
+
+@pytest.mark.parametrize("source", GLOBALS_SOURCES)
+def test_module_facts_read_the_same_with_the_bytes_or_text_that_may_spare_a_walk(source: str) -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import module_facts
+
+    data = source.encode("latin-1" if "latin-1" in source else "utf-8")
+    alone = module_facts(ast.parse(data), "m", False).to_json()
+    assert module_facts(ast.parse(data), "m", False, source=data).to_json() == alone
+    assert module_facts(ast.parse(source), "m", False, text=source).to_json() == alone
+
+
+WALKED_SOURCE = '''
+async def f(items, point):
+    try:
+        result = [await g(x) for x in items if x]
+    except* ValueError as group:
+        result = {k: v for k, v in group}
+    match point:
+        case {"x": x, **rest} if x > 0:
+            lambda y=x: (yield y)
+        case _:
+            pass
+    async with lock as held, other():
+        global counter
+        counter += 1
+'''
+
+
+@pytest.mark.parametrize("source", [TABLE_SOURCE, WALKED_SOURCE, *GLOBALS_SOURCES])
+def test_the_models_walks_give_what_ast_gives_in_its_order(source: str) -> None:
+    import ast
+
+    from asyncmend.codemods.model.facts import child_nodes, statement_nodes, walk
+
+    tree = ast.parse(source)
+    everything = list(ast.walk(tree))
+    assert walk(tree) == everything
+    assert all(child_nodes(node) == list(ast.iter_child_nodes(node)) for node in everything)
+    holding = (ast.stmt, ast.excepthandler, ast.match_case)
+    assert statement_nodes(tree) == [tree, *(n for n in everything if isinstance(n, holding))]

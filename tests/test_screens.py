@@ -156,6 +156,21 @@ def test_screens_reject_only_what_the_rules_reject() -> None:
             "import asyncio\ndef to_list(g):\n    return list(g)\nclass T:\n"
             "    async def to_list(self, g):\n        pass\n    def test(self):\n        to_list(x)\n",
         ],
+        CoroutineInSync: [
+            # A coroutine awaited (in a comprehension, which the screen
+            # reads as plain code), iterated, made in a comprehension, or
+            # asked for its __await__: run, or handed on, where it stands.
+            "import asyncio\nclass R:\n    async def read(self):\n        pass\n"
+            "    async def many(self, n):\n        return [(await self.read()) for _ in range(n)]\n",
+            "import asyncio\nclass F:\n    async def wait(self):\n        pass\n"
+            "    def __await__(self):\n        return self.wait().__await__()\n",
+            "import asyncio\nclass B:\n    async def chunks(self):\n        yield b''\n"
+            "    async def read(self):\n        return [c async for c in self.chunks()]\n",
+            "import asyncio\nasync def check(x):\n    pass\nasync def main(xs):\n"
+            "    await asyncio.gather(*[check(x) for x in xs])\n",
+            "import asyncio\nasync def check(x):\n    pass\ndef table(xs):\n"
+            "    return {x: check(x) for x in xs}\n",
+        ],
         AwaitInLoop: [
             "import asyncio\nasync def f(xs, conn):\n    for x in xs:\n        await conn.run(x)\n",
             "import asyncio\nasync def f(xs):\n    acc = 0\n    for x in xs:\n        acc.append(await g(acc, x))\n",

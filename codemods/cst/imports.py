@@ -211,11 +211,13 @@ def remove_unused_imports(
     left behind is harmless, a used one removed is a ``NameError``.
     """
     named: set[str] = set(keep)
+    # (Generated once: a module's code is made anew at each ask.)
+    code = tree.code
     try:
         with warnings.catch_warnings():
             # The user's own invalid escapes and such are not our business.
             warnings.simplefilter("ignore")
-            rewritten = ast.parse(tree.code)
+            rewritten = ast.parse(code)
     except (SyntaxError, ValueError):
         # Syntax newer than this interpreter (or a fix that will not
         # compile, which the check after it reports): LibCST names the uses.
@@ -227,7 +229,6 @@ def remove_unused_imports(
         }
         return tree.visit(_DropImports(unused)) if unused else tree
     annotations: list[ast.expr] = []
-    code = tree.code
     lines = code.splitlines()
     # A type comment (``# type: (time.struct_time) -> float``) names what it
     # holds for type checkers; scanned as text, which may also find one in a

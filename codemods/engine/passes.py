@@ -274,7 +274,7 @@ def _one_pass(
         except SourceError as exc:
             return _one_pass_newer(parse_newer(text, exc), text, candidates, settings, filename)
     facts = Facts.of(tree)
-    facts.view_factory = functools.partial(view_of, project, filename, tree)
+    facts.view_factory = functools.partial(view_of, project, filename, tree, text)
     if validate and facts.symbol_pass_needed:
         check_syntax(text, filename)
     candidates = [rule for rule in candidates if rule.screen(facts, settings)]

@@ -10,9 +10,10 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 # The directories ruff and black skip by default: tool caches, virtual
 # environments, VCS metadata, build output.
@@ -106,12 +107,25 @@ class _Ignores:
         return verdict
 
 
+def _spec(lines: Sequence[str]) -> pathspec.GitIgnoreSpec:
+    # pathspec is imported on first need (a fifth of the start-up of a run
+    # over named files, which needs none).
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def exclude_spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec | None:
+    """The exclude patterns as one spec; ``None`` for none (which matches nothing)."""
+    return _spec(patterns) if patterns else None
+
+
 def _load_gitignore(directory: Path) -> pathspec.GitIgnoreSpec | None:
     try:
         text = (directory / ".gitignore").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+    return _spec(text.splitlines())
 
 
 def _repository_ignores(directory: Path) -> _Ignores:
@@ -133,13 +147,13 @@ def _repository_ignores(directory: Path) -> _Ignores:
     except OSError:  # no such file, or .git is a worktree's file
         exclude = ""
     if exclude.strip():
-        ignores = _Ignores(((root, pathspec.GitIgnoreSpec.from_lines(exclude.splitlines())),))
+        ignores = _Ignores(((root, _spec(exclude.splitlines())),))
     for step in chain:
         ignores = ignores.descend(step)
     return ignores
 
 
-def force_excluded(path: Path, excludes: pathspec.GitIgnoreSpec, cwd: Path) -> bool:
+def force_excluded(path: Path, excludes: pathspec.GitIgnoreSpec | None, cwd: Path) -> bool:
     """Whether a file named on the command line is left out under
     ``--force-exclude``: it, or a directory above it (below ``cwd``), matches
     an exclude pattern or is one of the default excludes. A hook that names
@@ -148,6 +162,8 @@ def force_excluded(path: Path, excludes: pathspec.GitIgnoreSpec, cwd: Path) -> b
     parts = Path(rel).parts
     if any(part in DEFAULT_EXCLUDES for part in parts[:-1]):
         return True
+    if excludes is None:
+        return False
     if excludes.match_file(rel):
         return True
     return any(excludes.match_file("/".join(parts[:i]) + "/") for i in range(1, len(parts)))
@@ -175,7 +191,7 @@ def discover(
     directory is not: it can lead out of the tree or into a loop.
     """
     cwd = cwd or Path.cwd()
-    excludes = pathspec.GitIgnoreSpec.from_lines(list(exclude))
+    excludes = exclude_spec(list(exclude))
     targets: dict[Path, Target] = {}
     errors: list[DiscoveryError] = []
     for raw in paths:
@@ -218,7 +234,7 @@ def discover(
 def _walk(
     directory: Path,
     ignores: _Ignores,
-    excludes: pathspec.GitIgnoreSpec,
+    excludes: pathspec.GitIgnoreSpec | None,
     cwd: Path,
     errors: list[DiscoveryError],
     respect_gitignore: bool,
@@ -241,7 +257,7 @@ def _walk(
         if entry.is_symlink():
             if entry.name.endswith(".py") and _linked_file_inside(entry, root, cwd, errors):
                 rel = display_path(path, cwd)
-                if not (excludes.match_file(rel) or ignores.ignored(path, False)):
+                if not ((excludes is not None and excludes.match_file(rel)) or ignores.ignored(path, False)):
                     yield path
             continue
         try:
@@ -253,7 +269,7 @@ def _walk(
         if not is_dir and not entry.name.endswith(".py"):
             continue
         rel = display_path(path, cwd)
-        if excludes.match_file(rel + "/" if is_dir else rel) or ignores.ignored(path, is_dir):
+        if (excludes is not None and excludes.match_file(rel + "/" if is_dir else rel)) or ignores.ignored(path, is_dir):
             continue
         if is_dir:
             child = ignores.descend(path) if respect_gitignore else ignores
