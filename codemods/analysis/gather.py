@@ -280,8 +280,12 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
     for small in smalls:
         if contains(small, (cst.Await, cst.Lambda, cst.NamedExpr, cst.Yield)):
             return False
-        if isinstance(small, (cst.Raise, cst.Pass)):
-            continue  # (an exception made to be raised: no cleanup)
+        if isinstance(small, cst.Pass):
+            continue
+        if isinstance(small, cst.Raise):
+            if small.exc is not None and not _made_to_raise(small.exc):
+                return False
+            continue
         if isinstance(small, cst.Return):
             if small.value is not None and contains(small.value, (cst.Call,)):
                 return False  # a call on the way out may close what the others use
@@ -294,6 +298,24 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
             continue
         return False
     return True
+
+
+# Builtins that only turn a value into text or a number.
+_PLAIN_BUILTINS = frozenset({"str", "repr", "int", "float", "len", "type", "format"})
+
+
+def _made_to_raise(exc: cst.BaseExpression) -> bool:
+    """``UpdateFailed``, ``UpdateFailed(f"... {err}")``, ``Error(str(err))``:
+    an exception named or made, whose arguments call nothing but builtins
+    that make text or numbers (a call there could clean up on the way)."""
+    if not isinstance(exc, cst.Call):
+        return not contains(exc, (cst.Call,))
+    return all(
+        not isinstance(inner, cst.Call)
+        or (isinstance(inner.func, cst.Name) and inner.func.value in _PLAIN_BUILTINS)
+        for arg in exc.args
+        for inner in cst_traversal.descendants(arg)
+    ) and not contains(exc.func, (cst.Call,))
 
 
 def _is_log_call(node: cst.BaseExpression) -> bool:
