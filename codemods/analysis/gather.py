@@ -294,7 +294,7 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
             if small.value is None or contains(small.value, (cst.Call,)):
                 return False
             continue
-        if isinstance(small, cst.Expr) and _is_log_call(small.value):
+        if isinstance(small, cst.Expr) and _is_log_call(small.value) and _calls_only_plain(small.value.args):  # type: ignore[attr-defined]
             continue
         return False
     return True
@@ -310,12 +310,18 @@ def _made_to_raise(exc: cst.BaseExpression) -> bool:
     that make text or numbers (a call there could clean up on the way)."""
     if not isinstance(exc, cst.Call):
         return not contains(exc, (cst.Call,))
+    return _calls_only_plain(exc.args) and not contains(exc.func, (cst.Call,))
+
+
+def _calls_only_plain(args: Sequence[cst.Arg]) -> bool:
+    """Whether the arguments call nothing but the builtins that make text
+    or numbers."""
     return all(
         not isinstance(inner, cst.Call)
         or (isinstance(inner.func, cst.Name) and inner.func.value in _PLAIN_BUILTINS)
-        for arg in exc.args
+        for arg in args
         for inner in cst_traversal.descendants(arg)
-    ) and not contains(exc.func, (cst.Call,))
+    )
 
 
 def _is_log_call(node: cst.BaseExpression) -> bool:
