@@ -246,6 +246,29 @@ def _text(name: bytes) -> str:
     return name.decode("ascii", "replace")
 
 
+_TRIO_IMPORT = re.compile(
+    rb"^[ \t]*(?:import[ \t]+trio(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?:#[^\n]*)?$|from[ \t]+trio\b[\w.]*[ \t]+import\b)", re.MULTILINE
+)
+_ANYIO_AS = re.compile(rb"^[ \t]*import[ \t]+anyio[ \t]+as[ \t]+(\w+)", re.MULTILINE)
+
+
+def _uses_trio(data: bytes) -> bool:
+    """Whether a file uses trio (code that runs under trio alone, whoever
+    starts it: ``t.run(...)`` of ``import trio as t``), or anyio's runner
+    under another name; an import of trio that nothing uses (a preload
+    for a library's sake) is no use."""
+    for found in _TRIO_IMPORT.finditer(data):
+        if found.group(0).lstrip().startswith(b"from"):
+            return True
+        alias = found.group(1) or b"trio"
+        if re.search(rb"\b" + re.escape(alias) + rb"\.", data):
+            return True
+    return any(
+        re.search(rb"\b" + re.escape(alias) + rb"\.(?:run\b|from_thread\b)", data)
+        for alias in _ANYIO_AS.findall(data)
+    )
+
+
 def _starts_of(files: Iterable[str]) -> frozenset[str]:
     """Whose event loops the files start: "asyncio" (its runner, uvloop,
     uvicorn, aiohttp's ``run_app``) and "other" (trio's or anyio's runner,
@@ -259,7 +282,7 @@ def _starts_of(files: Iterable[str]) -> frozenset[str]:
         if b"run" in data or b"sniffio" in data or b"anyio" in data or b"trio" in data:
             if "asyncio" not in starts and _ASYNCIO_START.search(data):
                 starts.add("asyncio")
-            if _OTHER_START.search(data):
+            if _OTHER_START.search(data) or _uses_trio(data):
                 starts.add("other")
                 break  # (nothing read after this changes the answer)
     return frozenset(starts)
@@ -805,6 +828,29 @@ _CHANGING_METHODS = frozenset(
 # Modules whose types an object of any class may be annotated with
 # (``Any``, ``Callable``, an ABC): the annotation says nothing of the class.
 _ABSTRACT_TYPES = frozenset({"typing", "typing_extensions", "collections", "abc", "types", "numbers"})
+
+
+# The functions of those modules that change what they are given: a file or
+# buffer written into (``json.dump``, ``struct.pack_into``), a container set
+# or extended (``operator.setitem``, ``SubElement(parent, ...)``).
+_ARGUMENT_WRITERS = frozenset(
+    {
+        "dump", "pack_into", "setitem", "delitem", "SubElement", "update_wrapper", "iadd", "isub",
+        "imul", "imatmul", "itruediv", "ifloordiv", "imod", "ipow", "ilshift", "irshift", "iand",
+        "ixor", "ior", "iconcat", "setattr", "delattr", "insort", "insort_left", "insort_right",
+        "register", "indent", "writer", "DictWriter",
+    }
+)
+
+
+def _pure_stdlib_call(call: CallFact, own, name: str, suspends: bool | None) -> Effects:  # type: ignore[no-untyped-def]
+    """A call of a function of a standard module that changes nothing but
+    what it returns, or, for one of _ARGUMENT_WRITERS, what it is given."""
+    if name not in _ARGUMENT_WRITERS:
+        return Effects(suspends=suspends)
+    given = {own(a) for a in (*call.args, *call.kwargs.values()) if a not in (None, "*", "?")}
+    paths = frozenset(p for p in given if p is not None)
+    return Effects(reads=paths, writes=paths, suspends=suspends)
 
 
 def _pure_stdlib(root: str, facts: ModuleFacts | None, function: FunctionFacts) -> bool:
@@ -1501,6 +1547,8 @@ class Project:
         root, tail = split_root(path)
         if root == "?":
             return "?" + tail
+        if root.startswith(LOCAL):
+            return path  # a value the asking function made (see statement_effects)
         if root.startswith("@"):
             return path  # a loop item of the caller's question
         if root.startswith(RESULT):
@@ -1591,7 +1639,7 @@ class Project:
                 return LEFT_TO_RULE
             if _pure_stdlib(head, facts, function):
                 # ``from ipaddress import ip_address``: as ``json.dumps`` is.
-                return Effects(suspends=suspends)
+                return _pure_stdlib_call(call, own, head, suspends)
             return self._library_call(call, own, head, suspends, self._library_of(facts, function, head))
         receiver, method = call.func.rsplit(".", 1)
         root = split_root(receiver)[0]
@@ -1635,13 +1683,9 @@ class Project:
             if _pure_stdlib(root, facts, function):
                 # A function of the standard library that changes nothing but
                 # what it returns (``json.dumps``, ``base64.b64encode``).
-                return Effects(suspends=suspends)
+                return _pure_stdlib_call(call, own, method, suspends)
             return self._library_call(call, own, method, suspends, self._library_of(facts, function, root))
         owner = self._receiver_class(module, function, receiver)
-        if owner is not None and self._is_protocol(owner[0], owner[1]):
-            # Declared as a Protocol: any object with the method, of a
-            # project class or a library's, as an object of unknown class is.
-            owner = None
         if owner is not None:
             # An object of a project class whose MRO has no such method: a
             # callable stored on it (``self.update_method()``) may be
@@ -2352,6 +2396,19 @@ class Project:
 
 
 
+#: The start of a path through a value the asking function made itself.
+LOCAL = "%"
+
+
+def _made_here(function: FunctionFacts, given: str | None, resolved: str | None) -> str | None:
+    """A call's argument as the question sees it: ``%data`` for one rooted
+    at a local the function made (``data = []``), else as resolved."""
+    if resolved is not None or given is None or given in ("*", "?"):
+        return resolved
+    root, tail = split_root(given)
+    return LOCAL + root + tail if root in function.fresh else resolved
+
+
 def view_of(project: Project | None, filename: str, tree: ast.Module, text: str | None = None) -> ModuleView:
     """The model as the analysis of ``filename`` (whose ``ast`` is ``tree``,
     parsed from ``text`` when given) asks it; without a project, a model of
@@ -2444,6 +2501,14 @@ class ModuleView:
             reads = [item(p) or p for p in reads]
             writes = [item(p) or p for p in writes]
         call = function.call(func, args, kwargs, star_kwargs, True, keys)
+        # A value this function made and hands to the call (``data = []``,
+        # ``await fill(data)``) is no caller's to see, but the next statement
+        # may use it too: named, so that what the call does to it shows.
+        call = dataclasses.replace(
+            call,
+            args=[_made_here(function, given, made) for given, made in zip(args, call.args)],
+            kwargs={name: _made_here(function, kwargs.get(name), made) for name, made in call.kwargs.items()},
+        )
         effects = self.project.call_effects(self.module, qualname, call, function)
         if effects is LEFT_TO_RULE:
             return None
