@@ -1118,8 +1118,16 @@ class Project:
                     continue
                 found = self._resolve_dotted(where, base)
                 if found is None or found[0] != "class":
-                    # A base outside the project (or not resolvable):
-                    # mark it, its methods are not seen.
+                    # A base outside the project (an import, a builtin):
+                    # mark it, its methods are not seen. One computed in
+                    # the module (``class Mine(BASES["w"])``, a name bound
+                    # by assignment) may be any class, the project's too.
+                    facts = self.facts(where)
+                    root = base.split(".")[0]
+                    if base == "?" or (found is not None and found[0] != "module") or (
+                        facts is not None and root not in facts.imports and root not in _BUILTINS
+                    ):
+                        return None
                     order.append(("", base))
                     continue
                 stack.append((found[1], found[2]))
