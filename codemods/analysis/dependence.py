@@ -198,7 +198,9 @@ _STARTUP_WORDS = frozenset(
 def brings_up(function_name: str) -> bool:
     """Whether a function's name says it starts, connects or opens
     something (``start``, ``async_connect``, ``_open_session``)."""
-    words = [word for word in function_name.lower().split("_") if word]
+    # (``asyncStart``, ``ConnectAll``: camelCase words too)
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", function_name)
+    words = [word for word in spaced.lower().split("_") if word]
     if words and words[0] == "async":
         words = words[1:]
     return bool(words) and words[0] in _STARTUP_WORDS

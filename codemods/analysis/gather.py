@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from .dependence import brings_up, contains, names_in
+from .dependence import accesses, brings_up, call_effects, contains, names_in
 from .event_loop import module_event_loop, runs_elsewhere
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ else:
     cst = lazy_module("libcst")
 cst_scope = lazy_module("..cst.scope", __package__)
 cst_traversal = lazy_module("..cst.traversal", __package__)
-cst_toolkit = lazy_module("..cst.toolkit", __package__)
 
 def gather_call(
     alias: str,
@@ -197,9 +196,9 @@ class CleanupDepth:
 
     def _guard(self, node: cst.Try | cst.TryStar | cst.With) -> None:
         if isinstance(node, cst.With):
-            if not all(_is_timeout(item.item) and item.asname is None for item in node.items):
+            if not all(self._is_timeout(item.item) and item.asname is None for item in node.items):
                 self._guarded_blocks.add(id(node.body))
-        elif node.finalbody is not None or not all(_leaves_plainly(handler.body) for handler in node.handlers):
+        elif node.finalbody is not None or not all(_leaves_plainly(handler.body, self._quiet) for handler in node.handlers):
             self._guarded_blocks.add(id(node.body))
         if isinstance(node, (cst.Try, cst.TryStar)):
             # The ``else`` block runs before the ``finally`` block too: a call
@@ -211,6 +210,27 @@ class CleanupDepth:
             self._guarded_blocks.update(id(handler.body) for handler in node.handlers)
             if node.finalbody is not None:
                 self._guarded_blocks.add(id(node.finalbody.body))
+
+    def _is_timeout(self, item: cst.BaseExpression) -> bool:
+        """``asyncio.timeout(10)``, ``async_timeout.timeout(5)``, by what the
+        names are bound to (not ``import guard as async_timeout``)."""
+        if not isinstance(item, cst.Call):
+            return False
+        return self.scope(item).qualified_name(item.func) in _TIMEOUTS  # type: ignore[attr-defined]
+
+    def _quiet(self, call: cst.Call) -> bool:
+        """Whether a call in a handler (an exception made, a line logged)
+        changes nothing the gathered calls may use: the project model sees
+        it change nothing shared (a library's class or logger: nothing the
+        project holds), and its arguments call nothing but builtins that
+        make text or numbers."""
+        if not _calls_only_plain(call.args) or contains(call.func, (cst.Call,)):
+            return False
+        view = getattr(self, "view", None)
+        effects = call_effects(view, self.scope(call), call, accesses(call))  # type: ignore[attr-defined]
+        if effects is None:
+            return True
+        return not effects.unknown and not effects.writes
 
     def visit_Try(self, node: cst.Try) -> None:
         self._guard(node)
@@ -255,13 +275,7 @@ _TIMEOUTS = frozenset({"asyncio.timeout", "asyncio.timeout_at", "async_timeout.t
 _LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
-def _is_timeout(item: cst.BaseExpression) -> bool:
-    """``asyncio.timeout(10)``, ``async_timeout.timeout(5)``: as written
-    (the dotted name the module imports)."""
-    return isinstance(item, cst.Call) and cst_toolkit.get_full_name_for_node(item.func) in _TIMEOUTS
-
-
-def _leaves_plainly(block: cst.BaseSuite) -> bool:
+def _leaves_plainly(block: cst.BaseSuite, quiet: Callable[[cst.Call], bool]) -> bool:
     """Whether an ``except`` block leaves the function as the exception
     would without it, with no step that could clean up: its statements
     log, assign what no call makes, or pass, and its last raises (no
@@ -283,7 +297,11 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
         if isinstance(small, cst.Pass):
             continue
         if isinstance(small, cst.Raise):
-            if small.exc is not None and not _made_to_raise(small.exc):
+            if small.cause is not None and contains(small.cause.item, (cst.Call,)):
+                return False  # ``raise X from close()``
+            if small.exc is not None and not (
+                quiet(small.exc) if isinstance(small.exc, cst.Call) else not contains(small.exc, (cst.Call,))
+            ):
                 return False
             continue
         if isinstance(small, cst.Return):
@@ -291,10 +309,13 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
                 return False  # a call on the way out may close what the others use
             continue
         if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-            if small.value is None or contains(small.value, (cst.Call,)):
+            # A local set (``errors["base"] = "x"``), not an object the
+            # other calls may use (``api.token = None``).
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if small.value is None or contains(small.value, (cst.Call,)) or not all(map(_local_target, targets)):
                 return False
             continue
-        if isinstance(small, cst.Expr) and _is_log_call(small.value) and _calls_only_plain(small.value.args):  # type: ignore[attr-defined]
+        if isinstance(small, cst.Expr) and _is_log_call(small.value) and quiet(small.value):  # type: ignore[arg-type]
             continue
         return False
     return True
@@ -304,13 +325,11 @@ def _leaves_plainly(block: cst.BaseSuite) -> bool:
 _PLAIN_BUILTINS = frozenset({"str", "repr", "int", "float", "len", "type", "format"})
 
 
-def _made_to_raise(exc: cst.BaseExpression) -> bool:
-    """``UpdateFailed``, ``UpdateFailed(f"... {err}")``, ``Error(str(err))``:
-    an exception named or made, whose arguments call nothing but builtins
-    that make text or numbers (a call there could clean up on the way)."""
-    if not isinstance(exc, cst.Call):
-        return not contains(exc, (cst.Call,))
-    return _calls_only_plain(exc.args) and not contains(exc.func, (cst.Call,))
+def _local_target(target: cst.BaseExpression) -> bool:
+    """A name, or an item of a name (``errors["base"]``): not an attribute."""
+    if isinstance(target, cst.Subscript):
+        target = target.value
+    return isinstance(target, cst.Name)
 
 
 def _calls_only_plain(args: Sequence[cst.Arg]) -> bool:
