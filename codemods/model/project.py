@@ -33,7 +33,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from .facts import (
     CONTAINER_GENERICS,
@@ -269,16 +269,21 @@ def _uses_trio(data: bytes) -> bool:
     )
 
 
+def _contents(files: Iterable[str]) -> Iterator[bytes]:
+    """The bytes of each file that can be read."""
+    for path in files:
+        try:
+            yield Path(path).read_bytes()
+        except OSError:
+            continue
+
+
 def _starts_of(files: Iterable[str]) -> frozenset[str]:
     """Whose event loops the files start: "asyncio" (its runner, uvloop,
     uvicorn, aiohttp's ``run_app``) and "other" (trio's or anyio's runner,
     a blocking portal, sniffio, tests marked for trio or anyio)."""
     starts: set[str] = set()
-    for path in files:
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            continue
+    for data in _contents(files):
         if b"run" in data or b"sniffio" in data or b"anyio" in data or b"trio" in data:
             if "asyncio" not in starts and _ASYNCIO_START.search(data):
                 starts.add("asyncio")
@@ -291,11 +296,7 @@ def _starts_of(files: Iterable[str]) -> frozenset[str]:
 def _loops_of(files: Iterable[str]) -> frozenset[str]:
     """What :attr:`ProjectIndex.loops` reads from the bytes of ``files``."""
     loops: set[bytes] = set()
-    for path in files:
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            continue
+    for data in _contents(files):
         # (What one file showed, the others need not be searched for.)
         if b"import" in data:
             loops.update(loop_imports(data, known=loops))
