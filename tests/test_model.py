@@ -917,6 +917,35 @@ def test_a_value_the_function_made_and_hands_to_two_calls_keeps_them_in_order(tm
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
 
+def test_a_builtin_runs_the_special_methods_of_a_project_class(tmp_path: Path) -> None:
+    """``str(t)`` runs ``Thing.__str__``, which writes ``SEEN``; a call of
+    it and one reading ``SEEN`` keep their order."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+        SEEN = []
+
+        class Thing:
+            def __str__(self):
+                SEEN.append("str")
+                return "thing"
+
+        async def get_text(t):
+            await asyncio.sleep(0.02)
+            return str(t)
+
+        async def get_seen():
+            await asyncio.sleep(0)
+            return len(SEEN)
+
+        async def main(thing):
+            a = await get_text(thing)
+            n = await get_seen()
+            return a, n
+    """})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
 # -- classes made without code of their own ---------------------------------------------
 
 FAKE_CLIENT = """

@@ -752,6 +752,20 @@ PURE_CALLS = frozenset(
     }
 )
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+# The special methods a builtin runs on what it is given.
+_BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
+    "str": ("__str__", "__repr__"), "repr": ("__repr__",), "format": ("__format__", "__str__"),
+    "len": ("__len__",), "bool": ("__bool__", "__len__"), "hash": ("__hash__",),
+    "int": ("__int__", "__index__"), "float": ("__float__",), "abs": ("__abs__",), "round": ("__round__",),
+    "iter": ("__iter__",), "next": ("__next__",), "list": ("__iter__",), "tuple": ("__iter__",),
+    "set": ("__iter__", "__hash__"), "frozenset": ("__iter__", "__hash__"), "dict": ("__iter__", "keys"),
+    "sorted": ("__iter__", "__lt__"), "min": ("__iter__", "__lt__", "__gt__"), "max": ("__iter__", "__lt__", "__gt__"),
+    "sum": ("__iter__", "__add__", "__radd__"), "any": ("__iter__", "__bool__"), "all": ("__iter__", "__bool__"),
+    "enumerate": ("__iter__",), "zip": ("__iter__",), "map": ("__iter__",), "filter": ("__iter__",),
+    "reversed": ("__reversed__", "__len__", "__getitem__"), "divmod": ("__divmod__",), "pow": ("__pow__",),
+    "hex": ("__index__",), "dir": ("__dir__",), "getattr": ("__getattr__", "__getattribute__"),
+    "hasattr": ("__getattr__", "__getattribute__"),
+}
 # Methods of builtin values (str, bytes, dict, list, set, numbers, hashes)
 # that change nothing: called on a value of unknown origin, they have no
 # effect the model need follow.
@@ -1592,7 +1606,8 @@ class Project:
         (``top``: the call a rule asks about, not one inside a callee)."""
         head, _, rest = call.func.partition(".")
         if not rest and head in PURE_CALLS and head not in function.params and head not in function.aliases:
-            return Effects()
+            # (``str(x)`` runs ``x.__str__``: a project class's may do anything.)
+            return self._dunders(module, function, call, head, own, depth)
         if not rest and (head in _EXCEPTIONS or head == "print") and self._is_builtin(module, function, head):
             # A builtin exception made (to be raised), a line printed (as a
             # log line is: no state a rule orders by).
@@ -1782,6 +1797,34 @@ class Project:
         if library:
             inner = inner | Effects(reads=frozenset({REMOTE}), writes=frozenset({REMOTE}))
         return dataclasses.replace(inner.all_late(), suspends=True)
+
+    def _dunders(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, call: CallFact, builtin: str, own, depth: int
+    ) -> Effects:
+        """A builtin's call (``str(x)``, ``len(x)``, ``sorted(x)``): what the
+        special methods it runs on its arguments do, where the project
+        defines one of them (``__str__``) and an argument may be an object
+        of a project class; else nothing."""
+        dunders = [name for name in _BUILTIN_DUNDERS.get(builtin, ()) if name in self.index.defined]
+        if not dunders:
+            return Effects()
+        result = Effects()
+        for given in call.args:
+            if given in (None, "*", "?"):
+                if given == "?":
+                    return UNKNOWN
+                continue
+            typed = self._receiver_type(module, function, given)
+            if typed is not None and typed[0] in ("builtin", "library"):
+                continue
+            path = own(given)
+            for dunder in dunders:
+                runs = CallFact(f"{given}.{dunder}", [], {}, False, False, call.line)
+                one = self._any_method(runs, own, given, path or "", dunder, False, depth, module, function)
+                if one.unknown:
+                    return UNKNOWN
+                result = result | one
+        return result
 
     def _thread_future(self, module: str, function: FunctionFacts, root: str) -> bool:
         """Whether ``root`` is the result of a call of ``function`` that runs
