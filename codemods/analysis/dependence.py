@@ -180,11 +180,16 @@ _LIFECYCLE_WORDS = frozenset(
 )
 
 
-def is_lifecycle(name: str) -> bool:
+def _first_word(name: str) -> str:
+    """The first word of a snake_case name, past an ``async_``."""
     words = [word for word in name.lower().split("_") if word]
     if words and words[0] == "async":
         words = words[1:]
-    return bool(words) and words[0] in _LIFECYCLE_WORDS
+    return words[0] if words else ""
+
+
+def is_lifecycle(name: str) -> bool:
+    return _first_word(name) in _LIFECYCLE_WORDS
 
 
 # The first words of a function that brings something up: its steps run in
@@ -199,11 +204,7 @@ def brings_up(function_name: str) -> bool:
     """Whether a function's name says it starts, connects or opens
     something (``start``, ``async_connect``, ``_open_session``)."""
     # (``asyncStart``, ``ConnectAll``: camelCase words too)
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", function_name)
-    words = [word for word in spaced.lower().split("_") if word]
-    if words and words[0] == "async":
-        words = words[1:]
-    return bool(words) and words[0] in _STARTUP_WORDS
+    return _first_word(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", function_name)) in _STARTUP_WORDS
 
 
 

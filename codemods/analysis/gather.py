@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
+from ..model.project import LOG_METHODS
 from .dependence import accesses, brings_up, call_effects, contains, names_in
 from .event_loop import module_event_loop, runs_elsewhere
 
@@ -271,8 +272,6 @@ class CleanupDepth:
 
 # The context managers that only bound how long their body may take.
 _TIMEOUTS = frozenset({"asyncio.timeout", "asyncio.timeout_at", "async_timeout.timeout", "async_timeout.timeout_at"})
-# A logger's methods, on a receiver named like a logger.
-_LOG_CALLS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
 def _leaves_plainly(block: cst.BaseSuite, quiet: Callable[[cst.Call], bool]) -> bool:
@@ -348,7 +347,7 @@ def _is_log_call(node: cst.BaseExpression) -> bool:
     method, on a receiver whose last name says logger."""
     if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
         return False
-    if node.func.attr.value not in _LOG_CALLS:
+    if node.func.attr.value not in LOG_METHODS:
         return False
     receiver = node.func.value
     last = receiver.attr.value if isinstance(receiver, cst.Attribute) else receiver.value if isinstance(receiver, cst.Name) else ""

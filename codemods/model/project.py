@@ -751,7 +751,7 @@ PURE_CALLS = frozenset(
         "super", "object", "slice", "vars", "dir",
     }
 )
-_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # The special methods a builtin runs on what it is given.
 _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
     "str": ("__str__", "__repr__"), "repr": ("__repr__",), "format": ("__format__", "__str__"),
@@ -878,6 +878,8 @@ def _pure_stdlib(root: str, facts: ModuleFacts | None, function: FunctionFacts) 
         return False
     top = target.split(":")[0].split(".")[0]
     return top in _STDLIB and top not in _EFFECTFUL_STDLIB
+# Bases that add no method an object of the class would run.
+_PLAIN_BASES = frozenset({"object", "Generic", "typing.Generic", "ABC", "abc.ABC", "Protocol", "typing.Protocol"})
 # Builtin names: a read of one reads no shared state.
 _BUILTINS = frozenset(dir(builtins))
 _EXCEPTIONS = frozenset(
@@ -914,7 +916,7 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+")
 
 def _is_logging(receiver: str, method: str) -> bool:
     last = receiver.rsplit(".", 1)[-1].lower()
-    return method in _LOG_METHODS and ("log" in last)
+    return method in LOG_METHODS and ("log" in last)
 
 
 # -- the model -------------------------------------------------------------------
@@ -1129,7 +1131,7 @@ class Project:
                 return None
             order.append((where, cls_name))
             for base in cls.bases:
-                if base in ("object", "Generic", "typing.Generic", "ABC", "abc.ABC", "Protocol", "typing.Protocol"):
+                if base in _PLAIN_BASES:
                     continue
                 found = self._resolve_dotted(where, base)
                 if found is None or found[0] != "class":
@@ -2090,7 +2092,7 @@ class Project:
             if cls is None or facts is None or cls.decorators or {"__init__", "__new__", "__post_init__"} & set(cls.methods):
                 return False
             for base in cls.bases:
-                if base in ("object", "Generic", "typing.Generic", "ABC", "abc.ABC"):
+                if base in _PLAIN_BASES:
                     continue
                 resolved = self._resolve_dotted(where, base)
                 if resolved is not None and resolved[0] == "class":
