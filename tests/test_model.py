@@ -946,6 +946,114 @@ def test_a_builtin_runs_the_special_methods_of_a_project_class(tmp_path: Path) -
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
 
+TEXT_OF_A_THING = """
+    import asyncio
+
+    SEEN = []
+
+    class Thing:
+        def {dunder}(self, *spec):
+            SEEN.append("text")
+            return "thing"
+
+    async def get_text(t):
+        await asyncio.sleep(0.02)
+        return {expression}
+
+    async def get_seen():
+        await asyncio.sleep(0)
+        return len(SEEN)
+
+    async def main(thing):
+        a = await get_text(thing)
+        n = await get_seen()
+        return a, n
+"""
+
+
+@pytest.mark.parametrize(
+    ("dunder", "expression"),
+    [
+        ("__format__", 'f"{t}"'),
+        ("__format__", 'f"{t:>8}"'),
+        ("__repr__", 'f"{t!r}"'),
+        ("__str__", 'f"{t!s}"'),
+        ("__str__", '"%s" % t'),
+        ("__str__", '"%s-%d" % (t, 1)'),
+        ("__format__", '"{}".format(t)'),
+    ],
+)
+def test_text_made_of_an_object_runs_its_special_methods(tmp_path: Path, dunder: str, expression: str) -> None:
+    """An f-string, ``%`` and ``str.format`` run the special methods that
+    make an object's text, as ``str()`` does: ``Thing``'s writes ``SEEN``."""
+    source = TEXT_OF_A_THING.replace("{dunder}", dunder).replace("{expression}", expression)
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_text_of_an_object_whose_class_makes_it_plainly_is_gathered(tmp_path: Path) -> None:
+    """The control: the same calls where the special method changes
+    nothing are independent."""
+    source = TEXT_OF_A_THING.replace("{dunder}", "__format__").replace("{expression}", 'f"{t}"')
+    source = source.replace('SEEN.append("text")', "pass")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")
+
+
+ANY_CLASS_OF_METHOD = """
+    import asyncio
+
+    TOTAL = {"n": 0}
+
+    class Source:
+        async def get_value(self):
+            ...
+
+    {answerer}
+
+    class Peek:
+        async def get_value(self):
+            await asyncio.sleep(0)
+            return TOTAL["n"]
+
+    async def go(a, b):
+        x = await a.get_value()
+        y = await b.get_value()
+        return x, y
+"""
+
+BUMP = """
+async def _bump(self):
+    await asyncio.sleep(0.03)
+    TOTAL["n"] += 1
+    return TOTAL["n"]
+"""
+
+
+@pytest.mark.parametrize(
+    "answerer",
+    [
+        BUMP + "\nclass Counter:\n    get_value = _bump\n",
+        "class Proxy:\n    def __getattr__(self, name):\n        return _bump.__get__(self)\n" + BUMP,
+    ],
+    ids=["method-bound-by-assignment", "getattr"],
+)
+def test_a_method_of_an_object_of_unknown_class_may_be_one_no_def_names(tmp_path: Path, answerer: str) -> None:
+    """``a.get_value()`` on an object of unknown class: a class that binds
+    the name in its body by assignment, or answers any name by
+    ``__getattr__``, may be the one that runs, and it writes ``TOTAL``."""
+    source = ANY_CLASS_OF_METHOD.replace("    {answerer}", textwrap.indent(answerer, "    "))
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_method_of_an_object_of_unknown_class_that_every_class_reads_is_gathered(tmp_path: Path) -> None:
+    """The control: every class defining ``get_value`` by ``def`` reads."""
+    source = ANY_CLASS_OF_METHOD.replace("    {answerer}", "")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "asyncio.gather(a.get_value(), b.get_value())" in gather_diff(tmp_path, "main.py")
+
+
 # -- classes made without code of their own ---------------------------------------------
 
 FAKE_CLIENT = """

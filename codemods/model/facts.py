@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 17
+FACTS_FORMAT = 18
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -436,6 +436,10 @@ def _callee_text(func: ast.expr) -> str:
     return dotted(func) or "?"
 
 
+# ``f"{x!r}"`` -> the builtin that makes the text.
+_CONVERSIONS = {ord("r"): "repr", ord("s"): "str", ord("a"): "ascii"}
+
+
 class _FunctionReader(ast.NodeVisitor):
     """One pass over a function's own body (not the bodies nested in it)."""
 
@@ -737,6 +741,32 @@ class _FunctionReader(ast.NodeVisitor):
         if id(node) not in self._done:
             self._call(node, awaited=False)
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> None:
+        # ``f"{x}"`` runs ``x.__format__`` (``f"{x!r}"``: ``x.__repr__``).
+        self._formats(node.value, _CONVERSIONS.get(node.conversion, "format"))
+        if node.format_spec is not None:
+            self.visit(node.format_spec)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if (
+            isinstance(node.op, ast.Mod) and isinstance(node.left, (ast.Constant, ast.JoinedStr))
+            and not isinstance(getattr(node.left, "value", ""), (int, float, complex))
+        ):
+            # ``"%s" % x`` runs ``x.__str__`` (``%r``: ``__repr__``).
+            self.visit(node.left)
+            values = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+            for value in values:
+                self._formats(value, "str")
+            return
+        self.generic_visit(node)
+
+    def _formats(self, value: ast.expr, builtin: str) -> None:
+        """``value`` turned into text as ``builtin`` (``str``, ``repr``,
+        ``format``) does: recorded as that builtin's call, whose special
+        methods the model follows."""
+        call = ast.Call(func=ast.Name(id=builtin, ctx=ast.Load()), args=[value], keywords=[])
+        self._call(ast.copy_location(call, value), awaited=False)
+
     def _forwards(self, node: ast.Call) -> bool:
         """Whether the call passes on the function's ``*args`` last, and no
         other starred argument."""
@@ -800,6 +830,13 @@ class _FunctionReader(ast.NodeVisitor):
             )
         for value in (*node.args, *(keyword.value for keyword in node.keywords)):
             self._outer[id(value)] = func
+        if (
+            isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
+        ):
+            # ``"{}".format(x)`` runs ``x.__format__``, as ``format(x)`` does.
+            for value in (*node.args, *(keyword.value for keyword in node.keywords)):
+                self._formats(value, "format")
         # The arguments are read, and what the callee expression evaluates
         # on the way; the receiver of a method is not read as a whole (what
         # the method reads of it is the callee's business, folded in later).

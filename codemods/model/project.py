@@ -748,13 +748,13 @@ PURE_CALLS = frozenset(
         "getattr", "min", "max", "sum", "abs", "round", "sorted", "reversed", "list", "dict", "set",
         "frozenset", "tuple", "enumerate", "zip", "range", "map", "filter", "any", "all", "iter",
         "next", "hash", "id", "type", "callable", "format", "divmod", "pow", "chr", "ord", "hex",
-        "super", "object", "slice", "vars", "dir",
+        "super", "object", "slice", "vars", "dir", "ascii",
     }
 )
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # The special methods a builtin runs on what it is given.
 _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
-    "str": ("__str__", "__repr__"), "repr": ("__repr__",), "format": ("__format__", "__str__"),
+    "str": ("__str__", "__repr__"), "repr": ("__repr__",), "ascii": ("__repr__",), "format": ("__format__", "__str__"),
     "len": ("__len__",), "bool": ("__bool__", "__len__"), "hash": ("__hash__",),
     "int": ("__int__", "__index__"), "float": ("__float__",), "abs": ("__abs__",), "round": ("__round__",),
     "iter": ("__iter__",), "next": ("__next__",), "list": ("__iter__",), "tuple": ("__iter__",),
@@ -1857,6 +1857,16 @@ class Project:
         remote = frozenset(keys) if keys else frozenset({REMOTE})
         return Effects(reads=remote, writes=frozenset() if is_read(method) else remote)
 
+    def _answers_any_name(self) -> bool:
+        """Whether a class of the project may answer a method of any name:
+        one defines ``__getattr__`` or ``__getattribute__``."""
+        found = False
+        for name in _ANY_NAME:
+            if self.derived is not None:
+                self.derived[definers_key(name)] = self.index.definers_digest(name)
+            found = found or name in self.index.defined
+        return found
+
     def _any_method(  # type: ignore[no-untyped-def]
         self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int,
         module: str, function: FunctionFacts,
@@ -1871,7 +1881,9 @@ class Project:
         function), a class whose methods may not be what its body says, or
         too many files to read."""
         files = self.index.defined.get(method, ())
-        if len(files) > MAX_DEFINERS:
+        if len(files) > MAX_DEFINERS or self._answers_any_name():
+            # (A class of the project that answers any name, by
+            # ``__getattr__``, may be the object's as well.)
             return UNKNOWN
         if self.derived is not None:
             # A ``def`` of the name added to another file changes the answer.
@@ -1885,6 +1897,10 @@ class Project:
             for class_name, cls in facts.classes.items():
                 qualname = cls.methods.get(method)
                 if qualname is None:
+                    if method in cls.assigned:
+                        # ``get_value = _bump`` in the class body: a
+                        # method the facts do not describe.
+                        return UNKNOWN
                     continue
                 callee = facts.functions.get(qualname)
                 readable = callee is not None and callee.kind != "property" and self._mro(where, class_name) is not None  # type: ignore[arg-type]
@@ -2449,6 +2465,9 @@ class Project:
         return self._mro(module, class_name) is not None
 
 
+
+#: The methods by which a class answers for attributes of any name.
+_ANY_NAME = ("__getattr__", "__getattribute__")
 
 #: The start of a path through a value the asking function made itself.
 LOCAL = "%"
