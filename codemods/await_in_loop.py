@@ -173,7 +173,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     independent await statement (AM201 would then find a new run); a loop
     inside a `try`, `with`, `except` or `finally` block that may hold
     cleanup (as AM201 tells it), or in a function that starts or connects
-    something; a command per item through one shared client (`await
+    something (or its private helper, as AM201 tells it); a command per item through one shared client (`await
     modem.delete_sms(sms_id)` for each id: what the device takes at a time
     is not seen); a module that
     imports trio or anyio, or imports no event loop's library in a project
@@ -431,7 +431,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         if not reason and self._comments.ask_for_order(self.scope(loop).function().node):
             reason = FUNCTION_ORDER_REASON
-        if not reason and in_startup(self.scope(loop)):
+        if not reason and in_startup(self.scope(loop), self.view):
             reason = STARTUP_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"

@@ -161,7 +161,10 @@ class SequentialAwaits(CleanupDepth, Rule):
     comments or docstring ask for order (`# one at a time`, "the requests
     are sent serially"); runs in a function that starts, connects or opens
     something (`async_start`, `connect`: the first calls on a client may
-    connect it, lazily, and two at once would connect it twice); runs that assign a name a nested function reads;
+    connect it, lazily, and two at once would connect it twice), or in a
+    private helper such a function of its module awaits (`_load_first`),
+    or that helper's own helper; runs that assign a name a nested function
+    reads;
     modules that import trio or anyio; and modules that import no event
     loop's library in a project that does not run asyncio alone.
 
@@ -270,7 +273,7 @@ class SequentialAwaits(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif self._comments.ask_for_order(scope.function().node):
             reason = FUNCTION_ORDER_REASON
-        elif in_startup(scope):
+        elif in_startup(scope, self.view):
             reason = STARTUP_REASON
         elif any(_pinned(m.line) for m in members):
             reason = "a statement carries a comment that must stay on its line"

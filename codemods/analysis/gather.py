@@ -145,11 +145,38 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None, backend: str = "
     return ""
 
 
-def in_startup(scope: Scope) -> bool:
+def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
     """Whether the code stands in a function that starts, connects or opens
-    something (see :func:`.dependence.brings_up`)."""
-    function = scope.function().node
-    return function is not None and isinstance(function, cst.FunctionDef) and brings_up(function.name.value)
+    something (see :func:`.dependence.brings_up`), or in a private helper
+    (``_load_first``) that such a function of its module awaits as a step
+    of its own, or a private helper's helper, as the project model
+    resolves the calls. (A public function's callers are ways in; a start
+    among them is not the one the code is a step of.)"""
+    function = scope.function()
+    node = function.node
+    if node is None or not isinstance(node, cst.FunctionDef):
+        return False
+    if brings_up(node.name.value):
+        return True
+    qualname = cst_scope.function_qualname(function) if view is not None else None
+    if view is None or qualname is None:
+        return False
+    level, seen = [qualname], {qualname}
+    for _ in range(2):
+        following = []
+        for name in level:
+            if not name.rsplit(".", 1)[-1].startswith("_"):
+                continue
+            for site in view.callers.of(view.module, name, here=True):
+                if site.maybe is not None or not (site.call.awaited and site.caller.is_async):
+                    continue
+                if brings_up(site.caller.qualname.rsplit(".", 1)[-1]):
+                    return True
+                if site.caller.qualname not in seen:
+                    seen.add(site.caller.qualname)
+                    following.append(site.caller.qualname)
+        level = following
+    return False
 
 
 class CleanupDepth:

@@ -200,24 +200,24 @@ class Callers:
 
     # -- callers -----------------------------------------------------------------
 
-    def of(self, module: str, qualname: str) -> list[CallSite]:
+    def of(self, module: str, qualname: str, *, here: bool = False) -> list[CallSite]:
         """The calls of ``qualname`` of ``module`` that the model resolves,
-        in the functions of the project, and the calls of it that wrappers
-        of its decorators make."""
-        key = (module, qualname)
-        sites = self._sites.get(key)
+        in the functions of the project (``here``: of ``module`` alone), and
+        the calls of it that wrappers of its decorators make."""
+        key = (module, qualname) if not here else (module, qualname, "here")
+        sites = self._sites.get(key)  # type: ignore[arg-type]
         if sites is None:
-            sites = self._sites[key] = self._find(module, qualname)
+            sites = self._sites[key] = self._find(module, qualname, here)  # type: ignore[index]
         return sites
 
-    def _find(self, module: str, qualname: str) -> list[CallSite]:
+    def _find(self, module: str, qualname: str, here: bool = False) -> list[CallSite]:
         function = self.project.function(module, qualname)
         if function is None:
             return []
         name = qualname.rsplit(".", 1)[-1]
         # A nested function is called by name only in the one around it; a
         # method only as an attribute.
-        if "<locals>" in qualname:
+        if "<locals>" in qualname or here:
             candidates: tuple[str, ...] = (module,)
         else:
             candidates = self.calling(name, method=function.class_name is not None)
