@@ -1857,15 +1857,28 @@ class Project:
         remote = frozenset(keys) if keys else frozenset({REMOTE})
         return Effects(reads=remote, writes=frozenset() if is_read(method) else remote)
 
-    def _answers_any_name(self) -> bool:
-        """Whether a class of the project may answer a method of any name:
-        one defines ``__getattr__`` or ``__getattribute__``."""
-        found = False
+    def _answers_any_name(self, module: str) -> bool:
+        """Whether a class that may answer a method of any name (it defines
+        ``__getattr__`` or ``__getattribute__``) is one ``module`` sees: a
+        class of its own or of a module of the project it imports. (A
+        proxy class no import brings in is not looked for: every object of
+        unknown class would be one.)"""
+        files = {number for name in _ANY_NAME for number in self.index.defined.get(name, ())}
+        if not files:
+            return False
         for name in _ANY_NAME:
             if self.derived is not None:
                 self.derived[definers_key(name)] = self.index.definers_digest(name)
-            found = found or name in self.index.defined
-        return found
+        facts = self.facts(module)
+        seen = {module}
+        if facts is not None:
+            for target in facts.imports.values():
+                source, _, attribute = target.partition(":")
+                seen.add(source)
+                if attribute:
+                    seen.add(f"{source}.{attribute}")
+        paths = {self.index.modules.get(name) for name in seen}
+        return any(self.index.files[number] in paths for number in files)
 
     def _any_method(  # type: ignore[no-untyped-def]
         self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int,
@@ -1881,7 +1894,7 @@ class Project:
         function), a class whose methods may not be what its body says, or
         too many files to read."""
         files = self.index.defined.get(method, ())
-        if len(files) > MAX_DEFINERS or self._answers_any_name():
+        if len(files) > MAX_DEFINERS or self._answers_any_name(module):
             # (A class of the project that answers any name, by
             # ``__getattr__``, may be the object's as well.)
             return UNKNOWN
