@@ -34,6 +34,7 @@ from .analysis.dependence import (
     receivers,
 )
 from .analysis.gather import (
+    GATHER_OPTIONS,
     CLEANUP_REASON,
     STARTUP_REASON,
     ORDER_COMMENT_REASON,
@@ -214,7 +215,7 @@ class AwaitInLoop(CleanupDepth, Rule):
     SLUG = "await-in-loop"
     SAFETY = Safety.UNSAFE
     DESCRIPTION = "a loop awaits one independent call per item; gather them"
-    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+    OPTIONS = GATHER_OPTIONS
     PREFILTER = (b"await",)
 
     @classmethod

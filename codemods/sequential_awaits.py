@@ -15,6 +15,7 @@ from .analysis.dependence import (
     runs,
 )
 from .analysis.gather import (
+    GATHER_OPTIONS,
     CLEANUP_REASON,
     STARTUP_REASON,
     ORDER_COMMENT_REASON,
@@ -132,6 +133,11 @@ class SequentialAwaits(CleanupDepth, Rule):
     thing (`delete(where={"id": item.id})` for each item); an add, a create
     or a send keeps its order. A receiver named or declared as one
     connection, stream, socket or serial port takes one operation at a time.
+    The first words that make a read (option `read-verbs`) and the words
+    of a receiver's name that make it one connection (option
+    `single-operation-words`) are the model's, for AM201 and AM202 alike:
+    a library whose getters are nouns (`client.prices(ids)`) is read by
+    adding them, one whose `session` objects are pools by removing it.
 
     ## Left alone
 
@@ -181,7 +187,7 @@ class SequentialAwaits(CleanupDepth, Rule):
     SLUG = "sequential-awaits"
     SAFETY = Safety.UNSAFE
     DESCRIPTION = "independent awaits in a row run one after another; gather them"
-    OPTIONS = {"ordering-primitives": DEFAULT_ORDERING_PRIMITIVES}
+    OPTIONS = GATHER_OPTIONS
     PREFILTER = (b"await",)
 
     @classmethod

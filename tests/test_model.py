@@ -1666,3 +1666,42 @@ def test_the_models_walks_give_what_ast_gives_in_its_order(source: str) -> None:
     assert all(child_nodes(node) == list(ast.iter_child_nodes(node)) for node in everything)
     holding = (ast.stmt, ast.excepthandler, ast.match_case)
     assert statement_nodes(tree) == [tree, *(n for n in everything if isinstance(n, holding))]
+
+
+# -- the words by which a library's calls are read ------------------------------------
+
+NOUN_GETTERS = """
+    import asyncio
+
+    import tankerkoenig
+
+
+    async def update(client: tankerkoenig.Client, a, b):
+        first = await client.prices(a)
+        second = await client.prices(b)
+        return first, second
+
+
+    async def both(session: tankerkoenig.Pool, a, b):
+        first = await session.get_prices(a)
+        second = await session.get_prices(b)
+        return first, second
+"""
+
+
+def test_read_verbs_and_single_operation_words_are_options(tmp_path: Path) -> None:
+    """By default ``prices`` says nothing of reading (two calls keep their
+    order) and a ``session`` is one connection; a project whose library
+    reads by nouns and whose sessions are pools says so."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": NOUN_GETTERS})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+    write(tmp_path, {"pyproject.toml": '[tool.asyncmend]\nread-verbs = ["get", "prices"]\n'})
+    diff = gather_diff(tmp_path, "main.py")
+    assert "asyncio.gather(client.prices(a), client.prices(b))" in diff
+    assert "session.get_prices(a), session.get_prices(b)" not in diff
+
+    write(tmp_path, {"pyproject.toml": '[tool.asyncmend]\nsingle-operation-words = ["conn", "ws"]\n'})
+    diff = gather_diff(tmp_path, "main.py")
+    assert "asyncio.gather(session.get_prices(a), session.get_prices(b))" in diff
+    assert "client.prices(a), client.prices(b)" not in diff

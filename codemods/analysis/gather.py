@@ -12,9 +12,10 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ..lazy import lazy_module
-from ..model.project import LOG_METHODS
+from ..model.project import LOG_METHODS, READ_VERBS, SINGLE_OPERATION_WORDS
 from .dependence import accesses, brings_up, call_effects, contains, names_in
 from .event_loop import module_event_loop, runs_elsewhere
+from .names import DEFAULT_ORDERING_PRIMITIVES
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -25,6 +26,16 @@ else:
     cst = lazy_module("libcst")
 cst_scope = lazy_module("..cst.scope", __package__)
 cst_traversal = lazy_module("..cst.traversal", __package__)
+
+#: The options of AM201 and AM202: what orders the calls, and how the
+#: project model reads a library's calls (a read by its first word; one
+#: connection or stream by a word of the receiver's name).
+GATHER_OPTIONS = {
+    "ordering-primitives": DEFAULT_ORDERING_PRIMITIVES,
+    "read-verbs": tuple(sorted(READ_VERBS)),
+    "single-operation-words": tuple(sorted(SINGLE_OPERATION_WORDS)),
+}
+
 
 def gather_call(
     alias: str,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence, TypeVar, cast
 
 from ..findings import Finding, SourceResult
-from ..model.project import Project, view_of
+from ..model.project import Project, Vocabulary, view_of
 from ..rule import Rule
 from ..rule import rules as registered_rules
 from ..screen.facts import Facts
@@ -274,7 +274,7 @@ def _one_pass(
         except SourceError as exc:
             return _one_pass_newer(parse_newer(text, exc), text, candidates, settings, filename)
     facts = Facts.of(tree)
-    facts.view_factory = functools.partial(view_of, project, filename, tree, text)
+    facts.view_factory = functools.partial(view_of, project, filename, tree, text, Vocabulary.of(settings.options))
     if validate and facts.symbol_pass_needed:
         check_syntax(text, filename)
     candidates = [rule for rule in candidates if rule.screen(facts, settings)]

@@ -33,7 +33,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .facts import (
     CONTAINER_GENERICS,
@@ -723,9 +723,10 @@ READ_VERBS = frozenset(
 # its id, a device by its address): calls of them about different things
 # commute. An add, a create, a send, a publish appends to what the remote
 # side keeps in order (messages, reactions, rows by their ids): not these.
-KEYED_VERBS = READ_VERBS | frozenset(
+_KEYED_CHANGES = frozenset(
     {"update", "set", "delete", "remove", "patch", "upsert", "unset", "invalidate", "expire", "refresh", "evict"}
 )
+KEYED_VERBS = READ_VERBS | _KEYED_CHANGES
 # Receivers that are one stream or one connection: one operation at a time,
 # whatever the verb.
 SINGLE_OPERATION_WORDS = frozenset(
@@ -894,17 +895,40 @@ def verb(method: str) -> str:
     return name.split("_", 1)[0].lower()
 
 
-def is_read(method: str) -> bool:
-    return verb(method) in READ_VERBS
+def is_read(method: str, verbs: frozenset[str] = READ_VERBS) -> bool:
+    return verb(method) in verbs
 
 
-def single_operation(receiver: str, type_name: str = "") -> bool:
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words by which the model reads a library's calls: a method's
+    first word that says it reads (``get_``, ``fetch``), and the words of a
+    receiver's name that say it is one stream or one connection (options
+    ``read-verbs`` and ``single-operation-words`` of AM201 and AM202)."""
+
+    read_verbs: frozenset[str] = READ_VERBS
+    single_operation_words: frozenset[str] = SINGLE_OPERATION_WORDS
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> Vocabulary:
+        reads = options.get("read-verbs")
+        words = options.get("single-operation-words")
+        return cls(
+            frozenset(word.lower() for word in reads) if reads is not None else READ_VERBS,
+            frozenset(word.lower() for word in words) if words is not None else SINGLE_OPERATION_WORDS,
+        )
+
+    @property
+    def keyed_verbs(self) -> frozenset[str]:
+        return self.read_verbs | _KEYED_CHANGES
+
+
+def single_operation(receiver: str, type_name: str = "", words: frozenset[str] = SINGLE_OPERATION_WORDS) -> bool:
     """Whether a receiver's name, or the name of the class it is declared
     with (``device: RAVEnSerialDevice``), says it is one stream or one
-    connection."""
+    connection (one of ``words``, or a type word)."""
     last = receiver.replace("[]", "").rsplit(".", 1)[-1].lstrip("_").lower()
-    words = set(last.split("_"))
-    if not words.isdisjoint(SINGLE_OPERATION_WORDS):
+    if not set(last.split("_")).isdisjoint(words):
         return True
     typed = {word.lower() for word in _WORDS.findall(type_name.rsplit(":", 1)[-1].rsplit(".", 1)[-1])}
     return not typed.isdisjoint(SINGLE_OPERATION_TYPE_WORDS)
@@ -947,6 +971,7 @@ class Project:
     def __init__(self, index: ProjectIndex, cache: Cache | None = None) -> None:
         self.index = index
         self.cache = cache
+        self.vocabulary = Vocabulary()
         self._facts: dict[str, ModuleFacts | None] = {}
         # The facts of modules as read from their files: the same for every
         # view of the run (see ModuleView), so each module is read once.
@@ -1853,9 +1878,9 @@ class Project:
         keys = {
             REMOTE + key for key in (own(k) for k in call.keys)
             if key is not None and not key.startswith(("g:", "?"))
-        } if verb(method) in KEYED_VERBS else set()
+        } if verb(method) in self.vocabulary.keyed_verbs else set()
         remote = frozenset(keys) if keys else frozenset({REMOTE})
-        return Effects(reads=remote, writes=frozenset() if is_read(method) else remote)
+        return Effects(reads=remote, writes=frozenset() if is_read(method, self.vocabulary.read_verbs) else remote)
 
     def _answers_any_name(self, module: str) -> bool:
         """Whether a class that may answer a method of any name (it defines
@@ -2065,7 +2090,7 @@ class Project:
         args = {a for a in args if a is not None and not a.startswith("?")}
         effects = Effects(
             reads=frozenset(args),
-            writes=frozenset() if is_read(name) else frozenset(args),
+            writes=frozenset() if is_read(name, self.vocabulary.read_verbs) else frozenset(args),
             suspends=suspends,
         )
         if call.awaited and library not in _LOOP_LIBRARIES:
@@ -2093,10 +2118,10 @@ class Project:
         external = frozenset({(receiver_path, method)}) if receiver_path else frozenset()
         remote = self._remote(call, own, method).reads
         mine = frozenset({receiver_path}) if receiver_path else frozenset()
-        if single_operation(receiver, declared):
+        if single_operation(receiver, declared, self.vocabulary.single_operation_words):
             # One stream, one connection: one operation at a time on it.
             return Effects(reads=mine | remote, writes=mine | remote, external=external, suspends=suspends)
-        if is_read(method):
+        if is_read(method, self.vocabulary.read_verbs):
             return Effects(reads=mine | remote, external=external, suspends=suspends)
         return Effects(reads=mine | remote, writes=remote, external=external, suspends=suspends)
 
@@ -2495,17 +2520,23 @@ def _made_here(function: FunctionFacts, given: str | None, resolved: str | None)
     return LOCAL + root + tail if root in function.fresh else resolved
 
 
-def view_of(project: Project | None, filename: str, tree: ast.Module, text: str | None = None) -> ModuleView:
+def view_of(
+    project: Project | None, filename: str, tree: ast.Module, text: str | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> ModuleView:
     """The model as the analysis of ``filename`` (whose ``ast`` is ``tree``,
-    parsed from ``text`` when given) asks it; without a project, a model of
-    that one file."""
+    parsed from ``text`` when given) asks it, reading libraries' calls by
+    ``vocabulary``; without a project, a model of that one file."""
     if project is None:
         project = Project(ProjectIndex("", {}, {}))
     module = project.index.module_of(filename) if filename not in ("<string>", "-") else None
     if module is None:
         stem = Path(filename).stem if filename not in ("<string>", "-") else "__main__"
         module = stem if stem.isidentifier() else "__main__"
-    return ModuleView(project, module, tree, Path(filename).name == "__init__.py", text)
+    view = ModuleView(project, module, tree, Path(filename).name == "__init__.py", text)
+    if vocabulary is not None:
+        view.project.vocabulary = vocabulary
+    return view
 
 
 class ModuleView:
@@ -2769,6 +2800,7 @@ __all__ = [
     "Project",
     "ProjectIndex",
     "READ_VERBS",
+    "Vocabulary",
     "UNKNOWN",
     "conflict",
     "paths_meet",
