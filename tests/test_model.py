@@ -1705,3 +1705,49 @@ def test_read_verbs_and_single_operation_words_are_options(tmp_path: Path) -> No
     diff = gather_diff(tmp_path, "main.py")
     assert "asyncio.gather(session.get_prices(a), session.get_prices(b))" in diff
     assert "client.prices(a), client.prices(b)" not in diff
+
+
+# -- the class of a container's items ------------------------------------------------
+
+ITEMS_OF_A_CONTAINER = """
+    import asyncio
+    from typing import Iterable, Sequence
+
+
+    class Device:
+        def __init__(self, name):
+            self.name = name
+            self.state = None
+
+        async def update_state(self):
+            await asyncio.sleep(0.1)
+            self.state = self.name
+
+
+    async def refresh(devices: ANNOTATION):
+        for device in devices:
+            await device.update_state()
+"""
+
+
+@pytest.mark.parametrize(
+    ("annotation", "gathered"),
+    [
+        ("list[Device]", True),
+        ("Sequence[Device]", True),
+        ("Iterable[Device]", True),
+        ('"set[Device]"', True),
+        ("tuple[Device, ...]", True),
+        ("tuple[Device, Device]", False),
+        ("dict[str, Device]", False),
+        ("list[list[Device]]", False),
+        ("list", False),
+    ],
+)
+def test_a_loop_variable_is_of_the_class_its_container_declares(tmp_path: Path, annotation: str, gathered: bool) -> None:
+    """Iterating a list, a sequence, a set or a homogeneous tuple gives its
+    items, of the declared class; a mapping gives its keys, a fixed tuple
+    items of several classes, a bare ``list`` anything."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": ITEMS_OF_A_CONTAINER.replace("ANNOTATION", annotation)})
+    diff = gather_diff(tmp_path, "main.py")
+    assert ("asyncio.gather(*(device.update_state() for device in devices))" in diff) is gathered

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 18
+FACTS_FORMAT = 19
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -377,6 +377,40 @@ def _annotation_name(annotation: ast.expr | None) -> str | None:
         name = dotted(annotation.value)
         return name if name is not None and name.rsplit(".", 1)[-1] in CONTAINER_GENERICS else None
     return dotted(annotation) if isinstance(annotation, (ast.Name, ast.Attribute)) else None
+
+
+def _element_name(annotation: ast.expr | None) -> str | None:
+    """The class of the items an annotation's container holds, where
+    iterating it gives them: ``list[Api]``, ``Sequence[Api]``, ``set[Api]``,
+    ``tuple[Api, ...]`` -> ``Api`` (not a mapping: its keys are iterated)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if not isinstance(annotation, ast.Subscript):
+        return None
+    name = (dotted(annotation.value) or "").rsplit(".", 1)[-1]
+    inner = annotation.slice
+    if name in ("tuple", "Tuple"):
+        if not (isinstance(inner, ast.Tuple) and len(inner.elts) == 2 and isinstance(inner.elts[1], ast.Constant)
+                and inner.elts[1].value is Ellipsis):
+            return None
+        inner = inner.elts[0]
+    elif name not in _ITERABLE_GENERICS:
+        return None
+    element = _annotation_name(inner)
+    # (An item that is itself a container says nothing of a class.)
+    return element if element is not None and element.rsplit(".", 1)[-1] not in CONTAINER_GENERICS else None
+
+
+# The generics whose iteration gives the items of their one parameter.
+_ITERABLE_GENERICS = frozenset(
+    {
+        "list", "List", "set", "Set", "frozenset", "FrozenSet", "Sequence", "MutableSequence",
+        "Iterable", "Iterator", "Collection", "AbstractSet", "MutableSet", "deque", "Deque",
+    }
+)
 
 
 # The generics that name a builtin container (``typing``'s aliases too).
@@ -1057,6 +1091,10 @@ def _function_facts(
         name = _annotation_name(arg.annotation)
         if name is not None:
             types[arg.arg] = name
+        element = _element_name(arg.annotation)
+        if element is not None:
+            # ``devices: list[Device]``: what ``for device in devices`` binds.
+            types[f"{arg.arg}[]"] = element
     # ``*args`` and ``**kwargs``: a tuple and a dict made for the call, of the
     # caller's objects.
     if node.args.vararg is not None:
@@ -1101,6 +1139,9 @@ def _function_facts(
             annotated = _annotation_name(statement.annotation)
             if annotated is not None:
                 types.setdefault(statement.target.id, annotated)
+            element = _element_name(statement.annotation)
+            if element is not None:
+                types.setdefault(f"{statement.target.id}[]", element)
             if statement.value is not None:
                 assigned.setdefault(statement.target.id, []).append(statement.value)
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -1796,11 +1837,9 @@ def _class_facts(
             if statement.name in ("__getattr__", "__getattribute__", "__init_subclass__"):
                 dynamic = True
             # ``self.api = api`` with ``api: Api`` a parameter: of that class.
-            annotated = {
-                arg.arg: name
-                for arg in (*statement.args.posonlyargs, *statement.args.args, *statement.args.kwonlyargs)
-                if (name := _annotation_name(arg.annotation)) is not None
-            }
+            arguments = (*statement.args.posonlyargs, *statement.args.args, *statement.args.kwonlyargs)
+            annotated = {arg.arg: name for arg in arguments if (name := _annotation_name(arg.annotation)) is not None}
+            elements = {arg.arg: name for arg in arguments if (name := _element_name(arg.annotation)) is not None}
             # (Assignments are statements: no expression is walked.)
             for sub in statement_nodes(statement):
                 target, value, annotation = None, None, None
@@ -1818,10 +1857,18 @@ def _class_facts(
                         typed = annotated.get(value.id)
                     if typed is not None:
                         attribute_types.setdefault(target.attr, typed)
+                    element = _element_name(annotation)
+                    if element is None and isinstance(value, ast.Name):
+                        element = elements.get(value.id)
+                    if element is not None:
+                        attribute_types.setdefault(f"{target.attr}[]", element)
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             typed = _annotation_name(statement.annotation)
             if typed is not None:
                 attribute_types.setdefault(statement.target.id, typed)
+            element = _element_name(statement.annotation)
+            if element is not None:
+                attribute_types.setdefault(f"{statement.target.id}[]", element)
         elif isinstance(statement, ast.Assign):
             # A method bound by assignment (``update = _update``) is not
             # followed: the name stands for something the body rebinds.

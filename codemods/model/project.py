@@ -1208,6 +1208,18 @@ class Project:
         typed = function.types.get(root)
         if typed is not None:
             return self._named_type(module, typed, function)
+        items = function.aliases.get(root, "")
+        if items.endswith("[]") and "[" not in items[:-2] and root not in function.branches:
+            # A loop variable over a container declared with the class of its
+            # items (``devices: list[Device]``, ``self.devices: list[Device]``).
+            head, tail = split_root(items[:-2])
+            if not tail:
+                element = function.types.get(f"{head}[]")
+                return self._named_type(module, element, function) if element is not None else None
+            owner = self._receiver_type(module, function, head + tail.rsplit(".", 1)[0])
+            if owner is not None and owner[0] == "class":
+                return self._attribute_kind(owner[1], owner[2], tail.rsplit(".", 1)[-1] + "[]")
+            return None
         return self._singleton_type(module, function, root)
 
     def _singleton_type(self, module: str, function: FunctionFacts, root: str) -> tuple[str, str, str] | None:
@@ -1233,6 +1245,9 @@ class Project:
         ("class", module, name) for a class of the project, ("library",
         import, "") for one imported from outside it; ``None`` when that
         cannot be told."""
+        if typed.startswith(_KNOWN):
+            kind, where, name = typed[len(_KNOWN):].split("|")
+            return (kind, where, name)
         found = self._resolve_dotted(module, typed)
         if found is not None:
             return found if found[0] == "class" else None
@@ -2504,6 +2519,9 @@ class Project:
 
 
 
+#: The start of a type the model has already resolved ("=class|mod|Name").
+_KNOWN = "="
+
 #: The methods by which a class answers for attributes of any name.
 _ANY_NAME = ("__getattr__", "__getattribute__")
 
@@ -2599,10 +2617,13 @@ class ModuleView:
         if function is None:
             return None
         if items:
+            # Each item a new object, of the class its container declares.
+            known = {name: self.project._root_type(self.module, function, name) for name in items}
             function = dataclasses.replace(
                 function,
                 aliases={name: path for name, path in function.aliases.items() if name not in items},
                 fresh=[name for name in function.fresh if name not in items],
+                types={**function.types, **{f"@{name}": _KNOWN + "|".join(found) for name, found in known.items() if found}},
             )
 
             def item(path: str | None) -> str | None:

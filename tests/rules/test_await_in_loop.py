@@ -165,3 +165,54 @@ async def main(log):
 @pytest.mark.parametrize("program", FILTER_READS_WHAT_CALLS_WRITE, ids=["global-cache", "attribute-counter"])
 def test_a_filter_that_reads_what_the_calls_write_keeps_its_loop(program: str) -> None:
     assert "gather" not in fixed(program)
+
+
+# A method of each item, where the container says the items' class: the
+# model reads the method, which changes its own item alone.
+ITEM_METHODS = """
+import asyncio
+
+
+class Device:
+    def __init__(self, name):
+        self.name = name
+        self.state = None
+
+    async def update_state(self):
+        await asyncio.sleep(0.1)
+        self.state = self.name.upper()
+
+
+class Hub:
+    def __init__(self, devices: list[Device]):
+        self.devices = devices
+
+    async def refresh(self):
+        for device in self.devices:
+            await device.update_state()
+        return [d.state for d in self.devices]
+
+
+async def main(log):
+    return await Hub([Device("a"), Device("b"), Device("c")]).refresh()
+"""
+
+
+def test_a_method_of_each_item_of_a_declared_class_is_gathered() -> None:
+    after = fixed(ITEM_METHODS)
+    assert "asyncio.gather(*(device.update_state() for device in self.devices))" in after
+
+    before_result, _, before_time = run(ITEM_METHODS)
+    after_result, _, after_time = run(after)
+    assert after_result == before_result == ["A", "B", "C"]
+    assert before_time >= 0.3
+    assert after_time < 0.6 * before_time
+
+
+def test_a_method_of_each_item_that_counts_in_its_class_keeps_its_loop() -> None:
+    """The method writes the class's own counter, which every item shares."""
+    program = ITEM_METHODS.replace(
+        "        self.state = self.name.upper()",
+        "        Device.seen = getattr(Device, 'seen', 0) + 1\n        self.state = Device.seen",
+    )
+    assert "gather" not in fixed(program)
