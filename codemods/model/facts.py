@@ -1833,6 +1833,14 @@ def _class_facts(
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             qualname = f"{node.name}.{statement.name}"
             methods[statement.name] = qualname
+            if isinstance(statement, ast.FunctionDef) and any(
+                (dotted(d) or "").rsplit(".", 1)[-1] in ("property", "cached_property") for d in statement.decorator_list
+            ):
+                # ``@property def devices(self) -> list[Device]``: what
+                # iterating ``self.devices`` gives.
+                element = _element_name(statement.returns)
+                if element is not None:
+                    attribute_types.setdefault(f"{statement.name}[]", element)
             pending.append((statement, qualname, node.name))
             if statement.name in ("__getattr__", "__getattribute__", "__init_subclass__"):
                 dynamic = True
