@@ -1751,3 +1751,35 @@ def test_a_loop_variable_is_of_the_class_its_container_declares(tmp_path: Path, 
     write(tmp_path, {"pyproject.toml": "", "main.py": ITEMS_OF_A_CONTAINER.replace("ANNOTATION", annotation)})
     diff = gather_diff(tmp_path, "main.py")
     assert ("asyncio.gather(*(device.update_state() for device in devices))" in diff) is gathered
+
+
+def test_a_property_declared_to_return_a_container_types_its_items(tmp_path: Path) -> None:
+    """``for device in self.devices`` with ``@property def devices(self) ->
+    set[Device]``: each item a ``Device``, whose method the model reads."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+
+        class Device:
+            def __init__(self, name):
+                self.name = name
+                self.state = None
+
+            async def update_state(self):
+                await asyncio.sleep(0.1)
+                self.state = self.name
+
+
+        class Hub:
+            def __init__(self, devices):
+                self._devices = devices
+
+            @property
+            def devices(self) -> set[Device]:
+                return set(self._devices)
+
+            async def refresh(self):
+                for device in self.devices:
+                    await device.update_state()
+    """})
+    assert "asyncio.gather(*(device.update_state() for device in self.devices))" in gather_diff(tmp_path, "main.py")
