@@ -632,7 +632,7 @@ CPU_BUILTINS = frozenset(
         "len", "str", "int", "float", "bool", "bytes", "bytearray", "complex", "isinstance",
         "issubclass", "min", "max", "sum", "abs", "round", "sorted", "reversed", "list", "dict",
         "set", "frozenset", "tuple", "enumerate", "zip", "range", "any", "all", "divmod", "pow",
-        "chr", "ord", "hex", "bin", "oct", "hash", "slice", "repr",
+        "chr", "ord", "hex", "bin", "oct", "hash", "slice", "repr", "format", "ascii",
     }
 )
 # Modules of the standard library whose functions compute and do nothing else.

@@ -232,6 +232,21 @@ PROJECT_HEAVINESS = {
             flatten(key, value)
             words(text)
         """,
+    "text made of values, by an f-string, % or str.format, is work like str()": """
+        def labels(points):
+            return [f"{a}-{b!r}" for a in points for b in points]
+
+        def joined(points):
+            return ["%s:%s" % (a, b) for a in points for b in points]
+
+        def formatted(points):
+            return ["{}/{}".format(a, b) for a in points for b in points]
+
+        async def f(points):
+            labels(points)  # report
+            joined(points)  # report
+            formatted(points)  # report
+        """,
     "a while loop on a value from an argument, and range(len(...)), are sized": """
         def bubble(items):
             items = list(items)
