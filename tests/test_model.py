@@ -1783,3 +1783,48 @@ def test_a_property_declared_to_return_a_container_types_its_items(tmp_path: Pat
                     await device.update_state()
     """})
     assert "asyncio.gather(*(device.update_state() for device in self.devices))" in gather_diff(tmp_path, "main.py")
+
+
+def test_a_name_the_module_binds_over_a_builtin_is_the_module_s(tmp_path: Path) -> None:
+    """``sorted`` defined in the module counts what it sorts in ``CALLS``:
+    it is no builtin, and a call of it and a read of ``CALLS`` keep their
+    order; an f-string in a module that defines ``format`` still runs the
+    builtin."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+        CALLS = []
+
+        def sorted(items):
+            CALLS.append(len(items))
+            return list(items)
+
+        def format(value):
+            CALLS.append(value)
+            return str(value)
+
+        async def ordered(items):
+            await asyncio.sleep(0.02)
+            return sorted(items)
+
+        async def label(x):
+            await asyncio.sleep(0.02)
+            return f"{x}"
+
+        async def count():
+            await asyncio.sleep(0)
+            return len(CALLS)
+
+        async def main(items):
+            a = await ordered(items)
+            n = await count()
+            return a, n
+
+        async def labels(x, y):
+            a = await label(x)
+            b = await label(y)
+            return a, b
+    """})
+    diff = gather_diff(tmp_path, "main.py")
+    assert "asyncio.gather(ordered(items), count())" not in diff
+    assert "asyncio.gather(label(x), label(y))" in diff

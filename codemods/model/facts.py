@@ -796,9 +796,10 @@ class _FunctionReader(ast.NodeVisitor):
 
     def _formats(self, value: ast.expr, builtin: str) -> None:
         """``value`` turned into text as ``builtin`` (``str``, ``repr``,
-        ``format``) does: recorded as that builtin's call, whose special
-        methods the model follows."""
-        call = ast.Call(func=ast.Name(id=builtin, ctx=ast.Load()), args=[value], keywords=[])
+        ``format``) does: recorded as that builtin's call (``<format>``:
+        the builtin itself, whatever the module binds to its name), whose
+        special methods the model follows."""
+        call = ast.Call(func=ast.Name(id=f"<{builtin}>", ctx=ast.Load()), args=[value], keywords=[])
         self._call(ast.copy_location(call, value), awaited=False)
 
     def _forwards(self, node: ast.Call) -> bool:

@@ -1647,7 +1647,10 @@ class Project:
         """What one call in ``function`` may do, in ``function``'s terms
         (``top``: the call a rule asks about, not one inside a callee)."""
         head, _, rest = call.func.partition(".")
-        if not rest and head in PURE_CALLS and head not in function.params and head not in function.aliases:
+        if head.startswith("<"):
+            # Text made of a value (``f"{x}"``): the builtin's own call.
+            return self._dunders(module, function, call, head[1:-1], own, depth)
+        if not rest and head in PURE_CALLS and self._not_rebound(module, function, head):
             # (``str(x)`` runs ``x.__str__``: a project class's may do anything.)
             return self._dunders(module, function, call, head, own, depth)
         if not rest and (head in _EXCEPTIONS or head == "print") and self._is_builtin(module, function, head):
@@ -2187,16 +2190,22 @@ class Project:
                 return False
         return True  # object's
 
+    def _not_rebound(self, module: str, function: FunctionFacts, name: str) -> bool:
+        """Whether nothing the module or the function binds by name hides
+        the builtin ``name`` (a star import is taken not to)."""
+        facts = self.facts(module)
+        return facts is not None and self._unbound(facts, function, name, stars=False)
+
     def _is_builtin(self, module: str, function: FunctionFacts, name: str) -> bool:
         """Whether ``name`` in ``function`` is the builtin of that name."""
         facts = self.facts(module)
         return facts is not None and self._unbound(facts, function, name) and name in _BUILTINS
 
-    def _unbound(self, facts: ModuleFacts, function: FunctionFacts, name: str) -> bool:
+    def _unbound(self, facts: ModuleFacts, function: FunctionFacts, name: str, *, stars: bool = True) -> bool:
         """Whether no statement of the module binds ``name`` (nor a star
-        import may, nor the function itself)."""
+        import may, with ``stars``, nor the function itself)."""
         return not (
-            facts.star_imports or name in facts.assigned or name in facts.functions or name in facts.classes
+            (stars and facts.star_imports) or name in facts.assigned or name in facts.functions or name in facts.classes
             or self._import_of(facts, function, name) is not None or name in function.params
             or name in function.aliases or name in function.fresh or name in function.nested
             or name in function.kwonly
@@ -2413,7 +2422,7 @@ class Project:
         facts = self.facts(module)
         assert facts is not None
         if not rest:
-            if head in CPU_BUILTINS | _EXCEPTIONS and self._is_builtin(module, function, head):
+            if head.startswith("<") or (head in CPU_BUILTINS | _EXCEPTIONS and self._is_builtin(module, function, head)):
                 return _COMPUTES
         targets = self.targets(module, function, call)
         if targets is not None:
