@@ -1811,13 +1811,13 @@ def test_a_name_the_module_binds_over_a_builtin_is_the_module_s(tmp_path: Path) 
             await asyncio.sleep(0.02)
             return f"{x}"
 
-        async def count():
+        async def tally():
             await asyncio.sleep(0)
             return len(CALLS)
 
         async def main(items):
             a = await ordered(items)
-            n = await count()
+            n = await tally()
             return a, n
 
         async def labels(x, y):
@@ -1826,5 +1826,5 @@ def test_a_name_the_module_binds_over_a_builtin_is_the_module_s(tmp_path: Path) 
             return a, b
     """})
     diff = gather_diff(tmp_path, "main.py")
-    assert "asyncio.gather(ordered(items), count())" not in diff
+    assert "asyncio.gather(ordered(items), tally())" not in diff
     assert "asyncio.gather(label(x), label(y))" in diff
