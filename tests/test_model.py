@@ -917,35 +917,6 @@ def test_a_value_the_function_made_and_hands_to_two_calls_keeps_them_in_order(tm
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
 
-def test_a_builtin_runs_the_special_methods_of_a_project_class(tmp_path: Path) -> None:
-    """``str(t)`` runs ``Thing.__str__``, which writes ``SEEN``; a call of
-    it and one reading ``SEEN`` keep their order."""
-    write(tmp_path, {"pyproject.toml": "", "main.py": """
-        import asyncio
-
-        SEEN = []
-
-        class Thing:
-            def __str__(self):
-                SEEN.append("str")
-                return "thing"
-
-        async def get_text(t):
-            await asyncio.sleep(0.02)
-            return str(t)
-
-        async def get_seen():
-            await asyncio.sleep(0)
-            return len(SEEN)
-
-        async def main(thing):
-            a = await get_text(thing)
-            n = await get_seen()
-            return a, n
-    """})
-    assert "gather" not in gather_diff(tmp_path, "main.py")
-
-
 TEXT_OF_A_THING = """
     import asyncio
 
@@ -974,6 +945,7 @@ TEXT_OF_A_THING = """
 @pytest.mark.parametrize(
     ("dunder", "expression"),
     [
+        ("__str__", "str(t)"),
         ("__format__", 'f"{t}"'),
         ("__format__", 'f"{t:>8}"'),
         ("__repr__", 'f"{t!r}"'),
@@ -984,8 +956,9 @@ TEXT_OF_A_THING = """
     ],
 )
 def test_text_made_of_an_object_runs_its_special_methods(tmp_path: Path, dunder: str, expression: str) -> None:
-    """An f-string, ``%`` and ``str.format`` run the special methods that
-    make an object's text, as ``str()`` does: ``Thing``'s writes ``SEEN``."""
+    """``str()``, an f-string, ``%`` and ``str.format`` run the special
+    methods that make an object's text: ``Thing``'s writes ``SEEN``, and a
+    call making it and one reading ``SEEN`` keep their order."""
     source = TEXT_OF_A_THING.replace("{dunder}", dunder).replace("{expression}", expression)
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "gather" not in gather_diff(tmp_path, "main.py")
