@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from .analysis.dependence import (
     AST_FORBIDDEN,
-    Access,
     Related,
     access_path,
     accesses,
@@ -52,7 +51,6 @@ from .analysis.names import DEFAULT_ORDERING_PRIMITIVES
 from .findings import Safety
 from .lazy import lazy_module
 from .model.facts import split_root
-from .model.project import TEXT_METHODS
 from .rule import Rule
 from .screen.facts import Facts, awaits
 from .screen.facts import contains as screen_contains
@@ -95,7 +93,7 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     ## Fix
 
-    Three shapes:
+    Three shapes, and only these:
 
     ```python
     for url in urls:                       results.extend(await asyncio.gather(
@@ -105,22 +103,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         await notify(u)
     ```
 
-    The results keep the order of the items. A loop whose one statement
-    stands under `if test:`, or after `if test: continue`, and a
-    comprehension with one `if`, gather the items the test keeps:
-
-    ```python
-    for d in devices:                    ->  await asyncio.gather(
-        if d.kind != "light":                    *(refresh(d) for d in devices
-            continue                               if d.kind == "light"))
-        await refresh(d)
-    ```
-
-    The test then runs for every item before the first call starts, as
-    the iterable is read: it may call only `isinstance`, `len` and a
-    text's own methods, and the project model must show that no call
-    changes what it reads (`if name not in cache: await load(name)` keeps
-    its loop).
+    The results keep the order of the items.
 
     ## Everything at once
 
@@ -171,10 +154,8 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     ## Left alone
 
-    A loop whose body is more than that one statement (or that statement
-    and its test), with `break` or `else`; a test that calls anything
-    else, binds a name, or reads what a call may change, or a call the
-    model cannot see to its end behind a test; `async for`; a call that reads the list being
+    A loop whose body is more than that one statement, with `break`,
+    `continue` or `else`; `async for`; a call that reads the list being
     appended to (also under another name), a call given what the iterable
     is made of, or anything else the loop changes (`acc = await step(acc,
     i)`); bookkeeping calls, console prompts, and checks per item whose
@@ -235,7 +216,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 target, iterable = loop.target, loop.iter
             else:
                 generators = loop.generators
-                if len(generators) != 1 or generators[0].is_async or len(generators[0].ifs) > 1:
+                if len(generators) != 1 or generators[0].is_async or generators[0].ifs:
                     continue
                 if not (isinstance(loop.elt, ast.Await) and isinstance(loop.elt.value, ast.Call)):
                     continue
@@ -369,13 +350,10 @@ class AwaitInLoop(CleanupDepth, Rule):
             return updated_node
         if loop.orelse is not None or not isinstance(loop.body, cst.IndentedBlock):
             return updated_node
-        guarded = _guarded(loop.body.body)
-        if guarded is None:
+        if len(loop.body.body) != 1 or not isinstance(loop.body.body[0], cst.SimpleStatementLine):
             return updated_node
-        line, condition, skips = guarded
+        line = loop.body.body[0]
         if len(line.body) != 1 or not isinstance(line.body[0], cst.Expr):
-            return updated_node
-        if condition is not None and not self._plain_condition(condition):
             return updated_node
         expr = line.body[0].value
         appended: str | None = None
@@ -399,7 +377,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         if awaited.lpar or not isinstance(call, cst.Call) or call.lpar:
             return updated_node
         loop_names = _target_names(loop.target)
-        if loop_names is None or not self._independent(call, loop_names, condition):
+        if loop_names is None or not self._independent(call, loop_names):
             return updated_node
         if _given_the_iterable(call, loop.iter, loop_names, self._relations()):
             return updated_node
@@ -408,7 +386,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 # A check per item, its result unused, stops at the first
                 # item that fails it: gathered, the checks of the others run on.
                 return updated_node
-            if self._model_verdict(call, loop_names, condition) is None and call_subjects(call, self.scope(call)) - loop_names:
+            if self._model_verdict(call, loop_names) is None and call_subjects(call, self.scope(call)) - loop_names:
                 # Awaited for its effect, each call works on its first
                 # argument; when that is one object for every item
                 # (``await update_pipeline(hass, pipeline)``), the calls
@@ -417,8 +395,6 @@ class AwaitInLoop(CleanupDepth, Rule):
         # Report only what the rule could fix apart from the reasons below.
         reason = ""
         reads = accesses(call).read_roots | accesses(loop.iter).read_roots
-        if condition is not None:
-            reads |= accesses(condition).read_roots
         if contains(loop.iter, forbidden()):
             return updated_node
         if appended is not None:
@@ -458,7 +434,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = FUNCTION_ORDER_REASON
         if not reason and in_startup(self.scope(loop), self.view):
             reason = STARTUP_REASON
-        if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target, condition=condition):
+        if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
         if replacement is None:
@@ -466,10 +442,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         alias = replacement
         body = updated_node.body
         assert isinstance(body, cst.IndentedBlock)
-        updated_guard = _guarded(body.body)
-        assert updated_guard is not None
-        new_line, new_condition, _ = updated_guard
-        assert isinstance(new_line.body[0], cst.Expr)
+        new_line = body.body[0]
+        assert isinstance(new_line, cst.SimpleStatementLine) and isinstance(new_line.body[0], cst.Expr)
         new_expr = new_line.body[0].value
         if appended is None:
             assert isinstance(new_expr, cst.Await)
@@ -482,10 +456,9 @@ class AwaitInLoop(CleanupDepth, Rule):
             # ``for x in a, b:`` or ``for x in a if c else b:``: a
             # comprehension's ``in`` takes neither without parentheses.
             iterable = iterable.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        ifs = [cst.CompIf(test=_kept_when(new_condition, skips))] if new_condition is not None else []
         generator = cst.GeneratorExp(
             elt=new_call,
-            for_in=cst.CompFor(target=updated_node.target, iter=iterable, ifs=ifs),
+            for_in=cst.CompFor(target=updated_node.target, iter=iterable),
         )
         column = self.get_metadata(toolkit.PositionProvider, loop).start.column
 
@@ -518,18 +491,15 @@ class AwaitInLoop(CleanupDepth, Rule):
             # ``f"{[await f(x) for x in xs]=}"`` prints the expression's text.
             return updated_node
         for_in = comp.for_in
-        if for_in.asynchronous is not None or len(for_in.ifs) > 1 or for_in.inner_for_in is not None:
+        if for_in.asynchronous is not None or for_in.ifs or for_in.inner_for_in is not None:
             return updated_node
         if not isinstance(comp.elt, cst.Await) or comp.elt.lpar:
             return updated_node
         call = comp.elt.expression
         if not isinstance(call, cst.Call) or call.lpar:
             return updated_node
-        condition = for_in.ifs[0].test if for_in.ifs else None
-        if condition is not None and not self._plain_condition(condition):
-            return updated_node
         loop_names = _target_names(for_in.target)
-        if loop_names is None or not self._independent(call, loop_names, condition):
+        if loop_names is None or not self._independent(call, loop_names):
             return updated_node
         if _given_the_iterable(call, for_in.iter, loop_names, self._relations()):
             return updated_node
@@ -542,9 +512,7 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif self._comments.ask_for_order(self.scope(comp).function().node):
             reason = FUNCTION_ORDER_REASON
-        elif self._statements and self._next_to_await(
-            self._statements[-1], call, for_in.iter, for_in.target, comp, condition=condition
-        ):
+        elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)
         if alias is None:
@@ -581,19 +549,15 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     # -- shared -------------------------------------------------------------
 
-    def _independent(
-        self, call: cst.Call, loop_names: frozenset[str], condition: cst.BaseExpression | None = None
-    ) -> bool:
+    def _independent(self, call: cst.Call, loop_names: frozenset[str]) -> bool:
         """Whether each item's call can run beside the others (by the
         project model where it sees the call to its end, else by the
-        call's receivers). A ``condition`` that filters the items is then
-        tested for every item before the first call: the model must show
-        that no call changes what it reads."""
+        call's receivers)."""
         if not self._movable(call):
             return False
-        verdict = self._model_verdict(call, loop_names, condition)
-        if verdict is not None or condition is not None:
-            return bool(verdict)
+        verdict = self._model_verdict(call, loop_names)
+        if verdict is not None:
+            return verdict
         # The awaited call must be a plain function of the module or an
         # import: a method of a shared object (``conn.execute(q)``) runs one
         # operation at a time on it, and the items' own methods or the items
@@ -622,20 +586,13 @@ class AwaitInLoop(CleanupDepth, Rule):
             return False
         return not is_ordering(call, self.scope, self._primitives)
 
-    def _model_verdict(
-        self, call: cst.Call, loop_names: frozenset[str], condition: cst.BaseExpression | None = None
-    ) -> bool | None:
+    def _model_verdict(self, call: cst.Call, loop_names: frozenset[str]) -> bool | None:
         """The project model's answer: whether the calls of the items are
         independent and each suspends (a call that never does gains
-        nothing); ``None`` when the model cannot tell. What ``condition``
-        reads is read, as the call's arguments are, before the first call
-        starts."""
+        nothing); ``None`` when the model cannot tell."""
         if never_suspends(self.view, self.scope(call), call):
             return False
-        access = accesses(call)
-        if condition is not None:
-            access = access | Access(accesses(condition).reads, frozenset())
-        effects = call_effects(self.view, self.scope(call), call, access, items=loop_names)
+        effects = call_effects(self.view, self.scope(call), call, accesses(call), items=loop_names)
         if effects is None:
             return None
         if effects.unknown:
@@ -651,30 +608,6 @@ class AwaitInLoop(CleanupDepth, Rule):
             else:
                 shared = True
         return per_item(effects, loop_names, receiver, shared)
-
-    def _plain_condition(self, condition: cst.BaseExpression) -> bool:
-        """Whether a test that filters the items may move into the
-        generator: names, attributes, items, constants, comparisons and
-        ``and``/``or``/``not`` of them, ``isinstance``/``len`` calls and
-        a text's own methods (``name.startswith("_")``); nothing that
-        suspends, binds a name or calls anything else."""
-        for node in _walk(condition):
-            if isinstance(node, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr, cst.GeneratorExp,
-                                 cst.ListComp, cst.SetComp, cst.DictComp, cst.FormattedString)):
-                return False
-            if isinstance(node, cst.Call):
-                func = node.func
-                if isinstance(func, cst.Name) and func.value in _PLAIN_TESTS:
-                    if self.scope(condition).lookup(func.value) is not toolkit.UNBOUND:
-                        return False
-                elif isinstance(func, cst.Attribute) and func.attr.value in TEXT_METHODS:
-                    # ``name.startswith("_")``: a text's method, where no
-                    # method of the project has the name.
-                    if self.view is None or func.attr.value in self.view.project.index.defined:
-                        return False
-                else:
-                    return False
-        return not toolkit.reads_frame(condition)
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)
@@ -731,14 +664,11 @@ class AwaitInLoop(CleanupDepth, Rule):
         iterable: cst.BaseExpression,
         target: cst.BaseExpression,
         comp: cst.ListComp | None = None,
-        condition: cst.BaseExpression | None = None,
     ) -> bool:
         """Whether the rewritten statement would be an await statement beside
         another one that AM201 would gather it with: the fix must not create
         a new finding."""
-        probe = _probe(statement, call, iterable if condition is None else cst.Tuple(
-            elements=[cst.Element(value=iterable), cst.Element(value=condition)]
-        ), target, comp)
+        probe = _probe(statement, call, iterable, target, comp)
         if probe is None:
             return False
 
@@ -790,79 +720,17 @@ def _probe(
         return None
     return statement.with_changes(body=[small.with_changes(value=value)])
 
-# Calls a test filtering the items may make (they change nothing).
-_PLAIN_TESTS = frozenset({"isinstance", "len"})
-# A comparison and the one that holds where it does not.
-_NEGATED = {"Equal": "NotEqual", "NotEqual": "Equal", "In": "NotIn", "NotIn": "In", "Is": "IsNot", "IsNot": "Is"}
-
-
-def _guarded(
-    body: Sequence[cst.BaseStatement],
-) -> tuple[cst.SimpleStatementLine, cst.BaseExpression | None, bool] | None:
-    """The one statement a loop's body runs per item, with the test that
-    filters the items and whether the test skips the item
-    (``if test: continue`` first) or keeps it (``if test:`` around it)."""
-    if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine):
-        return body[0], None, False
-    if len(body) == 1 and isinstance(body[0], cst.If) and body[0].orelse is None:
-        inner = body[0].body
-        if isinstance(inner, cst.IndentedBlock) and len(inner.body) == 1 and isinstance(inner.body[0], cst.SimpleStatementLine):
-            return inner.body[0], body[0].test, False
-        return None
-    if (
-        len(body) == 2 and isinstance(body[0], cst.If) and body[0].orelse is None
-        and isinstance(body[1], cst.SimpleStatementLine)
-    ):
-        inner = body[0].body
-        lines = inner.body if isinstance(inner, cst.IndentedBlock) else [inner]
-        if (
-            len(lines) == 1 and isinstance(lines[0], cst.SimpleStatementLine)
-            and len(lines[0].body) == 1 and isinstance(lines[0].body[0], cst.Continue)
-        ):
-            return body[1], body[0].test, True
-    return None
-
-
-def _kept_when(test: cst.BaseExpression, skips: bool) -> cst.BaseExpression:
-    """The generator's test of the items the loop ran its statement for:
-    the loop's own test, or its negation where the loop skipped on it."""
-    if skips:
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and not test.lpar:
-            test = test.expression
-        elif (
-            isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and not test.lpar
-            and type(test.comparisons[0].operator).__name__ in _NEGATED
-        ):
-            # ``kind != "light"`` skipped: ``kind == "light"`` kept.
-            target = test.comparisons[0]
-            operator = target.operator
-            negated = getattr(cst, _NEGATED[type(operator).__name__])
-            replacement = negated(whitespace_before=operator.whitespace_before, whitespace_after=operator.whitespace_after)
-            test = test.with_changes(comparisons=[target.with_changes(operator=replacement)])
-        else:
-            atomic = test.lpar or isinstance(
-                test, (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Comparison, cst.UnaryOperation)
-            )
-            operand = test if atomic else test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-            test = cst.UnaryOperation(operator=cst.Not(), expression=operand)
-    if isinstance(test, cst.IfExp) and not test.lpar:
-        # A comprehension's ``if`` takes no conditional expression bare.
-        test = test.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return test
-
-
 def _loop_candidate(statement: cst.BaseStatement) -> bool:
     """A loop or ``[await ...]`` statement this rule may rewrite into an await
     statement (a loop that appends becomes ``x.extend(...)``, which is none)."""
     if isinstance(statement, cst.For):
-        guarded = _guarded(statement.body.body)
-        if guarded is None:
-            return False
-        line = guarded[0]
+        body = statement.body.body
         return (
-            len(line.body) == 1
-            and isinstance(line.body[0], cst.Expr)
-            and isinstance(line.body[0].value, cst.Await)
+            len(body) == 1
+            and isinstance(body[0], cst.SimpleStatementLine)
+            and len(body[0].body) == 1
+            and isinstance(body[0].body[0], cst.Expr)
+            and isinstance(body[0].body[0].value, cst.Await)
         )
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         value = getattr(statement.body[0], "value", None)
@@ -1024,19 +892,10 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def _ast_for_call(loop: ast.For) -> tuple[ast.Call, str | None] | None:
     """The call a ``for`` loop awaits once per item, and the name of the list
     its results are appended to: ``for x in xs: await f(x)`` or ``for x in
-    xs: r.append(await f(x))``, also under ``if test:`` or after ``if test:
-    continue``."""
-    body = loop.body
-    if len(body) == 1 and isinstance(body[0], ast.If) and not body[0].orelse:
-        body = body[0].body
-    elif (
-        len(body) == 2 and isinstance(body[0], ast.If) and not body[0].orelse
-        and len(body[0].body) == 1 and isinstance(body[0].body[0], ast.Continue)
-    ):
-        body = body[1:]
-    if loop.orelse or len(body) != 1 or not isinstance(body[0], ast.Expr):
+    xs: r.append(await f(x))``."""
+    if loop.orelse or len(loop.body) != 1 or not isinstance(loop.body[0], ast.Expr):
         return None
-    value = body[0].value
+    value = loop.body[0].value
     appended: str | None = None
     if (
         isinstance(value, ast.Call)

@@ -75,34 +75,10 @@ async def main(log):
 """
 
 
-# The items a test keeps, or the ones a ``continue`` skips, filter the
-# generator; the calls change nothing the test reads.
-LOOP_FILTERED = """
-import asyncio
-
-
-async def fetch(name, log: list):
-    await asyncio.sleep(0.1)
-    return name.upper()
-
-
-async def main(log):
-    kept = []
-    for device, kind in [("a", "light"), ("b", "switch"), ("c", "light"), ("d", "light")]:
-        if kind != "light":
-            continue
-        kept.append(await fetch(device, log))
-    for name in ["x", "yy", "z"]:
-        if len(name) == 1:
-            await fetch(name, log)
-    return kept + [await fetch(n, log) for n in ["p", "qq", "r"] if n != "qq"]
-"""
-
-
 @pytest.mark.parametrize(
     "program",
-    [LOOP_APPEND, LOOP_COMPREHENSION, LOG_BEFORE_SUSPENDING, LOOP_FILTERED],
-    ids=["for-append", "comprehension", "shared-write-before-suspending", "filtered"],
+    [LOOP_APPEND, LOOP_COMPREHENSION, LOG_BEFORE_SUSPENDING],
+    ids=["for-append", "comprehension", "shared-write-before-suspending"],
 )
 def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str) -> None:
     after = fixed(program)
@@ -115,56 +91,6 @@ def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str
     assert after_log == before_log
     assert before_time >= 0.3
     assert after_time < 0.6 * before_time
-
-
-# A test that reads what the calls write: each item's test saw the calls
-# before it; tested all at once before the first call, it would not.
-FILTER_READS_WHAT_CALLS_WRITE = [
-    """
-import asyncio
-
-CACHE = {}
-
-
-async def load(name):
-    await asyncio.sleep(0.01)
-    CACHE[name] = len(CACHE)
-
-
-async def main(log):
-    for name in ["a", "a", "b"]:
-        if name not in CACHE:
-            await load(name)
-    return CACHE
-""",
-    """
-import asyncio
-
-
-class Box:
-    def __init__(self):
-        self.count = 0
-
-    async def bump(self, x):
-        await asyncio.sleep(0.01)
-        self.count += 1
-
-    async def run(self, xs):
-        for x in xs:
-            if self.count < 2:
-                await self.bump(x)
-        return self.count
-
-
-async def main(log):
-    return await Box().run([1, 2, 3])
-""",
-]
-
-
-@pytest.mark.parametrize("program", FILTER_READS_WHAT_CALLS_WRITE, ids=["global-cache", "attribute-counter"])
-def test_a_filter_that_reads_what_the_calls_write_keeps_its_loop(program: str) -> None:
-    assert "gather" not in fixed(program)
 
 
 # A method of each item, where the container says the items' class: the
