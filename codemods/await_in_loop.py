@@ -512,6 +512,8 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif self._comments.ask_for_order(self.scope(comp).function().node):
             reason = FUNCTION_ORDER_REASON
+        elif in_startup(self.scope(comp), self.view):
+            reason = STARTUP_REASON
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)

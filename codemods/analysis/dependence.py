@@ -196,7 +196,12 @@ def is_lifecycle(name: str) -> bool:
 # the order that brings it up (``async_start``: the first call on a client
 # may connect it, lazily, and two at once connect it twice).
 _STARTUP_WORDS = frozenset(
-    {"connect", "reconnect", "login", "logon", "authenticate", "auth", "open", "init", "initialize", "initialise", "start", "begin", "boot"}
+    {
+        "connect", "reconnect", "login", "logon", "authenticate", "auth", "open", "init", "initialize", "initialise",
+        "start", "begin", "boot",
+        # ``async with client:``: what ``__aenter__`` runs opens it.
+        "aenter",
+    }
 )
 
 

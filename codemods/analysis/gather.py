@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from ..cst.scope import Scope
+    from ..model.callers import CallSite
     from ..model.project import ModuleView
 else:
     cst = lazy_module("libcst")
@@ -158,28 +159,33 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None, backend: str = "
 
 def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
     """Whether the code stands in a function that starts, connects or opens
-    something (see :func:`.dependence.brings_up`), or in a private helper
-    (``_load_first``) that such a function of its module awaits as a step
-    of its own, or a private helper's helper, as the project model
+    something (see :func:`.dependence.brings_up`), or in a function nested
+    in one, or in a private helper (``_load_first``, a nested function)
+    that such a function of its module runs as a step of its own (awaits
+    it, or hands its coroutine to ``wait_for``, ``gather``, ``shield`` or a
+    task), or in a private helper of that helper, as the project model
     resolves the calls. (A public function's callers are ways in; a start
     among them is not the one the code is a step of.)"""
     function = scope.function()
     node = function.node
     if node is None or not isinstance(node, cst.FunctionDef):
         return False
-    if brings_up(node.name.value):
-        return True
+    outer: Scope | None = function
+    while outer is not None and outer.node is not None:
+        if isinstance(outer.node, cst.FunctionDef) and brings_up(outer.node.name.value):
+            return True
+        outer = outer.parent.function() if outer.parent is not None else None
     qualname = cst_scope.function_qualname(function) if view is not None else None
     if view is None or qualname is None:
         return False
     level, seen = [qualname], {qualname}
-    for _ in range(2):
+    while level:
         following = []
         for name in level:
-            if not name.rsplit(".", 1)[-1].startswith("_"):
+            if not (name.rsplit(".", 1)[-1].startswith("_") or "<locals>" in name):
                 continue
             for site in view.callers.of(view.module, name, here=True):
-                if site.maybe is not None or not (site.call.awaited and site.caller.is_async):
+                if site.maybe is not None or not (_run_as_step(site) and site.caller.is_async):
                     continue
                 if brings_up(site.caller.qualname.rsplit(".", 1)[-1]):
                     return True
@@ -188,6 +194,15 @@ def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
                     following.append(site.caller.qualname)
         level = following
     return False
+
+
+# What a coroutine handed to runs as the caller's own step (it is awaited
+# there, or runs beside the caller from then on).
+_STEP_RUNNERS = frozenset({"wait_for", "gather", "shield", "create_task", "ensure_future"})
+
+
+def _run_as_step(site: CallSite) -> bool:
+    return site.call.awaited or site.call.outer.rsplit(".", 1)[-1] in _STEP_RUNNERS
 
 
 class CleanupDepth:
