@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 19
+FACTS_FORMAT = 20
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -782,11 +782,12 @@ class _FunctionReader(ast.NodeVisitor):
             self.visit(node.format_spec)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
-        if (
-            isinstance(node.op, ast.Mod) and isinstance(node.left, (ast.Constant, ast.JoinedStr))
-            and not isinstance(getattr(node.left, "value", ""), (int, float, complex))
+        if isinstance(node.op, ast.Mod) and (
+            isinstance(node.left, ast.JoinedStr)
+            or isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
         ):
-            # ``"%s" % x`` runs ``x.__str__`` (``%r``: ``__repr__``).
+            # ``"%s" % x`` runs ``x.__str__`` (``%r``: ``__repr__``); a
+            # format held in a name is not told from a number's ``%``.
             self.visit(node.left)
             values = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
             for value in values:
@@ -798,7 +799,17 @@ class _FunctionReader(ast.NodeVisitor):
         """``value`` turned into text as ``builtin`` (``str``, ``repr``,
         ``format``) does: recorded as that builtin's call (``<format>``:
         the builtin itself, whatever the module binds to its name), whose
-        special methods the model follows."""
+        special methods the model follows. A container written out here
+        (``f"{[a, b]}"``) is its items' ``repr``s."""
+        if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+            for element in value.elts:
+                self._formats(element.value if isinstance(element, ast.Starred) else element, "repr")
+            return
+        if isinstance(value, ast.Dict):
+            for part in (*value.keys, *value.values):
+                if part is not None:
+                    self._formats(part, "repr")
+            return
         call = ast.Call(func=ast.Name(id=f"<{builtin}>", ctx=ast.Load()), args=[value], keywords=[])
         self._call(ast.copy_location(call, value), awaited=False)
 

@@ -1655,8 +1655,9 @@ class Project:
             return self._dunders(module, function, call, head, own, depth)
         if not rest and (head in _EXCEPTIONS or head == "print") and self._is_builtin(module, function, head):
             # A builtin exception made (to be raised), a line printed (as a
-            # log line is: no state a rule orders by).
-            return Effects()
+            # log line is: no state a rule orders by), but for the text of
+            # what it prints (``x.__str__``).
+            return self._dunders(module, function, call, "str", own, depth) if head == "print" else Effects()
         if call.func == "super().__init__" and self._builtin_base_next(module, function):
             # ``super().__init__(message)`` of an exception class: the
             # builtin's, which sets the new object's own fields.
