@@ -953,12 +953,17 @@ TEXT_OF_A_THING = """
         ("__str__", '"%s" % t'),
         ("__str__", '"%s-%d" % (t, 1)'),
         ("__format__", '"{}".format(t)'),
+        ("__repr__", 'f"{[t, 1]}"'),
+        ("__repr__", "str((t, 1))"),
+        ("__str__", '"<%(t)s>" % {"t": t}'),
+        ("__str__", 'print(t) or "printed"'),
     ],
 )
 def test_text_made_of_an_object_runs_its_special_methods(tmp_path: Path, dunder: str, expression: str) -> None:
-    """``str()``, an f-string, ``%`` and ``str.format`` run the special
-    methods that make an object's text: ``Thing``'s writes ``SEEN``, and a
-    call making it and one reading ``SEEN`` keep their order."""
+    """``str()``, ``print()``, an f-string, ``%`` and ``str.format`` run the
+    special methods that make an object's text (a container's: its items'
+    ``repr``): ``Thing``'s writes ``SEEN``, and a call making it and one
+    reading ``SEEN`` keep their order."""
     source = TEXT_OF_A_THING.replace("{dunder}", dunder).replace("{expression}", expression)
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "gather" not in gather_diff(tmp_path, "main.py")

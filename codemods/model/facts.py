@@ -470,6 +470,8 @@ def _callee_text(func: ast.expr) -> str:
     return dotted(func) or "?"
 
 
+# The builtins that make text of what they are given.
+_TEXT_BUILTINS = frozenset({"str", "repr", "ascii", "format", "print"})
 # ``f"{x!r}"`` -> the builtin that makes the text.
 _CONVERSIONS = {ord("r"): "repr", ord("s"): "str", ord("a"): "ascii"}
 
@@ -789,7 +791,13 @@ class _FunctionReader(ast.NodeVisitor):
             # ``"%s" % x`` runs ``x.__str__`` (``%r``: ``__repr__``); a
             # format held in a name is not told from a number's ``%``.
             self.visit(node.left)
-            values = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+            if isinstance(node.right, ast.Tuple):
+                values = node.right.elts
+            elif isinstance(node.right, ast.Dict):
+                # ``"%(t)s" % {"t": t}``
+                values = [value for value in node.right.values if value is not None]
+            else:
+                values = [node.right]
             for value in values:
                 self._formats(value, "str")
             return
@@ -876,6 +884,12 @@ class _FunctionReader(ast.NodeVisitor):
             )
         for value in (*node.args, *(keyword.value for keyword in node.keywords)):
             self._outer[id(value)] = func
+        if isinstance(node.func, ast.Name) and node.func.id in _TEXT_BUILTINS:
+            # ``str((t, 1))``, ``print([a, b])``: a container written out
+            # here is made text of by its items' ``repr``.
+            for value in node.args:
+                if isinstance(value, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+                    self._formats(value, "repr")
         if (
             isinstance(node.func, ast.Attribute) and node.func.attr == "format"
             and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
