@@ -1806,3 +1806,37 @@ def test_a_name_the_module_binds_over_a_builtin_is_the_module_s(tmp_path: Path) 
     diff = gather_diff(tmp_path, "main.py")
     assert "asyncio.gather(ordered(items), tally())" not in diff
     assert "asyncio.gather(label(x), label(y))" in diff
+
+
+def test_a_classmethod_called_on_its_class_writes_the_class_s_attributes(tmp_path: Path) -> None:
+    """``Job.note()`` bumps ``cls.started``: a call that runs it and a call
+    that reads ``Job.started`` keep their order."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+
+        class Job:
+            started = 0
+
+            @classmethod
+            def note(cls):
+                cls.started += 1
+
+
+        async def run_job(name):
+            await asyncio.sleep(0.01)
+            Job.note()
+            return name
+
+
+        async def peek():
+            await asyncio.sleep(0)
+            return Job.started
+
+
+        async def main():
+            a = await run_job("a")
+            b = await peek()
+            return a, b
+    """})
+    assert "gather" not in gather_diff(tmp_path, "main.py")

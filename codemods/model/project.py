@@ -1629,9 +1629,12 @@ class Project:
             if not attribute or f"{source}.{attribute}" in self.index.modules:
                 return None if not tail else f"g:{(source + '.' + attribute) if attribute else source}{tail}"
             return f"g:{source}.{attribute}{tail}"
-        if root in facts.functions or root in facts.classes:
-            # The class or function object itself; its class attributes
-            # (``Cls.cache``) are shared state.
+        if root in facts.classes:
+            # The class object, shared by every caller: its attributes
+            # (``Cls.cache``) are shared state, and a classmethod called on
+            # it (``Job.note()``) writes them through ``cls``.
+            return f"g:{module}.{root}{tail}"
+        if root in facts.functions:
             return f"g:{module}.{root}{tail}" if tail else None
         if root in facts.assigned:
             return f"g:{module}.{root}{tail}"
