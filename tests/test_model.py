@@ -1840,3 +1840,52 @@ def test_a_classmethod_called_on_its_class_writes_the_class_s_attributes(tmp_pat
             return a, b
     """})
     assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "async def check(name):\n    await asyncio.sleep(0)\n    return name in cache\n",
+        "async def check(name, store=CACHE):\n    await asyncio.sleep(0)\n    return name in store\n",
+        "async def check(name, store=cache):\n    await asyncio.sleep(0)\n    return name in store\n",
+    ],
+    ids=["module-level-alias", "default-parameter", "default-of-an-alias"],
+)
+def test_one_module_object_under_another_name_is_the_same_object(tmp_path: Path, reader: str) -> None:
+    """``cache = CACHE`` at module level, or a parameter left to its
+    default ``CACHE``: reading it reads what ``load`` writes."""
+    source = (
+        "import asyncio\n\nCACHE = {}\ncache = CACHE\n\n\n"
+        "async def load(name):\n    await asyncio.sleep(0.01)\n    CACHE[name] = 1\n\n\n"
+        + reader
+        + "\n\nasync def main():\n    await load('a')\n    found = await check('a')\n    return found\n"
+    )
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "main.py").write_text(source)
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_parameter_left_to_an_immutable_default_is_no_one_s(tmp_path: Path) -> None:
+    """The control: ``limit=10`` and ``name=None`` share nothing."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": """
+        import asyncio
+
+        CACHE = {}
+
+
+        async def load(name, limit=10):
+            await asyncio.sleep(0.01)
+            CACHE[name] = limit
+
+
+        async def fetch(name=None):
+            await asyncio.sleep(0)
+            return name
+
+
+        async def main():
+            await load("a")
+            found = await fetch("b")
+            return found
+    """})
+    assert "asyncio.gather(load('a'), fetch('b'))" in gather_diff(tmp_path, "main.py").replace('"', "'")

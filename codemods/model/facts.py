@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 20
+FACTS_FORMAT = 21
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -140,6 +140,10 @@ class FunctionFacts:
     late_reads: list[str] = field(default_factory=list)
     late_writes: list[str] = field(default_factory=list)
     late_calls: int = 0
+    # parameter -> what its default is, where that is an object every call
+    # left to it shares: the dotted name it is read from (``store=CACHE``),
+    # or "?" for one made by the definition (``seen=[]``, ``client=Client()``)
+    defaults: dict[str, str] = field(default_factory=dict)
     # its body does nothing (``...``, ``pass``, a docstring, ``raise
     # NotImplementedError``): a Protocol's or an abstract class's stand-in
     # for the methods that override it
@@ -230,6 +234,9 @@ class ModuleFacts:
     # binds once, to a new object (``_ = Translator("cog")``, ``settings =
     # Settings()``), and none of its functions rebinds
     singletons: dict[str, str] = field(default_factory=dict)
+    # module-level name -> the module-level or imported name it is bound to,
+    # once (``cache = CACHE``): one object under two names
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(replace(self, functions=dict(self.functions.items())))
@@ -1062,6 +1069,25 @@ def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     return names
 
 
+def _shared_defaults(args: ast.arguments) -> dict[str, str]:
+    """The parameters whose default is an object shared by every call that
+    leaves them to it (see FunctionFacts.defaults)."""
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [
+        *zip(positional[len(positional) - len(args.defaults):], args.defaults),
+        *((arg, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults) if default is not None),
+    ]
+    found: dict[str, str] = {}
+    for arg, default in pairs:
+        if isinstance(default, ast.Constant) or (
+            isinstance(default, (ast.Tuple, ast.UnaryOp)) and all(isinstance(n, (ast.Constant, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd, ast.Load)) for n in ast.walk(default))
+        ):
+            continue  # an immutable value
+        name = dotted(default) if isinstance(default, (ast.Name, ast.Attribute)) else None
+        found[arg.arg] = name or "?"
+    return found
+
+
 def _parameters(args: ast.arguments) -> tuple[list[str], list[str]]:
     positional = [a.arg for a in (*args.posonlyargs, *args.args)]
     return positional, [a.arg for a in args.kwonlyargs]
@@ -1109,6 +1135,7 @@ def _function_facts(
         elif "property" in decorators or any(d.endswith(".setter") or d.endswith("cached_property") for d in decorators):
             kind = "property"
     positional, kwonly = _parameters(node.args)
+    defaults = _shared_defaults(node.args)
     # One walk of the function's own nodes, read three times below.
     own = list(_own_nodes(node))
     local_names, _ = _local_names(node, own)
@@ -1137,6 +1164,7 @@ def _function_facts(
         kwonly=kwonly,
         varargs=node.args.vararg is not None or node.args.kwarg is not None,
         types=types,
+        defaults=defaults,
         aliases={},
         fresh=[],
         imports={},
@@ -1724,6 +1752,12 @@ def module_facts(
             made = _constructor(statement.value) if isinstance(statement, ast.Assign) else None
             if made is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
                 facts.singletons[targets[0].id] = made
+            value = getattr(statement, "value", None)
+            if (
+                isinstance(statement, ast.Assign) and len(targets) == 1 and isinstance(targets[0], ast.Name)
+                and isinstance(value, (ast.Name, ast.Attribute)) and dotted(value) is not None
+            ):
+                facts.aliases[targets[0].id] = dotted(value)  # type: ignore[assignment]
         elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Delete, ast.With)) or type(statement).__name__ == "Match":
             # Names bound here otherwise than by an assignment read above (a
             # loop's, a ``with``'s, a ``match``'s): bound more than once.
@@ -1760,6 +1794,14 @@ def module_facts(
         name: made for name, made in facts.singletons.items()
         if bindings.get(name) == 1 and name not in rebound and name not in facts.functions and name not in facts.classes
         and name not in facts.imports
+    }
+    # An alias bound more than once, or rebound by a function, may be
+    # either object: the model then reads it as its own name (unknown owner
+    # of what it holds is not claimed).
+    facts.aliases = {
+        name: target for name, target in facts.aliases.items()
+        if bindings.get(name) == 1 and name not in rebound and name not in facts.functions and name not in facts.classes
+        and name not in facts.imports and target.split(".")[0] != name
     }
     if handed_globals:
         _read_globals_uses(tree, facts)

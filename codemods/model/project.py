@@ -1636,6 +1636,16 @@ class Project:
             return f"g:{module}.{root}{tail}"
         if root in facts.functions:
             return f"g:{module}.{root}{tail}" if tail else None
+        if root in facts.aliases:
+            # ``cache = CACHE``: one object, under the name it was made as.
+            seen, target = {root}, facts.aliases[root]
+            while target.split(".")[0] in facts.aliases:
+                head, _, rest = target.partition(".")
+                if head in seen:
+                    return "?" + tail  # names bound to each other
+                seen.add(head)
+                target = facts.aliases[head] + ("." + rest if rest else "")
+            return self._own_path(module, facts, function, params, target + tail)
         if root in facts.assigned:
             return f"g:{module}.{root}{tail}"
         if root in _BUILTINS:
@@ -2259,10 +2269,21 @@ class Project:
                 return False if target.unmatched else None
             index = int(head[1:])
             if index not in target.bound:
-                # A parameter left to its default: a value made by the
-                # callee's own definition (a default object is shared
-                # between calls: unknown).
-                return False if target.unmatched else None
+                # A parameter left to its default: an immutable value, or an
+                # object every such call shares (``store=CACHE``: the
+                # module's; ``seen=[]``: the definition's own, unknown).
+                if target.unmatched:
+                    return False
+                default = callee_facts.defaults.get(callee_facts.params[index]) if index < len(callee_facts.params) else None
+                if default is None:
+                    return None
+                if default == "?":
+                    return "?" + tail
+                callee_module = self.facts(target.module)
+                if callee_module is None:
+                    return "?" + tail
+                shared = self._own_path(target.module, callee_module, _MODULE_SCOPE, [], default + tail)
+                return "?" + tail if shared is None else shared
             argument = target.bound[index]
             if argument is None:
                 return None  # a value made at the call site
@@ -2531,6 +2552,13 @@ class Project:
         return self._mro(module, class_name) is not None
 
 
+
+#: What a default's expression is read in: the module, no function's names.
+_MODULE_SCOPE = FunctionFacts(
+    qualname="<defaults>", is_async=False, kind="function", class_name=None, decorators=[], params=[],
+    kwonly=[], varargs=False, types={}, aliases={}, fresh=[], imports={}, reads=[], writes=[], calls=[],
+    locks=[], suspends=False, opaque=False, generator=False,
+)
 
 #: The start of a type the model has already resolved ("=class|mod|Name").
 _KNOWN = "="
