@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 21
+FACTS_FORMAT = 22
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1888,6 +1888,32 @@ def _method_names(node: ast.ClassDef) -> set[str]:
     return names
 
 
+def _bound_in_block(statement: ast.stmt) -> Iterator[str]:
+    """The names a compound statement of a class body binds in the class's
+    namespace: its targets, imports and definitions, down its blocks (not
+    inside a ``def`` or ``class`` it holds)."""
+    pending: list[ast.AST] = [statement]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield current.name
+            continue
+        if isinstance(current, (ast.Import, ast.ImportFrom)):
+            yield from ((alias.asname or alias.name).split(".")[0] for alias in current.names)
+            continue
+        for name in ("targets", "target", "items", "name"):
+            value = getattr(current, name, None)
+            for part in value if isinstance(value, list) else [value]:
+                if isinstance(part, ast.withitem):
+                    part = part.optional_vars
+                if isinstance(part, ast.AST):
+                    yield from (n.id for n in walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+                elif isinstance(part, str) and isinstance(current, ast.ExceptHandler):
+                    yield part
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            pending.extend(getattr(current, name, None) or [])
+
+
 def _class_facts(
     node: ast.ClassDef, pending: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, str | None]]
 ) -> ClassFacts:
@@ -1954,6 +1980,11 @@ def _class_facts(
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             assigned.extend(t.id for target in targets for t in walk(target) if isinstance(t, ast.Name))
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Expr, ast.Pass)):
+            # A name the body binds under ``if``/``try``/``with``/``for``,
+            # by an import or a ``def`` there (``if X: get_value = _fast``):
+            # what the class answers for it is not what one ``def`` says.
+            assigned.extend(_bound_in_block(statement))
     return ClassFacts(
         node.name, bases, _decorator_names(node), dynamic, methods, attribute_types, sorted(set(assigned))
     )
