@@ -1013,8 +1013,10 @@ async def _bump(self):
     [
         BUMP + "\nclass Counter:\n    get_value = _bump\n",
         "class Proxy:\n    def __getattr__(self, name):\n        return _bump.__get__(self)\n" + BUMP,
+        BUMP + "\nclass Counter:\n    if True:\n        get_value = _bump\n",
+        BUMP + "\nclass Counter:\n    try:\n        get_value = _bump\n    except NameError:\n        pass\n",
     ],
-    ids=["method-bound-by-assignment", "getattr"],
+    ids=["method-bound-by-assignment", "getattr", "bound-under-if", "bound-under-try"],
 )
 def test_a_method_of_an_object_of_unknown_class_may_be_one_no_def_names(tmp_path: Path, answerer: str) -> None:
     """``a.get_value()`` on an object of unknown class: a class that binds
