@@ -131,6 +131,20 @@ class BlockingSleep(Rule):
       project is not one of those (unless the module binds its name by
       assignment, an alias).
 
+    The fix is safe only where every use of the coroutine is one the model
+    followed: where it cannot be, the fix is unsafe (applied with
+    `--unsafe-fixes`), and the message says why. That is a coroutine run
+    by protocol (`__aenter__`, `__anext__`, an `async def __call__`), an
+    async generator (its consumer's `async for` is not followed), one that
+    a caller (at any depth up the awaiting callers) makes and keeps, or
+    runs as a task, rather than awaiting it (a callback, `asyncio.wait()`
+    or a timeout may wait for the task), and one named in a module more
+    often than the model resolves calls of it there (a registry
+    `ROUTES["/"] = slow`, `map(step, xs)`, a `staticmethod` alias, a call
+    through a star import or `importlib`, a mention in a string). A
+    coroutine nothing in the project names, an entry point that a
+    framework or a library's user calls, is fixed.
+
     Another file of the project that patches the sleep
     (`mock.patch("retry.time.sleep")`) or reaches the module's `import time`
     (`retry.time.monotonic()`, `from retry import time`) holds the fix, or
@@ -392,7 +406,12 @@ class BlockingSleep(Rule):
         if fixable and visible is None:
             visible = suspension.seen_by_callers(self.view, toolkit.function_qualname(owner), raises)
         fixable = fixable and visible is None
+        # Every use of the coroutine must be one the model followed for the
+        # fix to be shown harmless; else it is applied with --unsafe-fixes.
+        unseen = suspension.unseen_uses(self.view, toolkit.function_qualname(owner)) if fixable else None
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
+        if unseen is not None:
+            message += f" (an unsafe fix: {unseen})"
         if annotated:
             message += " (not fixed: an annotation is never rewritten)"
         elif self_documenting:
@@ -446,6 +465,7 @@ class BlockingSleep(Rule):
             message,
             fixable=fixable,
             needs_import=library if alias is not None and alias[1] else None,
+            unsafe=unseen is not None,
         ):
             return updated_node
 

@@ -32,6 +32,10 @@ class Settings:
     # Codes whose fixes this run applies; ``None`` applies every fix (the
     # behaviour of a rule run alone as a LibCST codemod).
     apply: frozenset[str] | None = None
+    # Whether a fix a safe rule calls unsafe for one finding (it cannot see
+    # every use of what it changes) applies too: with ``--unsafe-fixes``,
+    # when fixes are only shown, and where ``apply`` is ``None``.
+    unsafe_fixes: bool = True
     target_version: tuple[int, int] = DEFAULT_TARGET_VERSION
     line_length: int = DEFAULT_LINE_LENGTH
     # Per-rule options by key, e.g. {"ordering-primitives": [...]}.
@@ -73,8 +77,10 @@ class Settings:
         """The other files of the run that import ``name`` from ``filename``."""
         return sorted(i for f, n, i in self.imported_elsewhere if f == filename and n == name)
 
-    def applies(self, code: str) -> bool:
-        return self.apply is None or code in self.apply
+    def applies(self, code: str, *, unsafe: bool = False) -> bool:
+        """Whether this run applies a fix of rule ``code`` (``unsafe``: one
+        the rule downgraded for its finding)."""
+        return (self.apply is None or code in self.apply) and (not unsafe or self.apply is None or self.unsafe_fixes)
 
     def declines(self, code: str, line: int, column: int) -> bool:
         return (code, line, column) in self.declined
@@ -244,6 +250,7 @@ def build_settings(
     return Settings(
         select=frozenset(selected),
         apply=frozenset(apply & selected),
+        unsafe_fixes=unsafe_fixes or not fix,
         target_version=target_version,
         line_length=line_length,
         options=dict(options or {}),

@@ -281,8 +281,11 @@ def _observe(main):
     box = {}
 
     def target():
+        # (A plain main is called through another name: a coroutine made
+        # and not awaited would make AM101's fix unsafe.)
+        plain = None if asyncio.iscoroutinefunction(main) else main
         try:
-            box["value"] = asyncio.run(main()) if asyncio.iscoroutinefunction(main) else main()
+            box["value"] = asyncio.run(main()) if plain is None else plain()
         except BaseException as exc:
             box["value"] = f"{type(exc).__name__}: {exc}"
 

@@ -414,6 +414,9 @@ SLEEP_ERRORS: tuple[type[BaseException], ...] = (ValueError, OverflowError, Type
 # Calls that wait for a coroutine with a deadline, and context managers that
 # set one: a coroutine that never suspended could not be stopped by it.
 _TIMEOUT_CALLS = frozenset({"wait_for"})
+# What runs a coroutine as the whole of a new event loop's work: nothing of
+# that loop waits for it under a deadline or a lock the call site shows.
+_LOOP_ENTRIES = frozenset({"run", "run_until_complete"})
 _TIMEOUT_MANAGERS = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at", "CancelScope"})
 # Calls that run what they are given as the caller's own await does: what
 # it raises reaches the caller there, and the caller waits there.
@@ -444,6 +447,41 @@ def seen_by_callers(view: ModuleView | None, qualname: str | None, raises: bool)
         reason = _shown_at(view, site, raises)
         if reason is not None:
             return reason
+    return None
+
+
+def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
+    """Why the model cannot show every use of the coroutine ``qualname``
+    (of the module ``view`` analyses): it runs by protocol (``__aenter__``,
+    ``__anext__``, ``__call__``), is an async generator, is made and kept
+    or run as a task by a caller (at any depth up the callers that await
+    it), or is named where the model resolves no call of it (a registry,
+    ``map()``, a string, a call it cannot resolve). A new suspension point in it is then
+    not shown to be harmless: a fix of it is unsafe. ``None`` where every
+    use is one the model followed (or there is none: an entry point that
+    only something outside the project calls)."""
+    if view is None or qualname is None:
+        return None
+    name = qualname.rsplit(".", 1)[-1]
+    if name.startswith("__") and name.endswith("__"):
+        return f"`{name}` runs by protocol, where the model does not see its callers"
+    function = view.project.function(view.module, qualname)
+    if function is not None and function.generator:
+        return "an async generator runs under its consumer's `async for`, which the model does not follow"
+    callers = view.callers
+
+    def passes_on(site: CallSite) -> bool:
+        return site.caller.is_async and _awaited(site)
+
+    for site in callers.up(view.module, qualname, passes_on):
+        outer = site.call.outer.rsplit(".", 1)[-1]
+        if not _awaited(site) and outer not in _TIMEOUT_CALLS and outer not in _LOOP_ENTRIES:
+            return f"{site.where(view.module)} keeps the coroutine or runs it as a task, where the model does not follow what waits for it"
+    # (Its awaiting callers are asked how they are called, above; a use of
+    # one by name elsewhere is that caller's entry, as ``asyncio.run(main())``.)
+    named = callers.named_beyond_calls(view.module, qualname)
+    if named is not None:
+        return f"`{name}` is named in `{named}` where the model resolves no call of it"
     return None
 
 
@@ -543,6 +581,6 @@ def _checked_then_changed(view: ModuleView, site: CallSite) -> str | None:
 
 
 __all__ = [
-    "MUTATORS", "SLEEP_ERRORS", "NewAwait", "check_then_act", "cleanup_around", "is_timeout_manager", "seen_by_callers",
+    "MUTATORS", "SLEEP_ERRORS", "NewAwait", "check_then_act", "cleanup_around", "is_timeout_manager", "seen_by_callers", "unseen_uses",
     "visible",
 ]

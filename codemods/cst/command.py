@@ -94,12 +94,16 @@ class RuleCommand(VisitorBasedCodemodCommand, ABC):
         *,
         fixable: bool = True,
         needs_import: str | None = None,
+        unsafe: bool = False,
     ) -> bool:
         """Record a finding at ``node`` (an original node); return whether to fix it.
 
-        ``fixable=False`` reports a site the rule will not rewrite. A finding
+        ``fixable=False`` reports a site the rule will not rewrite;
+        ``unsafe=True``, one whose fix a safe rule cannot show to be right
+        (applied with ``--unsafe-fixes``, as an unsafe rule's). A finding
         suppressed with ``# noqa`` is not recorded and never fixed.
         """
+        safety = Safety.UNSAFE if unsafe and self.SAFETY is Safety.SAFE else self.SAFETY
         suppressions = self.context.scratch.get(SUPPRESSIONS_KEY)
         positions = self.metadata.get(PositionProvider)
         defer = getattr(positions, "defer", None)
@@ -107,7 +111,8 @@ class RuleCommand(VisitorBasedCodemodCommand, ABC):
         # Where the node is decides whether to fix it only when a fix may be
         # applied and a noqa comment or a declined fix could forbid it.
         placed_now = (
-            fixable and self.settings.applies(self.CODE) and (bool(suppressions) or bool(self.settings.declined))
+            fixable and self.settings.applies(self.CODE, unsafe=safety is not self.SAFETY)
+            and (bool(suppressions) or bool(self.settings.declined))
         )
         if defer is not None and not placed_now:
             # The position is found after the traversal, with every other
@@ -123,7 +128,7 @@ class RuleCommand(VisitorBasedCodemodCommand, ABC):
             return False
         apply = (
             fixable
-            and self.settings.applies(self.CODE)
+            and self.settings.applies(self.CODE, unsafe=safety is not self.SAFETY)
             and not (line and self.settings.declines(self.CODE, line, column))
         )
         self.context.scratch[FINDINGS_KEY].append(
@@ -136,7 +141,7 @@ class RuleCommand(VisitorBasedCodemodCommand, ABC):
                 end_line=end_line,
                 end_column=end_column,
                 fixable=fixable,
-                safety=self.SAFETY,
+                safety=safety,
                 fixed=apply,
                 needs_import=needs_import if apply else None,
             )

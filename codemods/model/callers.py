@@ -280,6 +280,37 @@ class Callers:
                 own = outer | set(inner.params) | set(inner.kwonly)
                 todo.extend((f"{qualname}.<locals>.{name}", own) for name in inner.nested)
 
+    def named_beyond_calls(self, module: str, qualname: str) -> str | None:
+        """A module of the project that names the function ``qualname`` of
+        ``module`` more often than it defines it, imports it and makes the
+        calls of it the model resolves (:meth:`of`): a use the model does
+        not follow (``ROUTES["/"] = handler``, ``map(step, xs)``, a call it
+        cannot resolve, a mention in a string); ``None`` where none does."""
+        name = qualname.rsplit(".", 1)[-1]
+        word = name.encode()
+        pattern = re.compile(rb"\b" + re.escape(word) + rb"\b")
+        calls: dict[str, int] = {}
+        for site in self.of(module, qualname):
+            if not site.wrapper:
+                calls[site.module] = calls.get(site.module, 0) + 1
+        for candidate in self.scan(f"word:{name}", pattern.pattern, (word,)):
+            path = self.project.index.modules.get(candidate)
+            data = _read(path) if path is not None else None
+            if data is None:
+                continue
+            named = 0
+            for match in pattern.finditer(data):
+                start = data.rfind(b"\n", 0, match.start()) + 1
+                before = data[start : match.start()].strip()
+                if before.endswith(b"def") or before.split(None, 1)[:1] in ([b"from"], [b"import"]):
+                    continue  # a definition, or an import line (its uses are counted)
+                if data[match.end() : match.end() + 1] == b".":
+                    continue  # a module of that name (``retry.time``)
+                named += 1
+            if named > calls.get(candidate, 0):
+                return candidate
+        return None
+
     def up(self, module: str, qualname: str, follow: Callable[[CallSite], bool]) -> Iterator[CallSite]:
         """Every call site of ``qualname`` of ``module`` and, for each site
         where ``follow(site)``, those of its caller, and so on (breadth

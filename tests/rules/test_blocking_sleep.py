@@ -1310,9 +1310,45 @@ import poll
 async def main():
     lock = asyncio.Lock()
     gathered = await asyncio.gather(client.once(0.01), client.guarded(lock, 0.01), poll.poll(0))
-    task = await asyncio.create_task(poll.poll(0.01))
-    return [gathered, task]
+    return [gathered]
 ''' + OBSERVE_MAIN,
     }
     fixed = fixed_across_files(tmp_path, files, "poll.py")
     assert "await asyncio.sleep(delay)" in fixed
+
+
+def test_a_sleep_in_a_coroutine_run_as_a_task_is_an_unsafe_fix(tmp_path: Path) -> None:
+    """``create_task(poll.poll(...))``: what waits for the task (a timeout,
+    a callback reading its exception) is not followed, so the fix is not
+    shown harmless: reported as unsafe, applied with ``--unsafe-fixes``."""
+    files = {
+        "poll.py": "import time\n\n\nasync def poll(delay):\n    time.sleep(delay)\n    return 'polled'\n",
+        "main.py": (
+            "import asyncio\n\nimport poll\n\n\nasync def main():\n"
+            "    task = asyncio.create_task(poll.poll(0.01))\n    return await task\n"
+        ),
+    }
+    write_project(tmp_path, files)
+    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
+    assert "runs it as a task" in check.output and "[unsafe fix]" in check.output
+    run_cli(["fix", "--no-cache", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "poll.py").read_text() == files["poll.py"]
+    run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", "."], tmp_path)
+    assert "await asyncio.sleep(delay)" in (tmp_path / "poll.py").read_text()
+
+
+def test_a_sleep_in_a_coroutine_named_where_no_call_is_seen_is_an_unsafe_fix(tmp_path: Path) -> None:
+    """``ROUTES["/"] = pages.slow``: the registry's caller may hold a lock
+    or a deadline the model cannot see."""
+    files = {
+        "pages.py": "import time\n\n\nasync def slow():\n    time.sleep(0.01)\n    return 'page'\n",
+        "main.py": (
+            "import asyncio\n\nimport pages\n\nROUTES = {'/': pages.slow}\n\n\n"
+            "async def main():\n    return await asyncio.wait_for(ROUTES['/'](), 1)\n"
+        ),
+    }
+    write_project(tmp_path, files)
+    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
+    assert "`slow` is named in `main` where the model resolves no call of it" in check.output
+    run_cli(["fix", "--no-cache", "-j", "1", "."], tmp_path)
+    assert (tmp_path / "pages.py").read_text() == files["pages.py"]
