@@ -474,9 +474,19 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
         return site.caller.is_async and _awaited(site)
 
     for site in callers.up(view.module, qualname, passes_on):
-        outer = site.call.outer.rsplit(".", 1)[-1]
+        where = site.where(view.module)
+        outer = _imported_as(view, site, site.call.outer).rsplit(".", 1)[-1] if site.call.outer else ""
         if not _awaited(site) and outer not in _TIMEOUT_CALLS and outer not in _LOOP_ENTRIES:
-            return f"{site.where(view.module)} keeps the coroutine or runs it as a task, where the model does not follow what waits for it"
+            return f"{where} keeps the coroutine or runs it as a task, where the model does not follow what waits for it"
+        if outer == "gather" and any(
+            other.line == site.call.line and "return_exceptions" in other.kwargs for other in site.caller.calls
+        ):
+            return f"{where} gathers it with `return_exceptions`, which hands what it raises on as a value"
+        for manager in site.call.withs:
+            if manager.startswith("async ") and manager.endswith("()"):
+                found = view.project.lookup(site.module, manager.removeprefix("async ").removesuffix("()"))
+                if found is not None and found[0] == "function":
+                    return f"{where} runs it under `{manager.removeprefix('async ')}` of the project, which may set a deadline"
     # (Its awaiting callers are asked how they are called, above; a use of
     # one by name elsewhere is that caller's entry, as ``asyncio.run(main())``.)
     named = callers.named_beyond_calls(view.module, qualname)
@@ -489,10 +499,30 @@ def _awaited(site: CallSite) -> bool:
     return site.call.awaited or site.call.outer.rsplit(".", 1)[-1] in _AWAITED_WITH
 
 
+def _imported_as(view: ModuleView, site: CallSite, text: str) -> str:
+    """``text`` (a callee or a context manager as the caller spells it) by
+    the name its first part is imported as: ``within`` of ``from asyncio
+    import wait_for as within`` is ``asyncio.wait_for``."""
+    head, dot, rest = text.removeprefix("async ").partition(".")
+    facts = view.project.facts(site.module)
+    target = site.caller.imports.get(head) or (facts.imports.get(head) if facts is not None else None)
+    if not target:
+        return text.removeprefix("async ")
+    source, _, attribute = target.partition(":")
+    named = f"{source}.{attribute}" if attribute else source
+    return named + dot + rest
+
+
 def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
     call, caller = site.call, site.caller
     where = site.where(view.module)
-    outer = call.outer.rsplit(".", 1)[-1]
+    outer = _imported_as(view, site, call.outer).rsplit(".", 1)[-1] if call.outer else ""
+    if outer in _AWAITED_WITH and any(
+        _imported_as(view, site, other.func).rsplit(".", 1)[-1] in _TIMEOUT_CALLS
+        for other in caller.calls if other.line == call.line
+    ):
+        # ``wait_for(shield(step()), t)``: the shield's caller times out.
+        return f"{where} waits for it under `wait_for()` around `{call.outer}()`, whose timeout the new `await` would let fire"
     if outer in _TIMEOUT_CALLS:
         return f"{where} waits for it under `{call.outer}()`, whose timeout the new `await` would let fire"
     if call.outer and not _awaited(site) and _drives(view, site):
@@ -516,10 +546,14 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
                 f"{where} holds `{manager}` across the call: a thread lock would stay held"
                 " while another task blocks on it"
             )
-        if is_timeout_manager(manager):
+        if is_timeout_manager(manager) or is_timeout_manager(_imported_as(view, site, manager)):
             return f"{where} runs it under `{manager.removeprefix('async ')}`, whose timeout the new `await` would let fire"
-    if any(c.func.rsplit(".", 1)[-1] == "acquire" and not c.awaited for c in caller.calls):
-        return f"{where} takes a lock with a plain `.acquire()`, which may be held across the call"
+    acquires = {name for name, path in caller.aliases.items() if path.rsplit(".", 1)[-1] in ("acquire", "enter_context")}
+    if any(
+        (c.func.rsplit(".", 1)[-1] in ("acquire", "enter_context") or c.func in acquires) and not c.awaited
+        for c in caller.calls
+    ):
+        return f"{where} takes a lock with a plain `.acquire()` (or enters a context without `with`), which may be held across the call"
     if call.cleanup or caller.qualname.rsplit(".", 1)[-1] == "__aexit__":
         kind = {"finally": "a `finally` block", "except": "an `except` handler"}.get(call.cleanup, "`__aexit__`")
         return (
