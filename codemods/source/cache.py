@@ -64,16 +64,21 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def digest_of(value: Any) -> str:
+    """A hash of ``value`` (settings, options, plain data) that is the same
+    in every process."""
+    return hashlib.sha256(json.dumps(_canonical(value), sort_keys=True).encode()).hexdigest()
+
+
 def run_fingerprint(version: str, settings: Any, **result_options: Any) -> str:
     """Everything besides the file's bytes that decides a cached result."""
-    payload = {
+    return digest_of({
         "format": FORMAT,
         "version": version,
         "code": _code_fingerprint(),
-        "settings": _canonical(settings),
-        "options": _canonical(result_options),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        "settings": settings,
+        "options": result_options,
+    })
 
 
 @dataclasses.dataclass
