@@ -644,3 +644,21 @@ def test_the_cycle_collector_is_paused_during_a_pass_and_restored_after_it(monke
         assert not gc.isenabled()  # the caller's choice stands
     finally:
         gc.enable()
+
+
+def test_the_source_of_each_libcst_visit_method_is_what_inspect_reads() -> None:
+    # codemods.cst.traversal reads which fields a node visits from the source
+    # of its _visit_and_replace_children; it takes the lines the code spans
+    # rather than tokenizing the file as inspect does: the same text.
+    import inspect
+
+    from asyncmend.codemods.cst.traversal import _source_of
+
+    node_types = [
+        value for value in vars(cst).values()
+        if isinstance(value, type) and issubclass(value, cst.CSTNode) and "_visit_and_replace_children" in vars(value)
+    ]
+    assert len(node_types) > 100
+    for node_type in node_types:
+        method = node_type._visit_and_replace_children
+        assert _source_of(method) == inspect.getsource(method), node_type.__name__
