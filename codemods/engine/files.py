@@ -46,14 +46,18 @@ def project_for(options: Options, target: Target) -> Project | None:
     key = (best.root, options.model_cache_dir)
     project = _PROJECTS.get(key)
     if project is None or project.index is not best:
-        cache = None
-        if options.model_cache_dir is not None:
-            from .. import __version__
-
-            fingerprint = run_fingerprint(__version__, None, purpose="model")
-            cache = Cache(Path(os.path.abspath(options.model_cache_dir)), fingerprint)
-        project = _PROJECTS[key] = Project(best, cache)
+        project = _PROJECTS[key] = Project(best, model_cache(options))
     return project
+
+
+def model_cache(options: Options) -> Cache | None:
+    """Where the project model keeps what it read (``None``: nowhere)."""
+    if options.model_cache_dir is None:
+        return None
+    from .. import __version__
+
+    fingerprint = run_fingerprint(__version__, None, purpose="model")
+    return Cache(Path(os.path.abspath(options.model_cache_dir)), fingerprint)
 
 
 def _current(depends: dict[str, str], options: Options, target: Target) -> bool:

@@ -205,7 +205,9 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(value, handle, separators=(",", ":"))
+                    # (Encoded whole: json.dump encodes piece by piece in
+                    # Python, three times slower.)
+                    handle.write(json.dumps(value, separators=(",", ":")))
                 # A rename is atomic: a concurrent reader sees the old entry,
                 # the new one, or none; two writers of one key write the same.
                 os.replace(tmp, path)
