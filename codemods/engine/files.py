@@ -12,7 +12,15 @@ from ..model.project import DERIVED, Project, ProjectIndex, derived_current, ind
 from ..rule import Rule
 from ..rule import rules as all_rules
 from ..settings import Options
-from ..source.cache import Cache, CachedResult, content_hash, read_hashed, run_fingerprint, still_current
+from ..source.cache import (
+    Cache,
+    CachedResult,
+    content_hash,
+    file_hash,
+    read_hashed,
+    run_fingerprint,
+    still_current,
+)
 from ..source.discovery import Target
 from ..source.text import SourceError
 from ..source.write import write_atomic
@@ -185,6 +193,12 @@ def _read(target: Target, hashed: bool) -> tuple[bytes, str]:
     return read_hashed(os.path.abspath(target.path))
 
 
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, where a generated file is marked."""
+    with open(path, "rb") as handle:
+        return handle.read(4096)
+
+
 def _cache_key(cache: Cache, target: Target, options: Options, digest: str) -> str:
     # What other files import from this one changes its result (AM401), and
     # so do the rules its path switches off: the same bytes at another path
@@ -203,17 +217,20 @@ def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileR
         return None
     # Every file is hashed before any entry is checked: checking one may
     # ask for the hashes of the whole project (ProjectIndex.scan_from).
+    # Nothing is analysed here: the hash of each file's version (once a
+    # process: the look across files took it already) is enough, and the
+    # head of a walked file, for its marker.
     digests: list[str | None] = []
     for target in targets:
         if target.stdin:
             digests.append(None)
             continue
         try:
-            data, digest = _read(target, True)
+            digest = file_hash(os.path.abspath(target.path))
+            generated = not target.explicit and GENERATED_MARKER in _head(target.path)
         except OSError:
             digests.append(None)  # the worker reports it
             continue
-        generated = not target.explicit and GENERATED_MARKER in data[:4096]
         digests.append(None if generated else digest)
     answers: list[FileResult | None] = []
     for target, digest in zip(targets, digests):

@@ -65,6 +65,7 @@ def imported_elsewhere(
     rules: Sequence[type[Rule]] = (),
     settings: Settings | None = None,
     project: Sources | None = None,
+    hashes: Callable[[], Iterable[tuple[str, str]]] | None = None,
 ) -> frozenset[tuple[str, str, str]]:
     """(file, NAME, other file) for what another file reaches of a file of
     the run whose fixes ``rules`` may make. NAME is a module-level name of
@@ -98,7 +99,10 @@ def imported_elsewhere(
 
     With a ``cache``, what a parse of a file's bytes told (the names it
     defines, which of the questions asked of it it answers yes) is kept for
-    a later run: a run over unchanged files parses none of them.
+    a later run: a run over unchanged files parses none of them. The whole
+    answer is kept too, for the files of the run as they are (their names
+    and the hashes of their bytes: ``hashes()`` gives them as ``sources()``
+    gives the bytes, or they are taken from the bytes).
     """
     rewriters = [rule for rule in rules if rule.REWRITES]
     if not rewriters:
@@ -109,7 +113,9 @@ def imported_elsewhere(
     # look below reads every file with a dozen patterns, and a warm run
     # must know its answer before any file's result can be taken from the
     # cache (the answer is in the key of each).
-    key = cache.key(_run_digest(sources, rewriters, settings, project is not None), "imported elsewhere")
+    key = cache.key(
+        _run_digest(hashes or _hashes_of(sources), rewriters, settings, project is not None), "imported elsewhere"
+    )
     known = cache.load(key)
     if _whole_answer(known) and (known["project"] is None or _digests(project) == known["project"]):
         return frozenset(tuple(row) for row in known["found"])
@@ -171,11 +177,14 @@ def _look_across(
 
 
 def _run_digest(
-    sources: Sources, rewriters: Sequence[type[Rule]], settings: Settings | None, around: bool
+    hashes: Callable[[], Iterable[tuple[str, str]]],
+    rewriters: Sequence[type[Rule]],
+    settings: Settings | None,
+    around: bool,
 ) -> bytes:
     """What decides :func:`imported_elsewhere`'s answer before the project
     around the run is looked at: the rules asked for and the settings their
-    screens read, and every file of the run, its name and its bytes."""
+    screens read, and every file of the run, its name and its bytes' hash."""
     digest = hashlib.sha256(
         digest_of({
             "rules": sorted(rule.CODE for rule in rewriters),
@@ -184,9 +193,14 @@ def _run_digest(
             "project": around,
         }).encode()
     )
-    for display, data in sources():
-        digest.update(display.encode(_UTF8, _RAW) + b"\0" + hashlib.sha256(data).digest())
+    for display, found in hashes():
+        digest.update(f"{display}\0{found}\0".encode(_UTF8, _RAW))
     return digest.digest()
+
+
+def _hashes_of(sources: Sources) -> Callable[[], Iterable[tuple[str, str]]]:
+    """(display, hash of the bytes) of each file ``sources()`` gives."""
+    return lambda: ((display, content_hash(data)) for display, data in sources())
 
 
 def _digests(project: Sources | None) -> list[list[str]]:
