@@ -24,6 +24,7 @@ from .engine.passes import fix_source
 from .findings import FileResult, Finding
 from .rule import rules
 from .settings import Options, Resolved, Settings, resolve, resolve_all
+from .source.cache import content_hash, file_hash
 from .source.discovery import Target, discover, exclude_spec, force_excluded, in_shard
 from .source.text import SourceError, decode, split_lines
 from .source.write import write_atomic
@@ -93,6 +94,18 @@ def prepare(targets: Sequence[Target], options: Options, walked: Sequence[str] =
             except OSError:
                 continue  # reported when the file itself is processed
 
+    def hashes() -> Iterator[tuple[str, str]]:
+        # A file's hash is taken once a process (see file_hash): the cache
+        # of each file's result asks for it again.
+        for target in targets:
+            try:
+                if target.data is not None:
+                    yield target.display, content_hash(target.data)
+                else:
+                    yield target.display, file_hash(os.path.abspath(target.path))
+            except OSError:
+                continue
+
     on_disk = [target for target in targets if not target.stdin or target.display != "-"]
     found = imported_elsewhere(
         sources,
@@ -100,6 +113,7 @@ def prepare(targets: Sequence[Target], options: Options, walked: Sequence[str] =
         rules=selected,
         settings=options.settings,
         project=project_files(on_disk, walked),
+        hashes=hashes,
     )
     if not found:
         return options

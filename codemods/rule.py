@@ -11,7 +11,10 @@ A rule is one class in one module of this package, named by its slug
   :class:`~codemods.screen.facts.Facts` of the tree;
 - its fix: LibCST visitor methods (``visit_Call``, ``leave_Call``...), run by
   the LibCST stage on a class that joins the rule to
-  :class:`~codemods.cst.command.RuleCommand` (see :meth:`Rule.codemod`);
+  :class:`~codemods.cst.transformer.RuleTransformer` (see
+  :meth:`Rule.transformer`), and by ``python -m libcst.tool codemod`` on one
+  that joins it to :class:`~codemods.cst.command.RuleCommand` (see
+  :meth:`Rule.codemod`);
 - its docstring: the user documentation (``asyncmend explain``, the README).
 
 Importing a rule module imports no LibCST: the screen must run on every
@@ -47,7 +50,12 @@ class RuleMeta(ABCMeta):
     the codemod derives from LibCST's abstract classes too."""
 
     def __getattr__(cls, name: str) -> Any:
-        if name.startswith("__") or name == "_made_codemod":
+        if name.startswith("__") or name in ("_made_codemod", "_made_transformer"):
+            raise AttributeError(name)
+        # The rule as the engine runs it has all its attributes already
+        # (and its codemod is another class).
+        transformer = sys.modules.get(f"{__package__}.cst.transformer")
+        if transformer is not None and issubclass(cls, transformer.RuleTransformer):
             raise AttributeError(name)
         codemod = cls.codemod()  # type: ignore[attr-defined]
         if codemod is cls:
@@ -59,9 +67,10 @@ class Rule(metaclass=RuleMeta):
     """Base of every asyncmend rule (see the module's docstring).
 
     The LibCST half of a rule (finding nodes, reporting, rewriting) runs on
-    :meth:`codemod`, the rule joined to
-    :class:`~codemods.cst.command.RuleCommand`, which provides ``report``,
-    ``scope``, ``option``, ``settings`` and ``facts``. Rules look metadata up
+    :meth:`transformer` in the engine and on :meth:`codemod` as a LibCST
+    codemod, which both provide ``report``, ``scope``, ``option``,
+    ``settings``, ``facts`` and ``context`` (with the ``filename``; imports
+    are asked for through ``codemods.cst.toolkit``). Rules look metadata up
     on *original* nodes, and must not rely on returning ``False`` from a
     ``visit_`` method to skip children: in a batched pass the other rules
     still need them.
@@ -140,6 +149,34 @@ class Rule(metaclass=RuleMeta):
             cls._made_codemod = made  # type: ignore[attr-defined]
         return made
 
+    @classmethod
+    def transformer(cls) -> type:
+        """The rule as the engine runs it: the class that joins it to
+        :class:`~codemods.cst.transformer.RuleTransformer`, LibCST's plain
+        transformer, made once, on first use. It imports LibCST, and none of
+        LibCST's codemod package (whose matchers alone cost more than the
+        LibCST stage of a small run); a rule with matcher decorators, which
+        only that package honours, runs as its :meth:`codemod`."""
+        from .cst.transformer import RuleTransformer, has_matcher_decorators
+
+        made = cls.__dict__.get("_made_transformer")
+        if made is None:
+            # (A class that is a LibCST codemod already was made with it loaded.)
+            codemods = sys.modules.get("libcst.codemod")
+            if issubclass(cls, RuleTransformer):
+                made = cls
+            elif (codemods is not None and issubclass(cls, codemods.Codemod)) or has_matcher_decorators(cls):
+                made = cls.codemod()
+            else:
+                # Its own instances (``Rule.__new__`` makes the codemod's).
+                made = types.new_class(
+                    cls.__name__, (cls, RuleTransformer), exec_body=lambda body: body.update(__new__=_plain_new)
+                )
+                made.__module__ = cls.__module__
+                made.__qualname__ = f"{cls.__qualname__}.transformer"
+            cls._made_transformer = made  # type: ignore[attr-defined]
+        return made
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # ``BlockingSleep(context)``, as ``python -m libcst.tool codemod``
         # makes a command, makes the codemod.
@@ -156,6 +193,10 @@ class Rule(metaclass=RuleMeta):
         super().__init_subclass__(**kwargs)
         if cls.CODE and _under_libcst_tool():
             _register_with_libcst(cls)
+
+
+def _plain_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
 
 
 class _CodemodClass:

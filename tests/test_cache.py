@@ -33,9 +33,9 @@ def test_warm_check_reports_exactly_what_a_cold_check_reports(tmp_path: Path) ->
     assert not (tmp_path / ".asyncmend_cache").exists()
     first = _check(tmp_path, "--output-format", "json", ".")
     entries = list((tmp_path / ".asyncmend_cache" / "entries").rglob("*.json"))
-    # One result a file, and what the look across files learnt of a.py
-    # (the imports a fix there may leave unused).
-    assert len(entries) == 4
+    # One result a file, what the look across files learnt of a.py (the
+    # imports a fix there may leave unused), and its whole answer.
+    assert len(entries) == 5
     warm = _check(tmp_path, "--output-format", "json", ".")
     assert cold.returncode == first.returncode == warm.returncode == 2
     assert json.loads(cold.stdout) == json.loads(first.stdout) == json.loads(warm.stdout)
@@ -194,3 +194,115 @@ def test_an_internal_error_does_not_name_the_file() -> None:
     assert not result.changed and not finding.fixable
     assert "would not compile" in finding.message
     assert "one.py" not in finding.message
+
+
+# -- the look across files (codemods.model.crossfile), answered whole -------------
+
+STATE = (
+    "import asyncio\nimport threading\n\n_req = threading.local()\n\n\n"
+    "async def handle(user):\n    _req.user = user\n    await asyncio.sleep(0)\n    return _req.user\n"
+)
+IMPORTER = "from app.state import _req\n\n\ndef who():\n    return _req.user\n"
+BYSTANDER = "import asyncio\n\n\ndef who():\n    return None\n"
+
+
+def _state_fixable(paths: list[Path], options: Options) -> list[bool]:
+    """Whether AM401's finding in app/state.py has a fix: none while
+    another file imports ``_req`` from it."""
+    from asyncmend.codemods import check_paths
+
+    results = check_paths([str(p) for p in paths], options)
+    return [f.fixable for r in results for f in r.findings if f.code == "AM401"]
+
+
+def _app(root: Path, views: str) -> None:
+    (root / "app").mkdir(parents=True, exist_ok=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "state.py").write_text(STATE)
+    (root / "app" / "views.py").write_text(views)
+
+
+def test_a_run_of_unchanged_files_takes_the_look_across_files_whole_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncmend.codemods.model import crossfile
+
+    _app(tmp_path / "project", IMPORTER)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+    assert _state_fixable([tmp_path / "project"], options) == [False]
+
+    def no_look(*args: object) -> frozenset[tuple[str, str, str]]:
+        raise AssertionError("the look ran again")
+
+    monkeypatch.setattr(crossfile, "_look_across", no_look)
+    assert _state_fixable([tmp_path / "project"], options) == [False]
+    # Any change to a file of the run asks again.
+    (tmp_path / "project" / "app" / "views.py").write_text(IMPORTER + "\n")
+    with pytest.raises(AssertionError, match="the look ran again"):
+        _state_fixable([tmp_path / "project"], options)
+
+
+def test_an_import_added_to_another_file_of_the_run_changes_the_cached_answer(tmp_path: Path) -> None:
+    _app(tmp_path / "project", BYSTANDER)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+    assert _state_fixable([tmp_path / "project"], options) == [True]
+    (tmp_path / "project" / "app" / "views.py").write_text(IMPORTER)
+    assert _state_fixable([tmp_path / "project"], options) == [False]
+    (tmp_path / "project" / "app" / "views.py").write_text(BYSTANDER)
+    assert _state_fixable([tmp_path / "project"], options) == [True]
+
+
+def test_an_import_added_in_the_project_around_the_run_changes_the_cached_answer(tmp_path: Path) -> None:
+    # A pre-commit run names the changed file alone; the test that imports
+    # from it lives elsewhere in the project, outside the run.
+    project = tmp_path / "project"
+    _app(project, BYSTANDER)
+    (project / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_state.py").write_text(BYSTANDER)
+    options = Options(cache_dir=str(tmp_path / "cache"))
+    state = project / "app" / "state.py"
+    assert _state_fixable([state], options) == [True]
+    (project / "tests" / "test_state.py").write_text(IMPORTER)
+    assert _state_fixable([state], options) == [False]
+    (project / "tests" / "test_state.py").unlink()
+    assert _state_fixable([state], options) == [True]
+    (project / "tests" / "test_two.py").write_text(IMPORTER)
+    assert _state_fixable([state], options) == [False]
+
+
+# -- the byte scan of the project, behind what a result read of the whole project --------
+
+
+def test_the_project_scan_is_taken_from_the_cache_while_no_file_of_the_project_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncmend.codemods.model.project import ProjectIndex, _Scan
+
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "base.py").write_text("class Base:\n    async def run(self):\n        pass\n")
+    (root / "app" / "more.py").write_text("from .base import Base\n")
+    cache = Cache(tmp_path / "cache", "f")
+    first = ProjectIndex.build(root).scan_from(cache)
+    assert first == ProjectIndex.build(root).scan()
+    real_scan = _Scan.of
+
+    def no_scan(files: object) -> _Scan:
+        raise AssertionError("scanned again")
+
+    monkeypatch.setattr(_Scan, "of", no_scan)
+    assert ProjectIndex.build(root).scan_from(cache) == first
+    # A file that changes (the files of the project are the same) is read again.
+    (root / "app" / "more.py").write_text("from .base import Base\n\n\nclass More(Base):\n    def stop(self):\n        pass\n")
+    with pytest.raises(AssertionError, match="scanned again"):
+        ProjectIndex.build(root).scan_from(cache)
+    monkeypatch.setattr(_Scan, "of", real_scan)
+    again = ProjectIndex.build(root).scan_from(cache)
+    assert "More" in again.classes and "stop" in again.defined
+    assert again == ProjectIndex.build(root).scan()
+    # A damaged entry is a miss.
+    for entry in (tmp_path / "cache" / "entries").rglob("*.json"):
+        entry.write_text('{"defined": {"x": "y"}, "classes": {}}')
+    assert ProjectIndex.build(root).scan_from(cache) == again

@@ -8,7 +8,16 @@ from typing import Any, ClassVar, Mapping
 import pytest
 
 from asyncmend.codemods import RULES, Rule, Safety
-from asyncmend.codemods.settings import ConfigError, find_pyproject, load_config, resolve, target_from_requires_python
+from asyncmend.codemods.settings import (
+    TEST_FILES,
+    ConfigError,
+    _matches,
+    _name_pattern,
+    find_pyproject,
+    load_config,
+    resolve,
+    target_from_requires_python,
+)
 from tests.helpers import run_cli
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
@@ -317,3 +326,42 @@ def test_rules_command_marks_opt_in_rules(monkeypatch: pytest.MonkeyPatch, tmp_p
     opt_in = ",".join(sorted([*(r.CODE for r in rule.rules() if r.OPT_IN)]))
     assert "AM998" in opt_in
     assert lines[-1] == f"(opt-in) runs only when selected by code or slug: --select {opt_in}"
+
+
+# -- per-file-ignores: which files a pattern names ------------------------------------------
+
+NAME_PATTERNS = [
+    *TEST_FILES, "*", "*/", "build/", ".venv", ".venv/", "*.py", "a*b*c", "x-y.z/", "tests", "ü*", "*_",
+]
+PATH_PARTS = ["tests", "test", "test_a.py", "a_test.py", "conftest.py", "x", ".venv", "..", "a.b", "build",
+              "abc", "axbyc", "ü.py", "x-y.z", "_", "test_", "test_.py"]
+
+
+@pytest.mark.parametrize("pattern", NAME_PATTERNS)
+def test_a_pattern_of_one_name_matches_the_files_pathspec_matches(pattern: str) -> None:
+    import pathspec
+
+    # These are matched without pathspec, a name at a time: the result must
+    # be pathspec's (git's) for every path, at any depth, above the root too.
+    assert _name_pattern(pattern) is not None
+    spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+    paths = [*PATH_PARTS, *(f"{a}/{b}" for a in PATH_PARTS for b in PATH_PARTS),
+             *(f"{a}/{b}/{c}" for a in PATH_PARTS[:8] for b in PATH_PARTS[:8] for c in PATH_PARTS)]
+    assert [p for p in paths if _matches(pattern, p)] == [p for p in paths if spec.match_file(p)]
+
+
+@pytest.mark.parametrize("pattern", ["**", "src/*.py", "/tests", "!keep.py", "test_?.py", "[ab].py", ".", "..",
+                                     "a b.py", "# comment", "", "**/tests/"])
+def test_any_other_pattern_is_left_to_pathspec(pattern: str) -> None:
+    assert _name_pattern(pattern) is None
+
+
+def test_per_file_ignores_switch_a_rule_off_below_a_directory(tmp_path: Path) -> None:
+    source = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    for name in ("app/one.py", "app/checks/two.py", "scripts/three.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+    (tmp_path / "pyproject.toml").write_text('[tool.asyncmend.per-file-ignores]\n"checks/" = ["AM101"]\n"three*" = ["AM1"]\n')
+    result = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
+    assert "app/one.py:5:5: AM101" in result.stdout
+    assert "two.py" not in result.stdout and "three.py" not in result.stdout

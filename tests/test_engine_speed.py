@@ -20,7 +20,9 @@ from asyncmend.codemods.source.text import decode
 
 from asyncmend.codemods.engine.files import process_file
 from asyncmend.codemods.cst.traversal import has_attribute_hooks as _has_attribute_hooks
+from asyncmend.codemods.cst import toolkit
 from asyncmend.codemods.cst.batch import _plain_dispatch
+from asyncmend.codemods.cst.transformer import Context, RuleTransformer
 
 SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
 
@@ -245,6 +247,61 @@ def test_shipped_rules_take_the_dispatch_table() -> None:
     assert not _plain_dispatch(_MatcherRule(CodemodContext()))
     assert not _plain_dispatch(_OwnDispatchRule(CodemodContext()))
     assert all(_plain_dispatch(rule(CodemodContext())) for rule in RULES)
+    # The same, as the engine runs them.
+    assert not _plain_dispatch(_MatcherRule.transformer()(Context()))
+    assert not _plain_dispatch(_OwnDispatchRule.transformer()(Context()))
+    assert all(_plain_dispatch(rule.transformer()(Context())) for rule in RULES)
+
+
+def test_the_engine_runs_a_rule_on_a_plain_transformer_and_a_decorated_one_as_its_codemod() -> None:
+    from libcst.codemod import Codemod
+
+    for rule in [*RULES, _OwnDispatchRule]:
+        made = rule.transformer()
+        assert issubclass(made, (rule, RuleTransformer)) and not issubclass(made, Codemod)
+        assert type(made(Context())) is made
+    # Only LibCST's codemod base honours matcher decorators.
+    assert _MatcherRule.transformer() is _MatcherRule.codemod()
+
+
+def test_the_libcst_stage_imports_neither_libcsts_codemod_package_nor_its_matchers() -> None:
+    # Their import is 0.2 s of CPU: more than a pre-commit run's LibCST stage
+    # spends on its files.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from asyncmend.codemods import Settings, fix_source\n"
+        f"out = fix_source({SLEEPY!r}, Settings())\n"
+        "assert b'await asyncio.sleep(1)' in out.output and b'import asyncio' in out.output, out.output\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('libcst.codemod', 'libcst.matchers', 'libcst'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = eval(done.stdout)
+    assert "libcst" in loaded
+    assert not [m for m in loaded if m.startswith(("libcst.codemod", "libcst.matchers"))]
+
+
+@pytest.mark.parametrize(
+    "request_", [("asyncio", None, None, 0), ("contextvars", "ContextVar", None, 0), (".state", "x", "y", 0),
+                 ("..pkg.mod", None, None, 1), ("", "sibling", None, 1)],
+)
+def test_an_import_request_is_recorded_as_libcsts_own_records_it(request_: tuple[Any, ...]) -> None:
+    from libcst.codemod.visitors import AddImportsVisitor as LibCSTs
+
+    ours, theirs = Context(), CodemodContext()
+    toolkit.AddImportsVisitor.add_needed_import(ours, *request_)
+    LibCSTs.add_needed_import(theirs, *request_)
+    (got,) = ours.scratch[LibCSTs.CONTEXT_KEY]
+    (expected,) = theirs.scratch[LibCSTs.CONTEXT_KEY]
+    fields = ("module_name", "obj_name", "alias", "relative")
+    assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
+    # In a LibCST codemod's own context, LibCST's visitor records it.
+    toolkit.AddImportsVisitor.add_needed_import(theirs, *request_)
+    assert theirs.scratch[LibCSTs.CONTEXT_KEY][-1] == expected
+    toolkit.RemoveImportsVisitor.remove_unused_import(ours, "time", "sleep", "nap")
+    assert ours.scratch["RemoveImportsVisitor"] == [("time", "sleep", "nap")]
 
 
 def test_rules_with_generic_dispatch_still_see_every_node() -> None:
@@ -587,3 +644,21 @@ def test_the_cycle_collector_is_paused_during_a_pass_and_restored_after_it(monke
         assert not gc.isenabled()  # the caller's choice stands
     finally:
         gc.enable()
+
+
+def test_the_source_of_each_libcst_visit_method_is_what_inspect_reads() -> None:
+    # codemods.cst.traversal reads which fields a node visits from the source
+    # of its _visit_and_replace_children; it takes the lines the code spans
+    # rather than tokenizing the file as inspect does: the same text.
+    import inspect
+
+    from asyncmend.codemods.cst.traversal import _source_of
+
+    node_types = [
+        value for value in vars(cst).values()
+        if isinstance(value, type) and issubclass(value, cst.CSTNode) and "_visit_and_replace_children" in vars(value)
+    ]
+    assert len(node_types) > 100
+    for node_type in node_types:
+        method = node_type._visit_and_replace_children
+        assert _source_of(method) == inspect.getsource(method), node_type.__name__

@@ -707,6 +707,45 @@ def test_a_warm_cache_sees_a_new_project_method_of_an_untyped_calls_name(tmp_pat
     assert "AM201" not in check()
 
 
+MIRROR = """
+import asyncio
+
+
+class Mirror:
+    async def get_title(self):
+        await asyncio.sleep(0)
+        return "mirror"
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_warm_cache_sees_a_project_method_added_to_a_file_that_was_there(
+    tmp_path: Path, jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files of the project stay the same; one of them now defines the
+    method: what the cache kept of the project's byte scan is read again."""
+    from asyncmend.codemods.model.project import _Scan
+
+    _dashboard(tmp_path, change="")
+    write(tmp_path, {"mirror.py": MIRROR})
+
+    def check() -> str:
+        return run_cli(["check", "--select", "AM201", "--no-progress", "-j", jobs, "main.py", "mirror.py"], tmp_path).output
+
+    assert "AM201" in check()
+    if jobs == "2":
+        # The pool's run kept the scan it made for its workers.
+        with monkeypatch.context() as patched:
+            patched.setattr(_Scan, "of", lambda files: pytest.fail("the project was scanned again"))
+            assert "AM201" in check()
+    assert "AM201" in check()  # from the cache
+    mirrored = "    async def get_sites(self):\n        await asyncio.sleep(0)\n        self.name = 'mirrored'\n        return []\n"
+    write(tmp_path, {"mirror.py": MIRROR + "\n" + mirrored})
+    assert "AM201" not in check()
+    write(tmp_path, {"mirror.py": MIRROR})
+    assert "AM201" in check()
+
+
 # -- calls into libraries and worker threads -----------------------------------------
 
 # A library the project does not hold (on PYTHONPATH, outside the project):

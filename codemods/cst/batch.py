@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
+import sys
+
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.matchers import MatcherDecoratableTransformer
 from libcst.metadata import MetadataWrapper, PositionProvider, ProviderT
 
 from ..findings import Finding
@@ -22,16 +21,19 @@ from ..rule import Rule
 from ..screen.facts import Facts
 from ..settings import Settings
 from ..source.noqa import Suppressions
-from .command import (
+from .imports import add_needed_imports, place_new_imports, remove_unused_imports
+from .positions import PositionsOnDemand
+from .scope import LexicalScopeProvider
+from .transformer import (
     FACTS_KEY,
     FINDINGS_KEY,
     SETTINGS_KEY,
     SUPPRESSIONS_KEY,
-    RuleCommand,
+    AddImportsVisitor,
+    Context,
+    RemoveImportsVisitor,
+    RuleMethods,
 )
-from .imports import add_needed_imports, place_new_imports, remove_unused_imports
-from .positions import PositionsOnDemand
-from .scope import LexicalScopeProvider
 from .traversal import has_attribute_hooks, transform
 
 
@@ -45,7 +47,7 @@ class _BatchedRules(cst.CSTTransformer):
     ``on_leave`` is called through those, for every node, as LibCST would.
     """
 
-    def __init__(self, rules: Sequence[RuleCommand], positions: PositionsOnDemand | None = None) -> None:
+    def __init__(self, rules: Sequence[RuleMethods], positions: PositionsOnDemand | None = None) -> None:
         super().__init__()
         self.rules = rules
         # Told which statement the traversal is in (see
@@ -111,21 +113,28 @@ class _BatchedRules(cst.CSTTransformer):
 
 
 # Per rule class: whether its hooks can be called straight from the table.
-_PLAIN_DISPATCH: dict[type[RuleCommand], bool] = {}
+_PLAIN_DISPATCH: dict[type[RuleMethods], bool] = {}
 
 
-def _plain_dispatch(rule: RuleCommand) -> bool:
+def _plain_dispatch(rule: RuleMethods) -> bool:
     """Whether ``rule`` is visited exactly as ``CSTTransformer`` would visit
     it: no matcher decorators, no ``on_visit`` / ``on_leave`` of its own."""
     cls = type(rule)
     plain = _PLAIN_DISPATCH.get(cls)
     if plain is None:
+        # The generic dispatch of the rule's base: LibCST's plain one, or,
+        # for a rule that runs as its codemod, the matchers' (loaded then).
+        visits, leaves = {cst.CSTTransformer.on_visit}, {cst.CSTTransformer.on_leave}
+        matchers = sys.modules.get("libcst.matchers")
+        if matchers is not None:
+            visits.add(matchers.MatcherDecoratableTransformer.on_visit)
+            leaves.add(matchers.MatcherDecoratableTransformer.on_leave)
         plain = _PLAIN_DISPATCH[cls] = (
-            cls.on_visit is MatcherDecoratableTransformer.on_visit
-            and cls.on_leave is MatcherDecoratableTransformer.on_leave
-            and not rule._matchers
-            and not rule._extra_visit_funcs
-            and not rule._extra_leave_funcs
+            cls.on_visit in visits  # type: ignore[attr-defined]
+            and cls.on_leave in leaves  # type: ignore[attr-defined]
+            and not getattr(rule, "_matchers", None)
+            and not getattr(rule, "_extra_visit_funcs", None)
+            and not getattr(rule, "_extra_leave_funcs", None)
         )
     return plain
 
@@ -147,15 +156,15 @@ def run_rules(
     ``source`` is the text ``module`` was parsed from; with the ``facts`` of
     its ``ast``, a finding's position is found from its statement alone.
     """
-    context = CodemodContext(filename=filename)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    context = Context(filename)
+    context.wrapper = wrapper
     context.scratch[SETTINGS_KEY] = settings
     if suppressions is not None:
         context.scratch[SUPPRESSIONS_KEY] = suppressions
     if facts is not None:
         context.scratch[FACTS_KEY] = facts
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context = replace(context, wrapper=wrapper)
-    instances = [rule.codemod()(context) for rule in rules]
+    instances = [rule.transformer()(context) for rule in rules]
     # Resolved here rather than through the wrapper: besides each provider's
     # own pass, MetadataWrapper.resolve walks the module once more with an
     # empty batch of batchable providers (a fifth of the time on files that

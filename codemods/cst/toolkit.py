@@ -3,12 +3,13 @@
 A rule module names it lazily (``toolkit = lazy_module(".cst.toolkit",
 __package__)``, see :mod:`codemods.lazy`) and reads it inside its methods:
 ``toolkit.walk(node, visitor)``, ``toolkit.ScopeKind.ASYNC_FUNCTION``.
+Its ``AddImportsVisitor`` and ``RemoveImportsVisitor`` take the requests
+LibCST's take (``add_needed_import(self.context, "asyncio")``) without
+importing LibCST's codemod package (see :mod:`.transformer`).
 """
 
 from __future__ import annotations
 
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import PositionProvider
 
@@ -27,6 +28,7 @@ from .scope import (
     is_coroutine_function,
     typing_only_imports,
 )
+from .transformer import AddImportsVisitor, Context, RemoveImportsVisitor
 from .traversal import (
     AttributeHooksByTable,
     OwnCalls,
@@ -43,7 +45,7 @@ __all__ = [
     "UNBOUND",
     "AddImportsVisitor",
     "AttributeHooksByTable",
-    "CodemodContext",
+    "Context",
     "ModuleDefinitions",
     "OwnCalls",
     "ParentMap",

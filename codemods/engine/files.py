@@ -12,7 +12,15 @@ from ..model.project import DERIVED, Project, ProjectIndex, derived_current, ind
 from ..rule import Rule
 from ..rule import rules as all_rules
 from ..settings import Options
-from ..source.cache import Cache, CachedResult, run_fingerprint, still_current
+from ..source.cache import (
+    Cache,
+    CachedResult,
+    content_hash,
+    file_hash,
+    read_hashed,
+    run_fingerprint,
+    still_current,
+)
 from ..source.discovery import Target
 from ..source.text import SourceError
 from ..source.write import write_atomic
@@ -46,14 +54,18 @@ def project_for(options: Options, target: Target) -> Project | None:
     key = (best.root, options.model_cache_dir)
     project = _PROJECTS.get(key)
     if project is None or project.index is not best:
-        cache = None
-        if options.model_cache_dir is not None:
-            from .. import __version__
-
-            fingerprint = run_fingerprint(__version__, None, purpose="model")
-            cache = Cache(Path(os.path.abspath(options.model_cache_dir)), fingerprint)
-        project = _PROJECTS[key] = Project(best, cache)
+        project = _PROJECTS[key] = Project(best, model_cache(options))
     return project
+
+
+def model_cache(options: Options) -> Cache | None:
+    """Where the project model keeps what it read (``None``: nowhere)."""
+    if options.model_cache_dir is None:
+        return None
+    from .. import __version__
+
+    fingerprint = run_fingerprint(__version__, None, purpose="model")
+    return Cache(Path(os.path.abspath(options.model_cache_dir)), fingerprint)
 
 
 def _current(depends: dict[str, str], options: Options, target: Target) -> bool:
@@ -66,7 +78,13 @@ def _current(depends: dict[str, str], options: Options, target: Target) -> bool:
     if len(files) == len(depends):
         return True
     project = project_for(options, target)
-    return project is not None and all(
+    if project is None:
+        return False
+    if project.cache is not None:
+        # What a warm run knows of the files already: the byte scan of the
+        # project is taken from the cache while none of them changed.
+        project.index.scan_from(project.cache)
+    return all(
         derived_current(project.index, key, digest) for key, digest in depends.items() if key.startswith(DERIVED)
     )
 
@@ -101,18 +119,18 @@ def process_file(
     rules to run (default: every rule). ``stopped()`` says, in a worker
     process, that the run is gone and nothing may be written any more."""
     result = FileResult(target.display)
+    cache = None if target.stdin else _cache_for(options)
     try:
-        data = target.read()
+        data, digest = _read(target, cache is not None)
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror or exc}"
         return result
     if not target.explicit and GENERATED_MARKER in data[:4096]:
         result.skipped = "generated"
         return result
-    cache = None if target.stdin else _cache_for(options)
     key = ""
     if cache is not None:
-        key = _cache_key(cache, target, options, data)
+        key = _cache_key(cache, target, options, digest)
         hit = cache.get(key)
         if hit is not None and not (hit.changed and _fixing(options)) and _current(hit.depends, options, target):
             result.findings, result.error = hit.findings, hit.error
@@ -166,13 +184,28 @@ def process_file(
     return result
 
 
-def _cache_key(cache: Cache, target: Target, options: Options, data: bytes) -> str:
+def _read(target: Target, hashed: bool) -> tuple[bytes, str]:
+    """The target's bytes, and with ``hashed`` their hash (a file's, then
+    known to this process for what else asks for it: see ``file_hash``)."""
+    if not hashed or target.data is not None:
+        data = target.read()
+        return data, content_hash(data) if hashed else ""
+    return read_hashed(os.path.abspath(target.path))
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, where a generated file is marked."""
+    with open(path, "rb") as handle:
+        return handle.read(4096)
+
+
+def _cache_key(cache: Cache, target: Target, options: Options, digest: str) -> str:
     # What other files import from this one changes its result (AM401), and
     # so do the rules its path switches off: the same bytes at another path
     # are another entry then.
     mentioned = any(entry[0] == target.display for entry in options.settings.imported_elsewhere)
     ignored = options.settings.for_file(target.display) is not options.settings
-    return cache.key(data, target.display if mentioned or ignored else "")
+    return cache.key_of(digest, target.display if mentioned or ignored else "")
 
 
 def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileResult | None] | None:
@@ -182,17 +215,29 @@ def answered_by_cache(targets: Sequence[Target], options: Options) -> list[FileR
     cache = _cache_for(options)
     if cache is None:
         return None
-    answers: list[FileResult | None] = []
+    # Every file is hashed before any entry is checked: checking one may
+    # ask for the hashes of the whole project (ProjectIndex.scan_from).
+    # Nothing is analysed here: the hash of each file's version (once a
+    # process: the look across files took it already) is enough, and the
+    # head of a walked file, for its marker.
+    digests: list[str | None] = []
     for target in targets:
-        try:
-            data = target.read()
-        except OSError:
-            answers.append(None)  # the worker reports it
+        if target.stdin:
+            digests.append(None)
             continue
-        if target.stdin or (not target.explicit and GENERATED_MARKER in data[:4096]):
+        try:
+            digest = file_hash(os.path.abspath(target.path))
+            generated = not target.explicit and GENERATED_MARKER in _head(target.path)
+        except OSError:
+            digests.append(None)  # the worker reports it
+            continue
+        digests.append(None if generated else digest)
+    answers: list[FileResult | None] = []
+    for target, digest in zip(targets, digests):
+        if digest is None:
             answers.append(None)
             continue
-        hit = cache.get(_cache_key(cache, target, options, data))
+        hit = cache.get(_cache_key(cache, target, options, digest))
         if hit is None or (hit.changed and _fixing(options)) or not _current(hit.depends, options, target):
             answers.append(None)
             continue

@@ -14,7 +14,7 @@ from ..settings import Options
 from ..source.discovery import Target
 from ..source.write import process_alive
 from ..model.project import indexes_for
-from .files import answered_by_cache, forget_projects, process_file
+from .files import answered_by_cache, forget_projects, model_cache, process_file
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -145,9 +145,14 @@ def with_projects(options: Options, targets: Sequence[Target]) -> Options:
     from dataclasses import replace
 
     projects = indexes_for([t.path for t in targets if not t.stdin])
+    cache = model_cache(options)
     for index in projects:
-        # Read here once, not by each worker that asks the model.
-        index.scan()
+        # Read here once, not by each worker that asks the model (and kept
+        # for a later run that checks what a result read of the project).
+        if cache is None:
+            index.scan()
+        else:
+            index.scan_from(cache)
         index.loops  # noqa: B018
     return replace(options, projects=projects)
 

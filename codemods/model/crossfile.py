@@ -31,6 +31,7 @@ what a parse told is cached by the file's bytes.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import warnings
@@ -39,6 +40,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..screen.facts import Facts, search_word
+from ..source.cache import content_hash, digest_of
 from ..source.discovery import Target, discover
 from ..source.text import SourceError, decode
 from .facts import walk
@@ -63,6 +65,7 @@ def imported_elsewhere(
     rules: Sequence[type[Rule]] = (),
     settings: Settings | None = None,
     project: Sources | None = None,
+    hashes: Callable[[], Iterable[tuple[str, str]]] | None = None,
 ) -> frozenset[tuple[str, str, str]]:
     """(file, NAME, other file) for what another file reaches of a file of
     the run whose fixes ``rules`` may make. NAME is a module-level name of
@@ -96,11 +99,51 @@ def imported_elsewhere(
 
     With a ``cache``, what a parse of a file's bytes told (the names it
     defines, which of the questions asked of it it answers yes) is kept for
-    a later run: a run over unchanged files parses none of them.
+    a later run: a run over unchanged files parses none of them. The whole
+    answer is kept too, for the files of the run as they are (their names
+    and the hashes of their bytes: ``hashes()`` gives them as ``sources()``
+    gives the bytes, or they are taken from the bytes).
     """
     rewriters = [rule for rule in rules if rule.REWRITES]
     if not rewriters:
         return frozenset()
+    if cache is None:
+        return _look_across(sources, None, rewriters, settings, project)
+    # The whole answer, for a run whose files are all as they were: the
+    # look below reads every file with a dozen patterns, and a warm run
+    # must know its answer before any file's result can be taken from the
+    # cache (the answer is in the key of each).
+    key = cache.key(
+        _run_digest(hashes or _hashes_of(sources), rewriters, settings, project is not None), "imported elsewhere"
+    )
+    known = cache.load(key)
+    if _whole_answer(known) and (known["project"] is None or _digests(project) == known["project"]):
+        return frozenset(tuple(row) for row in known["found"])
+    walked: list[list[str]] | None = None
+
+    def recorded() -> Iterable[tuple[str, bytes]]:
+        # What the look read of the project around the run: a file added
+        # there, removed or changed, may reach into the run's.
+        nonlocal walked
+        walked = []
+        for display, data in project():  # type: ignore[misc]
+            walked.append([display, content_hash(data)])
+            yield display, data
+
+    found = _look_across(sources, cache, rewriters, settings, recorded if project is not None else None)
+    cache.store(key, {"found": sorted(list(row) for row in found), "project": walked})
+    return found
+
+
+def _look_across(
+    sources: Sources,
+    cache: Cache | None,
+    rewriters: Sequence[type[Rule]],
+    settings: Settings | None,
+    project: Sources | None,
+) -> frozenset[tuple[str, str, str]]:
+    """:func:`imported_elsewhere`'s answer, file by file (what a parse of
+    one file's bytes told is still taken from ``cache``)."""
     rewritten = sorted({name for rule in rewriters for name in rule.REWRITES})
     question = f"defines {rewritten!r} {sorted(rule.CODE for rule in rewriters)!r}"
     defined: dict[str, _Defined] = {}
@@ -131,6 +174,47 @@ def imported_elsewhere(
             if display not in seen:
                 look.answer(display, data, cache, found)
     return frozenset(found)
+
+
+def _run_digest(
+    hashes: Callable[[], Iterable[tuple[str, str]]],
+    rewriters: Sequence[type[Rule]],
+    settings: Settings | None,
+    around: bool,
+) -> bytes:
+    """What decides :func:`imported_elsewhere`'s answer before the project
+    around the run is looked at: the rules asked for and the settings their
+    screens read, and every file of the run, its name and its bytes' hash."""
+    digest = hashlib.sha256(
+        digest_of({
+            "rules": sorted(rule.CODE for rule in rewriters),
+            "rewritten": sorted({name for rule in rewriters for name in rule.REWRITES}),
+            "settings": settings,
+            "project": around,
+        }).encode()
+    )
+    for display, found in hashes():
+        digest.update(f"{display}\0{found}\0".encode(_UTF8, _RAW))
+    return digest.digest()
+
+
+def _hashes_of(sources: Sources) -> Callable[[], Iterable[tuple[str, str]]]:
+    """(display, hash of the bytes) of each file ``sources()`` gives."""
+    return lambda: ((display, content_hash(data)) for display, data in sources())
+
+
+def _digests(project: Sources | None) -> list[list[str]]:
+    """[display, hash of the bytes] of each file ``project()`` gives."""
+    return [] if project is None else [[display, content_hash(data)] for display, data in project()]
+
+
+def _whole_answer(value: Any) -> bool:
+    """Whether a cached value has the shape of :func:`imported_elsewhere`'s
+    whole answer (another shape, damaged or foreign, is a miss)."""
+    if not isinstance(value, dict) or set(value) != {"found", "project"}:
+        return False
+    walked = value["project"]
+    return _rows(3)(value["found"]) and (walked is None or _rows(2)(walked))
 
 
 class _Defined:

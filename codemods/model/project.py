@@ -241,6 +241,27 @@ class _Scan:
             {_text(name): tuple(found) for name, found in classes.items()},
         )
 
+    def to_json(self) -> dict[str, object]:
+        return {"defined": dict(self.defined), "classes": dict(self.classes)}
+
+    @classmethod
+    def from_json(cls, value: object) -> _Scan | None:
+        """The scan :meth:`to_json` stored; ``None`` for a value of another
+        shape (damaged or foreign)."""
+        try:
+            assert isinstance(value, dict) and set(value) == {"defined", "classes"}
+            defined = {
+                str(name): tuple(int(number) for number in found)
+                for name, found in value["defined"].items()
+            }
+            classes = {
+                str(name): tuple((int(number), tuple(str(base) for base in bases)) for number, bases in found)
+                for name, found in value["classes"].items()
+            }
+        except (AssertionError, AttributeError, TypeError, ValueError):
+            return None
+        return cls(defined, classes)
+
 
 def _text(name: bytes) -> str:
     return name.decode("ascii", "replace")
@@ -368,6 +389,37 @@ class ProjectIndex:
         if known is None:
             known = self.__dict__["_scanned"] = _Scan.of(self.files)
         return known
+
+    def scan_from(self, cache: Cache) -> _Scan:
+        """:meth:`scan`, kept in ``cache`` for the bytes of the project's
+        files: a warm run checks what a result read of the whole project
+        (``derived_current``) against the files it has already hashed,
+        rather than scanning every file again."""
+        known = self.__dict__.get("_scanned")
+        if known is not None:
+            return known
+        key = self._files_key(cache)
+        known = _Scan.from_json(cache.load(key))
+        if known is None:
+            known = _Scan.of(self.files)
+            # Stored only for the bytes it was read from: a file changed
+            # meanwhile has another hash now.
+            if self._files_key(cache) == key:
+                cache.store(key, known.to_json())
+        self.__dict__["_scanned"] = known
+        return known
+
+    def _files_key(self, cache: Cache) -> str:
+        from ..source.cache import file_hash
+
+        digest = hashlib.sha256()
+        for path in self.files:
+            try:
+                found = file_hash(path)
+            except OSError:
+                found = ""  # not read by the scan either
+            digest.update(f"{path}\0{found}\0".encode("utf-8", "surrogateescape"))
+        return cache.key_of(digest.hexdigest(), "project scan")
 
     @classmethod
     def build(cls, root: Path, *, packages_only: bool = False) -> ProjectIndex:

@@ -64,16 +64,21 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def digest_of(value: Any) -> str:
+    """A hash of ``value`` (settings, options, plain data) that is the same
+    in every process."""
+    return hashlib.sha256(json.dumps(_canonical(value), sort_keys=True).encode()).hexdigest()
+
+
 def run_fingerprint(version: str, settings: Any, **result_options: Any) -> str:
     """Everything besides the file's bytes that decides a cached result."""
-    payload = {
+    return digest_of({
         "format": FORMAT,
         "version": version,
         "code": _code_fingerprint(),
-        "settings": _canonical(settings),
-        "options": _canonical(result_options),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        "settings": settings,
+        "options": result_options,
+    })
 
 
 @dataclasses.dataclass
@@ -92,20 +97,40 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# (path, mtime_ns, size) -> hash of the file's bytes: a warm run checks the
-# same few dependencies for many files.
+# (path, mtime_ns, size) -> hash of the file's bytes, for this process: a
+# warm run checks the same few dependencies for many files, and the files
+# of the project behind what it read of the whole project (ProjectIndex.scan).
 _HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def file_hash(path: str) -> str:
+    """The hash of the bytes of the file ``path`` (absolute), read once a
+    process for each of its versions (by modification time and size);
+    OSError when it cannot be read."""
+    status = os.stat(path)
+    key = (path, status.st_mtime_ns, status.st_size)
+    known = _HASHES.get(key)
+    if known is None:
+        known = _HASHES[key] = content_hash(Path(path).read_bytes())
+    return known
+
+
+def read_hashed(path: str) -> tuple[bytes, str]:
+    """The bytes of the file ``path`` (absolute) and their hash, which
+    :func:`file_hash` then knows. OSError when it cannot be read."""
+    # Its version is taken before the bytes are read: a file changed
+    # meanwhile has another version by the time anyone asks again.
+    status = os.stat(path)
+    data = Path(path).read_bytes()
+    digest = _HASHES[(path, status.st_mtime_ns, status.st_size)] = content_hash(data)
+    return data, digest
 
 
 def still_current(depends: dict[str, str]) -> bool:
     """Whether every file a cached result depends on has the bytes it had."""
     for path, digest in depends.items():
         try:
-            status = os.stat(path)
-            key = (path, status.st_mtime_ns, status.st_size)
-            known = _HASHES.get(key)
-            if known is None:
-                known = _HASHES[key] = content_hash(Path(path).read_bytes())
+            known = file_hash(path)
         except OSError:
             return False
         if known != digest:
@@ -124,7 +149,13 @@ class Cache:
     def key(self, data: bytes, context: str = "") -> str:
         """The entry of a file's bytes; ``context`` is what else decides its
         result (the file's path, where a rule's answer depends on it)."""
-        return hashlib.sha256(self.fingerprint + b"\0" + context.encode("utf-8", "surrogateescape") + b"\0" + data).hexdigest()
+        return self.key_of(content_hash(data), context)
+
+    def key_of(self, digest: str, context: str = "") -> str:
+        """:meth:`key`, from the hash of the bytes (:func:`content_hash`)."""
+        return hashlib.sha256(
+            self.fingerprint + b"\0" + context.encode("utf-8", "surrogateescape") + b"\0" + digest.encode()
+        ).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.root / "entries" / key[:2] / f"{key[2:]}.json"
@@ -174,7 +205,9 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(value, handle, separators=(",", ":"))
+                    # (Encoded whole: json.dump encodes piece by piece in
+                    # Python, three times slower.)
+                    handle.write(json.dumps(value, separators=(",", ":")))
                 # A rename is atomic: a concurrent reader sees the old entry,
                 # the new one, or none; two writers of one key write the same.
                 os.replace(tmp, path)
@@ -221,4 +254,4 @@ def _finding(data: dict[str, Any]) -> Finding:
     return Finding(**fields)
 
 
-__all__ = ["DEFAULT_CACHE_DIR", "Cache", "CachedResult", "run_fingerprint"]
+__all__ = ["DEFAULT_CACHE_DIR", "Cache", "CachedResult", "file_hash", "read_hashed", "run_fingerprint"]
