@@ -80,6 +80,14 @@ class ExecutorContext(Rule):
     variables the caller had set, which is what the caller meant. The worker
     runs in a copy: what it sets does not flow back.
 
+    Where the model cannot read the worker (a lambda, a `partial`, a
+    registry's item, a callable handed in or held by an object of unknown
+    class, a method of a module-level object such as a `ContextVar`'s
+    `set`), it cannot show that the copy changes nothing the worker does
+    (a decimal context shared with the caller, a per-thread cache in a
+    context variable): the fix is then unsafe, applied with
+    `--unsafe-fixes`. A library's function (`requests.get`) is fixed.
+
     ## Limits
 
     Only a loop that is visibly the asyncio loop is considered:
@@ -444,13 +452,17 @@ class ExecutorContext(Rule):
         if problem is None and to_thread and not _droppable(original_node):
             problem = "a comment would be lost with the executor argument"
         fixable = problem is None and alias is not None
+        unseen = _worker_unseen(self.view, scope, fn) if fixable else None
         if problem is not None:
             message += f" (not fixed: {problem})"
+        elif unseen is not None:
+            message += f" (an unsafe fix: {unseen})"
         if not self.report(
             original_node,
             message,
             fixable=fixable,
             needs_import=needs if alias is not None and alias[1] else None,
+            unsafe=unseen is not None,
         ):
             return updated_node
         assert alias is not None
@@ -583,6 +595,26 @@ def _worker_problem(view: ModuleView | None, qualname: str | None, fn: cst.BaseE
                     " for its next call, a copied context would not"
                 )
     return None
+
+
+def _worker_unseen(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression) -> str | None:
+    """Why the model cannot read the worker ``fn`` to show that a copied
+    context leaves what it does alone: a lambda, a ``partial``, an item of
+    a registry, a callable handed in or stored on an object of unknown
+    class, a method of one of the project's module-level objects (a
+    ``ContextVar``'s ``set``). ``None`` for a project function the model
+    reads and for a library's function (``requests.get``)."""
+    if view is None:
+        return None
+    name = toolkit.get_full_name_for_node(fn) if isinstance(fn, (cst.Name, cst.Attribute)) else None
+    if name is None:
+        return "the worker is an expression (a lambda, a `partial`, an item) the model does not read"
+    if _worker(view, toolkit.function_qualname(scope), name) is not None:
+        return None
+    origin = scope.qualified_name(fn)
+    if origin is not None and origin.split(".")[0] not in view.project.index.packages:
+        return None  # a library's function
+    return f"the worker `{name}` is not a function of the project the model reads"
 
 
 def _worker(view: ModuleView, qualname: str | None, fn: str | None) -> tuple[str, str] | None:

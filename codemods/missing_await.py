@@ -59,6 +59,13 @@ class MissingAwait(Rule):
     the coroutine runs where the code says it should, and its result and
     exception reach the caller as in every other awaited call.
 
+    Where the project names the coroutine other than in a call the model
+    resolves (`mock.patch.multiple(notifier, send=fake)`,
+    `vars(module).update(...)`, a string, a plain `def` of its name that a
+    mixin may put in its place), a plain function may stand in for it and
+    `await` of its result would fail: the fix is then unsafe, applied with
+    `--unsafe-fixes`.
+
     ## Limits
 
     Left to AM303 coroutine-in-sync: such a call in plain code (a plain
@@ -165,6 +172,12 @@ class MissingAwait(Rule):
                 call, f"{what}: calling it without `await` does nothing; add `await` (not fixed: {unseen})", fixable=False
             )
             return updated_node
-        if self.report(call, f"{what}: calling it without `await` does nothing; add `await`"):
+        # Every mention of it must be a call the model reads for the fix to
+        # be shown right; else it is applied with --unsafe-fixes.
+        named = self._calls.named_elsewhere(call, scope)
+        message = f"{what}: calling it without `await` does nothing; add `await`"
+        if named is not None:
+            message += f" (an unsafe fix: {named})"
+        if self.report(call, message, unsafe=named is not None):
             return updated_node.with_changes(value=cst.Await(expression=updated_node.value))
         return updated_node

@@ -154,6 +154,35 @@ class CoroutineCalls:
             return f"the module `{elsewhere[0]}`{more} may replace `{name}` (an attribute of a module, a class or an object)"
         return None
 
+    def named_elsewhere(self, call: cst.Call, scope: toolkit.Scope) -> str | None:
+        """Why the project may bind the ``async def`` that ``call`` names to
+        something else by a route the model does not read: its name
+        appears where no call of it is resolved (``mock.patch.multiple(mod,
+        send=fake)``, ``vars(mod).update(...)``, ``setattr(obj, NAME,
+        ...)`` with ``NAME = "send"``, a ``type()`` namespace), or another
+        ``def`` of it may stand in (a mixin's plain method). ``None`` where
+        every mention is a call the model resolves."""
+        view = self._view
+        func = call.func
+        if view is None:
+            return None
+        if isinstance(func, cst.Name):
+            found = view.project.lookup(view.module, func.value)
+            if found is None or found[0] != "function":
+                return None
+            target = (found[1], found[2])
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            owner = self._class_of(scope, func.value.value)
+            if owner is None:
+                return None
+            target = (view.module, f"{owner}.{func.attr.value}")
+        else:
+            return None
+        named = view.callers.named_beyond_calls(*target, other_defs=True)
+        if named is None:
+            return None
+        return f"`{target[1].rsplit('.', 1)[-1]}` is named in `{named}` where the model resolves no call of it"
+
     def _class_problem(self, view: ModuleView, owner: str, name: str) -> str | None:
         project = view.project
         if owner in view.facts.assigned:

@@ -280,12 +280,14 @@ class Callers:
                 own = outer | set(inner.params) | set(inner.kwonly)
                 todo.extend((f"{qualname}.<locals>.{name}", own) for name in inner.nested)
 
-    def named_beyond_calls(self, module: str, qualname: str) -> str | None:
+    def named_beyond_calls(self, module: str, qualname: str, *, other_defs: bool = False) -> str | None:
         """A module of the project that names the function ``qualname`` of
         ``module`` more often than it defines it, imports it and makes the
         calls of it the model resolves (:meth:`of`): a use the model does
         not follow (``ROUTES["/"] = handler``, ``map(step, xs)``, a call it
-        cannot resolve, a mention in a string); ``None`` where none does."""
+        cannot resolve, a mention in a string); ``None`` where none does.
+        With ``other_defs``, a plain ``def`` of the name other than its own
+        counts as such a use too (a mixin's method may stand in for it)."""
         name = qualname.rsplit(".", 1)[-1]
         word = name.encode()
         pattern = re.compile(rb"\b" + re.escape(word) + rb"\b")
@@ -299,11 +301,15 @@ class Callers:
             if data is None:
                 continue
             named = 0
+            own_def = candidate == module
             for match in pattern.finditer(data):
                 start = data.rfind(b"\n", 0, match.start()) + 1
                 before = data[start : match.start()].strip()
-                if before.endswith(b"def") or before.split(None, 1)[:1] in ([b"from"], [b"import"]):
-                    continue  # a definition, or an import line (its uses are counted)
+                if before.endswith(b"def") and (not other_defs or own_def or before.endswith(b"async def")):
+                    own_def = False
+                    continue  # its definition (every one, unless ``other_defs``: then an async one)
+                if before.split(None, 1)[:1] in ([b"from"], [b"import"]):
+                    continue  # an import line (its uses are counted)
                 if data[match.end() : match.end() + 1] == b".":
                     continue  # a module of that name (``retry.time``)
                 named += 1
@@ -472,10 +478,29 @@ def _replaces(tree: ast.Module | None, name: str) -> bool:
 
 
 def module_aliases(view: ModuleView, module: str) -> frozenset[str]:
-    """The names ``module`` binds at module level by assignment, as
-    :meth:`CallSite.catches` takes them."""
-    facts = view.project.facts(module)
-    return frozenset(facts.assigned) if facts is not None else frozenset()
+    """The names ``module`` binds at module level by assignment, and those
+    it imports that another module of the project binds so (``from errors
+    import BadInput`` with ``BadInput = ValueError`` there), or that are a
+    project module (``errors.RETRYABLE``), as :meth:`CallSite.catches`
+    takes them: each may be an alias of a builtin exception, or a tuple."""
+    project = view.project
+    facts = project.facts(module)
+    if facts is None:
+        return frozenset()
+    names = set(facts.assigned)
+    for name, target in facts.imports.items():
+        source, _, attribute = target.partition(":")
+        if not attribute:
+            if source in project.index.modules:
+                names.add(name)
+            continue
+        if f"{source}.{attribute}" in project.index.modules:
+            names.add(name)
+            continue
+        other = project.facts(source) if source in project.index.modules else None
+        if other is not None and attribute in other.assigned:
+            names.add(name)
+    return frozenset(names)
 
 
 __all__ = ["MAX_DEPTH", "CallSite", "Callers", "module_aliases"]

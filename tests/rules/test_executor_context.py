@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import OBSERVE_MAIN, fixed_across_files, guarded_across_files
+from tests.helpers import OBSERVE_MAIN, fixed_across_files, guarded_across_files, run_cli, write_project
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
@@ -308,3 +308,26 @@ async def run():
     }
     fixed = fixed_across_files(tmp_path, files, "app.py")
     assert "await asyncio.to_thread(report.rounded_total," in fixed
+
+
+@pytest.mark.parametrize(
+    "worker",
+    ["lambda: decimal_work()", "functools.partial(decimal_work)", "HANDLERS['work']"],
+    ids=["lambda", "partial", "registry"],
+)
+def test_a_worker_the_model_cannot_read_is_an_unsafe_fix(worker: str, tmp_path: Path) -> None:
+    """A copied context shares the caller's decimal context and hides a
+    thread's own context variables: where the model cannot read the worker
+    (a lambda, a partial, a registry's item), the fix is unsafe."""
+    source = (
+        "import asyncio\nimport functools\n\nfrom work import decimal_work\n\nHANDLERS = {'work': decimal_work}\n\n\n"
+        f"async def main():\n    loop = asyncio.get_running_loop()\n    return await loop.run_in_executor(None, {worker})\n"
+    )
+    write_project(tmp_path, {
+        "work.py": "import decimal\n\n\ndef decimal_work():\n    decimal.getcontext().prec = 3\n    return 1\n",
+        "main.py": source,
+    })
+    check = run_cli(["check", "--no-cache", "-j", "1", "main.py"], tmp_path)
+    assert "[unsafe fix]" in check.output and "an unsafe fix:" in check.output
+    run_cli(["fix", "--no-cache", "-j", "1", "main.py"], tmp_path)
+    assert (tmp_path / "main.py").read_text() == source

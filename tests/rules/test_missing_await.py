@@ -410,3 +410,23 @@ async def main():
 def test_a_call_other_modules_may_change_is_reported_without_a_fix(case: str) -> None:
     findings = fixture_findings(case)
     assert findings and all(not f.fixable and "(not fixed: " in f.message for f in findings)
+
+
+def test_a_coroutine_named_where_no_call_is_resolved_is_an_unsafe_fix(tmp_path: Path) -> None:
+    """``mock.patch.multiple(notifier, send=fake)`` names ``send`` by a
+    keyword: a plain function may replace it, and ``await`` of its result
+    would fail. The fix is unsafe, applied with ``--unsafe-fixes``."""
+    files = {
+        "notifier.py": "async def send(message):\n    return message\n\n\nasync def notify():\n    send('hi')\n",
+        "tests_helper.py": (
+            "from unittest import mock\n\nimport notifier\n\n\n"
+            "def quiet():\n    return mock.patch.multiple(notifier, send=lambda message: None)\n"
+        ),
+    }
+    write_project(tmp_path, files)
+    check = run_cli(["check", "--no-cache", "-j", "1", "notifier.py"], tmp_path)
+    assert "`send` is named in `tests_helper`" in check.output and "[unsafe fix]" in check.output
+    run_cli(["fix", "--no-cache", "-j", "1", "notifier.py"], tmp_path)
+    assert (tmp_path / "notifier.py").read_text() == files["notifier.py"]
+    run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", "notifier.py"], tmp_path)
+    assert "    await send('hi')" in (tmp_path / "notifier.py").read_text()
