@@ -503,14 +503,17 @@ def _imported_as(view: ModuleView, site: CallSite, text: str) -> str:
     """``text`` (a callee or a context manager as the caller spells it) by
     the name its first part is imported as: ``within`` of ``from asyncio
     import wait_for as within`` is ``asyncio.wait_for``."""
-    head, dot, rest = text.removeprefix("async ").partition(".")
+    bare = text.removeprefix("async ")
+    called = "()" if bare.endswith("()") else ""
+    head, dot, rest = bare.removesuffix("()").partition(".")
     facts = view.project.facts(site.module)
     target = site.caller.imports.get(head) or (facts.imports.get(head) if facts is not None else None)
     if not target:
-        return text.removeprefix("async ")
+        alias = facts.aliases.get(head) if facts is not None and head not in site.caller.aliases else None
+        return (alias + dot + rest + called) if alias else bare
     source, _, attribute = target.partition(":")
     named = f"{source}.{attribute}" if attribute else source
-    return named + dot + rest
+    return named + dot + rest + called
 
 
 def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
@@ -550,7 +553,8 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
             return f"{where} runs it under `{manager.removeprefix('async ')}`, whose timeout the new `await` would let fire"
     acquires = {name for name, path in caller.aliases.items() if path.rsplit(".", 1)[-1] in ("acquire", "enter_context")}
     if any(
-        (c.func.rsplit(".", 1)[-1] in ("acquire", "enter_context") or c.func in acquires) and not c.awaited
+        (_imported_as(view, site, c.func).rsplit(".", 1)[-1] in ("acquire", "enter_context") or c.func in acquires)
+        and not c.awaited
         for c in caller.calls
     ):
         return f"{where} takes a lock with a plain `.acquire()` (or enters a context without `with`), which may be held across the call"

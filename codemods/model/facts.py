@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 22
+FACTS_FORMAT = 23
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1753,11 +1753,15 @@ def module_facts(
             if made is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
                 facts.singletons[targets[0].id] = made
             value = getattr(statement, "value", None)
-            if (
-                isinstance(statement, ast.Assign) and len(targets) == 1 and isinstance(targets[0], ast.Name)
-                and isinstance(value, (ast.Name, ast.Attribute)) and dotted(value) is not None
-            ):
-                facts.aliases[targets[0].id] = dotted(value)  # type: ignore[assignment]
+            pairs: list[tuple[ast.expr, ast.expr | None]] = []
+            if isinstance(statement, ast.Assign) and len(targets) == 1:
+                if isinstance(targets[0], ast.Tuple) and isinstance(value, ast.Tuple) and len(targets[0].elts) == len(value.elts):
+                    pairs = list(zip(targets[0].elts, value.elts))  # ``take, give = lock.acquire, lock.release``
+                else:
+                    pairs = [(targets[0], value)]
+            for target, part in pairs:
+                if isinstance(target, ast.Name) and isinstance(part, (ast.Name, ast.Attribute)) and dotted(part) is not None:
+                    facts.aliases[target.id] = dotted(part)  # type: ignore[assignment]
         elif isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.Delete, ast.With)) or type(statement).__name__ == "Match":
             # Names bound here otherwise than by an assignment read above (a
             # loop's, a ``with``'s, a ``match``'s): bound more than once.
