@@ -4,7 +4,10 @@ Each test builds a small project in a temporary directory with a real test
 command (a unittest runner script, or pytest), runs the CLI on it and checks
 what was written, what was dropped and why, how many times the command ran,
 and that the user's tree was never touched before the end, or at all when
-the run fails or is interrupted.
+the run fails or is interrupted. The steps are named by the tests
+(``getattr(module, name)``, ``m1.step_2``), so AM101's fixes of them are
+unsafe ones: the runs pass ``--unsafe-fixes``, as a user checking such
+fixes against the tests would.
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def test_twenty_fixes_two_break_the_tests_keeps_eighteen_names_each_failing_test
     before_digest = tree_digest(project)
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", runner_command(log, project), "--report", str(tmp_path / "report.md"), "."],
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", runner_command(log, project), "--report", str(tmp_path / "report.md"), "."],
         project,
     )
 
@@ -217,7 +220,7 @@ def test_fixes_the_tests_accept_are_written_exactly_as_fix_writes_them(tmp_path:
         "        asyncio.run(app.step_0(log))\n        self.assertEqual(log, ['step_0'])\n"
     )
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", runner_command(log, project), "."], project)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", runner_command(log, project), "."], project)
 
     assert result.exit_code == 0, result.output
     # The unchanged tree, then every fix: it passes, so that is all.
@@ -231,7 +234,7 @@ def test_a_failing_baseline_exits_2_with_the_last_lines_and_writes_nothing(tmp_p
     (tmp_path / "check.py").write_text("print('collecting')\nprint('test_login FAILED: expected 200, got 500')\nraise SystemExit(3)\n")
     before = snapshot(tmp_path)
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "--report", "r.md", "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "--report", "r.md", "."], tmp_path)
 
     assert result.exit_code == 2
     assert "fails (exit status 3) on the unchanged tree" in result.output
@@ -244,7 +247,7 @@ def test_a_command_that_is_not_found_exits_2_and_writes_nothing(tmp_path: Path) 
     (tmp_path / "app.py").write_text(steps_module(("step_0",)))
     before = snapshot(tmp_path)
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", "no-such-test-runner -q", "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", "no-such-test-runner -q", "."], tmp_path)
 
     assert result.exit_code == 2
     assert "cannot be run (exit status 127, not found or not executable)" in result.output
@@ -268,7 +271,7 @@ def test_a_baseline_that_times_out_exits_2_and_writes_nothing(tmp_path: Path) ->
     started = time.monotonic()
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} -c 'import time; time.sleep(30)'",
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} -c 'import time; time.sleep(30)'",
          "--verify-timeout", "0.5", "."],
         tmp_path,
     )
@@ -288,7 +291,7 @@ def test_a_fix_that_makes_the_tests_hang_is_dropped_when_its_runs_time_out(tmp_p
     )
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "--verify-timeout", "1", "."], tmp_path
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "--verify-timeout", "1", "."], tmp_path
     )
 
     assert result.exit_code == 1
@@ -309,7 +312,7 @@ def test_a_failure_that_does_not_come_back_is_a_flake_and_blames_no_fix(tmp_path
     counter = tmp_path.parent / f"{tmp_path.name}-count"
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py {shlex.quote(str(counter))}", "."], tmp_path
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py {shlex.quote(str(counter))}", "."], tmp_path
     )
 
     assert result.exit_code == 0, result.output
@@ -326,7 +329,7 @@ def test_with_diff_the_kept_fixes_are_printed_and_nothing_is_written(tmp_path: P
     before = snapshot(tmp_path)
 
     result = run_cli(
-        ["fix", "--diff", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "--report", str(report), "."],
+        ["fix", "--diff", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "--report", str(report), "."],
         tmp_path,
     )
 
@@ -351,7 +354,7 @@ def test_a_file_edited_while_the_tests_run_stops_the_write_of_every_file(tmp_pat
     )
 
     result = run_cli(
-        ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py {shlex.quote(str(tmp_path / 'b.py'))}", "."],
+        ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py {shlex.quote(str(tmp_path / 'b.py'))}", "."],
         tmp_path,
     )
 
@@ -367,7 +370,7 @@ def test_on_a_terminal_stderr_shows_each_run_and_its_step(tmp_path: Path) -> Non
     (tmp_path / "check.py").write_text(
         "import inspect, sys\nimport app\nsys.exit('await' in inspect.getsource(app.tick))\n"
     )
-    args = ["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "."]
+    args = ["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "."]
 
     code, _, shown = with_terminal_stderr(args, tmp_path)
 
@@ -400,7 +403,7 @@ def test_tests_import_the_copy_even_where_the_project_is_installed_from_the_tree
     )
     os.environ["PYTHONPATH"], saved = str(project / "src"), os.environ.get("PYTHONPATH")
     try:
-        result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} tests/check.py", "."], project)
+        result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} tests/check.py", "."], project)
     finally:
         if saved is None:
             del os.environ["PYTHONPATH"]
@@ -437,7 +440,7 @@ def test_pytest_as_the_command_names_the_failing_test_by_its_node_id(tmp_path: P
     (tmp_path / "app.py").write_text(steps_module(("step_1",)))
     (tmp_path / "test_app.py").write_text(BLOCKING_TEST)
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 1
     assert "fails the tests: test_app.py::test_step_1_blocks_other_tasks: AssertionError: assert [" in result.output
@@ -465,7 +468,7 @@ def test_a_flake_that_stops_one_failing_run_is_not_the_test_named_for_the_fix(tm
     (tmp_path / "test_a.py").write_text(flaky_test(counter, failing_runs=(2,)))
     (tmp_path / "test_b.py").write_text(BLOCKING_TEST)
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 1
     assert counter.read_text() == "xxx"  # the unchanged tree, the fix, the fix again
@@ -483,7 +486,7 @@ def test_a_test_that_failed_on_the_unchanged_tree_cannot_cost_a_fix_by_failing_t
     # the fix, which breaks nothing: retried once alone, the fix would go.
     (tmp_path / "test_a.py").write_text(flaky_test(counter, failing_runs=(1, 3, 4)))
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", PYTEST_X, "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", PYTEST_X, "."], tmp_path)
 
     assert result.exit_code == 0, result.output
     assert counter.read_text() == "xxxxx"  # twice the unchanged tree, three times the fix
@@ -517,7 +520,7 @@ def test_ctrl_c_in_the_middle_stops_the_tests_and_leaves_the_tree_byte_identical
     before = snapshot(project)
     env = {**os.environ, "TMPDIR": str(scratch)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "asyncmend.cli", "fix", "-j", "1", "--no-cache",
+        [sys.executable, "-m", "asyncmend.cli", "fix", "-j", "1", "--no-cache", "--unsafe-fixes",
          "--verify", f"{PYTHON} slow.py {shlex.quote(str(marker))}", "."],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -764,7 +767,7 @@ def test_a_run_the_dropped_awaits_would_have_made_is_not_reported_as_left(tmp_pa
         ("AM201", False, True), ("AM302", True, False), ("AM302", True, False),
     ]
 
-    result = run_cli(["fix", "-j", "1", "--no-cache", "--verify", f"{PYTHON} check.py", "."], tmp_path)
+    result = run_cli(["fix", "-j", "1", "--no-cache", "--unsafe-fixes", "--verify", f"{PYTHON} check.py", "."], tmp_path)
 
     assert result.exit_code == 1, result.output
     assert (tmp_path / "app.py").read_text() == source.replace("        fetch_b()", "        await fetch_b()")
