@@ -352,3 +352,17 @@ def fixed_across_files(tmp_path: Path, files: dict[str, str], target: str, *opti
     assert fixed != files[target]
     assert project_output(project) == before
     return fixed
+
+
+def fixed_only_when_unsafe(root: Path, files: dict[str, str], target: str, reason: str, fixed: str) -> None:
+    """The program ``files`` has a finding in ``target`` whose fix a safe
+    rule marks unsafe for ``reason``: ``check`` says so, ``fix`` leaves the
+    file alone, ``fix --unsafe-fixes`` writes ``fixed`` into it."""
+    write_project(root, files)
+    check = run_cli(["check", "--no-cache", "-j", "1", target], root)
+    assert reason in check.output and "[unsafe fix]" in check.output, check.output
+    run_cli(["fix", "--no-cache", "-j", "1", target], root)
+    assert (root / target).read_text() == files[target]
+    run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", target], root)
+    assert fixed in (root / target).read_text()
+

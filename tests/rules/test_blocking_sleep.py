@@ -18,6 +18,7 @@ from asyncmend.codemods import Settings, fix_source
 from tests.helpers import (
     OBSERVE_MAIN,
     fixed_across_files,
+    fixed_only_when_unsafe,
     guarded_across_files,
     parses_of_the_look,
     project_output,
@@ -1328,13 +1329,7 @@ def test_a_sleep_in_a_coroutine_run_as_a_task_is_an_unsafe_fix(tmp_path: Path) -
             "    task = asyncio.create_task(poll.poll(0.01))\n    return await task\n"
         ),
     }
-    write_project(tmp_path, files)
-    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
-    assert "runs it as a task" in check.output and "[unsafe fix]" in check.output
-    run_cli(["fix", "--no-cache", "-j", "1", "."], tmp_path)
-    assert (tmp_path / "poll.py").read_text() == files["poll.py"]
-    run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", "."], tmp_path)
-    assert "await asyncio.sleep(delay)" in (tmp_path / "poll.py").read_text()
+    fixed_only_when_unsafe(tmp_path, files, "poll.py", "runs it as a task", "await asyncio.sleep(delay)")
 
 
 def test_a_sleep_in_a_coroutine_named_where_no_call_is_seen_is_an_unsafe_fix(tmp_path: Path) -> None:
@@ -1347,8 +1342,7 @@ def test_a_sleep_in_a_coroutine_named_where_no_call_is_seen_is_an_unsafe_fix(tmp
             "async def main():\n    return await asyncio.wait_for(ROUTES['/'](), 1)\n"
         ),
     }
-    write_project(tmp_path, files)
-    check = run_cli(["check", "--no-cache", "-j", "1", "."], tmp_path)
-    assert "`slow` is named in `main` where the model resolves no call of it" in check.output
-    run_cli(["fix", "--no-cache", "-j", "1", "."], tmp_path)
-    assert (tmp_path / "pages.py").read_text() == files["pages.py"]
+    fixed_only_when_unsafe(
+        tmp_path, files, "pages.py", "`slow` is named in `main` where the model resolves no call of it",
+        "await asyncio.sleep(0.01)",
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import OBSERVE_MAIN, fixture_findings, guarded_across_files, project_output, run_cli, write_project
+from tests.helpers import OBSERVE_MAIN, fixed_only_when_unsafe, fixture_findings, guarded_across_files, project_output, run_cli, write_project
 from tests.helpers import findings_of as _findings
 from tests.helpers import fixed_by as _fixed
 
@@ -423,10 +423,4 @@ def test_a_coroutine_named_where_no_call_is_resolved_is_an_unsafe_fix(tmp_path: 
             "def quiet():\n    return mock.patch.multiple(notifier, send=lambda message: None)\n"
         ),
     }
-    write_project(tmp_path, files)
-    check = run_cli(["check", "--no-cache", "-j", "1", "notifier.py"], tmp_path)
-    assert "`send` is named in `tests_helper`" in check.output and "[unsafe fix]" in check.output
-    run_cli(["fix", "--no-cache", "-j", "1", "notifier.py"], tmp_path)
-    assert (tmp_path / "notifier.py").read_text() == files["notifier.py"]
-    run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", "notifier.py"], tmp_path)
-    assert "    await send('hi')" in (tmp_path / "notifier.py").read_text()
+    fixed_only_when_unsafe(tmp_path, files, "notifier.py", "`send` is named in `tests_helper`", "    await send('hi')")
