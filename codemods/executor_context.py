@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from .cst import toolkit
     from .cst.scope import Scope
+    from .model.callers import Callers
     from .model.facts import ModuleFacts
     from .model.project import ModuleView
     from .settings import Settings
@@ -561,8 +562,6 @@ def _worker_problem(view: ModuleView | None, qualname: str | None, fn: cst.BaseE
     the loop's default executor."""
     if view is None:
         return None
-    from .model.callers import Callers
-
     callers: Callers = view.callers
     if default:
         installer = _default_installer(view)
@@ -571,9 +570,16 @@ def _worker_problem(view: ModuleView | None, qualname: str | None, fn: cst.BaseE
                 f"the module `{installer}` installs a default executor that may not be a plain"
                 " thread pool (an initializer may set what the worker reads)"
             )
-    target = _worker(view, qualname, toolkit.get_full_name_for_node(fn))
-    if target is None:
-        return None
+    for target in _workers(view, qualname, toolkit.get_full_name_for_node(fn)) or ():
+        problem = _one_worker_problem(view, callers, target)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, str]) -> str | None:
+    """Why running the project function ``target`` in a copied context
+    would change what it does (see :func:`_worker_problem`)."""
     worker = f"the worker `{target[0]}.{target[1]}`"
     for module, function in callers.callees(*target):
         facts = view.project.facts(module)
@@ -609,7 +615,7 @@ def _worker_unseen(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression
     name = toolkit.get_full_name_for_node(fn) if isinstance(fn, (cst.Name, cst.Attribute)) else None
     if name is None:
         return "the worker is an expression (a lambda, a `partial`, an item) the model does not read"
-    if _worker(view, toolkit.function_qualname(scope), name) is not None:
+    if _workers(view, toolkit.function_qualname(scope), name):
         return None
     origin = scope.qualified_name(fn)
     if origin is not None and origin.split(".")[0] not in view.project.index.packages:
@@ -617,20 +623,21 @@ def _worker_unseen(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression
     return f"the worker `{name}` is not a function of the project the model reads"
 
 
-def _worker(view: ModuleView, qualname: str | None, fn: str | None) -> tuple[str, str] | None:
-    """(module, qualname) of the project function ``fn`` (as written in
-    ``qualname``, or at module level) names; ``None`` when the model
-    cannot tell."""
+def _workers(view: ModuleView, qualname: str | None, fn: str | None) -> list[tuple[str, str]] | None:
+    """(module, qualname) of each project function ``fn`` (as written in
+    ``qualname``, or at module level) may run: one, or a method and its
+    overrides in the project's subclasses; ``None`` when the model cannot
+    tell."""
     if not fn:
         return None
     function = view.facts.functions.get(qualname) if qualname is not None else None
     if function is not None:
-        target = view.project.resolve(view.module, function, function.call(fn, [], {}, False, False))
-        return (target.module, target.qualname) if target is not None else None
+        targets = view.project.targets(view.module, function, function.call(fn, [], {}, False, False))
+        return [(target.module, target.qualname) for target in targets] if targets else None
     found = view.project.lookup(view.module, fn)
     if found is None or found[0] != "function":
         return None
-    return found[1], found[2]
+    return [(found[1], found[2])]
 
 
 def _context_variables(facts: ModuleFacts) -> frozenset[str]:

@@ -331,3 +331,18 @@ def test_a_worker_the_model_cannot_read_is_an_unsafe_fix(worker: str, tmp_path: 
     assert "[unsafe fix]" in check.output and "an unsafe fix:" in check.output
     run_cli(["fix", "--no-cache", "-j", "1", "main.py"], tmp_path)
     assert (tmp_path / "main.py").read_text() == source
+
+
+def test_a_worker_method_with_overrides_the_model_reads_is_a_safe_fix(tmp_path: Path) -> None:
+    """``self._read`` may run the base's method or a subclass's override:
+    the model reads both, neither touches a context, and the fix is safe."""
+    write_project(tmp_path, {
+        "payload.py": (
+            "import asyncio\n\n\nclass Payload:\n    def _read(self):\n        return b'base'\n\n"
+            "    async def read(self):\n        loop = asyncio.get_running_loop()\n"
+            "        return await loop.run_in_executor(None, self._read)\n\n\n"
+            "class Gzipped(Payload):\n    def _read(self):\n        return b'gz'\n"
+        ),
+    })
+    check = run_cli(["check", "--no-cache", "-j", "1", "payload.py"], tmp_path)
+    assert "AM402" in check.output and "[*]" in check.output and "unsafe" not in check.output
