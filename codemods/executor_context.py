@@ -81,10 +81,11 @@ class ExecutorContext(Rule):
     variables the caller had set, which is what the caller meant. The worker
     runs in a copy: what it sets does not flow back.
 
-    Where the model cannot read the worker (a lambda, a `partial`, a
-    registry's item, a callable handed in or held by an object of unknown
-    class, a method of a module-level object such as a `ContextVar`'s
-    `set`), it cannot show that the copy changes nothing the worker does
+    Where the model cannot read the worker (a lambda, a registry's item, a
+    callable handed in or held by an object of unknown class, a method of
+    a module-level object such as a `ContextVar`'s `set`; a
+    `functools.partial` is read as the function it wraps), it cannot show
+    that the copy changes nothing the worker does
     (a decimal context shared with the caller, a per-thread cache in a
     context variable): the fix is then unsafe, applied with
     `--unsafe-fixes`. A library's function (`requests.get`) is fixed.
@@ -449,11 +450,11 @@ class ExecutorContext(Rule):
             # getcontext().prec = 3 would change the caller's precision.
             problem = "the module uses `decimal`, whose context the copy would share"
         if problem is None:
-            problem = _worker_problem(self.view, toolkit.function_qualname(scope), fn, executor == "none")
+            problem = _worker_problem(self.view, toolkit.function_qualname(scope), _partial_of(fn, scope), executor == "none")
         if problem is None and to_thread and not _droppable(original_node):
             problem = "a comment would be lost with the executor argument"
         fixable = problem is None and alias is not None
-        unseen = _worker_unseen(self.view, scope, fn) if fixable else None
+        unseen = _worker_unseen(self.view, scope, _partial_of(fn, scope)) if fixable else None
         if problem is not None:
             message += f" (not fixed: {problem})"
         elif unseen is not None:
@@ -601,6 +602,17 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
                     " for its next call, a copied context would not"
                 )
     return None
+
+
+def _partial_of(fn: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
+    """The function a ``functools.partial(function, ...)`` worker runs (its
+    arguments are values made at the call); any other worker as it is."""
+    if (
+        isinstance(fn, cst.Call) and fn.args and not fn.args[0].star and fn.args[0].keyword is None
+        and scope.qualified_name(fn.func) == "functools.partial"
+    ):
+        return fn.args[0].value
+    return fn
 
 
 def _worker_unseen(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression) -> str | None:
