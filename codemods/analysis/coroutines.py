@@ -179,9 +179,12 @@ class CoroutineCalls:
         else:
             return None
         named = view.callers.named_beyond_calls(*target, other_defs=True)
-        if named is None:
-            return None
-        return f"`{target[1].rsplit('.', 1)[-1]}` is named in `{named}` where the model resolves no call of it"
+        if named is not None:
+            return f"`{target[1].rsplit('.', 1)[-1]}` is named in `{named}` where the model resolves no call of it"
+        computed = view.callers.setting_computed_names()
+        if computed is not None:
+            return f"`{computed}` sets attributes by computed names (`setattr(obj, name, ...)`), which may be this one"
+        return None
 
     def _class_problem(self, view: ModuleView, owner: str, name: str) -> str | None:
         project = view.project

@@ -317,6 +317,17 @@ class Callers:
                 return candidate
         return None
 
+    def setting_computed_names(self) -> str | None:
+        """A module of the project that sets an attribute whose name it
+        computes (``setattr(module, name, impl)`` with ``name`` not a string
+        written there): any function or method may be replaced by it."""
+        for candidate in self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",)):
+            path = self.project.index.modules.get(candidate)
+            data = _read(path) if path is not None else None
+            if data is not None and _COMPUTED_SETATTR.search(data):
+                return candidate
+        return None
+
     def up(self, module: str, qualname: str, follow: Callable[[CallSite], bool]) -> Iterator[CallSite]:
         """Every call site of ``qualname`` of ``module`` and, for each site
         where ``follow(site)``, those of its caller, and so on (breadth
@@ -440,6 +451,8 @@ class Callers:
 
 # A name followed by a call's parenthesis, with what stands right before it:
 # ``def `` (its definition) or a dot (a method's call).
+# ``setattr(obj, name, ...)`` whose name is not a string literal.
+_COMPUTED_SETATTR = re.compile(rb"\bsetattr\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])")
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 

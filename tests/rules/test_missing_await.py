@@ -424,3 +424,14 @@ def test_a_coroutine_named_where_no_call_is_resolved_is_an_unsafe_fix(tmp_path: 
         ),
     }
     fixed_only_when_unsafe(tmp_path, files, "notifier.py", "`send` is named in `tests_helper`", "    await send('hi')")
+
+
+def test_a_coroutine_a_module_may_replace_by_a_computed_name_is_an_unsafe_fix(tmp_path: Path) -> None:
+    """``setattr(module, name, impl)`` for each name of a configured list:
+    any coroutine may be the one replaced by a plain function."""
+    files = {
+        "notifier.py": "async def send(message):\n    return message\n\n\nasync def notify():\n    send('hi')\n",
+        "compat.py": "import config\n\n\ndef install(module, impl):\n    for name in config.HOOKS:\n        setattr(module, name, impl)\n",
+        "config.py": "HOOKS = ['se' + 'nd']\n",
+    }
+    fixed_only_when_unsafe(tmp_path, files, "notifier.py", "sets attributes by computed names", "    await send('hi')")
