@@ -10,7 +10,7 @@ from .analysis.names import EXECUTOR_LOOP_GETTERS
 from .analysis.offload import is_pool_call
 from .findings import Safety
 from .lazy import lazy_module
-from .model.facts import dotted
+from .model.facts import dotted, through_imports
 from .rule import Rule
 from .screen.facts import Facts
 
@@ -588,7 +588,7 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
         who = worker if (module, function.qualname) == target else f"{worker} calls `{module}.{function.qualname}`, which"
         variables = _context_variables(facts)
         for call in function.calls:
-            name = _absolute(facts.imports, call.func)
+            name = through_imports(facts.imports, call.func)
             if name in _DECIMAL_SETTERS:
                 return (
                     f"{who} changes the decimal context through `{name.rpartition('.')[2]}()`: a"
@@ -694,7 +694,7 @@ def _installs_other(tree: ast.Module | None, imports: dict[str, str]) -> bool:
                 pool = values.get(pool.id, module_values.get(pool.id))
             if not (
                 isinstance(pool, ast.Call)
-                and _absolute(imports, dotted(pool.func) or "") in _THREAD_POOLS
+                and through_imports(imports, dotted(pool.func) or "") in _THREAD_POOLS
                 and len(pool.args) < 3
                 and not any(isinstance(arg, ast.Starred) for arg in pool.args)
                 and all(keyword.arg not in (None, "initializer") for keyword in pool.keywords)
@@ -729,16 +729,6 @@ def _bound_once(scope: ast.AST) -> dict[str, ast.expr]:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             values[node.targets[0].id] = node.value
     return {name: value for name, value in values.items() if stores[name] == 1}
-
-
-def _absolute(imports: dict[str, str], dotted: str) -> str:
-    """``dotted`` (``decimal.getcontext``, ``getcontext``) with its first
-    name read through the module's imports."""
-    root, _, rest = dotted.partition(".")
-    target = imports.get(root)
-    if target is None:
-        return dotted
-    return ".".join(part for part in (target.replace(":", "."), rest) if part)
 
 
 def _loop_assignment(line: cst.BaseStatement, scope: Scope) -> str | None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..lazy import lazy_module
-from ..model.facts import split_root
+from ..model.facts import split_root, through_imports
 from .dependence import access_path, accesses, paths_overlap
 
 if TYPE_CHECKING:
@@ -501,19 +501,18 @@ def _awaited(site: CallSite) -> bool:
 
 def _imported_as(view: ModuleView, site: CallSite, text: str) -> str:
     """``text`` (a callee or a context manager as the caller spells it) by
-    the name its first part is imported as: ``within`` of ``from asyncio
-    import wait_for as within`` is ``asyncio.wait_for``."""
+    the name it is imported or aliased as at module level: ``within`` of
+    ``from asyncio import wait_for as within`` is ``asyncio.wait_for``,
+    ``take`` of ``take = lock.acquire`` is ``lock.acquire``."""
     bare = text.removeprefix("async ")
     called = "()" if bare.endswith("()") else ""
-    head, dot, rest = bare.removesuffix("()").partition(".")
+    bare = bare.removesuffix("()")
     facts = view.project.facts(site.module)
-    target = site.caller.imports.get(head) or (facts.imports.get(head) if facts is not None else None)
-    if not target:
-        alias = facts.aliases.get(head) if facts is not None and head not in site.caller.aliases else None
-        return (alias + dot + rest + called) if alias else bare
-    source, _, attribute = target.partition(":")
-    named = f"{source}.{attribute}" if attribute else source
-    return named + dot + rest + called
+    head = bare.split(".", 1)[0]
+    if facts is not None and head in facts.aliases and head not in site.caller.aliases and head not in site.caller.imports:
+        bare = facts.aliases[head] + bare[len(head):]
+    imports = {**(facts.imports if facts is not None else {}), **site.caller.imports}
+    return through_imports(imports, bare) + called
 
 
 def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:

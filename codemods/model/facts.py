@@ -1516,6 +1516,18 @@ def _own_nodes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST
         stack.extend(reversed(child_nodes(current)))
 
 
+def through_imports(imports: Mapping[str, str], dotted: str) -> str:
+    """``dotted`` (``decimal.getcontext``, ``getcontext``) with its first
+    name read through ``imports`` (as :attr:`ModuleFacts.imports` holds
+    them): ``within`` of ``from asyncio import wait_for as within`` is
+    ``asyncio.wait_for``."""
+    root, _, rest = dotted.partition(".")
+    target = imports.get(root)
+    if target is None:
+        return dotted
+    return ".".join(part for part in (target.replace(":", "."), rest) if part)
+
+
 def _absolute(module: str, is_package: bool, level: int, target: str | None) -> str:
     """The absolute name of ``from <level dots><target> import ...``."""
     if not level:
@@ -2009,5 +2021,6 @@ __all__ = [
     "paths_overlap",
     "split_root",
     "statement_nodes",
+    "through_imports",
     "walk",
 ]
