@@ -432,8 +432,6 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         if not reason and self._comments.ask_for_order(self.scope(loop).function().node):
             reason = FUNCTION_ORDER_REASON
-        if not reason and in_startup(self.scope(loop), self.view):
-            reason = STARTUP_REASON
         if not reason and appended is None and self._next_to_await(loop, call, loop.iter, loop.target):
             reason = "the result would stand next to an independent await, a new AM201 run"
         replacement = self._report(loop, reason)
@@ -512,8 +510,6 @@ class AwaitInLoop(CleanupDepth, Rule):
             reason = ORDER_COMMENT_REASON
         elif self._comments.ask_for_order(self.scope(comp).function().node):
             reason = FUNCTION_ORDER_REASON
-        elif in_startup(self.scope(comp), self.view):
-            reason = STARTUP_REASON
         elif self._statements and self._next_to_await(self._statements[-1], call, for_in.iter, for_in.target, comp):
             reason = "the result would stand next to an independent await, a new AM201 run"
         alias = self._report(comp, reason)
@@ -617,6 +613,8 @@ class AwaitInLoop(CleanupDepth, Rule):
         reason = reason or no_fix_reason(scope, self.view, self.settings.async_backend)
         if not reason and self.in_cleanup_block:
             reason = CLEANUP_REASON
+        if not reason and in_startup(scope, self.view):
+            reason = STARTUP_REASON
         message = "awaits one call per item, one after another; `asyncio.gather()` would run them concurrently"
         if reason:
             message += f" (not fixed: {reason})"

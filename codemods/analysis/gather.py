@@ -176,24 +176,24 @@ def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
             return True
         outer = outer.parent.function() if outer.parent is not None else None
     qualname = cst_scope.function_qualname(function) if view is not None else None
-    if view is None or qualname is None:
+    if view is None or qualname is None or not _private(qualname):
         return False
-    level, seen = [qualname], {qualname}
-    while level:
-        following = []
-        for name in level:
-            if not (name.rsplit(".", 1)[-1].startswith("_") or "<locals>" in name):
-                continue
-            for site in view.callers.of(view.module, name, here=True):
-                if site.maybe is not None or not (_run_as_step(site) and site.caller.is_async):
-                    continue
-                if brings_up(site.caller.qualname.rsplit(".", 1)[-1]):
-                    return True
-                if site.caller.qualname not in seen:
-                    seen.add(site.caller.qualname)
-                    following.append(site.caller.qualname)
-        level = following
-    return False
+
+    def step(site: CallSite) -> bool:
+        return site.maybe is None and site.caller.is_async and _run_as_step(site)
+
+    return any(
+        step(site) and brings_up(site.caller.qualname.rsplit(".", 1)[-1])
+        for site in view.callers.up(
+            view.module, qualname, lambda site: step(site) and _private(site.caller.qualname), here=True
+        )
+    )
+
+
+def _private(qualname: str) -> bool:
+    """A function only its own module calls: ``_name``, or one nested in
+    another."""
+    return qualname.rsplit(".", 1)[-1].startswith("_") or "<locals>" in qualname
 
 
 # What a coroutine handed to runs as the caller's own step (it is awaited

@@ -328,18 +328,20 @@ class Callers:
                 return candidate
         return None
 
-    def up(self, module: str, qualname: str, follow: Callable[[CallSite], bool]) -> Iterator[CallSite]:
+    def up(
+        self, module: str, qualname: str, follow: Callable[[CallSite], bool], *, here: bool = False
+    ) -> Iterator[CallSite]:
         """Every call site of ``qualname`` of ``module`` and, for each site
         where ``follow(site)``, those of its caller, and so on (breadth
         first, each function once, at most :data:`MAX_DEPTH` calls up and
-        :data:`MAX_SITES` sites)."""
+        :data:`MAX_SITES` sites; ``here``: in ``module`` alone)."""
         seen = {(module, qualname)}
         level = [(module, qualname)]
         budget = MAX_SITES
         for _ in range(MAX_DEPTH):
             following = []
             for key in level:
-                for site in self.of(*key):
+                for site in self.of(*key, here=here):
                     budget -= 1
                     if budget < 0:
                         return
