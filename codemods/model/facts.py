@@ -366,13 +366,9 @@ def access_path(expr: ast.expr) -> str | None:
 def _annotation_name(annotation: ast.expr | None) -> str | None:
     """The class an annotation names: ``Api``, ``mod.Api``, ``Api | None``,
     ``Optional[Api]``, ``"Api"``; ``None`` for anything else."""
+    annotation = _unquoted(annotation)
     if annotation is None:
         return None
-    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-        try:
-            annotation = ast.parse(annotation.value, mode="eval").body
-        except SyntaxError:
-            return None
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         sides = [s for s in (annotation.left, annotation.right) if not (isinstance(s, ast.Constant) and s.value is None)]
         return _annotation_name(sides[0]) if len(sides) == 1 else None
@@ -386,15 +382,21 @@ def _annotation_name(annotation: ast.expr | None) -> str | None:
     return dotted(annotation) if isinstance(annotation, (ast.Name, ast.Attribute)) else None
 
 
+def _unquoted(annotation: ast.expr | None) -> ast.expr | None:
+    """An annotation, with one written as a string (``"Api"``) parsed."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            return ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    return annotation
+
+
 def _element_name(annotation: ast.expr | None) -> str | None:
     """The class of the items an annotation's container holds, where
     iterating it gives them: ``list[Api]``, ``Sequence[Api]``, ``set[Api]``,
     ``tuple[Api, ...]`` -> ``Api`` (not a mapping: its keys are iterated)."""
-    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-        try:
-            annotation = ast.parse(annotation.value, mode="eval").body
-        except SyntaxError:
-            return None
+    annotation = _unquoted(annotation)
     if not isinstance(annotation, ast.Subscript):
         return None
     name = (dotted(annotation.value) or "").rsplit(".", 1)[-1]

@@ -805,6 +805,9 @@ PURE_CALLS = frozenset(
     }
 )
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+#: The methods by which a class answers for attributes of any name.
+_ANY_NAME = ("__getattr__", "__getattribute__")
+
 # The special methods a builtin runs on what it is given.
 _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
     "str": ("__str__", "__repr__"), "repr": ("__repr__",), "ascii": ("__repr__",), "format": ("__format__", "__str__"),
@@ -816,8 +819,7 @@ _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
     "sum": ("__iter__", "__add__", "__radd__"), "any": ("__iter__", "__bool__"), "all": ("__iter__", "__bool__"),
     "enumerate": ("__iter__",), "zip": ("__iter__",), "map": ("__iter__",), "filter": ("__iter__",),
     "reversed": ("__reversed__", "__len__", "__getitem__"), "divmod": ("__divmod__",), "pow": ("__pow__",),
-    "hex": ("__index__",), "dir": ("__dir__",), "getattr": ("__getattr__", "__getattribute__"),
-    "hasattr": ("__getattr__", "__getattribute__"),
+    "hex": ("__index__",), "dir": ("__dir__",), "getattr": _ANY_NAME, "hasattr": _ANY_NAME,
 }
 # Methods of builtin values (str, bytes, dict, list, set, numbers, hashes)
 # that change nothing: called on a value of unknown origin, they have no
@@ -2614,9 +2616,6 @@ _MODULE_SCOPE = FunctionFacts(
 
 #: The start of a type the model has already resolved ("=class|mod|Name").
 _KNOWN = "="
-
-#: The methods by which a class answers for attributes of any name.
-_ANY_NAME = ("__getattr__", "__getattribute__")
 
 #: The start of a path through a value the asking function made itself.
 LOCAL = "%"
