@@ -142,6 +142,9 @@ class AwaitInLoop(CleanupDepth, Rule):
     model"): each item's call may run beside the others when what it
     writes is its own item's (the item, or an attribute of it), it holds no
     lock the items share, and it reads nothing another item's call writes.
+    A call that changes its item after it suspends needs the items shown to
+    be different objects (a set, a mapping's keys): a list may hold one
+    object twice, whose two calls would change it at once.
     A library's call about each item by a verb that acts on one thing
     (`get`, `update`, `delete`) reaches that item's part of the remote
     side; an add, a create or a send keeps its order. A call the model
@@ -377,7 +380,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         if awaited.lpar or not isinstance(call, cst.Call) or call.lpar:
             return updated_node
         loop_names = _target_names(loop.target)
-        if loop_names is None or not self._independent(call, loop_names):
+        if loop_names is None or not self._independent(call, loop_names, self._distinct(loop.iter)):
             return updated_node
         if _given_the_iterable(call, loop.iter, loop_names, self._relations()):
             return updated_node
@@ -386,7 +389,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 # A check per item, its result unused, stops at the first
                 # item that fails it: gathered, the checks of the others run on.
                 return updated_node
-            if self._model_verdict(call, loop_names) is None and call_subjects(call, self.scope(call)) - loop_names:
+            if self._model_verdict(call, loop_names, self._distinct(loop.iter)) is None and call_subjects(call, self.scope(call)) - loop_names:
                 # Awaited for its effect, each call works on its first
                 # argument; when that is one object for every item
                 # (``await update_pipeline(hass, pipeline)``), the calls
@@ -497,7 +500,7 @@ class AwaitInLoop(CleanupDepth, Rule):
         if not isinstance(call, cst.Call) or call.lpar:
             return updated_node
         loop_names = _target_names(for_in.target)
-        if loop_names is None or not self._independent(call, loop_names):
+        if loop_names is None or not self._independent(call, loop_names, self._distinct(for_in.iter)):
             return updated_node
         if _given_the_iterable(call, for_in.iter, loop_names, self._relations()):
             return updated_node
@@ -547,13 +550,32 @@ class AwaitInLoop(CleanupDepth, Rule):
 
     # -- shared -------------------------------------------------------------
 
-    def _independent(self, call: cst.Call, loop_names: frozenset[str]) -> bool:
+    def _distinct(self, iterable: cst.BaseExpression) -> bool:
+        """Whether the iterable's items are shown to be different objects: a
+        set (a literal, a comprehension, ``set(...)``/``frozenset(...)``, a
+        name, attribute or property declared a set) or a mapping's keys (``d.keys()``). A list may
+        hold one object twice, which two gathered calls would then change
+        at once."""
+        if isinstance(iterable, (cst.Set, cst.SetComp)):
+            return True
+        if isinstance(iterable, cst.Call):
+            func = iterable.func
+            if isinstance(func, cst.Name) and func.value in ("set", "frozenset"):
+                return self.scope(iterable).lookup(func.value) is toolkit.UNBOUND
+            return isinstance(func, cst.Attribute) and func.attr.value == "keys" and not iterable.args
+        path = access_path(iterable) if isinstance(iterable, (cst.Name, cst.Attribute)) else None
+        return (
+            path is not None and self.view is not None
+            and self.view.holds_a_set(toolkit.function_qualname(self.scope(iterable)), path)
+        )
+
+    def _independent(self, call: cst.Call, loop_names: frozenset[str], distinct: bool = False) -> bool:
         """Whether each item's call can run beside the others (by the
         project model where it sees the call to its end, else by the
         call's receivers)."""
         if not self._movable(call):
             return False
-        verdict = self._model_verdict(call, loop_names)
+        verdict = self._model_verdict(call, loop_names, distinct)
         if verdict is not None:
             return verdict
         # The awaited call must be a plain function of the module or an
@@ -584,10 +606,11 @@ class AwaitInLoop(CleanupDepth, Rule):
             return False
         return not is_ordering(call, self.scope, self._primitives)
 
-    def _model_verdict(self, call: cst.Call, loop_names: frozenset[str]) -> bool | None:
+    def _model_verdict(self, call: cst.Call, loop_names: frozenset[str], distinct: bool = False) -> bool | None:
         """The project model's answer: whether the calls of the items are
         independent and each suspends (a call that never does gains
-        nothing); ``None`` when the model cannot tell."""
+        nothing); ``None`` when the model cannot tell. ``distinct``: the
+        items are shown to be different objects."""
         if never_suspends(self.view, self.scope(call), call):
             return False
         effects = call_effects(self.view, self.scope(call), call, accesses(call), items=loop_names)
@@ -605,7 +628,7 @@ class AwaitInLoop(CleanupDepth, Rule):
                 receiver = "@" + path
             else:
                 shared = True
-        return per_item(effects, loop_names, receiver, shared)
+        return per_item(effects, loop_names, receiver, shared, distinct=distinct)
 
     def _report(self, node: cst.CSTNode, reason: str) -> str | None:
         scope = self.scope(node)

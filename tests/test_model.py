@@ -1740,7 +1740,7 @@ ITEMS_OF_A_CONTAINER = """
 
         async def update_state(self):
             await asyncio.sleep(0.1)
-            self.state = self.name
+            return self.name
 
 
     async def refresh(devices: ANNOTATION):
@@ -1768,6 +1768,21 @@ def test_a_loop_variable_is_of_the_class_its_container_declares(tmp_path: Path, 
     items, of the declared class; a mapping gives its keys, a fixed tuple
     items of several classes, a bare ``list`` anything."""
     write(tmp_path, {"pyproject.toml": "", "main.py": ITEMS_OF_A_CONTAINER.replace("ANNOTATION", annotation)})
+    diff = gather_diff(tmp_path, "main.py")
+    assert ("asyncio.gather(*(device.update_state() for device in devices))" in diff) is gathered
+
+
+@pytest.mark.parametrize(("annotation", "gathered"), [("list[Device]", False), ("set[Device]", True)])
+def test_a_method_changing_its_item_is_gathered_only_over_different_objects(
+    tmp_path: Path, annotation: str, gathered: bool
+) -> None:
+    """``update_state`` sets ``self.state`` after it suspends: a list may
+    hold one device twice, whose two calls would then change it at once; a
+    set's items are different objects."""
+    source = ITEMS_OF_A_CONTAINER.replace("ANNOTATION", annotation).replace(
+        "            return self.name\n", "            self.state = self.name\n"
+    )
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
     diff = gather_diff(tmp_path, "main.py")
     assert ("asyncio.gather(*(device.update_state() for device in devices))" in diff) is gathered
 

@@ -834,7 +834,10 @@ def never_suspends(view: ModuleView | None, scope: Scope, call: cst.Call) -> boo
     return view.statement_suspends(cst_scope.function_qualname(scope), *described(call)) is False
 
 
-def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None, shared_receiver: bool = False) -> bool:
+def per_item(
+    effects: Effects, items: frozenset[str], call_receiver: str | None, shared_receiver: bool = False,
+    *, distinct: bool = False,
+) -> bool:
     """Whether one iteration's call (``effects``, with the loop variables
     ``items``) can run beside the others: it changes only its own item (the
     item, or an attribute of it: a deeper object may be shared between
@@ -857,6 +860,10 @@ def per_item(effects: Effects, items: frozenset[str], call_receiver: str | None,
     for path in late.writes:
         inner = path.removeprefix(REMOTE)
         if root(path) not in own:
+            return False
+        if not distinct and not path.startswith(REMOTE):
+            # Its own item, changed after it suspends: where the items may
+            # hold one object twice, two calls would change it at once.
             return False
         if not path.startswith(REMOTE) and inner.count(".") + inner.count("[") > 1:
             return False

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 23
+FACTS_FORMAT = 24
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1950,6 +1950,9 @@ def _class_facts(
             ):
                 # ``@property def devices(self) -> list[Device]``: what
                 # iterating ``self.devices`` gives.
+                returned = _annotation_name(statement.returns)
+                if returned is not None:
+                    attribute_types.setdefault(statement.name, returned)
                 element = _element_name(statement.returns)
                 if element is not None:
                     attribute_types.setdefault(f"{statement.name}[]", element)

@@ -2768,6 +2768,15 @@ class ModuleView:
             arguments=frozenset(p for p in own_reads if split_root(p)[1]),  # type: ignore[union-attr]
         )
 
+    def holds_a_set(self, qualname: str | None, path: str) -> bool:
+        """Whether ``path`` (``devices``, ``self.devices``) in the function
+        ``qualname`` is declared a set: its items are different objects."""
+        function = self.facts.functions.get(qualname) if qualname is not None else None
+        if function is None:
+            return False
+        found = self.project._receiver_type(self.module, function, path)
+        return found is not None and found[0] == "builtin" and found[1] in ("set", "frozenset")
+
     def statement_suspends(
         self,
         qualname: str | None,

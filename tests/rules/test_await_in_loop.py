@@ -94,7 +94,8 @@ def test_loop_of_independent_awaits_runs_concurrently_in_item_order(program: str
 
 
 # A method of each item, where the container says the items' class: the
-# model reads the method, which changes its own item alone.
+# model reads the method, which changes its own item alone, and the items
+# of a set are different objects.
 ITEM_METHODS = """
 import asyncio
 
@@ -110,17 +111,17 @@ class Device:
 
 
 class Hub:
-    def __init__(self, devices: list[Device]):
+    def __init__(self, devices: set[Device]):
         self.devices = devices
 
     async def refresh(self):
         for device in self.devices:
             await device.update_state()
-        return [d.state for d in self.devices]
+        return sorted(d.state for d in self.devices)
 
 
 async def main(log):
-    return await Hub([Device("a"), Device("b"), Device("c")]).refresh()
+    return await Hub({Device("a"), Device("b"), Device("c")}).refresh()
 """
 
 
