@@ -39,7 +39,7 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..source.cache import content_hash
 from .facts import CallFact, ClassFacts, FunctionFacts, ModuleFacts, split_root
@@ -295,11 +295,7 @@ class Callers:
         for site in self.of(module, qualname):
             if not site.wrapper:
                 calls[site.module] = calls.get(site.module, 0) + 1
-        for candidate in self.scan(f"word:{name}", pattern.pattern, (word,)):
-            path = self.project.index.modules.get(candidate)
-            data = _read(path) if path is not None else None
-            if data is None:
-                continue
+        for candidate, data in self._texts(self.scan(f"word:{name}", pattern.pattern, (word,))):
             named = 0
             own_def = candidate == module
             for match in pattern.finditer(data):
@@ -321,12 +317,19 @@ class Callers:
         """A module of the project that sets an attribute whose name it
         computes (``setattr(module, name, impl)`` with ``name`` not a string
         written there): any function or method may be replaced by it."""
-        for candidate in self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",)):
-            path = self.project.index.modules.get(candidate)
-            data = _read(path) if path is not None else None
-            if data is not None and _COMPUTED_SETATTR.search(data):
+        for candidate, data in self._texts(self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",))):
+            if _COMPUTED_SETATTR.search(data):
                 return candidate
         return None
+
+    def _texts(self, modules: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Each of ``modules`` with the bytes of its file (one that cannot
+        be read left out)."""
+        for module in modules:
+            path = self.project.index.modules.get(module)
+            data = _read(path) if path is not None else None
+            if data is not None:
+                yield module, data
 
     def up(
         self, module: str, qualname: str, follow: Callable[[CallSite], bool], *, here: bool = False
