@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 24
+FACTS_FORMAT = 25
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -483,6 +483,20 @@ def _callee_text(func: ast.expr) -> str:
 _TEXT_BUILTINS = frozenset({"str", "repr", "ascii", "format", "print"})
 # ``f"{x!r}"`` -> the builtin that makes the text.
 _CONVERSIONS = {ord("r"): "repr", ord("s"): "str", ord("a"): "ascii"}
+# The operators and statements that run special methods of their operands,
+# by the name their pseudo-call is recorded under (``<+>`` for ``a + b``;
+# the model's table says which special methods each one runs).
+_BINARY = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+    ast.Pow: "**", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",
+    ast.BitOr: "|", ast.BitXor: "^",
+}
+_UNARY = {ast.Not: "truth", ast.USub: "-x", ast.UAdd: "+x", ast.Invert: "~"}
+_COMPARISON = {
+    ast.Eq: "==", ast.NotEq: "==", ast.Lt: "<", ast.LtE: "<", ast.Gt: "<", ast.GtE: "<",
+}
+# The statements whose special methods are awaited (``async with``).
+_AWAITED_SPECIALS = frozenset({"async with", "async for"})
 
 
 class _FunctionReader(ast.NodeVisitor):
@@ -606,13 +620,13 @@ class _FunctionReader(ast.NodeVisitor):
             if line and line < self.read_lines.get(path, line + 1):
                 self.read_lines[path] = line
 
-    def _write(self, target: ast.expr) -> None:
+    def _write(self, target: ast.expr, *, deleting: bool = False) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
-                self._write(element)
+                self._write(element, deleting=deleting)
             return
         if isinstance(target, ast.Starred):
-            self._write(target.value)
+            self._write(target.value, deleting=deleting)
             return
         if isinstance(target, ast.Name):
             # Rebinding a local or a parameter changes no object; a name
@@ -628,6 +642,7 @@ class _FunctionReader(ast.NodeVisitor):
             self._parts(target.value)
             if isinstance(target, ast.Subscript):
                 self.visit(target.slice)
+                self._special("del[]" if deleting else "[]=", target.value)
         else:
             self.visit(target)
 
@@ -664,6 +679,8 @@ class _FunctionReader(ast.NodeVisitor):
             self.visit(node.value)
         elif len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             self.bound_to_calls.setdefault(node.targets[0].id, []).append(index)
+        if any(isinstance(target, (ast.Tuple, ast.List)) for target in node.targets):
+            self._special("iter", node.value)  # ``a, b = pair``
         for target in node.targets:
             self._write(target)
 
@@ -676,6 +693,7 @@ class _FunctionReader(ast.NodeVisitor):
         self.visit(node.value)
         self._read(node.target)
         self._write(node.target)
+        self._special(_BINARY[type(node.op)] + "=", node.target, node.value)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
@@ -683,10 +701,11 @@ class _FunctionReader(ast.NodeVisitor):
 
     def visit_Delete(self, node: ast.Delete) -> None:
         for target in node.targets:
-            self._write(target)
+            self._write(target, deleting=True)
 
     def visit_For(self, node: ast.For) -> None:
         self.visit(node.iter)
+        self._special("async for" if isinstance(node, ast.AsyncFor) else "iter", node.iter)
         self._write(node.target)
         with self._loop(node):
             for statement in (*node.body, *node.orelse):
@@ -694,7 +713,9 @@ class _FunctionReader(ast.NodeVisitor):
 
     def visit_While(self, node: ast.While) -> None:
         with self._loop(node):
-            self.generic_visit(node)
+            self._test(node.test)
+            for statement in (*node.body, *node.orelse):
+                self.visit(statement)
 
     @contextlib.contextmanager
     def _loop(self, node: ast.For | ast.While) -> Iterator[None]:
@@ -752,6 +773,7 @@ class _FunctionReader(ast.NodeVisitor):
             if held is not None:
                 self.facts.locks.append(held)
             self.visit(item.context_expr)
+            self._special("async with" if awaited else "with", item.context_expr)
             if item.optional_vars is not None:
                 self._write(item.optional_vars)
             managers.append(("async " if awaited else "") + _manager_text(item.context_expr))
@@ -808,9 +830,72 @@ class _FunctionReader(ast.NodeVisitor):
             else:
                 values = [node.right]
             for value in values:
-                self._formats(value, "str")
+                self._formats(value, "%s")
             return
         self.generic_visit(node)
+        self._special(_BINARY[type(node.op)], node.left, node.right)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        self.generic_visit(node)
+        self._special(_UNARY[type(node.op)], node.operand)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        self.generic_visit(node)
+        left = node.left
+        for operator, right in zip(node.ops, node.comparators):
+            if isinstance(operator, (ast.In, ast.NotIn)):
+                # The container's ``__contains__`` (or its iteration),
+                # which compares the items with ``==``.
+                self._special("in", right)
+                self._special("==", left)
+            elif type(operator) in _COMPARISON:
+                self._special(_COMPARISON[type(operator)], left, right)
+            left = right
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        for value in node.values:
+            self.visit(value)
+            self._special("truth", value)
+
+    def visit_If(self, node: ast.If) -> None:
+        self._test(node.test)
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._test(node.test)
+        self.visit(node.body)
+        self.visit(node.orelse)
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        self._test(node.test)
+        if node.msg is not None:
+            self.visit(node.msg)
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self.visit(node.iter)
+        self._special("async for" if node.is_async else "iter", node.iter)
+        self.visit(node.target)
+        for test in node.ifs:
+            self._test(test)
+
+    def _test(self, test: ast.expr) -> None:
+        """A condition evaluated, and its truth asked (``__bool__``)."""
+        self.visit(test)
+        self._special("truth", test)
+
+    def _special(self, key: str, *operands: ast.expr) -> None:
+        """An operator or statement that runs special methods of its
+        operands (``a + b``: ``__add__``/``__radd__``; ``for x in c``:
+        ``__iter__``): recorded as the call ``<key>`` of those operands that
+        are access paths, whose special methods the model follows as it
+        does a builtin's. (A value made where it stands is a builtin's, or
+        the result of a call, whose class is not told.) The operands have
+        been visited: their reads are recorded once."""
+        given = [operand for operand in operands if isinstance(operand, (ast.Name, ast.Attribute, ast.Subscript))]
+        if given:
+            call = ast.Call(func=ast.Name(id=f"<{key}>", ctx=ast.Load()), args=given, keywords=[])
+            self._call(ast.copy_location(call, given[0]), awaited=key in _AWAITED_SPECIALS, visit=False)
 
     def _formats(self, value: ast.expr, builtin: str) -> None:
         """``value`` turned into text as ``builtin`` (``str``, ``repr``,
@@ -842,8 +927,9 @@ class _FunctionReader(ast.NodeVisitor):
             and not any(name in self.rebound for name in names)
         )
 
-    def _call(self, node: ast.Call, *, awaited: bool) -> int:
-        """Record the call (after the call its receiver is, if any); its index."""
+    def _call(self, node: ast.Call, *, awaited: bool, visit: bool = True) -> int:
+        """Record the call (after the call its receiver is, if any); its index
+        (``visit``: and what it evaluates, unless that is visited already)."""
         self._done.add(id(node))
         func = _callee_text(node.func)
         if func.startswith("?.") and isinstance(node.func, ast.Attribute):
@@ -891,21 +977,11 @@ class _FunctionReader(ast.NodeVisitor):
                     forwards=self._forwards(node),
                 )
             )
+        if not visit:
+            return index
         for value in (*node.args, *(keyword.value for keyword in node.keywords)):
             self._outer[id(value)] = func
-        if isinstance(node.func, ast.Name) and node.func.id in _TEXT_BUILTINS:
-            # ``str((t, 1))``, ``print([a, b])``: a container written out
-            # here is made text of by its items' ``repr``.
-            for value in node.args:
-                if isinstance(value, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
-                    self._formats(value, "repr")
-        if (
-            isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-            and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str)
-        ):
-            # ``"{}".format(x)`` runs ``x.__format__``, as ``format(x)`` does.
-            for value in (*node.args, *(keyword.value for keyword in node.keywords)):
-                self._formats(value, "format")
+        self._text_of(node)
         # The arguments are read, and what the callee expression evaluates
         # on the way; the receiver of a method is not read as a whole (what
         # the method reads of it is the callee's business, folded in later).
@@ -918,6 +994,35 @@ class _FunctionReader(ast.NodeVisitor):
         for keyword in node.keywords:
             self.visit(keyword.value)
         return index
+
+    def _text_of(self, node: ast.Call) -> None:
+        """The special methods a call that makes text runs on its arguments:
+        a builtin's (``str((t, 1))``: the items' ``repr``), a format's
+        (``FMT.format(t)``), a join's (``"-".join(t)`` iterates ``t``). (A
+        log line's arguments, formatted when the line is written, are not
+        followed: most are exceptions caught, whose classes are not told.)"""
+        if isinstance(node.func, ast.Name) and node.func.id in _TEXT_BUILTINS:
+            # ``str((t, 1))``, ``print([a, b])``: a container written out
+            # here is made text of by its items' ``repr``.
+            for value in node.args:
+                if isinstance(value, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+                    self._formats(value, "repr")
+        if not isinstance(node.func, ast.Attribute):
+            return
+        method = node.func.attr
+        values = [*node.args, *(keyword.value for keyword in node.keywords)]
+        if method == "format":
+            # ``"{}".format(x)`` runs ``x.__format__``, as ``format(x)`` does,
+            # whether the format is written here or held in a name; the
+            # items of a list spread into it (``*[x]``) are each formatted.
+            for value in values:
+                if isinstance(value, ast.Starred) and isinstance(value.value, (ast.List, ast.Tuple)):
+                    for element in value.value.elts:
+                        self._formats(element, "format")
+                elif not isinstance(value, ast.Starred):
+                    self._formats(value, "format")
+        elif method == "join" and len(node.args) == 1:
+            self._special("iter", node.args[0])
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -935,6 +1040,8 @@ class _FunctionReader(ast.NodeVisitor):
             self._read(node)
         self._parts(node.value)
         self.visit(node.slice)
+        if isinstance(node.ctx, ast.Load):
+            self._special("[]", node.value)
 
     def _parts(self, value: ast.expr) -> None:
         """What an access chain evaluates on the way that is not the chain."""

@@ -101,6 +101,32 @@ def indented_defs(data: bytes) -> set[bytes]:
     return found
 
 
+_DUNDER_ASSIGNED = re.compile(rb"^[ \t]+(__[A-Za-z0-9_]+__)[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*None\b)", re.MULTILINE)
+
+
+def _assigned_dunders(data: bytes) -> set[bytes]:
+    """The special methods a class body binds by assignment (``__str__ =
+    describe``), as the indented lines ``__NAME__ = VALUE`` say: the model
+    asks the file's facts what they are. (``__hash__``, set to ``None`` or
+    to ``object.__hash__`` beside an ``__eq__``, is not followed.)"""
+    if b"__ =" not in data and b"__=" not in data:
+        return set()
+    return {name for name in _DUNDER_ASSIGNED.findall(data) if name != b"__hash__"}
+
+
+_STORED = re.compile(rb"\.([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)|\bsetattr\([^,\n]*,[ \t]*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']")
+# ``    get_value = _bump``: one level in, a name bound to a name (a class
+# body's method by assignment, or a module function's local: the facts tell).
+_BOUND_TO_A_NAME = re.compile(rb"^(?:    |\t)([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+
+
+def _stored_attributes(data: bytes) -> set[bytes]:
+    """The names of the attributes ``data`` sets on an object (``x.name =
+    value``, ``setattr(x, "name", value)``): an object may answer a method
+    call of such a name with whatever callable was stored there."""
+    return {attribute or literal for attribute, literal in _STORED.findall(data)}
+
+
 def loop_imports(data: bytes, known: Iterable[bytes] = ()) -> set[bytes]:
     """The event loops' libraries a line of ``data`` imports, as
     ``^[ \\t]*(?:import|from)[ \\t]+(asyncio|trio|...)\\b`` finds them;
@@ -217,17 +243,21 @@ class _Scan:
 
     defined: Mapping[str, tuple[int, ...]]
     classes: Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]
+    stored: Mapping[str, tuple[int, ...]]
+    bound: Mapping[str, tuple[int, ...]]
 
     @classmethod
     def of(cls, files: Iterable[str]) -> _Scan:
         defined: dict[bytes, list[int]] = {}
         classes: dict[bytes, list[tuple[int, tuple[str, ...]]]] = {}
+        stored: dict[bytes, list[int]] = {}
+        bound: dict[bytes, list[int]] = {}
         for number, path in enumerate(files):
             try:
                 data = Path(path).read_bytes()
             except OSError:
                 continue
-            for name in indented_defs(data):
+            for name in indented_defs(data) | _assigned_dunders(data):
                 defined.setdefault(name, []).append(number)
             for name, written in _CLASS.findall(data):
                 bases = tuple(
@@ -236,31 +266,41 @@ class _Scan:
                     if base.strip() and b"=" not in base
                 )
                 classes.setdefault(name, []).append((number, bases))
+            for name in _stored_attributes(data):
+                stored.setdefault(name, []).append(number)
+            if b"class" in data:
+                for name in set(_BOUND_TO_A_NAME.findall(data)):
+                    bound.setdefault(name, []).append(number)
         return cls(
             {_text(name): tuple(found) for name, found in defined.items()},
             {_text(name): tuple(found) for name, found in classes.items()},
+            {_text(name): tuple(found) for name, found in stored.items()},
+            {_text(name): tuple(found) for name, found in bound.items()},
         )
 
     def to_json(self) -> dict[str, object]:
-        return {"defined": dict(self.defined), "classes": dict(self.classes)}
+        return {
+            "defined": dict(self.defined), "classes": dict(self.classes),
+            "stored": dict(self.stored), "bound": dict(self.bound),
+        }
 
     @classmethod
     def from_json(cls, value: object) -> _Scan | None:
         """The scan :meth:`to_json` stored; ``None`` for a value of another
         shape (damaged or foreign)."""
         try:
-            assert isinstance(value, dict) and set(value) == {"defined", "classes"}
-            defined = {
-                str(name): tuple(int(number) for number in found)
-                for name, found in value["defined"].items()
-            }
+            assert isinstance(value, dict) and set(value) == {"defined", "classes", "stored", "bound"}
+            defined, stored, bound = (
+                {str(name): tuple(int(number) for number in found) for name, found in value[key].items()}
+                for key in ("defined", "stored", "bound")
+            )
             classes = {
                 str(name): tuple((int(number), tuple(str(base) for base in bases)) for number, bases in found)
                 for name, found in value["classes"].items()
             }
         except (AssertionError, AttributeError, TypeError, ValueError):
             return None
-        return cls(defined, classes)
+        return cls(defined, classes, stored, bound)
 
 
 def _text(name: bytes) -> str:
@@ -355,6 +395,19 @@ class ProjectIndex:
         return self.scan().defined
 
     @property
+    def stored(self) -> Mapping[str, tuple[int, ...]]:
+        """An attribute's name some statement sets on an object (``x.name =
+        value``, ``setattr(x, "name", ...)``) -> the files that set it."""
+        return self.scan().stored
+
+    @property
+    def bound(self) -> Mapping[str, tuple[int, ...]]:
+        """A name bound to a name one level in (``    get_value = _bump``:
+        a class body's method by assignment, or a local) -> the files that
+        bind it so."""
+        return self.scan().bound
+
+    @property
     def classes(self) -> Mapping[str, tuple[tuple[int, tuple[str, ...]], ...]]:
         """A class name -> (file, the last names of its bases) for each
         ``class`` statement: where the subclasses of a class may be, read
@@ -380,6 +433,14 @@ class ProjectIndex:
         known = self.__dict__.get("_starts")
         if known is None:
             known = self.__dict__["_starts"] = _starts_of(self.files)
+        return known  # type: ignore[no-any-return]
+
+    @property
+    def numbers(self) -> Mapping[str, int]:
+        """A file -> its place in :attr:`files` (the scan's number for it)."""
+        known = self.__dict__.get("_numbers")
+        if known is None:
+            known = self.__dict__["_numbers"] = {path: number for number, path in enumerate(self.files)}
         return known  # type: ignore[no-any-return]
 
     def scan(self) -> _Scan:
@@ -583,9 +644,11 @@ class ProjectIndex:
         return candidates, digest
 
     def definers_digest(self, method: str) -> str:
-        """A digest of which files define a function named ``method``."""
+        """A digest of which files define a function named ``method``, and
+        which set an attribute of that name (see :attr:`stored`)."""
         files = sorted(self.files[number] for number in self.defined.get(method, ()))
-        return hashlib.sha256(repr(files).encode()).hexdigest()[:16]
+        stored = sorted(self.files[number] for number in (*self.stored.get(method, ()), *self.bound.get(method, ())))
+        return hashlib.sha256(repr((files, stored)).encode()).hexdigest()[:16]
 
     def module_of(self, path: str | Path) -> str | None:
         return self.paths.get(os.path.abspath(path))
@@ -820,7 +883,39 @@ _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
     "enumerate": ("__iter__",), "zip": ("__iter__",), "map": ("__iter__",), "filter": ("__iter__",),
     "reversed": ("__reversed__", "__len__", "__getitem__"), "divmod": ("__divmod__",), "pow": ("__pow__",),
     "hex": ("__index__",), "dir": ("__dir__",), "getattr": _ANY_NAME, "hasattr": _ANY_NAME,
+    "bytes": ("__bytes__", "__iter__", "__index__"),
+    # (Not a builtin: text made by a ``%`` format written out, ``"%d" % x``.)
+    "%s": ("__str__", "__repr__", "__int__", "__index__", "__float__"),
 }
+
+
+def _operator_dunders() -> dict[str, tuple[str, ...]]:
+    """The special methods an operator or a statement runs on its operands,
+    by the name the facts record it under (``<+>``, ``<[]>``; see facts.py)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for symbol, name in (
+        ("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "truediv"), ("//", "floordiv"), ("**", "pow"),
+        ("@", "matmul"), ("<<", "lshift"), (">>", "rshift"), ("&", "and"), ("|", "or"), ("^", "xor"), ("%", "mod"),
+    ):
+        found[symbol] = (f"__{name}__", f"__r{name}__")
+        found[symbol + "="] = (f"__i{name}__", f"__{name}__", f"__r{name}__")  # ``a += b``
+    # ``%`` formats text (``FMT % x``: ``__str__``; ``%d``: ``__index__``)
+    # as well as it divides.
+    text = ("__str__", "__repr__", "__int__", "__index__", "__float__")
+    found["%"] += text
+    found["%="] += text
+    found.update({
+        "-x": ("__neg__",), "+x": ("__pos__",), "~": ("__invert__",), "truth": ("__bool__", "__len__"),
+        "==": ("__eq__", "__ne__"), "<": ("__lt__", "__le__", "__gt__", "__ge__"),
+        "in": ("__contains__", "__iter__", "__next__", "__getitem__"),
+        "iter": ("__iter__", "__next__"), "async for": ("__aiter__", "__anext__"),
+        "[]": ("__getitem__", "__missing__"), "[]=": ("__setitem__",), "del[]": ("__delitem__",),
+        "with": ("__enter__", "__exit__"), "async with": ("__aenter__", "__aexit__"),
+    })
+    return found
+
+
+_OPERATOR_DUNDERS = _operator_dunders()
 # Methods of builtin values (str, bytes, dict, list, set, numbers, hashes)
 # that change nothing: called on a value of unknown origin, they have no
 # effect the model need follow.
@@ -1043,6 +1138,8 @@ class Project:
         self._returns: dict[tuple[str, str], str | None] = {}
         self._results_asked: set[tuple[str, str, int]] = set()
         self._override_memo: dict[tuple[str, str, str], list[tuple[str, str]] | None] = {}
+        self._seen: dict[str, frozenset[int]] = {}
+        self._stored: dict[str, bool] = {}
         # While a file is analysed: what its questions read that is derived
         # from the whole project rather than one module (see
         # ProjectIndex.override_candidates), key -> digest.
@@ -1562,7 +1659,7 @@ class Project:
                 # sets only grow), with a bound as a guard.
                 for _ in range(6):
                     self._effects[key] = result
-                    again = self._summarize(module, function, depth)
+                    again = _widened(self._summarize(module, function, depth))
                     if again == result:
                         break
                     result = again
@@ -1838,12 +1935,14 @@ class Project:
             if method in PURE_METHODS:
                 # ``s.lower()``, ``d.items()``: a builtin value's own method.
                 return Effects()
-            if method in self.index.defined:
+            if method in self.index.defined or self._stored_method(method):
                 # A value of unknown origin whose method may be the
                 # project's: what it changes may be anything.
                 return UNKNOWN
             return self._library_object(call, own, "", method, receiver, suspends)
-        if owner is None and method in self.index.defined and not self._library_typed(module, function, receiver):
+        if owner is None and (method in self.index.defined or self._stored_method(method)) and not self._library_typed(
+            module, function, receiver
+        ):
             # An object of a class the model does not know (``self._script``
             # bound from a parameter): a method of that name the project
             # defines may be the one that runs.
@@ -1914,26 +2013,42 @@ class Project:
     def _dunders(  # type: ignore[no-untyped-def]
         self, module: str, function: FunctionFacts, call: CallFact, builtin: str, own, depth: int
     ) -> Effects:
-        """A builtin's call (``str(x)``, ``len(x)``, ``sorted(x)``): what the
-        special methods it runs on its arguments do, where the project
-        defines one of them (``__str__``) and an argument may be an object
-        of a project class; else nothing."""
-        dunders = [name for name in _BUILTIN_DUNDERS.get(builtin, ()) if name in self.index.defined]
+        """A builtin's call (``str(x)``, ``len(x)``, ``sorted(x)``), or an
+        operator or statement recorded as one (``<+>`` for ``a + b``,
+        ``<[]>`` for ``a[k]``, ``<with>``): what the special methods it
+        runs on its arguments do, where the project defines one of them
+        (``__str__``) and an argument may be an object of a project class;
+        else nothing. A library's special methods change nothing the
+        project names, and no ``__getattr__`` answers them (Python looks
+        them up on the class). An operator runs those of the classes its
+        module sees (its own, those of the modules it imports): operators
+        are everywhere, and every project class's would make each
+        comparison unknown where one class anywhere records what it was
+        compared with (a template's ``__eq__``)."""
+        operator = builtin in _OPERATOR_DUNDERS
+        names = _OPERATOR_DUNDERS[builtin] if operator else _BUILTIN_DUNDERS.get(builtin, ())
+        dunders = [name for name in names if name in self.index.defined]
         if not dunders:
             return Effects()
+        within = self._seen_files(module) if operator else None
         result = Effects()
         for given in call.args:
-            if given in (None, "*", "?"):
+            if given in (None, "*") or (given == "?" and not operator):
                 if given == "?":
                     return UNKNOWN
                 continue
-            typed = self._receiver_type(module, function, given)
+            # (An operand of unknown origin is of a class the module sees,
+            # as any other is: what those special methods do to an object
+            # no one names stays unknown.)
+            typed = self._receiver_type(module, function, given) if given != "?" else None
             if typed is not None and typed[0] in ("builtin", "library"):
                 continue
             path = own(given)
             for dunder in dunders:
-                runs = CallFact(f"{given}.{dunder}", [], {}, False, False, call.line)
-                one = self._any_method(runs, own, given, path or "", dunder, False, depth, module, function)
+                runs = CallFact(f"{given}.{dunder}", [], {}, False, call.awaited, call.line)
+                one = self._any_method(
+                    runs, own, given, path or "", dunder, False, depth, module, function, special=True, within=within
+                )
                 if one.unknown:
                     return UNKNOWN
                 result = result | one
@@ -1970,16 +2085,23 @@ class Project:
 
     def _answers_any_name(self, module: str) -> bool:
         """Whether a class that may answer a method of any name (it defines
-        ``__getattr__`` or ``__getattribute__``) is one ``module`` sees: a
-        class of its own or of a module of the project it imports. (A
-        proxy class no import brings in is not looked for: every object of
-        unknown class would be one.)"""
+        ``__getattr__`` or ``__getattribute__``) is one ``module`` sees (see
+        :meth:`_seen_files`). (A proxy class no import brings in is not
+        looked for: every object of unknown class would be one.)"""
         files = {number for name in _ANY_NAME for number in self.index.defined.get(name, ())}
         if not files:
             return False
         for name in _ANY_NAME:
             if self.derived is not None:
                 self.derived[definers_key(name)] = self.index.definers_digest(name)
+        return not files.isdisjoint(self._seen_files(module))
+
+    def _seen_files(self, module: str) -> frozenset[int]:
+        """The index's numbers of the files whose classes ``module`` sees:
+        its own, and those of the project's modules it imports."""
+        known = self._seen.get(module)
+        if known is not None:
+            return known
         facts = self.facts(module)
         seen = {module}
         if facts is not None:
@@ -1988,31 +2110,42 @@ class Project:
                 seen.add(source)
                 if attribute:
                     seen.add(f"{source}.{attribute}")
-        paths = {self.index.modules.get(name) for name in seen}
-        return any(self.index.files[number] in paths for number in files)
+        numbers = self.index.numbers
+        known = self._seen[module] = frozenset(
+            numbers[path] for path in (self.index.modules.get(name) for name in seen) if path in numbers
+        )
+        return known
 
     def _any_method(  # type: ignore[no-untyped-def]
         self, call: CallFact, own, receiver: str, receiver_path: str, method: str, suspends: bool | None, depth: int,
-        module: str, function: FunctionFacts,
+        module: str, function: FunctionFacts, *, special: bool = False, within: frozenset[int] | None = None,
     ) -> Effects:
         """A method of an object of a class the model cannot tell: a
         library's object, or one of a project class. The project's classes
         that may answer ``method`` are those whose body defines it (a
         subclass inheriting it runs its base's), all in the files the index
-        found a ``def`` of that name in: what the call may do is what any of
-        them does, or a library's method does. Unknown where one of those
-        files holds a method the facts do not describe (a class in a
-        function), a class whose methods may not be what its body says, or
-        too many files to read."""
+        found a ``def`` of that name in (``within``: those of them alone):
+        what the call may do is what any of them does, or a library's
+        method does (``special``: a special method Python runs, which a
+        library's leaves as it was and no ``__getattr__`` answers). Unknown
+        where one of those files holds a method the facts do not describe
+        (a class in a function), a class whose methods may not be what its
+        body says, or too many files to read."""
         files = self.index.defined.get(method, ())
-        if len(files) > MAX_DEFINERS or self._answers_any_name(module):
-            # (A class of the project that answers any name, by
-            # ``__getattr__``, may be the object's as well.)
-            return UNKNOWN
+        if within is not None:
+            files = tuple(number for number in files if number in within)
         if self.derived is not None:
             # A ``def`` of the name added to another file changes the answer.
             self.derived[definers_key(method)] = self.index.definers_digest(method)
-        result = self._library_object(call, own, receiver_path, method, receiver, suspends)
+        if len(files) > MAX_DEFINERS or (not special and self._answers_any_name(module)):
+            # (A class of the project that answers any name, by
+            # ``__getattr__``, may be the object's as well.)
+            return UNKNOWN
+        if not special and self._stored_method(method):
+            # ``self.get_value = self._count``, ``Job.run = _run``: the
+            # object may hold a callable of the project under that name.
+            return UNKNOWN
+        result = Effects() if special else self._library_object(call, own, receiver_path, method, receiver, suspends)
         for number in files:
             where = self.index.paths.get(self.index.files[number])
             facts = self.facts(where) if where is not None else None
@@ -2034,6 +2167,25 @@ class Project:
                     return UNKNOWN
                 result = result | one
         return result
+
+    def _stored_method(self, method: str) -> bool:
+        """Whether an object may hold a callable of the project under the
+        name ``method`` that no ``def`` of that name is: set as an attribute
+        (``self.get_value = self._count``, ``setattr(Job, "run", _run)``),
+        or bound by assignment in a class body (``get_value = _bump``) of a
+        file that no ``def`` of the name is in."""
+        known = self._stored.get(method)
+        if known is not None:
+            return known
+        found = method in self.index.stored
+        for number in () if found else self.index.bound.get(method, ()):
+            where = self.index.paths.get(self.index.files[number])
+            facts = self.facts(where) if where is not None else None
+            if facts is None or method in facts.unlisted or any(method in cls.assigned for cls in facts.classes.values()):
+                found = True
+                break
+        self._stored[method] = found
+        return found
 
     def _run(  # type: ignore[no-untyped-def]
         self, target: _Target, call: CallFact, own, depth: int, module: str, function: FunctionFacts
@@ -2901,6 +3053,41 @@ def paths_meet(paths: frozenset[str], others: frozenset[str]) -> bool:
     """Whether a path of one set overlaps one of the other (the remote
     side's parts as :func:`conflict` compares them)."""
     return _meet(paths, others)
+
+
+#: The attributes a path keeps below its root in the summary of a function
+#: that calls itself (``self.id == other.id`` in ``__eq__``).
+_CYCLE_PATH_PARTS = 4
+
+
+def _widened(effects: Effects) -> Effects:
+    """``effects`` with each path cut to its first parts (see
+    :data:`_CYCLE_PATH_PARTS`): a function that reaches itself through an
+    attribute of what it is given (``self.id == other.id``) names a path one
+    part longer each time round, and no fixed point is reached. A path cut
+    short stands for all below it, as reading or writing it would."""
+    if effects.unknown:
+        return effects
+
+    def cut(paths: frozenset[str] | None) -> frozenset[str] | None:
+        if paths is None:
+            return None
+        return frozenset(_cut_path(path) for path in paths)
+
+    return dataclasses.replace(
+        effects, reads=cut(effects.reads), writes=cut(effects.writes), locks=cut(effects.locks),
+        late_reads=cut(effects.late_reads), late_writes=cut(effects.late_writes),
+    )
+
+
+def _cut_path(path: str) -> str:
+    parts = 0
+    for index, char in enumerate(path):
+        if char in ".[":
+            parts += 1
+            if parts > _CYCLE_PATH_PARTS:
+                return path[:index]
+    return path
 
 
 def _overlap(a: str, b: str) -> bool:
