@@ -523,6 +523,8 @@ class _FunctionReader(ast.NodeVisitor):
         self.bound_to_calls: dict[str, list[int]] = {}
         # calls already read as the receiver of a method call on them
         self._done: set[int] = set()
+        # the operators recorded (see _special), with their lines
+        self._specials: set[tuple[object, ...]] = set()
         self.read_lines: dict[str, int] = {}
         # Where the statement being read stands (see CallFact), innermost
         # last: the handlers of each ``try`` (or ``with suppress``) whose
@@ -892,10 +894,25 @@ class _FunctionReader(ast.NodeVisitor):
         does a builtin's. (A value made where it stands is a builtin's, or
         the result of a call, whose class is not told.) The operands have
         been visited: their reads are recorded once."""
-        given = [operand for operand in operands if isinstance(operand, (ast.Name, ast.Attribute, ast.Subscript))]
-        if given:
-            call = ast.Call(func=ast.Name(id=f"<{key}>", ctx=ast.Load()), args=given, keywords=[])
-            self._call(ast.copy_location(call, given[0]), awaited=key in _AWAITED_SPECIALS, visit=False)
+        args = [
+            self._argument(operand) for operand in operands if isinstance(operand, (ast.Name, ast.Attribute, ast.Subscript))
+        ]
+        if not args:
+            return
+        line = operands[0].lineno
+        seen = (key, *args, line)
+        if seen in self._specials:
+            return  # (``f"{a[k]}"`` visits ``a[k]`` twice)
+        self._specials.add(seen)
+        self.facts.calls.append(
+            CallFact(
+                f"<{key}>", args, {}, False, key in _AWAITED_SPECIALS, line,
+                handlers=[entry for level in reversed(self._handlers) for entry in level],
+                withs=self._withs[::-1],
+                cleanup=next((kind for kind in reversed(self._cleanup) if kind), ""),
+                until=self._loop_end if self._loop_end > line else 0,
+            )
+        )
 
     def _formats(self, value: ast.expr, builtin: str) -> None:
         """``value`` turned into text as ``builtin`` (``str``, ``repr``,

@@ -101,7 +101,7 @@ def indented_defs(data: bytes) -> set[bytes]:
     return found
 
 
-_DUNDER_ASSIGNED = re.compile(rb"^[ \t]+(__[A-Za-z0-9_]+__)[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*None\b)", re.MULTILINE)
+_DUNDER_ASSIGNED = re.compile(rb"\n[ \t]+(__[A-Za-z0-9_]+__)[ \t]*(?::[^=\n]*)?=(?!=)(?![ \t]*None\b)")
 
 
 def _assigned_dunders(data: bytes) -> set[bytes]:
@@ -111,20 +111,31 @@ def _assigned_dunders(data: bytes) -> set[bytes]:
     to ``object.__hash__`` beside an ``__eq__``, is not followed.)"""
     if b"__ =" not in data and b"__=" not in data:
         return set()
-    return {name for name in _DUNDER_ASSIGNED.findall(data) if name != b"__hash__"}
+    return {name for name in _DUNDER_ASSIGNED.findall(data) if name != b"__hash__"}  # (no file starts indented)
 
 
-_STORED = re.compile(rb"\.([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)|\bsetattr\([^,\n]*,[ \t]*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']")
+_STORED = re.compile(rb"\.([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)")
+_SETATTR = re.compile(rb"\bsetattr\([^,\n]*,[ \t]*[\"']([A-Za-z_][A-Za-z0-9_]*)[\"']")
 # ``    get_value = _bump``: one level in, a name bound to a name (a class
 # body's method by assignment, or a module function's local: the facts tell).
-_BOUND_TO_A_NAME = re.compile(rb"^(?:    |\t)([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+_BOUND_TO_A_NAME = re.compile(
+    rb"\n(?:    |\t)([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*(?:#[^\n]*)?(?=\r?\n|\Z)"
+)
 
 
 def _stored_attributes(data: bytes) -> set[bytes]:
     """The names of the attributes ``data`` sets on an object (``x.name =
     value``, ``setattr(x, "name", value)``): an object may answer a method
     call of such a name with whatever callable was stored there."""
-    return {attribute or literal for attribute, literal in _STORED.findall(data)}
+    found = set(_STORED.findall(data))
+    if b"setattr(" in data:
+        found.update(_SETATTR.findall(data))
+    return found
+
+
+def _bound_to_names(data: bytes) -> set[bytes]:
+    """The names bound to a name one level in (see :data:`_BOUND_TO_A_NAME`)."""
+    return set(_BOUND_TO_A_NAME.findall(data))  # (no file starts indented)
 
 
 def loop_imports(data: bytes, known: Iterable[bytes] = ()) -> set[bytes]:
@@ -269,7 +280,7 @@ class _Scan:
             for name in _stored_attributes(data):
                 stored.setdefault(name, []).append(number)
             if b"class" in data:
-                for name in set(_BOUND_TO_A_NAME.findall(data)):
+                for name in _bound_to_names(data):
                     bound.setdefault(name, []).append(number)
         return cls(
             {_text(name): tuple(found) for name, found in defined.items()},
