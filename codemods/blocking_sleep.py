@@ -114,7 +114,8 @@ class BlockingSleep(Rule):
       an `RLock`, a `Semaphore`), a plain `.acquire()`, or a decorator whose
       wrapper does (`@synchronized(lock)`);
     - waits for it under a deadline: `asyncio.wait_for(coro(), ...)`, an
-      `async with asyncio.timeout()` (or `anyio.fail_after()`) around it;
+      `async with asyncio.timeout()` (or `anyio.fail_after()`) around it,
+      or a timer it arms (`loop.call_later(5, task.cancel)`, a watchdog);
     - hands the coroutine to a function of the project that drives it with
       `.send()` or `.throw()`, without an event loop;
     - awaits it in a `finally`, in `__aexit__` or in an `except` handler

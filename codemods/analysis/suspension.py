@@ -418,6 +418,9 @@ _TIMEOUT_CALLS = frozenset({"wait_for"})
 # that loop waits for it under a deadline or a lock the call site shows.
 _LOOP_ENTRIES = frozenset({"run", "run_until_complete"})
 _TIMEOUT_MANAGERS = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at", "CancelScope"})
+# Calls that arm a timer whose callback runs while the caller waits (a
+# watchdog: ``loop.call_later(5, task.cancel)``).
+_TIMERS = frozenset({"call_later", "call_at"})
 # Calls that run what they are given as the caller's own await does: what
 # it raises reaches the caller there, and the caller waits there.
 _AWAITED_WITH = frozenset({"gather", "shield"})
@@ -557,6 +560,8 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
         for c in caller.calls
     ):
         return f"{where} takes a lock with a plain `.acquire()` (or enters a context without `with`), which may be held across the call"
+    if any(_imported_as(view, site, c.func).rsplit(".", 1)[-1] in _TIMERS for c in caller.calls):
+        return f"{where} arms a timer (`call_later()`), whose callback (a watchdog's `cancel`) the new `await` would let run"
     if call.cleanup or caller.qualname.rsplit(".", 1)[-1] == "__aexit__":
         kind = {"finally": "a `finally` block", "except": "an `except` handler"}.get(call.cleanup, "`__aexit__`")
         return (
