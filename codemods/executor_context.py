@@ -134,9 +134,11 @@ class ExecutorContext(Rule):
     would not show). Unknown stays unknown: a worker the model cannot
     resolve (a lambda, `functools.partial`, a parameter) is judged by its
     caller's module alone, and so is a function of a library; a
-    `set_default_executor` at module level of another module, and a
-    module-level pool that another module rebinds
-    (`workers.POOL = ProcessPoolExecutor()`) are not seen.
+    `set_default_executor` at module level of another module is not
+    seen. A module-level pool is reported without a fix where any module of
+    the project sets an attribute of its name on an object
+    (`workers.POOL = ProcessPoolExecutor()`, `setattr(workers, "POOL", ...)`):
+    that may rebind it.
     """
 
     CODE = "AM402"
@@ -343,7 +345,8 @@ class ExecutorContext(Rule):
         return None
 
     def _executor_kind(self, scope: Scope, executor: cst.BaseExpression) -> str:
-        """"none", "thread", "initializer" (a thread pool with one), "process"
+        """"none", "thread", "initializer" (a thread pool with one), "process",
+        "rebound" (a module's pool another module may rebind)
         or "unknown"."""
         if isinstance(executor, cst.Name) and executor.value == "None":
             return "none"
@@ -351,6 +354,8 @@ class ExecutorContext(Rule):
         if isinstance(executor, cst.Name):
             found = self._value_of(scope, executor)
             value = found[0] if found is not None else None
+            if found is not None and found[1].kind is toolkit.ScopeKind.MODULE and self._set_from_outside(executor.value):
+                return "rebound"
         if is_pool_call(scope, executor):
             return "process"  # the pool AM103's fix adds
         if isinstance(value, cst.Call):
@@ -368,6 +373,13 @@ class ExecutorContext(Rule):
             if name in _PROCESS_POOLS:
                 return "process"
         return "unknown"
+
+    def _set_from_outside(self, name: str) -> bool:
+        """Whether a module of the project sets an attribute ``name`` on an
+        object (``svc.POOL = ProcessPoolExecutor()``, ``setattr(svc, "POOL",
+        ...)``): the module's global of that name may be another pool."""
+        view = getattr(self, "view", None)
+        return view is not None and name in view.project.index.stored
 
     def _import_time_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The statement of the module body holding ``node`` when ``node``
@@ -443,6 +455,11 @@ class ExecutorContext(Rule):
             )
         elif executor == "unknown":
             problem = "the executor may not be a thread pool"
+        elif executor == "rebound":
+            problem = (
+                f"a module of the project sets an attribute `{args[0].value.value}`"  # type: ignore[attr-defined]
+                " on an object, which may rebind the pool to one that is not a thread pool"
+            )
         elif executor == "initializer":
             problem = "the pool's initializer may set context variables a copy would hide"
         elif scope.imports_any(("decimal",)):
