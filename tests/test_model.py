@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from asyncmend.codemods.model.project import MAX_DEFINERS, MAX_OVERRIDES, Effects, Project, ProjectIndex
-from tests.helpers import run_cli
+from tests.helpers import fixed_across_files, guarded_across_files, run_cli
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -1098,6 +1098,58 @@ def test_operators_of_classes_whose_special_methods_change_nothing_are_gathered(
     assert "__eq__" in source
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")
+
+
+COMPARED_THING = """
+import asyncio
+import json
+
+SEEN = []
+
+
+class Thing:
+    def __eq__(self, other):
+        {body}
+        return False
+
+    __hash__ = object.__hash__
+
+
+async def render(t):
+    await asyncio.sleep(0.02)
+    await asyncio.sleep(0)
+    return t == "x"
+
+
+async def seen_so_far():
+    await asyncio.sleep(0)
+    return len(SEEN)
+
+
+async def main():
+    t = Thing()
+    a = await render(t)
+    n = await seen_so_far()
+    print(json.dumps([a, n]))
+
+
+asyncio.run(main())
+"""
+GATHERED = [("    a = await render(t)\n    n = await seen_so_far()\n", "    a, n = await asyncio.gather(render(t), seen_so_far())\n")]
+
+
+def test_a_comparison_that_records_what_it_saw_keeps_the_order_it_runs_in(tmp_path: Path) -> None:
+    """Run, not read: ``__eq__`` appends to ``SEEN``; the original prints
+    ``[false, 1]``, the two calls gathered would print ``[false, 0]``, and
+    ``fix`` leaves the program as it was."""
+    files = {"pyproject.toml": "", "main.py": COMPARED_THING.replace("{body}", "SEEN.append(other)")}
+    guarded_across_files(tmp_path, files, "main.py", GATHERED, "", "--unsafe-fixes", "--select", "AM201")
+
+
+def test_a_comparison_that_changes_nothing_is_gathered_and_prints_the_same(tmp_path: Path) -> None:
+    files = {"pyproject.toml": "", "main.py": COMPARED_THING.replace("{body}", "pass")}
+    fixed = fixed_across_files(tmp_path, files, "main.py", "--unsafe-fixes", "--select", "AM201")
+    assert "asyncio.gather(render(t), seen_so_far())" in fixed
 
 
 ANY_CLASS_OF_METHOD = """
