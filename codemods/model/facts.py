@@ -944,9 +944,8 @@ class _FunctionReader(ast.NodeVisitor):
             and not any(name in self.rebound for name in names)
         )
 
-    def _call(self, node: ast.Call, *, awaited: bool, visit: bool = True) -> int:
-        """Record the call (after the call its receiver is, if any); its index
-        (``visit``: and what it evaluates, unless that is visited already)."""
+    def _call(self, node: ast.Call, *, awaited: bool) -> int:
+        """Record the call (after the call its receiver is, if any); its index."""
         self._done.add(id(node))
         func = _callee_text(node.func)
         if func.startswith("?.") and isinstance(node.func, ast.Attribute):
@@ -994,8 +993,6 @@ class _FunctionReader(ast.NodeVisitor):
                     forwards=self._forwards(node),
                 )
             )
-        if not visit:
-            return index
         for value in (*node.args, *(keyword.value for keyword in node.keywords)):
             self._outer[id(value)] = func
         self._text_of(node)

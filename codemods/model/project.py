@@ -656,7 +656,8 @@ class ProjectIndex:
 
     def definers_digest(self, method: str) -> str:
         """A digest of which files define a function named ``method``, and
-        which set an attribute of that name (see :attr:`stored`)."""
+        which set an attribute of that name or bind it one level in (see
+        :attr:`stored`, :attr:`bound`)."""
         files = sorted(self.files[number] for number in self.defined.get(method, ()))
         stored = sorted(self.files[number] for number in (*self.stored.get(method, ()), *self.bound.get(method, ())))
         return hashlib.sha256(repr((files, stored)).encode()).hexdigest()[:16]
