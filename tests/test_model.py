@@ -1193,10 +1193,11 @@ async def _bump(self):
         "    async def _count(self):\n        return await _bump(self)\n",
         BUMP + "\nclass Counter:\n    pass\n\nCounter.get_value = _bump\n",
         BUMP + "\nclass Counter:\n    pass\n\nsetattr(Counter, 'get_value', _bump)\n",
+        BUMP + "\ndef make_counter():\n    class Counter:\n        get_value = _bump\n\n    return Counter()\n",
     ],
     ids=[
         "method-bound-by-assignment", "getattr", "bound-under-if", "bound-under-try",
-        "stored-on-the-instance", "set-on-the-class-after-it", "setattr",
+        "stored-on-the-instance", "set-on-the-class-after-it", "setattr", "bound-in-a-class-made-in-a-function",
     ],
 )
 def test_a_method_of_an_object_of_unknown_class_may_be_one_no_def_names(tmp_path: Path, answerer: str) -> None:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 25
+FACTS_FORMAT = 26
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1925,9 +1925,8 @@ def module_facts(
         elif isinstance(node, ast.Global):
             rebound.update(node.names)
         elif isinstance(node, ast.ClassDef) and id(node) not in described:
-            unlisted.update(
-                statement.name for statement in node.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
-            )
+            # (By ``def`` or by assignment: ``get_value = _bump``.)
+            unlisted.update(name for statement in node.body for name in _bound_in_block(statement))
     facts.unlisted = sorted(unlisted)
     facts.singletons = {
         name: made for name, made in facts.singletons.items()
