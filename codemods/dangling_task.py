@@ -198,7 +198,14 @@ class DanglingTask(Rule):
     collected (a test that asserts no task is left pending after
     `gc.collect()`, a `weakref.finalize` on an object only that task
     holds), and the module gains a set of pending tasks (a check that
-    forbids module-level mutable state).
+    forbids module-level mutable state, a listing of the module's names).
+
+    The fix is unsafe where a module of the project installs a task
+    factory (`loop.set_task_factory(...)`: the tasks it makes may watch the
+    helper's `add_done_callback`), or replaces `create_task` or
+    `ensure_future` (assigns the attribute, or patches it with
+    `mock.patch`/`setattr`: what it returns may not be a task, and the
+    helper would fail on it).
 
     ## Limits
 
@@ -273,6 +280,7 @@ class DanglingTask(Rule):
         self._helper_names: dict[str, str] = {}
         self._insert_helper = False
         self._reuse_helper = False
+        self._seen_elsewhere: str | None = None  # see _tasks_seen_elsewhere
 
     # -- analysis -------------------------------------------------------------
 
@@ -402,6 +410,27 @@ class DanglingTask(Rule):
 
     # -- rewriting ------------------------------------------------------------
 
+    def _tasks_seen_elsewhere(self) -> str | None:
+        """Why a module of the project may see the task the fix keeps
+        otherwise than as a task held in a set: it replaces
+        ``create_task``/``ensure_future`` (assigns the loop's attribute, or
+        patches it: what it returns may have no ``add_done_callback``), or
+        installs a task factory (which may make tasks whose callbacks it
+        watches).
+        ``None`` where no module does, or the model is not at hand."""
+        if self._seen_elsewhere is None:
+            view = self.view
+            found = ""
+            if view is not None:
+                for question, pattern, words, reason in _TASKS_SEEN:
+                    view.callers.scan(question, pattern, words)
+                    hits = view.project.mentions.get(question, ())  # (the matching modules alone)
+                    if hits:
+                        found = reason.format(module=hits[0])
+                        break
+            self._seen_elsewhere = found
+        return self._seen_elsewhere or None
+
     def _keep(self, original: cst.Call, updated: cst.BaseExpression, message: str) -> cst.BaseExpression:
         """Report the dropped task at ``original``; wrap it in the helper if fixing."""
         scope = self.scope(original)
@@ -430,7 +459,10 @@ class DanglingTask(Rule):
             # most sites never need.
             fixable = False
             message += " (not fixed: `set` may mean something else in this module, and the helper calls `set()`)"
-        if not self.report(original, message, fixable=fixable, needs_import=needs_import):
+        unseen = self._tasks_seen_elsewhere() if fixable else None
+        if unseen is not None:
+            message += f" (an unsafe fix: {unseen})"
+        if not self.report(original, message, fixable=fixable, needs_import=needs_import, unsafe=unseen is not None):
             return updated
         if self._helper is not None:
             module, name = self._helper
@@ -498,6 +530,27 @@ class DanglingTask(Rule):
         log = _true(self.option("log-task-exceptions"))
         text = (_LOGGING_HELPER if log else _HELPER).format(**self._helper_names)
         return toolkit.insert_after_imports(updated_node, text)
+
+
+# The project's code that may see a kept task otherwise than as a task:
+# (question, pattern, words that must appear, reason).
+_TASKS_SEEN = (
+    (
+        "create-task-replaced",
+        # (an assignment to the attribute; a string naming it to setattr,
+        # mock.patch or monkeypatch.setattr)
+        rb"\.(?:create_task|ensure_future)[ \t]*=(?!=)"
+        rb"|\b(?:patch|setattr)\b[^\n]*[\"'](?:[\w.]*\.)?(?:create_task|ensure_future)[\"']",
+        (b"create_task", b"ensure_future"),
+        "`{module}` replaces `create_task` or `ensure_future`, which may then return something other than a task",
+    ),
+    (
+        "task-factory",
+        rb"\bset_task_factory\(",
+        (b"set_task_factory",),
+        "`{module}` installs a task factory, which may make tasks whose callbacks it watches",
+    ),
+)
 
 
 def _count_names(root: cst.CSTNode, name: str) -> int:

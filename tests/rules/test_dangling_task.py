@@ -28,6 +28,7 @@ from asyncmend.codemods.settings import ConfigError
 from tests.helpers import FIXTURES
 from tests.helpers import findings_of as _findings
 from tests.helpers import fixed_by as _fixed
+from tests.helpers import fixed_only_when_unsafe
 
 # -- findings and messages ----------------------------------------------------
 
@@ -251,3 +252,45 @@ def test_logging_helper_reports_a_failed_background_task() -> None:
 def test_malformed_task_helper_option_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="task-helper"):
         _findings("import asyncio\nasyncio.ensure_future(f())\n", "AM301", **{"task-helper": "myapp.tasks"})
+
+
+# -- what the project does to tasks elsewhere ----------------------------------
+
+JOBS = """
+import asyncio
+
+
+async def notify(out):
+    out.append("notified")
+
+
+async def handle(out):
+    asyncio.create_task(notify(out))
+    return "ok"
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "reason"),
+    [
+        (
+            "import asyncio\n\n\ndef install(loop):\n    loop.set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))\n",
+            "installs a task factory",
+        ),
+        (
+            "import asyncio\n\n\ndef record(loop, made):\n    loop.create_task = made.append\n",
+            "replaces `create_task`",
+        ),
+        (
+            "from unittest import mock\n\n\ndef quiet():\n    return mock.patch(\"asyncio.create_task\", lambda coro: coro.close())\n",
+            "replaces `create_task`",
+        ),
+    ],
+    ids=["task-factory", "create-task-assigned", "create-task-patched"],
+)
+def test_a_project_that_watches_or_replaces_task_creation_makes_the_fix_unsafe(tmp_path: Path, other: str, reason: str) -> None:
+    """A task factory sees the helper's ``add_done_callback``; a replaced
+    ``create_task`` may return something without one (``None`` from a
+    list's ``append``): the fix is right for tasks alone."""
+    files = {"pyproject.toml": "", "jobs.py": JOBS, "other.py": other}
+    fixed_only_when_unsafe(tmp_path, files, "jobs.py", reason, "_keep_task(asyncio.create_task(notify(out)))")
