@@ -198,14 +198,18 @@ class DanglingTask(Rule):
     collected (a test that asserts no task is left pending after
     `gc.collect()`, a `weakref.finalize` on an object only that task
     holds), and the module gains a set of pending tasks (a check that
-    forbids module-level mutable state, a listing of the module's names).
+    forbids module-level mutable state).
 
-    The fix is unsafe where a module of the project installs a task
-    factory (`loop.set_task_factory(...)`: the tasks it makes may watch the
-    helper's `add_done_callback`), or replaces `create_task` or
-    `ensure_future` (assigns the attribute, or patches it with
-    `mock.patch`/`setattr`: what it returns may not be a task, and the
-    helper would fail on it).
+    The fix is unsafe where a module of the project
+
+    - lists the module's names (`vars(jobs)`, `dir(jobs)`,
+      `inspect.getmembers(jobs)`, `jobs.__dict__`; the module its own, with
+      `globals()`): they then include the helper's two;
+    - installs a task factory (`loop.set_task_factory(...)`): the tasks it
+      makes may watch the helper's `add_done_callback`;
+    - replaces `create_task` or `ensure_future` (assigns the attribute, or
+      patches it with `mock.patch` or `setattr`): what it returns may not
+      be a task, and the helper would fail on it.
 
     ## Limits
 
@@ -428,6 +432,10 @@ class DanglingTask(Rule):
                     if hits:
                         found = reason.format(module=hits[0])
                         break
+                if not found and self._helper is None and not self._reuse_helper:
+                    lister = _lists_names_of(view)
+                    if lister is not None:
+                        found = f"`{lister}` lists the names of this module, which gains the helper's two"
             self._seen_elsewhere = found
         return self._seen_elsewhere or None
 
@@ -551,6 +559,41 @@ _TASKS_SEEN = (
         "`{module}` installs a task factory, which may make tasks whose callbacks it watches",
     ),
 )
+
+
+# A module's names listed: ``vars(jobs)``, ``dir(jobs)``,
+# ``inspect.getmembers(jobs)``, ``jobs.__dict__``; in the module itself,
+# ``globals()``, ``vars()``, ``dir()``.
+_LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)?[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b|\bglobals\(\)")
+
+
+def _lists_names_of(view: Any) -> str | None:
+    """A module of the project that lists the names of the module ``view``
+    analyses (by a name it imports it as, or the module itself, where a
+    name-less ``vars()``/``dir()``/``globals()`` lists its own): the
+    generated helper adds two."""
+    module = view.module
+    view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__", b"globals("))
+    for other in view.project.mentions.get("names-listed", ()):
+        facts = view.project.facts(other)
+        path = view.project.index.modules.get(other)
+        data = _read_bytes(path) if path is not None else None
+        if facts is None or data is None:
+            return other  # (not read: may be one)
+        names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
+        for listed, owner in _LISTING.findall(data):
+            name = (listed or owner).decode("ascii", "replace")
+            if (other == module and not name) or name in names:
+                return other
+    return None
+
+
+def _read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:
+        return None
 
 
 def _count_names(root: cst.CSTNode, name: str) -> int:

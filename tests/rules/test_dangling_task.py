@@ -28,7 +28,7 @@ from asyncmend.codemods.settings import ConfigError
 from tests.helpers import FIXTURES
 from tests.helpers import findings_of as _findings
 from tests.helpers import fixed_by as _fixed
-from tests.helpers import fixed_only_when_unsafe
+from tests.helpers import fixed_only_when_unsafe, run_cli, write_project
 
 # -- findings and messages ----------------------------------------------------
 
@@ -294,3 +294,34 @@ def test_a_project_that_watches_or_replaces_task_creation_makes_the_fix_unsafe(t
     list's ``append``): the fix is right for tasks alone."""
     files = {"pyproject.toml": "", "jobs.py": JOBS, "other.py": other}
     fixed_only_when_unsafe(tmp_path, files, "jobs.py", reason, "_keep_task(asyncio.create_task(notify(out)))")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "import jobs\n\nSETTINGS = {k: v for k, v in vars(jobs).items() if k.isupper()}\n",
+        "import inspect\n\nimport jobs as j\n\nNAMES = [name for name, _ in inspect.getmembers(j)]\n",
+        "from . import jobs\n\nNAMES = sorted(jobs.__dict__)\n",
+    ],
+    ids=["vars", "getmembers-of-an-alias", "dict-in-a-package"],
+)
+def test_a_module_whose_names_are_listed_gains_the_helper_s_names_an_unsafe_fix(tmp_path: Path, other: str) -> None:
+    """A listing of the module's names (settings read from its upper-case
+    globals, a registry of its callables) sees ``_background_tasks`` and
+    ``_keep_task`` after the fix."""
+    package = {"app/__init__.py": ""} if other.startswith("from .") else {}
+    where = "app/" if package else ""
+    files = {"pyproject.toml": "", **package, f"{where}jobs.py": JOBS, f"{where}other.py": other}
+    fixed_only_when_unsafe(tmp_path, files, f"{where}jobs.py", "lists the names of this module", "_keep_task(asyncio.create_task(")
+
+
+def test_a_listing_of_other_objects_names_leaves_the_fix_safe(tmp_path: Path) -> None:
+    """The control: ``vars(self)`` and another module's names."""
+    files = {
+        "pyproject.toml": "",
+        "jobs.py": JOBS,
+        "other.py": "import json\n\nclass Row:\n    def as_dict(self):\n        return dict(vars(self))\n\nNAMES = dir(json)\n",
+    }
+    write_project(tmp_path, files)
+    fixed = run_cli(["fix", "--no-cache", "-j", "1", "jobs.py"], tmp_path)
+    assert "_keep_task(asyncio.create_task(notify(out)))" in (tmp_path / "jobs.py").read_text(), fixed.output
