@@ -64,7 +64,11 @@ class BlockingSleep(Rule):
 
     `time.sleep(x)` becomes `await asyncio.sleep(x)`, or
     `await trio.sleep(x)` / `await anyio.sleep(x)` in a module that imports
-    trio or anyio. An existing `import asyncio as aio` is reused; `import
+    trio or anyio. A module that imports none of them gets asyncio's where
+    the project runs asyncio alone: no module starts another loop, drives
+    coroutines itself, or picks its loop by name (a string naming trio,
+    anyio or curio, and an import by a computed name:
+    `importlib.import_module(config.BACKEND)`). An existing `import asyncio as aio` is reused; `import
     time` is removed only when nothing else uses it (a string or a `# type:`
     comment that names `time.` counts as a use) and it carries no `# noqa`,
     which marks an import kept on purpose. The value of the

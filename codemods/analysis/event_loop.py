@@ -38,12 +38,18 @@ class EventLoop:
 #: coroutines itself (it calls ``.send(None)`` or ``__await__()``).
 FOREIGN_LOOPS = ("twisted", "curio")
 OWN_DRIVER = "driver"
+#: The name the project index gives a project that may pick its loop at run
+#: time: it names another loop's library in a string and imports a module
+#: by a computed name (``importlib.import_module(config.BACKEND)``).
+BY_NAME = "by-name"
 
 
 def describe(library: str) -> str:
     """A loop's library as a message names it."""
     if library == OWN_DRIVER:
         return "a coroutine driver of the project's own (it calls `.send(None)` or `__await__()` itself)"
+    if library == BY_NAME:
+        return "a loop it may pick by name (it names trio, anyio or curio in a string, and imports a module by a computed name)"
     return {"twisted": "Twisted's reactor"}.get(library, library)
 
 

@@ -366,15 +366,28 @@ def _starts_of(files: Iterable[str]) -> frozenset[str]:
 
 
 def _loops_of(files: Iterable[str]) -> frozenset[str]:
-    """What :attr:`ProjectIndex.loops` reads from the bytes of ``files``."""
+    """What :attr:`ProjectIndex.loops` reads from the bytes of ``files``:
+    "by-name" too where one file names another loop's library in a string
+    (``BACKEND = "trio"``) and one imports a module by a computed name
+    (``importlib.import_module(config.BACKEND)``): the loop may be picked
+    at run time."""
     loops: set[bytes] = set()
+    named = computed = False
     for data in _contents(files):
         # (What one file showed, the others need not be searched for.)
         if b"import" in data:
             loops.update(loop_imports(data, known=loops))
+            computed = computed or b"import_module(" in data or b"__import__(" in data
         if b"driver" not in loops and drives_coroutines(data):
             loops.add(b"driver")
+        if not named and (b"trio" in data or b"anyio" in data or b"curio" in data):
+            named = _LOOP_NAMED.search(data) is not None
+    if named and computed:
+        loops.add(b"by-name")
     return frozenset(map(_text, loops))
+
+
+_LOOP_NAMED = re.compile(rb"[\"'](?:trio|anyio|curio)[\"']")
 
 
 @dataclass(frozen=True)
