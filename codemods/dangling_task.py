@@ -203,8 +203,8 @@ class DanglingTask(Rule):
     The fix is unsafe where a module of the project
 
     - lists the module's names (`vars(jobs)`, `dir(jobs)`,
-      `inspect.getmembers(jobs)`, `jobs.__dict__`; the module its own, with
-      `globals()`): they then include the helper's two;
+      `inspect.getmembers(jobs)`, `jobs.__dict__`): they then include the
+      helper's two;
     - installs a task factory (`loop.set_task_factory(...)`): the tasks it
       makes may watch the helper's `add_done_callback`;
     - replaces `create_task` or `ensure_future` (assigns the attribute, or
@@ -561,30 +561,29 @@ _TASKS_SEEN = (
 )
 
 
-# A module's names listed: ``vars(jobs)``, ``dir(jobs)``,
-# ``inspect.getmembers(jobs)``, ``jobs.__dict__``; in the module itself,
-# ``globals()``, ``vars()``, ``dir()``.
-_LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)?[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b|\bglobals\(\)")
+# A module's names listed by another: ``vars(jobs)``, ``dir(jobs)``,
+# ``inspect.getmembers(jobs)``, ``jobs.__dict__``. (The module's own
+# ``globals()`` is mostly looked up by a name, and a bare ``dir()`` in a
+# function lists its locals.)
+_LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b")
 
 
 def _lists_names_of(view: Any) -> str | None:
     """A module of the project that lists the names of the module ``view``
-    analyses (by a name it imports it as, or the module itself, where a
-    name-less ``vars()``/``dir()``/``globals()`` lists its own): the
-    generated helper adds two."""
+    analyses, by a name it imports it as: the generated helper adds two."""
     module = view.module
-    view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__", b"globals("))
+    view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
     for other in view.project.mentions.get("names-listed", ()):
+        if other == module:
+            continue
         facts = view.project.facts(other)
         path = view.project.index.modules.get(other)
         data = _read_bytes(path) if path is not None else None
         if facts is None or data is None:
             return other  # (not read: may be one)
         names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
-        for listed, owner in _LISTING.findall(data):
-            name = (listed or owner).decode("ascii", "replace")
-            if (other == module and not name) or name in names:
-                return other
+        if names and any((listed or owner).decode("ascii", "replace") in names for listed, owner in _LISTING.findall(data)):
+            return other
     return None
 
 
