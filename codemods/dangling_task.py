@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable
 
+from .analysis.event_loop import own_loop_class
 from .analysis.names import LOOP_GETTERS, TASK_FACTORIES
 from .findings import Safety
 from .lazy import lazy_module
@@ -205,11 +206,13 @@ class DanglingTask(Rule):
     - lists the module's names (`vars(jobs)`, `dir(jobs)`,
       `inspect.getmembers(jobs)`, `jobs.__dict__`): they then include the
       helper's two;
-    - installs a task factory (`loop.set_task_factory(...)`): the tasks it
-      makes may watch the helper's `add_done_callback`;
+    - installs a task factory (`loop.set_task_factory(...)`), or defines
+      an event loop class (a `...EventLoop` subclass, run with
+      `asyncio.Runner(loop_factory=...)`): the tasks it makes, or its
+      `call_soon`, may watch the helper's `add_done_callback`;
     - replaces `create_task` or `ensure_future` (assigns the attribute, or
-      patches it with `mock.patch` or `setattr`): what it returns may not
-      be a task, and the helper would fail on it.
+      patches it with `mock.patch`, `patch.multiple` or `setattr`): what
+      it returns may not be a task, and the helper would fail on it.
 
     ## Limits
 
@@ -432,6 +435,9 @@ class DanglingTask(Rule):
                     if hits:
                         found = reason.format(module=hits[0])
                         break
+                loop_class = own_loop_class(view) if not found else None
+                if loop_class is not None:
+                    found = f"`{loop_class}` is an event loop of the project's, whose `create_task` or `call_soon` may see the kept task"
                 if not found and self._helper is None and not self._reuse_helper:
                     lister = _lists_names_of(view)
                     if lister is not None:
@@ -548,7 +554,8 @@ _TASKS_SEEN = (
         # (an assignment to the attribute; a string naming it to setattr,
         # mock.patch or monkeypatch.setattr)
         rb"\.(?:create_task|ensure_future)[ \t]*=(?!=)"
-        rb"|\b(?:patch|setattr)\b[^\n]*[\"'](?:[\w.]*\.)?(?:create_task|ensure_future)[\"']",
+        rb"|\b(?:patch|setattr)\b[^\n]*(?:[\"'](?:[\w.]*\.)?(?:create_task|ensure_future)[\"']"
+        rb"|\b(?:create_task|ensure_future)[ \t]*=(?!=))",
         (b"create_task", b"ensure_future"),
         "`{module}` replaces `create_task` or `ensure_future`, which may then return something other than a task",
     ),
@@ -570,7 +577,10 @@ _LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]
 
 def _lists_names_of(view: Any) -> str | None:
     """A module of the project that lists the names of the module ``view``
-    analyses, by a name it imports it as: the generated helper adds two."""
+    analyses, by a name it imports it as: the generated helper adds two.
+    (A module named at run time, ``vars(sys.modules[name])``, is not
+    looked for: most such code asks for one name, ``"__getattr__" in
+    vars(...)``, and every module would be one.)"""
     module = view.module
     view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
     for other in view.project.mentions.get("names-listed", ()):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from .analysis.event_loop import own_loop_class
 from .analysis.names import EXECUTOR_LOOP_GETTERS
 from .analysis.offload import is_pool_call
 from .findings import Safety
@@ -88,7 +90,11 @@ class ExecutorContext(Rule):
     that the copy changes nothing the worker does
     (a decimal context shared with the caller, a per-thread cache in a
     context variable): the fix is then unsafe, applied with
-    `--unsafe-fixes`. A library's function (`requests.get`) is fixed.
+    `--unsafe-fixes`. A library's function (`requests.get`) is fixed,
+    unless a module of the project uses `decimal` (a library's
+    `operator.truediv` on decimals sets the shared context's flags) or the
+    project has an event loop class of its own (a `...EventLoop` subclass,
+    whose `run_in_executor` may not be asyncio's): then it is unsafe too.
 
     ## Limits
 
@@ -472,6 +478,8 @@ class ExecutorContext(Rule):
             problem = "a comment would be lost with the executor argument"
         fixable = problem is None and alias is not None
         unseen = _worker_unseen(self.view, scope, _partial_of(fn, scope)) if fixable else None
+        if fixable and unseen is None:
+            unseen = _loop_or_decimal_elsewhere(self.view)
         if problem is not None:
             message += f" (not fixed: {problem})"
         elif unseen is not None:
@@ -630,6 +638,28 @@ def _partial_of(fn: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
     ):
         return fn.args[0].value
     return fn
+
+
+def _loop_or_decimal_elsewhere(view: ModuleView | None) -> str | None:
+    """Why a copied context may change what the project sees beyond the
+    worker: the project has an event loop class of its own (its
+    ``run_in_executor`` may not be asyncio's, and ``to_thread`` hands it a
+    ``partial``), or a module of it uses ``decimal`` (the copy shares the
+    caller's decimal context object: a worker's arithmetic on decimals
+    sets its flags and meets its traps)."""
+    loop_class = own_loop_class(view)
+    if loop_class is not None:
+        return f"`{loop_class}` is an event loop of the project's, whose `run_in_executor` may not be asyncio's"
+    if view is not None:
+        view.callers.scan("uses-decimal", _DECIMAL_IMPORT.pattern, (b"decimal",))
+        users = view.project.mentions.get("uses-decimal", ())
+        if users:
+            return f"`{users[0]}` uses `decimal`, whose context the copy would share with the worker"
+    return None
+
+
+# (Inline flags: the callers' scan compiles the pattern's text.)
+_DECIMAL_IMPORT = re.compile(rb"(?m)^[ \t]*(?:import[ \t]+decimal\b|from[ \t]+decimal[ \t]+import\b)")
 
 
 def _worker_unseen(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression) -> str | None:

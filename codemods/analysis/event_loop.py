@@ -85,3 +85,21 @@ def module_event_loop(scope: Scope, view: ModuleView | None, backend: str = "aut
 
 
 __all__ = ["FOREIGN_LOOPS", "OWN_DRIVER", "EventLoop", "describe", "module_event_loop", "runs_elsewhere"]
+
+
+def own_loop_class(view: ModuleView | None) -> str | None:
+    """A class of the project that derives from an event loop class (a base
+    named ``...EventLoop``: ``asyncio.SelectorEventLoop``,
+    ``AbstractEventLoop``), as ``module.Class``: a run may use it
+    (``asyncio.Runner(loop_factory=...)``, a policy), and its
+    ``create_task``, ``call_soon`` or ``run_in_executor`` may be the
+    project's own. ``None`` where the project has none, or no model."""
+    if view is None:
+        return None
+    index = view.project.index
+    for name, statements in sorted(index.classes.items()):
+        for number, bases in statements:
+            if any(base.endswith("EventLoop") for base in bases):
+                module = index.paths.get(index.files[number], index.files[number])
+                return f"{module}.{name}"
+    return None

@@ -325,3 +325,21 @@ def test_a_listing_of_other_objects_names_leaves_the_fix_safe(tmp_path: Path) ->
     write_project(tmp_path, files)
     fixed = run_cli(["fix", "--no-cache", "-j", "1", "jobs.py"], tmp_path)
     assert "_keep_task(asyncio.create_task(notify(out)))" in (tmp_path / "jobs.py").read_text(), fixed.output
+
+
+def test_a_project_with_an_event_loop_class_of_its_own_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """``asyncio.Runner(loop_factory=CountingLoop)``: a loop of the project
+    counts ``call_soon`` and would count the helper's done callback."""
+    other = (
+        "import asyncio\n\n\nclass CountingLoop(asyncio.SelectorEventLoop):\n    scheduled = 0\n\n"
+        "    def call_soon(self, callback, *args, context=None):\n        CountingLoop.scheduled += 1\n"
+        "        return super().call_soon(callback, *args, context=context)\n"
+    )
+    files = {"pyproject.toml": "", "jobs.py": JOBS, "metrics.py": other}
+    fixed_only_when_unsafe(tmp_path, files, "jobs.py", "is an event loop of the project's", "_keep_task(asyncio.create_task(")
+
+
+def test_create_task_patched_by_keyword_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    other = "import asyncio\nfrom unittest import mock\n\n\ndef quiet(fake):\n    return mock.patch.multiple(asyncio, create_task=fake)\n"
+    files = {"pyproject.toml": "", "jobs.py": JOBS, "other.py": other}
+    fixed_only_when_unsafe(tmp_path, files, "jobs.py", "replaces `create_task`", "_keep_task(asyncio.create_task(")

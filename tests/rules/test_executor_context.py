@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import OBSERVE_MAIN, fixed_across_files, guarded_across_files, run_cli, write_project
+from tests.helpers import OBSERVE_MAIN, fixed_across_files, fixed_only_when_unsafe, guarded_across_files, run_cli, write_project
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
@@ -351,3 +351,36 @@ def test_a_worker_method_with_overrides_the_model_reads_is_a_safe_fix(tmp_path: 
     })
     check = run_cli(["check", "--no-cache", "-j", "1", "payload.py"], tmp_path)
     assert "AM402" in check.output and "[*]" in check.output and "unsafe" not in check.output
+
+
+DIVIDE = """
+import asyncio
+import operator
+
+
+async def divide(a, b):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, operator.truediv, a, b)
+"""
+
+
+def test_a_project_that_uses_decimal_elsewhere_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """The caller's module divides decimals through a library function in a
+    worker: the copied context shares the caller's decimal context object,
+    whose ``Inexact`` flag the worker would now set."""
+    main = "import decimal\n\nimport app\n\n\nasync def main():\n    return await app.divide(decimal.Decimal(10), 3)\n"
+    files = {"pyproject.toml": "", "app.py": DIVIDE, "main.py": main}
+    fixed_only_when_unsafe(tmp_path, files, "app.py", "uses `decimal`", "asyncio.to_thread(operator.truediv, a, b)")
+
+
+def test_a_project_with_an_event_loop_class_of_its_own_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """A loop of the project overrides ``run_in_executor`` (logging
+    ``func.__name__``, which the ``partial`` that ``to_thread`` hands it
+    lacks)."""
+    tracing = (
+        "import asyncio\n\n\nclass TracingLoop(asyncio.SelectorEventLoop):\n    log = []\n\n"
+        "    def run_in_executor(self, executor, func, *args):\n        TracingLoop.log.append(func.__name__)\n"
+        "        return super().run_in_executor(executor, func, *args)\n"
+    )
+    files = {"pyproject.toml": "", "app.py": DIVIDE, "tracing.py": tracing}
+    fixed_only_when_unsafe(tmp_path, files, "app.py", "is an event loop of the project's", "asyncio.to_thread(operator.truediv, a, b)")
