@@ -108,7 +108,8 @@ class BlockingSleep(Rule):
 
     The callers see the new suspension too, and the project model finds
     them: every function of the project, in any module, whose call the
-    model resolves to the coroutine (by name, a method through `self`, a
+    model resolves to the coroutine (by name or a name an import gives it,
+    `from work import step as fetch`; a method through `self`, a
     typed parameter or attribute, `super()`), and the wrapper of a decorator
     the project defines; then their callers, up through every caller that
     awaits (or gathers) the call. The sleep is reported without a fix where
@@ -132,7 +133,8 @@ class BlockingSleep(Rule):
       a non-negative number literal: `ValueError` (a negative delay, NaN),
       `OverflowError` (a huge one), `TypeError` (an odd type), also through
       `except Exception`, a bare `except`, `contextlib.suppress(...)` or
-      `pytest.raises(...)`. An exception class of a library or of the
+      `pytest.raises(...)`, or around the `asyncio.run(...)` of a plain
+      function. An exception class of a library or of the
       project is not one of those (unless the module binds its name by
       assignment, an alias).
 

@@ -532,7 +532,8 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
         return f"{where} waits for it under `{call.outer}()`, whose timeout the new `await` would let fire"
     if call.outer and not _awaited(site) and _drives(view, site):
         return f"{where} hands it to `{call.outer}()`, which runs it with `.send()`, without an event loop"
-    if not _awaited(site):
+    entry = outer in _LOOP_ENTRIES
+    if not _awaited(site) and not entry:
         return None  # a task, or somewhere the model does not follow
     if raises:
         from ..model.callers import module_aliases
@@ -545,6 +546,10 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
                     f"{where} catches `{error.__name__}` around the call{named}, which"
                     " `time.sleep()` and `asyncio.sleep()` raise differently for such a delay"
                 )
+    if entry:
+        # ``asyncio.run(main())``: what it raises reaches the caller (asked
+        # above); the new loop runs it alone, under nothing the caller holds.
+        return None
     for manager in call.withs:
         if not manager.startswith("async "):
             return (

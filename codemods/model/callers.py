@@ -179,6 +179,8 @@ class Callers:
                     plain, methods = self._called_in(path, data)
                     if word in (methods if method else plain):
                         hits.append(module)
+                    elif not method and data is not None and _imported_as(data, word):
+                        hits.append(module)  # ``from work import step as fetch``
             found = self.project.mentions[question] = tuple(hits)
         return tuple(sorted({*found, self.view.module}))
 
@@ -226,7 +228,12 @@ class Callers:
             facts = self.project.facts(candidate)
             if facts is None:
                 continue
-            for caller, call in self._calls_named(candidate, facts, name):
+            # (Called by the name an import gives it too: ``step as fetch``.)
+            names = [name, *(
+                alias for alias, target in facts.imports.items()
+                if alias != name and target.replace(":", ".").rsplit(".", 1)[-1] == name
+            )] if function.class_name is None else [name]
+            for caller, call in (pair for called in names for pair in self._calls_named(candidate, facts, called)):
                 targets = self.project.targets(candidate, caller, call)
                 if targets is not None:
                     if any((t.module, t.qualname) == (module, qualname) for t in targets):
@@ -459,6 +466,12 @@ class Callers:
 # ``setattr(obj, name, ...)`` whose name is not a string literal.
 _COMPUTED_SETATTR = re.compile(rb"\bsetattr\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])")
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def _imported_as(data: bytes, name: bytes) -> bool:
+    """Whether ``data`` imports something named ``name`` under another name
+    (``from work import step as fetch``)."""
+    return re.search(rb"\bimport\b[^\n]*\b" + re.escape(name) + rb"[ \t]+as[ \t]+[A-Za-z_]", data) is not None
 
 
 def _read(path: str) -> bytes | None:
