@@ -90,11 +90,14 @@ class ExecutorContext(Rule):
     that the copy changes nothing the worker does
     (a decimal context shared with the caller, a per-thread cache in a
     context variable): the fix is then unsafe, applied with
-    `--unsafe-fixes`. A library's function (`requests.get`) is fixed,
-    unless a module of the project uses `decimal` (a library's
-    `operator.truediv` on decimals sets the shared context's flags) or the
-    project has an event loop class of its own (a `...EventLoop` subclass,
-    whose `run_in_executor` may not be asyncio's): then it is unsafe too.
+    `--unsafe-fixes`. So is a worker of the project whose module uses
+    `decimal` and that calls no `localcontext()` (its arithmetic would set
+    the flags and meet the traps of the caller's decimal context, which
+    the copy shares), and a library's function (`requests.get`, otherwise
+    fixed) where a module of the project uses `decimal` (the caller may
+    hand it decimals: `operator.truediv`). Where the project has an event
+    loop class of its own (a `...EventLoop` subclass), whose
+    `run_in_executor` may not be asyncio's, every fix is unsafe.
 
     ## Limits
 
@@ -479,7 +482,7 @@ class ExecutorContext(Rule):
         fixable = problem is None and alias is not None
         unseen = _worker_unseen(self.view, scope, _partial_of(fn, scope)) if fixable else None
         if fixable and unseen is None:
-            unseen = _loop_or_decimal_elsewhere(self.view)
+            unseen = _loop_or_decimal_elsewhere(self.view, scope, _partial_of(fn, scope))
         if problem is not None:
             message += f" (not fixed: {problem})"
         elif unseen is not None:
@@ -640,25 +643,40 @@ def _partial_of(fn: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
     return fn
 
 
-def _loop_or_decimal_elsewhere(view: ModuleView | None) -> str | None:
-    """Why a copied context may change what the project sees beyond the
-    worker: the project has an event loop class of its own (its
-    ``run_in_executor`` may not be asyncio's, and ``to_thread`` hands it a
-    ``partial``), or a module of it uses ``decimal`` (the copy shares the
-    caller's decimal context object: a worker's arithmetic on decimals
-    sets its flags and meets its traps)."""
+def _loop_or_decimal_elsewhere(view: ModuleView | None, scope: Scope, fn: cst.BaseExpression) -> str | None:
+    """Why a copied context may change what the project sees beyond what
+    the worker is read to do: the project has an event loop class of its
+    own (its ``run_in_executor`` may not be asyncio's, and ``to_thread``
+    hands it a ``partial``), or decimals may meet the caller's context in
+    the worker (the copy shares the caller's decimal context object: the
+    worker's arithmetic sets its flags and meets its traps). A worker of
+    the project does that where its module uses ``decimal`` and the worker
+    calls no ``localcontext()``; a library's worker, where any module of
+    the project uses ``decimal`` (the caller may hand it decimals)."""
     loop_class = own_loop_class(view)
     if loop_class is not None:
         return f"`{loop_class}` is an event loop of the project's, whose `run_in_executor` may not be asyncio's"
-    if view is not None:
-        view.callers.scan("uses-decimal", _DECIMAL_IMPORT.pattern, (b"decimal",))
-        users = view.project.mentions.get("uses-decimal", ())
-        if users:
-            return f"`{users[0]}` uses `decimal`, whose context the copy would share with the worker"
+    if view is None:
+        return None
+    name = toolkit.get_full_name_for_node(fn) if isinstance(fn, (cst.Name, cst.Attribute)) else None
+    targets = _workers(view, toolkit.function_qualname(scope), name) if name else None
+    if targets:
+        for module, qualname in targets:
+            facts = view.project.facts(module)
+            function = view.project.function(module, qualname)
+            if facts is None or function is None:
+                continue
+            uses = any(target.split(":")[0].split(".")[0] == "decimal" for target in facts.imports.values())
+            if uses and not any(call.func.rsplit(".", 1)[-1] == "localcontext" for call in function.calls):
+                return f"the worker `{name}` may work on decimals in the caller's decimal context, which the copy shares"
+        return None
+    view.callers.scan("uses-decimal", _DECIMAL_IMPORT.pattern, (b"decimal",))
+    users = view.project.mentions.get("uses-decimal", ())
+    if users:
+        return f"`{users[0]}` uses `decimal`, and the library's worker may get its decimals in the context the copy shares"
     return None
 
 
-# (Inline flags: the callers' scan compiles the pattern's text.)
 _DECIMAL_IMPORT = re.compile(rb"(?m)^[ \t]*(?:import[ \t]+decimal\b|from[ \t]+decimal[ \t]+import\b)")
 
 

@@ -282,13 +282,16 @@ def _observe(main):
 
     def target():
         # (A plain main is called through another name: a coroutine made
-        # and not awaited would make AM101's fix unsafe.)
+        # and not awaited would make AM101's fix unsafe. What it raises is
+        # taken by the thread's hook, not by a handler around the run,
+        # which AM101 would read as the program's own.)
         plain = None if asyncio.iscoroutinefunction(main) else main
-        try:
-            box["value"] = asyncio.run(main()) if plain is None else plain()
-        except BaseException as exc:
-            box["value"] = f"{type(exc).__name__}: {exc}"
+        box["value"] = asyncio.run(main()) if plain is None else plain()
 
+    def failed(args):
+        box["value"] = f"{args.exc_type.__name__}: {args.exc_value}"
+
+    threading.excepthook = failed
     worker = threading.Thread(target=target, daemon=True)
     worker.start()
     worker.join(2)
