@@ -120,7 +120,10 @@ class BlockingSleep(Rule):
       wrapper does (`@synchronized(lock)`);
     - waits for it under a deadline: `asyncio.wait_for(coro(), ...)`, an
       `async with asyncio.timeout()` (or `anyio.fail_after()`) around it,
-      or a timer it arms (`loop.call_later(5, task.cancel)`, a watchdog);
+      also under another name a module of the project binds it to
+      (`deadline = asyncio.timeout`) or entered on an exit stack
+      (`await stack.enter_async_context(...)`), or a timer it arms
+      (`loop.call_later(5, task.cancel)`, a watchdog);
     - hands the coroutine to a function of the project that drives it with
       `.send()` or `.throw()`, without an event loop;
     - awaits it in a `finally`, in `__aexit__` or in an `except` handler
@@ -148,7 +151,10 @@ class BlockingSleep(Rule):
     or a timeout may wait for the task), and one named in a module more
     often than the model resolves calls of it there (a registry
     `ROUTES["/"] = slow`, `map(step, xs)`, a `staticmethod` alias, a call
-    through a star import or `importlib`, a mention in a string). A
+    through a star import or `importlib`, a mention in a string), and one
+    a caller runs under an async context manager of the project (a
+    function, a class, or an object of one: `async with Budget(1)`, `async
+    with GUARD`), whose `__aenter__` may set a deadline or take a lock. A
     coroutine nothing in the project names, an entry point that a
     framework or a library's user calls, is fixed.
 

@@ -486,10 +486,19 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
         ):
             return f"{where} gathers it with `return_exceptions`, which hands what it raises on as a value"
         for manager in site.call.withs:
-            if manager.startswith("async ") and manager.endswith("()"):
-                found = view.project.lookup(site.module, manager.removeprefix("async ").removesuffix("()"))
-                if found is not None and found[0] == "function":
-                    return f"{where} runs it under `{manager.removeprefix('async ')}` of the project, which may set a deadline"
+            if not manager.startswith("async "):
+                continue
+            bare = manager.removeprefix("async ")
+            if bare.endswith("()"):
+                # ``async with limits.budget(0.1)``, ``async with Budget(0.1)``
+                found = view.project.lookup(site.module, bare.removesuffix("()"))
+                ours = found is not None and found[0] in ("function", "class")
+            else:
+                # ``async with GUARD:``, an object of a class of the project
+                typed = view.project.class_of(site.module, site.caller, bare)
+                ours = typed is not None and typed[0] == "class"
+            if ours:
+                return f"{where} runs it under `{bare}` of the project, which may set a deadline or hold a lock"
     # (Its awaiting callers are asked how they are called, above; a use of
     # one by name elsewhere is that caller's entry, as ``asyncio.run(main())``.)
     named = callers.named_beyond_calls(view.module, qualname)
@@ -515,7 +524,14 @@ def _imported_as(view: ModuleView, site: CallSite, text: str) -> str:
     if facts is not None and head in facts.aliases and head not in site.caller.aliases and head not in site.caller.imports:
         bare = facts.aliases[head] + bare[len(head):]
     imports = {**(facts.imports if facts is not None else {}), **site.caller.imports}
-    return through_imports(imports, bare) + called
+    found = through_imports(imports, bare)
+    # One more step through a module of the project that binds the name to
+    # another (``deadline = asyncio.timeout`` in ``limits``).
+    source, _, name = found.rpartition(".")
+    other = view.project.facts(source) if source in view.project.index.modules else None
+    if other is not None and name in other.aliases:
+        found = other.aliases[name]
+    return found + called
 
 
 def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
@@ -562,6 +578,8 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
     if any(
         (_imported_as(view, site, c.func).rsplit(".", 1)[-1] in ("acquire", "enter_context") or c.func in acquires)
         and not c.awaited
+        # (``await stack.enter_async_context(asyncio.timeout(1))``: a deadline.)
+        or c.func.rsplit(".", 1)[-1] == "enter_async_context"
         for c in caller.calls
     ):
         return f"{where} takes a lock with a plain `.acquire()` (or enters a context without `with`), which may be held across the call"

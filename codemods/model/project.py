@@ -2732,6 +2732,13 @@ class Project:
             return UNKNOWN
         return self._run(bound, call, self.caller_terms(module, function), 0, module, function)
 
+    def class_of(self, module: str, function: FunctionFacts, receiver: str) -> tuple[str, str, str] | None:
+        """What the model knows of the class of ``receiver`` (``self.lock``,
+        ``GUARD``, a typed parameter) in ``function`` of ``module``:
+        ("class", its module, its name) for a class of the project,
+        ("library" | "builtin", ...) otherwise; ``None`` where it cannot tell."""
+        return self._receiver_type(module, function, receiver)
+
     def may_be_instance(self, module: str, function: FunctionFacts, receiver: str) -> bool:
         """Whether ``receiver`` (``wallet``, ``self.repo``) may be an object
         of any class of the project: the model cannot tell its type, and it

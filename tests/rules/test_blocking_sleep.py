@@ -1346,3 +1346,41 @@ def test_a_sleep_in_a_coroutine_named_where_no_call_is_seen_is_an_unsafe_fix(tmp
         tmp_path, files, "pages.py", "`slow` is named in `main` where the model resolves no call of it",
         "await asyncio.sleep(0.01)",
     )
+
+
+BUDGET = """
+import asyncio
+
+
+class Budget:
+    def __init__(self, seconds):
+        self._timeout = asyncio.timeout(seconds)
+
+    async def __aenter__(self):
+        return await self._timeout.__aenter__()
+
+    async def __aexit__(self, *exc):
+        return await self._timeout.__aexit__(*exc)
+
+
+GUARD = Budget(0.02)
+"""
+
+STEP = "import time\n\n\nasync def step(name):\n    time.sleep(0.05)\n    return f'{name} done'\n"
+
+
+@pytest.mark.parametrize(
+    ("manager", "shown"),
+    [("limits.Budget(0.02)", "`limits.Budget()` of the project"), ("GUARD", "`GUARD` of the project")],
+    ids=["a-class-of-the-project", "an-object-of-a-class-of-the-project"],
+)
+def test_a_caller_under_an_async_manager_of_the_project_makes_the_fix_unsafe(tmp_path: Path, manager: str, shown: str) -> None:
+    """``Budget`` wraps ``asyncio.timeout``: its ``__aenter__`` sets a
+    deadline the model does not read, which the new ``await`` would let
+    fire."""
+    main = (
+        "import limits\nfrom limits import GUARD\nfrom work import step\n\n\n"
+        f"async def main():\n    async with {manager}:\n        return await step('a')\n"
+    )
+    files = {"pyproject.toml": "", "limits.py": BUDGET, "work.py": STEP, "main.py": main}
+    fixed_only_when_unsafe(tmp_path, files, "work.py", shown, "await asyncio.sleep(0.05)")
