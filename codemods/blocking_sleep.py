@@ -123,7 +123,9 @@ class BlockingSleep(Rule):
       also under another name a module of the project binds it to
       (`deadline = asyncio.timeout`) or entered on an exit stack
       (`await stack.enter_async_context(...)`), or a timer it arms
-      (`loop.call_later(5, task.cancel)`, a watchdog);
+      (`loop.call_later(5, task.cancel)`, a watchdog), itself or through a
+      plain function of the project it calls (`watchdog.arm(5)`), which
+      may also take a lock with `.acquire()` (`locks.take()`);
     - hands the coroutine to a function of the project that drives it with
       `.send()` or `.throw()`, without an event loop;
     - awaits it in a `finally`, in `__aexit__` or in an `except` handler

@@ -507,6 +507,24 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
     return None
 
 
+def _helper_that_arms_or_locks(view: ModuleView, site: CallSite) -> str | None:
+    """A plain function of the project the caller calls (one level down:
+    ``watchdog.arm(t)``, ``locks.take()``) that arms a timer or takes a
+    lock with a plain ``.acquire()``, as the callee spells it."""
+    for call in site.caller.calls:
+        if call.awaited or call.func.startswith("<"):
+            continue
+        for target in view.project.targets(site.module, site.caller, call) or ():
+            function = view.project.function(target.module, target.qualname)
+            if function is None or function.is_async:
+                continue
+            for inner in function.calls:
+                last = inner.func.rsplit(".", 1)[-1]
+                if last in _TIMERS or (last == "acquire" and not inner.awaited):
+                    return call.func
+    return None
+
+
 def _awaited(site: CallSite) -> bool:
     return site.call.awaited or site.call.outer.rsplit(".", 1)[-1] in _AWAITED_WITH
 
@@ -585,6 +603,9 @@ def _shown_at(view: ModuleView, site: CallSite, raises: bool) -> str | None:
         return f"{where} takes a lock with a plain `.acquire()` (or enters a context without `with`), which may be held across the call"
     if any(_imported_as(view, site, c.func).rsplit(".", 1)[-1] in _TIMERS for c in caller.calls):
         return f"{where} arms a timer (`call_later()`), whose callback (a watchdog's `cancel`) the new `await` would let run"
+    helper = _helper_that_arms_or_locks(view, site)
+    if helper is not None:
+        return f"{where} calls `{helper}`, which arms a timer or takes a lock without `with`, held across the call"
     if call.cleanup or caller.qualname.rsplit(".", 1)[-1] == "__aexit__":
         kind = {"finally": "a `finally` block", "except": "an `except` handler"}.get(call.cleanup, "`__aexit__`")
         return (
