@@ -134,8 +134,9 @@ class ExecutorContext(Rule):
     context (`getcontext().prec = 4`, `getcontext().traps[...] = True`,
     `setcontext(...)`; a `localcontext()` restores it and is fine), whose
     object the copy shares with the caller, or sets a module-level
-    `ContextVar` of a module that imports `contextvars` (a worker thread
-    keeps the value for its next call, a copied context does not). A
+    `ContextVar` of a module that imports `contextvars`, its own or one it
+    imports (`state.SESSION.set(...)`; a worker thread keeps the value for
+    its next call, a copied context does not). A
     `run_in_executor(None, ...)` is reported without a fix where another
     module of the project gives `set_default_executor` anything but a
     plain thread pool made there or bound once to a name (a pool with an
@@ -624,12 +625,21 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
                     " had its own"
                 )
             receiver, _, method = call.func.rpartition(".")
-            if method == "set" and receiver in variables:
+            if method == "set" and (receiver in variables or _other_modules_variable(view, facts, receiver)):
                 return (
                     f"{who} sets the context variable `{receiver}`: a worker thread keeps the value"
                     " for its next call, a copied context would not"
                 )
     return None
+
+
+def _other_modules_variable(view: ModuleView, facts: ModuleFacts, receiver: str) -> bool:
+    """Whether ``receiver`` (``state.SESSION``, ``SESSION`` imported from
+    ``state``) is a module-level name of another module of the project that
+    may hold a ``ContextVar`` (see :func:`_context_variables`)."""
+    source, _, name = through_imports(facts.imports, receiver).rpartition(".")
+    other = view.project.facts(source) if source and source in view.project.index.modules else None
+    return other is not None and name in _context_variables(other)
 
 
 def _partial_of(fn: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:

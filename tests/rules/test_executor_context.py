@@ -141,6 +141,39 @@ async def main():
 """ + OBSERVE_MAIN
 
 WORKER_IN_ANOTHER_MODULE: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {
+    "a_context_variable_of_a_third_module_set_by_the_worker": (
+        "sets the context variable `state.SESSION`",
+        [("await loop.run_in_executor(POOL, ", "await loop.run_in_executor(POOL, contextvars.copy_context().run, "),
+         ("import asyncio\n", "import asyncio\nimport contextvars\n")],
+        {"state.py": """import contextvars
+
+SESSION = contextvars.ContextVar("session", default=None)
+""", "sessions.py": """import itertools
+
+import state
+
+_MADE = itertools.count()
+
+
+def load(key):
+    # A per-thread cache: the worker thread keeps its session between calls.
+    session = state.SESSION.get()
+    if session is None:
+        session = f"s{next(_MADE)}"
+        state.SESSION.set(session)
+    return f"{key}:{session}"
+""", "main.py": RUN_APP, "app.py": """import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import sessions
+
+POOL = ThreadPoolExecutor(max_workers=1)
+
+
+async def run():
+    loop = asyncio.get_running_loop()
+    return [await loop.run_in_executor(POOL, sessions.load, key) for key in "abc"]
+"""}),
     "decimal_precision_set_by_the_worker": (
         "the worker `pricing.rounded_total` changes the decimal context",
         [("await loop.run_in_executor(None, ", "await asyncio.to_thread(")],
