@@ -135,8 +135,9 @@ class ExecutorContext(Rule):
     `setcontext(...)`; a `localcontext()` restores it and is fine), whose
     object the copy shares with the caller, or sets a module-level
     `ContextVar` of a module that imports `contextvars`, its own or one it
-    imports (`state.SESSION.set(...)`; a worker thread keeps the value for
-    its next call, a copied context does not). A
+    imports (`state.SESSION.set(...)`), or one a class of such a module
+    holds (`cls.current.set(...)`): a worker thread keeps the value for
+    its next call, a copied context does not. A
     `run_in_executor(None, ...)` is reported without a fix where another
     module of the project gives `set_default_executor` anything but a
     plain thread pool made there or bound once to a name (a pool with an
@@ -625,12 +626,26 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
                     " had its own"
                 )
             receiver, _, method = call.func.rpartition(".")
-            if method == "set" and (receiver in variables or _other_modules_variable(view, facts, receiver)):
+            if method == "set" and (
+                receiver in variables
+                or _other_modules_variable(view, facts, receiver)
+                or _class_variable(facts, receiver)
+            ):
                 return (
                     f"{who} sets the context variable `{receiver}`: a worker thread keeps the value"
                     " for its next call, a copied context would not"
                 )
     return None
+
+
+def _class_variable(facts: ModuleFacts, receiver: str) -> bool:
+    """Whether ``receiver`` (``cls.current``, ``Sessions.current``) names
+    an attribute a class body of the module binds, in a module that
+    imports ``contextvars``: a ``ContextVar`` held by a class."""
+    if "." not in receiver or not _context_variables(facts):
+        return False
+    name = receiver.rpartition(".")[2]
+    return any(name in cls.assigned for cls in facts.classes.values())
 
 
 def _other_modules_variable(view: ModuleView, facts: ModuleFacts, receiver: str) -> bool:

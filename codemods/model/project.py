@@ -1524,6 +1524,12 @@ class Project:
             fn = facts.functions.get(found[2]) if facts else None
             if fn is not None and fn.kind in ("function", "staticmethod"):
                 return self._one((found[1], found[2]), call, None)
+            if fn is not None and fn.kind == "classmethod":
+                # ``Sessions.get()`` on the class itself: its own (or its
+                # bases') classmethod, with ``cls`` the class.
+                named = self._resolve_dotted(module, receiver, function)
+                if named is not None and named[0] == "class":
+                    return self._one((found[1], found[2]), call, receiver)
         return None
 
     def _method_targets(self, owner: tuple[str, str], method: str, call: CallFact, receiver: str) -> list[_Target] | None:

@@ -141,6 +141,44 @@ async def main():
 """ + OBSERVE_MAIN
 
 WORKER_IN_ANOTHER_MODULE: dict[str, tuple[str, list[tuple[str, str]], dict[str, str]]] = {
+    "a_context_variable_a_class_holds_set_by_a_classmethod": (
+        "sets the context variable `cls.current`",
+        [("await loop.run_in_executor(POOL, ", "await loop.run_in_executor(POOL, contextvars.copy_context().run, "),
+         ("import asyncio\n", "import asyncio\nimport contextvars\n")],
+        {"sessions.py": """import contextvars
+import itertools
+
+_MADE = itertools.count()
+
+
+class Sessions:
+    current = contextvars.ContextVar("session")
+
+    @classmethod
+    def get(cls):
+        # A per-thread cache: the worker thread keeps its session.
+        try:
+            return cls.current.get()
+        except LookupError:
+            session = f"s{next(_MADE)}"
+            cls.current.set(session)
+            return session
+
+
+def load(key):
+    return f"{key}:{Sessions.get()}"
+""", "main.py": RUN_APP, "app.py": """import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import sessions
+
+POOL = ThreadPoolExecutor(max_workers=1)
+
+
+async def run():
+    loop = asyncio.get_running_loop()
+    return [await loop.run_in_executor(POOL, sessions.load, key) for key in "abc"]
+"""}),
     "a_context_variable_of_a_third_module_set_by_the_worker": (
         "sets the context variable `state.SESSION`",
         [("await loop.run_in_executor(POOL, ", "await loop.run_in_executor(POOL, contextvars.copy_context().run, "),
