@@ -369,3 +369,10 @@ def fixed_only_when_unsafe(root: Path, files: dict[str, str], target: str, reaso
     run_cli(["fix", "--no-cache", "-j", "1", "--unsafe-fixes", target], root)
     assert fixed in (root / target).read_text()
 
+
+
+def event_loop_class(name: str, override: str) -> str:
+    """A module of a project with an event loop class of its own, a
+    ``SelectorEventLoop`` whose body is ``override`` (a method, indented
+    by four spaces) and a class-level ``log`` list."""
+    return f"import asyncio\n\n\nclass {name}(asyncio.SelectorEventLoop):\n    log = []\n\n{override}"

@@ -28,7 +28,7 @@ from asyncmend.codemods.settings import ConfigError
 from tests.helpers import FIXTURES
 from tests.helpers import findings_of as _findings
 from tests.helpers import fixed_by as _fixed
-from tests.helpers import fixed_only_when_unsafe, run_cli, write_project
+from tests.helpers import event_loop_class, fixed_only_when_unsafe, run_cli, write_project
 
 # -- findings and messages ----------------------------------------------------
 
@@ -330,10 +330,10 @@ def test_a_listing_of_other_objects_names_leaves_the_fix_safe(tmp_path: Path) ->
 def test_a_project_with_an_event_loop_class_of_its_own_makes_the_fix_unsafe(tmp_path: Path) -> None:
     """``asyncio.Runner(loop_factory=CountingLoop)``: a loop of the project
     counts ``call_soon`` and would count the helper's done callback."""
-    other = (
-        "import asyncio\n\n\nclass CountingLoop(asyncio.SelectorEventLoop):\n    scheduled = 0\n\n"
-        "    def call_soon(self, callback, *args, context=None):\n        CountingLoop.scheduled += 1\n"
-        "        return super().call_soon(callback, *args, context=context)\n"
+    other = event_loop_class(
+        "CountingLoop",
+        "    def call_soon(self, callback, *args, context=None):\n        CountingLoop.log.append(callback)\n"
+        "        return super().call_soon(callback, *args, context=context)\n",
     )
     files = {"pyproject.toml": "", "jobs.py": JOBS, "metrics.py": other}
     fixed_only_when_unsafe(tmp_path, files, "jobs.py", "is an event loop of the project's", "_keep_task(asyncio.create_task(")

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import OBSERVE_MAIN, fixed_across_files, fixed_only_when_unsafe, guarded_across_files, run_cli, write_project
+from tests.helpers import (
+    OBSERVE_MAIN,
+    event_loop_class,
+    fixed_across_files,
+    fixed_only_when_unsafe,
+    guarded_across_files,
+    run_cli,
+    write_project,
+)
 from tests.helpers import fixed_by as _fixed
 from tests.helpers import fixture_findings as _findings
 from tests.helpers import printed as _run
@@ -448,10 +456,10 @@ def test_a_project_with_an_event_loop_class_of_its_own_makes_the_fix_unsafe(tmp_
     """A loop of the project overrides ``run_in_executor`` (logging
     ``func.__name__``, which the ``partial`` that ``to_thread`` hands it
     lacks)."""
-    tracing = (
-        "import asyncio\n\n\nclass TracingLoop(asyncio.SelectorEventLoop):\n    log = []\n\n"
+    tracing = event_loop_class(
+        "TracingLoop",
         "    def run_in_executor(self, executor, func, *args):\n        TracingLoop.log.append(func.__name__)\n"
-        "        return super().run_in_executor(executor, func, *args)\n"
+        "        return super().run_in_executor(executor, func, *args)\n",
     )
     files = {"pyproject.toml": "", "app.py": DIVIDE, "tracing.py": tracing}
     fixed_only_when_unsafe(tmp_path, files, "app.py", "is an event loop of the project's", "asyncio.to_thread(operator.truediv, a, b)")
