@@ -583,26 +583,17 @@ def _lists_names_of(view: Any) -> str | None:
     vars(...)``, and every module would be one.)"""
     module = view.module
     view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
-    for other in view.project.mentions.get("names-listed", ()):
-        if other == module:
-            continue
+    others = [other for other in view.project.mentions.get("names-listed", ()) if other != module]
+    texts = dict(view.callers.texts(others))
+    for other in others:
         facts = view.project.facts(other)
-        path = view.project.index.modules.get(other)
-        data = _read_bytes(path) if path is not None else None
+        data = texts.get(other)
         if facts is None or data is None:
             return other  # (not read: may be one)
         names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
         if names and any((listed or owner).decode("ascii", "replace") in names for listed, owner in _LISTING.findall(data)):
             return other
     return None
-
-
-def _read_bytes(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError:
-        return None
 
 
 def _count_names(root: cst.CSTNode, name: str) -> int:

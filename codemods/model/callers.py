@@ -179,7 +179,7 @@ class Callers:
                     plain, methods = self._called_in(path, data)
                     if word in (methods if method else plain):
                         hits.append(module)
-                    elif not method and data is not None and _imported_as(data, word):
+                    elif not method and data is not None and _imports_under_another_name(data, word):
                         hits.append(module)  # ``from work import step as fetch``
             found = self.project.mentions[question] = tuple(hits)
         return tuple(sorted({*found, self.view.module}))
@@ -302,7 +302,7 @@ class Callers:
         for site in self.of(module, qualname):
             if not site.wrapper:
                 calls[site.module] = calls.get(site.module, 0) + 1
-        for candidate, data in self._texts(self.scan(f"word:{name}", pattern.pattern, (word,))):
+        for candidate, data in self.texts(self.scan(f"word:{name}", pattern.pattern, (word,))):
             named = 0
             own_def = candidate == module
             for match in pattern.finditer(data):
@@ -324,12 +324,12 @@ class Callers:
         """A module of the project that sets an attribute whose name it
         computes (``setattr(module, name, impl)`` with ``name`` not a string
         written there): any function or method may be replaced by it."""
-        for candidate, data in self._texts(self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",))):
+        for candidate, data in self.texts(self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",))):
             if _COMPUTED_SETATTR.search(data):
                 return candidate
         return None
 
-    def _texts(self, modules: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    def texts(self, modules: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Each of ``modules`` with the bytes of its file (one that cannot
         be read left out)."""
         for module in modules:
@@ -468,7 +468,7 @@ _COMPUTED_SETATTR = re.compile(rb"\bsetattr\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
-def _imported_as(data: bytes, name: bytes) -> bool:
+def _imports_under_another_name(data: bytes, name: bytes) -> bool:
     """Whether ``data`` imports something named ``name`` under another name
     (``from work import step as fetch``)."""
     return re.search(rb"\bimport\b[^\n]*\b" + re.escape(name) + rb"[ \t]+as[ \t]+[A-Za-z_]", data) is not None
