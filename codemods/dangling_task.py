@@ -208,8 +208,9 @@ class DanglingTask(Rule):
       helper's two;
     - installs a task factory (`loop.set_task_factory(...)`), or defines
       an event loop class (a `...EventLoop` subclass, run with
-      `asyncio.Runner(loop_factory=...)`): the tasks it makes, or its
-      `call_soon`, may watch the helper's `add_done_callback`;
+      `asyncio.Runner(loop_factory=...)`) that overrides `create_task` or
+      `call_soon`: the tasks it makes, or its `call_soon`, may watch the
+      helper's `add_done_callback`;
     - replaces `create_task` or `ensure_future` (assigns the attribute, or
       patches it with `mock.patch`, `patch.multiple` or `setattr`): what
       it returns may not be a task, and the helper would fail on it.
@@ -435,7 +436,7 @@ class DanglingTask(Rule):
                     if hits:
                         found = reason.format(module=hits[0])
                         break
-                loop_class = own_loop_class(view) if not found else None
+                loop_class = own_loop_class(view, ("create_task", "call_soon")) if not found else None
                 if loop_class is not None:
                     found = f"`{loop_class}` is an event loop of the project's, whose `create_task` or `call_soon` may see the kept task"
                 if not found and self._helper is None and not self._reuse_helper:

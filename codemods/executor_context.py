@@ -96,8 +96,8 @@ class ExecutorContext(Rule):
     the copy shares), and a library's function (`requests.get`, otherwise
     fixed) where a module of the project uses `decimal` (the caller may
     hand it decimals: `operator.truediv`). Where the project has an event
-    loop class of its own (a `...EventLoop` subclass), whose
-    `run_in_executor` may not be asyncio's, every fix is unsafe.
+    loop class of its own (a `...EventLoop` subclass) that overrides
+    `run_in_executor`, every fix is unsafe: that may be the one that runs.
 
     ## Limits
 
@@ -678,7 +678,7 @@ def _loop_or_decimal_elsewhere(view: ModuleView | None, scope: Scope, fn: cst.Ba
     the project does that where its module uses ``decimal`` and the worker
     calls no ``localcontext()``; a library's worker, where any module of
     the project uses ``decimal`` (the caller may hand it decimals)."""
-    loop_class = own_loop_class(view)
+    loop_class = own_loop_class(view, ("run_in_executor",))
     if loop_class is not None:
         return f"`{loop_class}` is an event loop of the project's, whose `run_in_executor` may not be asyncio's"
     if view is None:

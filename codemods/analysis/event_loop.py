@@ -87,19 +87,36 @@ def module_event_loop(scope: Scope, view: ModuleView | None, backend: str = "aut
 __all__ = ["FOREIGN_LOOPS", "OWN_DRIVER", "EventLoop", "describe", "module_event_loop", "runs_elsewhere"]
 
 
-def own_loop_class(view: ModuleView | None) -> str | None:
+def own_loop_class(view: ModuleView | None, methods: tuple[str, ...]) -> str | None:
     """A class of the project that derives from an event loop class (a base
     named ``...EventLoop``: ``asyncio.SelectorEventLoop``,
-    ``AbstractEventLoop``), as ``module.Class``: a run may use it
-    (``asyncio.Runner(loop_factory=...)``, a policy), and its
-    ``create_task``, ``call_soon`` or ``run_in_executor`` may be the
-    project's own. ``None`` where the project has none, or no model."""
+    ``AbstractEventLoop``, or such a class of the project) and defines one
+    of ``methods`` (``create_task``, ``run_in_executor``), as
+    ``module.Class``: a run may use it (``asyncio.Runner(loop_factory=
+    ...)``, a policy), and then that method is the project's own. One whose
+    body the model does not read counts too. ``None`` where the project has
+    none, or no model."""
     if view is None:
         return None
     index = view.project.index
-    for name, statements in sorted(index.classes.items()):
-        for number, bases in statements:
-            if any(base.endswith("EventLoop") for base in bases):
-                module = index.paths.get(index.files[number], index.files[number])
-                return f"{module}.{name}"
+    loops = {name for name, statements in index.classes.items() if any(
+        base.endswith("EventLoop") for _, bases in statements for base in bases
+    )}
+    grown = True
+    while grown:  # (and the project's classes that derive from those)
+        more = {name for name, statements in index.classes.items() if any(
+            base in loops for _, bases in statements for base in bases
+        )}
+        grown = not more <= loops
+        loops |= more
+    for name in sorted(loops):
+        for number, _ in index.classes[name]:
+            module = index.paths.get(index.files[number])
+            facts = view.project.facts(module) if module is not None else None
+            cls = facts.classes.get(name) if facts is not None else None
+            if cls is None or any(
+                method in cls.methods or method in cls.assigned or method in facts.unlisted  # type: ignore[union-attr]
+                for method in methods
+            ):
+                return f"{module or index.files[number]}.{name}"
     return None

@@ -343,3 +343,12 @@ def test_create_task_patched_by_keyword_makes_the_fix_unsafe(tmp_path: Path) -> 
     other = "import asyncio\nfrom unittest import mock\n\n\ndef quiet(fake):\n    return mock.patch.multiple(asyncio, create_task=fake)\n"
     files = {"pyproject.toml": "", "jobs.py": JOBS, "other.py": other}
     fixed_only_when_unsafe(tmp_path, files, "jobs.py", "replaces `create_task`", "_keep_task(asyncio.create_task(")
+
+
+def test_an_event_loop_class_that_overrides_nothing_leaves_the_fix_safe(tmp_path: Path) -> None:
+    """The control: ``class CustomLoop(asyncio.SelectorEventLoop): pass``
+    runs asyncio's own ``create_task`` and ``call_soon``."""
+    files = {"pyproject.toml": "", "jobs.py": JOBS, "loops.py": event_loop_class("CustomLoop", "    pass\n")}
+    write_project(tmp_path, files)
+    done = run_cli(["fix", "--no-cache", "-j", "1", "jobs.py"], tmp_path)
+    assert "_keep_task(asyncio.create_task(notify(out)))" in (tmp_path / "jobs.py").read_text(), done.output
