@@ -2128,3 +2128,73 @@ def test_a_parameter_left_to_an_immutable_default_is_no_one_s(tmp_path: Path) ->
             return found
     """})
     assert "asyncio.gather(load('a'), fetch('b'))" in gather_diff(tmp_path, "main.py").replace('"', "'")
+
+
+# -- names the model knows the type of without a class statement ---------------------
+
+KEYED = """
+    import asyncio
+
+    SEEN = []
+
+    class Ledger:
+        def get(self, key):
+            SEEN.append(key)
+
+        def __getattr__(self, name):
+            SEEN.append(name)
+
+    async def get_a(hub):
+        await asyncio.sleep(0.02)
+        return {a}
+
+    async def get_b(hub):
+        await asyncio.sleep(0.02)
+        return {b}
+
+    async def main(hub):
+        a = await get_a(hub)
+        b = await get_b(hub)
+        return a, b
+"""
+
+
+def keyed(a: str, b: str) -> str:
+    return KEYED.replace("{a}", a).replace("{b}", b)
+
+
+def test_a_type_bound_to_a_builtin_by_an_alias_is_the_builtin(tmp_path: Path) -> None:
+    """``Registry = dict`` in another module (a typing shim's runtime
+    side): ``hub.data`` is a dict, whose ``get`` reads; not a ``Ledger``,
+    whose ``get`` would write."""
+    main = keyed('hub.data.get("a")', 'hub.data.get("b")').replace(
+        "    async def get_a(hub):", "    class Hub:\n        def __init__(self):\n            self.data = Registry()\n\n    async def get_a(hub: Hub):"
+    ).replace("async def get_b(hub):", "async def get_b(hub: Hub):").replace("import asyncio", "import asyncio\n    from kinds import Registry")
+    write(tmp_path, {"pyproject.toml": "", "kinds.py": "Registry = dict\n", "main.py": main})
+    assert "asyncio.gather(get_a(hub), get_b(hub))" in gather_diff(tmp_path, "main.py")
+    # The control: an alias of a class of the project is that class.
+    write(tmp_path, {"kinds.py": "from main import Ledger\nRegistry = Ledger\n"})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_an_objects_namespace_is_a_dict(tmp_path: Path) -> None:
+    """``obj.__dict__`` is a dict whatever ``obj`` is: its ``get`` reads."""
+    write(tmp_path, {"pyproject.toml": "", "main.py": keyed('hub.__dict__.get("a")', 'hub.__dict__.get("b")')})
+    assert "asyncio.gather(get_a(hub), get_b(hub))" in gather_diff(tmp_path, "main.py")
+    # The control: an attribute of an object of unknown class may be a Ledger.
+    write(tmp_path, {"main.py": keyed('hub.items.get("a")', 'hub.items.get("b")')})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_getattr_runs_getattr_of_its_object_alone(tmp_path: Path) -> None:
+    """``hasattr(text, NAME)`` runs ``__getattr__`` of ``text``, a str, and
+    of nothing else: not of the name it is given, which the model cannot
+    type (a module constant). (``getattr`` with a computed name is opaque.)"""
+    main = keyed("hasattr(hub, NAME)", "hasattr(hub, NAME)").replace(
+        "async def get_a(hub):", "async def get_a(hub: str):").replace("async def get_b(hub):", "async def get_b(hub: str):"
+    ).replace("SEEN = []", 'SEEN = []\n    NAME = "upper"')
+    write(tmp_path, {"pyproject.toml": "", "main.py": main})
+    assert "asyncio.gather(get_a(hub), get_b(hub))" in gather_diff(tmp_path, "main.py")
+    # The control: the object itself of unknown class may be a Ledger.
+    write(tmp_path, {"main.py": main.replace("hub: str", "hub")})
+    assert "gather" not in gather_diff(tmp_path, "main.py")

@@ -912,6 +912,11 @@ _BUILTIN_DUNDERS: dict[str, tuple[str, ...]] = {
     # (Not a builtin: text made by a ``%`` format written out, ``"%d" % x``.)
     "%s": ("__str__", "__repr__", "__int__", "__index__", "__float__"),
 }
+# The builtins that run the special methods above on their first argument
+# alone (``getattr(obj, name)``: ``obj.__getattr__``; ``next(it, default)``).
+_FIRST_ARGUMENT_ONLY = frozenset(
+    {"getattr", "hasattr", "format", "next", "iter", "round", "bytes", "enumerate", "str", "reversed", "dict"}
+)
 
 
 def _operator_dunders() -> dict[str, tuple[str, ...]]:
@@ -1416,7 +1421,9 @@ class Project:
         made = other.singletons.get(attribute) if other is not None else None
         return self._named_type(source, made) if made is not None else None
 
-    def _named_type(self, module: str, typed: str, function: FunctionFacts | None = None) -> tuple[str, str, str] | None:
+    def _named_type(
+        self, module: str, typed: str, function: FunctionFacts | None = None, depth: int = 0
+    ) -> tuple[str, str, str] | None:
         """What a type's dotted name names, as seen from ``module``:
         ("class", module, name) for a class of the project, ("library",
         import, "") for one imported from outside it; ``None`` when that
@@ -1430,6 +1437,11 @@ class Project:
         facts = self.facts(module)
         if facts is None:
             return None
+        aliased = self._alias_of(module, typed, function)
+        if aliased is not None:
+            # ``HassDict = dict`` (bound once, never rebound), here or in
+            # the module it is imported from: what it is bound to.
+            return self._named_type(aliased[0], aliased[1], None, depth + 1) if depth < MAX_DEPTH else None
         last = typed.rsplit(".", 1)[-1]
         if typed in _BUILTIN_TYPES or (last in CONTAINER_GENERICS and self._from_stdlib(facts, function, typed)):
             return ("builtin", _BUILTIN_TYPES.get(typed, last.lower()), "")
@@ -1439,6 +1451,33 @@ class Project:
         if self.index.subclassed(typed.rsplit(".", 1)[-1]):
             return None  # a project class may stand for it
         return ("library", target, "")
+
+    def _alias_of(self, module: str, dotted: str, function: FunctionFacts | None) -> tuple[str, str] | None:
+        """The module and the name a type's name stands for where it is a
+        module-level alias (see ModuleFacts.aliases): ``HassDict`` of
+        ``from .hass_dict import HassDict``, ``hass_dict.HassDict``, or one
+        of the module's own; ``None`` for any other name."""
+        head, _, rest = dotted.partition(".")
+        if function is not None and (head in function.params or head in function.aliases or head in function.fresh):
+            return None
+        where, name = module, head
+        if rest:
+            found = self._lookup_for(module, function, head) if function is not None else self._lookup(module, head)
+            if found is None or found[0] != "module" or "." in rest:
+                return None
+            where, name = found[1], rest
+        for _ in range(MAX_DEPTH):
+            facts = self.facts(where)
+            if facts is None:
+                return None
+            if name in facts.aliases:
+                return (where, facts.aliases[name])
+            imported = (function.imports.get(name) if function is not None and where == module else None) or facts.imports.get(name)
+            source, _, attribute = (imported or "").partition(":")
+            if not attribute or source not in self.index.modules:
+                return None
+            where, name = source, attribute
+        return None
 
     def _attribute_type(self, module: str, class_name: str, attribute: str) -> tuple[str, str] | None:
         found = self._attribute_kind(module, class_name, attribute)
@@ -1462,6 +1501,11 @@ class Project:
         root, tail = split_root(receiver)
         found = self._root_type(module, function, root)
         for attribute in [part for part in tail.split(".") if part]:
+            if attribute == "__dict__" and root != "?":
+                # (An object's namespace is a dict whatever its class; a
+                # class's, a read-only view of one.)
+                found = ("builtin", "dict", "")
+                continue
             if found is None or found[0] != "class" or "[" in attribute:
                 return None
             found = self._attribute_kind(found[1], found[2], attribute)
@@ -2063,7 +2107,8 @@ class Project:
             return Effects()
         within = self._seen_files(module) if operator else None
         result = Effects()
-        for given in call.args:
+        given_all = call.args[:1] if builtin in _FIRST_ARGUMENT_ONLY else call.args
+        for given in given_all:
             if given in (None, "*") or (given == "?" and not operator):
                 if given == "?":
                     return UNKNOWN
