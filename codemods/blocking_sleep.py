@@ -163,7 +163,11 @@ class BlockingSleep(Rule):
     Another file of the project that patches the sleep
     (`mock.patch("retry.time.sleep")`) or reaches the module's `import time`
     (`retry.time.monotonic()`, `from retry import time`) holds the fix, or
-    the removal of the import, back: see the README's "Across files".
+    the removal of the import, back: see the README's "Across files". One
+    that replaces the sleep the fix calls (`mock.patch("asyncio.sleep",
+    lambda s: None)`, `patch.object(asyncio, "sleep", ...)`) makes the fix
+    unsafe: the new `await` would meet the replacement, which may not be
+    awaitable.
 
     ## Limits
 
@@ -424,6 +428,12 @@ class BlockingSleep(Rule):
         # Every use of the coroutine must be one the model followed for the
         # fix to be shown harmless; else it is applied with --unsafe-fixes.
         unseen = suspension.unseen_uses(self.view, toolkit.function_qualname(owner)) if fixable else None
+        if fixable and unseen is None and self.view is not None:
+            # (A test's ``mock.patch("asyncio.sleep", lambda s: None)``: the
+            # new ``await`` would meet what replaced it, maybe no coroutine.)
+            replacer = self.view.callers.replacing_in(library, "sleep")
+            if replacer is not None:
+                unseen = f"`{replacer}` replaces `{library}.sleep`, which the fix calls, with what may not be awaitable"
         message = f"`time.sleep()` blocks the event loop; use `await {library}.sleep()`"
         if unseen is not None:
             message += f" (an unsafe fix: {unseen})"

@@ -434,6 +434,26 @@ class Callers:
             if module != self.view.module and self.answer(module, f"replaces:{name}", lambda tree: _replaces(tree, name))
         ]
 
+    def replacing_in(self, module: str, name: str) -> str | None:
+        """A module of the project that replaces the function ``name`` of
+        the library ``module`` (``asyncio.sleep``) as every module sees it: it assigns the
+        attribute, or patches it (``mock.patch("asyncio.sleep", ...)``,
+        ``patch.object(asyncio, "sleep", ...)``, ``patch.multiple(asyncio,
+        sleep=...)``, ``monkeypatch.setattr(asyncio, "sleep", ...)``);
+        ``None`` where none does. (Narrower than :meth:`replacing`: a
+        test patching ``time.sleep`` or ``app.sleep`` replaces no
+        ``asyncio.sleep``.)"""
+        owner, attribute = re.escape(module.encode()), re.escape(name.encode())
+        pattern = (
+            rb"\b%(o)s\.%(a)s[ \t]*=(?!=)"
+            rb"|\b(?:patch|setattr)\b[^\n]*(?:[\"'](?:[\w.]*\.)?%(o)s\.%(a)s[\"']|\b%(o)s[ \t]*,[ \t]*[\"']%(a)s[\"'])"
+            rb"|\bmultiple\([ \t]*%(o)s\b[^\n]*\b%(a)s[ \t]*=(?!=)"
+        ) % {b"o": owner, b"a": attribute}
+        question = f"replaces:{module}.{name}"
+        self.scan(question, pattern, (name.encode(),))
+        hits = self.project.mentions.get(question, ())
+        return hits[0] if hits else None
+
     def answer(self, module: str, question: str, compute: Callable[[ast.Module | None], bool]) -> bool:
         """``compute`` of the ``ast`` of the module's file on disk (``None``
         when it does not parse), or what the cache holds for ``question`` on

@@ -700,6 +700,16 @@ async def retry(operation, attempts=3, delay=0.5):
 
 RETRY_FROM_SLEEP = RETRY.replace("import time\n", "from time import sleep\n").replace("time.sleep(", "sleep(")
 
+# A sleep of a literal delay, which raises nothing a handler could see.
+SETTLE = '''import time
+
+
+async def settle(times):
+    for _ in range(times):
+        time.sleep(0.01)
+    return f"settled {times}"
+'''
+
 # What every main.py shares: a flaky operation that succeeds the third time.
 FLAKY = '''import asyncio
 import json
@@ -739,6 +749,26 @@ try:
     print(json.dumps([result, [list(call.args) for call in sleep.call_args_list]]))
 except Exception as exc:
     print(json.dumps(f"{type(exc).__name__}: {exc}"))
+'''},
+    # (What the fix calls replaced: ``await`` meets what the lambda gives.)
+    "asyncio_sleep_patched_with_a_plain_function": {"retry.py": SETTLE, "main.py": FLAKY + '''
+from unittest import mock
+
+import retry
+
+
+
+def main():
+    slept = []
+    with mock.patch("asyncio.sleep", slept.append):
+        try:
+            result = asyncio.run(retry.settle(3))
+        except TypeError as exc:
+            result = f"TypeError: {exc}"
+    print(json.dumps([result, slept]))
+
+
+main()
 '''},
     "monkeypatch_setattr_string": {"retry.py": RETRY, "main.py": FLAKY + '''
 import pytest
