@@ -136,8 +136,12 @@ class ExecutorContext(Rule):
     object the copy shares with the caller, or sets a module-level
     `ContextVar` of a module that imports `contextvars`, its own or one it
     imports (`state.SESSION.set(...)`), or one a class of such a module
-    holds (`cls.current.set(...)`): a worker thread keeps the value for
-    its next call, a copied context does not. A
+    holds (`cls.current.set(...)`), or a module-level name of any module
+    where another module of the project imports `contextvars` (a factory
+    there may make the variable: `SESSION = ctxutil.make_var("s")`), unless
+    the name is bound to a new object of another class (`threading.Event()`):
+    a worker thread keeps the value for its next call, a copied context
+    does not. A
     `run_in_executor(None, ...)` is reported without a fix where another
     module of the project gives `set_default_executor` anything but a
     plain thread pool made there or bound once to a name (a pool with an
@@ -616,7 +620,7 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
         facts = view.project.facts(module)
         assert facts is not None
         who = worker if (module, function.qualname) == target else f"{worker} calls `{module}.{function.qualname}`, which"
-        variables = _context_variables(facts)
+        variables = _context_variables(view, facts)
         for call in function.calls:
             name = through_imports(facts.imports, call.func)
             if name in _DECIMAL_SETTERS:
@@ -629,7 +633,7 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
             if method == "set" and (
                 receiver in variables
                 or _other_modules_variable(view, facts, receiver)
-                or _class_variable(facts, receiver)
+                or _class_variable(view, facts, receiver)
             ):
                 return (
                     f"{who} sets the context variable `{receiver}`: a worker thread keeps the value"
@@ -638,11 +642,11 @@ def _one_worker_problem(view: ModuleView, callers: Callers, target: tuple[str, s
     return None
 
 
-def _class_variable(facts: ModuleFacts, receiver: str) -> bool:
+def _class_variable(view: ModuleView, facts: ModuleFacts, receiver: str) -> bool:
     """Whether ``receiver`` (``cls.current``, ``Sessions.current``) names
     an attribute a class body of the module binds, in a module that
     imports ``contextvars``: a ``ContextVar`` held by a class."""
-    if "." not in receiver or not _context_variables(facts):
+    if "." not in receiver or not _context_variables(view, facts):
         return False
     name = receiver.rpartition(".")[2]
     return any(name in cls.assigned for cls in facts.classes.values())
@@ -654,7 +658,7 @@ def _other_modules_variable(view: ModuleView, facts: ModuleFacts, receiver: str)
     may hold a ``ContextVar`` (see :func:`_context_variables`)."""
     source, _, name = through_imports(facts.imports, receiver).rpartition(".")
     other = view.project.facts(source) if source and source in view.project.index.modules else None
-    return other is not None and name in _context_variables(other)
+    return other is not None and name in _context_variables(view, other)
 
 
 def _partial_of(fn: cst.BaseExpression, scope: Scope) -> cst.BaseExpression:
@@ -742,12 +746,26 @@ def _workers(view: ModuleView, qualname: str | None, fn: str | None) -> list[tup
     return [(found[1], found[2])]
 
 
-def _context_variables(facts: ModuleFacts) -> frozenset[str]:
+def _context_variables(view: ModuleView, facts: ModuleFacts) -> frozenset[str]:
     """The module-level names of a module that may hold a ``ContextVar``:
-    all it binds by assignment, if it imports ``contextvars`` at all."""
-    if not any(target.split(":")[0].split(".")[0] == "contextvars" for target in facts.imports.values()):
+    all it binds by assignment, if it imports ``contextvars``. If it does
+    not, but another module of the project does (a factory there may make
+    one: ``SESSION = ctxutil.make_var("session")``), all but those bound to
+    a new object of a class the model can name: a library's (other than
+    ``contextvars``'), or the project's (``ContextVar`` has no subclasses)."""
+    if any(target.split(":")[0].split(".")[0] == "contextvars" for target in facts.imports.values()):
+        return frozenset(facts.assigned)
+    view.callers.scan("imports-contextvars", rb"\bcontextvars\b", (b"contextvars",))
+    if not view.project.mentions.get("imports-contextvars"):
         return frozenset()
-    return frozenset(facts.assigned)
+    project = view.project
+
+    def made_of_other_class(name: str) -> bool:
+        made = facts.singletons.get(name)
+        typed = project.type_named(facts.name, made) if made is not None else None
+        return typed is not None and (typed[0] != "library" or not typed[1].startswith("contextvars"))
+
+    return frozenset(name for name in facts.assigned if not made_of_other_class(name))
 
 
 def _default_installer(view: ModuleView) -> str | None:

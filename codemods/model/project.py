@@ -2801,6 +2801,14 @@ class Project:
         found = self._resolve_dotted(module, receiver, function)
         return found is None or found[0] != "module"
 
+    def type_named(self, module: str, dotted: str) -> tuple[str, str, str] | None:
+        """What a type's dotted name (``threading.Event``, ``Settings``)
+        names as seen from ``module``'s top level: ("class", module, name)
+        for a class of the project, ("library", import, "") for one from
+        outside it, ("builtin", name, ""); ``None`` when that cannot be
+        told."""
+        return self._named_type(module, dotted)
+
     def caller_terms(self, module: str, function: FunctionFacts):  # type: ignore[no-untyped-def]
         """A path of ``function`` in the terms a rule asks in: its
         parameters by name, ``self.x``, globals as ``g:module.NAME``, the

@@ -32,6 +32,7 @@ REPORTED_WITHOUT_FIX = [
     "executor_context/noop_closure_pool",
     "executor_context/noop_worker_in_another_module_changes_the_decimal_context",
     "executor_context/noop_worker_in_another_module_sets_a_context_variable",
+    "executor_context/noop_worker_sets_a_context_variable_made_by_a_factory",
     "executor_context/noop_default_executor_installed_by_another_module",
 ]
 
