@@ -156,7 +156,10 @@ class BlockingSleep(Rule):
     through a star import or `importlib`, a mention in a string), and one
     a caller runs under an async context manager of the project (a
     function, a class, or an object of one: `async with Budget(1)`, `async
-    with GUARD`), whose `__aenter__` may set a deadline or take a lock. A
+    with GUARD`), whose `__aenter__` may set a deadline or take a lock, or
+    one decorated, itself or a caller on the way, with an object of a class
+    of the project (`@locks.Serialized()`), whose `__call__` makes the
+    wrapper. A
     coroutine nothing in the project names, an entry point that a
     framework or a library's user calls, is fixed.
 

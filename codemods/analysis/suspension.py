@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from ..cst.scope import Scope
     from ..model.callers import CallSite
+    from ..model.facts import FunctionFacts
     from ..model.project import ModuleView
 else:
     cst = lazy_module("libcst")
@@ -472,12 +473,22 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
     if function is not None and function.generator:
         return "an async generator runs under its consumer's `async for`, which the model does not follow"
     callers = view.callers
+    if function is not None:
+        decorator = _decorator_object(view, view.module, function)
+        if decorator is not None:
+            return f"it is decorated with `{decorator}` of the project, an object whose `__call__` may hold a lock or set a deadline around it"
 
     def passes_on(site: CallSite) -> bool:
         return site.caller.is_async and _awaited(site)
 
     for site in callers.up(view.module, qualname, passes_on):
         where = site.where(view.module)
+        decorator = _decorator_object(view, site.module, site.caller) if not site.wrapper else None
+        if decorator is not None:
+            return (
+                f"{where} is decorated with `{decorator}` of the project, an object whose `__call__`"
+                " may hold a lock or set a deadline around it"
+            )
         outer = _imported_as(view, site, site.call.outer).rsplit(".", 1)[-1] if site.call.outer else ""
         if not _awaited(site) and outer not in _TIMEOUT_CALLS and outer not in _LOOP_ENTRIES:
             return f"{where} keeps the coroutine or runs it as a task, where the model does not follow what waits for it"
@@ -504,6 +515,23 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
     named = callers.named_beyond_calls(view.module, qualname)
     if named is not None:
         return f"`{name}` is named in `{named}` where the model resolves no call of it"
+    return None
+
+
+def _decorator_object(view: ModuleView, module: str, function: FunctionFacts) -> str | None:
+    """A decorator of ``function`` that is a class of the project, or an
+    object of one (``@locks.Serialized()``, ``@GUARD``): what runs around
+    the function is that class's ``__call__`` or what ``__init__`` keeps,
+    which the callers' reading of decorator wrappers (plain functions)
+    does not follow."""
+    for decorator in function.decorators:
+        found = view.project.lookup(module, decorator)
+        if found is not None and found[0] == "class":
+            return decorator
+        if found is None and decorator != "?":
+            typed = view.project.class_of(module, function, decorator)
+            if typed is not None and typed[0] == "class":
+                return decorator
     return None
 
 

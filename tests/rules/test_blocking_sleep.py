@@ -985,6 +985,15 @@ def test_the_look_across_files_parses_only_what_may_reach_the_module(
 
 NAIVE_SLEEP = [("time.sleep(", "await asyncio.sleep(")]
 
+# A coroutine that blocks longer than the callers below wait.
+STEP = '''import time
+
+
+async def step(name):
+    time.sleep(0.05)
+    return f"{name} done"
+'''
+
 SEEN_BY_CALLERS: dict[str, tuple[str, str, dict[str, str]]] = {
     "lock_held_by_a_caller_of_another_module": ("`service.save` (line 6) holds `db.LOCK`", "db.py", {
         "db.py": '''import asyncio
@@ -1292,6 +1301,72 @@ async def main():
     wallet = ledger.Wallet(50)
     results = await asyncio.gather(shop.buy(wallet, 40, "lamp"), shop.buy(wallet, 40, "chair"))
     return [results, wallet.balance]
+''' + OBSERVE_MAIN}),
+    # A decorator that is an object of a class of the project: its
+    # ``__call__`` makes the wrapper.
+    "deadline_of_a_decorator_class_on_a_caller": ("is decorated with `limits.Deadline` of the project", "work.py", {
+        "work.py": STEP,
+        "limits.py": '''import asyncio
+import functools
+
+
+class Deadline:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        async def inner(*args):
+            return await asyncio.wait_for(fn(*args), self.seconds)
+        return inner
+''',
+        "main.py": '''import asyncio
+
+import limits
+import work
+
+
+@limits.Deadline(0.02)
+async def fetch(name):
+    return await work.step(name)
+
+
+async def main():
+    try:
+        return await fetch("a")
+    except asyncio.TimeoutError:
+        return "timed out"
+''' + OBSERVE_MAIN}),
+    "lock_of_a_decorator_class_on_the_coroutine": ("is decorated with `locks.Serialized` of the project", "work.py", {
+        "work.py": STEP.replace("import time\n", "import time\n\nimport locks\n").replace(
+            "async def step", "@locks.Serialized()\nasync def step"
+        ),
+        "locks.py": '''import functools
+import threading
+
+
+class Serialized:
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        async def wrapper(name):
+            if not self.lock.acquire(timeout=0.2):
+                return f"{name}: lock busy"
+            try:
+                return await fn(name)
+            finally:
+                self.lock.release()
+        return wrapper
+''',
+        "main.py": '''import asyncio
+
+import work
+
+
+async def main():
+    return await asyncio.gather(work.step("a"), work.step("b"))
 ''' + OBSERVE_MAIN}),
 }
 
