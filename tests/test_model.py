@@ -2198,3 +2198,129 @@ def test_getattr_runs_getattr_of_its_object_alone(tmp_path: Path) -> None:
     # The control: the object itself of unknown class may be a Ledger.
     write(tmp_path, {"main.py": main.replace("hub: str", "hub")})
     assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+# -- properties ------------------------------------------------------------------------
+
+GETTER = """
+    import asyncio
+
+    SEEN = []
+
+    class Thing:
+        @property
+        def label(self):
+            {body}
+            return "thing"
+
+    async def get_text(t):
+        await asyncio.sleep(0.02)
+        return {expression}
+
+    async def get_seen():
+        await asyncio.sleep(0)
+        return len(SEEN)
+
+    async def main(thing):
+        a = await get_text(thing)
+        n = await get_seen()
+        return a, n
+"""
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "t.label", "t.label.upper()", "[t.label for _ in range(2)]",
+        '"<{0.label}>".format(t)', '"{x.label}".format(x=t)', '"{}-{.label}".format(1, t)',
+    ],
+)
+def test_reading_a_property_runs_its_getter(tmp_path: Path, expression: str) -> None:
+    """``t.label`` runs ``Thing.label``, which writes ``SEEN``: the call
+    reading it and the one reading ``SEEN`` keep their order."""
+    source = GETTER.replace("{body}", 'SEEN.append("label")').replace("{expression}", expression)
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_getter_that_changes_nothing_is_gathered(tmp_path: Path) -> None:
+    source = GETTER.replace("{body}", "pass").replace("{expression}", "t.label")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")
+
+
+def test_a_getter_of_a_typed_object_in_another_module_runs(tmp_path: Path) -> None:
+    """The object's class is known (an annotation) and defined in another
+    module: its getter is the one that runs, wherever it is."""
+    thing = 'SEEN = []\n\n\nclass Thing:\n    @property\n    def label(self):\n        SEEN.append("label")\n        return "thing"\n'
+    main = GETTER.replace(
+        '''    SEEN = []
+
+    class Thing:
+        @property
+        def label(self):
+            {body}
+            return "thing"
+''', "    from things import SEEN, Thing\n").replace("async def get_text(t):", "async def get_text(t: Thing):").replace(
+        "{expression}", "t.label"
+    )
+    write(tmp_path, {"pyproject.toml": "", "things.py": thing, "main.py": main})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_the_getter_of_an_awaited_calls_receiver_runs_before_the_call(tmp_path: Path) -> None:
+    """``await box.api.fetch()``: ``Box.api`` runs as the statement makes
+    the call, and writes ``SEEN``, which the call before it reads; gathered,
+    the getter would run before that call starts."""
+    source = """
+    import asyncio
+
+    SEEN = []
+
+    class Api:
+        async def fetch(self):
+            await asyncio.sleep(0.02)
+            return 1
+
+    class Box:
+        @property
+        def api(self):
+            {body}
+            return Api()
+
+    async def get_seen():
+        await asyncio.sleep(0)
+        return len(SEEN)
+
+    async def main(box: Box):
+        n = await get_seen()
+        a = await box.api.fetch()
+        return a, n
+    """
+    write(tmp_path, {"pyproject.toml": "", "main.py": source.replace("{body}", 'SEEN.append("api")')})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+    # The control: a getter that changes nothing.
+    write(tmp_path, {"main.py": source.replace("{body}", "pass")})
+    assert "asyncio.gather(get_seen(), box.api.fetch())" in gather_diff(tmp_path, "main.py")
+
+
+@pytest.mark.parametrize(("body", "gathered"), [('SEEN.append("label")', False), ("pass", True)])
+def test_reading_an_attribute_bound_to_a_descriptor_runs_its_get(tmp_path: Path, body: str, gathered: bool) -> None:
+    """``label = Desc()`` in the class body: reading ``t.label`` runs
+    ``Desc.__get__``, which writes ``SEEN`` (or, in the control, nothing)."""
+    source = GETTER.replace(
+        '''    class Thing:
+        @property
+        def label(self):
+            {body}
+            return "thing"
+''', '''    class Desc:
+        def __get__(self, obj, owner):
+            {body}
+            return "thing"
+
+    class Thing:
+        label = Desc()
+''').replace("{body}", body).replace("{expression}", "t.label")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert ("asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")) is gathered

@@ -24,13 +24,14 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import string
 import warnings
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 26
+FACTS_FORMAT = 27
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -1026,6 +1027,8 @@ class _FunctionReader(ast.NodeVisitor):
         method = node.func.attr
         values = [*node.args, *(keyword.value for keyword in node.keywords)]
         if method == "format":
+            if isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str):
+                self._format_fields(node.func.value.value, node)
             # ``"{}".format(x)`` runs ``x.__format__``, as ``format(x)`` does,
             # whether the format is written here or held in a name; the
             # items of a list spread into it (``*[x]``) are each formatted.
@@ -1037,6 +1040,34 @@ class _FunctionReader(ast.NodeVisitor):
                     self._formats(value, "format")
         elif method == "join" and len(node.args) == 1:
             self._special("iter", node.args[0])
+
+    def _format_fields(self, text: str, node: ast.Call) -> None:
+        """The attributes a literal format's fields read of its arguments
+        (``"<{0.label}>".format(t)`` reads ``t.label``, running a getter)."""
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError:
+            return
+        automatic = 0
+        for name in fields:
+            head, dot, rest = name.partition(".")
+            head = head.split("[", 1)[0]
+            if not head:
+                given = node.args[automatic] if automatic < len(node.args) else None
+                automatic += 1
+            elif head.isdigit():
+                given = node.args[int(head)] if int(head) < len(node.args) else None
+            else:
+                given = next((k.value for k in node.keywords if k.arg == head), None)
+            if not dot or given is None or isinstance(given, ast.Starred):
+                continue
+            value: ast.expr = given
+            for attribute in rest.split("[", 1)[0].split("."):
+                if not attribute.isidentifier():
+                    break
+                value = ast.copy_location(ast.Attribute(value=value, attr=attribute, ctx=ast.Load()), given)
+            if value is not given:
+                self._read(value)
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):

@@ -1170,6 +1170,7 @@ class Project:
         self._override_memo: dict[tuple[str, str, str], list[tuple[str, str]] | None] = {}
         self._seen: dict[str, frozenset[int]] = {}
         self._stored: dict[str, bool] = {}
+        self._getters: dict[str, bool] = {}
         # While a file is analysed: what its questions read that is derived
         # from the whole project rather than one module (see
         # ProjectIndex.override_candidates), key -> digest.
@@ -1770,8 +1771,17 @@ class Project:
         )
         if any(p == "?" or p.startswith("?") for p in writes):
             return UNKNOWN
+        late = set(function.late_reads)
+        for path in function.reads:
+            effects = self._properties_read(module, function, path, own, depth)
+            if effects.unknown:
+                return UNKNOWN
+            result = result | (effects.all_late() if path in late else effects.all_early())
         for index, call in enumerate(function.calls):
             effects = self._call_in(module, function, call, own, depth)
+            if "." in call.func and not call.func.startswith(("<", "super().")):
+                # (``t.label.upper()``: the receiver's getters run first.)
+                effects = effects | self._properties_read(module, function, call.func.rsplit(".", 1)[0], own, depth)
             if effects.forwards and index >= function.late_calls:
                 effects = dataclasses.replace(effects, forwards=frozenset((i, how, True) for i, how, _ in effects.forwards))
             # A call made before the first statement that may suspend is not
@@ -1781,6 +1791,131 @@ class Project:
             if result.unknown:
                 return UNKNOWN
         return result
+
+    def _properties_read(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, path: str, own, depth: int
+    ) -> Effects:
+        """What reading ``path`` (``t.label``, ``self.api.token``) runs:
+        the getter of each property of the project on the way. An object
+        whose class the model knows runs its class's (or an override's); one
+        of unknown class, the getters of that name in the classes its module
+        sees (its own, those of the project modules it imports), as an
+        operator does; a library's or a builtin's, none the model reads."""
+        root, tail = split_root(path)
+        if not tail or root.startswith(("?", RESULT)):
+            return Effects()
+        result = Effects()
+        receiver = root
+        for attribute in tail[1:].split("."):
+            if "[" in attribute or not attribute:
+                break
+            if (attribute in self.index.defined and self._a_getter(attribute)) or "__get__" in self.index.defined:
+                one = self._property_get(module, function, receiver, attribute, own, depth)
+                if one.unknown:
+                    return UNKNOWN
+                result = result | one
+            receiver = f"{receiver}.{attribute}"
+        return result
+
+    def getters_run(self, module: str, function: FunctionFacts, path: str, own) -> Effects:  # type: ignore[no-untyped-def]
+        """What reading ``path`` in ``function`` runs: the getters of the
+        properties of the project on the way (see :meth:`_properties_read`),
+        in the terms of ``own``."""
+        return self._properties_read(module, function, path, own, 0)
+
+    def _property_get(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, receiver: str, attribute: str, own, depth: int
+    ) -> Effects:
+        call = CallFact(f"{receiver}.{attribute}", [], {}, False, False, 0)
+        targets = self.targets(module, function, call)
+        if targets is not None:
+            result = Effects()
+            for target in targets:
+                getter = self.function(target.module, target.qualname)
+                if getter is not None and getter.kind == "property":
+                    one = self._run(target, call, own, depth, module, function)
+                    if one.unknown:
+                        return UNKNOWN
+                    result = result | one
+            return result
+        typed = self._receiver_type(module, function, receiver)
+        if typed is not None and typed[0] in ("builtin", "library"):
+            return Effects()
+        if typed is not None:
+            mro = self._mro(typed[1], typed[2])
+            if mro is None:
+                return UNKNOWN  # a class whose attributes may not be what its body says
+            # An attribute no class of its MRO defines by ``def``: a plain
+            # one, or one its class body binds to a descriptor.
+            owners = [where for where, name in mro if where and attribute in self._class(where, name).assigned]  # type: ignore[union-attr]
+            return self._descriptors_get(module, function, call, receiver, owners, own, depth)
+        if self._answers_any_name(module) or self._stored_method(attribute):
+            return UNKNOWN
+        seen = self._seen_files(module)
+        owners = []
+        if "__get__" in self.index.defined:
+            for number in seen:
+                where = self.index.paths.get(self.index.files[number])
+                facts = self.facts(where) if where is not None else None
+                if facts is not None and any(attribute in cls.assigned for cls in facts.classes.values()):
+                    owners.append(where)  # type: ignore[arg-type]
+        result = self._descriptors_get(module, function, call, receiver, owners, own, depth)
+        if result.unknown:
+            return UNKNOWN
+        for where, qualname in self._property_defs(attribute, seen):
+            target = self._bind((where, qualname), call, receiver)
+            one = self._run(target, call, own, depth, module, function) if target is not None else UNKNOWN
+            if one.unknown:
+                return UNKNOWN
+            result = result | one
+        return result
+
+    def _descriptors_get(  # type: ignore[no-untyped-def]
+        self, module: str, function: FunctionFacts, call: CallFact, receiver: str, owners: list[str], own, depth: int
+    ) -> Effects:
+        """What reading an attribute that class bodies of the modules
+        ``owners`` bind (``label = Desc()``) may run: the ``__get__`` of a
+        class those modules see, where the project defines one."""
+        if "__get__" not in self.index.defined:
+            return Effects()
+        result = Effects()
+        for where in dict.fromkeys(owners):
+            one = self._any_method(
+                call, own, receiver, own(receiver) or "", "__get__", False, depth, module, function,
+                special=True, within=self._seen_files(where),
+            )
+            if one.unknown:
+                return UNKNOWN
+            result = result | one
+        return result
+
+    def _a_getter(self, name: str) -> bool:
+        """Whether a class of the project defines a getter named ``name``."""
+        known = self._getters.get(name)
+        if known is None:
+            known = self._getters[name] = bool(self._property_defs(name, None))
+        return known
+
+    def _property_defs(self, name: str, within: frozenset[int] | None) -> list[tuple[str, str]]:
+        """The getters (``@property`` and the like) named ``name`` that the
+        classes of the files ``within`` define (all the project's files:
+        ``None``), as (module, qualname)."""
+        found: list[tuple[str, str]] = []
+        if self.derived is not None:
+            self.derived[definers_key(name)] = self.index.definers_digest(name)
+        for number in self.index.defined.get(name, ()):
+            if within is not None and number not in within:
+                continue
+            where = self.index.paths.get(self.index.files[number])
+            facts = self.facts(where) if where is not None else None
+            if facts is None:
+                continue
+            for cls in facts.classes.values():
+                qualname = cls.methods.get(name)
+                getter = facts.functions.get(qualname) if qualname is not None else None
+                if getter is not None and getter.kind == "property":
+                    found.append((where, qualname))  # type: ignore[arg-type]
+        return found
 
     def _dynamic(self, module: str, facts: ModuleFacts, depth: int) -> bool:
         """Whether the module may rebind its own names: it does so itself,
@@ -2983,6 +3118,19 @@ class ModuleView:
             kwargs={name: _made_here(function, kwargs.get(name), made) for name, made in call.kwargs.items()},
         )
         effects = self.project.call_effects(self.module, qualname, call, function)
+        # The getters the statement runs as it makes the call (the
+        # receiver's, the arguments'): before the call starts.
+        getters = Effects()
+        receiver = func.rsplit(".", 1)[0] if "." in func and not func.startswith(("<", "super().")) else None
+        for path in (receiver, *args, *kwargs.values()):
+            if path is not None and path not in ("*", "?"):
+                getters = getters | self.project.getters_run(
+                    self.module, function, path, self.project.caller_terms(self.module, function)
+                )
+        if getters.unknown or getters.writes or getters.locks:
+            # (Gathered, a later statement's getters would run before the
+            # earlier call starts: what they change, the model keeps in order.)
+            return UNKNOWN
         if effects is LEFT_TO_RULE:
             return None
         if effects.unknown:
@@ -3000,7 +3148,7 @@ class ModuleView:
         late = effects.late
         # (The statement's target is assigned when a gather is done: late.)
         return Effects(
-            effects.reads | own_reads,  # type: ignore[operator]
+            effects.reads | own_reads | getters.reads,  # type: ignore[operator]
             effects.writes | own_writes,  # type: ignore[operator]
             effects.external,
             effects.locks,
@@ -3008,7 +3156,7 @@ class ModuleView:
             late_reads=late.reads,
             late_writes=late.writes | own_writes,  # type: ignore[operator]
             # (A bare name evaluated is its binding, which no callee changes.)
-            arguments=frozenset(p for p in own_reads if split_root(p)[1]),  # type: ignore[union-attr]
+            arguments=frozenset(p for p in own_reads if split_root(p)[1]) | getters.reads,  # type: ignore[union-attr]
         )
 
     def holds_a_set(self, qualname: str | None, path: str) -> bool:
