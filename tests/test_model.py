@@ -1037,6 +1037,10 @@ def test_text_of_an_object_whose_class_makes_it_plainly_is_gathered(tmp_path: Pa
         ("__index__", '"%d" % t'),
         ("__format__", '"{}".format(*[t])'),
         ("__bytes__", "bytes(t)"),
+        ("__hash__", "len({t: 1})"),
+        ("__hash__", "len({t})"),
+        ("__hash__", "CACHE[t]"),
+        ("__hash__", "t in CACHE"),
     ],
 )
 def test_an_operator_runs_the_special_methods_of_its_operands(tmp_path: Path, dunder: str, expression: str) -> None:
@@ -1044,6 +1048,7 @@ def test_an_operator_runs_the_special_methods_of_its_operands(tmp_path: Path, du
     special methods of what they are given, as a builtin does: ``Thing``'s
     writes ``SEEN``, so the two calls keep their order."""
     source = TEXT_OF_A_THING.replace("{dunder}", dunder).replace("{expression}", expression)
+    source = source.replace("SEEN = []", "SEEN = []\n    CACHE = {}")
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
@@ -1059,10 +1064,12 @@ def test_an_operator_runs_the_special_methods_of_its_operands(tmp_path: Path, du
         ("__enter__", "with t:\n            pass"),
         ("__bool__", "while t:\n            break"),
         ("__bool__", "assert t"),
+        ("__hash__", "CACHE[t] = 1"),
     ],
 )
 def test_a_statement_runs_the_special_methods_of_what_it_is_given(tmp_path: Path, dunder: str, statement: str) -> None:
     source = TEXT_OF_A_THING.replace("{dunder}", dunder).replace("return {expression}", statement + "\n        return 1")
+    source = source.replace("SEEN = []", "SEEN = []\n    CACHE = {}")
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "gather" not in gather_diff(tmp_path, "main.py")
 
@@ -1194,10 +1201,17 @@ async def _bump(self):
         BUMP + "\nclass Counter:\n    pass\n\nCounter.get_value = _bump\n",
         BUMP + "\nclass Counter:\n    pass\n\nsetattr(Counter, 'get_value', _bump)\n",
         BUMP + "\ndef make_counter():\n    class Counter:\n        get_value = _bump\n\n    return Counter()\n",
+        BUMP + "\nCounter = type('Counter', (), {'get_value': _bump})\n",
+        BUMP + "\nclass Meta(type):\n    def __new__(mcls, name, bases, ns):\n        ns['get_value'] = _bump\n"
+        "        return super().__new__(mcls, name, bases, ns)\n\n\nclass Counter(metaclass=Meta):\n    pass\n",
+        BUMP + "\nclass Base:\n    def __init_subclass__(cls, **kwargs):\n        name = f'get_{cls.__name__.lower()}'\n"
+        "        setattr(cls, name, _bump)\n\n\nclass Value(Base):\n    pass\n",
+        BUMP + "\nNAMESPACE = {'get_value': _bump}\nCounter = type('Counter', (), NAMESPACE)\n",
     ],
     ids=[
         "method-bound-by-assignment", "getattr", "bound-under-if", "bound-under-try",
         "stored-on-the-instance", "set-on-the-class-after-it", "setattr", "bound-in-a-class-made-in-a-function",
+        "type-namespace", "metaclass-namespace", "hook-sets-a-name-pattern", "type-namespace-held-in-a-name",
     ],
 )
 def test_a_method_of_an_object_of_unknown_class_may_be_one_no_def_names(tmp_path: Path, answerer: str) -> None:
@@ -2324,3 +2338,29 @@ def test_reading_an_attribute_bound_to_a_descriptor_runs_its_get(tmp_path: Path,
 ''').replace("{body}", body).replace("{expression}", "t.label")
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert ("asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")) is gathered
+
+
+def test_a_getter_of_a_class_with_a_hook_runs_as_written(tmp_path: Path) -> None:
+    """``Thing`` has an ``__init_subclass__`` (what its subclasses hold may
+    not be what their bodies say): its getter as written still runs, and a
+    plain attribute of it stays a plain read."""
+    hook = "    class Thing:\n        def __init_subclass__(cls, **kwargs):\n            super().__init_subclass__(**kwargs)\n\n"
+    source = GETTER.replace("    class Thing:\n", hook).replace("async def get_text(t):", "async def get_text(t: Thing):")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source.replace("{body}", 'SEEN.append("label")').replace("{expression}", "t.label")})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+    write(tmp_path, {"main.py": source.replace("{body}", 'SEEN.append("label")').replace("{expression}", "t.name")})
+    assert "asyncio.gather(get_text(thing), get_seen())" in gather_diff(tmp_path, "main.py")
+
+
+def test_a_name_pattern_a_hook_sets_answers_for_those_names_alone(tmp_path: Path) -> None:
+    """``setattr(cls, f"_attr_{name}", ...)`` in a metaclass binds names
+    with that prefix alone: ``a.get_value()`` is still ``Peek``'s."""
+    hook = (
+        "class Meta(type):\n    def __init__(cls, name, bases, ns):\n        for key in ns.get('cached', ()):\n"
+        "            attr = f'_attr_{key}'\n            setattr(cls, attr, None)\n"
+    )
+    source = ANY_CLASS_OF_METHOD.replace("    {answerer}", textwrap.indent(hook, "    ")).replace(
+        "    class Source:\n        async def get_value(self):\n            ...\n", ""
+    ).replace('TOTAL["n"]', "1").replace('TOTAL = {"n": 0}', "")
+    write(tmp_path, {"pyproject.toml": "", "main.py": source})
+    assert "asyncio.gather(a.get_value(), b.get_value())" in gather_diff(tmp_path, "main.py")

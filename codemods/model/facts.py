@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import re
 import string
 import warnings
 from collections import OrderedDict
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping
 
 #: Bumped when the facts change shape: the cache keys include it.
-FACTS_FORMAT = 27
+FACTS_FORMAT = 28
 #: The root of a callee ``new:pkg:Class.method``: a method of an object
 #: the call's own receiver expression makes (``Class(...).method()``).
 NEW = "new:"
@@ -646,6 +647,7 @@ class _FunctionReader(ast.NodeVisitor):
             if isinstance(target, ast.Subscript):
                 self.visit(target.slice)
                 self._special("del[]" if deleting else "[]=", target.value)
+                self._special("hash", target.slice)  # (a dict's key)
         else:
             self.visit(target)
 
@@ -851,6 +853,7 @@ class _FunctionReader(ast.NodeVisitor):
                 # which compares the items with ``==``.
                 self._special("in", right)
                 self._special("==", left)
+                self._special("hash", left)  # (in a set or a dict's keys)
             elif type(operator) in _COMPARISON:
                 self._special(_COMPARISON[type(operator)], left, right)
             left = right
@@ -1069,6 +1072,17 @@ class _FunctionReader(ast.NodeVisitor):
             if value is not given:
                 self._read(value)
 
+    def visit_Dict(self, node: ast.Dict) -> None:
+        self.generic_visit(node)
+        for key in node.keys:
+            if key is not None:
+                self._special("hash", key)
+
+    def visit_Set(self, node: ast.Set) -> None:
+        self.generic_visit(node)
+        for element in node.elts:
+            self._special("hash", element)
+
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self._read(node)
@@ -1087,6 +1101,7 @@ class _FunctionReader(ast.NodeVisitor):
         self.visit(node.slice)
         if isinstance(node.ctx, ast.Load):
             self._special("[]", node.value)
+            self._special("hash", node.slice)  # (a dict's key; a list's index)
 
     def _parts(self, value: ast.expr) -> None:
         """What an access chain evaluates on the way that is not the chain."""
@@ -1958,6 +1973,8 @@ def module_facts(
         elif isinstance(node, ast.ClassDef) and id(node) not in described:
             # (By ``def`` or by assignment: ``get_value = _bump``.)
             unlisted.update(name for statement in node.body for name in _bound_in_block(statement))
+    if source is None and text is None or may_bind_namespaces(source if source is not None else text):  # type: ignore[arg-type]
+        unlisted.update(namespace_bound(tree))
     facts.unlisted = sorted(unlisted)
     facts.singletons = {
         name: made for name, made in facts.singletons.items()
@@ -1975,6 +1992,104 @@ def module_facts(
     if handed_globals:
         _read_globals_uses(tree, facts)
     return facts
+
+
+# What a class made otherwise than by a class statement may show in a
+# file's bytes: ``type(name, bases, {...})``, a metaclass's ``__new__``, a
+# hook that sets attributes on the class.
+_NAMESPACE_HINTS = re.compile(
+    rb"\btype\((?:[^()]|\([^()]*\))*?,(?:[^()]|\([^()]*\))*?,|\bdef[ \t]+(?:__new__|__prepare__|__init_subclass__)\b"
+)
+_META_NAMES = ("__new__", "__prepare__", "__init__", "__init_subclass__")
+
+
+def may_bind_namespaces(source: str | bytes) -> bool:
+    """Whether a module's text may make a class whose methods no class
+    statement shows (see :func:`namespace_bound`)."""
+    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+    return (b"type(" in data or b"__" in data) and _NAMESPACE_HINTS.search(data) is not None
+
+
+def namespace_bound(tree: ast.Module) -> set[str]:
+    """The method names the module binds in classes no class statement
+    describes: the keys of ``type(name, bases, {...})``'s namespace, those a
+    metaclass's ``__new__`` or ``__prepare__`` stores in the namespace it
+    is given, and those set on a class by ``setattr`` in a metaclass or an
+    ``__init_subclass__``. ``__getattr__`` stands for any name: a key or a
+    name computed, a namespace that is not a literal; ``prefix*`` for the
+    names a format with a literal head makes (``f"_attr_{name}"``)."""
+    found: set[str] = set()
+
+    def literal(node: ast.expr) -> str | None:
+        return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+    def key_of(node: ast.expr, values: Mapping[str, ast.expr]) -> str:
+        """A name, a pattern (``_attr_*`` for ``f"_attr_{name}"``, or a
+        name bound once to one), or ``__getattr__``: any name."""
+        value = literal(node)
+        if value is not None:
+            return value
+        if isinstance(node, ast.JoinedStr) and node.values:
+            head = literal(node.values[0])  # type: ignore[arg-type]
+            if head:
+                return head + "*"
+        if isinstance(node, ast.Name) and node.id in values:
+            # (Bound in several places, ``private = f"__attr_{name}"`` in
+            # each nested helper: one pattern, or any name.)
+            keys = {key_of(value, {}) for value in values[node.id]}
+            return keys.pop() if len(keys) == 1 else "__getattr__"
+        return "__getattr__"
+
+    def values_in(function: ast.AST) -> dict[str, list[ast.expr]]:
+        """The names ``function`` (nested ones included) binds by plain
+        assignments alone: what each may hold."""
+        bound: dict[str, list[ast.expr]] = {}
+        other: set[str] = set()
+        for sub in walk(function):
+            if isinstance(sub, ast.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
+                bound.setdefault(sub.targets[0].id, []).append(sub.value)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                other.add(sub.id)  # (counted again below for a plain assignment)
+            elif isinstance(sub, ast.arg):
+                other.add(sub.arg)
+        for name, values in bound.items():
+            # A name bound by plain assignments alone has one Store per value.
+            stores = sum(1 for sub in walk(function) if isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Store))
+            if stores == len(values):
+                other.discard(name)
+        return {name: found for name, found in bound.items() if name not in other}
+
+    for node in walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 3:
+            namespace = node.args[2]
+            if isinstance(namespace, ast.Dict) and all(key is not None and literal(key) for key in namespace.keys):
+                found.update(literal(key) for key in namespace.keys)  # type: ignore[misc, arg-type]
+            else:
+                found.add("__getattr__")
+        elif isinstance(node, ast.ClassDef):
+            metaclass = any((dotted(base) or "").rsplit(".", 1)[-1] in ("type", "ABCMeta") for base in node.bases)
+            for statement in node.body:
+                if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) or statement.name not in _META_NAMES:
+                    continue
+                if statement.name != "__init_subclass__" and not metaclass:
+                    continue
+                arguments = statement.args.args
+                namespace_name = arguments[3].arg if statement.name == "__new__" and len(arguments) > 3 else None
+                values = values_in(statement)
+                for sub in walk(statement):
+                    if (
+                        isinstance(sub, ast.Subscript) and isinstance(sub.ctx, ast.Store)
+                        and isinstance(sub.value, ast.Name) and sub.value.id == namespace_name
+                    ):
+                        found.add(key_of(sub.slice, values))
+                    elif (
+                        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name)
+                        and sub.func.value.id == namespace_name and sub.func.attr in ("update", "setdefault", "__setitem__")
+                    ):
+                        found.add("__getattr__")
+                    elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "setattr" and len(sub.args) >= 2:
+                        found.add(key_of(sub.args[1], values))
+    return found
 
 
 def _never_names_globals(source: str | bytes | None) -> bool:

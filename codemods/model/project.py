@@ -45,7 +45,9 @@ from .facts import (
     FunctionFacts,
     ModuleFacts,
     TreeKeeper,
+    may_bind_namespaces,
     module_facts,
+    namespace_bound,
     paths_overlap,
     split_root,
 )
@@ -121,6 +123,23 @@ _SETATTR = re.compile(rb"\bsetattr\([^,\n]*,[ \t]*[\"']([A-Za-z_][A-Za-z0-9_]*)[
 _BOUND_TO_A_NAME = re.compile(
     rb"\n(?:    |\t)([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*(?:#[^\n]*)?(?=\r?\n|\Z)"
 )
+
+
+def _namespace_bound(data: bytes) -> set[bytes]:
+    """The method names a file binds in classes no class statement
+    describes (``type(name, bases, {...})``, a metaclass; see
+    :func:`.facts.namespace_bound`), read from its tree where its bytes
+    show it may: the model asks the file's facts, which list them as
+    methods they do not describe."""
+    if not may_bind_namespaces(data):
+        return set()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {name.encode() for name in namespace_bound(tree)}
 
 
 def _stored_attributes(data: bytes) -> set[bytes]:
@@ -268,7 +287,7 @@ class _Scan:
                 data = Path(path).read_bytes()
             except OSError:
                 continue
-            for name in indented_defs(data) | _assigned_dunders(data):
+            for name in indented_defs(data) | _assigned_dunders(data) | _namespace_bound(data):
                 defined.setdefault(name, []).append(number)
             for name, written in _CLASS.findall(data):
                 bases = tuple(
@@ -417,6 +436,21 @@ class ProjectIndex:
         method of a value of unknown origin whose name no method has is a
         library's; an override of a method is in a file that defines its name)."""
         return self.scan().defined
+
+    def definers(self, name: str) -> tuple[int, ...]:
+        """The files that define ``name`` (see :attr:`defined`), and those
+        that bind it in a class no class statement describes by a name
+        pattern (``_attr_*``: ``setattr(cls, f"_attr_{x}", ...)``)."""
+        patterns = self.__dict__.get("_patterns")
+        if patterns is None:
+            patterns = self.__dict__["_patterns"] = tuple(
+                (key[:-1], files) for key, files in self.defined.items() if key.endswith("*")
+            )
+        found = self.defined.get(name, ())
+        for prefix, files in patterns:
+            if name.startswith(prefix):
+                found = tuple(dict.fromkeys((*found, *files)))
+        return found
 
     @property
     def stored(self) -> Mapping[str, tuple[int, ...]]:
@@ -671,7 +705,7 @@ class ProjectIndex:
         """A digest of which files define a function named ``method``, and
         which set an attribute of that name or bind it one level in (see
         :attr:`stored`, :attr:`bound`)."""
-        files = sorted(self.files[number] for number in self.defined.get(method, ()))
+        files = sorted(self.files[number] for number in self.definers(method))
         stored = sorted(self.files[number] for number in (*self.stored.get(method, ()), *self.bound.get(method, ())))
         return hashlib.sha256(repr((files, stored)).encode()).hexdigest()[:16]
 
@@ -919,6 +953,13 @@ _FIRST_ARGUMENT_ONLY = frozenset(
 )
 
 
+def unlisted(facts: ModuleFacts, name: str) -> bool:
+    """Whether the module binds a method ``name`` that its facts do not
+    describe (see ModuleFacts.unlisted; ``prefix*`` stands for every name
+    with that prefix)."""
+    return name in facts.unlisted or any(entry.endswith("*") and name.startswith(entry[:-1]) for entry in facts.unlisted)
+
+
 def _operator_dunders() -> dict[str, tuple[str, ...]]:
     """The special methods an operator or a statement runs on its operands,
     by the name the facts record it under (``<+>``, ``<[]>``; see facts.py)."""
@@ -941,6 +982,9 @@ def _operator_dunders() -> dict[str, tuple[str, ...]]:
         "iter": ("__iter__", "__next__"), "async for": ("__aiter__", "__anext__"),
         "[]": ("__getitem__", "__missing__"), "[]=": ("__setitem__",), "del[]": ("__delitem__",),
         "with": ("__enter__", "__exit__"), "async with": ("__aenter__", "__aexit__"),
+        # A dict's key or a set's item (``{t: 1}``, ``d[t]``, ``t in s``);
+        # a list's index.
+        "hash": ("__hash__", "__index__"),
     })
     return found
 
@@ -1315,11 +1359,13 @@ class Project:
         facts = self.facts(module)
         return facts.classes.get(name) if facts is not None else None
 
-    def _mro(self, module: str, name: str) -> list[tuple[str, str]] | None:
+    def _mro(self, module: str, name: str, *, as_written: bool = False) -> list[tuple[str, str]] | None:
         """The project classes of the class's MRO (a linearization of its
         bases, depth first as written; enough for the single and simple
         multiple inheritance of application code). ``None`` when a class on
-        the way may not be what its body says."""
+        the way may not be what its body says (``as_written``: what the
+        bodies say all the same, ``None`` only where a base cannot be
+        told)."""
         order: list[tuple[str, str]] = []
         stack = [(module, name)]
         seen: set[tuple[str, str]] = set()
@@ -1331,7 +1377,9 @@ class Project:
             cls = self._class(where, cls_name)
             if cls is None:
                 return None
-            if cls.dynamic or any(d not in ("dataclass", "dataclasses.dataclass", "final", "typing.final") for d in cls.decorators):
+            if not as_written and (
+                cls.dynamic or any(d not in ("dataclass", "dataclasses.dataclass", "final", "typing.final") for d in cls.decorators)
+            ):
                 return None
             if "__class_getitem__" in cls.methods or "__mro_entries__" in cls.methods:
                 # ``Base[T]`` may stand for another class than ``Base``.
@@ -1842,15 +1890,28 @@ class Project:
         if typed is not None and typed[0] in ("builtin", "library"):
             return Effects()
         if typed is not None:
-            mro = self._mro(typed[1], typed[2])
+            mro = self._mro(typed[1], typed[2], as_written=True)
             if mro is None:
-                return UNKNOWN  # a class whose attributes may not be what its body says
-            # An attribute no class of its MRO defines by ``def``: a plain
-            # one, or one its class body binds to a descriptor.
+                return UNKNOWN
+            # A class whose methods may not be what its body says (a
+            # metaclass, ``__init_subclass__``): its getter as written, if it
+            # has one (what a hook adds is not followed); else an attribute
+            # no class of its MRO defines by ``def``: a plain one, or one its
+            # class body binds to a descriptor.
+            for where, name in mro:
+                cls = self._class(where, name) if where else None
+                qualname = cls.methods.get(attribute) if cls is not None else None
+                if qualname is not None:
+                    getter = self.function(where, qualname)
+                    if getter is None or getter.kind != "property":
+                        return Effects()  # a method, read and not called
+                    target = self._bind((where, qualname), call, receiver)
+                    return self._run(target, call, own, depth, module, function) if target is not None else UNKNOWN
             owners = [where for where, name in mro if where and attribute in self._class(where, name).assigned]  # type: ignore[union-attr]
             return self._descriptors_get(module, function, call, receiver, owners, own, depth)
-        if self._answers_any_name(module) or self._stored_method(attribute):
-            return UNKNOWN
+        # (A read that ``__getattr__`` answers, where normal lookup fails,
+        # is not followed: reads are everywhere, and every one of an object
+        # of unknown class would be unknown where a proxy class exists.)
         seen = self._seen_files(module)
         owners = []
         if "__get__" in self.index.defined:
@@ -2342,7 +2403,7 @@ class Project:
         where one of those files holds a method the facts do not describe
         (a class in a function), a class whose methods may not be what its
         body says, or too many files to read."""
-        files = self.index.defined.get(method, ())
+        files = self.index.definers(method)
         if within is not None:
             files = tuple(number for number in files if number in within)
         if self.derived is not None:
@@ -2360,7 +2421,7 @@ class Project:
         for number in files:
             where = self.index.paths.get(self.index.files[number])
             facts = self.facts(where) if where is not None else None
-            if facts is None or method in facts.unlisted:
+            if facts is None or unlisted(facts, method):
                 return UNKNOWN
             for class_name, cls in facts.classes.items():
                 qualname = cls.methods.get(method)
@@ -2392,7 +2453,7 @@ class Project:
         for number in () if found else self.index.bound.get(method, ()):
             where = self.index.paths.get(self.index.files[number])
             facts = self.facts(where) if where is not None else None
-            if facts is None or method in facts.unlisted or any(method in cls.assigned for cls in facts.classes.values()):
+            if facts is None or unlisted(facts, method) or any(method in cls.assigned for cls in facts.classes.values()):
                 found = True
                 break
         self._stored[method] = found
