@@ -2364,3 +2364,41 @@ def test_a_name_pattern_a_hook_sets_answers_for_those_names_alone(tmp_path: Path
     ).replace('TOTAL["n"]', "1").replace('TOTAL = {"n": 0}', "")
     write(tmp_path, {"pyproject.toml": "", "main.py": source})
     assert "asyncio.gather(a.get_value(), b.get_value())" in gather_diff(tmp_path, "main.py")
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        # In a module the caller's module does not import: the object is
+        # handed in from elsewhere.
+        {"proxy.py": "class Proxy:\n    def __getattr__(self, name):\n        return _bump.__get__(self)\n"},
+        # A subclass of a class the module does not see, in a third module.
+        {"base.py": "class Base:\n    def __getattribute__(self, name):\n        return _bump.__get__(self)\n",
+         "proxy.py": "from base import Base\n\n\nclass Proxy(Base):\n    pass\n"},
+        # Bound by assignment in the class body.
+        {"proxy.py": "def _lookup(self, name):\n    return _bump.__get__(self)\n\n\nclass Proxy:\n    __getattr__ = _lookup\n"},
+    ],
+    ids=["not-imported", "subclass-elsewhere", "bound-by-assignment"],
+)
+def test_a_class_that_answers_any_name_anywhere_may_be_an_objects(tmp_path: Path, proxy: dict[str, str]) -> None:
+    """``a.get_value()`` on an object of unknown class, in a module that
+    imports no class answering any name: one elsewhere in the project may
+    still be the object's class."""
+    bump = "import asyncio\nfrom main import TOTAL\n" + BUMP
+    files = {name: text.replace("class ", bump + "\n\nclass ", 1) if "__get" in text else text for name, text in proxy.items()}
+    write(tmp_path, {"pyproject.toml": "", "main.py": ANY_CLASS_OF_METHOD.replace("    {answerer}", ""), **files})
+    assert "gather" not in gather_diff(tmp_path, "main.py")
+
+
+def test_a_modules_own_getattr_answers_for_no_object(tmp_path: Path) -> None:
+    """A module-level ``__getattr__`` (PEP 562) answers for its module's
+    names alone: the two reads of unknown class are gathered."""
+    source = ANY_CLASS_OF_METHOD.replace("    {answerer}", "").replace(
+        "    class Source:\n        async def get_value(self):\n            ...\n", ""
+    )
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "main.py": source.replace('TOTAL["n"]', '1').replace('TOTAL = {"n": 0}', ""),
+        "compat.py": "def __getattr__(name):\n    raise AttributeError(name)\n",
+    })
+    assert "asyncio.gather(a.get_value(), b.get_value())" in gather_diff(tmp_path, "main.py")

@@ -1215,6 +1215,7 @@ class Project:
         self._seen: dict[str, frozenset[int]] = {}
         self._stored: dict[str, bool] = {}
         self._getters: dict[str, bool] = {}
+        self._any_name: bool | None = None
         # While a file is analysed: what its questions read that is derived
         # from the whole project rather than one module (see
         # ProjectIndex.override_candidates), key -> digest.
@@ -2356,17 +2357,30 @@ class Project:
         return Effects(reads=remote, writes=frozenset() if is_read(method, self.vocabulary.read_verbs) else remote)
 
     def _answers_any_name(self, module: str) -> bool:
-        """Whether a class that may answer a method of any name (it defines
-        ``__getattr__`` or ``__getattribute__``) is one ``module`` sees (see
-        :meth:`_seen_files`). (A proxy class no import brings in is not
-        looked for: every object of unknown class would be one.)"""
-        files = {number for name in _ANY_NAME for number in self.index.defined.get(name, ())}
-        if not files:
-            return False
-        for name in _ANY_NAME:
-            if self.derived is not None:
-                self.derived[definers_key(name)] = self.index.definers_digest(name)
-        return not files.isdisjoint(self._seen_files(module))
+        """Whether a class of the project may answer a method of any name:
+        one defines ``__getattr__`` or ``__getattribute__`` (a proxy, a
+        config tree), or a file binds one in a class its facts do not
+        describe (see ModuleFacts.unlisted). An object of unknown class may
+        be of such a class wherever it was made: the module need not import
+        it (an object handed in, a subclass, a re-export). (A module's own
+        ``__getattr__``, PEP 562, answers for the module alone.)"""
+        if self._any_name is None:
+            found = False
+            for name in _ANY_NAME:
+                if self.derived is not None:
+                    self.derived[definers_key(name)] = self.index.definers_digest(name)
+                for number in self.index.definers(name):
+                    where = self.index.paths.get(self.index.files[number])
+                    facts = self.facts(where) if where is not None else None
+                    if facts is None or unlisted(facts, name) or any(
+                        name in cls.methods or name in cls.assigned for cls in facts.classes.values()
+                    ):
+                        found = True
+                        break
+                if found:
+                    break
+            self._any_name = found
+        return self._any_name
 
     def _seen_files(self, module: str) -> frozenset[int]:
         """The index's numbers of the files whose classes ``module`` sees:
