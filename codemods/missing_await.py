@@ -62,8 +62,13 @@ class MissingAwait(Rule):
     Where the project names the coroutine other than in a call the model
     resolves (`mock.patch.multiple(notifier, send=fake)`,
     `vars(module).update(...)`, a string, a plain `def` of its name that a
-    mixin may put in its place), a plain function may stand in for it and
-    `await` of its result would fail: the fix is then unsafe, applied with
+    mixin may put in its place), or where a module of the project replaces
+    attributes by names it computes (`setattr(obj, name, ...)`,
+    `vars(module)[name] = ...`, a `__dict__` updated,
+    `mock.patch.object(cls, name, ...)`) or makes a class otherwise than by
+    a class statement that may bind its name (`type(name, (cls,), ns)`, a
+    metaclass), a plain function may stand in for it and `await` of its
+    result would fail: the fix is then unsafe, applied with
     `--unsafe-fixes`.
 
     ## Limits

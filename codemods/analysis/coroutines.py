@@ -183,7 +183,17 @@ class CoroutineCalls:
             return f"`{target[1].rsplit('.', 1)[-1]}` is named in `{named}` where the model resolves no call of it"
         computed = view.callers.setting_computed_names()
         if computed is not None:
-            return f"`{computed}` sets attributes by computed names (`setattr(obj, name, ...)`), which may be this one"
+            return (
+                f"`{computed}` sets attributes by computed names (`setattr(obj, name, ...)`,"
+                " `vars(module)[name] = ...`), which may be this one"
+            )
+        name = target[1].rsplit(".", 1)[-1]
+        unseen = view.project.bound_unseen(name)
+        if unseen is not None:
+            return (
+                f"`{unseen}` makes a class otherwise than by a class statement (`type()`, a metaclass, a hook),"
+                f" which may bind `{name}` to something other than an `async def`"
+            )
         return None
 
     def _class_problem(self, view: ModuleView, owner: str, name: str) -> str | None:

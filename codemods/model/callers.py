@@ -323,8 +323,11 @@ class Callers:
     def setting_computed_names(self) -> str | None:
         """A module of the project that sets an attribute whose name it
         computes (``setattr(module, name, impl)`` with ``name`` not a string
-        written there): any function or method may be replaced by it."""
-        for candidate, data in self.texts(self.scan("setattr-computed", _COMPUTED_SETATTR.pattern, (b"setattr",))):
+        written there, ``vars(module)[key] = impl``, an update of a
+        ``__dict__``, ``mock.patch.object(cls, key, impl)``): any function
+        or method may be replaced by it."""
+        words = (b"setattr", b"vars(", b"__dict__", b"patch.")
+        for candidate, data in self.texts(self.scan("names-computed", _COMPUTED_SETATTR.pattern, words)):
             if _COMPUTED_SETATTR.search(data):
                 return candidate
         return None
@@ -484,7 +487,13 @@ class Callers:
 # A name followed by a call's parenthesis, with what stands right before it:
 # ``def `` (its definition) or a dot (a method's call).
 # ``setattr(obj, name, ...)`` whose name is not a string literal.
-_COMPUTED_SETATTR = re.compile(rb"\bsetattr\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])")
+_COMPUTED_SETATTR = re.compile(
+    rb"\bsetattr\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])"
+    # ``vars(module)[key] = f``, ``module.__dict__.update(stubs)``
+    rb"|(?:\bvars\([^()]*\)|\.__dict__)\s*(?:\[(?![\"'])[^\]\n]*\]\s*=(?!=)|\.(?:update|setdefault)\()"
+    # ``mock.patch.object(cls, key, plain)``, ``patch.multiple(mod, **stubs)``
+    rb"|\bpatch\.object\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])|\bpatch\.multiple\([^()\n]*\*\*"
+)
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 

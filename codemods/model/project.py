@@ -1951,6 +1951,23 @@ class Project:
             result = result | one
         return result
 
+    def bound_unseen(self, name: str) -> str | None:
+        """A module of the project that may bind ``name`` in a class no
+        class statement describes (``type(name, bases, {...})``, a
+        metaclass's namespace, ``setattr`` in a metaclass or an
+        ``__init_subclass__``; one whose names it cannot read may bind any):
+        its name; ``None`` where none does."""
+        if self.derived is not None:
+            for key in (name, "__getattr__"):
+                self.derived[definers_key(key)] = self.index.definers_digest(key)
+        for key in (name, "__getattr__"):
+            for number in self.index.definers(key):
+                where = self.index.paths.get(self.index.files[number])
+                facts = self.facts(where) if where is not None else None
+                if facts is not None and unlisted(facts, key):
+                    return where
+        return None
+
     def _a_getter(self, name: str) -> bool:
         """Whether a class of the project defines a getter named ``name``."""
         known = self._getters.get(name)

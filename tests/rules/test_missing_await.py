@@ -435,3 +435,36 @@ def test_a_coroutine_a_module_may_replace_by_a_computed_name_is_an_unsafe_fix(tm
         "config.py": "HOOKS = ['se' + 'nd']\n",
     }
     fixed_only_when_unsafe(tmp_path, files, "notifier.py", "sets attributes by computed names", "    await send('hi')")
+
+
+@pytest.mark.parametrize(
+    "compat",
+    [
+        "import config\n\n\ndef install(module, impl):\n    for name in config.HOOKS:\n        vars(module)[name] = impl\n",
+        "import config\n\n\ndef install(module, impl):\n    module.__dict__.update({name: impl for name in config.HOOKS})\n",
+        "from unittest import mock\n\nimport config\n\n\ndef install(module, impl):\n"
+        "    return [mock.patch.object(module, name, impl) for name in config.HOOKS]\n",
+    ],
+    ids=["vars-subscript", "dict-update", "patch-object"],
+)
+def test_other_routes_to_a_computed_name_make_the_fix_unsafe(tmp_path: Path, compat: str) -> None:
+    """The same replacement by a computed name, through a module's
+    namespace or ``mock.patch.object``."""
+    files = {
+        "notifier.py": "async def send(message):\n    return message\n\n\nasync def notify():\n    send('hi')\n",
+        "compat.py": compat,
+        "config.py": "HOOKS = ['se' + 'nd']\n",
+    }
+    fixed_only_when_unsafe(tmp_path, files, "notifier.py", "sets attributes by computed names", "    await send('hi')")
+
+
+def test_a_class_made_by_type_with_a_computed_namespace_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """``type("Quiet" + cls.__name__, (cls,), namespace)``: a subclass no
+    class statement shows, whose namespace the model cannot read, may bind
+    ``greet`` to a plain function."""
+    files = {
+        "greeter.py": "class Greeter:\n    async def greet(self):\n        return 'hi'\n\n    async def run(self):\n        self.greet()\n",
+        "compat.py": "import config\n\n\ndef quiet(cls):\n    return type('Quiet' + cls.__name__, (cls,), {name: print for name in config.HOOKS})\n",
+        "config.py": "HOOKS = ['gr' + 'eet']\n",
+    }
+    fixed_only_when_unsafe(tmp_path, files, "greeter.py", "makes a class otherwise than by a class statement", "        await self.greet()")
