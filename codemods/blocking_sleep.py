@@ -159,7 +159,9 @@ class BlockingSleep(Rule):
     with GUARD`), whose `__aenter__` may set a deadline or take a lock, or
     one decorated, itself or a caller on the way, with an object of a class
     of the project (`@locks.Serialized()`), whose `__call__` makes the
-    wrapper. A
+    wrapper, or one of a module whose names another module lists
+    (`inspect.getmembers(work)`, `vars(work)`: a registry that calls what it
+    finds). A
     coroutine nothing in the project names, an entry point that a
     framework or a library's user calls, is fixed.
 

@@ -440,7 +440,7 @@ class DanglingTask(Rule):
                 if loop_class is not None:
                     found = f"`{loop_class}` is an event loop of the project's, whose `create_task` or `call_soon` may see the kept task"
                 if not found and self._helper is None and not self._reuse_helper:
-                    lister = _lists_names_of(view)
+                    lister = view.callers.lister_of(view.module)
                     if lister is not None:
                         found = f"`{lister}` lists the names of this module, which gains the helper's two"
             self._seen_elsewhere = found
@@ -567,34 +567,6 @@ _TASKS_SEEN = (
         "`{module}` installs a task factory, which may make tasks whose callbacks it watches",
     ),
 )
-
-
-# A module's names listed by another: ``vars(jobs)``, ``dir(jobs)``,
-# ``inspect.getmembers(jobs)``, ``jobs.__dict__``. (The module's own
-# ``globals()`` is mostly looked up by a name, and a bare ``dir()`` in a
-# function lists its locals.)
-_LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b")
-
-
-def _lists_names_of(view: Any) -> str | None:
-    """A module of the project that lists the names of the module ``view``
-    analyses, by a name it imports it as: the generated helper adds two.
-    (A module named at run time, ``vars(sys.modules[name])``, is not
-    looked for: most such code asks for one name, ``"__getattr__" in
-    vars(...)``, and every module would be one.)"""
-    module = view.module
-    view.callers.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
-    others = [other for other in view.project.mentions.get("names-listed", ()) if other != module]
-    texts = dict(view.callers.texts(others))
-    for other in others:
-        facts = view.project.facts(other)
-        data = texts.get(other)
-        if facts is None or data is None:
-            return other  # (not read: may be one)
-        names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
-        if names and any((listed or owner).decode("ascii", "replace") in names for listed, owner in _LISTING.findall(data)):
-            return other
-    return None
 
 
 def _count_names(root: cst.CSTNode, name: str) -> int:

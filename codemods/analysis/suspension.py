@@ -515,6 +515,12 @@ def unseen_uses(view: ModuleView | None, qualname: str | None) -> str | None:
     named = callers.named_beyond_calls(view.module, qualname)
     if named is not None:
         return f"`{name}` is named in `{named}` where the model resolves no call of it"
+    if "." not in qualname:
+        # ``HANDLERS = dict(inspect.getmembers(work, iscoroutinefunction))``:
+        # a registry that calls what it finds, under no name.
+        lister = callers.lister_of(view.module)
+        if lister is not None:
+            return f"`{lister}` lists the names of `{view.module}`, and may call `{name}` through what it finds"
     return None
 
 

@@ -332,6 +332,27 @@ class Callers:
                 return candidate
         return None
 
+    def lister_of(self, module: str) -> str | None:
+        """A module of the project that lists the names of ``module``
+        (``vars(jobs)``, ``dir(jobs)``, ``inspect.getmembers(jobs)``,
+        ``jobs.__dict__``), by a name it imports it as: what it finds there
+        it may call, or count. (A module named at run time,
+        ``vars(sys.modules[name])``, is not looked for: most such code asks
+        for one name, ``"__getattr__" in vars(...)``, and every module would
+        be one.)"""
+        self.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
+        others = [other for other in self.project.mentions.get("names-listed", ()) if other != module]
+        texts = dict(self.texts(others))
+        for other in others:
+            facts = self.project.facts(other)
+            data = texts.get(other)
+            if facts is None or data is None:
+                return other  # (not read: may be one)
+            names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
+            if names and any((listed or owner).decode("ascii", "replace") in names for listed, owner in _LISTING.findall(data)):
+                return other
+        return None
+
     def texts(self, modules: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Each of ``modules`` with the bytes of its file (one that cannot
         be read left out)."""
@@ -494,6 +515,11 @@ _COMPUTED_SETATTR = re.compile(
     # ``mock.patch.object(cls, key, plain)``, ``patch.multiple(mod, **stubs)``
     rb"|\bpatch\.object\(\s*[^,()]+(?:\([^()]*\))?[^,()]*,\s*(?![\"'\s])|\bpatch\.multiple\([^()\n]*\*\*"
 )
+# A module's names listed by another: ``vars(jobs)``, ``dir(jobs)``,
+# ``inspect.getmembers(jobs)``, ``jobs.__dict__``. (The module's own
+# ``globals()`` is mostly looked up by a name, and a bare ``dir()`` in a
+# function lists its locals.)
+_LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b")
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 

@@ -1337,6 +1337,22 @@ async def main():
     except asyncio.TimeoutError:
         return "timed out"
 ''' + OBSERVE_MAIN}),
+    # A registry built by introspection calls the coroutine under no name.
+    "called_through_a_registry_of_the_modules_names": ("`registry` lists the names of `work`", "work.py", {
+        "work.py": STEP,
+        "registry.py": "import inspect\n\nimport work\n\nHANDLERS = dict(inspect.getmembers(work, inspect.iscoroutinefunction))\n",
+        "main.py": '''import asyncio
+
+import registry
+
+
+async def main():
+    try:
+        handler = next(iter(registry.HANDLERS.values()))
+        return await asyncio.wait_for(handler("a"), 0.02)
+    except asyncio.TimeoutError:
+        return "timed out"
+''' + OBSERVE_MAIN}),
     "lock_of_a_decorator_class_on_the_coroutine": ("is decorated with `locks.Serialized` of the project", "work.py", {
         "work.py": STEP.replace("import time\n", "import time\n\nimport locks\n").replace(
             "async def step", "@locks.Serialized()\nasync def step"
