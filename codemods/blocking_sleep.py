@@ -169,10 +169,11 @@ class BlockingSleep(Rule):
     (`mock.patch("retry.time.sleep")`) or reaches the module's `import time`
     (`retry.time.monotonic()`, `from retry import time`) holds the fix, or
     the removal of the import, back: see the README's "Across files". One
-    that replaces the sleep the fix calls (`mock.patch("asyncio.sleep",
-    lambda s: None)`, `patch.object(asyncio, "sleep", ...)`) makes the fix
-    unsafe: the new `await` would meet the replacement, which may not be
-    awaitable.
+    that replaces the sleep the fix calls with a value it gives
+    (`mock.patch("asyncio.sleep", lambda s: None)`, `patch.object(asyncio,
+    "sleep", fake)`) makes the fix unsafe: the new `await` would meet the
+    replacement, which may not be awaitable. A patch that lets `mock` make
+    the replacement (an `AsyncMock`) leaves it safe.
 
     ## Limits
 

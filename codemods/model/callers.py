@@ -459,19 +459,28 @@ class Callers:
         ]
 
     def replacing_in(self, module: str, name: str) -> str | None:
-        """A module of the project that replaces the function ``name`` of
-        the library ``module`` (``asyncio.sleep``) as every module sees it: it assigns the
-        attribute, or patches it (``mock.patch("asyncio.sleep", ...)``,
-        ``patch.object(asyncio, "sleep", ...)``, ``patch.multiple(asyncio,
-        sleep=...)``, ``monkeypatch.setattr(asyncio, "sleep", ...)``);
-        ``None`` where none does. (Narrower than :meth:`replacing`: a
+        """A module of the project that replaces the coroutine function
+        ``name`` of the library ``module`` (``asyncio.sleep``) as every
+        module sees it, with what may not be awaitable: it assigns the
+        attribute, or patches it with a value given (``mock.patch(
+        "asyncio.sleep", lambda s: None)``, ``patch.object(asyncio, "sleep",
+        fake)``, ``patch.multiple(asyncio, sleep=fake)``,
+        ``monkeypatch.setattr(asyncio, "sleep", fake)``); ``None`` where none
+        does. A patch that lets ``mock`` make the replacement (none given,
+        ``side_effect=``, ``return_value=``, ``new_callable=``), or gives an
+        ``AsyncMock``, stays awaitable. (Narrower than :meth:`replacing`: a
         test patching ``time.sleep`` or ``app.sleep`` replaces no
         ``asyncio.sleep``.)"""
         owner, attribute = re.escape(module.encode()), re.escape(name.encode())
+        awaitable = (
+            rb"(?:new[ \t]*=[ \t]*)?(?:\w+\.)*AsyncMock\b"
+            rb"|(?:side_effect|return_value|autospec|new_callable|spec|spec_set|create|wraps)[ \t]*="
+        )
+        target = rb"(?:[\"'](?:[\w.]*\.)?%(o)s\.%(a)s[\"']|\b%(o)s[ \t]*,[ \t]*[\"']%(a)s[\"'])"
         pattern = (
             rb"\b%(o)s\.%(a)s[ \t]*=(?!=)"
-            rb"|\b(?:patch|setattr)\b[^\n]*(?:[\"'](?:[\w.]*\.)?%(o)s\.%(a)s[\"']|\b%(o)s[ \t]*,[ \t]*[\"']%(a)s[\"'])"
-            rb"|\bmultiple\([ \t]*%(o)s\b[^\n]*\b%(a)s[ \t]*=(?!=)"
+            rb"|\b(?:patch|setattr)\b[^\n]*?" + target + rb"[ \t]*,[ \t]*(?!" + awaitable + rb")[^\s)]"
+            rb"|\bmultiple\([ \t]*%(o)s\b[^\n]*\b%(a)s[ \t]*=(?!=)[ \t]*(?!" + awaitable + rb")"
         ) % {b"o": owner, b"a": attribute}
         question = f"replaces:{module}.{name}"
         self.scan(question, pattern, (name.encode(),))

@@ -1505,3 +1505,37 @@ def test_a_caller_under_an_async_manager_of_the_project_makes_the_fix_unsafe(tmp
     )
     files = {"pyproject.toml": "", "limits.py": BUDGET, "work.py": STEP, "main.py": main}
     fixed_only_when_unsafe(tmp_path, files, "work.py", shown, "await asyncio.sleep(0.05)")
+
+
+@pytest.mark.parametrize(
+    "patch",
+    ['mock.patch("asyncio.sleep")', 'mock.patch("asyncio.sleep", new_callable=mock.AsyncMock)',
+     'mock.patch("asyncio.sleep", mock.AsyncMock())', 'mock.patch("asyncio.sleep", side_effect=None)'],
+)
+def test_a_patch_of_asyncio_sleep_that_stays_awaitable_leaves_the_fix_safe(tmp_path: Path, patch: str) -> None:
+    """``mock.patch`` makes an ``AsyncMock`` for a coroutine function: the
+    new ``await`` meets an awaitable, and the fix stays safe (applied by a
+    plain ``fix``), and the patched test does what it did."""
+    files = {
+        "retry.py": SETTLE,
+        "main.py": FLAKY + f'''
+from unittest import mock
+
+import retry
+
+
+def main():
+    with {patch}:
+        result = asyncio.run(retry.settle(3))
+    print(json.dumps(result))
+
+
+main()
+''',
+    }
+    project = tmp_path / "project"
+    write_project(project, files)
+    before = project_output(project)
+    run_cli(["fix", "--no-cache", "-j", "1", "."], project)
+    assert "await asyncio.sleep(0.01)" in (project / "retry.py").read_text()
+    assert project_output(project) == before
