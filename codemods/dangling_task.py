@@ -204,8 +204,10 @@ class DanglingTask(Rule):
     The fix is unsafe where a module of the project
 
     - lists the module's names (`vars(jobs)`, `dir(jobs)`,
-      `inspect.getmembers(jobs)`, `jobs.__dict__`): they then include the
-      helper's two;
+      `inspect.getmembers(jobs)`, `jobs.__dict__`), or imports modules by
+      computed names and enumerates a namespace (a plugin registry:
+      `inspect.getmembers(importlib.import_module(name))`): they then
+      include the helper's two;
     - installs a task factory (`loop.set_task_factory(...)`), or defines
       an event loop class (a `...EventLoop` subclass, run with
       `asyncio.Runner(loop_factory=...)`) that overrides `create_task` or

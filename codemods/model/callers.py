@@ -336,10 +336,10 @@ class Callers:
         """A module of the project that lists the names of ``module``
         (``vars(jobs)``, ``dir(jobs)``, ``inspect.getmembers(jobs)``,
         ``jobs.__dict__``), by a name it imports it as: what it finds there
-        it may call, or count. (A module named at run time,
-        ``vars(sys.modules[name])``, is not looked for: most such code asks
-        for one name, ``"__getattr__" in vars(...)``, and every module would
-        be one.)"""
+        it may call, or count; or one that imports modules by computed
+        names and enumerates a namespace, a plugin registry. (A module named
+        at run time and asked for one name, ``"__getattr__" in
+        vars(sys.modules[name])``, lists nothing.)"""
         self.scan("names-listed", _LISTING.pattern, (b"vars(", b"dir(", b"getmembers(", b"__dict__"))
         others = [other for other in self.project.mentions.get("names-listed", ()) if other != module]
         texts = dict(self.texts(others))
@@ -350,6 +350,14 @@ class Callers:
                 return other  # (not read: may be one)
             names = {name for name, target in facts.imports.items() if target.replace(":", ".") == module}
             if names and any((listed or owner).decode("ascii", "replace") in names for listed, owner in _LISTING.findall(data)):
+                return other
+        # A module that imports modules by computed names and enumerates a
+        # namespace (``inspect.getmembers(importlib.import_module(name))``,
+        # ``sys.modules[name].__dict__.items()``): a plugin registry, which
+        # may list this one. (Asking one name, ``"x" in vars(...)``, is no
+        # listing.)
+        for other, data in self.texts(self.scan("modules-imported-by-name", _BY_NAME.pattern, (b"import_module(", b"sys.modules["))):
+            if _ENUMERATED.search(data):
                 return other
         return None
 
@@ -529,6 +537,8 @@ _COMPUTED_SETATTR = re.compile(
 # ``globals()`` is mostly looked up by a name, and a bare ``dir()`` in a
 # function lists its locals.)
 _LISTING = re.compile(rb"\b(?:vars|dir|getmembers)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*[,)]|\b([A-Za-z_][A-Za-z0-9_]*)\.__dict__\b")
+_BY_NAME = re.compile(rb"\bimport_module\(|\bsys\.modules\[")
+_ENUMERATED = re.compile(rb"\bgetmembers\(|\.__dict__\.(?:items|keys|values)\(|\bvars\([^()\n]*\)\.(?:items|keys|values)\(")
 _CALLED = re.compile(rb"(?:(def )|(\.)\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 

@@ -302,8 +302,11 @@ def test_a_project_that_watches_or_replaces_task_creation_makes_the_fix_unsafe(t
         "import jobs\n\nSETTINGS = {k: v for k, v in vars(jobs).items() if k.isupper()}\n",
         "import inspect\n\nimport jobs as j\n\nNAMES = [name for name, _ in inspect.getmembers(j)]\n",
         "from . import jobs\n\nNAMES = sorted(jobs.__dict__)\n",
+        "import importlib\nimport inspect\n\nPLUGINS = ['jo' + 'bs']\n\n\ndef commands():\n"
+        "    return [k for p in PLUGINS for k, _ in inspect.getmembers(importlib.import_module(p))]\n",
+        "import sys\n\n\ndef commands(name):\n    module = sys.modules[name]\n    return sorted(k for k, v in module.__dict__.items())\n",
     ],
-    ids=["vars", "getmembers-of-an-alias", "dict-in-a-package"],
+    ids=["vars", "getmembers-of-an-alias", "dict-in-a-package", "getmembers-of-a-module-imported-by-name", "sys-modules-dict-items"],
 )
 def test_a_module_whose_names_are_listed_gains_the_helper_s_names_an_unsafe_fix(tmp_path: Path, other: str) -> None:
     """A listing of the module's names (settings read from its upper-case
@@ -320,7 +323,8 @@ def test_a_listing_of_other_objects_names_leaves_the_fix_safe(tmp_path: Path) ->
     files = {
         "pyproject.toml": "",
         "jobs.py": JOBS,
-        "other.py": "import json\n\nclass Row:\n    def as_dict(self):\n        return dict(vars(self))\n\nNAMES = dir(json)\n",
+        "other.py": "import json\nimport sys\n\nclass Row:\n    def as_dict(self):\n        return dict(vars(self))\n\nNAMES = dir(json)\n"
+        "\n\ndef proxied(name):\n    return '__getattr__' in vars(sys.modules[name])\n",
     }
     write_project(tmp_path, files)
     fixed = run_cli(["fix", "--no-cache", "-j", "1", "jobs.py"], tmp_path)
