@@ -7,6 +7,7 @@ Importing this module imports no LibCST (see :mod:`codemods.lazy`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -160,12 +161,12 @@ def no_fix_reason(scope: Scope, view: ModuleView | None = None, backend: str = "
 def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
     """Whether the code stands in a function that starts, connects or opens
     something (see :func:`.dependence.brings_up`), or in a function nested
-    in one, or in a private helper (``_load_first``, a nested function)
-    that such a function of its module runs as a step of its own (awaits
-    it, or hands its coroutine to ``wait_for``, ``gather``, ``shield`` or a
-    task), or in a private helper of that helper, as the project model
-    resolves the calls. (A public function's callers are ways in; a start
-    among them is not the one the code is a step of.)"""
+    in one, or in a function of the project that such a function runs as a
+    step of its own (awaits it, or hands its coroutine to ``wait_for``,
+    ``gather``, ``shield`` or a task), or in one such a step runs, as the
+    project model resolves the calls: a library's client it reaches may
+    connect on its first call then, and two first calls would connect
+    twice."""
     function = scope.function()
     node = function.node
     if node is None or not isinstance(node, cst.FunctionDef):
@@ -176,24 +177,55 @@ def in_startup(scope: Scope, view: ModuleView | None = None) -> bool:
             return True
         outer = outer.parent.function() if outer.parent is not None else None
     qualname = cst_scope.function_qualname(function) if view is not None else None
-    if view is None or qualname is None or not _private(qualname):
+    if view is None or qualname is None:
         return False
 
     def step(site: CallSite) -> bool:
         return site.maybe is None and site.caller.is_async and _run_as_step(site)
 
-    return any(
-        step(site) and brings_up(site.caller.qualname.rsplit(".", 1)[-1])
-        for site in view.callers.up(
-            view.module, qualname, lambda site: step(site) and _private(site.caller.qualname), here=True
-        )
-    )
+    # (A public function is a way in for code outside the project too; a
+    # start of the project that runs it as a step is one of its callers
+    # all the same, and the library it reaches may connect lazily then. A
+    # private one may be imported by another module.)
+    steps = [(view.module, qualname)]
+    for site in view.callers.up(view.module, qualname, step):
+        if step(site) and brings_up(site.caller.qualname.rsplit(".", 1)[-1]):
+            return True
+        if step(site):
+            steps.append((site.module, site.caller.qualname))
+    # A step handed to a start uncalled (``await self._run_step(self._load)``,
+    # ``functools.partial(load, client)``): what it is handed to runs it.
+    return any(_handed_to_a_start(view, module, name) for module, name in steps)
 
 
-def _private(qualname: str) -> bool:
-    """A function only its own module calls: ``_name``, or one nested in
-    another."""
-    return qualname.rsplit(".", 1)[-1].startswith("_") or "<locals>" in qualname
+def _handed_to_a_start(view: ModuleView, module: str, qualname: str) -> bool:
+    """Whether a function of the project that starts, connects or opens
+    something hands the function ``qualname`` of ``module`` on, uncalled,
+    as an argument of one of its calls (``self._load``, ``load``), as the
+    project model resolves that name there (a method of an object of
+    unknown class handed on, ``device.async_update``, is not taken for it:
+    most such are callbacks registered for later)."""
+    name = qualname.rsplit(".", 1)[-1]
+    if "<locals>" in qualname:
+        return False
+    word = name.encode()
+    project = view.project
+    for where in view.callers.scan(f"word:{name}", rb"\b" + re.escape(word) + rb"\b", (word,)):
+        facts = project.facts(where)
+        if facts is None:
+            continue
+        for function in facts.functions.values():
+            if not function.is_async or not brings_up(function.qualname.rsplit(".", 1)[-1]):
+                continue
+            for call in function.calls:
+                for given in (*call.args, *call.kwargs.values()):
+                    if given is None or not (given == name or given.endswith("." + name)):
+                        continue
+                    # (As if it were called there: which function it names.)
+                    named = project.targets(where, function, dataclasses.replace(call, func=given, args=[], kwargs={}))
+                    if named is not None and any((t.module, t.qualname) == (module, qualname) for t in named):
+                        return True
+    return False
 
 
 # What a coroutine handed to runs as the caller's own step (it is awaited

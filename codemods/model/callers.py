@@ -356,7 +356,8 @@ class Callers:
         # ``sys.modules[name].__dict__.items()``): a plugin registry, which
         # may list this one. (Asking one name, ``"x" in vars(...)``, is no
         # listing.)
-        for other, data in self.texts(self.scan("modules-imported-by-name", _BY_NAME.pattern, (b"import_module(", b"sys.modules["))):
+        self.scan("modules-imported-by-name", _BY_NAME.pattern, (b"import_module(", b"sys.modules["))
+        for other, data in self.texts(self.project.mentions.get("modules-imported-by-name", ())):
             if _ENUMERATED.search(data):
                 return other
         return None
