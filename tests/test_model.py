@@ -2216,30 +2216,9 @@ def test_getattr_runs_getattr_of_its_object_alone(tmp_path: Path) -> None:
 
 # -- properties ------------------------------------------------------------------------
 
-GETTER = """
-    import asyncio
-
-    SEEN = []
-
-    class Thing:
-        @property
-        def label(self):
-            {body}
-            return "thing"
-
-    async def get_text(t):
-        await asyncio.sleep(0.02)
-        return {expression}
-
-    async def get_seen():
-        await asyncio.sleep(0)
-        return len(SEEN)
-
-    async def main(thing):
-        a = await get_text(thing)
-        n = await get_seen()
-        return a, n
-"""
+GETTER = TEXT_OF_A_THING.replace(
+    THING_DEF, "        @property\n        def label(self):\n            {body}\n            return \"thing\"\n"
+)
 
 
 @pytest.mark.parametrize(
