@@ -1995,19 +1995,24 @@ def module_facts(
 
 
 # What a class made otherwise than by a class statement may show in a
-# file's bytes: ``type(name, bases, {...})``, a metaclass's ``__new__``, a
-# hook that sets attributes on the class.
-_NAMESPACE_HINTS = re.compile(
-    rb"\btype\((?:[^()]|\([^()]*\))*?,(?:[^()]|\([^()]*\))*?,|\bdef[ \t]+(?:__new__|__prepare__|__init_subclass__)\b"
-)
+# file's bytes: ``type(name, bases, {...})``; a metaclass (a class based on
+# ``type``) that stores into its namespace or sets attributes; a hook that
+# sets attributes on the class.
+_TYPE_OF_THREE = re.compile(rb"\btype\((?:[^()]|\([^()]*\))*?,(?:[^()]|\([^()]*\))*?,")
+_METACLASS = re.compile(rb"\bclass[ \t]+\w+[ \t]*\([^)]*\b(?:type|ABCMeta)\b")
 _META_NAMES = ("__new__", "__prepare__", "__init__", "__init_subclass__")
 
 
 def may_bind_namespaces(source: str | bytes) -> bool:
     """Whether a module's text may make a class whose methods no class
-    statement shows (see :func:`namespace_bound`)."""
+    statement shows (see :func:`namespace_bound`): cheap byte tests first,
+    a parse of the few that pass."""
     data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
-    return (b"type(" in data or b"__" in data) and _NAMESPACE_HINTS.search(data) is not None
+    if b"type(" in data and _TYPE_OF_THREE.search(data) is not None:
+        return True
+    if b"setattr(" in data and b"__init_subclass__" in data:
+        return True
+    return (b"__new__" in data or b"setattr(" in data) and _METACLASS.search(data) is not None
 
 
 def namespace_bound(tree: ast.Module) -> set[str]:

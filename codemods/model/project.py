@@ -705,9 +705,13 @@ class ProjectIndex:
         """A digest of which files define a function named ``method``, and
         which set an attribute of that name or bind it one level in (see
         :attr:`stored`, :attr:`bound`)."""
-        files = sorted(self.files[number] for number in self.definers(method))
-        stored = sorted(self.files[number] for number in (*self.stored.get(method, ()), *self.bound.get(method, ())))
-        return hashlib.sha256(repr((files, stored)).encode()).hexdigest()[:16]
+        key = ("definers digest", method)
+        known = self._memo.get(key)
+        if known is None:
+            files = sorted(self.files[number] for number in self.definers(method))
+            stored = sorted(self.files[number] for number in (*self.stored.get(method, ()), *self.bound.get(method, ())))
+            known = self._memo[key] = hashlib.sha256(repr((files, stored)).encode()).hexdigest()[:16]
+        return known  # type: ignore[return-value]
 
     def module_of(self, path: str | Path) -> str | None:
         return self.paths.get(os.path.abspath(path))
@@ -1973,6 +1977,9 @@ class Project:
         known = self._getters.get(name)
         if known is None:
             known = self._getters[name] = bool(self._property_defs(name, None))
+        elif self.derived is not None:
+            # (Asked again for another file: its results depend on it too.)
+            self.derived[definers_key(name)] = self.index.definers_digest(name)
         return known
 
     def _property_defs(self, name: str, within: frozenset[int] | None) -> list[tuple[str, str]]:
@@ -2397,6 +2404,9 @@ class Project:
                 if found:
                     break
             self._any_name = found
+        elif self.derived is not None:
+            for name in _ANY_NAME:
+                self.derived[definers_key(name)] = self.index.definers_digest(name)
         return self._any_name
 
     def _seen_files(self, module: str) -> frozenset[int]:
