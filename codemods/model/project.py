@@ -3220,15 +3220,14 @@ class ModuleView:
             kwargs={name: _made_here(function, kwargs.get(name), made) for name, made in call.kwargs.items()},
         )
         effects = self.project.call_effects(self.module, qualname, call, function)
+        own = self.project.caller_terms(self.module, function)
         # The getters the statement runs as it makes the call (the
         # receiver's, the arguments'): before the call starts.
         getters = Effects()
         receiver = func.rsplit(".", 1)[0] if "." in func and not func.startswith(("<", "super().")) else None
         for path in (receiver, *args, *kwargs.values()):
             if path is not None and path not in ("*", "?"):
-                getters = getters | self.project.getters_run(
-                    self.module, function, path, self.project.caller_terms(self.module, function)
-                )
+                getters = getters | self.project.getters_run(self.module, function, path, own)
         if getters.unknown or getters.writes or getters.locks:
             # (Gathered, a later statement's getters would run before the
             # earlier call starts: what they change, the model keeps in order.)
@@ -3237,7 +3236,6 @@ class ModuleView:
             return None
         if effects.unknown:
             return UNKNOWN
-        own = self.project.caller_terms(self.module, function)
         own_reads = {own(path) for path in map(function.resolve, reads) if path is not None}
         # (A bare name the statement assigns is a local rebound, which the
         # rule's own reading of names orders; not a change of what it held.)
